@@ -1,0 +1,1 @@
+"""NHS Talking Therapies recovery rates: the calculation core (no user interface here)."""

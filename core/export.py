@@ -1,0 +1,119 @@
+"""Tidy long exports: one row per period, area, population group and measure.
+
+This is the shape a user takes away (command line ``export``, every CSV download in the app):
+plainly named columns, rates as percentages, the published percentage beside our computed one.
+Every text cell is neutralised against spreadsheet formula injection: an area name such as
+``=HYPERLINK(...)`` from a hostile file must arrive in Excel as text, not run as a formula.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+
+from core import model, periods, stats
+
+EXPORT_COLUMNS = [
+    "period", "period_start", "period_end", "period_type", "level", "area_code", "area_name",
+    "parent_code", "parent_name", "breakdown", "group", "measure", "numerator", "denominator",
+    "rate", "ci95_low", "ci95_high", "ci998_low", "ci998_high", "published_rate", "suppressed",
+    "small_numbers", "synthetic", "source",
+]
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def select(
+    frame: pd.DataFrame,
+    *,
+    level: str | None = None,
+    area: str | None = None,
+    group: str | None = None,
+    breakdown: str | None = None,
+    period_type: str | None = None,
+    start: str | dt.date | None = None,
+    end: str | dt.date | None = None,
+) -> pd.DataFrame:
+    """Rows matching every filter given; ``area`` matches a code or a name (any case)."""
+    mask = pd.Series(True, index=frame.index)
+    if level:
+        mask &= frame["level"].str.lower() == level.lower()
+    if area:
+        a = area.strip().lower()
+        mask &= (frame["area_code"].str.lower() == a) | (frame["area_name"].str.lower() == a)
+    if group:
+        mask &= frame["group"].str.lower() == group.lower()
+    if breakdown:
+        mask &= frame["breakdown"].str.lower() == breakdown.lower()
+    if period_type:
+        mask &= frame["period_type"] == period_type
+    if start:
+        mask &= frame["period_end"] >= _as_date(start, first=True)
+    if end:
+        mask &= frame["period_start"] <= _as_date(end, first=False)
+    return frame[mask]
+
+
+def _as_date(value: str | dt.date, *, first: bool) -> dt.date:
+    """Accept a date, a quarter label (``2024/25 Q3``) or a financial year (``2024/25``)."""
+    if isinstance(value, dt.date):
+        return value
+    text = value.strip()
+    if " Q" in text:
+        start = periods.quarter_start(text)
+        return start if first else periods.quarter_end(start)
+    if len(text) == 7 and text[4] in "/-":
+        year = int(text[:4])
+        return dt.date(year, 4, 1) if first else dt.date(year + 1, 3, 31)
+    return periods.parse_date(text)
+
+
+def to_long(frame: pd.DataFrame, measures: list[str] | None = None) -> pd.DataFrame:
+    """The export shape: rates from counts (percent), intervals, published rate, flags."""
+    parts = []
+    for measure in measures or list(model.MEASURES):
+        rated = stats.add_rates(frame, measure)
+        rated["measure"] = measure
+        parts.append(rated)
+    if not parts or frame.empty:
+        return pd.DataFrame(columns=EXPORT_COLUMNS)
+    out = pd.concat(parts, ignore_index=True)
+    for c in ("rate", "ci95_low", "ci95_high", "ci998_low", "ci998_high"):
+        out[c] = out[c].round(2)
+    for c in ("numerator", "denominator"):
+        out[c] = out[c].astype("Int64")
+    return out[EXPORT_COLUMNS].sort_values(
+        ["measure", "period_start", "level", "area_code", "breakdown", "group"], kind="stable"
+    )
+
+
+def neutralise(frame: pd.DataFrame) -> pd.DataFrame:
+    """Prefix text that a spreadsheet would run as a formula with an apostrophe."""
+    out = frame.copy()
+    for c in out.columns:
+        if out[c].dtype == object or pd.api.types.is_string_dtype(out[c]):
+            s = out[c]
+            is_text = s.map(lambda v: isinstance(v, str))
+            risky = is_text & s.map(lambda v: isinstance(v, str) and v.startswith(FORMULA_PREFIXES))
+            if risky.any():
+                out[c] = s.where(~risky, "'" + s.astype(str))
+    return out
+
+
+def to_csv(frame: pd.DataFrame) -> str:
+    return neutralise(frame).to_csv(index=False, lineterminator="\n", na_rep="")
+
+
+def table_for_display(long: pd.DataFrame) -> pd.DataFrame:
+    """Columns a person reads in the app's data table, in words."""
+    cols = {
+        "period": "Quarter", "area_name": "Area", "group": "Population group",
+        "numerator": "Recovered", "denominator": "Finished treatment, at caseness",
+        "rate": "Rate (%)", "ci95_low": "95% CI low", "ci95_high": "95% CI high",
+        "published_rate": "Published rate (%)", "suppressed": "Suppressed counts",
+    }
+    out = long[[c for c in cols if c in long]].rename(columns=cols)
+    if "Population group" in out:
+        out["Population group"] = out["Population group"].map(model.group_label)
+    return out.replace({np.nan: None})

@@ -1,0 +1,158 @@
+"""The tidy data model every part of the product shares.
+
+One row of the store is one observation: one **period**, one **area**, one **population
+group**. Its variables are the four published counts and the two published percentages.
+
+============================  ==================================================================
+column                        meaning
+============================  ==================================================================
+``period``                    label: ``2024/25 Q3`` for a quarter, ``2024/25`` for a year
+``period_start``/``_end``     first and last day (dates)
+``period_type``               ``quarter`` or ``year``
+``level``                     ``England``, ``Region`` (NHS commissioning region), ``ICB``,
+                              ``SubICB`` (sub-ICB location; the CCG before July 2022)
+``area_code``/``area_name``   ODS code and name as published (England is ``ENG``)
+``parent_code``/``_name``     region of an ICB (from ``data/reference/icb_regions.csv`` when
+                              the file does not say), ICB of a sub-ICB location
+``breakdown``                 ``Total``, ``BME Group``, ``Ethnic Group`` (broad) or
+                              ``Ethnic Group (detailed)``
+``group``                     ``Total``, ``BME``, ``White British``, ``Asian or Asian
+                              British``, ``Indian``, ... (case normalised)
+``group_parent``              broad group of a detailed group; else equal to ``group``
+``finished``                  finished a course of treatment (M076)
+``not_at_caseness``           of those, not a clinical case at the start (M179)
+``recovered``                 moved to recovery (M191)
+``reliable_recovered``        reliable recovery (M193)
+``published_recovery``        published recovery percentage (M192), 0–100
+``published_reliable``        published reliable recovery percentage (M195), 0–100
+``suppressed``                at least one count was withheld (``*``) or, for a group summed
+                              from detailed groups, at least one part was
+``synthetic``                 the row comes from the bundled synthetic sample, not NHS England
+``source``                    file the row was read from
+============================  ==================================================================
+
+Counts are nullable integers: a suppressed or missing count is null, never 0. Rates are never
+stored; they are computed from counts (``core.stats``) so that groups and periods can be
+combined by summing counts, as the reference tools do.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+PROJECT_DIR = PACKAGE_DIR.parent
+DATA_DIR = PROJECT_DIR / "data"
+DEFAULT_STORE = DATA_DIR / "recovery.parquet"
+ICB_REGIONS_CSV = DATA_DIR / "reference" / "icb_regions.csv"
+
+TARGET_PERCENT = 50.0
+
+LEVELS = ("England", "Region", "ICB", "SubICB")
+BREAKDOWNS = ("Total", "BME Group", "Ethnic Group", "Ethnic Group (detailed)")
+
+COUNT_COLUMNS = ("finished", "not_at_caseness", "recovered", "reliable_recovered")
+PERCENT_COLUMNS = ("published_recovery", "published_reliable")
+KEY_COLUMNS = ("period_start", "period_end", "level", "area_code", "breakdown", "group")
+
+#: Measures the product shows, each a numerator over finished − not at caseness.
+MEASURES: dict[str, dict[str, str]] = {
+    "recovery": {
+        "label": "Recovery rate",
+        "numerator": "recovered",
+        "published": "published_recovery",
+        "definition": (
+            "People who moved to recovery, as a share of those who finished a course of "
+            "treatment and were a clinical case at the start."
+        ),
+    },
+    "reliable_recovery": {
+        "label": "Reliable recovery rate",
+        "numerator": "reliable_recovered",
+        "published": "published_reliable",
+        "definition": (
+            "People who moved to recovery and also showed reliable improvement, as a share of "
+            "those who finished a course of treatment and were a clinical case at the start."
+        ),
+    },
+}
+
+#: Plain-language names for the groups a user picks, saying what each contains.
+GROUP_LABELS: dict[str, str] = {
+    "Total": "Whole population",
+    "BME": "Black, Asian and minority ethnic (BAME)",
+    "White British": "White British",
+}
+BAME_DEFINITION = (
+    "Black, Asian and minority ethnic (BAME) means every ethnic group except White British, "
+    "as NHS England defines its 'BME' group: it includes White Irish, Gypsy or Irish "
+    "Traveller and any other White background, and excludes people whose ethnicity was not "
+    "stated or not known."
+)
+
+SCHEMA = pa.schema(
+    [
+        ("period", pa.string()),
+        ("period_start", pa.date32()),
+        ("period_end", pa.date32()),
+        ("period_type", pa.string()),
+        ("level", pa.string()),
+        ("area_code", pa.string()),
+        ("area_name", pa.string()),
+        ("parent_code", pa.string()),
+        ("parent_name", pa.string()),
+        ("breakdown", pa.string()),
+        ("group", pa.string()),
+        ("group_parent", pa.string()),
+        ("finished", pa.int64()),
+        ("not_at_caseness", pa.int64()),
+        ("recovered", pa.int64()),
+        ("reliable_recovered", pa.int64()),
+        ("published_recovery", pa.float64()),
+        ("published_reliable", pa.float64()),
+        ("suppressed", pa.bool_()),
+        ("synthetic", pa.bool_()),
+        ("source", pa.string()),
+    ]
+)
+COLUMNS = tuple(SCHEMA.names)
+
+
+def empty_frame() -> pd.DataFrame:
+    return conform(pd.DataFrame({c: [] for c in COLUMNS}))
+
+
+def conform(df: pd.DataFrame) -> pd.DataFrame:
+    """Give a frame exactly the model's columns and dtypes, so every producer agrees."""
+    out = pd.DataFrame(index=df.index)
+    for field in SCHEMA:
+        col = df[field.name] if field.name in df else pd.Series(pd.NA, index=df.index)
+        if pa.types.is_int64(field.type):
+            out[field.name] = pd.to_numeric(col, errors="coerce").astype("Int64")
+        elif pa.types.is_float64(field.type):
+            out[field.name] = pd.to_numeric(col, errors="coerce").astype("float64")
+        elif pa.types.is_boolean(field.type):
+            out[field.name] = col.fillna(False).astype(bool)
+        elif pa.types.is_date32(field.type):
+            out[field.name] = pd.to_datetime(col).dt.date.astype(object)
+        else:
+            out[field.name] = col.astype(object).where(col.notna(), None)
+    return out.reset_index(drop=True)
+
+
+def group_label(group: str) -> str:
+    return GROUP_LABELS.get(group, group)
+
+
+@lru_cache(maxsize=1)
+def icb_regions() -> pd.DataFrame:
+    """The 42 ICBs of July 2022 – March 2026 with their NHS regions (reference data).
+
+    Areas that are not in it (merged ICBs from April 2026, older STPs) keep whatever parent the
+    file gave them; the set of areas is never assumed to be these 42.
+    """
+    return pd.read_csv(ICB_REGIONS_CSV, dtype=str)

@@ -1,0 +1,229 @@
+"""Statistics for proportions, as OHID Fingertips and ``PHEindicatormethods`` do them.
+
+Every function is vectorised (scalars, numpy arrays or pandas Series in, the same shape out)
+and returns NaN, never 0, where there is no denominator: "no data" must never read as 0%.
+Rates are fractions here (0–1); the frame-level helpers at the end give percentages because
+that is what people read.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from core import model
+
+Z95 = 1.959964
+Z998 = 3.090232
+Z_BY_LEVEL = {0.95: Z95, 0.998: Z998}
+#: Denominators below this are flagged: the rate is shown but marked as unreliable.
+SMALL_DENOMINATOR = 30
+
+
+def _arr(x) -> np.ndarray:
+    return np.asarray(pd.to_numeric(pd.Series(np.atleast_1d(x)), errors="coerce"), dtype=float)
+
+
+def _like(template, values: np.ndarray):
+    if isinstance(template, pd.Series):
+        return pd.Series(values, index=template.index)
+    if np.ndim(template) == 0:
+        return float(values[0])
+    return values
+
+
+def proportion(numerator, denominator):
+    """O/n; NaN where n is zero, negative or missing."""
+    o, n = _arr(numerator), _arr(denominator)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = np.where(n > 0, o / n, np.nan)
+    return _like(numerator, p)
+
+
+def wilson_interval(numerator, denominator, confidence: float = 0.95):
+    """Wilson score interval for O events out of n (Fingertips' ``phe_proportion``).
+
+    Returns ``(lower, upper)`` as fractions. ``confidence`` is 0.95 or 0.998, the two levels
+    the reference tools use; any other level is computed from the normal quantile.
+    """
+    z = _z(confidence)
+    o, n = _arr(numerator), _arr(denominator)
+    valid = (n > 0) & np.isfinite(o) & (o >= 0)
+    o = np.where(valid, np.minimum(o, n), np.nan)
+    n = np.where(valid, n, np.nan)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        q = 1 - o / n
+        root = z * np.sqrt(z**2 + 4 * o * q)
+        lower = (2 * o + z**2 - root) / (2 * (n + z**2))
+        upper = (2 * o + z**2 + root) / (2 * (n + z**2))
+    # At O = 0 and O = n the limits are exactly 0 and 1; floating point can miss by 1e-16.
+    lower = np.where(o == 0, 0.0, np.clip(lower, 0, 1))
+    upper = np.where(o == n, 1.0, np.clip(upper, 0, 1))
+    return _like(numerator, lower), _like(numerator, upper)
+
+
+def _z(confidence: float) -> float:
+    if confidence in Z_BY_LEVEL:
+        return Z_BY_LEVEL[confidence]
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence must be between 0 and 1, not {confidence}")
+    from statistics import NormalDist
+
+    return NormalDist().inv_cdf(1 - (1 - confidence) / 2)
+
+
+def compare_with_benchmark(lower, upper, benchmark, higher_is_better: bool = True):
+    """One-level comparison: 'similar' if the benchmark lies in [lower, upper].
+
+    The benchmark's own interval is ignored, as in Fingertips. Returns 'better', 'worse',
+    'similar' or 'no data' (strings, so a table can show them as words, not colours).
+    """
+    lo, hi, b = _arr(lower), _arr(upper), _arr(benchmark) * np.ones_like(_arr(lower))
+    above, below = lo > b, hi < b
+    if not higher_is_better:
+        above, below = below, above
+    out = np.where(
+        np.isnan(lo) | np.isnan(hi) | np.isnan(b),
+        "no data",
+        np.where(above, "better", np.where(below, "worse", "similar")),
+    )
+    return _like_obj(lower, out)
+
+
+def compare_two_levels(numerator, denominator, benchmark, higher_is_better: bool = True):
+    """Five bands from the 95% and 99.8% intervals, as Fingertips' two-level comparison."""
+    l95, u95 = wilson_interval(numerator, denominator, 0.95)
+    l998, u998 = wilson_interval(numerator, denominator, 0.998)
+    c95 = np.asarray(compare_with_benchmark(l95, u95, benchmark, higher_is_better), dtype=object)
+    c998 = np.asarray(compare_with_benchmark(l998, u998, benchmark, higher_is_better), dtype=object)
+    c95, c998 = np.atleast_1d(c95), np.atleast_1d(c998)
+    out = np.where(
+        c998 == "better", "better (99.8%)",
+        np.where(c998 == "worse", "worse (99.8%)",
+                 np.where(c95 == "better", "better (95%)",
+                          np.where(c95 == "worse", "worse (95%)", c95))),
+    )
+    return _like_obj(numerator, out)
+
+
+def compare_with_target(lower, upper, target: float = model.TARGET_PERCENT / 100):
+    """Against a goal such as the 50% target, by the interval rule."""
+    lo, hi = _arr(lower), _arr(upper)
+    out = np.where(
+        np.isnan(lo) | np.isnan(hi),
+        "no data",
+        np.where(lo >= target, "meets the target", np.where(hi < target, "below the target",
+                                                            "not distinguishable from the target")),
+    )
+    return _like_obj(lower, out)
+
+
+def _like_obj(template, values: np.ndarray):
+    if isinstance(template, pd.Series):
+        return pd.Series(values, index=template.index, dtype=object)
+    if np.ndim(template) == 0:
+        return str(values[0])
+    return values
+
+
+def funnel_limits(baseline: float, denominator, confidence: float = 0.95):
+    """Control limits ``P0 ± z·sqrt(P0(1−P0)/N)``, clipped to [0, 1]."""
+    z = _z(confidence)
+    n = _arr(denominator)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        half = np.where(n > 0, z * np.sqrt(baseline * (1 - baseline) / n), np.nan)
+    lower = np.clip(baseline - half, 0, 1)
+    upper = np.clip(baseline + half, 0, 1)
+    return _like(denominator, lower), _like(denominator, upper)
+
+
+def newcombe_difference(o1, n1, o2, n2, confidence: float = 0.95):
+    """Difference p1 − p2 of two independent proportions with Newcombe's hybrid score interval.
+
+    The right test for the gap between two disjoint groups (BME against White British):
+    comparing each with England would answer a different question. Returns
+    ``(difference, lower, upper)`` as fractions.
+    """
+    p1, p2 = proportion(o1, n1), proportion(o2, n2)
+    l1, u1 = wilson_interval(o1, n1, confidence)
+    l2, u2 = wilson_interval(o2, n2, confidence)
+    p1, p2, l1, u1, l2, u2 = (np.asarray(_arr(v)) for v in (p1, p2, l1, u1, l2, u2))
+    d = p1 - p2
+    lower = d - np.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2)
+    upper = d + np.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2)
+    return _like(o1, d), _like(o1, lower), _like(o1, upper)
+
+
+# --------------------------------------------------------------------------------------------
+# Frame-level helpers over the tidy model
+
+
+def denominator(frame: pd.DataFrame) -> pd.Series:
+    """Finished a course of treatment minus not at caseness: those who could recover."""
+    return (frame["finished"] - frame["not_at_caseness"]).astype("Float64")
+
+
+def add_rates(frame: pd.DataFrame, measure: str = "recovery") -> pd.DataFrame:
+    """Add numerator, denominator, rate and 95%/99.8% intervals (percentages) for a measure."""
+    spec = model.MEASURES[measure]
+    out = frame.copy()
+    num = pd.to_numeric(out[spec["numerator"]], errors="coerce").astype(float)
+    den = denominator(out).astype(float)
+    out["numerator"] = num
+    out["denominator"] = den
+    out["rate"] = proportion(num, den) * 100
+    for conf, suffix in ((0.95, "95"), (0.998, "998")):
+        lo, hi = wilson_interval(num, den, conf)
+        out[f"ci{suffix}_low"] = lo * 100
+        out[f"ci{suffix}_high"] = hi * 100
+    out["published_rate"] = out[spec["published"]] if spec["published"] in out else np.nan
+    out["small_numbers"] = den < SMALL_DENOMINATOR
+    return out
+
+
+def combine(frame: pd.DataFrame, by: list[str]) -> pd.DataFrame:
+    """Sum counts within groups (areas, population groups or periods): rates are then computed
+    from the sums, never by averaging rates. A group with any missing count has no total."""
+    counts = list(model.COUNT_COLUMNS)
+    g = frame.groupby(by, dropna=False, sort=True)
+    sums = g[counts].sum(min_count=1)
+    incomplete = g[counts[:3]].agg(lambda s: s.isna().any()).any(axis=1)
+    for c in counts[:3]:
+        sums.loc[incomplete, c] = pd.NA
+    sums["suppressed"] = g["suppressed"].any() | incomplete
+    sums["parts"] = g.size()
+    return sums.reset_index()
+
+
+def rolling_quarters(frame: pd.DataFrame, window: int = 4) -> pd.DataFrame:
+    """Counts summed over each run of ``window`` consecutive quarters, for every series.
+
+    A window that spans an unpublished or missing quarter (Q2 2020/21) has no value: summing
+    three quarters and calling it a year would understate the volume and shift the rate.
+    The result keeps the last quarter's ``period`` label, prefixed ``4 quarters to``.
+    """
+    q = frame[frame["period_type"] == "quarter"].copy()
+    counts = list(model.COUNT_COLUMNS)
+    if q.empty:
+        return q
+    keys = ["level", "area_code", "breakdown", "group"]
+    q["_i"] = [d.year * 4 + (d.month - 1) // 3 for d in q["period_start"]]
+    q = q.sort_values([*keys, "_i"]).reset_index(drop=True)
+    out = q.copy()
+    grouped = q.groupby(keys, sort=False)
+    # A window is complete when the quarter window-1 rows back is exactly window-1 quarters ago.
+    complete = (q["_i"] - grouped["_i"].shift(window - 1)) == window - 1
+    for c in counts:
+        vals = q[c].astype("float64")
+        summed = vals.groupby([q[k] for k in keys], sort=False).transform(
+            lambda s: s.rolling(window, min_periods=window).sum()
+        )
+        out[c] = summed.where(complete).round().astype("Int64")
+    supp = q["suppressed"].astype(float).groupby([q[k] for k in keys], sort=False).transform(
+        lambda s: s.rolling(window, min_periods=1).max()
+    )
+    out["suppressed"] = supp.astype(bool)
+    out["period"] = f"{window} quarters to " + q["period"]
+    out["published_recovery"] = np.nan
+    out["published_reliable"] = np.nan
+    return out.drop(columns="_i")

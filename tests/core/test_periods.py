@@ -1,0 +1,60 @@
+import datetime as dt
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from core import periods
+
+
+@pytest.mark.parametrize(
+    "day,label",
+    [
+        (dt.date(2024, 4, 1), "2024/25 Q1"),
+        (dt.date(2024, 10, 1), "2024/25 Q3"),
+        (dt.date(2025, 1, 1), "2024/25 Q4"),
+        (dt.date(2025, 3, 31), "2024/25 Q4"),
+        (dt.date(2020, 7, 1), "2020/21 Q2"),
+        (dt.date(1999, 12, 31), "1999/00 Q3"),
+    ],
+)
+def test_quarter_label(day, label):
+    assert periods.quarter_label(day) == label
+
+
+@given(st.dates(min_value=dt.date(1990, 1, 1), max_value=dt.date(2090, 12, 31)))
+def test_label_round_trip(day):
+    start = periods.quarter_start(periods.quarter_label(day))
+    assert start <= day <= periods.quarter_end(start)
+    assert periods.is_quarter(start, periods.quarter_end(start))
+
+
+def test_quarter_range_includes_unpublished_quarter():
+    labels = periods.quarter_range(dt.date(2020, 4, 1), dt.date(2021, 1, 1))
+    assert labels == ["2020/21 Q1", "2020/21 Q2", "2020/21 Q3", "2020/21 Q4"]
+    assert "2020/21 Q2" in periods.UNPUBLISHED_QUARTERS
+
+
+def test_period_type_and_label():
+    assert periods.period_type(dt.date(2024, 4, 1), dt.date(2025, 3, 31)) == "year"
+    assert periods.period_label(dt.date(2024, 4, 1), dt.date(2025, 3, 31)) == "2024/25"
+    assert periods.period_type(dt.date(2024, 4, 1), dt.date(2024, 6, 30)) == "quarter"
+    assert periods.period_type(dt.date(2024, 4, 1), dt.date(2024, 4, 30)) is None
+
+
+@pytest.mark.parametrize("text", ["2025-10-01", "01/10/2025", "2025-10-01T00:00:00", " 01/10/2025 "])
+def test_parse_date_both_forms(text):
+    assert periods.parse_date(text) == dt.date(2025, 10, 1)
+
+
+@pytest.mark.parametrize("text", ["", "yesterday", "2025/10/01", "1/10/25"])
+def test_parse_date_rejects(text):
+    with pytest.raises(ValueError):
+        periods.parse_date(text)
+
+
+def test_quarter_start_rejects_nonsense():
+    with pytest.raises(ValueError):
+        periods.quarter_start("2024/25 Q5")
+    with pytest.raises(ValueError):
+        periods.quarter_start("Q3")

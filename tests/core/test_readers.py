@@ -1,0 +1,357 @@
+import csv
+import datetime as dt
+import io
+import zipfile
+
+import pandas as pd
+import pytest
+
+from core import readers
+from core.errors import InputError
+from tests.conftest import HEADER, REAL, area_rows, needs_shared, quarterly_csv, small_quarter
+
+TODAY = dt.date(2026, 11, 26)
+
+
+def read(data: bytes, name: str = "q.csv", **kw):
+    return readers.read_file(data, name, today=TODAY, **kw)
+
+
+def test_reads_quarterly_csv(small_csv):
+    r = readers.read_file(small_csv, today=TODAY)
+    f = r.frame
+    assert r.periods == ["2025/26 Q3"]
+    assert set(f["level"]) == {"England", "Region", "ICB", "SubICB"}
+    eng = f[(f["level"] == "England") & (f["group"] == "Total")].iloc[0]
+    assert eng["area_code"] == "ENG" and eng["finished"] == 170000
+    assert eng["published_recovery"] == 50.3 and eng["period_type"] == "quarter"
+    icb = f[(f["area_code"] == "QHM") & (f["group"] == "Total")].iloc[0]
+    assert icb["parent_code"] == "Y63"  # from the project's ICB → region reference table
+    sub = f[f["level"] == "SubICB"].iloc[0]
+    assert sub["parent_code"] == "QHM" and sub["area_code"] == "00L"
+    assert r.rows_read == len(small_quarter())
+
+
+def test_suppressed_count_is_null_and_flagged(small_csv):
+    f = readers.read_file(small_csv, today=TODAY).frame
+    indian = f[f["group"] == "Indian"].iloc[0]
+    assert pd.isna(indian["not_at_caseness"]) and indian["suppressed"]
+    assert indian["breakdown"] == "Ethnic Group (detailed)"
+    assert indian["group_parent"] == "Asian or Asian British"
+
+
+def test_broad_group_summed_from_detailed_when_absent(small_csv):
+    r = readers.read_file(small_csv, today=TODAY)
+    broad = r.frame[(r.frame["breakdown"] == "Ethnic Group")].iloc[0]
+    assert broad["group"] == "Asian or Asian British"
+    assert broad["finished"] == 70 and broad["recovered"] == 30
+    assert broad["suppressed"]  # a part (Indian not-at-caseness) was suppressed
+    assert r.derived_groups == 1
+
+
+def test_dd_mm_yyyy_dates_and_old_measure_names():
+    rows = small_quarter(start="01/04/2026", end="30/06/2026")
+    header = [h for h in HEADER if h != "MEASURE_ID"]
+    old = {"M076": "FinishedCourseTreatment", "M179": "NotCaseness", "M191": "Recovery",
+           "M192": "RecoveryRate", "M193": "ReliableRecovery", "M195": "ReliableRecoveryRate"}
+    legacy = [r[:12] + [old[r[12]], r[14]] for r in rows]
+    r = read(quarterly_csv(legacy, header))
+    assert r.periods == ["2026/27 Q1"]
+    assert r.frame["recovered"].notna().sum() > 5
+
+
+def test_stp_ccg_columns_are_icb_and_sub_icb():
+    rows = small_quarter(start="2021-04-01", end="2021-06-30")
+    header = [{"ICB": "STP", "ICBName": "STPName", "SubICB": "CCG", "SubICBName": "CCGName"}.get(h, h)
+              for h in HEADER]
+    for row in rows:
+        row[8] = {"ICB": "STP", "SubICB": "CCG"}.get(row[8], row[8])
+    f = read(quarterly_csv(rows, header)).frame
+    assert {"ICB", "SubICB"} <= set(f["level"])
+
+
+def test_case_and_whitespace_normalised():
+    rows = area_rows(vtype=" bme group ", va="bme", vb="NULL")
+    for row in rows:
+        row[12] = " " + row[12].lower()
+        row[8] = "icb"
+    f = read(quarterly_csv(rows)).frame
+    assert f.iloc[0]["group"] == "BME" and f.iloc[0]["recovered"] == 480
+
+
+def test_other_measures_and_breakdowns_dropped():
+    rows = area_rows() + area_rows(vtype="Age", va="18-25")
+    extra = list(rows[0])
+    extra[12], extra[13] = "M001", "Count_ReferralsReceived"
+    r = read(quarterly_csv(rows + [extra]))
+    assert len(r.frame) == 1 and r.rows_read == 13 and r.rows_kept == 6
+
+
+def test_utf8_bom_and_windows_1252():
+    rows = area_rows(name="NHS CAFÉ ICB")
+    r = read(b"\xef\xbb\xbf" + quarterly_csv(rows))
+    assert r.frame.iloc[0]["area_name"] == "NHS CAFÉ ICB"
+    r = read(quarterly_csv(rows, encoding="windows-1252"))
+    assert r.frame.iloc[0]["area_name"] == "NHS CAFÉ ICB" and r.encoding == "windows-1252"
+
+
+def test_exact_duplicate_rows_ignored_conflicting_refused():
+    rows = area_rows()
+    r = read(quarterly_csv(rows + rows[:2]))
+    assert r.duplicate_rows == 2 and len(r.frame) == 1
+    clash = list(rows[0])
+    clash[14] = "999"
+    with pytest.raises(InputError, match="two different values") as e:
+        read(quarterly_csv(rows + [clash]))
+    assert e.value.row == 2
+
+
+# --- real rows ---------------------------------------------------------------------------
+
+
+@needs_shared()
+@pytest.mark.parametrize("name", ["quarterly_icb_subicb_2025-26-q3_rows.csv",
+                                  "quarterly_icb_subicb_2026-27-q1_rows.csv"])
+def test_real_rows_header_accepted_but_no_recovery_measures(name):
+    # The real sample rows are referrals (M001) and contact time only: the reader must accept
+    # the layout and then say plainly that the recovery measures are absent.
+    with pytest.raises(InputError, match="no recovery measures found"):
+        readers.read_file(REAL / name, today=TODAY)
+
+
+@needs_shared()
+def test_real_rows_with_recovery_measures():
+    """The real 2026/27 Q1 rows, re-labelled as recovery measures, read as published."""
+    with open(REAL / "quarterly_icb_subicb_2026-27-q1_rows.csv", newline="") as f:
+        rows = list(csv.reader(f))
+    header, body = rows[0], rows[1:]
+    out = []
+    for row in body:
+        for mid, name, value in (("M076", "Count_FinishedCourseTreatment", "2000"),
+                                 ("M179", "Count_NotAtCaseness", "100"),
+                                 ("M191", "Count_Recovery", "950")):
+            out.append(row[:12] + [mid, name, value])
+    r = read(quarterly_csv(out, header), "real.csv")
+    f = r.frame
+    assert r.periods == ["2026/27 Q1"]
+    # England Disability/Religion rows and the ICB Disability row are other breakdowns; the
+    # InvalidRegionCode row is skipped; the D7T5G sub-ICB Total row (a merged ICB) is kept.
+    assert list(f["area_code"]) == ["06Q"]
+    assert f.iloc[0]["parent_code"] == "D7T5G"
+    assert f.iloc[0]["parent_name"] == "NHS ESSEX INTEGRATED CARE BOARD"
+    assert sum(r.skipped.values()) == 3
+
+
+# --- zips --------------------------------------------------------------------------------
+
+
+def make_zip(members: dict[str, bytes], compression=zipfile.ZIP_DEFLATED) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression) as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    return buf.getvalue()
+
+
+def test_zip_reads_only_the_icb_csv():
+    good = quarterly_csv(small_quarter())
+    provider = b"not even csv \x00\x01"  # never parsed
+    data = make_zip({"nhstt_q3_25_26_ICB_subICB.csv": good, "nhstt_q3_25_26_provider.csv": provider,
+                     "nhstt_q3_25_26_subICB_provider.csv": provider})
+    r = read(data, "nhstt_q3_25_26.zip")
+    assert r.kind.startswith("quarterly zip")
+    eng = r.frame[(r.frame["level"] == "England") & (r.frame["group"] == "Total")]
+    assert len(eng) == 1 and eng.iloc[0]["finished"] == 170000
+
+
+def test_zip_without_icb_csv():
+    with pytest.raises(InputError, match="no ICB/sub-ICB CSV"):
+        read(make_zip({"readme.txt": b"hello", "x_provider.csv": b"a"}), "q.zip")
+
+
+def test_zip_with_path_traversal():
+    with pytest.raises(InputError, match="outside"):
+        read(make_zip({"../x_ICB_subICB.csv": quarterly_csv(area_rows())}), "q.zip")
+
+
+def test_zip_bomb_refused_before_reading():
+    bomb = make_zip({"q_ICB_subICB.csv": b"0" * (50 * 1024**2)})
+    assert len(bomb) < 200_000
+    with pytest.raises(InputError, match="zip bomb"):
+        read(bomb, "bomb.zip")
+
+
+def test_zip_lying_about_its_size_stops_at_the_limit(monkeypatch):
+    # Headers can lie; the byte count while streaming is the second line of defence.
+    monkeypatch.setattr(readers, "_declares_too_much", lambda info: False)
+    monkeypatch.setattr(readers, "MAX_CSV_BYTES", 10_000)
+    data = make_zip({"q_ICB_subICB.csv": quarterly_csv(area_rows() * 100)})
+    with pytest.raises(InputError, match="expands beyond"):
+        read(data, "q.zip")
+
+
+@pytest.mark.parametrize("cut", [30, 200, 0.5])
+def test_truncated_or_corrupt_zip(cut):
+    data = make_zip({"q_ICB_subICB.csv": quarterly_csv(small_quarter() * 20)})
+    n = int(len(data) * cut) if isinstance(cut, float) else cut
+    with pytest.raises(InputError, match="damaged or incomplete"):
+        read(data[:n], "q.zip")
+
+
+def test_corrupt_zip_member():
+    data = bytearray(make_zip({"q_ICB_subICB.csv": quarterly_csv(small_quarter() * 20)}))
+    data[60:80] = b"\xff" * 20
+    with pytest.raises(InputError):
+        read(bytes(data), "q.zip")
+
+
+# --- bad input -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "data,message",
+    [
+        (b"", "empty"),
+        (quarterly_csv([]), "header but no data rows"),
+        (b"name,age\nann,3\n", "not an NHS Talking Therapies"),
+        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 100, "Excel workbook"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00", "binary"),
+        (
+            b"REPORTING_PERIOD_START,REPORTING_PERIOD_END,GROUP_TYPE,ORG_CODE1,ORG_NAME1\n1,2,3,4,5\n",
+            "monthly file",
+        ),
+    ],
+)
+def test_refuses_non_files(data, message):
+    with pytest.raises(InputError, match=message):
+        read(data)
+
+
+def test_excel_xlsx_renamed_csv():
+    data = make_zip({"[Content_Types].xml": b"<x/>", "xl/workbook.xml": b"<x/>"})
+    with pytest.raises(InputError, match="xlsx"):
+        read(data, "renamed.csv")
+
+
+def test_missing_column_named():
+    header = [h for h in HEADER if h != "VariableA"]
+    rows = [r[:10] + r[11:] for r in area_rows()]
+    with pytest.raises(InputError, match="missing column 'variablea'") as e:
+        read(quarterly_csv(rows, header))
+    assert e.value.column == "variablea" and e.value.row == 1
+
+
+def test_unparseable_date_names_row_and_column():
+    rows = area_rows()
+    rows[3][0] = "2025-13-45"
+    rows[3][1] = "2025-13-45"
+    rows = rows[3:4] + rows[:3] + rows[4:]
+    with pytest.raises(InputError) as e:
+        read(quarterly_csv(rows))
+    assert e.value.row == 2 and e.value.column == "REPORTING_PERIOD_START"
+
+
+def test_text_in_count():
+    rows = area_rows()
+    rows[2][14] = "lots"
+    with pytest.raises(InputError, match="expected a number") as e:
+        read(quarterly_csv(rows))
+    assert e.value.row == 4 and e.value.column == "MEASURE_VALUE_SUPPRESSED"
+    assert "q.csv" in str(e.value)
+
+
+def test_negative_count():
+    rows = area_rows(nac="-5")
+    with pytest.raises(InputError, match="negative") as e:
+        read(quarterly_csv(rows))
+    assert e.value.row == 3
+
+
+def test_recovered_above_denominator():
+    with pytest.raises(InputError, match="recovered .* more than finished minus not at caseness"):
+        read(quarterly_csv(area_rows(finished="100", nac="10", recovered="120")))
+
+
+def test_rounding_tolerance_below_england_level():
+    # 94 recovered of 102 - 8 true; published rounded: 95 of 100 - 10
+    read(quarterly_csv(area_rows(finished="100", nac="10", recovered="95", reliable="90")))
+    with pytest.raises(InputError):
+        read(quarterly_csv(area_rows(level="England", code="ENG", finished="100", nac="10",
+                                     recovered="95", reliable="90")))
+
+
+def test_quarter_from_the_future():
+    with pytest.raises(InputError, match="from the future"):
+        read(quarterly_csv(area_rows(start="2026-10-01", end="2026-12-31")))
+
+
+def test_not_a_quarter():
+    with pytest.raises(InputError, match="not a financial quarter"):
+        read(quarterly_csv(area_rows(start="2025-10-01", end="2025-10-31")))
+
+
+def test_truncated_csv():
+    data = quarterly_csv(small_quarter())
+    with pytest.raises(InputError, match="wrong number of fields|truncated"):
+        read(data[: len(data) - 40])
+
+
+def test_invalid_utf8_late_in_file():
+    rows = small_quarter() * 400
+    data = quarterly_csv(rows)
+    broken = data + b'"2025-10-01","2025-12-31","QHM","\xff\xfe bad","All_SubICB","null",' \
+        b'"All_Provider","null","ICB","Total","Total","null","M076","x","5"\n'
+    with pytest.raises(InputError, match="not valid utf-8"):
+        read(broken)
+
+
+def test_no_recovery_measures():
+    rows = area_rows()
+    for row in rows:
+        row[12], row[13] = "M001", "Count_ReferralsReceived"
+    with pytest.raises(InputError, match="no recovery measures"):
+        read(quarterly_csv(rows))
+
+
+def test_file_like_upload(small_csv):
+    with open(small_csv, "rb") as f:
+        r = readers.read_file(io.BytesIO(f.read()), "upload.csv", today=TODAY)
+    assert len(r.frame) > 5
+
+
+def test_summary_in_words(small_csv):
+    text = "\n".join(readers.read_file(small_csv, today=TODAY).summary())
+    assert "2025/26 Q3" in text and "Suppressed" in text and "2 ICB" in text
+
+
+# --- annual ------------------------------------------------------------------------------
+
+
+def test_financial_year_from_name():
+    assert readers.financial_year_from_name("psych-ther-ann-2024-25-csv.csv") == "2024-25"
+    assert readers.financial_year_from_name("annual_2019_20.csv") == "2019-20"
+    assert readers.financial_year_from_name("annual_202425.csv") == "2024-25"
+    assert readers.financial_year_from_name("annual.csv") is None
+
+
+def test_annual_needs_a_year():
+    data = b"OrgType,OrgCode,OrgName,VariableType,VariableA,VariableB,Count_FinishedCourseTreatment," \
+        b"Count_NotAtCaseness,Count_Recovery\nEngland,All,All,Total,NULL,NULL,100,10,45\n"
+    with pytest.raises(InputError, match="which financial year"):
+        read(data, "annual.csv")
+    r = read(data, "annual.csv", period="2024-25")
+    assert r.periods == ["2024/25"] and r.frame.iloc[0]["recovered"] == 45
+
+
+def test_annual_missing_recovery_column():
+    data = b"OrgType,OrgCode,OrgName,VariableType,VariableA,VariableB,Count_FinishedCourseTreatment\n" \
+        b"England,All,All,Total,NULL,NULL,100\n"
+    with pytest.raises(InputError, match="not at caseness"):
+        read(data, "annual_2024-25.csv")
+
+
+def test_annual_year_not_ended():
+    data = b"OrgType,OrgCode,OrgName,VariableType,VariableA,VariableB,Count_FinishedCourseTreatment," \
+        b"Count_NotAtCaseness,Count_Recovery\nEngland,All,All,Total,NULL,NULL,100,10,45\n"
+    with pytest.raises(InputError, match="has not ended"):
+        read(data, "annual_2026-27.csv")
