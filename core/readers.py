@@ -43,6 +43,8 @@ MAX_CSV_BYTES = 2 * 1024**3
 #: A zip member that claims to expand more than this many times its compressed size is refused.
 MAX_COMPRESSION_RATIO = 200
 BLOCK_SIZE = 1 << 23
+#: Largest file the upload page accepts (also set as server.maxUploadSize in .streamlit/).
+MAX_UPLOAD_BYTES = 300 * 1024**2
 
 MEASURE_BY_ID = {
     "M076": "finished",

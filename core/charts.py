@@ -1,0 +1,337 @@
+"""Chart builders: pure functions from a prepared frame to an Altair chart.
+
+Accessibility rules every builder follows: the Okabe–Ito colour-blind-safe palette; meaning
+never carried by colour alone (line dash and point shape repeat the population group, point
+shape repeats a comparison band); a source line in the chart itself so an exported PNG or SVG
+still says where the numbers came from and whether they are synthetic.
+"""
+
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+
+from core import model, periods
+
+PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#999999"]
+DASHES = {
+    "Total": [1, 0], "BME": [7, 4], "White British": [2, 3], "Asian or Asian British": [10, 3, 2, 3],
+    "Black or Black British": [4, 2, 1, 2], "Mixed": [12, 4], "Other Ethnic Groups": [1, 3],
+    "White": [6, 2, 2, 2, 2, 2],
+}
+SHAPES = {
+    "Total": "circle", "BME": "triangle-up", "White British": "square",
+    "Asian or Asian British": "diamond", "Black or Black British": "cross",
+    "Mixed": "triangle-down", "Other Ethnic Groups": "triangle-right", "White": "wedge",
+}
+BAND_STYLE = {
+    # band: (colour, shape); shapes differ so the band reads without colour.
+    "better (99.8%)": ("#0072B2", "triangle-up"),
+    "better (95%)": ("#56B4E9", "triangle-up"),
+    "similar": ("#E69F00", "circle"),
+    "worse (95%)": ("#CC79A7", "triangle-down"),
+    "worse (99.8%)": ("#D55E00", "triangle-down"),
+    "no data": ("#999999", "square"),
+}
+SOURCE = "Source: NHS England, NHS Talking Therapies quarterly data."
+SYNTHETIC_SOURCE = "SYNTHETIC SAMPLE DATA for demonstration, not published statistics."
+
+
+def source_line(synthetic: bool) -> str:
+    return SYNTHETIC_SOURCE if synthetic else SOURCE
+
+
+TREND_COLUMNS = [
+    "period", "series", "series_order", "group", "group_label", "area_name", "numerator",
+    "denominator", "rate", "ci95_low", "ci95_high", "published_rate", "status", "small_numbers",
+]
+TABLE_COLUMNS = [
+    "area", "region", "rate", "ci95_low", "ci95_high", "numerator", "denominator", "vs_england",
+    "vs_target", "group_label",
+]
+
+
+def _slim(data: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """Only the columns a chart uses: keeps the embedded spec small and JSON-safe."""
+    return data[[c for c in columns if c in data.columns]].copy()
+
+
+def _title(text: str, subtitle: list[str]) -> alt.TitleParams:
+    return alt.TitleParams(text=text, subtitle=subtitle, anchor="start", subtitleColor="#425563")
+
+
+def trend_chart(
+    data: pd.DataFrame,
+    *,
+    domain: list[str],
+    measure: str = "recovery",
+    show_ci: bool = True,
+    synthetic: bool = False,
+    highlight: list[str] | None = None,
+    width: int | str = "container",
+) -> alt.LayerChart:
+    """Lines over quarters, one per series, with target, unpublished-quarter gap and CI band."""
+    label = model.MEASURES[measure]["label"]
+    d = _slim(data, TREND_COLUMNS)
+    # Each run of quarters with a rate gets its own path id, so no line ever bridges a gap,
+    # whatever the renderer does with missing values.
+    d["segment"] = (
+        d.groupby("series", sort=False)["rate"].transform(lambda s: s.isna().cumsum()).astype(int)
+    )
+    d["path"] = d["series"] + " #" + d["segment"].astype(str)
+    series = list(dict.fromkeys(d.sort_values("series_order")["series"]))
+    groups = list(dict.fromkeys(d["group"]))
+    series_scale = alt.Scale(domain=series, range=(PALETTE * 2)[: len(series)])
+    color = alt.Color(
+        "series:N", title="Series", scale=series_scale,
+        legend=alt.Legend(orient="bottom", columns=2, labelLimit=400, symbolStrokeWidth=3),
+    )
+    dash = alt.StrokeDash(
+        "group_label:N", title="Population (line style)",
+        scale=alt.Scale(domain=[model.group_label(g) for g in groups],
+                        range=[DASHES.get(g, [1, 0]) for g in groups]),
+        legend=alt.Legend(orient="bottom", symbolStrokeWidth=3, labelLimit=400),
+    )
+    shape = alt.Shape(
+        "group_label:N",
+        scale=alt.Scale(domain=[model.group_label(g) for g in groups],
+                        range=[SHAPES.get(g, "circle") for g in groups]),
+        legend=None,
+    )
+    x = alt.X(
+        "period:O", title="Quarter (financial year)", scale=alt.Scale(domain=domain),
+        axis=alt.Axis(labelAngle=-45, labelExpr="indexof(datum.label, 'Q1') >= 0 ? datum.label : ''"),
+    )
+    values = d["rate"].dropna()
+    lows = d["ci95_low"].dropna() if show_ci else values
+    lo = min([values.min() if len(values) else 40, lows.min() if len(lows) else 40, 45.0])
+    hi = max([values.max() if len(values) else 60, 55.0])
+    y_scale = alt.Scale(domain=[max(0, int(lo // 5 * 5)), min(100, int(hi // 5 * 5 + 5))])
+    y = alt.Y("rate:Q", title=f"{label} (%)", scale=y_scale)
+    tooltip = [
+        alt.Tooltip("period:N", title="Quarter"),
+        alt.Tooltip("area_name:N", title="Area"),
+        alt.Tooltip("group_label:N", title="Population"),
+        alt.Tooltip("numerator:Q", title="Recovered" if measure == "recovery" else "Reliably recovered", format=","),
+        alt.Tooltip("denominator:Q", title="Finished treatment, at caseness", format=","),
+        alt.Tooltip("rate:Q", title=f"{label} (%)", format=".1f"),
+        alt.Tooltip("ci95_low:Q", title="95% CI low (%)", format=".1f"),
+        alt.Tooltip("ci95_high:Q", title="95% CI high (%)", format=".1f"),
+        alt.Tooltip("published_rate:Q", title="Published (%)", format=".1f"),
+        alt.Tooltip("note:N", title="Note"),
+    ]
+    d["note"] = d["status"].where(d["status"] != "", None)
+    d.loc[d["small_numbers"] & d["rate"].notna(), "note"] = "fewer than 30 people: unreliable"
+    base = alt.Chart(d)
+    layers = []
+    if show_ci:
+        layers.append(
+            base.mark_area(opacity=0.14, invalid="break-paths-show-domains").encode(
+                x=x, y=alt.Y("ci95_low:Q", scale=y_scale, title=f"{label} (%)"), y2="ci95_high:Q",
+                color=color, detail="path:N",
+            )
+        )
+    layers.append(
+        base.mark_line(strokeWidth=2.5, invalid="break-paths-show-domains").encode(
+            x=x, y=y, color=color, strokeDash=dash, detail="path:N"
+        )
+    )
+    layers.append(
+        base.mark_point(filled=True, size=55, opacity=1).encode(
+            x=x, y=y, color=color, shape=shape,
+            tooltip=tooltip,
+        ).transform_filter("isValid(datum.rate)")
+    )
+    if measure == "recovery":
+        target = pd.DataFrame({"y": [model.TARGET_PERCENT], "text": ["50% target"]})
+        layers.append(
+            alt.Chart(target).mark_rule(color="#231f20", strokeDash=[4, 4], strokeWidth=1.5)
+            .encode(y=alt.Y("y:Q", scale=y_scale))
+        )
+        layers.append(
+            alt.Chart(target).mark_text(align="right", baseline="bottom", dx=-2, dy=-3,
+                                        fontWeight="bold", color="#231f20", x="width")
+            .encode(y=alt.Y("y:Q", scale=y_scale), text="text:N")
+        )
+    gaps = [p for p in periods.UNPUBLISHED_QUARTERS if p in domain]
+    if gaps:
+        g = pd.DataFrame({"period": gaps, "text": [f"{p}: not published" for p in gaps]})
+        layers.append(
+            alt.Chart(g).mark_rule(color="#768692", strokeDash=[2, 2], strokeWidth=14, opacity=0.25)
+            .encode(x=alt.X("period:O", scale=alt.Scale(domain=domain)))
+        )
+        layers.append(
+            alt.Chart(g).mark_text(angle=270, align="right", baseline="middle", y=6, dx=0,
+                                   color="#425563", fontSize=11)
+            .encode(x=alt.X("period:O", scale=alt.Scale(domain=domain)), text="text:N")
+        )
+    if highlight:
+        h = pd.DataFrame({"period": highlight, "text": ["new" for _ in highlight]})
+        layers.append(
+            alt.Chart(h).mark_rule(color="#FFB81C", strokeWidth=18, opacity=0.3)
+            .encode(x=alt.X("period:O", scale=alt.Scale(domain=domain)))
+        )
+    subtitle = [
+        "Recovered ÷ (finished a course of treatment − not at caseness at the start)."
+        + (" Shaded band: 95% confidence interval." if show_ci else ""),
+        source_line(synthetic),
+    ]
+    return (
+        alt.layer(*layers)
+        .properties(width=width, height=400, title=_title(f"{label} by quarter", subtitle))
+        .resolve_scale(strokeDash="independent", shape="independent")
+    )
+
+
+def compare_chart(
+    table: pd.DataFrame, england: float | None, *, title: str, synthetic: bool = False,
+    measure: str = "recovery", width: int | str = "container",
+) -> alt.LayerChart:
+    """Every area's rate with its 95% interval, sorted, marked against England and the target."""
+    d = _slim(table.dropna(subset=["rate"]), TABLE_COLUMNS)
+    bands = [b for b in BAND_STYLE if b in set(d["vs_england"])] or ["similar"]
+    color = alt.Color("vs_england:N", title="Compared with England",
+                      scale=alt.Scale(domain=bands, range=[BAND_STYLE[b][0] for b in bands]),
+                      legend=alt.Legend(orient="bottom"))
+    shape = alt.Shape("vs_england:N", scale=alt.Scale(domain=bands, range=[BAND_STYLE[b][1] for b in bands]),
+                      legend=alt.Legend(orient="bottom", title="Compared with England"))
+    y = alt.Y("area:N", sort=alt.EncodingSortField("rate", order="descending"), title=None,
+              axis=alt.Axis(labelLimit=320))
+    label = model.MEASURES[measure]["label"]
+    tooltip = [
+        alt.Tooltip("area:N", title="Area"), alt.Tooltip("region:N", title="Region"),
+        alt.Tooltip("rate:Q", format=".1f", title=f"{label} (%)"),
+        alt.Tooltip("ci95_low:Q", format=".1f", title="95% CI low"),
+        alt.Tooltip("ci95_high:Q", format=".1f", title="95% CI high"),
+        alt.Tooltip("numerator:Q", format=",", title="Numerator"),
+        alt.Tooltip("denominator:Q", format=",", title="Denominator"),
+        alt.Tooltip("vs_england:N", title="Compared with England"),
+        alt.Tooltip("vs_target:N", title="Against the 50% target"),
+    ]
+    base = alt.Chart(d)
+    layers = [
+        base.mark_rule(strokeWidth=1.5, color="#425563").encode(
+            y=y, x=alt.X("ci95_low:Q", title=f"{label} (%) with 95% confidence interval",
+                         scale=alt.Scale(zero=False)), x2="ci95_high:Q"),
+        base.mark_point(filled=True, size=80, opacity=1).encode(
+            y=y, x="rate:Q", color=color, shape=shape, tooltip=tooltip),
+    ]
+    refs = []
+    if england is not None and pd.notna(england):
+        refs.append({"x": england, "text": f"England {england:.1f}%", "dash": "solid"})
+    if measure == "recovery":
+        refs.append({"x": model.TARGET_PERCENT, "text": "50% target", "dash": "dashed"})
+    if refs:
+        r = pd.DataFrame(refs)
+        layers.append(alt.Chart(r).mark_rule(color="#231f20").encode(
+            x="x:Q", strokeDash=alt.StrokeDash("dash:N", legend=None,
+                                               scale=alt.Scale(domain=["solid", "dashed"],
+                                                               range=[[1, 0], [4, 4]]))))
+        for row, align, dx in ((r[r["dash"] == "solid"], "left", 3), (r[r["dash"] == "dashed"], "right", -3)):
+            if len(row):
+                layers.append(alt.Chart(row).mark_text(dy=-6, align=align, dx=dx, y=0, fontWeight="bold")
+                              .encode(x="x:Q", text="text:N"))
+    return alt.layer(*layers).properties(
+        width=width, height=max(200, 16 * len(d)),
+        title=_title(title, [source_line(synthetic)]),
+    )
+
+
+def funnel_chart(
+    table: pd.DataFrame, limits: pd.DataFrame, *, title: str, synthetic: bool = False,
+    measure: str = "recovery", width: int | str = "container",
+) -> alt.LayerChart:
+    """Areas by denominator against 95% and 99.8% control limits around England's rate."""
+    d = _slim(table.dropna(subset=["rate"]), TABLE_COLUMNS)
+    label = model.MEASURES[measure]["label"]
+    bands = [b for b in BAND_STYLE if b in set(d["vs_england"])] or ["similar"]
+    x = alt.X("denominator:Q", title="Denominator (finished treatment, at caseness)",
+              scale=alt.Scale(type="log"))
+    lines = limits.melt("denominator", ["low95", "high95", "low998", "high998", "baseline"],
+                        var_name="limit", value_name="rate")
+    lines["kind"] = lines["limit"].map(
+        {"low95": "95% limits", "high95": "95% limits", "low998": "99.8% limits",
+         "high998": "99.8% limits", "baseline": "England"})
+    return alt.layer(
+        alt.Chart(lines).mark_line(color="#425563").encode(
+            x=x, y=alt.Y("rate:Q", title=f"{label} (%)", scale=alt.Scale(zero=False)),
+            detail="limit:N",
+            strokeDash=alt.StrokeDash("kind:N", title="Lines", scale=alt.Scale(
+                domain=["England", "95% limits", "99.8% limits"], range=[[1, 0], [6, 3], [2, 2]]),
+                legend=alt.Legend(orient="bottom"))),
+        alt.Chart(d).mark_point(filled=True, size=70, opacity=1).encode(
+            x=x, y="rate:Q",
+            color=alt.Color("vs_england:N", title="Compared with England", scale=alt.Scale(
+                domain=bands, range=[BAND_STYLE[b][0] for b in bands]), legend=alt.Legend(orient="bottom")),
+            shape=alt.Shape("vs_england:N", scale=alt.Scale(
+                domain=bands, range=[BAND_STYLE[b][1] for b in bands]), legend=alt.Legend(orient="bottom", title="Compared with England")),
+            tooltip=[alt.Tooltip("area:N", title="Area"), alt.Tooltip("rate:Q", format=".1f", title="Rate (%)"),
+                     alt.Tooltip("denominator:Q", format=",", title="Denominator"),
+                     alt.Tooltip("vs_england:N", title="Compared with England")]),
+    ).properties(width=width, height=420, title=_title(title, [source_line(synthetic)]))
+
+
+def gap_chart(
+    gap: pd.DataFrame, *, domain: list[str], title: str, synthetic: bool = False,
+    width: int | str = "container",
+) -> alt.LayerChart:
+    """Difference between two groups over time with Newcombe 95% intervals; 0 = no gap."""
+    d = gap.dropna(subset=["gap"]).copy()
+    x = alt.X("period:O", title="Quarter (financial year)", scale=alt.Scale(domain=domain),
+              axis=alt.Axis(labelAngle=-45, labelExpr="indexof(datum.label, 'Q1') >= 0 ? datum.label : ''"))
+    sig = alt.Shape("significant:N", title="Difference", scale=alt.Scale(
+        domain=["significant at 95%", "not significant"], range=["square", "circle"]),
+        legend=alt.Legend(orient="bottom"))
+    layers = [
+        alt.Chart(pd.DataFrame({"y": [0]})).mark_rule(color="#231f20").encode(y="y:Q"),
+        alt.Chart(d).mark_rule(color="#425563").encode(x=x, y=alt.Y("gap_low:Q", title="Difference (percentage points)"), y2="gap_high:Q"),
+        alt.Chart(d).mark_point(filled=True, size=60, color="#0072B2", opacity=1).encode(
+            x=x, y="gap:Q", shape=sig,
+            tooltip=[alt.Tooltip("period:N", title="Quarter"), alt.Tooltip("gap:Q", format=".1f", title="Difference (points)"),
+                     alt.Tooltip("gap_low:Q", format=".1f", title="95% CI low"), alt.Tooltip("gap_high:Q", format=".1f", title="95% CI high"),
+                     alt.Tooltip("rate_a:Q", format=".1f", title=str(d["group_a"].iloc[0]) if len(d) else "A"),
+                     alt.Tooltip("rate_b:Q", format=".1f", title=str(d["group_b"].iloc[0]) if len(d) else "B"),
+                     alt.Tooltip("significant:N", title="Significance")]),
+    ]
+    return alt.layer(*layers).properties(
+        width=width, height=320,
+        title=_title(title, ["Below 0: the first group's rate is lower. Bars: 95% confidence interval (Newcombe).",
+                             source_line(synthetic)]))
+
+
+def groups_chart(
+    data: pd.DataFrame, *, title: str, synthetic: bool = False, measure: str = "recovery",
+    width: int | str = "container",
+) -> alt.LayerChart:
+    """Rate for each population group in one area and quarter, with 95% intervals."""
+    d = _slim(data.dropna(subset=["rate"]), TABLE_COLUMNS)
+    label = model.MEASURES[measure]["label"]
+    y = alt.Y("group_label:N", sort=list(d["group_label"]), title=None, axis=alt.Axis(labelLimit=320))
+    layers = [
+        alt.Chart(d).mark_rule(color="#425563").encode(y=y, x=alt.X("ci95_low:Q", title=f"{label} (%)", scale=alt.Scale(zero=False)), x2="ci95_high:Q"),
+        alt.Chart(d).mark_point(filled=True, size=80, color="#0072B2", shape="diamond", opacity=1).encode(
+            y=y, x="rate:Q", tooltip=[alt.Tooltip("group_label:N", title="Group"), alt.Tooltip("rate:Q", format=".1f", title="Rate (%)"),
+                                      alt.Tooltip("ci95_low:Q", format=".1f"), alt.Tooltip("ci95_high:Q", format=".1f"),
+                                      alt.Tooltip("denominator:Q", format=",", title="Denominator")]),
+    ]
+    if measure == "recovery":
+        layers.append(alt.Chart(pd.DataFrame({"x": [50]})).mark_rule(strokeDash=[4, 4], color="#231f20").encode(x="x:Q"))
+    return alt.layer(*layers).properties(width=width, height=max(160, 30 * len(d)),
+                                         title=_title(title, [source_line(synthetic)]))
+
+
+def with_width(chart: alt.TopLevelMixin, width: int = 900) -> alt.TopLevelMixin:
+    """A fixed-width copy for export: 'container' width means nothing outside a page."""
+    return chart.properties(width=width)
+
+
+def to_image(chart: alt.TopLevelMixin, fmt: str = "png", width: int = 900) -> bytes:
+    """Render a chart to PNG or SVG bytes (vl-convert; no browser needed)."""
+    import vl_convert as vlc
+
+    spec = with_width(chart, width).to_json()
+    if fmt == "svg":
+        return vlc.vegalite_to_svg(spec).encode()
+    if fmt == "png":
+        return vlc.vegalite_to_png(spec, scale=2)
+    raise ValueError(f"format must be png or svg, not {fmt!r}")

@@ -1,0 +1,380 @@
+"""The questions the explorer asks of the store, as pure functions of a frame.
+
+Pages stay thin because everything they show is computed here: which series a selection
+means, their rates over every quarter (missing quarters included as explicit gaps), the
+compare-areas table, the gap between two groups, and a text alternative for each chart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from core import model, periods, stats
+
+#: Groups a user can pick as "the population", in the order offered.
+POPULATIONS = (
+    "Total", "BME", "White British", "Asian or Asian British", "Black or Black British",
+    "Mixed", "Other Ethnic Groups", "White",
+)
+POPULATION_BREAKDOWN = {
+    "Total": "Total", "BME": "BME Group", "White British": "BME Group",
+    "Asian or Asian British": "Ethnic Group", "Black or Black British": "Ethnic Group",
+    "Mixed": "Ethnic Group", "Other Ethnic Groups": "Ethnic Group", "White": "Ethnic Group",
+}
+POPULATION_NOTES = {
+    "Total": "everyone who finished a course of treatment",
+    "BME": model.BAME_DEFINITION,
+    "White British": "people recorded as White British (NHS ethnic category A)",
+    "White": "all White groups: British, Irish, Gypsy or Irish Traveller, any other White",
+    "Other Ethnic Groups": "Chinese and any other ethnic group",
+}
+
+
+@dataclass(frozen=True, order=True)
+class SeriesKey:
+    """One line on a chart: an area and a population group."""
+
+    level: str
+    area_code: str
+    group: str
+
+    def encode(self) -> str:
+        return f"{self.area_code}~{self.group}"
+
+
+def parse_series(text: str, areas: pd.DataFrame) -> SeriesKey | None:
+    """A series from its URL form ``QHM~BME``; None for anything unknown (never echoed)."""
+    if not isinstance(text, str) or "~" not in text or len(text) > 120:
+        return None
+    code, group = text.split("~", 1)
+    if group not in POPULATIONS:
+        return None
+    hit = areas[areas["area_code"] == code]
+    if hit.empty:
+        return None
+    return SeriesKey(hit.iloc[0]["level"], code, group)
+
+
+def areas(frame: pd.DataFrame) -> pd.DataFrame:
+    """Every England, region and ICB area in the store, with its region, for pickers."""
+    f = frame[frame["level"].isin(["England", "Region", "ICB"])]
+    latest = f.sort_values("period_start").drop_duplicates(["level", "area_code"], keep="last")
+    out = latest[["level", "area_code", "area_name", "parent_code", "parent_name"]].copy()
+    order = {"England": 0, "Region": 1, "ICB": 2}
+    out["_o"] = out["level"].map(order)
+    out = out.sort_values(["_o", "parent_name", "area_name"], na_position="last")
+    return out.drop(columns="_o").reset_index(drop=True)
+
+
+def area_label(row: pd.Series | dict) -> str:
+    name = pretty_name(row["area_name"])
+    if row["level"] == "ICB" and isinstance(row.get("parent_name"), str):
+        return f"{name} ({pretty_name(row['parent_name'])})"
+    return name
+
+
+def pretty_name(name: str) -> str:
+    """'NHS SOUTH YORKSHIRE INTEGRATED CARE BOARD' → 'NHS South Yorkshire ICB'."""
+    if not isinstance(name, str):
+        return ""
+    if name.isupper():
+        small = {"AND", "OF", "THE"}
+        words = [
+            w if w in {"NHS", "ICB"}
+            else (w.lower() if w in small and i else "-".join(p.capitalize() for p in w.split("-")))
+            for i, w in enumerate(name.split())
+        ]
+        name = " ".join(words)
+    name = name.replace("Integrated Care Board", "ICB").replace(" Commissioning Region", "")
+    name = name.replace("-On-", "-on-").replace("-Upon-", "-upon-")
+    return name
+
+
+def quarter_domain(frame: pd.DataFrame) -> list[str]:
+    """All quarters from the first to the last in the store, unpublished ones included."""
+    q = frame[frame["period_type"] == "quarter"]
+    if q.empty:
+        return []
+    return periods.quarter_range(q["period_start"].min(), q["period_start"].max())
+
+
+def series_label(key: SeriesKey, names: dict[str, str]) -> str:
+    return f"{pretty_name(names.get(key.area_code, key.area_code))}, {model.group_label(key.group)}"
+
+
+def trend(frame: pd.DataFrame, keys: list[SeriesKey], measure: str = "recovery") -> pd.DataFrame:
+    """One row per series and quarter over the whole domain, rate NaN where there is none.
+
+    Missing quarters are present as rows with no rate so that a chart breaks its line there
+    instead of drawing a bridge across, and a table shows them as "not published".
+    """
+    domain = quarter_domain(frame)
+    if not keys or not domain:
+        return pd.DataFrame()
+    names = dict(zip(frame["area_code"], frame["area_name"], strict=False))
+    parts = []
+    for order, key in enumerate(keys):
+        rows = frame[
+            (frame["period_type"] == "quarter")
+            & (frame["level"] == key.level)
+            & (frame["area_code"] == key.area_code)
+            & (frame["group"] == key.group)
+            & (frame["breakdown"] == POPULATION_BREAKDOWN[key.group])
+        ]
+        rated = stats.add_rates(rows, measure).set_index("period")
+        full = rated.reindex(domain)
+        full["period"] = domain
+        full["series"] = series_label(key, names)
+        full["series_order"] = order
+        full["area_code"] = key.area_code
+        full["area_name"] = pretty_name(names.get(key.area_code, key.area_code))
+        full["level"] = key.level
+        full["group"] = key.group
+        full["group_label"] = model.group_label(key.group)
+        full["status"] = np.where(
+            full.index.isin(list(periods.UNPUBLISHED_QUARTERS)), "not published",
+            np.where(full["rate"].isna(), np.where(full["suppressed"].fillna(False).astype(bool),
+                                                   "suppressed", "no data"), ""),
+        )
+        parts.append(full.reset_index(drop=True))
+    out = pd.concat(parts, ignore_index=True)
+    out["suppressed"] = out["suppressed"].fillna(False).astype(bool)
+    out["small_numbers"] = out["small_numbers"].fillna(False).astype(bool)
+    return out
+
+
+def fmt_pct(value: float, digits: int = 1) -> str:
+    return "no data" if value is None or pd.isna(value) else f"{value:.{digits}f}%"
+
+
+def describe_trend(data: pd.DataFrame, measure: str = "recovery") -> str:
+    """A text alternative for a trend chart: what a sighted reader would take from it."""
+    if data.empty:
+        return "No data for this selection."
+    label = model.MEASURES[measure]["label"].lower()
+    sentences = []
+    for series, s in data.groupby("series", sort=False):
+        have = s.dropna(subset=["rate"])
+        if have.empty:
+            sentences.append(f"{series}: no published {label} in this period.")
+            continue
+        first, last = have.iloc[0], have.iloc[-1]
+        hi, lo = have.loc[have["rate"].idxmax()], have.loc[have["rate"].idxmin()]
+        verdict = stats.compare_with_target(last["ci95_low"] / 100, last["ci95_high"] / 100)
+        sentences.append(
+            f"{series}: {label} {fmt_pct(last['rate'])} in {last['period']} "
+            f"(95% confidence interval {fmt_pct(last['ci95_low'])} to {fmt_pct(last['ci95_high'])}; "
+            f"{int(last['numerator']):,} of {int(last['denominator']):,}), {verdict}"
+            f"{'' if measure == 'recovery' else ' of 50% (the target applies to recovery)'}. "
+            f"It was {fmt_pct(first['rate'])} in {first['period']}; highest "
+            f"{fmt_pct(hi['rate'])} in {hi['period']}, lowest {fmt_pct(lo['rate'])} in "
+            f"{lo['period']}."
+        )
+    missing = [p for p in periods.UNPUBLISHED_QUARTERS if p in set(data["period"])]
+    if missing:
+        sentences.append(f"{', '.join(missing)} was never published and shows as a gap.")
+    return " ".join(sentences)
+
+
+def compare_areas(
+    frame: pd.DataFrame,
+    period: str,
+    group: str = "Total",
+    measure: str = "recovery",
+    level: str = "ICB",
+) -> tuple[pd.DataFrame, pd.Series | None]:
+    """Every area at ``level`` in one period, compared with England and the 50% target.
+
+    Comparison with England uses the two-level interval rule (95% and 99.8%), as Fingertips
+    does; the benchmark's own interval is ignored. Returns (table, England row).
+    """
+    breakdown = POPULATION_BREAKDOWN[group]
+    rows = frame[(frame["period"] == period) & (frame["group"] == group)
+                 & (frame["breakdown"] == breakdown)]
+    rated = stats.add_rates(rows, measure)
+    eng = rated[rated["level"] == "England"]
+    england = eng.iloc[0] if len(eng) else None
+    table = rated[rated["level"] == level].copy()
+    benchmark = england["rate"] / 100 if england is not None else np.nan
+    table["vs_england"] = stats.compare_two_levels(
+        table["numerator"], table["denominator"], benchmark
+    )
+    table["vs_target"] = stats.compare_with_target(table["ci95_low"] / 100, table["ci95_high"] / 100)
+    table["area"] = table["area_name"].map(pretty_name)
+    table["region"] = table["parent_name"].map(pretty_name)
+    return table.sort_values("rate", ascending=False, na_position="last"), england
+
+
+def funnel(table: pd.DataFrame, baseline_percent: float) -> pd.DataFrame:
+    """Control limits across the denominators of ``table`` for a funnel plot."""
+    den = table["denominator"].dropna()
+    if den.empty or pd.isna(baseline_percent):
+        return pd.DataFrame()
+    n = np.unique(np.geomspace(max(den.min() * 0.8, 5), den.max() * 1.1, 120).round())
+    p0 = baseline_percent / 100
+    out = pd.DataFrame({"denominator": n})
+    for conf, name in ((0.95, "95"), (0.998, "998")):
+        lo, hi = stats.funnel_limits(p0, n, conf)
+        out[f"low{name}"], out[f"high{name}"] = lo * 100, hi * 100
+    out["baseline"] = baseline_percent
+    return out
+
+
+def group_gap(
+    frame: pd.DataFrame,
+    level: str,
+    area_code: str,
+    measure: str = "recovery",
+    group_a: str = "BME",
+    group_b: str = "White British",
+) -> pd.DataFrame:
+    """Gap between two disjoint groups in one area over time (Newcombe's interval, points)."""
+    keys = [SeriesKey(level, area_code, group_a), SeriesKey(level, area_code, group_b)]
+    data = trend(frame, keys, measure)
+    if data.empty:
+        return data
+    a = data[data["group"] == group_a].set_index("period")
+    b = data[data["group"] == group_b].set_index("period")
+    d, lo, hi = stats.newcombe_difference(
+        a["numerator"], a["denominator"], b["numerator"], b["denominator"]
+    )
+    out = pd.DataFrame({
+        "period": a.index,
+        "rate_a": a["rate"].to_numpy(), "rate_b": b["rate"].reindex(a.index).to_numpy(),
+        "gap": np.asarray(d) * 100, "gap_low": np.asarray(lo) * 100, "gap_high": np.asarray(hi) * 100,
+    })
+    out["significant"] = np.where(
+        out["gap"].isna(), "no data",
+        np.where((out["gap_high"] < 0) | (out["gap_low"] > 0), "significant at 95%",
+                 "not significant"),
+    )
+    out["group_a"], out["group_b"] = model.group_label(group_a), model.group_label(group_b)
+    return out.reset_index(drop=True)
+
+
+def describe_gap(gap: pd.DataFrame, area: str) -> str:
+    have = gap.dropna(subset=["gap"])
+    if have.empty:
+        return f"No quarters with both groups' counts for {area}."
+    last = have.iloc[-1]
+    direction = "lower" if last["gap"] < 0 else "higher"
+    return (
+        f"In {last['period']}, the recovery rate for {last['group_a']} in {area} was "
+        f"{abs(last['gap']):.1f} percentage points {direction} than for {last['group_b']} "
+        f"({fmt_pct(last['rate_a'])} against {fmt_pct(last['rate_b'])}; 95% interval for the "
+        f"difference {last['gap_low']:.1f} to {last['gap_high']:.1f} points, "
+        f"{last['significant']}). Across {len(have)} quarters the gap was significant in "
+        f"{int((have['significant'] == 'significant at 95%').sum())}."
+    )
+
+
+def broad_groups(frame: pd.DataFrame, level: str, area_code: str, period: str,
+                 measure: str = "recovery") -> pd.DataFrame:
+    """Rates for every broad ethnic group in one area and period: where a gap comes from."""
+    rows = frame[(frame["period"] == period) & (frame["level"] == level)
+                 & (frame["area_code"] == area_code)
+                 & frame["breakdown"].isin(["BME Group", "Ethnic Group", "Total"])]
+    rated = stats.add_rates(rows, measure)
+    rated["group_label"] = rated["group"].map(model.group_label)
+    order = {"Total": 0, "BME Group": 1, "Ethnic Group": 2}
+    rated["_o"] = rated["breakdown"].map(order)
+    return rated.sort_values(["_o", "group"]).drop(columns="_o").reset_index(drop=True)
+
+
+def series_rows(frame: pd.DataFrame, keys: list[SeriesKey]) -> pd.DataFrame:
+    """The stored quarterly rows behind a set of series (for the tidy CSV download)."""
+    wanted = {(k.level, k.area_code, k.group, POPULATION_BREAKDOWN[k.group]) for k in keys}
+    idx = pd.MultiIndex.from_frame(frame[["level", "area_code", "group", "breakdown"]])
+    return frame[idx.isin(list(wanted)) & (frame["period_type"] == "quarter").to_numpy()]
+
+
+def trend_table(trend_data: pd.DataFrame, measure: str = "recovery") -> pd.DataFrame:
+    """The trend as a person reads it: one row per series and quarter, gaps explained."""
+    numerator = "Recovered" if measure == "recovery" else "Reliably recovered"
+    label = model.MEASURES[measure]["label"]
+    t = trend_data
+    note = t["status"].where(t["status"] != "", None)
+    note = note.where(~(t["small_numbers"] & t["rate"].notna()), "fewer than 30 people: unreliable")
+    out = pd.DataFrame({
+        "Quarter": t["period"],
+        "Area": t["area_name"],
+        "Population": t["group_label"],
+        numerator: t["numerator"].astype("Int64"),
+        "Finished treatment, at caseness": t["denominator"].astype("Int64"),
+        f"{label} (%)": t["rate"].round(1),
+        "95% CI low (%)": t["ci95_low"].round(1),
+        "95% CI high (%)": t["ci95_high"].round(1),
+        "Published (%)": t["published_rate"],
+        "Note": note,
+    })
+    return out
+
+
+def headline(trend_data: pd.DataFrame, measure: str = "recovery") -> dict:
+    """Latest value of the first series, its change on a year earlier, and the target verdict."""
+    if trend_data.empty:
+        return {}
+    first = trend_data[trend_data["series_order"] == 0].reset_index(drop=True)
+    have = first.dropna(subset=["rate"])
+    if have.empty:
+        return {}
+    last = have.iloc[-1]
+    pos = first.index[first["period"] == last["period"]][0]
+    earlier = first.iloc[pos - 4] if pos >= 4 else None
+    change = delta = None
+    if earlier is not None and pd.notna(earlier["rate"]):
+        diff = last["rate"] - earlier["rate"]
+        change = f"{diff:+.1f} points"
+        delta = f"{diff:+.1f} pts since {earlier['period']}"
+    verdict = stats.compare_with_target(last["ci95_low"] / 100, last["ci95_high"] / 100)
+    return {
+        "label": model.MEASURES[measure]["label"],
+        "period": last["period"],
+        "value": fmt_pct(last["rate"]),
+        "interval": f"95% confidence interval {fmt_pct(last['ci95_low'])} to "
+        f"{fmt_pct(last['ci95_high'])}; {int(last['numerator']):,} of {int(last['denominator']):,}.",
+        "change": change,
+        "delta": delta,
+        "verdict": verdict.capitalize() if measure == "recovery" else "Not applicable",
+    }
+
+
+def compare_table(table: pd.DataFrame, measure: str = "recovery") -> pd.DataFrame:
+    """The compare-areas table in words (the comparison bands are words, not colours)."""
+    label = model.MEASURES[measure]["label"]
+    return pd.DataFrame({
+        "ICB": table["area"], "Region": table["region"],
+        "Numerator": table["numerator"].astype("Int64"),
+        "Denominator": table["denominator"].astype("Int64"),
+        f"{label} (%)": table["rate"].round(1),
+        "95% CI low (%)": table["ci95_low"].round(1), "95% CI high (%)": table["ci95_high"].round(1),
+        "Published (%)": table["published_rate"],
+        "Compared with England": table["vs_england"],
+        "Against the 50% target": table["vs_target"] if measure == "recovery" else "n/a",
+    })
+
+
+def describe_compare(table: pd.DataFrame, england: pd.Series | None, period: str,
+                     group: str, measure: str = "recovery") -> str:
+    label = model.MEASURES[measure]["label"].lower()
+    have = table.dropna(subset=["rate"])
+    if have.empty:
+        return f"No ICB has a {label} for {model.group_label(group)} in {period}."
+    counts = have["vs_england"].value_counts()
+    best, worst = have.iloc[0], have.iloc[-1]
+    eng = f" England: {fmt_pct(england['rate'])}." if england is not None else ""
+    bands = ", ".join(f"{n} {band}" for band, n in counts.items())
+    text = (
+        f"{label.capitalize()} for {model.group_label(group)} in {period} across {len(have)} ICBs.{eng} "
+        f"Highest {best['area']} {fmt_pct(best['rate'])}, lowest {worst['area']} "
+        f"{fmt_pct(worst['rate'])}. Compared with England by 95% and 99.8% confidence "
+        f"intervals: {bands}."
+    )
+    if measure == "recovery":
+        meets = int((have["vs_target"] == "meets the target").sum())
+        below = int((have["vs_target"] == "below the target").sum())
+        text += f" {meets} meet the 50% target with confidence and {below} are below it."
+    return text

@@ -1,0 +1,146 @@
+"""About the data: definitions, caveats, methods and where each quarter came from."""
+
+import pandas as pd
+import streamlit as st
+
+from core import model, periods
+from ui import data
+
+source = data.active_source()
+facts = data.facts(source.path, source.mtime)
+
+st.title("About the data")
+
+st.header("What the recovery rate measures", anchor="recovery-rate")
+st.markdown(
+    """
+NHS Talking Therapies for anxiety and depression (called IAPT until 2023) offers psychological
+therapies for common mental health problems such as depression, generalised anxiety, panic,
+social anxiety, OCD and PTSD. People can refer themselves or be referred by a GP.
+
+At the start of treatment and at each session people complete short questionnaires: the PHQ-9
+for depression, the GAD-7 for anxiety, or a questionnaire specific to their problem. A score
+above the clinical threshold means the person is **at caseness**: their symptoms are severe
+enough to count as a clinical case.
+
+The **recovery rate** is the share of people who **finished a course of treatment** (at least
+two treatment sessions, then discharged), and were at caseness when they started, who are **no
+longer at caseness** at the end:
+
+> recovery rate = moved to recovery ÷ (finished a course of treatment − not at caseness at the start)
+
+People who were not at caseness at the start cannot "recover" in this sense, so they are left
+out of the denominator. The government's target is that **at least 50%** of people recover.
+"""
+)
+
+st.header("Reliable recovery", anchor="reliable-recovery")
+st.markdown(
+    """
+**Reliable recovery** asks for more: the person moved to recovery *and* their scores improved by
+more than the measurement error of the questionnaire (reliable improvement). It uses the same
+denominator. NHS England has used reliable recovery as its headline outcome since 2024; the
+recovery rate remains the long-running series with the 50% target. Choose either under
+*Measure* in the sidebar. The 50% target line is drawn for the recovery rate only.
+"""
+)
+
+st.header("Stepped care and choice", anchor="stepped-care")
+st.markdown(
+    """
+NICE guidance for depression and anxiety recommends **stepped care**: starting with the least
+intensive treatment that is likely to work (guided self-help, computerised CBT, group
+programmes) and stepping up to high-intensity individual therapy (such as CBT, interpersonal
+therapy, counselling for depression or EMDR) when needed or when the person's problems call for
+it. NICE also recommends that people are offered a **choice** of treatment and are involved in
+the decision. Recovery rates differ between services partly because the mix of problems,
+severity and treatment steps differs: compare areas with that in mind.
+"""
+)
+
+st.header("Population groups", anchor="groups")
+st.markdown(
+    f"""
+- **Whole population**: everyone who finished a course of treatment.
+- **Black, Asian and minority ethnic (BAME)**: {model.BAME_DEFINITION} NHS England's files call
+  this group "BME". The UK government stopped using "BAME" in 2022 and recommends naming specific
+  groups where possible; we keep the label our users know, always with what it contains, and
+  offer the broad groups so a gap can be traced to the groups behind it.
+- **White British**: people recorded as White British (NHS ethnic category A).
+- **Broad ethnic groups**: Asian or Asian British; Black or Black British; Mixed; White (British,
+  Irish, Gypsy or Irish Traveller, any other White background); Other Ethnic Groups (Chinese, any
+  other ethnic group). People whose ethnicity was not stated or not known are in none of these.
+- Rates for combined groups are always computed from summed counts, never by averaging rates.
+"""
+)
+
+st.header("Gaps, rounding and suppression", anchor="caveats")
+gap_notes = "\n".join(f"- **{p}**: {why}" for p, why in periods.UNPUBLISHED_QUARTERS.items())
+st.markdown(
+    f"""
+{gap_notes} Charts show it as a gap, and no line is drawn across it.
+
+- **Rounding**: below England level NHS England rounds every count to the nearest 5, and
+  publishes counts under 5 as `*` (suppressed). England counts are exact.
+- **What we show**: we recompute each rate from the published counts, so that groups and
+  periods can be combined and confidence intervals calculated. For small areas or groups a rate
+  from rounded counts can differ from NHS England's published percentage (computed before
+  rounding) by about a point; both are in every table and download.
+- **Suppressed counts** give *no rate* (never 0%). A rate from fewer than 30 people is marked
+  as unreliable.
+- **Areas change**: ICBs replaced STPs and CCGs in July 2022, and several ICBs merged in April
+  2026, so an area's series may start or stop. Before July 2022 STP figures are shown under the
+  ICB with the same code.
+"""
+)
+
+st.header("Methods", anchor="methods")
+st.markdown(
+    """
+We follow the methods of OHID's Fingertips tools and the `PHEindicatormethods` R package:
+
+- **95% and 99.8% confidence intervals** by the Wilson score method. Intervals computed from
+  counts rounded to 5 are approximate.
+- **Compared with England**: an area is *similar* if England's rate lies inside the area's
+  interval, otherwise *better* or *worse* (higher recovery is better); with both intervals this
+  gives five bands. England's own interval is ignored.
+- **Against the 50% target**: meets it if the lower 95% limit is at least 50%; below it if the
+  upper limit is under 50%; otherwise not distinguishable.
+- **Funnel plots**: control limits at 95% and 99.8% around England's rate, by denominator.
+- **Gap between two groups** (BAME and White British): a 95% interval for the difference of two
+  proportions by Newcombe's hybrid score method; the gap is significant if it excludes 0.
+"""
+)
+
+st.header("Where the data comes from", anchor="sources")
+if facts["synthetic"]:
+    st.warning(
+        "The bundled data is a **synthetic sample**, generated by `scripts/make_sample.py` in the "
+        "exact layout of NHS England's quarterly files, with magnitudes taken from the published "
+        "annual figures. It is for demonstration only. Real quarterly files can be loaded on the "
+        "Upload data page.", icon=":material/science:")
+st.markdown(
+    """
+NHS England (formerly NHS Digital) publishes *NHS Talking Therapies, for anxiety and depression*
+statistics: monthly, quarterly and annual. This tool reads the **quarterly** files, which carry
+recovery counts for England, NHS regions, ICBs and sub-ICB locations by ethnicity, and the
+**annual** files. The provider-level files are not needed for area figures.
+"""
+)
+log = data.log(source.path, source.mtime)
+if log:
+    st.subheader("What was loaded, and when", anchor=False)
+    st.dataframe(
+        pd.DataFrame([{
+            "Loaded (UTC)": e["loaded_at"],
+            "Files": "; ".join(e["sources"]),
+            "New periods": ", ".join(e["periods_added"]),
+            "Replaced periods": ", ".join(e["periods_replaced"]),
+            "Rows added": e["rows_added"],
+            "Rows replaced": e["rows_replaced"],
+            "Synthetic": "yes" if e.get("synthetic") else "no",
+        } for e in reversed(log)]),
+        hide_index=True,
+    )
+st.caption(f"{facts['rows']:,} rows; quarters {facts['published_quarters'][0] if facts['published_quarters'] else '–'}"
+           f" to {facts['latest'] or '–'}.")

@@ -1,0 +1,60 @@
+"""Ethnic inequalities: the gap between BAME and White British, and where it comes from."""
+
+import streamlit as st
+
+from core import charts, explore, model
+from ui import data, render
+
+source = data.active_source()
+facts = data.facts(source.path, source.mtime)
+areas = data.areas(source.path, source.mtime)
+sel = st.session_state.get("selection")
+
+st.title("Ethnic inequalities in recovery")
+if sel is None or not facts["published_quarters"]:
+    st.info("No quarterly data is loaded yet.")
+    st.stop()
+
+level, code, name = sel.area(areas)
+st.subheader(render.md(name), anchor=False)
+st.caption(
+    model.BAME_DEFINITION + " BAME and White British are separate groups, so their gap is "
+    "tested directly, with a 95% confidence interval for the difference (Newcombe's method), "
+    "rather than by comparing each with England."
+)
+gap = data.gap(source.path, source.mtime, level, code, sel.measure)
+render.chart_block(
+    charts.gap_chart(gap, domain=facts["quarters"], title=f"BAME minus White British, {name}",
+                     synthetic=facts["synthetic"]),
+    table=gap.rename(columns={
+        "period": "Quarter", "rate_a": "BAME (%)", "rate_b": "White British (%)",
+        "gap": "Difference (points)", "gap_low": "95% CI low", "gap_high": "95% CI high",
+        "significant": "Significance"}).drop(columns=["group_a", "group_b"]).round(2),
+    csv=gap.assign(area_code=code, area_name=name, measure=sel.measure),
+    description=explore.describe_gap(gap, name),
+    name=f"gap {name}",
+)
+
+st.subheader("Where the gap comes from", anchor=False)
+period = st.selectbox("Quarter", facts["published_quarters"][::-1], key="groups_period")
+groups = data.groups(source.path, source.mtime, level, code, period, sel.measure)
+described = "; ".join(
+    f"{g}: {explore.fmt_pct(r)}" for g, r in zip(groups["group_label"], groups["rate"], strict=False)
+)
+render.chart_block(
+    charts.groups_chart(groups, title=f"{model.MEASURES[sel.measure]['label']} by ethnic group, "
+                        f"{name}, {period}", synthetic=facts["synthetic"], measure=sel.measure),
+    table=groups[["breakdown", "group_label", "numerator", "denominator", "rate", "ci95_low",
+                  "ci95_high", "published_rate", "suppressed"]].rename(columns={
+        "breakdown": "Breakdown", "group_label": "Group", "numerator": "Numerator",
+        "denominator": "Denominator", "rate": "Rate (%)", "ci95_low": "95% CI low",
+        "ci95_high": "95% CI high", "published_rate": "Published (%)",
+        "suppressed": "Suppressed counts"}).round(2),
+    csv=groups.drop(columns=["group_label"]),
+    description=f"Rates by ethnic group in {name}, {period}: {described}.",
+    name=f"groups {name} {period}",
+    note="Broad groups: 'White' includes White British, Irish and other White backgrounds; "
+    "'Other Ethnic Groups' includes Chinese and any other group. Where a file gives only "
+    "detailed groups, broad ones are summed from them.",
+)
+render.share_link(sel.to_params(), "inequalities")

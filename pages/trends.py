@@ -1,0 +1,44 @@
+"""Recovery over time: the chosen populations and areas by quarter."""
+
+import streamlit as st
+
+from core import charts, explore, model
+from ui import data, render
+
+source = data.active_source()
+facts = data.facts(source.path, source.mtime)
+areas = data.areas(source.path, source.mtime)
+sel = st.session_state.get("selection")
+
+measure_label = model.MEASURES[sel.measure]["label"] if sel else "Recovery rate"
+st.title(f"{measure_label} over time")
+if sel is None or not facts["quarters"]:
+    st.info("No quarterly data is loaded yet.")
+    st.stop()
+
+level, code, name = sel.area(areas)
+st.subheader(f"{render.md(name)}: {model.group_label(sel.population)}", anchor=False)
+st.caption(f"Quarterly, {facts['published_quarters'][0]} to {facts['latest']}. "
+           + explore.POPULATION_NOTES.get(sel.population, "").capitalize())
+keys = tuple(sel.series(areas))
+trend = data.trend(source.path, source.mtime, keys, sel.measure)
+render.headline(explore.headline(trend, sel.measure))
+chart = charts.trend_chart(
+    trend, domain=facts["quarters"], measure=sel.measure, show_ci=sel.show_ci,
+    synthetic=facts["synthetic"],
+)
+table = explore.trend_table(trend, sel.measure)
+long = data.trend_export(source.path, source.mtime, keys, sel.measure)
+render.chart_block(
+    chart, table=table, csv=long, description=explore.describe_trend(trend, sel.measure),
+    name=f"{measure_label} {name} {sel.population}",
+    note=(
+        "Rates are computed from counts: recovered ÷ (finished a course of treatment − not at "
+        "caseness). Below England level NHS England rounds counts to 5 and suppresses counts "
+        "under 5, so those rates and intervals are approximate; the published percentage is in "
+        "the table beside ours. Q2 2020/21 was never published."
+    ),
+)
+if sel.measure != "recovery":
+    st.caption("The 50% target applies to the recovery rate, so no target line is drawn here.")
+render.share_link(sel.to_params(), "trends")

@@ -1,0 +1,63 @@
+"""NHS Talking Therapies recovery rates explorer: page setup, navigation, the shared sidebar."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import streamlit as st
+
+ROOT = Path(__file__).resolve().parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from ui import data, sidebar  # noqa: E402
+
+st.set_page_config(
+    page_title="NHS Talking Therapies recovery rates",
+    page_icon=":material/monitoring:",
+    layout="wide",
+    initial_sidebar_state="expanded",
+)
+
+PAGES = [
+    st.Page(str(ROOT / "pages" / "trends.py"), title="Recovery over time", icon=":material/show_chart:",
+            url_path="trends", default=True),
+    st.Page(str(ROOT / "pages" / "compare_areas.py"), title="Compare ICBs", icon=":material/leaderboard:",
+            url_path="compare"),
+    st.Page(str(ROOT / "pages" / "inequalities.py"), title="Ethnic inequalities",
+            icon=":material/diversity_3:", url_path="inequalities"),
+    st.Page(str(ROOT / "pages" / "about.py"), title="About the data", icon=":material/info:",
+            url_path="about"),
+    st.Page(str(ROOT / "pages" / "upload.py"), title="Upload data", icon=":material/upload_file:",
+            url_path="upload"),
+]
+page = st.navigation(PAGES)
+
+source = data.active_source()
+if source.mtime == 0.0:
+    st.error("No data store found at data/recovery.parquet. Run `python scripts/make_sample.py "
+             "build` or load a file on the Upload data page.")
+facts = data.facts(source.path, source.mtime)
+areas = data.areas(source.path, source.mtime)
+st.session_state["selection"] = sidebar.render(areas) if len(areas) else None
+
+with st.sidebar:
+    st.divider()
+    st.caption(
+        "Data: NHS England, NHS Talking Therapies quarterly statistics. Counts below England "
+        "level are rounded to 5 and under-5 suppressed by NHS England."
+    )
+
+if facts["synthetic"]:
+    st.warning(
+        "**Synthetic sample data.** These numbers are invented for demonstration in the shape of "
+        "the published statistics; they are not NHS England figures. Load a published quarterly "
+        "file on the Upload data page to see real ones.",
+        icon=":material/science:",
+    )
+if source.session_upload:
+    st.info("**Includes your upload.** Only you see this data, in this browser session.",
+            icon=":material/person:")
+
+page.run()

@@ -1,0 +1,87 @@
+"""How every chart is shown: chart and table tabs, a text alternative, CSV/PNG/SVG downloads."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlencode
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from core import charts, export
+
+
+def slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:80] or "chart"
+
+
+def chart_block(
+    chart: alt.TopLevelMixin,
+    *,
+    table: pd.DataFrame,
+    csv: pd.DataFrame,
+    description: str,
+    name: str,
+    note: str | None = None,
+) -> None:
+    """A chart with its table, a visible text description, and the three downloads.
+
+    ``table`` is what a person reads (columns in words); ``csv`` is the tidy export. Values
+    are shown through Streamlit's components, never as HTML, so text from a file can't inject
+    markup.
+    """
+    key = slug(name)
+    tab_chart, tab_table = st.tabs(["Chart", "Table"])
+    with tab_chart:
+        st.altair_chart(chart, theme=None, alt=description, key=f"chart-{key}")
+        st.caption("Description: " + description)
+    with tab_table:
+        st.dataframe(table, hide_index=True, key=f"table-{key}")
+    if note:
+        st.caption(note)
+    c1, c2, c3 = st.columns(3)
+    c1.download_button(
+        "Download data (CSV)", export.to_csv(csv), file_name=f"{key}.csv", mime="text/csv",
+        key=f"csv-{key}", on_click="ignore", icon=":material/download:",
+    )
+    c2.download_button(
+        "Chart as PNG", lambda: charts.to_image(chart, "png"), file_name=f"{key}.png",
+        mime="image/png", key=f"png-{key}", on_click="ignore", icon=":material/image:",
+    )
+    c3.download_button(
+        "Chart as SVG", lambda: charts.to_image(chart, "svg"), file_name=f"{key}.svg",
+        mime="image/svg+xml", key=f"svg-{key}", on_click="ignore", icon=":material/image:",
+    )
+
+
+def share_link(params: dict[str, str], page: str) -> None:
+    """Show the link that reopens this exact view (with a copy button)."""
+    query = urlencode(params)
+    try:
+        base = (st.context.url or "").split("?")[0]
+    except Exception:  # no browser (AppTest)
+        base = ""
+    st.caption("Link to this view: it reopens this page with every choice in the sidebar.")
+    st.code(f"{base or '/' + page}?{query}", language=None, wrap_lines=True)
+
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
+
+
+def md(text: object) -> str:
+    """Escape text from a data file for Markdown, so it shows as typed: never a link or HTML."""
+    return _MD_SPECIAL.sub(r"\\\1", str(text))
+
+
+def headline(h: dict) -> None:
+    """Latest value, change on a year earlier, and the verdict against the target."""
+    if not h:
+        return
+    c1, c2, c3 = st.columns(3)
+    c1.metric(f"{h['label']}, {h['period']}", h["value"], help=h["interval"])
+    c2.metric("Change on a year earlier", h["change"] or "no data", delta=h["delta"],
+              help="Percentage points against the same quarter a year before.")
+    c3.metric("Against the 50% target", h["verdict"],
+              help="By the 95% confidence interval: meets the target if its lower limit is at "
+              "least 50%, below it if its upper limit is under 50%.")

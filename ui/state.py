@@ -1,0 +1,102 @@
+"""The sidebar's state: defaults, validation, and the round trip through the URL.
+
+All of a view lives in the query string, so a link reopens exactly that view. Values from a
+URL are checked against what the store holds; anything unknown or hostile is dropped
+silently and never echoed back to the page.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from core import explore, model
+
+MAX_POPULATIONS = 5  # national view: other populations
+MAX_AREAS = 2  # ICB view: other areas
+VIEWS = ("National", "ICB")
+
+
+@dataclass
+class Selection:
+    view: str = "National"
+    icb: str | None = None
+    population: str = "Total"
+    measure: str = "recovery"
+    compare: list[str] = field(default_factory=list)  # national: "CODE~GROUP"
+    areas: list[str] = field(default_factory=list)  # ICB view: area codes
+    show_ci: bool = True
+    show_england: bool = True
+
+    def to_params(self) -> dict[str, str]:
+        p = {"view": self.view, "pop": self.population, "measure": self.measure,
+             "ci": "1" if self.show_ci else "0"}
+        if self.view == "ICB":
+            if self.icb:
+                p["icb"] = self.icb
+            if self.areas:
+                p["areas"] = ",".join(self.areas)
+            p["eng"] = "1" if self.show_england else "0"
+        elif self.compare:
+            p["cmp"] = ",".join(self.compare)
+        return p
+
+    def area(self, areas: pd.DataFrame) -> tuple[str, str, str]:
+        """(level, code, name) of the area this view is about."""
+        if self.view == "ICB" and self.icb:
+            row = areas[areas["area_code"] == self.icb]
+            if len(row):
+                return "ICB", self.icb, explore.pretty_name(row.iloc[0]["area_name"])
+        return "England", "ENG", "England"
+
+    def series(self, areas: pd.DataFrame) -> list[explore.SeriesKey]:
+        """The lines this selection draws, main series first."""
+        if self.view == "National":
+            keys = [explore.SeriesKey("England", "ENG", self.population)]
+            for text in self.compare:
+                key = explore.parse_series(text, areas)
+                if key and key not in keys:
+                    keys.append(key)
+            return keys
+        level, code, _ = self.area(areas)
+        groups = list(dict.fromkeys(["Total", "BME", self.population]))
+        keys = [explore.SeriesKey(level, code, g) for g in groups]
+        for other in self.areas:
+            row = areas[areas["area_code"] == other]
+            if len(row) and other != code:
+                lvl = row.iloc[0]["level"]
+                keys += [explore.SeriesKey(lvl, other, g) for g in ("Total", "BME")]
+        if self.show_england and code != "ENG":
+            keys.append(explore.SeriesKey("England", "ENG", self.population))
+        return list(dict.fromkeys(keys))
+
+
+def from_params(params: Mapping[str, str], areas: pd.DataFrame) -> Selection:
+    """A selection from a query string, keeping only values that are valid here."""
+    s = Selection()
+    codes = set(areas["area_code"])
+    icbs = set(areas.loc[areas["level"] == "ICB", "area_code"])
+
+    def get(key: str) -> str:
+        value = params.get(key, "")
+        return value if isinstance(value, str) and len(value) <= 400 else ""
+
+    if get("view") in VIEWS:
+        s.view = get("view")
+    if get("icb") in icbs:
+        s.icb = get("icb")
+    if get("pop") in explore.POPULATIONS:
+        s.population = get("pop")
+    if get("measure") in model.MEASURES:
+        s.measure = get("measure")
+    s.show_ci = get("ci") != "0"
+    s.show_england = get("eng") != "0"
+    cmp = [c for c in get("cmp").split(",") if explore.parse_series(c, areas)]
+    s.compare = list(dict.fromkeys(cmp))[:MAX_POPULATIONS]
+    other = [a for a in get("areas").split(",") if a in codes and a != s.icb]
+    s.areas = list(dict.fromkeys(other))[:MAX_AREAS]
+    if s.view == "ICB" and s.icb is None and icbs:
+        s.icb = sorted(icbs)[0]
+    return s
