@@ -33,6 +33,8 @@ BAND_STYLE = {
     "worse (99.8%)": ("#D55E00", "triangle-down"),
     "no data": ("#999999", "square"),
 }
+#: Fit the page width but keep titles and legends inside the chart (no clipping).
+AUTOSIZE = alt.AutoSizeParams(type="fit-x", contains="padding")
 SOURCE = "Source: NHS England, NHS Talking Therapies quarterly data."
 SYNTHETIC_SOURCE = "SYNTHETIC SAMPLE DATA for demonstration, not published statistics."
 
@@ -84,13 +86,15 @@ def trend_chart(
     series_scale = alt.Scale(domain=series, range=(PALETTE * 2)[: len(series)])
     color = alt.Color(
         "series:N", title="Series", scale=series_scale,
-        legend=alt.Legend(orient="bottom", columns=2, labelLimit=400, symbolStrokeWidth=3),
+        legend=alt.Legend(orient="bottom", columns=2, labelLimit=400, symbolStrokeWidth=3,
+                          symbolOpacity=1, symbolType="stroke"),
     )
     dash = alt.StrokeDash(
         "group_label:N", title="Population (line style)",
         scale=alt.Scale(domain=[model.group_label(g) for g in groups],
                         range=[DASHES.get(g, [1, 0]) for g in groups]),
-        legend=alt.Legend(orient="bottom", symbolStrokeWidth=3, labelLimit=400),
+        legend=alt.Legend(orient="bottom", direction="vertical", symbolStrokeWidth=2.5,
+                          labelLimit=400, symbolSize=400, symbolType="stroke"),
     )
     shape = alt.Shape(
         "group_label:N",
@@ -178,7 +182,8 @@ def trend_chart(
     ]
     return (
         alt.layer(*layers)
-        .properties(width=width, height=400, title=_title(f"{label} by quarter", subtitle))
+        .properties(width=width, height=380, title=_title(f"{label} by quarter", subtitle),
+                    autosize=AUTOSIZE)
         .resolve_scale(strokeDash="independent", shape="independent")
     )
 
@@ -232,7 +237,7 @@ def compare_chart(
                 layers.append(alt.Chart(row).mark_text(dy=-6, align=align, dx=dx, y=0, fontWeight="bold")
                               .encode(x="x:Q", text="text:N"))
     return alt.layer(*layers).properties(
-        width=width, height=max(200, 16 * len(d)),
+        width=width, autosize=AUTOSIZE, height=max(200, 16 * len(d)),
         title=_title(title, [source_line(synthetic)]),
     )
 
@@ -268,7 +273,7 @@ def funnel_chart(
             tooltip=[alt.Tooltip("area:N", title="Area"), alt.Tooltip("rate:Q", format=".1f", title="Rate (%)"),
                      alt.Tooltip("denominator:Q", format=",", title="Denominator"),
                      alt.Tooltip("vs_england:N", title="Compared with England")]),
-    ).properties(width=width, height=420, title=_title(title, [source_line(synthetic)]))
+    ).properties(width=width, autosize=AUTOSIZE, height=420, title=_title(title, [source_line(synthetic)]))
 
 
 def gap_chart(
@@ -294,7 +299,7 @@ def gap_chart(
                      alt.Tooltip("significant:N", title="Significance")]),
     ]
     return alt.layer(*layers).properties(
-        width=width, height=320,
+        width=width, autosize=AUTOSIZE, height=320,
         title=_title(title, ["Below 0: the first group's rate is lower. Bars: 95% confidence interval (Newcombe).",
                              source_line(synthetic)]))
 
@@ -316,7 +321,7 @@ def groups_chart(
     ]
     if measure == "recovery":
         layers.append(alt.Chart(pd.DataFrame({"x": [50]})).mark_rule(strokeDash=[4, 4], color="#231f20").encode(x="x:Q"))
-    return alt.layer(*layers).properties(width=width, height=max(160, 30 * len(d)),
+    return alt.layer(*layers).properties(width=width, autosize=AUTOSIZE, height=max(160, 30 * len(d)),
                                          title=_title(title, [source_line(synthetic)]))
 
 

@@ -146,6 +146,14 @@ def trend(frame: pd.DataFrame, keys: list[SeriesKey], measure: str = "recovery")
     return out
 
 
+def sentence(text: str) -> str:
+    """First letter upper case and a full stop, leaving the rest as written."""
+    text = text.strip()
+    if not text:
+        return ""
+    return text[0].upper() + text[1:] + ("" if text.endswith(".") else ".")
+
+
 def fmt_pct(value: float, digits: int = 1) -> str:
     return "no data" if value is None or pd.isna(value) else f"{value:.{digits}f}%"
 
@@ -327,8 +335,8 @@ def headline(trend_data: pd.DataFrame, measure: str = "recovery") -> dict:
     change = delta = None
     if earlier is not None and pd.notna(earlier["rate"]):
         diff = last["rate"] - earlier["rate"]
-        change = f"{diff:+.1f} points"
-        delta = f"{diff:+.1f} pts since {earlier['period']}"
+        change = fmt_pct(earlier["rate"])
+        delta = f"{diff:+.1f} points"
     verdict = stats.compare_with_target(last["ci95_low"] / 100, last["ci95_high"] / 100)
     return {
         "label": model.MEASURES[measure]["label"],
@@ -337,6 +345,7 @@ def headline(trend_data: pd.DataFrame, measure: str = "recovery") -> dict:
         "interval": f"95% confidence interval {fmt_pct(last['ci95_low'])} to "
         f"{fmt_pct(last['ci95_high'])}; {int(last['numerator']):,} of {int(last['denominator']):,}.",
         "change": change,
+        "earlier_period": None if earlier is None else earlier["period"],
         "delta": delta,
         "verdict": verdict.capitalize() if measure == "recovery" else "Not applicable",
     }

@@ -19,7 +19,7 @@ if sel is None or not facts["quarters"]:
 level, code, name = sel.area(areas)
 st.subheader(f"{render.md(name)}: {model.group_label(sel.population)}", anchor=False)
 st.caption(f"Quarterly, {facts['published_quarters'][0]} to {facts['latest']}. "
-           + explore.POPULATION_NOTES.get(sel.population, "").capitalize())
+           + explore.sentence(explore.POPULATION_NOTES.get(sel.population, "")))
 keys = tuple(sel.series(areas))
 trend = data.trend(source.path, source.mtime, keys, sel.measure)
 render.headline(explore.headline(trend, sel.measure))

@@ -80,8 +80,9 @@ def headline(h: dict) -> None:
         return
     c1, c2, c3 = st.columns(3)
     c1.metric(f"{h['label']}, {h['period']}", h["value"], help=h["interval"])
-    c2.metric("Change on a year earlier", h["change"] or "no data", delta=h["delta"],
-              help="Percentage points against the same quarter a year before.")
+    c2.metric(f"A year earlier ({h['earlier_period']})" if h.get("earlier_period") else
+              "A year earlier", h["change"] or "no data", delta=h["delta"],
+              help="The same quarter a year before; the change is in percentage points.")
     c3.metric("Against the 50% target", h["verdict"],
               help="By the 95% confidence interval: meets the target if its lower limit is at "
               "least 50%, below it if its upper limit is under 50%.")

@@ -61,7 +61,7 @@ def render(areas: pd.DataFrame) -> Selection:
         )
         note = explore.POPULATION_NOTES.get(ss["population"])
         if note:
-            st.caption(note[0].upper() + note[1:] + ("" if note.endswith(".") else "."))
+            st.caption(explore.sentence(note))
         st.radio("Measure", list(model.MEASURES), key=_bind("measure"), on_change=_keep,
                  args=("measure",), format_func=lambda m: model.MEASURES[m]["label"],
                  help="Recovery rate carries the 50% target; reliable recovery also requires "

@@ -41,3 +41,35 @@ def app(query: dict[str, str] | None = None, secrets: dict | None = None) -> App
         for k, v in secrets.items():
             at.secrets[k] = v
     return at
+
+
+def chart_specs(at: AppTest) -> list[tuple[dict, dict]]:
+    """(Vega-Lite spec, {dataset name: DataFrame}) for every chart on the page."""
+    import json
+
+    import pyarrow as pa
+
+    out = []
+    for el in at.get("vega_lite_chart"):
+        proto = el.proto
+        frames = {}
+        for ds in proto.datasets:
+            try:
+                frames[ds.name] = pa.ipc.open_stream(ds.data.data).read_all().to_pandas()
+            except Exception:  # noqa: BLE001 - a dataset in another encoding
+                frames[ds.name] = None
+        out.append((json.loads(proto.spec), frames))
+    return out
+
+
+def all_text(at: AppTest) -> str:
+    """Every piece of text the page shows (for checks that a value never appears)."""
+    parts = []
+    for kind in ("title", "header", "subheader", "markdown", "caption", "warning", "info",
+                 "error", "success", "code", "text"):
+        parts += [str(getattr(e, "value", "")) for e in at.get(kind)]
+    for kind in ("selectbox", "multiselect", "radio"):
+        for w in at.get(kind):
+            parts.append(str(w.label))
+            parts.append(str(getattr(w, "value", "")))
+    return "\n".join(parts)

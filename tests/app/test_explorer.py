@@ -1,0 +1,221 @@
+"""AppTest: every page and every sidebar control of the explorer."""
+
+from __future__ import annotations
+
+import pytest
+
+from core import periods
+from tests.app.conftest import all_text, app, chart_specs
+
+PAGES = ["pages/trends.py", "pages/compare_areas.py", "pages/inequalities.py", "pages/about.py",
+         "pages/upload.py"]
+
+
+def trend_data(at):
+    spec, frames = chart_specs(at)[0]
+    main = max(frames.values(), key=lambda f: 0 if f is None else len(f))
+    return spec, main
+
+
+def series(at) -> list[str]:
+    _, data = trend_data(at)
+    return list(dict.fromkeys(data.sort_values("series_order")["series"]))
+
+
+@pytest.fixture
+def at():
+    a = app()
+    a.run()
+    assert not a.exception
+    return a
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_renders_with_synthetic_notice(at, page):
+    at.switch_page(page)
+    at.run()
+    assert not at.exception, at.exception
+    assert at.title, page
+    assert any("Synthetic sample data" in w.value for w in at.warning), page
+
+
+def test_default_view_is_england_whole_population(at):
+    assert at.sidebar.radio(key="w_view").value == "National"
+    assert series(at) == ["England, Whole population"]
+    assert at.metric[0].label.startswith("Recovery rate, ")
+    assert dict(at.query_params)["view"] == ["National"] or at.query_params["view"] == "National"
+
+
+def test_gap_at_q2_2020_21_and_target_line_in_spec(at):
+    spec, data = trend_data(at)
+    gap = data[data["period"] == "2020/21 Q2"]
+    assert len(gap) == 1 and gap["rate"].isna().all()
+    assert (gap["status"] == "not published").all()
+    # the lines are drawn per path; the quarters either side are on different paths
+    before = data[data["period"] == "2020/21 Q1"].iloc[0]
+    after = data[data["period"] == "2020/21 Q3"].iloc[0]
+    assert before["rate"] > 0 and after["rate"] > 0
+    line = next(layer for layer in spec["layer"] if layer["mark"]["type"] == "line")
+    assert line["encoding"]["detail"]["field"] == "path"
+    assert line["mark"]["invalid"].startswith("break-paths")
+    texts = [layer for layer in spec["layer"] if layer["mark"]["type"] == "text"]
+    _, frames = chart_specs(at)[0]
+    labels = {t for f in frames.values() if f is not None and "text" in f for t in f["text"]}
+    assert "50% target" in labels
+    assert any("2020/21 Q2: not published" in t for t in labels)
+    assert texts
+    assert "2020/21 Q2" in periods.UNPUBLISHED_QUARTERS
+
+
+def test_population_and_measure(at):
+    at.sidebar.selectbox(key="w_population").set_value("BME").run()
+    assert series(at) == ["England, Black, Asian and minority ethnic (BAME)"]
+    assert any("except White British" in c.value for c in at.sidebar.caption)
+    at.sidebar.radio(key="w_measure").set_value("reliable_recovery").run()
+    assert not at.exception
+    assert at.title[0].value == "Reliable recovery rate over time"
+    _, frames = chart_specs(at)[0]
+    labels = {t for f in frames.values() if f is not None and "text" in f for t in f["text"]}
+    assert "50% target" not in labels
+    assert at.query_params["measure"] == "reliable_recovery"
+
+
+def test_confidence_band_toggle(at):
+    spec, _ = trend_data(at)
+    assert any(layer["mark"]["type"] == "area" for layer in spec["layer"])
+    at.sidebar.toggle(key="w_show_ci").set_value(False).run()
+    spec, _ = trend_data(at)
+    assert not any(layer["mark"]["type"] == "area" for layer in spec["layer"])
+    assert at.query_params["ci"] == "0"
+
+
+def test_national_comparisons_up_to_and_beyond_limit(at):
+    ms = at.sidebar.multiselect(key="w_compare")
+    five = ["ENG~BME", "ENG~White British", "Y56~Total", "QHM~BME", "QWO~Total"]
+    ms.set_value(five).run()
+    assert not at.exception
+    assert len(series(at)) == 6
+    assert any("That is the most: 5" in i.value for i in at.sidebar.info)
+    at.sidebar.multiselect(key="w_compare").set_value(five + ["QF7~Total"]).run()
+    assert not at.exception
+    assert len(series(at)) == 6  # the sixth is refused
+    assert at.sidebar.multiselect(key="w_compare").value == five
+
+
+def test_icb_view_with_two_areas_each_total_and_bme(at):
+    at.sidebar.radio(key="w_view").set_value("ICB").run()
+    at.sidebar.selectbox(key="w_icb").set_value("QWO").run()
+    at.sidebar.multiselect(key="w_areas").set_value(["QF7", "QOQ"]).run()
+    assert not at.exception
+    names = series(at)
+    assert names[0] == "NHS West Yorkshire ICB, Whole population"
+    assert names[1] == "NHS West Yorkshire ICB, Black, Asian and minority ethnic (BAME)"
+    assert sum("South Yorkshire" in n for n in names) == 2
+    assert sum("Humber" in n for n in names) == 2
+    assert names[-1] == "England, Whole population"
+    assert any("That is the most: 2" in i.value for i in at.sidebar.info)
+    at.sidebar.multiselect(key="w_areas").set_value(["QF7", "QOQ", "QHM"]).run()
+    assert not at.exception
+    assert at.sidebar.multiselect(key="w_areas").value == ["QF7", "QOQ"]
+    at.sidebar.toggle(key="w_show_england").set_value(False).run()
+    assert "England, Whole population" not in series(at)
+    assert at.query_params["areas"] == "QF7,QOQ" and at.query_params["icb"] == "QWO"
+
+
+def test_icb_label_shows_region(at):
+    at.sidebar.radio(key="w_view").set_value("ICB").run()
+    sb = at.sidebar.selectbox(key="w_icb")
+    assert any("(North East and Yorkshire)" in o for o in sb.options)
+
+
+def test_state_survives_rerun_and_page_switch(at):
+    at.sidebar.radio(key="w_view").set_value("ICB").run()
+    at.sidebar.selectbox(key="w_icb").set_value("QF7").run()
+    at.sidebar.selectbox(key="w_population").set_value("White British").run()
+    at.run()
+    at.switch_page("pages/about.py").run()
+    assert at.sidebar.selectbox(key="w_icb").value == "QF7"
+    at.switch_page("pages/compare_areas.py").run()
+    assert at.sidebar.selectbox(key="w_population").value == "White British"
+    at.switch_page("pages/trends.py").run()
+    assert at.sidebar.radio(key="w_view").value == "ICB"
+    assert series(at)[0] == "NHS South Yorkshire ICB, Whole population"
+    # back to National and the ICB is still remembered for the next visit
+    at.sidebar.radio(key="w_view").set_value("National").run()
+    at.sidebar.radio(key="w_view").set_value("ICB").run()
+    assert at.sidebar.selectbox(key="w_icb").value == "QF7"
+
+
+def test_url_round_trip():
+    at = app({"view": "ICB", "icb": "QOQ", "pop": "BME", "measure": "reliable_recovery",
+              "areas": "QF7,Y56", "ci": "0", "eng": "0"})
+    at.run()
+    assert not at.exception
+    assert at.sidebar.radio(key="w_view").value == "ICB"
+    assert at.sidebar.selectbox(key="w_icb").value == "QOQ"
+    assert at.sidebar.selectbox(key="w_population").value == "BME"
+    assert at.sidebar.radio(key="w_measure").value == "reliable_recovery"
+    assert at.sidebar.multiselect(key="w_areas").value == ["QF7", "Y56"]
+    assert at.sidebar.toggle(key="w_show_ci").value is False
+    link = at.get("code")[-1].value
+    for part in ("view=ICB", "icb=QOQ", "pop=BME", "areas=QF7%2CY56", "ci=0"):
+        assert part in link
+
+
+def test_hostile_url_values_ignored_never_shown():
+    evil = "<script>alert(1)</script>"
+    at = app({"view": evil, "icb": evil, "pop": "=cmd|' /C calc'!A0", "measure": evil,
+              "cmp": f"ENG~BME,{evil}~Total,QHM~{evil}," + ",".join(["ENG~White"] * 20),
+              "areas": evil})
+    at.run()
+    assert not at.exception
+    assert at.sidebar.radio(key="w_view").value == "National"
+    assert at.sidebar.selectbox(key="w_population").value == "Total"
+    assert at.sidebar.multiselect(key="w_compare").value == ["ENG~BME", "ENG~White"]
+    text = all_text(at)
+    assert "<script>" not in text and "calc" not in text
+    assert "script" not in str(dict(at.query_params))
+
+
+def test_compare_page_table_and_bands(at):
+    at.switch_page("pages/compare_areas.py").run()
+    assert not at.exception
+    df = at.dataframe[0].value
+    assert len(df) == 42
+    assert set(df["Compared with England"]) <= {
+        "better (99.8%)", "better (95%)", "similar", "worse (95%)", "worse (99.8%)", "no data"}
+    assert any("Description:" in c.value and "ICBs" in c.value for c in at.caption)
+    periods_offered = at.selectbox(key="compare_period").options
+    at.selectbox(key="compare_period").set_value(periods_offered[3]).run()
+    assert not at.exception
+
+
+def test_inequalities_page(at):
+    at.switch_page("pages/inequalities.py").run()
+    assert not at.exception
+    assert any("percentage points" in c.value for c in at.caption)
+    assert len(chart_specs(at)) == 2
+
+
+def test_about_page_explains(at):
+    at.switch_page("pages/about.py").run()
+    text = "\n".join(m.value for m in at.markdown)
+    for phrase in ("caseness", "50%", "stepped care", "2020/21 Q2", "rounds every count",
+                   "except White British", "Reliable recovery", "Wilson"):
+        assert phrase.lower() in text.lower(), phrase
+    log = at.dataframe[0].value
+    assert (log["Synthetic"] == "yes").all()
+
+
+def test_every_chart_has_table_description_and_downloads(at):
+    for page in PAGES[:3]:
+        at.switch_page(page).run()
+        n_charts = len(chart_specs(at))
+        assert n_charts >= 1
+        assert len(at.dataframe) >= n_charts
+        labels = [b.label for b in at.get("download_button")]
+        assert labels.count("Download data (CSV)") >= n_charts
+        assert labels.count("Chart as PNG") >= n_charts and labels.count("Chart as SVG") >= n_charts
+        assert sum(c.value.startswith("Description:") for c in at.caption) >= n_charts
+        for el in at.get("vega_lite_chart"):
+            assert el.proto.alt  # text alternative on the chart itself
