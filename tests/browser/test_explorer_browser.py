@@ -1,0 +1,102 @@
+"""What only a browser shows: the chart drawn, the table tab, a real CSV download, the link."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+
+from tests.browser.conftest import wait_for_app
+
+pytestmark = pytest.mark.timeout(240)
+
+
+def sidebar(pg):
+    return pg.locator("[data-testid='stSidebar']")
+
+
+def choose(pg, label: str, text: str) -> None:
+    """Pick an option in a Streamlit selectbox or multiselect by typing to search."""
+    box = sidebar(pg).locator("[data-testid='stSelectbox'], [data-testid='stMultiSelect']").filter(
+        has_text=label)
+    box.locator("input").first.click()
+    box.locator("input").first.fill(text)
+    pg.locator("[role='option']").filter(has_text=text).first.click()
+    pg.keyboard.press("Escape")
+    wait_for_app(pg)
+
+
+def chart_svg_text(pg) -> str:
+    pg.wait_for_selector("[data-testid='stVegaLiteChart'] svg, [data-testid='stVegaLiteChart'] canvas")
+    return pg.locator("[data-testid='stVegaLiteChart']").first.inner_text()
+
+
+def test_icb_view_two_comparisons_table_download_and_shared_link(server, page, tmp_path):
+    pg = page
+    pg.goto(server)
+    wait_for_app(pg)
+    assert "Synthetic sample data" in pg.locator("[data-testid='stAlert']").first.inner_text()
+    # the chart is really drawn (an SVG or canvas with marks) on the national view
+    pg.wait_for_selector("[data-testid='stVegaLiteChart'] canvas, [data-testid='stVegaLiteChart'] svg")
+
+    sidebar(pg).get_by_text("ICB", exact=True).click()
+    wait_for_app(pg)
+    choose(pg, "Integrated Care Board", "NHS West Yorkshire ICB")
+    choose(pg, "Compare with up to 2 other areas", "NHS South Yorkshire ICB")
+    choose(pg, "Compare with up to 2 other areas", "NHS Humber and North Yorkshire ICB")
+    assert "That is the most: 2 other areas" in sidebar(pg).inner_text()
+
+    pg.wait_for_selector("[data-testid='stVegaLiteChart'] canvas, [data-testid='stVegaLiteChart'] svg")
+    box = pg.locator("[data-testid='stVegaLiteChart']").first.bounding_box()
+    assert box and box["width"] > 600 and box["height"] > 300
+    assert "West Yorkshire" in pg.locator("[data-testid='stHeading']").filter(
+        has_text="ICB").first.inner_text()
+
+    # open the table
+    tab = pg.locator("[data-testid='stTab']").filter(has_text="Table").first
+    tab.wait_for(state="visible")
+    tab.click()
+    grid = pg.locator("[data-testid='stDataFrame']").first
+    grid.wait_for(state="visible")
+    assert grid.is_visible()
+
+    # download the CSV and check its contents
+    with pg.expect_download() as dl:
+        pg.get_by_role("button", name="Download data (CSV)").first.click()
+    path = tmp_path / "download.csv"
+    dl.value.save_as(path)
+    rows = list(csv.DictReader(io.StringIO(path.read_text())))
+    assert rows and {"period", "area_code", "group", "numerator", "denominator", "rate",
+                     "ci95_low", "ci95_high", "published_rate"} <= set(rows[0])
+    assert {r["area_code"] for r in rows} == {"QWO", "QF7", "QOQ", "ENG"}
+    assert {r["group"] for r in rows} == {"Total", "BME"}
+    assert "2020/21 Q2" not in {r["period"] for r in rows}
+    assert all(r["measure"] == "recovery" for r in rows)
+
+    # the shared link reopens the same view in a fresh page
+    link = pg.locator("[data-testid='stCode']").last.inner_text().strip()
+    assert "icb=QWO" in link and "areas=QF7%2CQOQ" in link
+    assert pg.url.split("?")[1].split("&")  # state is in the address bar too
+    fresh = pg.context.new_page()
+    fresh.goto(link if link.startswith("http") else server + link)
+    wait_for_app(fresh)
+    fresh.wait_for_selector("[data-testid='stVegaLiteChart'] canvas, [data-testid='stVegaLiteChart'] svg")
+    picker = sidebar(fresh).get_by_role("combobox", name="Integrated Care Board")
+    assert picker.input_value().startswith("NHS West Yorkshire ICB")
+    compared = sidebar(fresh).locator("[data-testid='stMultiSelect']").inner_text()
+    assert "NHS South Yorkshire ICB" in compared and "NHS Humber and North Yorkshire ICB" in compared
+    assert fresh.get_by_role("radio", name="ICB").is_checked()
+    heading = fresh.locator("[data-testid='stHeading']").filter(has_text="ICB").first.inner_text()
+    assert "West Yorkshire" in heading
+
+
+def test_png_download_is_an_image(server, page, tmp_path):
+    page.goto(server + "/compare")
+    wait_for_app(page)
+    with page.expect_download() as dl:
+        page.get_by_role("button", name="Chart as PNG").first.click()
+    path = tmp_path / "chart.png"
+    dl.value.save_as(path)
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert path.stat().st_size > 10_000
