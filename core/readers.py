@@ -20,12 +20,14 @@ import codecs
 import csv
 import datetime as dt
 import io
+import os
 import re
 import zipfile
 import zlib
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import BinaryIO
 
@@ -346,7 +348,7 @@ def _read_zip_members(handle: BinaryIO, name: str, *, today: dt.date | None) -> 
             inner = zf.open(info)
         except (zipfile.BadZipFile, RuntimeError, NotImplementedError) as exc:
             raise InputError(f"cannot open the CSV in the zip: {exc}", file=member) from exc
-        return io.BufferedReader(_Limited(inner, MAX_CSV_BYTES, member), BLOCK_SIZE)
+        return io.BufferedReader(_Limited(inner, MAX_CSV_BYTES, member), CHUNK_BYTES)
 
     with open_member() as f:
         head = f.read(65536)
@@ -438,24 +440,108 @@ def _read_text(
     )
 
 
-def _stream(
-    opener: Callable[[], BinaryIO], columns: list[str], encoding: str, name: str
-):
-    """Yield (first line number, record batch) over the file, all columns read as text."""
-    read_options = pacsv.ReadOptions(block_size=BLOCK_SIZE, encoding=encoding)
-    convert_options = pacsv.ConvertOptions(
+DICT = pa.dictionary(pa.int32(), pa.string())
+Select = Callable[[int, pa.RecordBatch], "pa.RecordBatch | None"]
+
+
+#: Bytes per block in the parallel scan; with a few blocks in flight this bounds memory.
+CHUNK_BYTES = 1 << 20
+
+
+def _scan(
+    opener: Callable[[], BinaryIO],
+    header: list[str],
+    columns: list[str],
+    encoding: str,
+    name: str,
+    select: Select,
+) -> tuple[list[pa.RecordBatch], int]:
+    """Parse and filter the file in bounded blocks, keeping what ``select`` returns.
+
+    pyarrow's streaming CSV reader is single-threaded, so the file is cut into newline-aligned
+    blocks that are parsed *and* filtered on a small thread pool (pyarrow releases the GIL),
+    with only a few blocks in flight: memory stays bounded whatever the file size. If any block
+    fails to parse (a truncated file, a quoted field holding a line break, bad text), the file
+    is read again with the streaming reader, which reports the exact row.
+    """
+    convert = pacsv.ConvertOptions(
         column_types={c: pa.string() for c in columns},
         include_columns=columns,
         strings_can_be_null=False,
         quoted_strings_can_be_null=False,
     )
-    line = 2
+    try:
+        return _scan_parallel(opener, header, convert, encoding, select)
+    except (pa.ArrowInvalid, UnicodeDecodeError):
+        return _scan_stream(opener, convert, encoding, name, select)
+
+
+def _blocks(f: BinaryIO, size: int):
+    leftover = b""
+    while True:
+        data = f.read(size)
+        if not data:
+            if leftover.strip():
+                yield leftover
+            return
+        buf = leftover + data
+        cut = buf.rfind(b"\n")
+        if cut < 0:
+            leftover = buf
+            continue
+        yield buf[: cut + 1]
+        leftover = buf[cut + 1 :]
+
+
+def _scan_parallel(opener, header, convert, encoding, select):
+    from collections import deque
+    from concurrent.futures import ThreadPoolExecutor
+
+    read = pacsv.ReadOptions(column_names=header, encoding=encoding, use_threads=False,
+                             block_size=4 * CHUNK_BYTES)
+
+    def work(block: bytes):
+        table = pacsv.read_csv(io.BytesIO(block), read_options=read, convert_options=convert)
+        batch = table.combine_chunks().to_batches()
+        if not batch:
+            return 0, None
+        return batch[0].num_rows, select(0, batch[0])
+
+    workers = max(2, min(4, os.cpu_count() or 2))
+    pieces, rows = [], 0
+    with opener() as f, ThreadPoolExecutor(workers) as pool:
+        f.readline()  # the header, already read by the caller
+        pending: deque = deque()
+
+        def collect() -> None:
+            nonlocal rows
+            n, piece = pending.popleft().result()
+            if piece is not None:
+                lines = pc.add(piece.column("_line"), rows + 2)
+                pieces.append(piece.set_column(piece.num_columns - 1, "_line", lines))
+            rows += n
+
+        for block in _blocks(f, CHUNK_BYTES):
+            pending.append(pool.submit(work, block))
+            if len(pending) > 2 * workers:
+                collect()
+        while pending:
+            collect()
+    return pieces, rows
+
+
+def _scan_stream(opener, convert, encoding, name, select):
+    read = pacsv.ReadOptions(block_size=BLOCK_SIZE, encoding=encoding)
+    pieces, line, rows = [], 2, 0
     with opener() as f:
         try:
-            reader = pacsv.open_csv(f, read_options=read_options, convert_options=convert_options)
+            reader = pacsv.open_csv(f, read_options=read, convert_options=convert)
             for batch in reader:
-                yield line, batch
+                piece = select(line, batch)
+                if piece is not None:
+                    pieces.append(piece)
                 line += batch.num_rows
+                rows += batch.num_rows
         except InputError:
             raise
         except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
@@ -468,6 +554,7 @@ def _stream(
             elif "UTF8" in message or "decode" in message.lower():
                 message = f"text is not valid {encoding} ({message})"
             raise InputError(message, file=name, row=_row_from(message, line)) from exc
+    return pieces, rows
 
 
 def _row_from(message: str, line: int) -> int | None:
@@ -488,36 +575,31 @@ def _read_quarterly(
     today: dt.date | None,
 ) -> ReadResult:
     cols = _resolve(header, QUARTERLY_COLUMNS, name, OPTIONAL_QUARTERLY, "quarterly file")
-    ids = pa.array(list(MEASURE_BY_ID))
-    names = pa.array(list(MEASURE_BY_NAME))
-    keep_types = pa.array(list(BREAKDOWN_BY_VARIABLE_TYPE))
-    keep_levels = pa.array(list(LEVEL_BY_GROUP_TYPE))
-    pieces = []
-    rows_read = 0
-    for first_line, batch in _stream(opener, list(cols.values()), encoding, name):
-        rows_read += batch.num_rows
-        mask = None
-        if "measure_id" in cols:
-            mid = pc.utf8_upper(pc.utf8_trim_whitespace(batch.column(cols["measure_id"])))
-            mask = pc.is_in(mid, value_set=ids)
-            no_id = pc.is_in(mid, value_set=pa.array(["", "NULL"]))
-            if pc.any(no_id).as_py():
-                by_name = pc.is_in(_norm_arrow(batch.column(cols["measure_name"])), value_set=names)
+    measure_id, measure_name = cols.get("measure_id"), cols["measure_name"]
+    upper = lambda a: pc.utf8_upper(pc.utf8_trim_whitespace(a))  # noqa: E731
+
+    def select(first_line: int, batch: pa.RecordBatch) -> pa.RecordBatch | None:
+        # The measure first: it keeps about one row in ten, so the rest is tested on few rows.
+        if measure_id:
+            ids = batch.column(measure_id)
+            mask = _dict_match(ids, upper, MEASURE_BY_ID)
+            no_id = _dict_match(ids, upper, ["", "NULL"])
+            if pc.any(no_id).as_py():  # only then are names looked at
+                by_name = _dict_match(batch.column(measure_name), _norm_arrow, MEASURE_BY_NAME)
                 mask = pc.or_(mask, pc.and_(no_id, by_name))
         else:
-            mask = pc.is_in(_norm_arrow(batch.column(cols["measure_name"])), value_set=names)
-        idx = pc.indices_nonzero(mask)
-        if len(idx) == 0:
-            continue
-        small = batch.take(idx)
-        keep = pc.and_(
-            pc.is_in(_norm_arrow(small.column(cols["group_type"])), value_set=keep_levels),
-            pc.is_in(_norm_arrow(small.column(cols["variable_type"])), value_set=keep_types),
+            mask = _dict_match(batch.column(measure_name), _norm_arrow, MEASURE_BY_NAME)
+        kept = _keep(batch, mask, first_line)
+        if kept is None:
+            return None
+        mask = pc.and_(
+            _dict_match(kept.column(cols["group_type"]), _norm_arrow, LEVEL_BY_GROUP_TYPE),
+            _dict_match(kept.column(cols["variable_type"]), _norm_arrow,
+                        BREAKDOWN_BY_VARIABLE_TYPE),
         )
-        idx = pc.filter(idx, keep)
-        small = small.filter(keep)
-        lines = pc.add(idx.cast(pa.int64()), first_line)
-        pieces.append(small.append_column("_line", lines))
+        return kept.filter(mask) if pc.any(mask).as_py() else None
+
+    pieces, rows_read = _scan(opener, header, list(cols.values()), encoding, name, select)
     if rows_read == 0:
         raise InputError("the file has a header but no data rows", file=name)
     if not pieces:
@@ -535,12 +617,66 @@ def _read_quarterly(
     return _tidy_quarterly(df, cols, name, rows_read, encoding, today=today)
 
 
+@lru_cache(maxsize=64)
+def _value_set(values: tuple[str, ...]) -> pa.Array:
+    return pa.array(list(values), pa.string())
+
+
+def _dict_match(arr: pa.Array, normalise: Callable[[pa.Array], pa.Array], values) -> pa.Array:
+    """Boolean mask: does each row's normalised value fall in ``values``?
+
+    Normalising (case, spaces) runs over the distinct values only: these columns hold a few
+    dozen values across a million rows.
+    """
+    value_set = _value_set(tuple(values))
+    if pa.types.is_dictionary(arr.type):
+        hit = pc.is_in(normalise(arr.dictionary), value_set=value_set)
+        return pc.fill_null(pc.take(hit, arr.indices), False)
+    distinct = pc.unique(arr)
+    raw = pc.filter(distinct, pc.fill_null(pc.is_in(normalise(distinct), value_set=value_set),
+                                           False))
+    return pc.fill_null(pc.is_in(arr, value_set=raw), False)
+
+
+def _keep(batch: pa.RecordBatch, mask: pa.Array, first_line: int) -> pa.RecordBatch | None:
+    """The rows of ``batch`` where ``mask`` holds, as plain strings, with their line numbers."""
+    idx = pc.indices_nonzero(mask)
+    if len(idx) == 0:
+        return None
+    small = batch.take(idx)
+    return pa.RecordBatch.from_arrays(
+        [_plain(small.column(i)) for i in range(small.num_columns)]
+        + [pc.add(idx.cast(pa.int64()), first_line)],
+        names=[*small.schema.names, "_line"],
+    )
+
+
+def _plain(arr: pa.Array) -> pa.Array:
+    return arr.cast(pa.string()) if pa.types.is_dictionary(arr.type) else arr
+
+
 def _norm_arrow(arr: pa.Array) -> pa.Array:
     return pc.replace_substring_regex(pc.utf8_lower(arr), pattern=r"[\s_\-]", replacement="")
 
 
 def _clean(series: pd.Series) -> pd.Series:
     return series.astype(str).str.strip()
+
+
+def _per_value(series: pd.Series, fn: Callable[[str], object]) -> pd.Series:
+    """Apply ``fn`` once per distinct value: columns repeat a few dozen values many times."""
+    values = series.astype(str)
+    mapping = {v: fn(v) for v in values.unique()}
+    return values.map(mapping)
+
+
+def _lookup(series: pd.Series, table: dict) -> pd.Series:
+    """Normalise (case, spaces, underscores) and look up, per distinct value."""
+    return _per_value(series, lambda v: table.get(_norm(v)))
+
+
+def _canonical_group(series: pd.Series) -> pd.Series:
+    return _per_value(series, lambda v: CANONICAL_GROUPS.get(v.strip().lower(), v.strip()))
 
 
 def _is_placeholder(series: pd.Series) -> pd.Series:
@@ -557,11 +693,10 @@ def _tidy_quarterly(
     today: dt.date | None,
 ) -> ReadResult:
     skipped: Counter = Counter()
-    mid = _clean(df["measure_id"]).str.upper()
-    by_id = mid.map(MEASURE_BY_ID)
-    by_name = _clean(df["measure_name"]).map(_norm).map(MEASURE_BY_NAME)
+    by_id = _per_value(df["measure_id"], lambda v: MEASURE_BY_ID.get(v.strip().upper()))
+    by_name = _lookup(df["measure_name"], MEASURE_BY_NAME)
     df["measure"] = by_id.where(by_id.notna(), by_name)
-    df["level"] = _clean(df["group_type"]).map(_norm).map(LEVEL_BY_GROUP_TYPE)
+    df["level"] = _lookup(df["group_type"], LEVEL_BY_GROUP_TYPE)
 
     icb, icb_name = _clean(df["icb"]), _clean(df["icb_name"])
     sub, sub_name = _clean(df["sub"]), _clean(df["sub_name"])
@@ -590,9 +725,9 @@ def _tidy_quarterly(
 
 
 def _add_groups(df: pd.DataFrame, vt: str, va: str, vb: str) -> pd.DataFrame:
-    breakdown = _clean(df[vt]).map(_norm).map(BREAKDOWN_BY_VARIABLE_TYPE)
-    a = _clean(df[va]).map(lambda s: CANONICAL_GROUPS.get(s.lower(), s))
-    b = _clean(df[vb]).map(lambda s: CANONICAL_GROUPS.get(s.lower(), s))
+    breakdown = _lookup(df[vt], BREAKDOWN_BY_VARIABLE_TYPE)
+    a = _canonical_group(df[va])
+    b = _canonical_group(df[vb])
     b_empty = b.str.lower().isin({"", "null", "all", "total", "nan", "none"})
     detailed = (breakdown == "Ethnic Group") & ~b_empty
     df = df.assign(
@@ -607,42 +742,38 @@ def _add_periods(
     df: pd.DataFrame, name: str, cols: dict, *, today: dt.date | None
 ) -> pd.DataFrame:
     today = today or dt.date.today()
-    pairs = df.groupby(["start", "end"], sort=False)["_line"].min()
-    starts, ends, labels, kinds = {}, {}, {}, {}
-    for (s, e), line in pairs.items():
+    codes, pairs = pd.factorize(pd.MultiIndex.from_arrays([df["start"], df["end"]]))
+    first_line = pd.Series(df["_line"].to_numpy()).groupby(codes).min()
+    starts, ends, labels, kinds = [], [], [], []
+    for k, (s, e) in enumerate(pairs):
+        line = int(first_line[k])
         try:
             start = periods.parse_date(s)
         except ValueError as exc:
-            raise InputError(str(exc), file=name, row=int(line), column=cols["start"]) from exc
+            raise InputError(str(exc), file=name, row=line, column=cols["start"]) from exc
         try:
             end = periods.parse_date(e)
         except ValueError as exc:
-            raise InputError(str(exc), file=name, row=int(line), column=cols["end"]) from exc
+            raise InputError(str(exc), file=name, row=line, column=cols["end"]) from exc
         kind = periods.period_type(start, end)
         if kind is None:
             raise InputError(
                 f"the period {start} to {end} is not a financial quarter or year",
-                file=name,
-                row=int(line),
-                column=cols["start"],
+                file=name, row=line, column=cols["start"],
             )
         if end > today:
             raise InputError(
                 f"the period {periods.period_label(start, end)} ends on {end}, after today "
                 f"({today}): a quarter from the future cannot have been published",
-                file=name,
-                row=int(line),
-                column=cols["end"],
+                file=name, row=line, column=cols["end"],
             )
-        starts[(s, e)], ends[(s, e)] = start, end
-        labels[(s, e)], kinds[(s, e)] = periods.period_label(start, end), kind
-    key = list(zip(df["start"], df["end"], strict=False))
-    return df.assign(
-        period_start=[starts[k] for k in key],
-        period_end=[ends[k] for k in key],
-        period=[labels[k] for k in key],
-        period_type=[kinds[k] for k in key],
-    )
+        starts.append(start)
+        ends.append(end)
+        labels.append(periods.period_label(start, end))
+        kinds.append(kind)
+    take = lambda values: np.asarray(values, dtype=object)[codes]  # noqa: E731
+    return df.assign(period_start=take(starts), period_end=take(ends), period=take(labels),
+                     period_type=take(kinds))
 
 
 def _finish(
@@ -852,20 +983,15 @@ def _read_annual(
     start = dt.date(int(m.group(1)), 4, 1)
     end = dt.date(start.year + 1, 3, 31)
     columns = list(cols.values()) + list(measure_cols.values())
-    keep_orgs = pa.array(list(ANNUAL_ORG_TYPES))
-    keep_types = pa.array(list(BREAKDOWN_BY_VARIABLE_TYPE))
-    pieces = []
-    rows_read = 0
-    for first_line, batch in _stream(opener, columns, encoding, name):
-        rows_read += batch.num_rows
+    def select(first_line: int, batch: pa.RecordBatch) -> pa.RecordBatch | None:
         mask = pc.and_(
-            pc.is_in(_norm_arrow(batch.column(cols["org_type"])), value_set=keep_orgs),
-            pc.is_in(_norm_arrow(batch.column(cols["variable_type"])), value_set=keep_types),
+            _dict_match(batch.column(cols["org_type"]), _norm_arrow, ANNUAL_ORG_TYPES),
+            _dict_match(batch.column(cols["variable_type"]), _norm_arrow,
+                        BREAKDOWN_BY_VARIABLE_TYPE),
         )
-        idx = pc.indices_nonzero(mask)
-        if len(idx):
-            small = batch.take(idx)
-            pieces.append(small.append_column("_line", pc.add(idx.cast(pa.int64()), first_line)))
+        return _keep(batch, mask, first_line)
+
+    pieces, rows_read = _scan(opener, header, columns, encoding, name, select)
     if rows_read == 0:
         raise InputError("the file has a header but no data rows", file=name)
     if not pieces:
@@ -881,8 +1007,8 @@ def _read_annual(
         var_name="value_column",
         value_name="value",
     )
-    long["measure"] = long["value_column"].map(_norm).map(ANNUAL_MEASURES)
-    long["level"] = _clean(long["org_type"]).map(_norm).map(ANNUAL_ORG_TYPES)
+    long["measure"] = _lookup(long["value_column"], ANNUAL_MEASURES)
+    long["level"] = _lookup(long["org_type"], ANNUAL_ORG_TYPES)
     code, org_name = _clean(long["org_code"]), _clean(long["org_name"])
     england = long["level"] == "England"
     long["area_code"] = np.where(england, "ENG", code)

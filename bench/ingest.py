@@ -1,0 +1,114 @@
+"""Ingest benchmark: our streaming reader against pandas and against the pyarrow parse floor.
+
+Generates a full-size synthetic quarter (about a million rows, like a real ICB/sub-ICB CSV)
+and a file twice that size, then for each runs three methods, each in a fresh process so that
+peak memory is its own:
+
+* ours:    core.readers.read_file (streaming pyarrow, filtering batch by batch, then tidying);
+* pandas:  pandas.read_csv of the whole file, then the same filter;
+* floor:   pyarrow.csv.read_csv of the whole file (multi-threaded parse, no filtering at all).
+
+Prints times, peak RSS and ratios measured in the same run. Never asserts a time.
+
+    python bench/ingest.py [--rows 1000000] [--repeat 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+CHILD = r"""
+import json, sys, time
+sys.path.insert(0, {root!r})
+method, path = sys.argv[1], sys.argv[2]
+import pandas as pd, pyarrow as pa, pyarrow.csv as pacsv
+from core import readers
+
+def hwm_mb():
+    # Peak RSS of this process (VmHWM): ru_maxrss would carry the parent's peak over exec.
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+base = hwm_mb()
+t = time.perf_counter()
+if method == "ours":
+    rows = len(readers.read_file(path).frame)
+elif method == "pandas":
+    # The straightforward route: read everything, then filter.
+    df = pd.read_csv(path)
+    keep = df["MEASURE_ID"].isin(list(readers.MEASURE_BY_ID))
+    keep &= df["GroupType"].isin(["England", "CommissioningRegion", "ICB", "SubICB"])
+    keep &= df["VariableType"].isin(["Total", "BME Group", "Ethnic Group"])
+    rows = int(keep.sum())
+else:
+    rows = pacsv.read_csv(path).num_rows
+elapsed = time.perf_counter() - t
+print(json.dumps({{"seconds": elapsed, "peak_mb": hwm_mb(), "base_mb": base, "rows": rows}}))
+"""
+
+
+def run(method: str, path: Path) -> dict:
+    code = CHILD.format(root=str(ROOT))
+    out = subprocess.run([sys.executable, "-c", code, method, str(path)], capture_output=True,
+                         text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def make_files(folder: Path, rows: int) -> list[Path]:
+    """A full-size quarter (generated in a child process, so this one stays small) and a
+    file twice its size (the same rows twice: the reader drops exact duplicates)."""
+    one = folder / "full_quarter.csv"
+    subprocess.run([sys.executable, str(ROOT / "scripts" / "make_sample.py"), "full-size",
+                    str(one), "--rows", str(rows)], check=True, capture_output=True)
+    data = one.read_bytes()
+    header, body = data.split(b"\n", 1)
+    two = folder / "double_quarter.csv"
+    two.write_bytes(header + b"\n" + body + body)
+    del data, body
+    return [one, two]
+
+
+def main() -> int:
+    p = argparse.ArgumentParser()
+    p.add_argument("--rows", type=int, default=1_000_000)
+    p.add_argument("--repeat", type=int, default=3)
+    args = p.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        files = make_files(Path(tmp), args.rows)
+        for path in files:
+            size_mb = path.stat().st_size / 1024**2
+            lines = sum(1 for _ in open(path, "rb")) - 1
+            results = {}
+            for method in ("floor", "ours", "pandas"):
+                runs = [run(method, path) for _ in range(args.repeat)]
+                results[method] = {
+                    "seconds": statistics.median(r["seconds"] for r in runs),
+                    "peak_mb": max(r["peak_mb"] for r in runs),
+                    "base_mb": statistics.median(r["base_mb"] for r in runs),
+                }
+            print(f"\n{path.name}: {lines:,} rows, {size_mb:,.0f} MB (median of {args.repeat} runs)")
+            print(f"{'method':<8}{'time s':>9}{'peak RSS MB':>14}{'after imports MB':>19}")
+            # floor: pyarrow.csv.read_csv of the whole file, multi-threaded, no filtering
+            for method, r in results.items():
+                print(f"{method:<8}{r['seconds']:>9.2f}{r['peak_mb']:>14.0f}{r['base_mb']:>19.0f}")
+            ours, floor, pandas = results["ours"], results["floor"], results["pandas"]
+            print(f"ours / floor time:   {ours['seconds'] / floor['seconds']:.2f}x  (goal <= 1.5x)")
+            print(f"pandas / ours time:  {pandas['seconds'] / ours['seconds']:.2f}x  (goal >= 3x)")
+            print(f"ours peak RSS:       {ours['peak_mb']:.0f} MB (goal < 300 MB)  "
+                  f"floor {floor['peak_mb']:.0f} MB, pandas {pandas['peak_mb']:.0f} MB")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
