@@ -40,7 +40,8 @@ if source.mtime == 0.0:
              "build` or load a file on the Upload data page.")
 facts = data.facts(source.path, source.mtime)
 areas = data.areas(source.path, source.mtime)
-st.session_state["selection"] = sidebar.render(areas) if len(areas) else None
+labels = data.area_labels(source.path, source.mtime)
+st.session_state["selection"] = sidebar.render(areas, labels) if len(areas) else None
 
 with st.sidebar:
     st.divider()

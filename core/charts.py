@@ -8,6 +8,8 @@ still says where the numbers came from and whether they are synthetic.
 
 from __future__ import annotations
 
+import json
+
 import altair as alt
 import pandas as pd
 
@@ -51,6 +53,15 @@ TABLE_COLUMNS = [
     "area", "region", "rate", "ci95_low", "ci95_high", "numerator", "denominator", "vs_england",
     "vs_target", "group_label",
 ]
+
+
+def _data(frame: pd.DataFrame) -> alt.InlineData:
+    """JSON-ready records, made once per frame.
+
+    Handing Altair plain records rather than a DataFrame skips its per-layer pandas
+    sanitising; identical records in several layers are stored once in the spec.
+    """
+    return alt.InlineData(values=json.loads(frame.to_json(orient="records", date_format="iso")))
 
 
 def _slim(data: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
@@ -126,7 +137,7 @@ def trend_chart(
     ]
     d["note"] = d["status"].where(d["status"] != "", None)
     d.loc[d["small_numbers"] & d["rate"].notna(), "note"] = "fewer than 30 people: unreliable"
-    base = alt.Chart(d)
+    base = alt.Chart(_data(d))
     layers = []
     if show_ci:
         layers.append(
@@ -149,11 +160,11 @@ def trend_chart(
     if measure == "recovery":
         target = pd.DataFrame({"y": [model.TARGET_PERCENT], "text": ["50% target"]})
         layers.append(
-            alt.Chart(target).mark_rule(color="#231f20", strokeDash=[4, 4], strokeWidth=1.5)
+            alt.Chart(_data(target)).mark_rule(color="#231f20", strokeDash=[4, 4], strokeWidth=1.5)
             .encode(y=alt.Y("y:Q", scale=y_scale))
         )
         layers.append(
-            alt.Chart(target).mark_text(align="right", baseline="bottom", dx=-2, dy=-3,
+            alt.Chart(_data(target)).mark_text(align="right", baseline="bottom", dx=-2, dy=-3,
                                         fontWeight="bold", color="#231f20", x="width")
             .encode(y=alt.Y("y:Q", scale=y_scale), text="text:N")
         )
@@ -161,18 +172,18 @@ def trend_chart(
     if gaps:
         g = pd.DataFrame({"period": gaps, "text": [f"{p}: not published" for p in gaps]})
         layers.append(
-            alt.Chart(g).mark_rule(color="#768692", strokeDash=[2, 2], strokeWidth=14, opacity=0.25)
+            alt.Chart(_data(g)).mark_rule(color="#768692", strokeDash=[2, 2], strokeWidth=14, opacity=0.25)
             .encode(x=alt.X("period:O", scale=alt.Scale(domain=domain)))
         )
         layers.append(
-            alt.Chart(g).mark_text(angle=270, align="right", baseline="middle", y=6, dx=0,
+            alt.Chart(_data(g)).mark_text(angle=270, align="right", baseline="middle", y=6, dx=0,
                                    color="#425563", fontSize=11)
             .encode(x=alt.X("period:O", scale=alt.Scale(domain=domain)), text="text:N")
         )
     if highlight:
         h = pd.DataFrame({"period": highlight, "text": ["new" for _ in highlight]})
         layers.append(
-            alt.Chart(h).mark_rule(color="#FFB81C", strokeWidth=18, opacity=0.3)
+            alt.Chart(_data(h)).mark_rule(color="#FFB81C", strokeWidth=18, opacity=0.3)
             .encode(x=alt.X("period:O", scale=alt.Scale(domain=domain)))
         )
     subtitle = [
@@ -180,11 +191,11 @@ def trend_chart(
         + (" Shaded band: 95% confidence interval." if show_ci else ""),
         source_line(synthetic),
     ]
-    return (
-        alt.layer(*layers)
-        .properties(width=width, height=380, title=_title(f"{label} by quarter", subtitle),
-                    autosize=AUTOSIZE)
-        .resolve_scale(strokeDash="independent", shape="independent")
+    # One construction with every property: each chained .properties() deep-copies the chart.
+    return alt.layer(
+        *layers, width=width, height=380, title=_title(f"{label} by quarter", subtitle),
+        autosize=AUTOSIZE,
+        resolve=alt.Resolve(scale=alt.ScaleResolveMap(strokeDash="independent", shape="independent")),
     )
 
 
@@ -213,7 +224,7 @@ def compare_chart(
         alt.Tooltip("vs_england:N", title="Compared with England"),
         alt.Tooltip("vs_target:N", title="Against the 50% target"),
     ]
-    base = alt.Chart(d)
+    base = alt.Chart(_data(d))
     layers = [
         base.mark_rule(strokeWidth=1.5, color="#425563").encode(
             y=y, x=alt.X("ci95_low:Q", title=f"{label} (%) with 95% confidence interval",
@@ -228,13 +239,13 @@ def compare_chart(
         refs.append({"x": model.TARGET_PERCENT, "text": "50% target", "dash": "dashed"})
     if refs:
         r = pd.DataFrame(refs)
-        layers.append(alt.Chart(r).mark_rule(color="#231f20").encode(
+        layers.append(alt.Chart(_data(r)).mark_rule(color="#231f20").encode(
             x="x:Q", strokeDash=alt.StrokeDash("dash:N", legend=None,
                                                scale=alt.Scale(domain=["solid", "dashed"],
                                                                range=[[1, 0], [4, 4]]))))
         for row, align, dx in ((r[r["dash"] == "solid"], "left", 3), (r[r["dash"] == "dashed"], "right", -3)):
             if len(row):
-                layers.append(alt.Chart(row).mark_text(dy=-6, align=align, dx=dx, y=0, fontWeight="bold")
+                layers.append(alt.Chart(_data(row)).mark_text(dy=-6, align=align, dx=dx, y=0, fontWeight="bold")
                               .encode(x="x:Q", text="text:N"))
     return alt.layer(*layers).properties(
         width=width, autosize=AUTOSIZE, height=max(200, 16 * len(d)),
@@ -258,13 +269,13 @@ def funnel_chart(
         {"low95": "95% limits", "high95": "95% limits", "low998": "99.8% limits",
          "high998": "99.8% limits", "baseline": "England"})
     return alt.layer(
-        alt.Chart(lines).mark_line(color="#425563").encode(
+        alt.Chart(_data(lines)).mark_line(color="#425563").encode(
             x=x, y=alt.Y("rate:Q", title=f"{label} (%)", scale=alt.Scale(zero=False)),
             detail="limit:N",
             strokeDash=alt.StrokeDash("kind:N", title="Lines", scale=alt.Scale(
                 domain=["England", "95% limits", "99.8% limits"], range=[[1, 0], [6, 3], [2, 2]]),
                 legend=alt.Legend(orient="bottom"))),
-        alt.Chart(d).mark_point(filled=True, size=70, opacity=1).encode(
+        alt.Chart(_data(d)).mark_point(filled=True, size=70, opacity=1).encode(
             x=x, y="rate:Q",
             color=alt.Color("vs_england:N", title="Compared with England", scale=alt.Scale(
                 domain=bands, range=[BAND_STYLE[b][0] for b in bands]), legend=alt.Legend(orient="bottom")),
@@ -284,13 +295,14 @@ def gap_chart(
     d = gap.dropna(subset=["gap"]).copy()
     x = alt.X("period:O", title="Quarter (financial year)", scale=alt.Scale(domain=domain),
               axis=alt.Axis(labelAngle=-45, labelExpr="indexof(datum.label, 'Q1') >= 0 ? datum.label : ''"))
+    data = _data(d)
     sig = alt.Shape("significant:N", title="Difference", scale=alt.Scale(
         domain=["significant at 95%", "not significant"], range=["square", "circle"]),
         legend=alt.Legend(orient="bottom"))
     layers = [
-        alt.Chart(pd.DataFrame({"y": [0]})).mark_rule(color="#231f20").encode(y="y:Q"),
-        alt.Chart(d).mark_rule(color="#425563").encode(x=x, y=alt.Y("gap_low:Q", title="Difference (percentage points)"), y2="gap_high:Q"),
-        alt.Chart(d).mark_point(filled=True, size=60, color="#0072B2", opacity=1).encode(
+        alt.Chart(_data(pd.DataFrame({"y": [0]}))).mark_rule(color="#231f20").encode(y="y:Q"),
+        alt.Chart(data).mark_rule(color="#425563").encode(x=x, y=alt.Y("gap_low:Q", title="Difference (percentage points)"), y2="gap_high:Q"),
+        alt.Chart(data).mark_point(filled=True, size=60, color="#0072B2", opacity=1).encode(
             x=x, y="gap:Q", shape=sig,
             tooltip=[alt.Tooltip("period:N", title="Quarter"), alt.Tooltip("gap:Q", format=".1f", title="Difference (points)"),
                      alt.Tooltip("gap_low:Q", format=".1f", title="95% CI low"), alt.Tooltip("gap_high:Q", format=".1f", title="95% CI high"),
@@ -311,16 +323,17 @@ def groups_chart(
     """Rate for each population group in one area and quarter, with 95% intervals."""
     d = _slim(data.dropna(subset=["rate"]), TABLE_COLUMNS)
     label = model.MEASURES[measure]["label"]
+    data = _data(d)
     y = alt.Y("group_label:N", sort=list(d["group_label"]), title=None, axis=alt.Axis(labelLimit=320))
     layers = [
-        alt.Chart(d).mark_rule(color="#425563").encode(y=y, x=alt.X("ci95_low:Q", title=f"{label} (%)", scale=alt.Scale(zero=False)), x2="ci95_high:Q"),
-        alt.Chart(d).mark_point(filled=True, size=80, color="#0072B2", shape="diamond", opacity=1).encode(
+        alt.Chart(data).mark_rule(color="#425563").encode(y=y, x=alt.X("ci95_low:Q", title=f"{label} (%)", scale=alt.Scale(zero=False)), x2="ci95_high:Q"),
+        alt.Chart(data).mark_point(filled=True, size=80, color="#0072B2", shape="diamond", opacity=1).encode(
             y=y, x="rate:Q", tooltip=[alt.Tooltip("group_label:N", title="Group"), alt.Tooltip("rate:Q", format=".1f", title="Rate (%)"),
                                       alt.Tooltip("ci95_low:Q", format=".1f"), alt.Tooltip("ci95_high:Q", format=".1f"),
                                       alt.Tooltip("denominator:Q", format=",", title="Denominator")]),
     ]
     if measure == "recovery":
-        layers.append(alt.Chart(pd.DataFrame({"x": [50]})).mark_rule(strokeDash=[4, 4], color="#231f20").encode(x="x:Q"))
+        layers.append(alt.Chart(_data(pd.DataFrame({"x": [50]}))).mark_rule(strokeDash=[4, 4], color="#231f20").encode(x="x:Q"))
     return alt.layer(*layers).properties(width=width, autosize=AUTOSIZE, height=max(160, 30 * len(d)),
                                          title=_title(title, [source_line(synthetic)]))
 

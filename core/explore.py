@@ -105,25 +105,50 @@ def series_label(key: SeriesKey, names: dict[str, str]) -> str:
     return f"{pretty_name(names.get(key.area_code, key.area_code))}, {model.group_label(key.group)}"
 
 
-def trend(frame: pd.DataFrame, keys: list[SeriesKey], measure: str = "recovery") -> pd.DataFrame:
+SeriesIndex = dict[tuple[str, str, str, str], np.ndarray]
+
+
+def series_index(frame: pd.DataFrame) -> SeriesIndex:
+    """Row positions of every quarterly series, by (level, area, group, breakdown).
+
+    Built once per store, it turns picking a series out of the whole store from several
+    full-column comparisons into a dictionary look-up.
+    """
+    q = frame[frame["period_type"] == "quarter"]
+    groups = q.groupby(["level", "area_code", "group", "breakdown"], sort=False).indices
+    positions = np.flatnonzero((frame["period_type"] == "quarter").to_numpy())
+    return {key: positions[rows] for key, rows in groups.items()}
+
+
+def trend(
+    frame: pd.DataFrame,
+    keys: list[SeriesKey],
+    measure: str = "recovery",
+    index: SeriesIndex | None = None,
+    domain: list[str] | None = None,
+) -> pd.DataFrame:
     """One row per series and quarter over the whole domain, rate NaN where there is none.
 
     Missing quarters are present as rows with no rate so that a chart breaks its line there
     instead of drawing a bridge across, and a table shows them as "not published".
     """
-    domain = quarter_domain(frame)
+    domain = domain if domain is not None else quarter_domain(frame)
     if not keys or not domain:
         return pd.DataFrame()
     names = dict(zip(frame["area_code"], frame["area_name"], strict=False))
     parts = []
     for order, key in enumerate(keys):
-        rows = frame[
-            (frame["period_type"] == "quarter")
-            & (frame["level"] == key.level)
-            & (frame["area_code"] == key.area_code)
-            & (frame["group"] == key.group)
-            & (frame["breakdown"] == POPULATION_BREAKDOWN[key.group])
-        ]
+        where = (key.level, key.area_code, key.group, POPULATION_BREAKDOWN[key.group])
+        if index is not None:
+            rows = frame.iloc[index.get(where, np.array([], dtype=int))]
+        else:
+            rows = frame[
+                (frame["period_type"] == "quarter")
+                & (frame["level"] == key.level)
+                & (frame["area_code"] == key.area_code)
+                & (frame["group"] == key.group)
+                & (frame["breakdown"] == where[3])
+            ]
         rated = stats.add_rates(rows, measure).set_index("period")
         full = rated.reindex(domain)
         full["period"] = domain
@@ -292,11 +317,13 @@ def broad_groups(frame: pd.DataFrame, level: str, area_code: str, period: str,
     return rated.sort_values(["_o", "group"]).drop(columns="_o").reset_index(drop=True)
 
 
-def series_rows(frame: pd.DataFrame, keys: list[SeriesKey]) -> pd.DataFrame:
+def series_rows(frame: pd.DataFrame, keys: list[SeriesKey],
+                index: SeriesIndex | None = None) -> pd.DataFrame:
     """The stored quarterly rows behind a set of series (for the tidy CSV download)."""
-    wanted = {(k.level, k.area_code, k.group, POPULATION_BREAKDOWN[k.group]) for k in keys}
-    idx = pd.MultiIndex.from_frame(frame[["level", "area_code", "group", "breakdown"]])
-    return frame[idx.isin(list(wanted)) & (frame["period_type"] == "quarter").to_numpy()]
+    index = index if index is not None else series_index(frame)
+    wanted = [(k.level, k.area_code, k.group, POPULATION_BREAKDOWN[k.group]) for k in keys]
+    parts = [index[w] for w in wanted if w in index]
+    return frame.iloc[np.concatenate(parts)] if parts else frame.iloc[0:0]
 
 
 def trend_table(trend_data: pd.DataFrame, measure: str = "recovery") -> pd.DataFrame:

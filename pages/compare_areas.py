@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from core import charts, explore, model
+from core import explore, model
 from ui import data, render
 
 source = data.active_source()
@@ -26,23 +26,23 @@ st.caption(
     "interval. Change the population or measure in the sidebar."
 )
 table, england = data.compare(source.path, source.mtime, period, sel.population, sel.measure)
-eng_rate = None if england is None else england["rate"]
+dots, funnel, limits = data.compare_figures(source.path, source.mtime, period, sel.population,
+                                            sel.measure)
 title = f"{measure_label}, {group_label}, {period}"
+description = explore.describe_compare(table, england, period, sel.population, sel.measure)
 tab_dots, tab_funnel = st.tabs(["Ranked with intervals", "Funnel plot"])
 with tab_dots:
     render.chart_block(
-        charts.compare_chart(table, eng_rate, title=title, synthetic=facts["synthetic"],
-                             measure=sel.measure),
+        dots,
         table=explore.compare_table(table, sel.measure),
-        csv=table.drop(columns=["area", "region"]).assign(measure=sel.measure),
-        description=explore.describe_compare(table, england, period, sel.population, sel.measure),
+        csv=lambda: table.drop(columns=["area", "region"]).assign(measure=sel.measure),
+        description=description,
         name=f"compare {title}",
         note="Counts below England level are rounded to 5 by NHS England, so intervals are "
         "approximate. Fewer than 30 people makes a rate unreliable.",
     )
 with tab_funnel:
-    limits = explore.funnel(table, eng_rate)
-    if limits.empty:
+    if funnel is None:
         st.info("No England rate for this selection, so no funnel limits.")
     else:
         st.caption(
@@ -51,12 +51,10 @@ with tab_funnel:
             "is unlikely to differ from England by chance alone."
         )
         render.chart_block(
-            charts.funnel_chart(table, limits, title=f"Funnel plot: {title}",
-                                synthetic=facts["synthetic"], measure=sel.measure),
+            funnel,
             table=explore.compare_table(table, sel.measure),
             csv=limits,
-            description="Funnel plot. " + explore.describe_compare(
-                table, england, period, sel.population, sel.measure),
+            description="Funnel plot. " + description,
             name=f"funnel {title}",
         )
 render.share_link(sel.to_params(), "compare")

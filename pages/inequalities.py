@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from core import charts, explore, model
+from core import explore, model
 from ui import data, render
 
 source = data.active_source()
@@ -24,13 +24,12 @@ st.caption(
 )
 gap = data.gap(source.path, source.mtime, level, code, sel.measure)
 render.chart_block(
-    charts.gap_chart(gap, domain=facts["quarters"], title=f"BAME minus White British, {name}",
-                     synthetic=facts["synthetic"]),
+    data.gap_figure(source.path, source.mtime, level, code, sel.measure, name),
     table=gap.rename(columns={
         "period": "Quarter", "rate_a": "BAME (%)", "rate_b": "White British (%)",
         "gap": "Difference (points)", "gap_low": "95% CI low", "gap_high": "95% CI high",
         "significant": "Significance"}).drop(columns=["group_a", "group_b"]).round(2),
-    csv=gap.assign(area_code=code, area_name=name, measure=sel.measure),
+    csv=lambda: gap.assign(area_code=code, area_name=name, measure=sel.measure),
     description=explore.describe_gap(gap, name),
     name=f"gap {name}",
 )
@@ -42,15 +41,14 @@ described = "; ".join(
     f"{g}: {explore.fmt_pct(r)}" for g, r in zip(groups["group_label"], groups["rate"], strict=False)
 )
 render.chart_block(
-    charts.groups_chart(groups, title=f"{model.MEASURES[sel.measure]['label']} by ethnic group, "
-                        f"{name}, {period}", synthetic=facts["synthetic"], measure=sel.measure),
+    data.groups_figure(source.path, source.mtime, level, code, period, sel.measure, name),
     table=groups[["breakdown", "group_label", "numerator", "denominator", "rate", "ci95_low",
                   "ci95_high", "published_rate", "suppressed"]].rename(columns={
         "breakdown": "Breakdown", "group_label": "Group", "numerator": "Numerator",
         "denominator": "Denominator", "rate": "Rate (%)", "ci95_low": "95% CI low",
         "ci95_high": "95% CI high", "published_rate": "Published (%)",
         "suppressed": "Suppressed counts"}).round(2),
-    csv=groups.drop(columns=["group_label"]),
+    csv=lambda: groups.drop(columns=["group_label"]),
     description=f"Rates by ethnic group in {name}, {period}: {described}.",
     name=f"groups {name} {period}",
     note="Broad groups: 'White' includes White British, Irish and other White backgrounds; "

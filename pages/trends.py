@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from core import charts, explore, model
+from core import explore, model
 from ui import data, render
 
 source = data.active_source()
@@ -23,14 +23,11 @@ st.caption(f"Quarterly, {facts['published_quarters'][0]} to {facts['latest']}. "
 keys = tuple(sel.series(areas))
 trend = data.trend(source.path, source.mtime, keys, sel.measure)
 render.headline(explore.headline(trend, sel.measure))
-chart = charts.trend_chart(
-    trend, domain=facts["quarters"], measure=sel.measure, show_ci=sel.show_ci,
-    synthetic=facts["synthetic"],
-)
-table = explore.trend_table(trend, sel.measure)
-long = data.trend_export(source.path, source.mtime, keys, sel.measure)
 render.chart_block(
-    chart, table=table, csv=long, description=explore.describe_trend(trend, sel.measure),
+    data.trend_figure(source.path, source.mtime, keys, sel.measure, sel.show_ci),
+    table=explore.trend_table(trend, sel.measure),
+    csv=lambda: data.trend_export(source.path, source.mtime, keys, sel.measure),
+    description=explore.describe_trend(trend, sel.measure),
     name=f"{measure_label} {name} {sel.population}",
     note=(
         "Rates are computed from counts: recovered ÷ (finished a course of treatment − not at "

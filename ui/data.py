@@ -1,9 +1,11 @@
 """Cached access to the store, keyed on small values (a path and its modification time).
 
 The whole store is loaded once per (path, mtime) with ``st.cache_resource``: one shared,
-read-only frame, not a copy per rerun. Everything derived from it for a page (a trend, a
-compare table) is cached with ``st.cache_data`` on the path, mtime and the selection, so a warm
-rerun after a widget change neither re-reads nor re-aggregates the whole store.
+read-only frame, not a copy per rerun, with an index of its series. Everything derived from it
+for a page (a trend, a compare table) is cached with ``st.cache_data`` on the path, mtime and
+the selection, and each chart (the Altair object and its Vega-Lite spec) with
+``st.cache_resource`` on the same keys, so a rerun neither re-reads nor re-aggregates the
+store, and a view seen before is served from cache.
 """
 
 from __future__ import annotations
@@ -11,10 +13,11 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+import altair as alt
 import pandas as pd
 import streamlit as st
 
-from core import explore, model
+from core import charts, explore, export, model
 from core.store import Store
 
 UPLOAD_KEY = "session_store_path"
@@ -25,6 +28,20 @@ class Source:
     path: str
     mtime: float
     session_upload: bool
+
+
+@dataclass(frozen=True)
+class Figure:
+    """An Altair chart and its Vega-Lite spec, built once per selection."""
+
+    chart: alt.TopLevelMixin
+    spec: dict
+
+
+def figure(chart: alt.TopLevelMixin) -> Figure:
+    # The builders are validated against the Vega-Lite schema in tests; skipping validation
+    # here halves the cost of turning a chart into a spec.
+    return Figure(chart, chart.to_dict(validate=False))
 
 
 def active_source() -> Source:
@@ -41,6 +58,11 @@ def active_source() -> Source:
 def load(path: str, mtime: float) -> pd.DataFrame:
     """Treat the result as read-only: it is shared by every session."""
     return Store(path).load()
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def index(path: str, mtime: float) -> explore.SeriesIndex:
+    return explore.series_index(load(path, mtime))
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -67,9 +89,31 @@ def areas(path: str, mtime: float) -> pd.DataFrame:
     return explore.areas(load(path, mtime))
 
 
+@st.cache_data(show_spinner=False, max_entries=16)
+def area_labels(path: str, mtime: float) -> dict[str, str]:
+    return {row.area_code: explore.area_label(row._asdict())
+            for row in areas(path, mtime).itertuples()}
+
+
 @st.cache_data(show_spinner=False, max_entries=256)
 def trend(path: str, mtime: float, keys: tuple[explore.SeriesKey, ...], measure: str) -> pd.DataFrame:
-    return explore.trend(load(path, mtime), list(keys), measure)
+    return explore.trend(load(path, mtime), list(keys), measure, index=index(path, mtime),
+                         domain=facts(path, mtime)["quarters"])
+
+
+@st.cache_resource(show_spinner=False, max_entries=256)
+def trend_figure(path: str, mtime: float, keys: tuple[explore.SeriesKey, ...], measure: str,
+                 show_ci: bool) -> Figure:
+    f = facts(path, mtime)
+    return figure(charts.trend_chart(trend(path, mtime, keys, measure), domain=f["quarters"],
+                                     measure=measure, show_ci=show_ci, synthetic=f["synthetic"]))
+
+
+def trend_export(path: str, mtime: float, keys: tuple[explore.SeriesKey, ...],
+                 measure: str) -> pd.DataFrame:
+    """Tidy rows for the CSV download (built when the button is pressed, not on every rerun)."""
+    frame = load(path, mtime)
+    return export.to_long(explore.series_rows(frame, list(keys), index(path, mtime)), [measure])
 
 
 @st.cache_data(show_spinner=False, max_entries=128)
@@ -77,9 +121,32 @@ def compare(path: str, mtime: float, period: str, group: str, measure: str):
     return explore.compare_areas(load(path, mtime), period, group, measure)
 
 
+@st.cache_resource(show_spinner=False, max_entries=128)
+def compare_figures(path: str, mtime: float, period: str, group: str,
+                    measure: str) -> tuple[Figure, Figure | None, pd.DataFrame]:
+    table, england = compare(path, mtime, period, group, measure)
+    synthetic = facts(path, mtime)["synthetic"]
+    title = f"{model.MEASURES[measure]['label']}, {model.group_label(group)}, {period}"
+    eng_rate = None if england is None else england["rate"]
+    dots = figure(charts.compare_chart(table, eng_rate, title=title, synthetic=synthetic,
+                                       measure=measure))
+    limits = explore.funnel(table, eng_rate)
+    funnel = None if limits.empty else figure(charts.funnel_chart(
+        table, limits, title=f"Funnel plot: {title}", synthetic=synthetic, measure=measure))
+    return dots, funnel, limits
+
+
 @st.cache_data(show_spinner=False, max_entries=128)
 def gap(path: str, mtime: float, level: str, code: str, measure: str) -> pd.DataFrame:
     return explore.group_gap(load(path, mtime), level, code, measure)
+
+
+@st.cache_resource(show_spinner=False, max_entries=128)
+def gap_figure(path: str, mtime: float, level: str, code: str, measure: str, name: str) -> Figure:
+    f = facts(path, mtime)
+    return figure(charts.gap_chart(gap(path, mtime, level, code, measure), domain=f["quarters"],
+                                   title=f"BAME minus White British, {name}",
+                                   synthetic=f["synthetic"]))
 
 
 @st.cache_data(show_spinner=False, max_entries=128)
@@ -87,8 +154,10 @@ def groups(path: str, mtime: float, level: str, code: str, period: str, measure:
     return explore.broad_groups(load(path, mtime), level, code, period, measure)
 
 
-@st.cache_data(show_spinner=False, max_entries=128)
-def trend_export(path: str, mtime: float, keys: tuple[explore.SeriesKey, ...], measure: str) -> pd.DataFrame:
-    from core import export
-
-    return export.to_long(explore.series_rows(load(path, mtime), list(keys)), [measure])
+@st.cache_resource(show_spinner=False, max_entries=128)
+def groups_figure(path: str, mtime: float, level: str, code: str, period: str, measure: str,
+                  name: str) -> Figure:
+    return figure(charts.groups_chart(
+        groups(path, mtime, level, code, period, measure),
+        title=f"{model.MEASURES[measure]['label']} by ethnic group, {name}, {period}",
+        synthetic=facts(path, mtime)["synthetic"], measure=measure))

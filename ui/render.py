@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from urllib.parse import urlencode
 
-import altair as alt
 import pandas as pd
 import streamlit as st
 
 from core import charts, export
+from ui.data import Figure
 
 
 def slug(text: str) -> str:
@@ -17,24 +18,26 @@ def slug(text: str) -> str:
 
 
 def chart_block(
-    chart: alt.TopLevelMixin,
+    fig: Figure,
     *,
     table: pd.DataFrame,
-    csv: pd.DataFrame,
+    csv: pd.DataFrame | Callable[[], pd.DataFrame],
     description: str,
     name: str,
     note: str | None = None,
 ) -> None:
     """A chart with its table, a visible text description, and the three downloads.
 
-    ``table`` is what a person reads (columns in words); ``csv`` is the tidy export. Values
-    are shown through Streamlit's components, never as HTML, so text from a file can't inject
-    markup.
+    ``table`` is what a person reads (columns in words); ``csv`` is the tidy export, or a
+    function that makes it when the button is pressed. Values are shown through Streamlit's
+    components, never as HTML, so text from a file cannot inject markup.
     """
     key = slug(name)
     tab_chart, tab_table = st.tabs(["Chart", "Table"])
     with tab_chart:
-        st.altair_chart(chart, theme=None, alt=description, key=f"chart-{key}")
+        # Streamlit moves the datasets out of the spec it is given: hand it a shallow copy.
+        spec = {**fig.spec, "datasets": dict(fig.spec.get("datasets", {}))}
+        st.vega_lite_chart(spec, theme=None, alt=description, key=f"chart-{key}")
         st.caption("Description: " + description)
     with tab_table:
         st.dataframe(table, hide_index=True, key=f"table-{key}")
@@ -42,15 +45,16 @@ def chart_block(
         st.caption(note)
     c1, c2, c3 = st.columns(3)
     c1.download_button(
-        "Download data (CSV)", export.to_csv(csv), file_name=f"{key}.csv", mime="text/csv",
-        key=f"csv-{key}", on_click="ignore", icon=":material/download:",
+        "Download data (CSV)", lambda: export.to_csv(csv() if callable(csv) else csv),
+        file_name=f"{key}.csv", mime="text/csv", key=f"csv-{key}", on_click="ignore",
+        icon=":material/download:",
     )
     c2.download_button(
-        "Chart as PNG", lambda: charts.to_image(chart, "png"), file_name=f"{key}.png",
+        "Chart as PNG", lambda: charts.to_image(fig.chart, "png"), file_name=f"{key}.png",
         mime="image/png", key=f"png-{key}", on_click="ignore", icon=":material/image:",
     )
     c3.download_button(
-        "Chart as SVG", lambda: charts.to_image(chart, "svg"), file_name=f"{key}.svg",
+        "Chart as SVG", lambda: charts.to_image(fig.chart, "svg"), file_name=f"{key}.svg",
         mime="image/svg+xml", key=f"svg-{key}", on_click="ignore", icon=":material/image:",
     )
 

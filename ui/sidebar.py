@@ -38,10 +38,9 @@ def _keep(name: str) -> None:
     st.session_state[name] = st.session_state[f"w_{name}"]
 
 
-def render(areas: pd.DataFrame) -> Selection:
+def render(areas: pd.DataFrame, labels: dict[str, str]) -> Selection:
     _init(areas)
     ss = st.session_state
-    labels = {row.area_code: explore.area_label(row._asdict()) for row in areas.itertuples()}
     icbs = areas.loc[areas["level"] == "ICB", "area_code"].tolist()
     if ss["icb"] not in icbs and icbs:
         ss["icb"] = icbs[0]
