@@ -1,0 +1,92 @@
+"""Chart builders: valid Vega-Lite (rendering skips validation, so it is checked here), and
+the accessibility rules: colour-blind palette, meaning never by colour alone, source line."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from core import charts, explore
+from core.store import Store
+
+
+@pytest.fixture(scope="module")
+def frame():
+    return Store().load()
+
+
+@pytest.fixture(scope="module")
+def domain(frame):
+    return explore.quarter_domain(frame)
+
+
+def layers(chart):
+    return chart.to_dict()["layer"]  # to_dict() validates against the Vega-Lite schema
+
+
+def test_trend_chart_valid_and_accessible(frame, domain):
+    keys = [explore.SeriesKey("England", "ENG", "Total"), explore.SeriesKey("England", "ENG", "BME")]
+    data = explore.trend(frame, keys, domain=domain)
+    chart = charts.trend_chart(data, domain=domain, synthetic=True)
+    spec = chart.to_dict()
+    line = next(layer for layer in spec["layer"] if layer["mark"]["type"] == "line")
+    assert line["encoding"]["strokeDash"]["field"] == "group_label"  # not colour alone
+    assert line["encoding"]["color"]["scale"]["range"] == charts.PALETTE[:2]
+    point = next(layer for layer in spec["layer"] if layer["mark"]["type"] == "point")
+    assert point["encoding"]["shape"]["field"] == "group_label"
+    assert charts.SYNTHETIC_SOURCE in spec["title"]["subtitle"]
+    assert spec["layer"][1]["encoding"]["x"]["scale"]["domain"] == domain
+
+
+def test_trend_chart_without_ci_and_for_reliable_recovery(frame, domain):
+    keys = [explore.SeriesKey("ICB", "QHM", "Total")]
+    data = explore.trend(frame, keys, "reliable_recovery", domain=domain)
+    spec = charts.trend_chart(data, domain=domain, measure="reliable_recovery",
+                              show_ci=False).to_dict()
+    marks = [layer["mark"]["type"] for layer in spec["layer"]]
+    assert "area" not in marks
+    texts = json.dumps(spec)
+    assert "50% target" not in texts and charts.SOURCE in texts
+
+
+def test_no_line_bridges_the_unpublished_quarter(frame, domain):
+    data = explore.trend(frame, [explore.SeriesKey("England", "ENG", "Total")], domain=domain)
+    spec = charts.trend_chart(data, domain=domain).to_dict()
+    records = next(v for v in spec["datasets"].values() if len(v) == len(domain))
+    df = pd.DataFrame(records)
+    before = df.loc[df["period"] == "2020/21 Q1"].index[0]
+    after = df.loc[df["period"] == "2020/21 Q3"].index[0]
+    assert df.loc[df["period"] == "2020/21 Q2", "rate"].isna().all()
+    # the line's detail field puts the two sides on different paths
+    line = next(layer for layer in spec["layer"] if layer["mark"]["type"] == "line")
+    assert line["encoding"]["detail"]["field"] == "path"
+    d = data.assign(segment=data["rate"].isna().cumsum())
+    assert d.loc[before, "segment"] != d.loc[after, "segment"]
+
+
+def test_compare_funnel_gap_groups_valid(frame, domain):
+    period = domain[-1]
+    table, england = explore.compare_areas(frame, period, "BME")
+    dots = charts.compare_chart(table, england["rate"], title="t")
+    spec = dots.to_dict()
+    point = next(layer for layer in spec["layer"] if layer["mark"]["type"] == "point")
+    assert point["encoding"]["shape"]["field"] == "vs_england"  # bands by shape too
+    limits = explore.funnel(table, england["rate"])
+    charts.funnel_chart(table, limits, title="f").to_dict()
+    gap = explore.group_gap(frame, "England", "ENG")
+    charts.gap_chart(gap, domain=domain, title="g").to_dict()
+    groups = explore.broad_groups(frame, "England", "ENG", period)
+    charts.groups_chart(groups, title="b").to_dict()
+
+
+@pytest.mark.parametrize("fmt,magic", [("png", b"\x89PNG"), ("svg", b"<svg")])
+def test_export_images(frame, domain, fmt, magic):
+    data = explore.trend(frame, [explore.SeriesKey("England", "ENG", "Total")], domain=domain)
+    out = charts.to_image(charts.trend_chart(data, domain=domain, synthetic=True), fmt)
+    assert out[:4] == magic
+    if fmt == "svg":
+        assert b"SYNTHETIC SAMPLE DATA" in out  # the source line travels with the image
+    with pytest.raises(ValueError):
+        charts.to_image(charts.trend_chart(data, domain=domain), "gif")

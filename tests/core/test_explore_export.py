@@ -1,0 +1,132 @@
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from core import explore, export, readers
+from core.store import Store
+from tests.conftest import area_rows, quarterly_csv
+
+
+@pytest.fixture(scope="module")
+def frame():
+    return Store().load()
+
+
+def test_areas_and_labels(frame):
+    a = explore.areas(frame)
+    assert a.iloc[0]["area_code"] == "ENG"
+    icbs = a[a["level"] == "ICB"]
+    assert len(icbs) == 42 and icbs["parent_name"].notna().all()
+    row = icbs[icbs["area_code"] == "QF7"].iloc[0]
+    assert explore.area_label(row) == "NHS South Yorkshire ICB (North East and Yorkshire)"
+
+
+@pytest.mark.parametrize("raw,pretty", [
+    ("NHS STAFFORDSHIRE AND STOKE-ON-TRENT INTEGRATED CARE BOARD",
+     "NHS Staffordshire and Stoke-on-Trent ICB"),
+    ("LONDON COMMISSIONING REGION", "London"),
+    ("NHS CORNWALL AND THE ISLES OF SCILLY INTEGRATED CARE BOARD",
+     "NHS Cornwall and the Isles of Scilly ICB"),
+    ("Already Mixed Case", "Already Mixed Case"),
+])
+def test_pretty_name(raw, pretty):
+    assert explore.pretty_name(raw) == pretty
+
+
+def test_parse_series_rejects_unknown(frame):
+    a = explore.areas(frame)
+    assert explore.parse_series("QHM~BME", a) == explore.SeriesKey("ICB", "QHM", "BME")
+    for bad in ("QHM", "XXX~BME", "QHM~Martians", "~", "<b>~Total", "QHM~BME" * 30, None, 5):
+        assert explore.parse_series(bad, a) is None
+
+
+def test_trend_has_every_quarter_and_headline(frame):
+    keys = [explore.SeriesKey("England", "ENG", "Total")]
+    t = explore.trend(frame, keys)
+    assert list(t["period"]) == explore.quarter_domain(frame)
+    assert t.loc[t["period"] == "2020/21 Q2", "status"].item() == "not published"
+    h = explore.headline(t)
+    assert h["period"] == t.dropna(subset=["rate"]).iloc[-1]["period"]
+    assert h["verdict"] in {"Meets the target", "Below the target",
+                            "Not distinguishable from the target"}
+    assert h["earlier_period"].endswith(h["period"][-2:])  # same quarter a year before
+    text = explore.describe_trend(t)
+    assert "England, Whole population" in text and "2020/21 Q2 was never published" in text
+
+
+def test_trend_with_index_equals_without(frame):
+    keys = [explore.SeriesKey("ICB", "QOQ", "BME"), explore.SeriesKey("Region", "Y56", "Mixed")]
+    a = explore.trend(frame, keys)
+    b = explore.trend(frame, keys, index=explore.series_index(frame))
+    pd.testing.assert_frame_equal(a, b)
+
+
+def test_compare_areas_bands(frame):
+    period = explore.quarter_domain(frame)[-1]
+    table, england = explore.compare_areas(frame, period)
+    assert len(table) == 42 and england["area_code"] == "ENG"
+    better = table[table["vs_england"].str.startswith("better")]
+    assert (better["ci95_low"] > england["rate"]).all()
+    assert "ICBs" in explore.describe_compare(table, england, period, "Total")
+
+
+def test_group_gap_matches_newcombe(frame):
+    gap = explore.group_gap(frame, "England", "ENG")
+    last = gap.dropna().iloc[-1]
+    assert last["gap"] == pytest.approx(last["rate_a"] - last["rate_b"])
+    assert last["gap_low"] < last["gap"] < last["gap_high"]
+
+
+def test_export_long_shape(frame):
+    rows = frame[(frame["level"] == "England") & (frame["group"] == "Total")]
+    long = export.to_long(rows)
+    assert list(long.columns) == export.EXPORT_COLUMNS
+    assert set(long["measure"]) == {"recovery", "reliable_recovery"}
+    assert len(long) == 2 * len(rows)
+
+
+text = st.text(min_size=0, max_size=30)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(text, st.integers(-10**6, 10**6), st.floats(allow_nan=False,
+                                                                       allow_infinity=False)),
+                min_size=1, max_size=10))
+def test_neutralise_formulas_keeps_numbers(rows):
+    df = pd.DataFrame(rows, columns=["name", "count", "rate"])
+    out = export.neutralise(df)
+    for before, after in zip(df["name"], out["name"], strict=True):
+        if before.startswith(export.FORMULA_PREFIXES):
+            assert after == "'" + before
+        else:
+            assert after == before
+    assert out["count"].tolist() == df["count"].tolist()
+    assert out["rate"].tolist() == df["rate"].tolist()
+    parsed = list(csv.reader(io.StringIO(export.to_csv(df), newline="")))
+    assert all(not r[0].startswith(("=", "+", "-", "@")) for r in parsed[1:])
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    finished=st.integers(0, 100_000),
+    nac_share=st.floats(0, 1),
+    rec_share=st.floats(0, 1),
+    rel_share=st.floats(0, 1),
+)
+def test_reader_round_trips_counts(finished, nac_share, rec_share, rel_share):
+    nac = int(finished * nac_share)
+    rec = int((finished - nac) * rec_share)
+    rel = int(rec * rel_share)
+    data = quarterly_csv(area_rows(level="England", code="ENG", finished=str(finished),
+                                   nac=str(nac), recovered=str(rec), reliable=str(rel)))
+    f = readers.read_file(data, "q.csv", today=dt.date(2026, 11, 26)).frame
+    row = f.iloc[0]
+    assert (row["finished"], row["not_at_caseness"], row["recovered"],
+            row["reliable_recovered"]) == (finished, nac, rec, rel)
