@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from ui import data, sidebar  # noqa: E402
+from ui import data, entry, sidebar  # noqa: E402
 
 st.set_page_config(
     page_title="NHS Talking Therapies recovery rates",
@@ -61,4 +61,5 @@ if source.session_upload:
     st.info("**Includes your upload.** Only you see this data, in this browser session.",
             icon=":material/person:")
 
+entry.mark()
 page.run()

@@ -4,7 +4,9 @@ import pandas as pd
 import streamlit as st
 
 from core import model, periods
-from ui import data
+from ui import data, entry
+
+entry.require()
 
 source = data.active_source()
 facts = data.facts(source.path, source.mtime)

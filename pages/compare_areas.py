@@ -3,7 +3,9 @@
 import streamlit as st
 
 from core import explore, model
-from ui import data, render
+from ui import data, entry, render
+
+entry.require()
 
 source = data.active_source()
 facts = data.facts(source.path, source.mtime)

@@ -7,9 +7,11 @@ import tempfile
 
 import streamlit as st
 
-from core import charts, explore, export, preview, readers, store
+from core import charts, explore, export, model, preview, readers, store
 from core.errors import InputError
-from ui import data, render
+from ui import data, entry, render
+
+entry.require()
 
 ss = st.session_state
 source = data.active_source()
@@ -23,6 +25,14 @@ st.markdown(
     "maintainers can then download the merged data to commit to the deployment's `data/` "
     "folder, or save it for everyone."
 )
+
+if source.session_upload:
+    st.success(f"Your session includes your upload ({render.md(ss.get('upload_applied', ''))}). "
+               "Every page uses it; nobody else sees it.")
+    if st.button("Stop using my upload", key="discard_session"):
+        ss.pop(data.UPLOAD_KEY, None)
+        ss.pop("upload_applied", None)
+        st.rerun()
 
 uploaded = st.file_uploader(
     "Published file (.zip or .csv)", type=["zip", "csv"], key="upload_file",
@@ -109,12 +119,6 @@ if c1.button("Use for this session", type="primary", key="apply_session",
     ss[data.UPLOAD_KEY] = path
     ss["upload_applied"] = ", ".join(new_periods)
     st.rerun()
-if ss.get("upload_applied") and source.session_upload:
-    st.success(f"Your session now includes {render.md(ss['upload_applied'])}. Every page uses it.")
-    if st.button("Stop using my upload", key="discard_session"):
-        ss.pop(data.UPLOAD_KEY, None)
-        ss.pop("upload_applied", None)
-        st.rerun()
 c2.download_button(
     "Merged data (Parquet)",
     lambda: store.to_parquet_bytes(merged, data.log(source.path, source.mtime)
@@ -143,7 +147,7 @@ password = st.text_input("Upload password", type="password", key="upload_passwor
 allowed = bool(password) and hmac.compare_digest(password.encode(), str(secret).encode())
 if password and not allowed:
     st.error("That password is not right.")
-shared = store.Store()
+shared = store.Store(model.DEFAULT_STORE)
 s1, s2 = st.columns(2)
 if s1.button("Save for everyone", disabled=not allowed, key="save_shared", type="primary"):
     saved = shared.add([result])

@@ -70,7 +70,7 @@ def share_link(params: dict[str, str], page: str) -> None:
     st.code(f"{base or '/' + page}?{query}", language=None, wrap_lines=True)
 
 
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-!|<>~$])")
 
 
 def md(text: object) -> str:

@@ -104,3 +104,19 @@ def wait_for_app(pg) -> None:
     pg.wait_for_timeout(300)
     pg.wait_for_selector("[data-testid='stStatusWidget']", state="detached", timeout=60_000)
     pg.wait_for_timeout(300)
+
+
+@pytest.fixture
+def isolated_server(tmp_path):
+    """A fresh server on a copy of the project, so nothing can touch the real data/ folder."""
+    _need_chromium()
+    copy = tmp_path / "app"
+    shutil.copytree(ROOT, copy, ignore=shutil.ignore_patterns(".git", "tests", "bench",
+                                                               "__pycache__", ".hypothesis"))
+    proc, url = start_server(cwd=copy)
+    yield url, copy
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()

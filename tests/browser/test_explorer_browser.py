@@ -100,3 +100,17 @@ def test_png_download_is_an_image(server, page, tmp_path):
     dl.value.save_as(path)
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert path.stat().st_size > 10_000
+
+
+@pytest.mark.parametrize("path,title", [("/upload", "Upload data"), ("/compare", "Compare ICBs")])
+def test_first_request_to_a_page_link_on_a_fresh_server(isolated_server, page, path, title):
+    """A shared link to a page, opened right after the server starts (Community Cloud wakes a
+    sleeping app this way), still gets the navigation, the sidebar and the link's choices.
+    (/upload also names a file in pages/, which Streamlit's legacy mode would run alone.)"""
+    url, _ = isolated_server
+    page.goto(url + path + "?view=National&pop=BME&measure=recovery&ci=1")
+    wait_for_app(page)
+    page.get_by_role("heading", name=title).first.wait_for()
+    population = sidebar(page).get_by_role("combobox", name="Population", exact=True)
+    assert population.input_value().startswith("Black, Asian and minority ethnic")
+    assert "Recovery over time" in sidebar(page).inner_text()

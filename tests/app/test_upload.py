@@ -1,0 +1,292 @@
+"""AppTest: the upload flow (check, preview, apply for this session, download, save, undo) and
+one test per bad input, each asserting the message and that nothing changed."""
+
+from __future__ import annotations
+
+import csv
+import functools
+import hashlib
+import io
+import shutil
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from core import cli, export, model, readers
+from tests.app.conftest import all_text, app, chart_specs
+from tests.conftest import REAL, area_rows, needs_shared, quarterly_csv, small_quarter
+
+NEXT = ("2026-07-01", "2026-09-30")  # 2026/27 Q2: ended before today, not in the sample
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def make_zip(members: dict[str, bytes]) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    return buf.getvalue()
+
+
+def next_quarter_zip() -> bytes:
+    icb = quarterly_csv(small_quarter(*NEXT))
+    return make_zip({"nhstt_q2_26_27_ICB_subICB.csv": icb, "nhstt_q2_26_27_provider.csv": icb})
+
+
+@pytest.fixture
+def shared_store(tmp_path, monkeypatch):
+    """A copy of the bundled store standing in for the shared one: tests never touch data/."""
+    path = tmp_path / "recovery.parquet"
+    shutil.copy(model.DEFAULT_STORE, path)
+    monkeypatch.setattr(model, "DEFAULT_STORE", path)
+    return path
+
+
+def upload_page(secrets: dict | None = None):
+    at = app(secrets=secrets)
+    at.run()
+    at.switch_page("pages/upload.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
+def upload(at, name: str, data: bytes, mime: str = "application/octet-stream"):
+    at.file_uploader(key="upload_file").upload(name, data, mime).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def plain(text: str) -> str:
+    """Page text with Markdown escapes removed, as a reader sees it."""
+    return text.replace("\\", "")
+
+
+def errors(at) -> str:
+    return plain("\n".join(e.value for e in at.error))
+
+
+def markdown(at) -> str:
+    return plain("\n".join(m.value for m in at.markdown))
+
+
+def assert_nothing_changed(at, store_path: Path, before: str) -> None:
+    assert digest(store_path) == before
+    assert "session_store_path" not in at.session_state
+    assert not any("Includes your upload" in i.value for i in at.info)
+    assert not at.button(key="apply_session") if at.get("button") else True
+
+
+# --- the whole flow ---------------------------------------------------------------------------
+
+
+def test_upload_check_preview_apply_download(shared_store):
+    before = digest(shared_store)
+    at = upload(upload_page(), "nhstalkingtherapies_quarterly_data_q2_26_27.zip", next_quarter_zip())
+    assert "read without problems" in at.success[0].value
+    text = markdown(at)
+    assert "2026/27 Q2" in text and "quarterly zip" in text
+    assert "New periods: 2026/27 Q2" in text
+    changes = at.dataframe[0].value
+    assert "England" in set(changes["Level"]) and set(changes["Quarter"]) == {"2026/27 Q2"}
+    spec, frames = chart_specs(at)[0]
+    assert any("2026/27 Q2" in str(f.get("period", "").tolist()) for f in frames.values()
+               if f is not None and "period" in f)
+    assert {"Merged data (Parquet)", "Merged data (tidy CSV)"} <= {
+        b.label for b in at.get("download_button")}
+
+    at.button(key="apply_session").click().run()
+    assert not at.exception
+    assert any("Includes your upload" in i.value for i in at.info)
+    assert digest(shared_store) == before  # the shared store is untouched
+
+    at.switch_page("pages/trends.py").run()
+    assert at.metric[0].label == "Recovery rate, 2026/27 Q2"
+    assert any("Includes your upload" in i.value for i in at.info)
+
+    at.switch_page("pages/upload.py").run()
+    at.button(key="discard_session").click().run()
+    at.switch_page("pages/trends.py").run()
+    assert at.metric[0].label == "Recovery rate, 2026/27 Q1"
+
+
+def test_two_sessions_only_the_uploader_sees_it(shared_store):
+    a = upload(upload_page(), "q.zip", next_quarter_zip())
+    a.button(key="apply_session").click().run()
+    b = app()
+    b.run()
+    assert not any("Includes your upload" in i.value for i in b.info)
+    assert b.metric[0].label == "Recovery rate, 2026/27 Q1"
+    a.switch_page("pages/trends.py").run()
+    assert a.metric[0].label == "Recovery rate, 2026/27 Q2"
+
+
+def test_save_for_everyone_needs_password_then_undo(shared_store):
+    at = upload(upload_page(), "q.zip", next_quarter_zip())
+    assert not at.get("button") or not any(b.key == "save_shared" for b in at.get("button"))
+    assert any("switched off" in c.value for c in at.caption)
+
+    original = digest(shared_store)
+    at = upload(upload_page({"upload_password": "s3cret"}), "q.zip", next_quarter_zip())
+    assert at.button(key="save_shared").disabled
+    at.text_input(key="upload_password").set_value("wrong").run()
+    assert "not right" in errors(at) and at.button(key="save_shared").disabled
+    at.text_input(key="upload_password").set_value("s3cret").run()
+    assert not at.button(key="save_shared").disabled
+    at.button(key="save_shared").click().run()
+    assert not at.exception
+    assert any("Saved" in s.value for s in at.success)
+    assert digest(shared_store) != original
+    from core.store import Store
+
+    log = Store(shared_store).log()
+    assert log[-1]["periods_added"] == ["2026/27 Q2"] and log[-1]["sources"]
+
+    at.button(key="undo_shared").click().run()
+    assert any("previous version" in s.value for s in at.success)
+    assert digest(shared_store) == original
+
+
+@needs_shared()
+def test_real_rows(shared_store):
+    before = digest(shared_store)
+    name = "quarterly_icb_subicb_2026-27-q1_rows.csv"
+    at = upload(upload_page(), name, (REAL / name).read_bytes(), "text/csv")
+    assert "no recovery measures found" in errors(at)
+    assert_nothing_changed(at, shared_store, before)
+
+    rows = list(csv.reader(io.StringIO((REAL / name).read_text())))
+    out = [r[:12] + [m, n, v] for r in rows[1:] for m, n, v in (
+        ("M076", "Count_FinishedCourseTreatment", "2000"), ("M179", "Count_NotAtCaseness", "100"),
+        ("M191", "Count_Recovery", "950"))]
+    at = upload(upload_page(), "relabelled.csv", quarterly_csv(out, rows[0]), "text/csv")
+    text = markdown(at)
+    assert "2026/27 Q1" in text and "06Q" in text  # a merged ICB's sub-ICB: named, not rejected
+    assert "InvalidRegionCode" in text  # skipped, and said so
+
+
+# --- bad input: a clear error, and nothing lost -------------------------------------------------
+
+
+@functools.lru_cache(maxsize=1)
+def bad_files() -> dict[str, tuple[str, bytes, str]]:
+    good = quarterly_csv(small_quarter(*NEXT))
+    big_zip = make_zip({"q_ICB_subICB.csv": b"0" * (60 * 1024**2)})
+    evil_zip = make_zip({"../x_ICB_subICB.csv": good})
+    xlsx = make_zip({"[Content_Types].xml": b"<x/>", "xl/workbook.xml": b"<x/>"})
+    clash = small_quarter(*NEXT)
+    twin = list(clash[0])
+    twin[14] = "12345"
+    return {
+        "empty": ("empty.csv", b"", "the file is empty"),
+        "header only": ("header.csv", quarterly_csv([]), "header but no data rows"),
+        "another dataset": ("other.csv", b"station,temp\nheathrow,12\n", "not an NHS Talking Therapies"),
+        "excel renamed": ("renamed.csv", xlsx, "Excel workbook"),
+        "truncated csv": ("cut.csv", good[: len(good) - 25], "wrong number of fields"),
+        "truncated zip": ("cut.zip", next_quarter_zip()[:300], "damaged or incomplete"),
+        "zip bomb": ("bomb.zip", big_zip, "zip bomb"),
+        "zip path traversal": ("evil.zip", evil_zip, "points outside"),
+        "conflicting duplicates": ("dup.csv", quarterly_csv(clash + [twin]), "two different values"),
+        "future quarter": ("future.csv", quarterly_csv(small_quarter("2027-01-01", "2027-03-31")),
+                           "from the future"),
+        "negative count": ("neg.csv", quarterly_csv(area_rows(*NEXT, nac="-5")), "negative"),
+        "text in a count": ("text.csv", quarterly_csv(area_rows(*NEXT, recovered="many")),
+                            "expected a number"),
+        "recovered above denominator": (
+            "over.csv", quarterly_csv(area_rows(*NEXT, finished="100", nac="10", recovered="150")),
+            "more than finished minus not at caseness"),
+        "missing column": ("cols.csv", b"REPORTING_PERIOD_START,REPORTING_PERIOD_END,GroupType\n1,2,3\n",
+                           "missing column"),
+    }
+
+
+@pytest.mark.parametrize("case", list(bad_files()))
+def test_bad_input_clear_error_nothing_lost(case, shared_store, tmp_path, capsys):
+    name, data, message = bad_files()[case]
+    before = digest(shared_store)
+    at = upload(upload_page(), name, data)
+    shown = errors(at)
+    assert message in shown and "Nothing was changed" in shown, shown
+    assert name in shown  # says which file
+    assert_nothing_changed(at, shared_store, before)
+    # the command line refuses the same file with the same message
+    path = tmp_path / name
+    path.write_bytes(data)
+    assert cli.main(["ingest", str(path), "--store", str(shared_store)]) == 2
+    assert message in capsys.readouterr().err
+    assert digest(shared_store) == before
+
+
+def test_file_over_the_size_limit(shared_store, monkeypatch):
+    monkeypatch.setattr(readers, "MAX_UPLOAD_BYTES", 10_000)
+    before = digest(shared_store)
+    at = upload(upload_page(), "huge.zip", next_quarter_zip() + b"\0" * 20_000)
+    assert "over the 0 MB limit" in errors(at) or "limit" in errors(at)
+    assert "Nothing was changed" in errors(at)
+    assert_nothing_changed(at, shared_store, before)
+
+
+def test_error_keeps_this_sessions_upload(shared_store):
+    at = upload(upload_page(), "q.zip", next_quarter_zip())
+    at.button(key="apply_session").click().run()
+    own = at.session_state["session_store_path"]
+    own_digest = digest(Path(own))
+    upload(at, "empty.csv", b"")
+    assert "the file is empty" in errors(at)
+    assert at.session_state["session_store_path"] == own and digest(Path(own)) == own_digest
+
+
+@pytest.mark.parametrize("encoding,prefix", [("utf-8", b"\xef\xbb\xbf"), ("windows-1252", b"")])
+def test_bom_and_windows_1252_accepted(shared_store, encoding, prefix):
+    rows = small_quarter(*NEXT)
+    for r in rows:
+        if r[2] == "QHM":
+            r[3] = "NHS CAFÉ ICB"
+    at = upload(upload_page(), "q.csv", prefix + quarterly_csv(rows, encoding=encoding), "text/csv")
+    assert "read without problems" in at.success[0].value
+    changes = at.dataframe[0].value
+    assert "NHS CAFÉ ICB" in set(changes["Area"])
+
+
+def test_exact_duplicate_rows_accepted_and_reported(shared_store):
+    rows = small_quarter(*NEXT)
+    at = upload(upload_page(), "dups.csv", quarterly_csv(rows + rows[:6]), "text/csv")
+    assert "Exact duplicate rows ignored: 6" in markdown(at)
+
+
+def test_hostile_names_are_text_everywhere(shared_store):
+    evil = ['=HYPERLINK("http://evil","x")', "+SUM(1)", "-2+3", "@cmd",
+            "[click](javascript:alert(1)) <b>bold</b>"]
+    rows = []
+    for i, name in enumerate(evil):
+        rows += area_rows(*NEXT, code=f"QX{i}", name=name)
+    at = upload(upload_page(), "=evil.csv", quarterly_csv(rows), "text/csv")
+    assert not at.exception
+    raw = "\n".join(m.value for m in at.markdown)
+    assert "[click](javascript" not in raw  # escaped, so never a link
+    assert "<b>" not in raw  # escaped, so never markup
+    # every CSV we export neutralises formulas but keeps numbers as numbers
+    merged = at.session_state["upload_parsed"]["merged"]
+    out = export.to_csv(export.to_long(merged[merged["area_code"].str.startswith("QX")]))
+    parsed = list(csv.DictReader(io.StringIO(out)))
+    names = {r["area_name"] for r in parsed}
+    assert "'=HYPERLINK(\"http://evil\",\"x\")" in names and "'+SUM(1)" in names
+    assert "'-2+3" in names and "'@cmd" in names
+    assert all(r["numerator"].isdigit() for r in parsed if r["numerator"])
+    assert "javascript" not in all_text(at).replace("\\", "").split("[click]")[0]
+
+
+def test_cli_and_page_use_the_same_reader(shared_store, tmp_path):
+    # An annual CSV without a year in its name: the page asks for the year, the CLI --period.
+    data = (b"OrgType,OrgCode,OrgName,VariableType,VariableA,VariableB,Count_FinishedCourseTreatment,"
+            b"Count_NotAtCaseness,Count_Recovery\nEngland,All,All,Total,NULL,NULL,1000,50,480\n")
+    at = upload(upload_page(), "annual.csv", data, "text/csv")
+    assert "which financial year" in errors(at)
+    at.text_input(key="upload_year").set_value("2024-25").run()
+    assert "read without problems" in at.success[0].value
+    path = tmp_path / "annual.csv"
+    path.write_bytes(data)
+    assert cli.main(["ingest", str(path), "--period", "2024-25", "--store", str(shared_store)]) == 0

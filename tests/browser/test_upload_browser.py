@@ -1,0 +1,38 @@
+"""Upload a quarterly zip through the real file chooser and see the new quarter on the chart."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.browser.conftest import wait_for_app
+
+pytestmark = pytest.mark.timeout(240)
+
+
+def test_upload_zip_and_see_the_new_quarter(isolated_server, page, tmp_path):
+    from tests.app.test_upload import next_quarter_zip
+
+    url, copy = isolated_server
+    before = (copy / "data" / "recovery.parquet").read_bytes()
+    zpath = tmp_path / "nhstalkingtherapies_quarterly_data_q2_26_27.zip"
+    zpath.write_bytes(next_quarter_zip())
+
+    page.goto(url + "/upload")
+    wait_for_app(page)
+    with page.expect_file_chooser() as chooser:
+        page.locator("[data-testid='stFileUploader'] button").filter(has_text="Upload").click()
+    chooser.value.set_files(str(zpath))
+    page.get_by_text("The file was read without problems").wait_for(timeout=60_000)
+    assert "New periods: 2026/27 Q2" in page.locator("[data-testid='stMain']").inner_text()
+    page.get_by_role("button", name="Use for this session").click()
+    page.get_by_text("Includes your upload").first.wait_for(timeout=60_000)
+
+    page.get_by_role("link", name="Recovery over time").click()
+    wait_for_app(page)
+    page.wait_for_selector("[data-testid='stVegaLiteChart'] canvas, [data-testid='stVegaLiteChart'] svg")
+    main = page.locator("[data-testid='stMain']").inner_text()
+    assert "Recovery rate, 2026/27 Q2" in main and "Includes your upload" in main
+    tab = page.locator("[data-testid='stTab']").filter(has_text="Table").first
+    tab.click()
+    page.locator("[data-testid='stDataFrame']").first.wait_for(state="visible")
+    assert (copy / "data" / "recovery.parquet").read_bytes() == before
