@@ -135,7 +135,6 @@ def trend(
     domain = domain if domain is not None else quarter_domain(frame)
     if not keys or not domain:
         return pd.DataFrame()
-    names = dict(zip(frame["area_code"], frame["area_name"], strict=False))
     parts = []
     for order, key in enumerate(keys):
         where = (key.level, key.area_code, key.group, POPULATION_BREAKDOWN[key.group])
@@ -149,6 +148,7 @@ def trend(
                 & (frame["group"] == key.group)
                 & (frame["breakdown"] == where[3])
             ]
+        names = {key.area_code: rows["area_name"].iloc[-1] if len(rows) else key.area_code}
         rated = stats.add_rates(rows, measure).set_index("period")
         full = rated.reindex(domain)
         full["period"] = domain

@@ -140,7 +140,8 @@ def conform(df: pd.DataFrame) -> pd.DataFrame:
         elif pa.types.is_date32(field.type):
             out[field.name] = pd.to_datetime(col).dt.date.astype(object)
         else:
-            out[field.name] = col.astype(object).where(col.notna(), None)
+            # Arrow-backed strings: a tenth of the memory of Python string objects.
+            out[field.name] = col.astype("str")
     return out.reset_index(drop=True)
 
 

@@ -445,7 +445,7 @@ Select = Callable[[int, pa.RecordBatch], "pa.RecordBatch | None"]
 
 
 #: Bytes per block in the parallel scan; with a few blocks in flight this bounds memory.
-CHUNK_BYTES = 1 << 20
+CHUNK_BYTES = 2 << 20
 
 
 def _scan(
@@ -474,6 +474,9 @@ def _scan(
         return _scan_parallel(opener, header, convert, encoding, select)
     except (pa.ArrowInvalid, UnicodeDecodeError):
         return _scan_stream(opener, convert, encoding, name, select)
+    finally:
+        # Hand the parse buffers back: Arrow's pool would otherwise keep them for the process.
+        pa.default_memory_pool().release_unused()
 
 
 def _blocks(f: BinaryIO, size: int):

@@ -60,7 +60,7 @@ class MergeReport:
 
 
 def _key(frame: pd.DataFrame) -> pd.MultiIndex:
-    return pd.MultiIndex.from_frame(frame[list(model.KEY_COLUMNS)].astype(str))
+    return pd.MultiIndex.from_arrays([frame[c] for c in model.KEY_COLUMNS])
 
 
 def merge(stored: pd.DataFrame, incoming: pd.DataFrame) -> tuple[pd.DataFrame, MergeReport]:
@@ -87,10 +87,10 @@ def merge(stored: pd.DataFrame, incoming: pd.DataFrame) -> tuple[pd.DataFrame, M
             same &= both_missing | equal.astype(bool)
         report.unchanged = int(same.sum())
         report.replaced = int((~same).sum())
-    old_periods = set(stored["period"])
+    old_periods = set(stored["period"].unique())
     for period in dict.fromkeys(incoming.sort_values("period_start")["period"]):
         (report.periods_replaced if period in old_periods else report.periods_added).append(period)
-    known = set(zip(stored["level"], stored["area_code"], strict=False))
+    known = set(stored[["level", "area_code"]].drop_duplicates().itertuples(index=False, name=None))
     areas = incoming.drop_duplicates(["level", "area_code"])
     report.new_areas = [
         (lvl, code, name)
@@ -98,12 +98,15 @@ def merge(stored: pd.DataFrame, incoming: pd.DataFrame) -> tuple[pd.DataFrame, M
         if (lvl, code) not in known and stored.shape[0] > 0
     ]
     report.sources = sorted(set(incoming["source"]))
+    incoming = model.conform(incoming)
     kept = stored[~old_key.isin(new_key)]
-    merged = pd.concat([kept, incoming], ignore_index=True) if len(kept) else incoming.copy()
-    merged = merged.sort_values(
-        ["period_start", "level", "area_code", "breakdown", "group"], kind="stable"
-    ).reset_index(drop=True)
-    return model.conform(merged), report
+    merged = pd.concat([kept, incoming], ignore_index=True) if len(kept) else incoming
+    del kept
+    if not merged.dtypes.equals(incoming.dtypes):
+        merged = model.conform(merged)
+    merged.sort_values(["period_start", "level", "area_code", "breakdown", "group"],
+                       kind="stable", inplace=True, ignore_index=True)
+    return merged, report
 
 
 @dataclass

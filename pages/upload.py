@@ -52,19 +52,22 @@ if len(raw) > readers.MAX_UPLOAD_BYTES:
              f"{readers.MAX_UPLOAD_BYTES // 1024**2} MB limit. Nothing was changed.")
     st.stop()
 
-token = hashlib.sha256(raw).hexdigest() + "|" + year.strip() + "|" + source.path + str(source.mtime)
+# Read the file once per upload; recompute only the (cheap) preview when the base changes,
+# e.g. after "Use for this session" the base is this session's own merged data.
+token = hashlib.sha256(raw).hexdigest() + "|" + year.strip()
+base = source.path + "|" + str(source.mtime)
 parsed = ss.get("upload_parsed")
 if not parsed or parsed["token"] != token:
     with st.spinner("Reading and checking the file…"):
         try:
-            result = readers.read_file(raw, name, period=year.strip() or None)
-            stored = data.load(source.path, source.mtime)
-            pv = preview.preview(stored, [result])
-            parsed = {"token": token, "result": result, "report": pv.report,
-                      "changes": pv.changes, "merged": pv.merged, "error": None}
+            parsed = {"token": token, "result": readers.read_file(raw, name, period=year.strip() or None),
+                      "error": None, "base": None}
         except InputError as exc:
-            parsed = {"token": token, "error": str(exc)}
+            parsed = {"token": token, "error": str(exc), "base": None}
     ss["upload_parsed"] = parsed
+if not parsed["error"] and parsed["base"] != base:
+    pv = preview.preview(data.load(source.path, source.mtime), [parsed["result"]])
+    parsed.update(base=base, report=pv.report, changes=pv.changes, merged=pv.merged)
 
 if parsed["error"]:
     st.error("**This file cannot be used.** " + render.md(parsed["error"]) +

@@ -74,7 +74,8 @@ def log(path: str, mtime: float) -> list[dict]:
 def facts(path: str, mtime: float) -> dict:
     frame = load(path, mtime)
     quarters = explore.quarter_domain(frame)
-    published = [q for q in quarters if q in set(frame["period"])]
+    present = set(frame["period"].unique())
+    published = [q for q in quarters if q in present]
     return {
         "synthetic": bool(frame["synthetic"].any()) if len(frame) else False,
         "quarters": quarters,

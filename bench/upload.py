@@ -1,0 +1,111 @@
+"""Upload benchmark: a full-size quarterly zip through the Upload data page (AppTest: upload,
+check and preview, then use for this session) against the command-line ingest of the same file,
+each in a fresh process so peak memory is its own. Prints ratios; never asserts a time.
+
+    python bench/upload.py [--repeat 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+COMMON = r"""
+import json, sys, time
+sys.path.insert(0, {root!r})
+def hwm_mb():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+zip_path, store = sys.argv[1], sys.argv[2]
+"""
+
+CLI = COMMON + r"""
+from core import cli
+t = time.perf_counter()
+assert cli.main(["ingest", zip_path, "--store", store]) == 0
+print(json.dumps({{"seconds": time.perf_counter() - t, "peak_mb": hwm_mb()}}))
+"""
+
+PAGE = COMMON + r"""
+import contextlib, io
+from pathlib import Path
+from streamlit.runtime import pages_manager
+from streamlit.testing.v1 import AppTest
+from core import model
+model.DEFAULT_STORE = Path(store)
+original = pages_manager.PagesManager.__init__
+def init(self, *a, **k):
+    original(self, *a, **k)
+    pages_manager.PagesManager.uses_pages_directory = False
+pages_manager.PagesManager.__init__ = init
+at = AppTest.from_file({app!r}, default_timeout=600)
+at.run()
+at.switch_page("pages/upload.py").run()
+before = hwm_mb()  # the app itself, with the store loaded, before any upload
+data = Path(zip_path).read_bytes()
+t = time.perf_counter()
+at.file_uploader(key="upload_file").upload(Path(zip_path).name, data, "application/zip").run()
+checked = time.perf_counter() - t
+assert not at.exception and "read without problems" in at.success[0].value, at.error
+at.button(key="apply_session").click().run()
+total = time.perf_counter() - t
+assert not at.exception
+print(json.dumps({{"seconds": checked, "with_apply": total, "peak_mb": hwm_mb(), "before_mb": before}}))
+"""
+
+
+def run(code: str, zip_path: Path, store: Path) -> dict:
+    out = subprocess.run([sys.executable, "-c", code, str(zip_path), str(store)],
+                         capture_output=True, text=True, cwd=ROOT)
+    if out.returncode:
+        raise SystemExit(out.stderr[-3000:])
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> int:
+    p = argparse.ArgumentParser()
+    p.add_argument("--repeat", type=int, default=3)
+    p.add_argument("--rows", type=int, default=1_000_000)
+    args = p.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        zip_path = tmp / "nhstalkingtherapies_quarterly_data_q1_26_27.zip"
+        subprocess.run([sys.executable, str(ROOT / "scripts" / "make_sample.py"), "full-size",
+                        str(zip_path), "--rows", str(args.rows)], check=True, capture_output=True)
+        cli_runs, page_runs = [], []
+        for i in range(args.repeat):
+            for kind, code, runs in (("cli", CLI, cli_runs), ("page", PAGE, page_runs)):
+                store = tmp / f"{kind}{i}.parquet"
+                shutil.copy(ROOT / "data" / "recovery.parquet", store)
+                runs.append(run(code.format(root=str(ROOT), app=str(ROOT / "streamlit_app.py")),
+                                zip_path, store))
+        cli_t = statistics.median(r["seconds"] for r in cli_runs)
+        page_t = statistics.median(r["seconds"] for r in page_runs)
+        apply_t = statistics.median(r["with_apply"] for r in page_runs)
+        size = zip_path.stat().st_size / 1024**2
+        print(f"Full-size quarterly zip: {size:.1f} MB ({args.rows:,} rows in its ICB/sub-ICB CSV); "
+              f"median of {args.repeat} runs, each in a fresh process")
+        print(f"{'route':<34}{'time s':>8}{'peak RSS MB':>13}")
+        print(f"{'command line ingest (read+merge+write)':<34}{cli_t:>8.2f}"
+              f"{max(r['peak_mb'] for r in cli_runs):>13.0f}")
+        print(f"{'page: upload, check, preview':<34}{page_t:>8.2f}"
+              f"{max(r['peak_mb'] for r in page_runs):>13.0f}")
+        print(f"{'page: ... and use for this session':<34}{apply_t:>8.2f}")
+        print(f"{'page before the upload (app+store)':<34}{'':>8}"
+              f"{max(r['before_mb'] for r in page_runs):>13.0f}")
+        print(f"page / command line time: {page_t / cli_t:.2f}x (goal <= 1.5x); "
+              f"page peak {max(r['peak_mb'] for r in page_runs):.0f} MB (goal < 500 MB)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
