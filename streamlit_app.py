@@ -17,7 +17,7 @@ st.set_page_config(
     page_title="NHS Talking Therapies recovery rates",
     page_icon=":material/monitoring:",
     layout="wide",
-    initial_sidebar_state="expanded",
+    initial_sidebar_state="auto",  # open on a laptop, tucked away on a phone
 )
 
 PAGES = [
