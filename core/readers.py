@@ -9,9 +9,10 @@ Three layouts are accepted, recognised by their content rather than their file n
 * the **annual CSV** (wide: one column per measure), in both header generations
   (``CountRecovery`` to 2019-20, ``Count_Recovery`` after).
 
-Quarterly files are read as a stream of record batches with pyarrow and filtered batch by batch
-(measure first, which drops most rows), so memory stays bounded whatever the file size. Any
-problem raises :class:`core.errors.InputError` naming the file, row and column.
+Files are cut into newline-aligned blocks that are parsed with pyarrow and filtered (measure
+first, which drops most rows) on a small thread pool, so memory stays bounded whatever the file
+size; anything that does not parse is read again with pyarrow's streaming reader for an exact
+row number. Any problem raises :class:`core.errors.InputError` naming the file, row and column.
 """
 
 from __future__ import annotations
@@ -440,7 +441,6 @@ def _read_text(
     )
 
 
-DICT = pa.dictionary(pa.int32(), pa.string())
 Select = Callable[[int, pa.RecordBatch], "pa.RecordBatch | None"]
 
 
@@ -474,9 +474,6 @@ def _scan(
         return _scan_parallel(opener, header, convert, encoding, select)
     except (pa.ArrowInvalid, UnicodeDecodeError):
         return _scan_stream(opener, convert, encoding, name, select)
-    finally:
-        # Hand the parse buffers back: Arrow's pool would otherwise keep them for the process.
-        pa.default_memory_pool().release_unused()
 
 
 def _blocks(f: BinaryIO, size: int):
@@ -585,19 +582,19 @@ def _read_quarterly(
         # The measure first: it keeps about one row in ten, so the rest is tested on few rows.
         if measure_id:
             ids = batch.column(measure_id)
-            mask = _dict_match(ids, upper, MEASURE_BY_ID)
-            no_id = _dict_match(ids, upper, ["", "NULL"])
+            mask = _matches(ids, upper, MEASURE_BY_ID)
+            no_id = _matches(ids, upper, ["", "NULL"])
             if pc.any(no_id).as_py():  # only then are names looked at
-                by_name = _dict_match(batch.column(measure_name), _norm_arrow, MEASURE_BY_NAME)
+                by_name = _matches(batch.column(measure_name), _norm_arrow, MEASURE_BY_NAME)
                 mask = pc.or_(mask, pc.and_(no_id, by_name))
         else:
-            mask = _dict_match(batch.column(measure_name), _norm_arrow, MEASURE_BY_NAME)
+            mask = _matches(batch.column(measure_name), _norm_arrow, MEASURE_BY_NAME)
         kept = _keep(batch, mask, first_line)
         if kept is None:
             return None
         mask = pc.and_(
-            _dict_match(kept.column(cols["group_type"]), _norm_arrow, LEVEL_BY_GROUP_TYPE),
-            _dict_match(kept.column(cols["variable_type"]), _norm_arrow,
+            _matches(kept.column(cols["group_type"]), _norm_arrow, LEVEL_BY_GROUP_TYPE),
+            _matches(kept.column(cols["variable_type"]), _norm_arrow,
                         BREAKDOWN_BY_VARIABLE_TYPE),
         )
         return kept.filter(mask) if pc.any(mask).as_py() else None
@@ -625,19 +622,15 @@ def _value_set(values: tuple[str, ...]) -> pa.Array:
     return pa.array(list(values), pa.string())
 
 
-def _dict_match(arr: pa.Array, normalise: Callable[[pa.Array], pa.Array], values) -> pa.Array:
+def _matches(arr: pa.Array, normalise: Callable[[pa.Array], pa.Array], values) -> pa.Array:
     """Boolean mask: does each row's normalised value fall in ``values``?
 
     Normalising (case, spaces) runs over the distinct values only: these columns hold a few
     dozen values across a million rows.
     """
-    value_set = _value_set(tuple(values))
-    if pa.types.is_dictionary(arr.type):
-        hit = pc.is_in(normalise(arr.dictionary), value_set=value_set)
-        return pc.fill_null(pc.take(hit, arr.indices), False)
     distinct = pc.unique(arr)
-    raw = pc.filter(distinct, pc.fill_null(pc.is_in(normalise(distinct), value_set=value_set),
-                                           False))
+    wanted = pc.is_in(normalise(distinct), value_set=_value_set(tuple(values)))
+    raw = pc.filter(distinct, pc.fill_null(wanted, False))
     return pc.fill_null(pc.is_in(arr, value_set=raw), False)
 
 
@@ -648,14 +641,10 @@ def _keep(batch: pa.RecordBatch, mask: pa.Array, first_line: int) -> pa.RecordBa
         return None
     small = batch.take(idx)
     return pa.RecordBatch.from_arrays(
-        [_plain(small.column(i)) for i in range(small.num_columns)]
+        [small.column(i) for i in range(small.num_columns)]
         + [pc.add(idx.cast(pa.int64()), first_line)],
         names=[*small.schema.names, "_line"],
     )
-
-
-def _plain(arr: pa.Array) -> pa.Array:
-    return arr.cast(pa.string()) if pa.types.is_dictionary(arr.type) else arr
 
 
 def _norm_arrow(arr: pa.Array) -> pa.Array:
@@ -988,8 +977,8 @@ def _read_annual(
     columns = list(cols.values()) + list(measure_cols.values())
     def select(first_line: int, batch: pa.RecordBatch) -> pa.RecordBatch | None:
         mask = pc.and_(
-            _dict_match(batch.column(cols["org_type"]), _norm_arrow, ANNUAL_ORG_TYPES),
-            _dict_match(batch.column(cols["variable_type"]), _norm_arrow,
+            _matches(batch.column(cols["org_type"]), _norm_arrow, ANNUAL_ORG_TYPES),
+            _matches(batch.column(cols["variable_type"]), _norm_arrow,
                         BREAKDOWN_BY_VARIABLE_TYPE),
         )
         return _keep(batch, mask, first_line)

@@ -4,14 +4,10 @@ import pandas as pd
 import streamlit as st
 
 from core import model, periods
-from ui import data, entry
+from ui import data, page
 
-entry.require()
-
-source = data.active_source()
-facts = data.facts(source.path, source.mtime)
-
-st.title("About the data")
+ctx = page.start("About the data", needs_quarters=False)
+source, facts = ctx.source, ctx.facts
 
 st.header("What the recovery rate measures", anchor="recovery-rate")
 st.markdown(

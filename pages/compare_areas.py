@@ -3,18 +3,10 @@
 import streamlit as st
 
 from core import explore, model
-from ui import data, entry, render
+from ui import data, page, render
 
-entry.require()
-
-source = data.active_source()
-facts = data.facts(source.path, source.mtime)
-sel = st.session_state.get("selection")
-
-st.title("Compare ICBs")
-if sel is None or not facts["published_quarters"]:
-    st.info("No quarterly data is loaded yet.")
-    st.stop()
+ctx = page.start("Compare ICBs")
+source, facts, sel = ctx.source, ctx.facts, ctx.sel
 
 quarters = facts["published_quarters"][::-1]
 period = st.selectbox("Quarter", quarters, key="compare_period",

@@ -3,19 +3,10 @@
 import streamlit as st
 
 from core import explore, model
-from ui import data, entry, render
+from ui import data, page, render
 
-entry.require()
-
-source = data.active_source()
-facts = data.facts(source.path, source.mtime)
-areas = data.areas(source.path, source.mtime)
-sel = st.session_state.get("selection")
-
-st.title("Ethnic inequalities in recovery")
-if sel is None or not facts["published_quarters"]:
-    st.info("No quarterly data is loaded yet.")
-    st.stop()
+ctx = page.start("Ethnic inequalities in recovery")
+source, facts, areas, sel = ctx.source, ctx.facts, ctx.areas, ctx.sel
 
 level, code, name = sel.area(areas)
 st.subheader(render.md(name), anchor=False)

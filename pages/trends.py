@@ -3,20 +3,11 @@
 import streamlit as st
 
 from core import explore, model
-from ui import data, entry, render
+from ui import data, page, render
 
-entry.require()
-
-source = data.active_source()
-facts = data.facts(source.path, source.mtime)
-areas = data.areas(source.path, source.mtime)
-sel = st.session_state.get("selection")
-
-measure_label = model.MEASURES[sel.measure]["label"] if sel else "Recovery rate"
-st.title(f"{measure_label} over time")
-if sel is None or not facts["quarters"]:
-    st.info("No quarterly data is loaded yet.")
-    st.stop()
+ctx = page.start(lambda sel: f"{model.MEASURES[sel.measure]['label'] if sel else 'Recovery rate'} over time")
+source, facts, areas, sel = ctx.source, ctx.facts, ctx.areas, ctx.sel
+measure_label = model.MEASURES[sel.measure]["label"]
 
 level, code, name = sel.area(areas)
 st.subheader(f"{render.md(name)}: {model.group_label(sel.population)}", anchor=False)

@@ -9,15 +9,12 @@ import streamlit as st
 
 from core import charts, explore, export, model, preview, readers, store
 from core.errors import InputError
-from ui import data, entry, render
-
-entry.require()
+from ui import data, page, render
 
 ss = st.session_state
-source = data.active_source()
-facts = data.facts(source.path, source.mtime)
+ctx = page.start("Upload data", needs_quarters=False)
+source = ctx.source
 
-st.title("Upload data")
 st.markdown(
     "Add a quarter by uploading the file NHS England publishes: the **quarterly zip**, the "
     "**ICB/sub-ICB CSV** inside it, or an **annual CSV**. The file is checked and previewed "
