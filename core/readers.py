@@ -477,20 +477,23 @@ def _scan(
 
 
 def _blocks(f: BinaryIO, size: int):
+    """Newline-aligned blocks of about ``size`` bytes, read without copying them again."""
     leftover = b""
     while True:
-        data = f.read(size)
-        if not data:
+        buf = bytearray(len(leftover) + size)
+        buf[: len(leftover)] = leftover
+        n = f.readinto(memoryview(buf)[len(leftover):])
+        end = len(leftover) + (n or 0)
+        if not n:
             if leftover.strip():
-                yield leftover
+                yield pa.py_buffer(bytes(leftover))
             return
-        buf = leftover + data
-        cut = buf.rfind(b"\n")
+        cut = buf.rfind(b"\n", 0, end)
         if cut < 0:
-            leftover = buf
+            leftover = bytes(buf[:end])
             continue
-        yield buf[: cut + 1]
-        leftover = buf[cut + 1 :]
+        leftover = bytes(buf[cut + 1 : end])
+        yield pa.py_buffer(buf)[: cut + 1]
 
 
 def _scan_parallel(opener, header, convert, encoding, select):
@@ -501,7 +504,8 @@ def _scan_parallel(opener, header, convert, encoding, select):
                              block_size=4 * CHUNK_BYTES)
 
     def work(block: bytes):
-        table = pacsv.read_csv(io.BytesIO(block), read_options=read, convert_options=convert)
+        table = pacsv.read_csv(pa.BufferReader(block), read_options=read,
+                               convert_options=convert)
         batch = table.combine_chunks().to_batches()
         if not batch:
             return 0, None
