@@ -82,6 +82,7 @@ def trend_chart(
     synthetic: bool = False,
     highlight: list[str] | None = None,
     width: int | str = "container",
+    rolling: bool = False,
 ) -> alt.LayerChart:
     """Lines over quarters, one per series, with target, unpublished-quarter gap and CI band."""
     label = model.MEASURES[measure]["label"]
@@ -189,11 +190,13 @@ def trend_chart(
     subtitle = [
         "Recovered ÷ (finished a course of treatment − not at caseness at the start)."
         + (" Shaded band: 95% confidence interval." if show_ci else ""),
+        *(["Rolling: each point sums the counts of the four quarters to it."] if rolling else []),
         source_line(synthetic),
     ]
     # One construction with every property: each chained .properties() deep-copies the chart.
+    title = f"{label}, rolling four quarters" if rolling else f"{label} by quarter"
     return alt.layer(
-        *layers, width=width, height=380, title=_title(f"{label} by quarter", subtitle),
+        *layers, width=width, height=380, title=_title(title, subtitle),
         autosize=AUTOSIZE,
         resolve=alt.Resolve(scale=alt.ScaleResolveMap(strokeDash="independent", shape="independent")),
     )

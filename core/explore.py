@@ -126,11 +126,14 @@ def trend(
     measure: str = "recovery",
     index: SeriesIndex | None = None,
     domain: list[str] | None = None,
+    rolling: bool = False,
 ) -> pd.DataFrame:
     """One row per series and quarter over the whole domain, rate NaN where there is none.
 
     Missing quarters are present as rows with no rate so that a chart breaks its line there
-    instead of drawing a bridge across, and a table shows them as "not published".
+    instead of drawing a bridge across, and a table shows them as "not published". With
+    ``rolling`` each quarter carries the counts summed over the four quarters to it (no value
+    where those four are not all published).
     """
     domain = domain if domain is not None else quarter_domain(frame)
     if not keys or not domain:
@@ -149,6 +152,8 @@ def trend(
                 & (frame["breakdown"] == where[3])
             ]
         names = {key.area_code: rows["area_name"].iloc[-1] if len(rows) else key.area_code}
+        if rolling and len(rows):
+            rows = stats.rolling_quarters(rows, relabel=False)
         rated = stats.add_rates(rows, measure).set_index("period")
         full = rated.reindex(domain)
         full["period"] = domain
@@ -159,10 +164,11 @@ def trend(
         full["level"] = key.level
         full["group"] = key.group
         full["group_label"] = model.group_label(key.group)
+        missing = "no complete four quarters" if rolling else "no data"
         full["status"] = np.where(
             full.index.isin(list(periods.UNPUBLISHED_QUARTERS)), "not published",
             np.where(full["rate"].isna(), np.where(full["suppressed"].fillna(False).astype(bool),
-                                                   "suppressed", "no data"), ""),
+                                                   "suppressed", missing), ""),
         )
         parts.append(full.reset_index(drop=True))
     out = pd.concat(parts, ignore_index=True)
@@ -183,12 +189,12 @@ def fmt_pct(value: float, digits: int = 1) -> str:
     return "no data" if value is None or pd.isna(value) else f"{value:.{digits}f}%"
 
 
-def describe_trend(data: pd.DataFrame, measure: str = "recovery") -> str:
+def describe_trend(data: pd.DataFrame, measure: str = "recovery", rolling: bool = False) -> str:
     """A text alternative for a trend chart: what a sighted reader would take from it."""
     if data.empty:
         return "No data for this selection."
     label = model.MEASURES[measure]["label"].lower()
-    sentences = []
+    sentences = ["Each point is the four quarters to that quarter, counts summed."] if rolling else []
     for series, s in data.groupby("series", sort=False):
         have = s.dropna(subset=["rate"])
         if have.empty:
@@ -318,12 +324,14 @@ def broad_groups(frame: pd.DataFrame, level: str, area_code: str, period: str,
 
 
 def series_rows(frame: pd.DataFrame, keys: list[SeriesKey],
-                index: SeriesIndex | None = None) -> pd.DataFrame:
-    """The stored quarterly rows behind a set of series (for the tidy CSV download)."""
+                index: SeriesIndex | None = None, rolling: bool = False) -> pd.DataFrame:
+    """The stored quarterly rows behind a set of series (for the tidy CSV download); with
+    ``rolling``, the four-quarter sums, labelled ``4 quarters to ...``."""
     index = index if index is not None else series_index(frame)
     wanted = [(k.level, k.area_code, k.group, POPULATION_BREAKDOWN[k.group]) for k in keys]
     parts = [index[w] for w in wanted if w in index]
-    return frame.iloc[np.concatenate(parts)] if parts else frame.iloc[0:0]
+    rows = frame.iloc[np.concatenate(parts)] if parts else frame.iloc[0:0]
+    return stats.rolling_quarters(rows) if rolling and len(rows) else rows
 
 
 def trend_table(trend_data: pd.DataFrame, measure: str = "recovery") -> pd.DataFrame:
@@ -348,7 +356,7 @@ def trend_table(trend_data: pd.DataFrame, measure: str = "recovery") -> pd.DataF
     return out
 
 
-def headline(trend_data: pd.DataFrame, measure: str = "recovery") -> dict:
+def headline(trend_data: pd.DataFrame, measure: str = "recovery", rolling: bool = False) -> dict:
     """Latest value of the first series, its change on a year earlier, and the target verdict."""
     if trend_data.empty:
         return {}
@@ -367,7 +375,7 @@ def headline(trend_data: pd.DataFrame, measure: str = "recovery") -> dict:
     verdict = stats.compare_with_target(last["ci95_low"] / 100, last["ci95_high"] / 100)
     return {
         "label": model.MEASURES[measure]["label"],
-        "period": last["period"],
+        "period": ("four quarters to " if rolling else "") + last["period"],
         "value": fmt_pct(last["rate"]),
         "interval": f"95% confidence interval {fmt_pct(last['ci95_low'])} to "
         f"{fmt_pct(last['ci95_high'])}; {int(last['numerator']):,} of {int(last['denominator']):,}.",

@@ -195,12 +195,13 @@ def combine(frame: pd.DataFrame, by: list[str]) -> pd.DataFrame:
     return sums.reset_index()
 
 
-def rolling_quarters(frame: pd.DataFrame, window: int = 4) -> pd.DataFrame:
+def rolling_quarters(frame: pd.DataFrame, window: int = 4, relabel: bool = True) -> pd.DataFrame:
     """Counts summed over each run of ``window`` consecutive quarters, for every series.
 
     A window that spans an unpublished or missing quarter (Q2 2020/21) has no value: summing
     three quarters and calling it a year would understate the volume and shift the rate.
-    The result keeps the last quarter's ``period`` label, prefixed ``4 quarters to``.
+    The result keeps the last quarter's ``period`` label, prefixed ``4 quarters to`` unless
+    ``relabel`` is False (a chart over quarters keeps its x axis).
     """
     q = frame[frame["period_type"] == "quarter"].copy()
     counts = list(model.COUNT_COLUMNS)
@@ -223,7 +224,8 @@ def rolling_quarters(frame: pd.DataFrame, window: int = 4) -> pd.DataFrame:
         lambda s: s.rolling(window, min_periods=1).max()
     )
     out["suppressed"] = supp.astype(bool)
-    out["period"] = f"{window} quarters to " + q["period"]
+    if relabel:
+        out["period"] = f"{window} quarters to " + q["period"]
     out["published_recovery"] = np.nan
     out["published_reliable"] = np.nan
     return out.drop(columns="_i")

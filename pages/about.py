@@ -43,6 +43,10 @@ recovery rate remains the long-running series with the 50% target. Choose either
 """
 )
 
+st.page_link("pages/trends.py", label="See England's reliable recovery rate over time",
+             icon=":material/show_chart:", query_params={"view": "National", "pop": "Total",
+                                                         "measure": "reliable_recovery"})
+
 st.header("Stepped care and choice", anchor="stepped-care")
 st.markdown(
     """
@@ -71,6 +75,9 @@ st.markdown(
 - Rates for combined groups are always computed from summed counts, never by averaging rates.
 """
 )
+
+st.page_link("pages/inequalities.py", label="See the gap between BAME and White British",
+             icon=":material/diversity_3:")
 
 st.header("Gaps, rounding and suppression", anchor="caveats")
 gap_notes = "\n".join(f"- **{p}**: {why}" for p, why in periods.UNPUBLISHED_QUARTERS.items())

@@ -11,16 +11,17 @@ measure_label = model.MEASURES[sel.measure]["label"]
 
 level, code, name = sel.area(areas)
 st.subheader(f"{render.md(name)}: {model.group_label(sel.population)}", anchor=False)
-st.caption(f"Quarterly, {facts['published_quarters'][0]} to {facts['latest']}. "
+st.caption(f"{'Rolling four quarters' if sel.rolling else 'Quarterly'}, "
+           f"{facts['published_quarters'][0]} to {facts['latest']}. "
            + explore.sentence(explore.POPULATION_NOTES.get(sel.population, "")))
 keys = tuple(sel.series(areas))
-trend = data.trend(source.path, source.mtime, keys, sel.measure)
-render.headline(explore.headline(trend, sel.measure))
+trend = data.trend(source.path, source.mtime, keys, sel.measure, sel.rolling)
+render.headline(explore.headline(trend, sel.measure, sel.rolling))
 render.chart_block(
-    data.trend_figure(source.path, source.mtime, keys, sel.measure, sel.show_ci),
+    data.trend_figure(source.path, source.mtime, keys, sel.measure, sel.show_ci, sel.rolling),
     table=explore.trend_table(trend, sel.measure),
-    csv=lambda: data.trend_export(source.path, source.mtime, keys, sel.measure),
-    description=explore.describe_trend(trend, sel.measure),
+    csv=lambda: data.trend_export(source.path, source.mtime, keys, sel.measure, sel.rolling),
+    description=explore.describe_trend(trend, sel.measure, sel.rolling),
     name=f"{measure_label} {name} {sel.population}",
     note=(
         "Rates are computed from counts: recovered ÷ (finished a course of treatment − not at "

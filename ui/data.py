@@ -97,24 +97,27 @@ def area_labels(path: str, mtime: float) -> dict[str, str]:
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
-def trend(path: str, mtime: float, keys: tuple[explore.SeriesKey, ...], measure: str) -> pd.DataFrame:
+def trend(path: str, mtime: float, keys: tuple[explore.SeriesKey, ...], measure: str,
+          rolling: bool = False) -> pd.DataFrame:
     return explore.trend(load(path, mtime), list(keys), measure, index=index(path, mtime),
-                         domain=facts(path, mtime)["quarters"])
+                         domain=facts(path, mtime)["quarters"], rolling=rolling)
 
 
 @st.cache_resource(show_spinner=False, max_entries=256)
 def trend_figure(path: str, mtime: float, keys: tuple[explore.SeriesKey, ...], measure: str,
-                 show_ci: bool) -> Figure:
+                 show_ci: bool, rolling: bool = False) -> Figure:
     f = facts(path, mtime)
-    return figure(charts.trend_chart(trend(path, mtime, keys, measure), domain=f["quarters"],
-                                     measure=measure, show_ci=show_ci, synthetic=f["synthetic"]))
+    return figure(charts.trend_chart(trend(path, mtime, keys, measure, rolling),
+                                     domain=f["quarters"], measure=measure, show_ci=show_ci,
+                                     synthetic=f["synthetic"], rolling=rolling))
 
 
 def trend_export(path: str, mtime: float, keys: tuple[explore.SeriesKey, ...],
-                 measure: str) -> pd.DataFrame:
+                 measure: str, rolling: bool = False) -> pd.DataFrame:
     """Tidy rows for the CSV download (built when the button is pressed, not on every rerun)."""
     frame = load(path, mtime)
-    return export.to_long(explore.series_rows(frame, list(keys), index(path, mtime)), [measure])
+    rows = explore.series_rows(frame, list(keys), index(path, mtime), rolling=rolling)
+    return export.to_long(rows, [measure])
 
 
 @st.cache_data(show_spinner=False, max_entries=128)

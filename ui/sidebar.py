@@ -11,7 +11,8 @@ from ui.state import MAX_AREAS, MAX_POPULATIONS, VIEWS, Selection, from_params
 # Session keys that outlive their widgets: Streamlit forgets a widget's value in a run where
 # the widget is not drawn (the ICB picker on the national view), so each value is kept under
 # its own key and copied into a widget key ("w_...") just before the widget is drawn.
-FIELDS = ("view", "icb", "population", "measure", "compare", "areas", "show_ci", "show_england")
+FIELDS = ("view", "icb", "population", "measure", "compare", "areas", "show_ci", "show_england",
+          "rolling")
 
 
 def _init(areas: pd.DataFrame) -> None:
@@ -98,6 +99,10 @@ def render(areas: pd.DataFrame, labels: dict[str, str]) -> Selection:
                       on_change=_keep, args=("show_england",))
         st.toggle("Show 95% confidence band", key=_bind("show_ci"), on_change=_keep,
                   args=("show_ci",))
+        st.toggle("Rolling four quarters", key=_bind("rolling"), on_change=_keep,
+                  args=("rolling",),
+                  help="Each point sums the counts of the four quarters to it: steadier for "
+                  "small areas and groups. Applies to the Recovery over time page.")
     sel = Selection(**{f: ss[f] for f in FIELDS})
     params = sel.to_params()
     if st.query_params.to_dict() != params:

@@ -29,10 +29,13 @@ class Selection:
     areas: list[str] = field(default_factory=list)  # ICB view: area codes
     show_ci: bool = True
     show_england: bool = True
+    rolling: bool = False
 
     def to_params(self) -> dict[str, str]:
         p = {"view": self.view, "pop": self.population, "measure": self.measure,
              "ci": "1" if self.show_ci else "0"}
+        if self.rolling:
+            p["roll"] = "1"
         if self.view == "ICB":
             if self.icb:
                 p["icb"] = self.icb
@@ -93,6 +96,7 @@ def from_params(params: Mapping[str, str], areas: pd.DataFrame) -> Selection:
         s.measure = get("measure")
     s.show_ci = get("ci") != "0"
     s.show_england = get("eng") != "0"
+    s.rolling = get("roll") == "1"
     cmp = [c for c in get("cmp").split(",") if explore.parse_series(c, areas)]
     s.compare = list(dict.fromkeys(cmp))[:MAX_POPULATIONS]
     other = [a for a in get("areas").split(",") if a in codes and a != s.icb]

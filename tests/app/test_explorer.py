@@ -219,3 +219,30 @@ def test_every_chart_has_table_description_and_downloads(at):
         assert sum(c.value.startswith("Description:") for c in at.caption) >= n_charts
         for el in at.get("vega_lite_chart"):
             assert el.proto.alt  # text alternative on the chart itself
+
+
+def test_rolling_four_quarters(at):
+    from core.store import Store
+
+    at.sidebar.toggle(key="w_rolling").set_value(True).run()
+    assert not at.exception
+    assert at.query_params["roll"] == "1"
+    assert "four quarters" in at.metric[0].label
+    spec, data = trend_data(at)
+    assert spec["title"]["text"].endswith("rolling four quarters")
+    rate = data.set_index("period")["rate"]
+    # no complete four quarters: the first three, and every window holding 2020/21 Q2
+    for p in ("2018/19 Q1", "2018/19 Q2", "2018/19 Q3", "2020/21 Q2", "2020/21 Q3",
+              "2020/21 Q4", "2021/22 Q1"):
+        assert rate.isna()[p], p
+    frame = Store().load()
+    eng = frame[(frame["level"] == "England") & (frame["group"] == "Total")
+                & (frame["period_type"] == "quarter")].set_index("period")
+    window = eng.loc[["2018/19 Q1", "2018/19 Q2", "2018/19 Q3", "2018/19 Q4"]]
+    expected = 100 * window["recovered"].sum() / (
+        window["finished"].sum() - window["not_at_caseness"].sum())
+    assert rate["2018/19 Q4"] == pytest.approx(expected)
+    assert rate.notna()["2021/22 Q2"]
+    notes = at.dataframe[0].value.set_index("Quarter")["Note"]
+    assert notes["2018/19 Q1"] == "no complete four quarters"
+    assert notes["2020/21 Q2"] == "not published"

@@ -355,3 +355,30 @@ def test_annual_year_not_ended():
         b"Count_NotAtCaseness,Count_Recovery\nEngland,All,All,Total,NULL,NULL,100,10,45\n"
     with pytest.raises(InputError, match="has not ended"):
         read(data, "annual_2026-27.csv")
+
+
+@needs_shared()
+def test_real_monthly_rows_refused_with_reason():
+    with pytest.raises(InputError, match="monthly file"):
+        readers.read_file(REAL / "monthly_2025-09_rows.csv", today=TODAY)
+
+
+@needs_shared()
+@pytest.mark.parametrize("year", ["2019-20", "2024-25"])
+def test_real_annual_headers_accepted(year):
+    header = (REAL / f"annual_{year}_header.csv").read_text().strip().split(",")
+    values = {h: "" for h in header}
+    values.update({"OrgType": "England", "OrgCode": "All", "OrgName": "All",
+                   "VariableType": "Total", "VariableA": "NULL", "VariableB": "NULL"})
+    counts = {"FinishedCourseTreatment": "1000", "NotAtCaseness": "50", "Recovery": "480",
+              "ReliableRecovery": "450"}
+    for stem, v in counts.items():
+        for h in header:
+            if h.replace("_", "") == f"Count{stem}":
+                values[h] = v
+    data = ",".join(header) + "\n" + ",".join(values[h] for h in header) + "\n"
+    f = readers.read_file(data.encode(), f"annual_{year}.csv", today=TODAY).frame
+    row = f.iloc[0]
+    assert (row["finished"], row["not_at_caseness"], row["recovered"],
+            row["reliable_recovered"]) == (1000, 50, 480, 450)
+    assert row["period"] == year.replace("-", "/")
