@@ -9,8 +9,8 @@ ctx = page.start("Compare ICBs")
 source, facts, sel = ctx.source, ctx.facts, ctx.sel
 
 quarters = facts["published_quarters"][::-1]
-period = st.selectbox("Quarter", quarters, key="compare_period",
-                      help="The latest published quarter is first.")
+period = st.columns([1, 3])[0].selectbox("Quarter", quarters, key="compare_period",
+                                        help="The latest published quarter is first.")
 group_label = model.group_label(sel.population)
 measure_label = model.MEASURES[sel.measure]["label"]
 st.caption(

@@ -28,7 +28,8 @@ render.chart_block(
 )
 
 st.subheader("Where the gap comes from", anchor=False)
-period = st.selectbox("Quarter", facts["published_quarters"][::-1], key="groups_period")
+period = st.columns([1, 3])[0].selectbox("Quarter", facts["published_quarters"][::-1],
+                                        key="groups_period")
 groups = data.groups(source.path, source.mtime, level, code, period, sel.measure)
 described = "; ".join(
     f"{g}: {explore.fmt_pct(r)}" for g, r in zip(groups["group_label"], groups["rate"], strict=False)
