@@ -55,11 +55,13 @@ data = Path(zip_path).read_bytes()
 t = time.perf_counter()
 at.file_uploader(key="upload_file").upload(Path(zip_path).name, data, "application/zip").run()
 checked = time.perf_counter() - t
+peak_preview = hwm_mb()
 assert not at.exception and "read without problems" in at.success[0].value, at.error
 at.button(key="apply_session").click().run()
 total = time.perf_counter() - t
 assert not at.exception
-print(json.dumps({{"seconds": checked, "with_apply": total, "peak_mb": hwm_mb(), "before_mb": before}}))
+print(json.dumps({{"seconds": checked, "with_apply": total, "peak_mb": hwm_mb(), "before_mb": before,
+                  "preview_mb": peak_preview}}))
 """
 
 
@@ -98,12 +100,15 @@ def main() -> int:
         print(f"{'command line ingest (read+merge+write)':<34}{cli_t:>8.2f}"
               f"{max(r['peak_mb'] for r in cli_runs):>13.0f}")
         print(f"{'page: upload, check, preview':<34}{page_t:>8.2f}"
+              f"{max(r['preview_mb'] for r in page_runs):>13.0f}")
+        print(f"{'page: ... and use for this session':<34}{apply_t:>8.2f}"
               f"{max(r['peak_mb'] for r in page_runs):>13.0f}")
-        print(f"{'page: ... and use for this session':<34}{apply_t:>8.2f}")
         print(f"{'page before the upload (app+store)':<34}{'':>8}"
               f"{max(r['before_mb'] for r in page_runs):>13.0f}")
-        print(f"page / command line time: {page_t / cli_t:.2f}x (goal <= 1.5x); "
-              f"page peak {max(r['peak_mb'] for r in page_runs):.0f} MB (goal < 500 MB)")
+        print(f"page / command line time: {page_t / cli_t:.2f}x (goal <= 1.5x); page peak "
+              f"{max(r['preview_mb'] for r in page_runs):.0f} MB uploading and previewing, "
+              f"{max(r['peak_mb'] for r in page_runs):.0f} MB after using it for the session "
+              "(goal < 500 MB)")
     return 0
 
 

@@ -1,7 +1,8 @@
 """What loading a file would change, before anything is written.
 
 The upload page shows this so a maintainer can see, for England and every ICB whose numbers
-move, the rate before and after, and which quarters are new or replaced.
+move, the rate before and after, and which quarters are new or replaced. It works on small
+slices of the store: the full merge is only built when the user applies or downloads it.
 """
 
 from __future__ import annotations
@@ -13,19 +14,33 @@ import pandas as pd
 
 from core import model, stats
 from core.readers import ReadResult
-from core.store import MergeReport, merge_results
+from core.store import MergeReport, diff, incoming_rows, merge
+
+HEADLINE_GROUPS = {"Total": "Total", "BME": "BME Group"}
 
 
 @dataclass
 class Preview:
-    merged: pd.DataFrame
     report: MergeReport
     changes: pd.DataFrame  # England and ICB rows whose values differ, with rates before/after
+    england: pd.DataFrame  # England's whole-population and BME rows after the merge (for a chart)
+
+
+def _headline_rows(frame: pd.DataFrame, levels: Sequence[str]) -> pd.Series:
+    mask = frame["level"].isin(levels) & frame["group"].isin(list(HEADLINE_GROUPS))
+    return mask & frame["breakdown"].isin(list(HEADLINE_GROUPS.values()))
 
 
 def preview(stored: pd.DataFrame, results: Sequence[ReadResult], *, synthetic: bool = False) -> Preview:
-    merged, report = merge_results(stored, results, synthetic=synthetic)
-    return Preview(merged, report, changes(stored, merged, report.periods_added + report.periods_replaced))
+    incoming = incoming_rows(results, synthetic=synthetic)
+    report = diff(stored, incoming)
+    period_labels = report.periods_added + report.periods_replaced
+    in_periods = stored["period"].isin(period_labels)
+    before = stored[in_periods & _headline_rows(stored, ["England", "ICB"])]
+    after, _ = merge(before, incoming[_headline_rows(incoming, ["England", "ICB"])])
+    england, _ = merge(stored[_headline_rows(stored, ["England"])],
+                       incoming[_headline_rows(incoming, ["England"])])
+    return Preview(report, changes(before, after, period_labels), england)
 
 
 def changes(before: pd.DataFrame, after: pd.DataFrame, period_labels: list[str]) -> pd.DataFrame:
@@ -33,9 +48,7 @@ def changes(before: pd.DataFrame, after: pd.DataFrame, period_labels: list[str])
     keep = ["period", "level", "area_code", "area_name", "group"]
 
     def headline(frame: pd.DataFrame) -> pd.DataFrame:
-        f = frame[frame["period"].isin(period_labels) & frame["level"].isin(["England", "ICB"])
-                  & frame["group"].isin(["Total", "BME"])
-                  & frame["breakdown"].isin(["Total", "BME Group"])]
+        f = frame[frame["period"].isin(period_labels) & _headline_rows(frame, ["England", "ICB"])]
         rated = stats.add_rates(f, "recovery")
         return rated[keep + ["rate", "numerator", "denominator"]].set_index(keep[:3] + ["group"])
 

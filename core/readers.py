@@ -214,6 +214,17 @@ def read_file(
     ``period`` (``2024-25``) names the financial year of an annual CSV when its file name does
     not. ``today`` is for tests: quarters ending after it are refused as being from the future.
     """
+    try:
+        return _read_any(source, name, period=period, today=today)
+    finally:
+        # Parse buffers are free by now, but Arrow's allocator keeps the pages unless asked to
+        # give them back; a page that loads a file then merges it would otherwise pay twice.
+        pa.default_memory_pool().release_unused()
+
+
+def _read_any(
+    source: Source, name: str | None, *, period: str | None, today: dt.date | None
+) -> ReadResult:
     opener, name = _opener(source, name)
     with opener() as f:
         head = f.read(65536)
@@ -527,7 +538,7 @@ def _scan_parallel(opener, header, convert, encoding, select):
 
         for block in _blocks(f, CHUNK_BYTES):
             pending.append(pool.submit(work, block))
-            if len(pending) > 2 * workers:
+            if len(pending) > 1 * workers:
                 collect()
         while pending:
             collect()

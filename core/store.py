@@ -63,28 +63,22 @@ def _key(frame: pd.DataFrame) -> pd.MultiIndex:
     return pd.MultiIndex.from_arrays([frame[c] for c in model.KEY_COLUMNS])
 
 
-def merge(stored: pd.DataFrame, incoming: pd.DataFrame) -> tuple[pd.DataFrame, MergeReport]:
-    """Rows of ``incoming`` replace stored rows with the same period, area and group.
-
-    A row carries every measure of its key, so the replacement is of the whole observation;
-    everything not in ``incoming`` is kept as it was.
-    """
+def diff(stored: pd.DataFrame, incoming: pd.DataFrame) -> MergeReport:
+    """What merging ``incoming`` would do, without building the merged store."""
     report = MergeReport()
     old_key, new_key = _key(stored), _key(incoming)
     hit = new_key.isin(old_key)
     report.added = int((~hit).sum())
     if hit.any():
         values = [*model.COUNT_COLUMNS, *model.PERCENT_COLUMNS, "area_name", "suppressed"]
-        before = stored.set_index(old_key)[values]
-        after = incoming[hit].set_index(new_key[hit])[values]
-        before = before.loc[after.index]
+        positions = old_key.get_indexer(new_key[hit])
+        before = stored.iloc[positions][values].reset_index(drop=True)
+        after = incoming[hit][values].reset_index(drop=True)
         same = pd.Series(True, index=range(len(after)))
         for c in values:
-            x = before[c].reset_index(drop=True).astype(object)
-            y = after[c].reset_index(drop=True).astype(object)
-            both_missing = x.isna() & y.isna()
-            equal = pd.Series([a == b for a, b in zip(x, y, strict=False)], dtype=object).fillna(False)
-            same &= both_missing | equal.astype(bool)
+            x, y = before[c].astype(object), after[c].astype(object)
+            equal = pd.Series([a == b for a, b in zip(x, y, strict=True)], dtype=object)
+            same &= (x.isna() & y.isna()) | equal.fillna(False).astype(bool)
         report.unchanged = int(same.sum())
         report.replaced = int((~same).sum())
     old_periods = set(stored["period"].unique())
@@ -94,12 +88,22 @@ def merge(stored: pd.DataFrame, incoming: pd.DataFrame) -> tuple[pd.DataFrame, M
     areas = incoming.drop_duplicates(["level", "area_code"])
     report.new_areas = [
         (lvl, code, name)
-        for lvl, code, name in zip(areas["level"], areas["area_code"], areas["area_name"], strict=False)
+        for lvl, code, name in zip(areas["level"], areas["area_code"], areas["area_name"], strict=True)
         if (lvl, code) not in known and stored.shape[0] > 0
     ]
     report.sources = sorted(set(incoming["source"]))
+    return report
+
+
+def merge(stored: pd.DataFrame, incoming: pd.DataFrame) -> tuple[pd.DataFrame, MergeReport]:
+    """Rows of ``incoming`` replace stored rows with the same period, area and group.
+
+    A row carries every measure of its key, so the replacement is of the whole observation;
+    everything not in ``incoming`` is kept as it was.
+    """
+    report = diff(stored, incoming)
     incoming = model.conform(incoming)
-    kept = stored[~old_key.isin(new_key)]
+    kept = stored[~_key(stored).isin(_key(incoming))]
     merged = pd.concat([kept, incoming], ignore_index=True) if len(kept) else incoming
     del kept
     if not merged.dtypes.equals(incoming.dtypes):
@@ -192,14 +196,17 @@ class Store:
                 self.previous_path.write_bytes(current)
 
 
+def incoming_rows(results: Sequence[ReadResult], *, synthetic: bool = False) -> pd.DataFrame:
+    """All rows of the files read, marked; a later file in one call wins over an earlier one."""
+    incoming = pd.concat([r.frame for r in results], ignore_index=True)
+    incoming["synthetic"] = synthetic
+    return incoming[~incoming.duplicated(list(model.KEY_COLUMNS), keep="last")]
+
+
 def merge_results(
     stored: pd.DataFrame, results: Sequence[ReadResult], *, synthetic: bool = False
 ) -> tuple[pd.DataFrame, MergeReport]:
-    incoming = pd.concat([r.frame for r in results], ignore_index=True)
-    incoming["synthetic"] = synthetic
-    dup = incoming.duplicated(list(model.KEY_COLUMNS), keep="last")
-    incoming = incoming[~dup]  # a later file in one call wins over an earlier one
-    return merge(stored, incoming)
+    return merge(stored, incoming_rows(results, synthetic=synthetic))
 
 
 def log_entry(report: MergeReport, *, synthetic: bool) -> dict:

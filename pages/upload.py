@@ -64,7 +64,13 @@ if not parsed or parsed["token"] != token:
     ss["upload_parsed"] = parsed
 if not parsed["error"] and parsed["base"] != base:
     pv = preview.preview(data.load(source.path, source.mtime), [parsed["result"]])
-    parsed.update(base=base, report=pv.report, changes=pv.changes, merged=pv.merged)
+    parsed.update(base=base, report=pv.report, changes=pv.changes, england=pv.england)
+
+
+def merged_store():
+    """The whole store with the upload merged in: built only when it is used."""
+    return store.merge_results(data.load(source.path, source.mtime), [parsed["result"]])[0]
+
 
 if parsed["error"]:
     st.error("**This file cannot be used.** " + render.md(parsed["error"]) +
@@ -91,13 +97,13 @@ st.dataframe(
     hide_index=True, key="upload_changes",
 )
 new_periods = report.periods_added + report.periods_replaced
-merged = parsed["merged"]
+england = parsed["england"]
 keys = [explore.SeriesKey("England", "ENG", "Total"), explore.SeriesKey("England", "ENG", "BME")]
-trend = explore.trend(merged, keys)
+trend = explore.trend(england, keys)
 if not trend.empty:
     st.altair_chart(
-        charts.trend_chart(trend, domain=explore.quarter_domain(merged), show_ci=False,
-                           synthetic=bool(merged["synthetic"].any()), highlight=new_periods),
+        charts.trend_chart(trend, domain=explore.quarter_domain(england), show_ci=False,
+                           synthetic=bool(england["synthetic"].any()), highlight=new_periods),
         theme=None, key="upload_chart",
         alt="England recovery rate with the uploaded quarters highlighted. "
         + explore.describe_trend(trend),
@@ -113,21 +119,23 @@ if c1.button("Use for this session", type="primary", key="apply_session",
     path = os.path.join(folder, "recovery.parquet")
     log = data.log(source.path, source.mtime) + [store.log_entry(report, synthetic=False)]
     tmp = path + ".tmp"
+    merged = merged_store()
     with open(tmp, "wb") as f:
         f.write(store.to_parquet_bytes(merged, log))
     os.replace(tmp, path)
+    data.remember(path, merged)
     ss[data.UPLOAD_KEY] = path
     ss["upload_applied"] = ", ".join(new_periods)
     st.rerun()
 c2.download_button(
     "Merged data (Parquet)",
-    lambda: store.to_parquet_bytes(merged, data.log(source.path, source.mtime)
+    lambda: store.to_parquet_bytes(merged_store(), data.log(source.path, source.mtime)
                                    + [store.log_entry(report, synthetic=False)]),
     file_name="recovery.parquet", mime="application/octet-stream", key="dl_parquet",
     on_click="ignore", help="Commit this as data/recovery.parquet to update a deployment.",
 )
 c3.download_button(
-    "Merged data (tidy CSV)", lambda: export.to_csv(export.to_long(merged)),
+    "Merged data (tidy CSV)", lambda: export.to_csv(export.to_long(merged_store())),
     file_name="recovery_tidy.csv", mime="text/csv", key="dl_tidy", on_click="ignore",
 )
 

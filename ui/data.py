@@ -54,10 +54,20 @@ def active_source() -> Source:
     return Source(path, mtime, False)
 
 
+# Frames just written by this process, handed to the cache instead of being read straight back.
+_JUST_WRITTEN: dict[tuple[str, float], pd.DataFrame] = {}
+
+
+def remember(path: str, frame: pd.DataFrame) -> None:
+    """Say that ``frame`` is what ``path`` now holds, so loading it costs nothing."""
+    _JUST_WRITTEN[(path, os.path.getmtime(path))] = frame
+
+
 @st.cache_resource(show_spinner="Loading data…", max_entries=8)
 def load(path: str, mtime: float) -> pd.DataFrame:
     """Treat the result as read-only: it is shared by every session."""
-    return Store(path).load()
+    frame = _JUST_WRITTEN.pop((path, mtime), None)
+    return frame if frame is not None else Store(path).load()
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)

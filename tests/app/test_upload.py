@@ -269,7 +269,10 @@ def test_hostile_names_are_text_everywhere(shared_store):
     assert "[click](javascript" not in raw  # escaped, so never a link
     assert "<b>" not in raw  # escaped, so never markup
     # every CSV we export neutralises formulas but keeps numbers as numbers
-    merged = at.session_state["upload_parsed"]["merged"]
+    from core.store import Store, merge_results
+
+    result = at.session_state["upload_parsed"]["result"]
+    merged = merge_results(Store(shared_store).load(), [result])[0]
     out = export.to_csv(export.to_long(merged[merged["area_code"].str.startswith("QX")]))
     parsed = list(csv.DictReader(io.StringIO(out)))
     names = {r["area_name"] for r in parsed}
