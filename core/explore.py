@@ -311,16 +311,26 @@ def describe_gap(gap: pd.DataFrame, area: str) -> str:
 
 
 def broad_groups(frame: pd.DataFrame, level: str, area_code: str, period: str,
-                 measure: str = "recovery") -> pd.DataFrame:
-    """Rates for every broad ethnic group in one area and period: where a gap comes from."""
+                 measure: str = "recovery", detailed: bool = False) -> pd.DataFrame:
+    """Rates for every broad ethnic group in one area and period: where a gap comes from.
+
+    With ``detailed``, each broad group is followed by its detailed groups (``Asian or Asian
+    British: Indian``), whose small numbers are flagged rather than hidden.
+    """
+    breakdowns = ["BME Group", "Ethnic Group", "Total"]
+    if detailed:
+        breakdowns.append("Ethnic Group (detailed)")
     rows = frame[(frame["period"] == period) & (frame["level"] == level)
-                 & (frame["area_code"] == area_code)
-                 & frame["breakdown"].isin(["BME Group", "Ethnic Group", "Total"])]
+                 & (frame["area_code"] == area_code) & frame["breakdown"].isin(breakdowns)]
     rated = stats.add_rates(rows, measure)
-    rated["group_label"] = rated["group"].map(model.group_label)
-    order = {"Total": 0, "BME Group": 1, "Ethnic Group": 2}
+    is_detail = rated["breakdown"] == "Ethnic Group (detailed)"
+    rated["group_label"] = rated["group"].map(model.group_label).where(
+        ~is_detail, rated["group_parent"] + ": " + rated["group"])
+    order = {"Total": 0, "BME Group": 1, "Ethnic Group": 2, "Ethnic Group (detailed)": 2}
     rated["_o"] = rated["breakdown"].map(order)
-    return rated.sort_values(["_o", "group"]).drop(columns="_o").reset_index(drop=True)
+    rated["_d"] = is_detail.astype(int)
+    return (rated.sort_values(["_o", "group_parent", "_d", "group"])
+            .drop(columns=["_o", "_d"]).reset_index(drop=True))
 
 
 def series_rows(frame: pd.DataFrame, keys: list[SeriesKey],

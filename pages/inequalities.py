@@ -28,23 +28,28 @@ render.chart_block(
 )
 
 st.subheader("Where the gap comes from", anchor=False)
-period = st.columns([1, 3])[0].selectbox("Quarter", facts["published_quarters"][::-1],
-                                        key="groups_period")
-groups = data.groups(source.path, source.mtime, level, code, period, sel.measure)
+pick, show = st.columns([1, 3], vertical_alignment="bottom")
+period = pick.selectbox("Quarter", facts["published_quarters"][::-1], key="groups_period")
+detailed = show.toggle("Show detailed ethnic groups", key="groups_detailed",
+                       help="Indian, Pakistani, African, Caribbean and the rest, under each broad "
+                       "group. Numbers are often small: check the denominator and the interval.")
+groups = data.groups(source.path, source.mtime, level, code, period, sel.measure, detailed)
 described = "; ".join(
     f"{g}: {explore.fmt_pct(r)}" for g, r in zip(groups["group_label"], groups["rate"], strict=False)
 )
 render.chart_block(
-    data.groups_figure(source.path, source.mtime, level, code, period, sel.measure, name),
+    data.groups_figure(source.path, source.mtime, level, code, period, sel.measure, name,
+                       detailed),
     table=groups[["breakdown", "group_label", "numerator", "denominator", "rate", "ci95_low",
-                  "ci95_high", "published_rate", "suppressed"]].rename(columns={
+                  "ci95_high", "published_rate", "suppressed", "small_numbers"]].rename(columns={
         "breakdown": "Breakdown", "group_label": "Group", "numerator": "Numerator",
         "denominator": "Denominator", "rate": "Rate (%)", "ci95_low": "95% CI low",
         "ci95_high": "95% CI high", "published_rate": "Published (%)",
-        "suppressed": "Suppressed counts"}).round(2),
+        "suppressed": "Suppressed counts",
+        "small_numbers": "Fewer than 30 people"}).round(2),
     csv=lambda: groups.drop(columns=["group_label"]),
     description=f"Rates by ethnic group in {name}, {period}: {described}.",
-    name=f"groups {name} {period}",
+    name=f"groups {name} {period}{' detailed' if detailed else ''}",
     note="Broad groups: 'White' includes White British, Irish and other White backgrounds; "
     "'Other Ethnic Groups' includes Chinese and any other group. Where a file gives only "
     "detailed groups, broad ones are summed from them.",

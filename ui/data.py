@@ -164,14 +164,15 @@ def gap_figure(path: str, mtime: float, level: str, code: str, measure: str, nam
 
 
 @st.cache_data(show_spinner=False, max_entries=128)
-def groups(path: str, mtime: float, level: str, code: str, period: str, measure: str) -> pd.DataFrame:
-    return explore.broad_groups(load(path, mtime), level, code, period, measure)
+def groups(path: str, mtime: float, level: str, code: str, period: str, measure: str,
+           detailed: bool = False) -> pd.DataFrame:
+    return explore.broad_groups(load(path, mtime), level, code, period, measure, detailed)
 
 
 @st.cache_resource(show_spinner=False, max_entries=128)
 def groups_figure(path: str, mtime: float, level: str, code: str, period: str, measure: str,
-                  name: str) -> Figure:
+                  name: str, detailed: bool = False) -> Figure:
     return figure(charts.groups_chart(
-        groups(path, mtime, level, code, period, measure),
+        groups(path, mtime, level, code, period, measure, detailed),
         title=f"{model.MEASURES[measure]['label']} by ethnic group, {name}, {period}",
         synthetic=facts(path, mtime)["synthetic"], measure=measure))

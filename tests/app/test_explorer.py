@@ -246,3 +246,16 @@ def test_rolling_four_quarters(at):
     notes = at.dataframe[0].value.set_index("Quarter")["Note"]
     assert notes["2018/19 Q1"] == "no complete four quarters"
     assert notes["2020/21 Q2"] == "not published"
+
+
+def test_detailed_ethnic_groups(at):
+    at.switch_page("pages/inequalities.py").run()
+    broad = len(at.dataframe[1].value)
+    at.toggle(key="groups_detailed").set_value(True).run()
+    assert not at.exception
+    table = at.dataframe[1].value
+    assert len(table) > broad
+    assert "Asian or Asian British: Indian" in set(table["Group"])
+    assert "Fewer than 30 people" in table.columns
+    groups = list(table["Group"])
+    assert groups.index("Asian or Asian British") < groups.index("Asian or Asian British: Indian")
