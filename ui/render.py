@@ -38,7 +38,8 @@ def chart_block(
         # Streamlit moves the datasets out of the spec it is given: hand it a shallow copy.
         spec = {**fig.spec, "datasets": dict(fig.spec.get("datasets", {}))}
         st.vega_lite_chart(spec, theme=None, alt=description, key=f"chart-{key}")
-        st.caption("Description: " + description)
+        # Descriptions carry area and group names from data files: escape them for Markdown.
+        st.caption("Description: " + md(description))
     with tab_table:
         st.dataframe(table, hide_index=True, key=f"table-{key}")
     if note:

@@ -293,3 +293,19 @@ def test_cli_and_page_use_the_same_reader(shared_store, tmp_path):
     path = tmp_path / "annual.csv"
     path.write_bytes(data)
     assert cli.main(["ingest", str(path), "--period", "2024-25", "--store", str(shared_store)]) == 0
+
+
+def test_hostile_names_stay_text_on_the_chart_pages(shared_store):
+    link = "[click](javascript:alert(1))"
+    rows = small_quarter(*NEXT) + area_rows(*NEXT, code="QX9", name=link)
+    at = upload(upload_page(), "evil.csv", quarterly_csv(rows), "text/csv")
+    at.button(key="apply_session").click().run()
+    at.switch_page("pages/trends.py").run()
+    at.sidebar.radio(key="w_view").set_value("ICB").run()
+    at.sidebar.selectbox(key="w_icb").set_value("QX9").run()
+    assert not at.exception
+    captions = [c.value for c in at.caption if c.value.startswith("Description:")]
+    assert captions and all(link not in c for c in captions)  # escaped, so never a link
+    assert any("\\[click\\]" in c for c in captions)  # but shown, as typed
+    subheaders = [h.value for h in at.subheader]
+    assert all(link not in h for h in subheaders)
