@@ -294,14 +294,15 @@ def group_gap(
     return out.reset_index(drop=True)
 
 
-def describe_gap(gap: pd.DataFrame, area: str) -> str:
+def describe_gap(gap: pd.DataFrame, area: str, measure: str = "recovery") -> str:
     have = gap.dropna(subset=["gap"])
     if have.empty:
         return f"No quarters with both groups' counts for {area}."
     last = have.iloc[-1]
     direction = "lower" if last["gap"] < 0 else "higher"
+    label = model.MEASURES[measure]["label"].lower()
     return (
-        f"In {last['period']}, the recovery rate for {last['group_a']} in {area} was "
+        f"In {last['period']}, the {label} for {last['group_a']} in {area} was "
         f"{abs(last['gap']):.1f} percentage points {direction} than for {last['group_b']} "
         f"({fmt_pct(last['rate_a'])} against {fmt_pct(last['rate_b'])}; 95% interval for the "
         f"difference {last['gap_low']:.1f} to {last['gap_high']:.1f} points, "

@@ -966,16 +966,17 @@ def _read_annual(
         m = ANNUAL_MEASURES.get(_norm(h))
         if m:
             measure_cols[m] = h
-    for needed in ("finished", "not_at_caseness", "recovered"):
+    for needed, column in (("finished", "Count_FinishedCourseTreatment"),
+                           ("not_at_caseness", "Count_NotAtCaseness"),
+                           ("recovered", "Count_Recovery")):
         if needed not in measure_cols:
-            wanted = {v: k for k, v in ANNUAL_MEASURES.items()}[needed]
             raise InputError(
-                f"missing the {needed.replace('_', ' ')} column (Count_{wanted[5:]} or "
-                f"Count{wanted[5:]}, any capitalisation): an annual file must carry the recovery "
-                "counts",
+                f"missing the {needed.replace('_', ' ')} column ({column}, or "
+                f"{column.replace('_', '')} before 2020-21): an annual file must carry the "
+                "recovery counts",
                 file=name,
                 row=1,
-                column=wanted,
+                column=column,
             )
     year = period or financial_year_from_name(name)
     if year is None:
@@ -989,7 +990,13 @@ def _read_annual(
         raise InputError(f"the financial year must look like 2024-25, not {year!r}", file=name)
     start = dt.date(int(m.group(1)), 4, 1)
     end = dt.date(start.year + 1, 3, 31)
+    if end > (today or dt.date.today()):
+        raise InputError(
+            f"the financial year {year} has not ended yet: it cannot have been published",
+            file=name,
+        )
     columns = list(cols.values()) + list(measure_cols.values())
+
     def select(first_line: int, batch: pa.RecordBatch) -> pa.RecordBatch | None:
         mask = pc.and_(
             _matches(batch.column(cols["org_type"]), _norm_arrow, ANNUAL_ORG_TYPES),
@@ -1030,11 +1037,6 @@ def _read_annual(
         )
         long = long[~unknown]
     long = _add_groups(long, "variable_type", "variable_a", "variable_b")
-    if end > (today or dt.date.today()):
-        raise InputError(
-            f"the financial year {year} has not ended yet: it cannot have been published",
-            file=name,
-        )
     long = long.assign(
         period_start=start, period_end=end, period=periods.financial_year_label(start),
         period_type="year",

@@ -104,7 +104,8 @@ def merge(stored: pd.DataFrame, incoming: pd.DataFrame) -> tuple[pd.DataFrame, M
     report = diff(stored, incoming)
     incoming = model.conform(incoming)
     kept = stored[~_key(stored).isin(_key(incoming))]
-    merged = pd.concat([kept, incoming], ignore_index=True) if len(kept) else incoming
+    # conform() hands back a conforming frame as it is, so copy before sorting in place.
+    merged = pd.concat([kept, incoming], ignore_index=True) if len(kept) else incoming.copy()
     del kept
     if not merged.dtypes.equals(incoming.dtypes):
         merged = model.conform(merged)

@@ -23,7 +23,7 @@ render.chart_block(
         "gap": "Difference (points)", "gap_low": "95% CI low", "gap_high": "95% CI high",
         "significant": "Significance"}).drop(columns=["group_a", "group_b"]).round(2),
     csv=lambda: gap.assign(area_code=code, area_name=name, measure=sel.measure),
-    description=explore.describe_gap(gap, name),
+    description=explore.describe_gap(gap, name, sel.measure),
     name=f"gap {name}",
 )
 

@@ -130,3 +130,9 @@ def test_reader_round_trips_counts(finished, nac_share, rec_share, rel_share):
     row = f.iloc[0]
     assert (row["finished"], row["not_at_caseness"], row["recovered"],
             row["reliable_recovered"]) == (finished, nac, rec, rel)
+
+
+def test_describe_gap_names_the_measure(frame):
+    gap = explore.group_gap(frame, "England", "ENG", "reliable_recovery")
+    text = explore.describe_gap(gap, "England", "reliable_recovery")
+    assert "reliable recovery rate for Black, Asian" in text

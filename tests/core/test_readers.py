@@ -346,7 +346,7 @@ def test_annual_needs_a_year():
 def test_annual_missing_recovery_column():
     data = b"OrgType,OrgCode,OrgName,VariableType,VariableA,VariableB,Count_FinishedCourseTreatment\n" \
         b"England,All,All,Total,NULL,NULL,100\n"
-    with pytest.raises(InputError, match="not at caseness"):
+    with pytest.raises(InputError, match="not at caseness column .Count_NotAtCaseness, or CountNotAtCaseness"):
         read(data, "annual_2024-25.csv")
 
 

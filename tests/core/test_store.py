@@ -1,6 +1,7 @@
 import datetime as dt
 import hashlib
 import threading
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -129,3 +130,11 @@ def test_merge_is_pure(loaded, small_csv):
     merged, report = merge(stored, incoming)
     pd.testing.assert_frame_equal(stored, loaded.load())
     assert len(merged) == len(stored)
+
+
+def test_merge_into_an_empty_store_leaves_the_input_alone(small_csv):
+    incoming = read_file(small_csv, today=TODAY).frame.iloc[::-1].reset_index(drop=True)
+    before = incoming.copy()
+    merged, _ = merge(Store(Path("/nonexistent/none.parquet")).load(), incoming)
+    pd.testing.assert_frame_equal(incoming, before)
+    assert merged is not incoming
