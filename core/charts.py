@@ -47,7 +47,7 @@ def source_line(synthetic: bool) -> str:
 
 TREND_COLUMNS = [
     "period", "series", "series_order", "group", "group_label", "area_name", "numerator",
-    "denominator", "rate", "ci95_low", "ci95_high", "published_rate", "status", "small_numbers",
+    "denominator", "rate", "ci95_low", "ci95_high", "published_rate", "note",
 ]
 TABLE_COLUMNS = [
     "area", "region", "rate", "ci95_low", "ci95_high", "numerator", "denominator", "vs_england",
@@ -136,8 +136,6 @@ def trend_chart(
         alt.Tooltip("published_rate:Q", title="Published (%)", format=".1f"),
         alt.Tooltip("note:N", title="Note"),
     ]
-    d["note"] = d["status"].where(d["status"] != "", None)
-    d.loc[d["small_numbers"] & d["rate"].notna(), "note"] = "fewer than 30 people: unreliable"
     base = alt.Chart(_data(d))
     layers = []
     if show_ci:

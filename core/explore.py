@@ -101,8 +101,7 @@ def quarter_domain(frame: pd.DataFrame) -> list[str]:
     return periods.quarter_range(q["period_start"].min(), q["period_start"].max())
 
 
-def series_label(key: SeriesKey, names: dict[str, str]) -> str:
-    return f"{pretty_name(names.get(key.area_code, key.area_code))}, {model.group_label(key.group)}"
+SMALL_NUMBERS_NOTE = "fewer than 30 people: unreliable"
 
 
 SeriesIndex = dict[tuple[str, str, str, str], np.ndarray]
@@ -138,29 +137,21 @@ def trend(
     domain = domain if domain is not None else quarter_domain(frame)
     if not keys or not domain:
         return pd.DataFrame()
+    index = index if index is not None else series_index(frame)
     parts = []
     for order, key in enumerate(keys):
         where = (key.level, key.area_code, key.group, POPULATION_BREAKDOWN[key.group])
-        if index is not None:
-            rows = frame.iloc[index.get(where, np.array([], dtype=int))]
-        else:
-            rows = frame[
-                (frame["period_type"] == "quarter")
-                & (frame["level"] == key.level)
-                & (frame["area_code"] == key.area_code)
-                & (frame["group"] == key.group)
-                & (frame["breakdown"] == where[3])
-            ]
-        names = {key.area_code: rows["area_name"].iloc[-1] if len(rows) else key.area_code}
+        rows = frame.iloc[index.get(where, np.array([], dtype=int))]
+        name = pretty_name(rows["area_name"].iloc[-1]) if len(rows) else key.area_code
         if rolling and len(rows):
             rows = stats.rolling_quarters(rows, relabel=False)
         rated = stats.add_rates(rows, measure).set_index("period")
         full = rated.reindex(domain)
         full["period"] = domain
-        full["series"] = series_label(key, names)
+        full["series"] = f"{name}, {model.group_label(key.group)}"
         full["series_order"] = order
         full["area_code"] = key.area_code
-        full["area_name"] = pretty_name(names.get(key.area_code, key.area_code))
+        full["area_name"] = name
         full["level"] = key.level
         full["group"] = key.group
         full["group_label"] = model.group_label(key.group)
@@ -174,6 +165,9 @@ def trend(
     out = pd.concat(parts, ignore_index=True)
     out["suppressed"] = out["suppressed"].fillna(False).astype(bool)
     out["small_numbers"] = out["small_numbers"].fillna(False).astype(bool)
+    # One note per point, for the tooltip and the table alike.
+    out["note"] = out["status"].where(out["status"] != "", None)
+    out.loc[out["small_numbers"] & out["rate"].notna(), "note"] = SMALL_NUMBERS_NOTE
     return out
 
 
@@ -350,8 +344,6 @@ def trend_table(trend_data: pd.DataFrame, measure: str = "recovery") -> pd.DataF
     numerator = "Recovered" if measure == "recovery" else "Reliably recovered"
     label = model.MEASURES[measure]["label"]
     t = trend_data
-    note = t["status"].where(t["status"] != "", None)
-    note = note.where(~(t["small_numbers"] & t["rate"].notna()), "fewer than 30 people: unreliable")
     out = pd.DataFrame({
         "Quarter": t["period"],
         "Area": t["area_name"],
@@ -362,7 +354,7 @@ def trend_table(trend_data: pd.DataFrame, measure: str = "recovery") -> pd.DataF
         "95% CI low (%)": t["ci95_low"].round(1),
         "95% CI high (%)": t["ci95_high"].round(1),
         "Published (%)": t["published_rate"],
-        "Note": note,
+        "Note": t["note"],
     })
     return out
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-import numpy as np
 import pandas as pd
 
 from core import model, periods, stats
@@ -103,17 +102,3 @@ def neutralise(frame: pd.DataFrame) -> pd.DataFrame:
 
 def to_csv(frame: pd.DataFrame) -> str:
     return neutralise(frame).to_csv(index=False, lineterminator="\n", na_rep="")
-
-
-def table_for_display(long: pd.DataFrame) -> pd.DataFrame:
-    """Columns a person reads in the app's data table, in words."""
-    cols = {
-        "period": "Quarter", "area_name": "Area", "group": "Population group",
-        "numerator": "Recovered", "denominator": "Finished treatment, at caseness",
-        "rate": "Rate (%)", "ci95_low": "95% CI low", "ci95_high": "95% CI high",
-        "published_rate": "Published rate (%)", "suppressed": "Suppressed counts",
-    }
-    out = long[[c for c in cols if c in long]].rename(columns=cols)
-    if "Population group" in out:
-        out["Population group"] = out["Population group"].map(model.group_label)
-    return out.replace({np.nan: None})

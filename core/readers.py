@@ -45,6 +45,7 @@ from core.errors import InputError
 MAX_CSV_BYTES = 2 * 1024**3
 #: A zip member that claims to expand more than this many times its compressed size is refused.
 MAX_COMPRESSION_RATIO = 200
+#: Block size of the streaming reader, used when a file must be re-read for an exact error row.
 BLOCK_SIZE = 1 << 23
 #: Largest file the upload page accepts (also set as server.maxUploadSize in .streamlit/).
 MAX_UPLOAD_BYTES = 300 * 1024**2
@@ -308,11 +309,18 @@ def _read_zip(opener: Callable[[], BinaryIO], name: str, *, today: dt.date | Non
 def _read_zip_members(handle: BinaryIO, name: str, *, today: dt.date | None) -> ReadResult:
     try:
         zf = zipfile.ZipFile(handle)
-        infos = zf.infolist()
     except (zipfile.BadZipFile, EOFError, ValueError, OSError) as exc:
         raise InputError(
             "the zip file is damaged or incomplete (a download cut short?): " + str(exc), file=name
         ) from exc
+    with zf:
+        result = _read_icb_member(zf, name, today=today)
+    result.kind = "quarterly zip (ICB/sub-ICB CSV)"
+    return result
+
+
+def _read_icb_member(zf: zipfile.ZipFile, name: str, *, today: dt.date | None) -> ReadResult:
+    infos = zf.infolist()
     names = [i.filename for i in infos]
     if any(n.startswith("xl/") or n == "[Content_Types].xml" for n in names):
         raise InputError(
@@ -366,12 +374,7 @@ def _read_zip_members(handle: BinaryIO, name: str, *, today: dt.date | None) -> 
         head = f.read(65536)
     if not head:
         raise InputError("the CSV in the zip is empty", file=member)
-    try:
-        result = _read_text(open_member, head, member, period=None, today=today, allow_annual=False)
-    finally:
-        zf.close()
-    result.kind = "quarterly zip (ICB/sub-ICB CSV)"
-    return result
+    return _read_text(open_member, head, member, period=None, today=today, allow_annual=False)
 
 
 # --------------------------------------------------------------------------------------------
@@ -650,7 +653,7 @@ def _matches(arr: pa.Array, normalise: Callable[[pa.Array], pa.Array], values) -
 
 
 def _keep(batch: pa.RecordBatch, mask: pa.Array, first_line: int) -> pa.RecordBatch | None:
-    """The rows of ``batch`` where ``mask`` holds, as plain strings, with their line numbers."""
+    """The rows of ``batch`` where ``mask`` holds, with their line numbers (``_line``)."""
     idx = pc.indices_nonzero(mask)
     if len(idx) == 0:
         return None

@@ -65,8 +65,12 @@ def _key(frame: pd.DataFrame) -> pd.MultiIndex:
 
 def diff(stored: pd.DataFrame, incoming: pd.DataFrame) -> MergeReport:
     """What merging ``incoming`` would do, without building the merged store."""
+    return _diff(stored, incoming, _key(stored), _key(incoming))
+
+
+def _diff(stored: pd.DataFrame, incoming: pd.DataFrame, old_key: pd.MultiIndex,
+          new_key: pd.MultiIndex) -> MergeReport:
     report = MergeReport()
-    old_key, new_key = _key(stored), _key(incoming)
     hit = new_key.isin(old_key)
     report.added = int((~hit).sum())
     if hit.any():
@@ -101,9 +105,10 @@ def merge(stored: pd.DataFrame, incoming: pd.DataFrame) -> tuple[pd.DataFrame, M
     A row carries every measure of its key, so the replacement is of the whole observation;
     everything not in ``incoming`` is kept as it was.
     """
-    report = diff(stored, incoming)
+    old_key, new_key = _key(stored), _key(incoming)
+    report = _diff(stored, incoming, old_key, new_key)
+    kept = stored[~old_key.isin(new_key)]
     incoming = model.conform(incoming)
-    kept = stored[~_key(stored).isin(_key(incoming))]
     # conform() hands back a conforming frame as it is, so copy before sorting in place.
     merged = pd.concat([kept, incoming], ignore_index=True) if len(kept) else incoming.copy()
     del kept

@@ -50,7 +50,7 @@ def test_gap_at_q2_2020_21_and_target_line_in_spec(at):
     spec, data = trend_data(at)
     gap = data[data["period"] == "2020/21 Q2"]
     assert len(gap) == 1 and gap["rate"].isna().all()
-    assert (gap["status"] == "not published").all()
+    assert (gap["note"] == "not published").all()
     # the lines are drawn per path; the quarters either side are on different paths
     before = data[data["period"] == "2020/21 Q1"].iloc[0]
     after = data[data["period"] == "2020/21 Q3"].iloc[0]
