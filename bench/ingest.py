@@ -16,29 +16,16 @@ Prints times, peak RSS and ratios measured in the same run. Never asserts a time
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from common import full_size, run_child
 
 CHILD = r"""
-import json, sys, time
-sys.path.insert(0, {root!r})
 method, path = sys.argv[1], sys.argv[2]
 import pandas as pd, pyarrow as pa, pyarrow.csv as pacsv
 from core import readers
-
-def hwm_mb():
-    # Peak RSS of this process (VmHWM): ru_maxrss would carry the parent's peak over exec.
-    for line in open("/proc/self/status"):
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 base = hwm_mb()
 t = time.perf_counter()
@@ -54,23 +41,14 @@ elif method == "pandas":
 else:
     rows = pacsv.read_csv(path).num_rows
 elapsed = time.perf_counter() - t
-print(json.dumps({{"seconds": elapsed, "peak_mb": hwm_mb(), "base_mb": base, "rows": rows}}))
+print(json.dumps({"seconds": elapsed, "peak_mb": hwm_mb(), "base_mb": base, "rows": rows}))
 """
 
 
-def run(method: str, path: Path) -> dict:
-    code = CHILD.format(root=str(ROOT))
-    out = subprocess.run([sys.executable, "-c", code, method, str(path)], capture_output=True,
-                         text=True, check=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])
-
-
 def make_files(folder: Path, rows: int) -> list[Path]:
-    """A full-size quarter (generated in a child process, so this one stays small) and a
-    file twice its size (the same rows twice: the reader drops exact duplicates)."""
-    one = folder / "full_quarter.csv"
-    subprocess.run([sys.executable, str(ROOT / "scripts" / "make_sample.py"), "full-size",
-                    str(one), "--rows", str(rows)], check=True, capture_output=True)
+    """A full-size quarter and a file twice its size (the same rows twice: the reader drops
+    exact duplicates)."""
+    one = full_size(folder / "full_quarter.csv", rows)
     data = one.read_bytes()
     header, body = data.split(b"\n", 1)
     two = folder / "double_quarter.csv"
@@ -91,7 +69,7 @@ def main() -> int:
             lines = sum(1 for _ in open(path, "rb")) - 1
             results = {}
             for method in ("floor", "ours", "pandas"):
-                runs = [run(method, path) for _ in range(args.repeat)]
+                runs = [run_child(CHILD, method, str(path)) for _ in range(args.repeat)]
                 results[method] = {
                     "seconds": statistics.median(r["seconds"] for r in runs),
                     "peak_mb": max(r["peak_mb"] for r in runs),

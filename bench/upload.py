@@ -8,35 +8,23 @@ each in a fresh process so peak memory is its own. Prints ratios; never asserts 
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import statistics
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from common import ROOT, full_size, run_child
 
-COMMON = r"""
-import json, sys, time
-sys.path.insert(0, {root!r})
-def hwm_mb():
-    for line in open("/proc/self/status"):
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
+CLI = r"""
 zip_path, store = sys.argv[1], sys.argv[2]
-"""
-
-CLI = COMMON + r"""
 from core import cli
 t = time.perf_counter()
 assert cli.main(["ingest", zip_path, "--store", store]) == 0
-print(json.dumps({{"seconds": time.perf_counter() - t, "peak_mb": hwm_mb()}}))
+print(json.dumps({"seconds": time.perf_counter() - t, "peak_mb": hwm_mb()}))
 """
 
-PAGE = COMMON + r"""
-import contextlib, io
+PAGE = r"""
+zip_path, store = sys.argv[1], sys.argv[2]
 from pathlib import Path
 from streamlit.runtime import pages_manager
 from streamlit.testing.v1 import AppTest
@@ -47,7 +35,7 @@ def init(self, *a, **k):
     original(self, *a, **k)
     pages_manager.PagesManager.uses_pages_directory = False
 pages_manager.PagesManager.__init__ = init
-at = AppTest.from_file({app!r}, default_timeout=600)
+at = AppTest.from_file(str(model.PROJECT_DIR / "streamlit_app.py"), default_timeout=600)
 at.run()
 at.switch_page("pages/upload.py").run()
 before = hwm_mb()  # the app itself, with the store loaded, before any upload
@@ -60,17 +48,9 @@ assert not at.exception and "read without problems" in at.success[0].value, at.e
 at.button(key="apply_session").click().run()
 total = time.perf_counter() - t
 assert not at.exception
-print(json.dumps({{"seconds": checked, "with_apply": total, "peak_mb": hwm_mb(), "before_mb": before,
-                  "preview_mb": peak_preview}}))
+print(json.dumps({"seconds": checked, "with_apply": total, "peak_mb": hwm_mb(), "before_mb": before,
+                  "preview_mb": peak_preview}))
 """
-
-
-def run(code: str, zip_path: Path, store: Path) -> dict:
-    out = subprocess.run([sys.executable, "-c", code, str(zip_path), str(store)],
-                         capture_output=True, text=True, cwd=ROOT)
-    if out.returncode:
-        raise SystemExit(out.stderr[-3000:])
-    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def main() -> int:
@@ -81,15 +61,13 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         zip_path = tmp / "nhstalkingtherapies_quarterly_data_q1_26_27.zip"
-        subprocess.run([sys.executable, str(ROOT / "scripts" / "make_sample.py"), "full-size",
-                        str(zip_path), "--rows", str(args.rows)], check=True, capture_output=True)
+        full_size(zip_path, args.rows)
         cli_runs, page_runs = [], []
         for i in range(args.repeat):
             for kind, code, runs in (("cli", CLI, cli_runs), ("page", PAGE, page_runs)):
                 store = tmp / f"{kind}{i}.parquet"
                 shutil.copy(ROOT / "data" / "recovery.parquet", store)
-                runs.append(run(code.format(root=str(ROOT), app=str(ROOT / "streamlit_app.py")),
-                                zip_path, store))
+                runs.append(run_child(code, str(zip_path), str(store)))
         cli_t = statistics.median(r["seconds"] for r in cli_runs)
         page_t = statistics.median(r["seconds"] for r in page_runs)
         apply_t = statistics.median(r["with_apply"] for r in page_runs)
