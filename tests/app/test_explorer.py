@@ -43,7 +43,7 @@ def test_default_view_is_england_whole_population(at):
     assert at.sidebar.radio(key="w_view").value == "National"
     assert series(at) == ["England, Whole population"]
     assert at.metric[0].label.startswith("Recovery rate, ")
-    assert dict(at.query_params)["view"] == ["National"] or at.query_params["view"] == "National"
+    assert at.query_params["view"] == "National" and at.query_params["pop"] == "Total"
 
 
 def test_gap_at_q2_2020_21_and_target_line_in_spec(at):
