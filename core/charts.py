@@ -8,9 +8,14 @@ still says where the numbers came from and whether they are synthetic.
 
 from __future__ import annotations
 
+import functools
 import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 import altair as alt
+import numpy as np
 import pandas as pd
 
 from core import model, periods
@@ -55,74 +60,141 @@ TABLE_COLUMNS = [
 ]
 
 
-def _data(frame: pd.DataFrame) -> alt.InlineData:
-    """JSON-ready records, made once per frame.
+# --- How a chart is built -------------------------------------------------------------------
+#
+# Each chart is two functions: ``_x_parts`` takes the data and returns the few values the
+# chart's layout depends on (series names, scale domains, a height, a title) and its data
+# frames, by name; ``_x_layout`` lays the chart out in Altair from those values and a handful of
+# options. ``x_chart`` joins them into an Altair chart. ``x_spec`` gives the same Vega-Lite
+# dict much faster: the layout is built and turned into a dict once per set of options, with
+# placeholders for the values, and each call fills in its own values and data. Building Altair
+# objects costs tens of milliseconds a chart; filling a dict costs well under one, which is
+# what keeps a rerun of the app after a widget change fast. A property test checks that both
+# routes give the same spec.
 
-    Handing Altair plain records rather than a DataFrame skips its per-layer pandas
-    sanitising; identical records in several layers are stored once in the spec.
-    """
-    return alt.InlineData(values=json.loads(frame.to_json(orient="records", date_format="iso")))
+
+@dataclass(frozen=True)
+class Parts:
+    """What one chart takes from its data: layout values, and named datasets."""
+
+    values: dict[str, Any]
+    datasets: dict[str, pd.DataFrame]
+
+
+def _records(frame: pd.DataFrame) -> list[dict]:
+    """JSON-ready records (NaN as null)."""
+    return json.loads(frame.to_json(orient="records", date_format="iso"))
+
+
+def _data(frame: pd.DataFrame) -> alt.InlineData:
+    """A small constant dataset written into the chart itself."""
+    return alt.InlineData(values=_records(frame))
+
+
+def _named(name: str) -> alt.NamedData:
+    return alt.NamedData(name=name)
 
 
 def _slim(data: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     """Only the columns a chart uses: keeps the embedded spec small and JSON-safe."""
-    return data[[c for c in columns if c in data.columns]].copy()
+    return data[[c for c in columns if c in data.columns]].reset_index(drop=True)
 
 
 def _title(text: str, subtitle: list[str]) -> alt.TitleParams:
     return alt.TitleParams(text=text, subtitle=subtitle, anchor="start", subtitleColor="#425563")
 
 
-def trend_chart(
-    data: pd.DataFrame,
-    *,
-    domain: list[str],
-    measure: str = "recovery",
-    show_ci: bool = True,
-    synthetic: bool = False,
-    highlight: list[str] | None = None,
-    width: int | str = "container",
-    rolling: bool = False,
-) -> alt.LayerChart:
-    """Lines over quarters, one per series, with target, unpublished-quarter gap and CI band."""
-    label = model.MEASURES[measure]["label"]
+def _chart(layout: Callable[..., alt.TopLevelMixin], parts: Parts, opts: dict) -> alt.TopLevelMixin:
+    chart = layout(parts.values, **opts)
+    chart.datasets = {name: _records(f) for name, f in parts.datasets.items()}
+    return chart
+
+
+def _spec(layout: Callable[..., alt.TopLevelMixin], parts: Parts, opts: dict,
+          frames: bool) -> dict:
+    slots = tuple((k, isinstance(v, list)) for k, v in parts.values.items())
+    skeleton = _skeleton(layout, tuple(opts.items()), slots)
+    spec = _fill(skeleton, parts.values)
+    spec["datasets"] = {**spec.get("datasets", {}), **{
+        name: f if frames else _records(f) for name, f in parts.datasets.items()}}
+    return spec
+
+
+@functools.lru_cache(maxsize=256)
+def _skeleton(layout: Callable[..., alt.TopLevelMixin], opts: tuple,
+              slots: tuple[tuple[str, bool], ...]) -> dict:
+    """The layout as a Vega-Lite dict, with a placeholder wherever a value goes."""
+    holders = {k: [f"\x00{k}*\x00"] if is_list else f"\x00{k}\x00" for k, is_list in slots}
+    return layout(holders, **dict(opts)).to_dict(validate=False)
+
+
+def _fill(node: Any, values: dict[str, Any]) -> Any:
+    """A copy of ``node`` with each placeholder replaced by its value."""
+    if isinstance(node, dict):
+        return {k: _fill(v, values) for k, v in node.items()}
+    if isinstance(node, list):
+        if len(node) == 1 and isinstance(node[0], str) and node[0].startswith("\x00"):
+            return values[node[0][1:-2]]
+        return [_fill(v, values) for v in node]
+    if isinstance(node, str) and node.startswith("\x00"):
+        return values[node[1:-1]]
+    return node
+
+
+# --- Trend ----------------------------------------------------------------------------------
+
+
+def _trend_parts(data: pd.DataFrame, show_ci: bool) -> Parts:
     d = _slim(data, TREND_COLUMNS)
     # Each run of quarters with a rate gets its own path id, so no line ever bridges a gap,
     # whatever the renderer does with missing values.
-    d["segment"] = (
-        d.groupby("series", sort=False)["rate"].transform(lambda s: s.isna().cumsum()).astype(int)
-    )
+    segment = d["rate"].isna().astype(int).groupby(d["series"], sort=False).cumsum()
+    d["segment"] = segment.astype(int)
     d["path"] = d["series"] + " #" + d["segment"].astype(str)
-    series = list(dict.fromkeys(d.sort_values("series_order")["series"]))
-    groups = list(dict.fromkeys(d["group"]))
-    series_scale = alt.Scale(domain=series, range=(PALETTE * 2)[: len(series)])
+    order = np.argsort(d["series_order"].to_numpy(), kind="stable")
+    series = list(dict.fromkeys(d["series"].to_numpy()[order].tolist()))
+    groups = list(dict.fromkeys(d["group"].tolist()))
+    rate = d["rate"].to_numpy(dtype=float)
+    values = rate[~np.isnan(rate)]
+    lows = d["ci95_low"].to_numpy(dtype=float) if show_ci else rate
+    lows = lows[~np.isnan(lows)]
+    lo = min([values.min() if len(values) else 40, lows.min() if len(lows) else 40, 45.0])
+    hi = max([values.max() if len(values) else 60, 55.0])
+    return Parts(
+        values={
+            "series": series, "colors": (PALETTE * 2)[: len(series)],
+            "groups": [model.group_label(g) for g in groups],
+            "dashes": [DASHES.get(g, [1, 0]) for g in groups],
+            "shapes": [SHAPES.get(g, "circle") for g in groups],
+            "y": [max(0, int(lo // 5 * 5)), min(100, int(hi // 5 * 5 + 5))],
+        },
+        datasets={"trend": d},
+    )
+
+
+def _trend_layout(v: dict[str, Any], *, domain: tuple[str, ...], measure: str, show_ci: bool,
+                  synthetic: bool, highlight: tuple[str, ...], width: int | str,
+                  rolling: bool) -> alt.LayerChart:
+    label = model.MEASURES[measure]["label"]
+    domain = list(domain)
     color = alt.Color(
-        "series:N", title="Series", scale=series_scale,
+        "series:N", title="Series", scale=alt.Scale(domain=v["series"], range=v["colors"]),
         legend=alt.Legend(orient="bottom", columns=2, labelLimit=400, symbolStrokeWidth=3,
                           symbolOpacity=1, symbolType="stroke"),
     )
     dash = alt.StrokeDash(
         "group_label:N", title="Population (line style)",
-        scale=alt.Scale(domain=[model.group_label(g) for g in groups],
-                        range=[DASHES.get(g, [1, 0]) for g in groups]),
+        scale=alt.Scale(domain=v["groups"], range=v["dashes"]),
         legend=alt.Legend(orient="bottom", direction="vertical", symbolStrokeWidth=2.5,
                           labelLimit=400, symbolSize=400, symbolType="stroke"),
     )
-    shape = alt.Shape(
-        "group_label:N",
-        scale=alt.Scale(domain=[model.group_label(g) for g in groups],
-                        range=[SHAPES.get(g, "circle") for g in groups]),
-        legend=None,
-    )
+    shape = alt.Shape("group_label:N", scale=alt.Scale(domain=v["groups"], range=v["shapes"]),
+                      legend=None)
     x = alt.X(
         "period:O", title="Quarter (financial year)", scale=alt.Scale(domain=domain),
         axis=alt.Axis(labelAngle=-45, labelExpr="indexof(datum.label, 'Q1') >= 0 ? datum.label : ''"),
     )
-    values = d["rate"].dropna()
-    lows = d["ci95_low"].dropna() if show_ci else values
-    lo = min([values.min() if len(values) else 40, lows.min() if len(lows) else 40, 45.0])
-    hi = max([values.max() if len(values) else 60, 55.0])
-    y_scale = alt.Scale(domain=[max(0, int(lo // 5 * 5)), min(100, int(hi // 5 * 5 + 5))])
+    y_scale = alt.Scale(domain=v["y"])
     y = alt.Y("rate:Q", title=f"{label} (%)", scale=y_scale)
     tooltip = [
         alt.Tooltip("period:N", title="Quarter"),
@@ -136,7 +208,7 @@ def trend_chart(
         alt.Tooltip("published_rate:Q", title="Published (%)", format=".1f"),
         alt.Tooltip("note:N", title="Note"),
     ]
-    base = alt.Chart(_data(d))
+    base = alt.Chart(_named("trend"))
     layers = []
     if show_ci:
         layers.append(
@@ -164,7 +236,7 @@ def trend_chart(
         )
         layers.append(
             alt.Chart(_data(target)).mark_text(align="right", baseline="bottom", dx=-2, dy=-3,
-                                        fontWeight="bold", color="#231f20", x="width")
+                                               fontWeight="bold", color="#231f20", x="width")
             .encode(y=alt.Y("y:Q", scale=y_scale), text="text:N")
         )
     gaps = [p for p in periods.UNPUBLISHED_QUARTERS if p in domain]
@@ -176,11 +248,11 @@ def trend_chart(
         )
         layers.append(
             alt.Chart(_data(g)).mark_text(angle=270, align="right", baseline="middle", y=6, dx=0,
-                                   color="#425563", fontSize=11)
+                                          color="#425563", fontSize=11)
             .encode(x=alt.X("period:O", scale=alt.Scale(domain=domain)), text="text:N")
         )
     if highlight:
-        h = pd.DataFrame({"period": highlight, "text": ["new" for _ in highlight]})
+        h = pd.DataFrame({"period": list(highlight), "text": ["new" for _ in highlight]})
         layers.append(
             alt.Chart(_data(h)).mark_rule(color="#FFB81C", strokeWidth=18, opacity=0.3)
             .encode(x=alt.X("period:O", scale=alt.Scale(domain=domain)))
@@ -200,17 +272,76 @@ def trend_chart(
     )
 
 
-def compare_chart(
-    table: pd.DataFrame, england: float | None, *, title: str, synthetic: bool = False,
-    measure: str = "recovery", width: int | str = "container",
+def _trend_opts(domain: list[str], measure: str, show_ci: bool, synthetic: bool,
+                highlight: list[str] | None, width: int | str, rolling: bool) -> dict:
+    return {"domain": tuple(domain), "measure": measure, "show_ci": show_ci,
+            "synthetic": synthetic, "highlight": tuple(highlight or ()), "width": width,
+            "rolling": rolling}
+
+
+def trend_chart(
+    data: pd.DataFrame,
+    *,
+    domain: list[str],
+    measure: str = "recovery",
+    show_ci: bool = True,
+    synthetic: bool = False,
+    highlight: list[str] | None = None,
+    width: int | str = "container",
+    rolling: bool = False,
 ) -> alt.LayerChart:
-    """Every area's rate with its 95% interval, sorted, marked against England and the target."""
+    """Lines over quarters, one per series, with target, unpublished-quarter gap and CI band."""
+    opts = _trend_opts(domain, measure, show_ci, synthetic, highlight, width, rolling)
+    return _chart(_trend_layout, _trend_parts(data, show_ci), opts)
+
+
+def trend_spec(
+    data: pd.DataFrame,
+    *,
+    domain: list[str],
+    measure: str = "recovery",
+    show_ci: bool = True,
+    synthetic: bool = False,
+    highlight: list[str] | None = None,
+    width: int | str = "container",
+    rolling: bool = False,
+    frames: bool = False,
+) -> dict:
+    """``trend_chart(...).to_dict()``, fast. With ``frames`` the datasets stay DataFrames."""
+    opts = _trend_opts(domain, measure, show_ci, synthetic, highlight, width, rolling)
+    return _spec(_trend_layout, _trend_parts(data, show_ci), opts, frames)
+
+
+# --- Compare areas --------------------------------------------------------------------------
+
+
+def _bands(d: pd.DataFrame) -> dict[str, list]:
+    present = set(d["vs_england"].tolist()) if "vs_england" in d else set()
+    bands = [b for b in BAND_STYLE if b in present] or ["similar"]
+    return {"bands": bands, "band_colors": [BAND_STYLE[b][0] for b in bands],
+            "band_shapes": [BAND_STYLE[b][1] for b in bands]}
+
+
+def _compare_parts(table: pd.DataFrame, england: float | None, title: str,
+                   measure: str) -> Parts:
     d = _slim(table.dropna(subset=["rate"]), TABLE_COLUMNS)
-    bands = [b for b in BAND_STYLE if b in set(d["vs_england"])] or ["similar"]
+    refs = []
+    if england is not None and pd.notna(england):
+        refs.append({"x": float(england), "text": f"England {england:.1f}%", "dash": "solid"})
+    if measure == "recovery":
+        refs.append({"x": model.TARGET_PERCENT, "text": "50% target", "dash": "dashed"})
+    return Parts(
+        values={**_bands(d), "height": max(200, 16 * len(d)), "title": title},
+        datasets={"areas": d, "references": pd.DataFrame(refs, columns=["x", "text", "dash"])},
+    )
+
+
+def _compare_layout(v: dict[str, Any], *, has_england: bool, synthetic: bool, measure: str,
+                    width: int | str) -> alt.LayerChart:
     color = alt.Color("vs_england:N", title="Compared with England",
-                      scale=alt.Scale(domain=bands, range=[BAND_STYLE[b][0] for b in bands]),
+                      scale=alt.Scale(domain=v["bands"], range=v["band_colors"]),
                       legend=alt.Legend(orient="bottom"))
-    shape = alt.Shape("vs_england:N", scale=alt.Scale(domain=bands, range=[BAND_STYLE[b][1] for b in bands]),
+    shape = alt.Shape("vs_england:N", scale=alt.Scale(domain=v["bands"], range=v["band_shapes"]),
                       legend=alt.Legend(orient="bottom", title="Compared with England"))
     y = alt.Y("area:N", sort=alt.EncodingSortField("rate", order="descending"), title=None,
               axis=alt.Axis(labelLimit=320))
@@ -225,7 +356,7 @@ def compare_chart(
         alt.Tooltip("vs_england:N", title="Compared with England"),
         alt.Tooltip("vs_target:N", title="Against the 50% target"),
     ]
-    base = alt.Chart(_data(d))
+    base = alt.Chart(_named("areas"))
     layers = [
         base.mark_rule(strokeWidth=1.5, color="#425563").encode(
             y=y, x=alt.X("ci95_low:Q", title=f"{label} (%) with 95% confidence interval",
@@ -233,24 +364,82 @@ def compare_chart(
         base.mark_point(filled=True, size=80, opacity=1).encode(
             y=y, x="rate:Q", color=color, shape=shape, tooltip=tooltip),
     ]
-    refs = []
-    if england is not None and pd.notna(england):
-        refs.append({"x": england, "text": f"England {england:.1f}%", "dash": "solid"})
-    if measure == "recovery":
-        refs.append({"x": model.TARGET_PERCENT, "text": "50% target", "dash": "dashed"})
-    if refs:
-        r = pd.DataFrame(refs)
-        layers.append(alt.Chart(_data(r)).mark_rule(color="#231f20").encode(
+    if has_england or measure == "recovery":
+        refs = alt.Chart(_named("references"))
+        layers.append(refs.mark_rule(color="#231f20").encode(
             x="x:Q", strokeDash=alt.StrokeDash("dash:N", legend=None,
                                                scale=alt.Scale(domain=["solid", "dashed"],
                                                                range=[[1, 0], [4, 4]]))))
-        for row, align, dx in ((r[r["dash"] == "solid"], "left", 3), (r[r["dash"] == "dashed"], "right", -3)):
-            if len(row):
-                layers.append(alt.Chart(_data(row)).mark_text(dy=-6, align=align, dx=dx, y=0, fontWeight="bold")
-                              .encode(x="x:Q", text="text:N"))
-    return alt.layer(*layers).properties(
-        width=width, autosize=AUTOSIZE, height=max(200, 16 * len(d)),
-        title=_title(title, [source_line(synthetic)]),
+        if has_england:
+            layers.append(refs.mark_text(dy=-6, align="left", dx=3, y=0, fontWeight="bold")
+                          .encode(x="x:Q", text="text:N")
+                          .transform_filter("datum.dash == 'solid'"))
+        if measure == "recovery":
+            layers.append(refs.mark_text(dy=-6, align="right", dx=-3, y=0, fontWeight="bold")
+                          .encode(x="x:Q", text="text:N")
+                          .transform_filter("datum.dash == 'dashed'"))
+    return alt.layer(
+        *layers, width=width, autosize=AUTOSIZE, height=v["height"],
+        title=_title(v["title"], [source_line(synthetic)]),
+    )
+
+
+def compare_chart(
+    table: pd.DataFrame, england: float | None, *, title: str, synthetic: bool = False,
+    measure: str = "recovery", width: int | str = "container",
+) -> alt.LayerChart:
+    """Every area's rate with its 95% interval, sorted, marked against England and the target."""
+    opts = {"has_england": england is not None and bool(pd.notna(england)),
+            "synthetic": synthetic, "measure": measure, "width": width}
+    return _chart(_compare_layout, _compare_parts(table, england, title, measure), opts)
+
+
+def compare_spec(
+    table: pd.DataFrame, england: float | None, *, title: str, synthetic: bool = False,
+    measure: str = "recovery", width: int | str = "container", frames: bool = False,
+) -> dict:
+    """``compare_chart(...).to_dict()``, fast."""
+    opts = {"has_england": england is not None and bool(pd.notna(england)),
+            "synthetic": synthetic, "measure": measure, "width": width}
+    return _spec(_compare_layout, _compare_parts(table, england, title, measure), opts, frames)
+
+
+# --- Funnel plot ----------------------------------------------------------------------------
+
+
+def _funnel_parts(table: pd.DataFrame, limits: pd.DataFrame, title: str) -> Parts:
+    d = _slim(table.dropna(subset=["rate"]), TABLE_COLUMNS)
+    lines = limits.melt("denominator", ["low95", "high95", "low998", "high998", "baseline"],
+                        var_name="limit", value_name="rate")
+    lines["kind"] = lines["limit"].map(
+        {"low95": "95% limits", "high95": "95% limits", "low998": "99.8% limits",
+         "high998": "99.8% limits", "baseline": "England"})
+    return Parts(values={**_bands(d), "title": title}, datasets={"limits": lines, "areas": d})
+
+
+def _funnel_layout(v: dict[str, Any], *, synthetic: bool, measure: str,
+                   width: int | str) -> alt.LayerChart:
+    label = model.MEASURES[measure]["label"]
+    x = alt.X("denominator:Q", title="Denominator (finished treatment, at caseness)",
+              scale=alt.Scale(type="log"))
+    return alt.layer(
+        alt.Chart(_named("limits")).mark_line(color="#425563").encode(
+            x=x, y=alt.Y("rate:Q", title=f"{label} (%)", scale=alt.Scale(zero=False)),
+            detail="limit:N",
+            strokeDash=alt.StrokeDash("kind:N", title="Lines", scale=alt.Scale(
+                domain=["England", "95% limits", "99.8% limits"], range=[[1, 0], [6, 3], [2, 2]]),
+                legend=alt.Legend(orient="bottom"))),
+        alt.Chart(_named("areas")).mark_point(filled=True, size=70, opacity=1).encode(
+            x=x, y="rate:Q",
+            color=alt.Color("vs_england:N", title="Compared with England", scale=alt.Scale(
+                domain=v["bands"], range=v["band_colors"]), legend=alt.Legend(orient="bottom")),
+            shape=alt.Shape("vs_england:N", scale=alt.Scale(
+                domain=v["bands"], range=v["band_shapes"]),
+                legend=alt.Legend(orient="bottom", title="Compared with England")),
+            tooltip=[alt.Tooltip("area:N", title="Area"), alt.Tooltip("rate:Q", format=".1f", title="Rate (%)"),
+                     alt.Tooltip("denominator:Q", format=",", title="Denominator"),
+                     alt.Tooltip("vs_england:N", title="Compared with England")]),
+        width=width, autosize=AUTOSIZE, height=420, title=_title(v["title"], [source_line(synthetic)]),
     )
 
 
@@ -259,47 +448,40 @@ def funnel_chart(
     measure: str = "recovery", width: int | str = "container",
 ) -> alt.LayerChart:
     """Areas by denominator against 95% and 99.8% control limits around England's rate."""
-    d = _slim(table.dropna(subset=["rate"]), TABLE_COLUMNS)
-    label = model.MEASURES[measure]["label"]
-    bands = [b for b in BAND_STYLE if b in set(d["vs_england"])] or ["similar"]
-    x = alt.X("denominator:Q", title="Denominator (finished treatment, at caseness)",
-              scale=alt.Scale(type="log"))
-    lines = limits.melt("denominator", ["low95", "high95", "low998", "high998", "baseline"],
-                        var_name="limit", value_name="rate")
-    lines["kind"] = lines["limit"].map(
-        {"low95": "95% limits", "high95": "95% limits", "low998": "99.8% limits",
-         "high998": "99.8% limits", "baseline": "England"})
-    return alt.layer(
-        alt.Chart(_data(lines)).mark_line(color="#425563").encode(
-            x=x, y=alt.Y("rate:Q", title=f"{label} (%)", scale=alt.Scale(zero=False)),
-            detail="limit:N",
-            strokeDash=alt.StrokeDash("kind:N", title="Lines", scale=alt.Scale(
-                domain=["England", "95% limits", "99.8% limits"], range=[[1, 0], [6, 3], [2, 2]]),
-                legend=alt.Legend(orient="bottom"))),
-        alt.Chart(_data(d)).mark_point(filled=True, size=70, opacity=1).encode(
-            x=x, y="rate:Q",
-            color=alt.Color("vs_england:N", title="Compared with England", scale=alt.Scale(
-                domain=bands, range=[BAND_STYLE[b][0] for b in bands]), legend=alt.Legend(orient="bottom")),
-            shape=alt.Shape("vs_england:N", scale=alt.Scale(
-                domain=bands, range=[BAND_STYLE[b][1] for b in bands]), legend=alt.Legend(orient="bottom", title="Compared with England")),
-            tooltip=[alt.Tooltip("area:N", title="Area"), alt.Tooltip("rate:Q", format=".1f", title="Rate (%)"),
-                     alt.Tooltip("denominator:Q", format=",", title="Denominator"),
-                     alt.Tooltip("vs_england:N", title="Compared with England")]),
-    ).properties(width=width, autosize=AUTOSIZE, height=420, title=_title(title, [source_line(synthetic)]))
+    opts = {"synthetic": synthetic, "measure": measure, "width": width}
+    return _chart(_funnel_layout, _funnel_parts(table, limits, title), opts)
 
 
-def gap_chart(
-    gap: pd.DataFrame, *, domain: list[str], title: str, synthetic: bool = False,
-    width: int | str = "container",
-) -> alt.LayerChart:
-    """Difference between two groups over time with Newcombe 95% intervals; 0 = no gap."""
-    d = gap.dropna(subset=["gap"]).copy()
-    x = alt.X("period:O", title="Quarter (financial year)", scale=alt.Scale(domain=domain),
+def funnel_spec(
+    table: pd.DataFrame, limits: pd.DataFrame, *, title: str, synthetic: bool = False,
+    measure: str = "recovery", width: int | str = "container", frames: bool = False,
+) -> dict:
+    """``funnel_chart(...).to_dict()``, fast."""
+    opts = {"synthetic": synthetic, "measure": measure, "width": width}
+    return _spec(_funnel_layout, _funnel_parts(table, limits, title), opts, frames)
+
+
+# --- Gap between two groups -----------------------------------------------------------------
+
+
+def _gap_parts(gap: pd.DataFrame, title: str) -> Parts:
+    d = gap.dropna(subset=["gap"]).reset_index(drop=True)
+    return Parts(
+        values={"title": title,
+                "label_a": str(d["group_a"].iloc[0]) if len(d) else "A",
+                "label_b": str(d["group_b"].iloc[0]) if len(d) else "B"},
+        datasets={"gap": d},
+    )
+
+
+def _gap_layout(v: dict[str, Any], *, domain: tuple[str, ...], synthetic: bool,
+                width: int | str) -> alt.LayerChart:
+    x = alt.X("period:O", title="Quarter (financial year)", scale=alt.Scale(domain=list(domain)),
               axis=alt.Axis(labelAngle=-45, labelExpr="indexof(datum.label, 'Q1') >= 0 ? datum.label : ''"))
-    data = _data(d)
     sig = alt.Shape("significant:N", title="Difference", scale=alt.Scale(
         domain=["significant at 95%", "not significant"], range=["square", "circle"]),
         legend=alt.Legend(orient="bottom"))
+    data = _named("gap")
     layers = [
         alt.Chart(_data(pd.DataFrame({"y": [0]}))).mark_rule(color="#231f20").encode(y="y:Q"),
         alt.Chart(data).mark_rule(color="#425563").encode(x=x, y=alt.Y("gap_low:Q", title="Difference (percentage points)"), y2="gap_high:Q"),
@@ -307,25 +489,49 @@ def gap_chart(
             x=x, y="gap:Q", shape=sig,
             tooltip=[alt.Tooltip("period:N", title="Quarter"), alt.Tooltip("gap:Q", format=".1f", title="Difference (points)"),
                      alt.Tooltip("gap_low:Q", format=".1f", title="95% CI low"), alt.Tooltip("gap_high:Q", format=".1f", title="95% CI high"),
-                     alt.Tooltip("rate_a:Q", format=".1f", title=str(d["group_a"].iloc[0]) if len(d) else "A"),
-                     alt.Tooltip("rate_b:Q", format=".1f", title=str(d["group_b"].iloc[0]) if len(d) else "B"),
+                     alt.Tooltip("rate_a:Q", format=".1f", title=v["label_a"]),
+                     alt.Tooltip("rate_b:Q", format=".1f", title=v["label_b"]),
                      alt.Tooltip("significant:N", title="Significance")]),
     ]
-    return alt.layer(*layers).properties(
-        width=width, autosize=AUTOSIZE, height=320,
-        title=_title(title, ["Below 0: the first group's rate is lower. Bars: 95% confidence interval (Newcombe).",
-                             source_line(synthetic)]))
+    return alt.layer(
+        *layers, width=width, autosize=AUTOSIZE, height=320,
+        title=_title(v["title"], ["Below 0: the first group's rate is lower. Bars: 95% confidence interval (Newcombe).",
+                                  source_line(synthetic)]))
 
 
-def groups_chart(
-    data: pd.DataFrame, *, title: str, synthetic: bool = False, measure: str = "recovery",
+def gap_chart(
+    gap: pd.DataFrame, *, domain: list[str], title: str, synthetic: bool = False,
     width: int | str = "container",
 ) -> alt.LayerChart:
-    """Rate for each population group in one area and quarter, with 95% intervals."""
+    """Difference between two groups over time with Newcombe 95% intervals; 0 = no gap."""
+    opts = {"domain": tuple(domain), "synthetic": synthetic, "width": width}
+    return _chart(_gap_layout, _gap_parts(gap, title), opts)
+
+
+def gap_spec(
+    gap: pd.DataFrame, *, domain: list[str], title: str, synthetic: bool = False,
+    width: int | str = "container", frames: bool = False,
+) -> dict:
+    """``gap_chart(...).to_dict()``, fast."""
+    opts = {"domain": tuple(domain), "synthetic": synthetic, "width": width}
+    return _spec(_gap_layout, _gap_parts(gap, title), opts, frames)
+
+
+# --- Ethnic groups in one area and quarter --------------------------------------------------
+
+
+def _groups_parts(data: pd.DataFrame, title: str) -> Parts:
     d = _slim(data.dropna(subset=["rate"]), TABLE_COLUMNS)
+    return Parts(values={"order": d["group_label"].tolist(), "height": max(160, 30 * len(d)),
+                         "title": title},
+                 datasets={"groups": d})
+
+
+def _groups_layout(v: dict[str, Any], *, synthetic: bool, measure: str,
+                   width: int | str) -> alt.LayerChart:
     label = model.MEASURES[measure]["label"]
-    data = _data(d)
-    y = alt.Y("group_label:N", sort=list(d["group_label"]), title=None, axis=alt.Axis(labelLimit=320))
+    data = _named("groups")
+    y = alt.Y("group_label:N", sort=v["order"], title=None, axis=alt.Axis(labelLimit=320))
     layers = [
         alt.Chart(data).mark_rule(color="#425563").encode(y=y, x=alt.X("ci95_low:Q", title=f"{label} (%)", scale=alt.Scale(zero=False)), x2="ci95_high:Q"),
         alt.Chart(data).mark_point(filled=True, size=80, color="#0072B2", shape="diamond", opacity=1).encode(
@@ -335,22 +541,37 @@ def groups_chart(
     ]
     if measure == "recovery":
         layers.append(alt.Chart(_data(pd.DataFrame({"x": [50]}))).mark_rule(strokeDash=[4, 4], color="#231f20").encode(x="x:Q"))
-    return alt.layer(*layers).properties(width=width, autosize=AUTOSIZE, height=max(160, 30 * len(d)),
-                                         title=_title(title, [source_line(synthetic)]))
+    return alt.layer(*layers, width=width, autosize=AUTOSIZE, height=v["height"],
+                     title=_title(v["title"], [source_line(synthetic)]))
 
 
-def with_width(chart: alt.TopLevelMixin, width: int = 900) -> alt.TopLevelMixin:
-    """A fixed-width copy for export: 'container' width means nothing outside a page."""
-    return chart.properties(width=width)
+def groups_chart(
+    data: pd.DataFrame, *, title: str, synthetic: bool = False, measure: str = "recovery",
+    width: int | str = "container",
+) -> alt.LayerChart:
+    """Rate for each population group in one area and quarter, with 95% intervals."""
+    opts = {"synthetic": synthetic, "measure": measure, "width": width}
+    return _chart(_groups_layout, _groups_parts(data, title), opts)
 
 
-def to_image(chart: alt.TopLevelMixin, fmt: str = "png", width: int = 900) -> bytes:
-    """Render a chart to PNG or SVG bytes (vl-convert; no browser needed)."""
+def groups_spec(
+    data: pd.DataFrame, *, title: str, synthetic: bool = False, measure: str = "recovery",
+    width: int | str = "container", frames: bool = False,
+) -> dict:
+    """``groups_chart(...).to_dict()``, fast."""
+    opts = {"synthetic": synthetic, "measure": measure, "width": width}
+    return _spec(_groups_layout, _groups_parts(data, title), opts, frames)
+
+
+def to_image(chart: alt.TopLevelMixin | dict, fmt: str = "png", width: int = 900) -> bytes:
+    """Render a chart (or its spec) to PNG or SVG bytes (vl-convert; no browser needed).
+
+    A fixed width is set: 'container' width means nothing outside a page.
+    """
     import vl_convert as vlc
 
-    spec = with_width(chart, width).to_json()
-    if fmt == "svg":
-        return vlc.vegalite_to_svg(spec).encode()
-    if fmt == "png":
-        return vlc.vegalite_to_png(spec, scale=2)
-    raise ValueError(f"format must be png or svg, not {fmt!r}")
+    if fmt not in ("png", "svg"):
+        raise ValueError(f"format must be png or svg, not {fmt!r}")
+    spec = chart if isinstance(chart, dict) else chart.to_dict(validate=False)
+    text = json.dumps({**spec, "width": width})
+    return vlc.vegalite_to_svg(text).encode() if fmt == "svg" else vlc.vegalite_to_png(text, scale=2)

@@ -105,6 +105,8 @@ SMALL_NUMBERS_NOTE = "fewer than 30 people: unreliable"
 
 
 SeriesIndex = dict[tuple[str, str, str, str], np.ndarray]
+_TREND_SOURCE = ("period", *model.COUNT_COLUMNS, *model.PERCENT_COLUMNS, "suppressed")
+_ROLLING_SOURCE = ("period_type", "period_start", "level", "area_code", "breakdown", "group")
 
 
 def series_index(frame: pd.DataFrame) -> SeriesIndex:
@@ -138,37 +140,63 @@ def trend(
     if not keys or not domain:
         return pd.DataFrame()
     index = index if index is not None else series_index(frame)
-    parts = []
-    for order, key in enumerate(keys):
-        where = (key.level, key.area_code, key.group, POPULATION_BREAKDOWN[key.group])
-        rows = frame.iloc[index.get(where, np.array([], dtype=int))]
-        name = pretty_name(rows["area_name"].iloc[-1]) if len(rows) else key.area_code
-        if rolling and len(rows):
-            rows = stats.rolling_quarters(rows, relabel=False)
-        rated = stats.add_rates(rows, measure).set_index("period")
-        full = rated.reindex(domain)
-        full["period"] = domain
-        full["series"] = f"{name}, {model.group_label(key.group)}"
-        full["series_order"] = order
-        full["area_code"] = key.area_code
-        full["area_name"] = name
-        full["level"] = key.level
-        full["group"] = key.group
-        full["group_label"] = model.group_label(key.group)
-        missing = "no complete four quarters" if rolling else "no data"
-        full["status"] = np.where(
-            full.index.isin(list(periods.UNPUBLISHED_QUARTERS)), "not published",
-            np.where(full["rate"].isna(), np.where(full["suppressed"].fillna(False).astype(bool),
-                                                   "suppressed", missing), ""),
-        )
-        parts.append(full.reset_index(drop=True))
-    out = pd.concat(parts, ignore_index=True)
-    out["suppressed"] = out["suppressed"].fillna(False).astype(bool)
-    out["small_numbers"] = out["small_numbers"].fillna(False).astype(bool)
+    # All series at once: one take from the store, one rate computation, one reindex onto the
+    # grid of series x quarters. (Per series, pandas' fixed cost per call dominated.)
+    empty = np.array([], dtype=int)
+    found = [index.get((k.level, k.area_code, k.group, POPULATION_BREAKDOWN[k.group]), empty)
+             for k in keys]
+    # Only the columns a trend needs: the store's text columns are Arrow arrays, and taking
+    # rows from each of them is most of the cost of a trend.
+    columns = [*_TREND_SOURCE, *(_ROLLING_SOURCE if rolling else ())]
+    at = [frame.columns.get_loc(c) for c in columns]
+    rows = frame.iloc[np.concatenate(found) if found else [], at]
+    order = np.repeat(np.arange(len(keys)), [len(f) for f in found])
+    if rolling and len(rows):
+        # rolling_quarters sorts by series; keep the order of the keys.
+        rows = rows.assign(_order=order)
+        rows = stats.rolling_quarters(rows, relabel=False)
+        order = rows.pop("_order").to_numpy()
+    rated = stats.add_rates(rows, measure)
+    where = {p: i for i, p in enumerate(domain)}
+    pos = rated["period"].map(where).to_numpy(dtype=float, na_value=np.nan)
+    keep = ~np.isnan(pos)
+    target = order[keep] * len(domain) + pos[keep].astype(int)
+    rated = rated[keep]
+    rated.index = target
+    rated = rated[~rated.index.duplicated(keep="last")]
+    n = len(keys) * len(domain)
+    out = rated.drop(columns="period").reindex(pd.RangeIndex(n))
+    names = []
+    for key, rows_of in zip(keys, found, strict=True):
+        last = frame["area_name"].iat[rows_of[-1]] if len(rows_of) else None
+        names.append(pretty_name(last) if last is not None else key.area_code)
+    labels = [model.group_label(k.group) for k in keys]
+    each = len(domain)
+    period = np.tile(np.asarray(domain, dtype=object), len(keys))
+    suppressed = out["suppressed"].fillna(False).to_numpy(dtype=bool)
+    small = out["small_numbers"].fillna(False).to_numpy(dtype=bool)
+    no_rate = out["rate"].isna().to_numpy()
+    unpublished = np.isin(period, list(periods.UNPUBLISHED_QUARTERS))
+    missing = "no complete four quarters" if rolling else "no data"
+    status = np.where(unpublished, "not published", np.where(
+        no_rate, np.where(suppressed, "suppressed", missing), ""))
     # One note per point, for the tooltip and the table alike.
-    out["note"] = out["status"].where(out["status"] != "", None)
-    out.loc[out["small_numbers"] & out["rate"].notna(), "note"] = SMALL_NUMBERS_NOTE
-    return out
+    note = np.where(status != "", status, None).astype(object)
+    note[small & ~no_rate] = SMALL_NUMBERS_NOTE
+    described = pd.DataFrame({
+        "period": period,
+        "series": np.repeat([f"{nm}, {lb}" for nm, lb in zip(names, labels, strict=True)], each),
+        "series_order": np.repeat(np.arange(len(keys)), each),
+        "area_code": np.repeat([k.area_code for k in keys], each),
+        "area_name": np.repeat(names, each),
+        "level": np.repeat([k.level for k in keys], each),
+        "group": np.repeat([k.group for k in keys], each),
+        "group_label": np.repeat(labels, each),
+        "suppressed": suppressed, "small_numbers": small, "status": status, "note": note,
+    })
+    # The same columns with or without ``rolling``: the store's key columns are in ``described``.
+    out = out.drop(columns=[c for c in (*described.columns, *_ROLLING_SOURCE) if c in out.columns])
+    return pd.concat([out, described], axis=1)
 
 
 def sentence(text: str) -> str:
@@ -183,30 +211,45 @@ def fmt_pct(value: float, digits: int = 1) -> str:
     return "no data" if value is None or pd.isna(value) else f"{value:.{digits}f}%"
 
 
+def _points(data: pd.DataFrame) -> dict[str, np.ndarray]:
+    """A trend's columns as arrays: describing a few series row by row in pandas costs more
+    than everything else in a new view."""
+    return {
+        "series": data["series"].to_numpy(object), "period": data["period"].to_numpy(object),
+        **{c: data[c].to_numpy("float64", na_value=np.nan)
+           for c in ("rate", "ci95_low", "ci95_high", "numerator", "denominator",
+                     "series_order")},
+    }
+
+
 def describe_trend(data: pd.DataFrame, measure: str = "recovery", rolling: bool = False) -> str:
     """A text alternative for a trend chart: what a sighted reader would take from it."""
     if data.empty:
         return "No data for this selection."
     label = model.MEASURES[measure]["label"].lower()
     sentences = ["Each point is the four quarters to that quarter, counts summed."] if rolling else []
-    for series, s in data.groupby("series", sort=False):
-        have = s.dropna(subset=["rate"])
-        if have.empty:
+    p = _points(data)
+    rate, period = p["rate"], p["period"]
+    for series in dict.fromkeys(p["series"].tolist()):
+        have = np.flatnonzero((p["series"] == series) & ~np.isnan(rate))
+        if not len(have):
             sentences.append(f"{series}: no published {label} in this period.")
             continue
-        first, last = have.iloc[0], have.iloc[-1]
-        hi, lo = have.loc[have["rate"].idxmax()], have.loc[have["rate"].idxmin()]
-        verdict = stats.compare_with_target(last["ci95_low"] / 100, last["ci95_high"] / 100)
+        first, last = have[0], have[-1]
+        hi, lo = have[np.argmax(rate[have])], have[np.argmin(rate[have])]
+        verdict = stats.compare_with_target(p["ci95_low"][last] / 100, p["ci95_high"][last] / 100)
         sentences.append(
-            f"{series}: {label} {fmt_pct(last['rate'])} in {last['period']} "
-            f"(95% confidence interval {fmt_pct(last['ci95_low'])} to {fmt_pct(last['ci95_high'])}; "
-            f"{int(last['numerator']):,} of {int(last['denominator']):,}), {verdict}"
+            f"{series}: {label} {fmt_pct(rate[last])} in {period[last]} "
+            f"(95% confidence interval {fmt_pct(p['ci95_low'][last])} to "
+            f"{fmt_pct(p['ci95_high'][last])}; "
+            f"{int(p['numerator'][last]):,} of {int(p['denominator'][last]):,}), {verdict}"
             f"{'' if measure == 'recovery' else ' of 50% (the target applies to recovery)'}. "
-            f"It was {fmt_pct(first['rate'])} in {first['period']}; highest "
-            f"{fmt_pct(hi['rate'])} in {hi['period']}, lowest {fmt_pct(lo['rate'])} in "
-            f"{lo['period']}."
+            f"It was {fmt_pct(rate[first])} in {period[first]}; highest "
+            f"{fmt_pct(rate[hi])} in {period[hi]}, lowest {fmt_pct(rate[lo])} in "
+            f"{period[lo]}."
         )
-    missing = [p for p in periods.UNPUBLISHED_QUARTERS if p in set(data["period"])]
+    shown = set(period.tolist())
+    missing = [q for q in periods.UNPUBLISHED_QUARTERS if q in shown]
     if missing:
         sentences.append(f"{', '.join(missing)} was never published and shows as a gap.")
     return " ".join(sentences)
@@ -363,27 +406,28 @@ def headline(trend_data: pd.DataFrame, measure: str = "recovery", rolling: bool 
     """Latest value of the first series, its change on a year earlier, and the target verdict."""
     if trend_data.empty:
         return {}
-    first = trend_data[trend_data["series_order"] == 0].reset_index(drop=True)
-    have = first.dropna(subset=["rate"])
-    if have.empty:
+    p = _points(trend_data)
+    first = np.flatnonzero(p["series_order"] == 0)
+    have = first[~np.isnan(p["rate"][first])]
+    if not len(have):
         return {}
-    last = have.iloc[-1]
-    pos = first.index[first["period"] == last["period"]][0]
-    earlier = first.iloc[pos - 4] if pos >= 4 else None
+    last = have[-1]
+    pos = int(np.flatnonzero(first == last)[0])
+    earlier = first[pos - 4] if pos >= 4 else None
+    rate, low, high = p["rate"], p["ci95_low"], p["ci95_high"]
     change = delta = None
-    if earlier is not None and pd.notna(earlier["rate"]):
-        diff = last["rate"] - earlier["rate"]
-        change = fmt_pct(earlier["rate"])
-        delta = f"{diff:+.1f} points"
-    verdict = stats.compare_with_target(last["ci95_low"] / 100, last["ci95_high"] / 100)
+    if earlier is not None and not np.isnan(rate[earlier]):
+        change = fmt_pct(rate[earlier])
+        delta = f"{rate[last] - rate[earlier]:+.1f} points"
+    verdict = stats.compare_with_target(low[last] / 100, high[last] / 100)
     return {
         "label": model.MEASURES[measure]["label"],
-        "period": ("four quarters to " if rolling else "") + last["period"],
-        "value": fmt_pct(last["rate"]),
-        "interval": f"95% confidence interval {fmt_pct(last['ci95_low'])} to "
-        f"{fmt_pct(last['ci95_high'])}; {int(last['numerator']):,} of {int(last['denominator']):,}.",
+        "period": ("four quarters to " if rolling else "") + p["period"][last],
+        "value": fmt_pct(rate[last]),
+        "interval": f"95% confidence interval {fmt_pct(low[last])} to "
+        f"{fmt_pct(high[last])}; {int(p['numerator'][last]):,} of {int(p['denominator'][last]):,}.",
         "change": change,
-        "earlier_period": None if earlier is None else earlier["period"],
+        "earlier_period": None if earlier is None else p["period"][earlier],
         "delta": delta,
         "verdict": verdict.capitalize() if measure == "recovery" else "Not applicable",
     }
@@ -425,3 +469,28 @@ def describe_compare(table: pd.DataFrame, england: pd.Series | None, period: str
         below = int((have["vs_target"] == "below the target").sum())
         text += f" {meets} meet the 50% target with confidence and {below} are below it."
     return text
+
+
+def gap_table(gap: pd.DataFrame) -> pd.DataFrame:
+    """The gap over time as a person reads it."""
+    return gap.rename(columns={
+        "period": "Quarter", "rate_a": "BAME (%)", "rate_b": "White British (%)",
+        "gap": "Difference (points)", "gap_low": "95% CI low", "gap_high": "95% CI high",
+        "significant": "Significance"}).drop(columns=["group_a", "group_b"]).round(2)
+
+
+def groups_table(groups: pd.DataFrame) -> pd.DataFrame:
+    """Rates by ethnic group as a person reads them."""
+    return groups[["breakdown", "group_label", "numerator", "denominator", "rate", "ci95_low",
+                   "ci95_high", "published_rate", "suppressed", "small_numbers"]].rename(columns={
+        "breakdown": "Breakdown", "group_label": "Group", "numerator": "Numerator",
+        "denominator": "Denominator", "rate": "Rate (%)", "ci95_low": "95% CI low",
+        "ci95_high": "95% CI high", "published_rate": "Published (%)",
+        "suppressed": "Suppressed counts", "small_numbers": "Fewer than 30 people"}).round(2)
+
+
+def describe_groups(groups: pd.DataFrame, area: str, period: str) -> str:
+    """A text alternative for the rates-by-group chart."""
+    rates = "; ".join(f"{g}: {fmt_pct(r)}"
+                      for g, r in zip(groups["group_label"], groups["rate"], strict=False))
+    return f"Rates by ethnic group in {area}, {period}: {rates}."

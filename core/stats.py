@@ -166,19 +166,20 @@ def denominator(frame: pd.DataFrame) -> pd.Series:
 def add_rates(frame: pd.DataFrame, measure: str = "recovery") -> pd.DataFrame:
     """Add numerator, denominator, rate and 95%/99.8% intervals (percentages) for a measure."""
     spec = model.MEASURES[measure]
-    out = frame.copy()
-    num = pd.to_numeric(out[spec["numerator"]], errors="coerce").astype(float)
-    den = denominator(out).astype(float)
-    out["numerator"] = num
-    out["denominator"] = den
-    out["rate"] = proportion(num, den) * 100
+    num = pd.to_numeric(frame[spec["numerator"]], errors="coerce").to_numpy("float64", na_value=np.nan)
+    den = denominator(frame).to_numpy("float64", na_value=np.nan)
+    new = {"numerator": num, "denominator": den, "rate": proportion(num, den) * 100}
     for conf, suffix in ((0.95, "95"), (0.998, "998")):
         lo, hi = wilson_interval(num, den, conf)
-        out[f"ci{suffix}_low"] = lo * 100
-        out[f"ci{suffix}_high"] = hi * 100
-    out["published_rate"] = out[spec["published"]] if spec["published"] in out else np.nan
-    out["small_numbers"] = den < SMALL_DENOMINATOR
-    return out
+        new[f"ci{suffix}_low"] = lo * 100
+        new[f"ci{suffix}_high"] = hi * 100
+    new["published_rate"] = (frame[spec["published"]].to_numpy("float64", na_value=np.nan)
+                             if spec["published"] in frame else np.nan)
+    new["small_numbers"] = den < SMALL_DENOMINATOR
+    # One concatenation, not a copy and ten insertions: this runs on every new view.
+    added = pd.DataFrame(new, index=frame.index)
+    kept = frame.drop(columns=[c for c in added.columns if c in frame.columns])
+    return pd.concat([kept, added], axis=1)
 
 
 def combine(frame: pd.DataFrame, by: list[str]) -> pd.DataFrame:
@@ -211,19 +212,29 @@ def rolling_quarters(frame: pd.DataFrame, window: int = 4, relabel: bool = True)
     q["_i"] = [d.year * 4 + (d.month - 1) // 3 for d in q["period_start"]]
     q = q.sort_values([*keys, "_i"]).reset_index(drop=True)
     out = q.copy()
-    grouped = q.groupby(keys, sort=False)
-    # A window is complete when the quarter window-1 rows back is exactly window-1 quarters ago.
-    complete = (q["_i"] - grouped["_i"].shift(window - 1)) == window - 1
+    # Rows are now contiguous per series and in time order, so a window is a slice: sums come
+    # from cumulative sums, with no per-series Python loop.
+    n, w = len(q), window
+    series = q.groupby(keys, sort=False).ngroup().to_numpy()
+    quarter = q["_i"].to_numpy()
+    rows = np.arange(n)
+    back = np.clip(rows - (w - 1), 0, None)
+    # A window is complete when the quarter window-1 rows back is in the same series and
+    # exactly window-1 quarters earlier.
+    complete = (rows >= w - 1) & (series[back] == series) & (quarter - quarter[back] == w - 1)
     for c in counts:
-        vals = q[c].astype("float64")
-        summed = vals.groupby([q[k] for k in keys], sort=False).transform(
-            lambda s: s.rolling(window, min_periods=window).sum()
-        )
-        out[c] = summed.where(complete).round().astype("Int64")
-    supp = q["suppressed"].astype(float).groupby([q[k] for k in keys], sort=False).transform(
-        lambda s: s.rolling(window, min_periods=1).max()
-    )
-    out["suppressed"] = supp.astype(bool)
+        vals = q[c].to_numpy(dtype="float64", na_value=np.nan)
+        missing = np.isnan(vals)
+        total = np.concatenate([[0.0], np.cumsum(np.where(missing, 0.0, vals))])
+        gaps = np.concatenate([[0], np.cumsum(missing)])
+        ok = complete & (gaps[rows + 1] - gaps[back] == 0)
+        summed = np.where(ok, total[rows + 1] - total[back], np.nan)
+        out[c] = pd.array(np.round(summed), dtype="Float64").astype("Int64")
+    # Suppressed if any quarter in the (possibly shorter) window at the series' start was.
+    first = np.r_[0, np.flatnonzero(np.diff(series)) + 1]
+    start = np.maximum(back, first[series])
+    supp = np.concatenate([[0], np.cumsum(q["suppressed"].to_numpy(dtype=bool, na_value=False))])
+    out["suppressed"] = (supp[rows + 1] - supp[start]) > 0
     if relabel:
         out["period"] = f"{window} quarters to " + q["period"]
     out["published_recovery"] = np.nan

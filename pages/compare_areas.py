@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from core import explore, model
+from core import model
 from ui import data, page, render
 
 ctx = page.start("Compare ICBs")
@@ -19,18 +19,16 @@ st.caption(
     "in OHID Fingertips): *better* or *worse* when England's rate lies outside the ICB's "
     "interval. Change the population or measure in the sidebar."
 )
-table, england = data.compare(source.path, source.mtime, period, sel.population, sel.measure)
-dots, funnel, limits = data.compare_figures(source.path, source.mtime, period, sel.population,
-                                            sel.measure)
+view = data.compare_view(source.path, source.mtime, period, sel.population, sel.measure)
+table, funnel, limits = view.data, view.extra["funnel"], view.extra["limits"]
 title = f"{measure_label}, {group_label}, {period}"
-description = explore.describe_compare(table, england, period, sel.population, sel.measure)
 tab_dots, tab_funnel = st.tabs(["Ranked with intervals", "Funnel plot"])
 with tab_dots:
     render.chart_block(
-        dots,
-        table=explore.compare_table(table, sel.measure),
+        view.figure,
+        table=view.table,
         csv=lambda: table.drop(columns=["area", "region"]).assign(measure=sel.measure),
-        description=description,
+        description=view.description,
         name=f"compare {title}",
         note="Counts below England level are rounded to 5 by NHS England, so intervals are "
         "approximate. Fewer than 30 people makes a rate unreliable.",
@@ -46,9 +44,9 @@ with tab_funnel:
         )
         render.chart_block(
             funnel,
-            table=explore.compare_table(table, sel.measure),
+            table=view.table,
             csv=limits,
-            description="Funnel plot. " + description,
+            description="Funnel plot. " + view.description,
             name=f"funnel {title}",
         )
 render.share_link(sel.to_params(), "compare")

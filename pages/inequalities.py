@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from core import explore, model
+from core import model
 from ui import data, page, render
 
 ctx = page.start("Ethnic inequalities in recovery")
@@ -15,15 +15,12 @@ st.caption(
     "tested directly, with a 95% confidence interval for the difference (Newcombe's method), "
     "rather than by comparing each with England."
 )
-gap = data.gap(source.path, source.mtime, level, code, sel.measure)
+view = data.gap_view(source.path, source.mtime, level, code, sel.measure, name)
 render.chart_block(
-    data.gap_figure(source.path, source.mtime, level, code, sel.measure, name),
-    table=gap.rename(columns={
-        "period": "Quarter", "rate_a": "BAME (%)", "rate_b": "White British (%)",
-        "gap": "Difference (points)", "gap_low": "95% CI low", "gap_high": "95% CI high",
-        "significant": "Significance"}).drop(columns=["group_a", "group_b"]).round(2),
-    csv=lambda: gap.assign(area_code=code, area_name=name, measure=sel.measure),
-    description=explore.describe_gap(gap, name, sel.measure),
+    view.figure,
+    table=view.table,
+    csv=lambda: view.data.assign(area_code=code, area_name=name, measure=sel.measure),
+    description=view.description,
     name=f"gap {name}",
 )
 
@@ -33,22 +30,13 @@ period = pick.selectbox("Quarter", facts["published_quarters"][::-1], key="group
 detailed = show.toggle("Show detailed ethnic groups", key="groups_detailed",
                        help="Indian, Pakistani, African, Caribbean and the rest, under each broad "
                        "group. Numbers are often small: check the denominator and the interval.")
-groups = data.groups(source.path, source.mtime, level, code, period, sel.measure, detailed)
-described = "; ".join(
-    f"{g}: {explore.fmt_pct(r)}" for g, r in zip(groups["group_label"], groups["rate"], strict=False)
-)
+groups = data.groups_view(source.path, source.mtime, level, code, period, sel.measure, name,
+                         detailed)
 render.chart_block(
-    data.groups_figure(source.path, source.mtime, level, code, period, sel.measure, name,
-                       detailed),
-    table=groups[["breakdown", "group_label", "numerator", "denominator", "rate", "ci95_low",
-                  "ci95_high", "published_rate", "suppressed", "small_numbers"]].rename(columns={
-        "breakdown": "Breakdown", "group_label": "Group", "numerator": "Numerator",
-        "denominator": "Denominator", "rate": "Rate (%)", "ci95_low": "95% CI low",
-        "ci95_high": "95% CI high", "published_rate": "Published (%)",
-        "suppressed": "Suppressed counts",
-        "small_numbers": "Fewer than 30 people"}).round(2),
-    csv=lambda: groups.drop(columns=["group_label"]),
-    description=f"Rates by ethnic group in {name}, {period}: {described}.",
+    groups.figure,
+    table=groups.table,
+    csv=lambda: groups.data.drop(columns=["group_label"]),
+    description=groups.description,
     name=f"groups {name} {period}{' detailed' if detailed else ''}",
     note="Broad groups: 'White' includes White British, Irish and other White backgrounds; "
     "'Other Ethnic Groups' includes Chinese and any other group. Where a file gives only "

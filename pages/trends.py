@@ -15,13 +15,13 @@ st.caption(f"{'Rolling four quarters' if sel.rolling else 'Quarterly'}, "
            f"{facts['published_quarters'][0]} to {facts['latest']}. "
            + explore.sentence(explore.POPULATION_NOTES.get(sel.population, "")))
 keys = tuple(sel.series(areas))
-trend = data.trend(source.path, source.mtime, keys, sel.measure, sel.rolling)
-render.headline(explore.headline(trend, sel.measure, sel.rolling))
+view = data.trend_view(source.path, source.mtime, keys, sel.measure, sel.show_ci, sel.rolling)
+render.headline(view.extra["headline"])
 render.chart_block(
-    data.trend_figure(source.path, source.mtime, keys, sel.measure, sel.show_ci, sel.rolling),
-    table=explore.trend_table(trend, sel.measure),
+    view.figure,
+    table=view.table,
     csv=lambda: data.trend_export(source.path, source.mtime, keys, sel.measure, sel.rolling),
-    description=explore.describe_trend(trend, sel.measure, sel.rolling),
+    description=view.description,
     name=f"{measure_label} {name} {sel.population}",
     note=(
         "Rates are computed from counts: recovered ÷ (finished a course of treatment − not at "

@@ -1,21 +1,22 @@
 """Cached access to the store, keyed on small values (a path and its modification time).
 
 The whole store is loaded once per (path, mtime) with ``st.cache_resource``: one shared,
-read-only frame, not a copy per rerun, with an index of its series. Everything derived from it
-for a page (a trend, a compare table) is cached with ``st.cache_data`` on the path, mtime and
-the selection, and each chart (the Altair object and its Vega-Lite spec) with
-``st.cache_resource`` on the same keys, so a rerun neither re-reads nor re-aggregates the
-store, and a view seen before is served from cache.
+read-only frame, not a copy per rerun, with an index of its series. Each chart's data (a trend,
+a compare table) is cached with ``st.cache_data`` on the path, mtime and the selection. What a
+page shows for one selection (the chart's spec with its data already in Arrow form, the table,
+the text alternative) is a ``View``, cached with ``st.cache_resource`` on the same keys: shared
+and read-only, so a rerun returns it without copying or unpickling anything. A rerun therefore
+neither re-reads nor re-aggregates the store, and a view seen before costs only its drawing.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-import altair as alt
 import pandas as pd
 import streamlit as st
+from streamlit import dataframe_util
 
 from core import charts, explore, export, model
 from core.store import Store
@@ -32,16 +33,29 @@ class Source:
 
 @dataclass(frozen=True)
 class Figure:
-    """An Altair chart and its Vega-Lite spec, built once per selection."""
+    """One chart: its Vega-Lite spec (datasets as frames, for PNG/SVG) and the same spec with
+    the datasets already as Arrow bytes, which is what Streamlit sends to the browser (given
+    frames or records, it would convert them again on every rerun)."""
 
-    chart: alt.TopLevelMixin
     spec: dict
+    shown: dict
 
 
-def figure(chart: alt.TopLevelMixin) -> Figure:
-    # The builders are validated against the Vega-Lite schema in tests; skipping validation
-    # here halves the cost of turning a chart into a spec.
-    return Figure(chart, chart.to_dict(validate=False))
+def figure(spec: dict) -> Figure:
+    shown = {k: dataframe_util.convert_anything_to_arrow_bytes(v)
+             for k, v in spec.get("datasets", {}).items()}
+    return Figure(spec, {**spec, "datasets": shown})
+
+
+@dataclass(frozen=True)
+class View:
+    """What a page shows for one selection. Shared between sessions: treat as read-only."""
+
+    figure: Figure
+    table: pd.DataFrame
+    description: str
+    data: pd.DataFrame
+    extra: dict = field(default_factory=dict)
 
 
 def active_source() -> Source:
@@ -114,12 +128,15 @@ def trend(path: str, mtime: float, keys: tuple[explore.SeriesKey, ...], measure:
 
 
 @st.cache_resource(show_spinner=False, max_entries=256)
-def trend_figure(path: str, mtime: float, keys: tuple[explore.SeriesKey, ...], measure: str,
-                 show_ci: bool, rolling: bool = False) -> Figure:
+def trend_view(path: str, mtime: float, keys: tuple[explore.SeriesKey, ...], measure: str,
+               show_ci: bool, rolling: bool = False) -> View:
     f = facts(path, mtime)
-    return figure(charts.trend_chart(trend(path, mtime, keys, measure, rolling),
-                                     domain=f["quarters"], measure=measure, show_ci=show_ci,
-                                     synthetic=f["synthetic"], rolling=rolling))
+    t = trend(path, mtime, keys, measure, rolling)
+    spec = charts.trend_spec(t, domain=f["quarters"], measure=measure, show_ci=show_ci,
+                             synthetic=f["synthetic"], rolling=rolling, frames=True)
+    return View(figure(spec), explore.trend_table(t, measure),
+                explore.describe_trend(t, measure, rolling), t,
+                {"headline": explore.headline(t, measure, rolling)})
 
 
 def trend_export(path: str, mtime: float, keys: tuple[explore.SeriesKey, ...],
@@ -136,18 +153,22 @@ def compare(path: str, mtime: float, period: str, group: str, measure: str):
 
 
 @st.cache_resource(show_spinner=False, max_entries=128)
-def compare_figures(path: str, mtime: float, period: str, group: str,
-                    measure: str) -> tuple[Figure, Figure | None, pd.DataFrame]:
+def compare_view(path: str, mtime: float, period: str, group: str, measure: str) -> View:
+    """The ranked chart; ``extra['funnel']`` is the funnel plot (None without an England rate)
+    and ``extra['limits']`` its control limits."""
     table, england = compare(path, mtime, period, group, measure)
     synthetic = facts(path, mtime)["synthetic"]
     title = f"{model.MEASURES[measure]['label']}, {model.group_label(group)}, {period}"
     eng_rate = None if england is None else england["rate"]
-    dots = figure(charts.compare_chart(table, eng_rate, title=title, synthetic=synthetic,
-                                       measure=measure))
+    dots = figure(charts.compare_spec(table, eng_rate, title=title, synthetic=synthetic,
+                                      measure=measure, frames=True))
     limits = explore.funnel(table, eng_rate)
-    funnel = None if limits.empty else figure(charts.funnel_chart(
-        table, limits, title=f"Funnel plot: {title}", synthetic=synthetic, measure=measure))
-    return dots, funnel, limits
+    funnel = None if limits.empty else figure(charts.funnel_spec(
+        table, limits, title=f"Funnel plot: {title}", synthetic=synthetic, measure=measure,
+        frames=True))
+    return View(dots, explore.compare_table(table, measure),
+                explore.describe_compare(table, england, period, group, measure), table,
+                {"funnel": funnel, "limits": limits})
 
 
 @st.cache_data(show_spinner=False, max_entries=128)
@@ -156,11 +177,12 @@ def gap(path: str, mtime: float, level: str, code: str, measure: str) -> pd.Data
 
 
 @st.cache_resource(show_spinner=False, max_entries=128)
-def gap_figure(path: str, mtime: float, level: str, code: str, measure: str, name: str) -> Figure:
+def gap_view(path: str, mtime: float, level: str, code: str, measure: str, name: str) -> View:
     f = facts(path, mtime)
-    return figure(charts.gap_chart(gap(path, mtime, level, code, measure), domain=f["quarters"],
-                                   title=f"BAME minus White British, {name}",
-                                   synthetic=f["synthetic"]))
+    g = gap(path, mtime, level, code, measure)
+    spec = charts.gap_spec(g, domain=f["quarters"], title=f"BAME minus White British, {name}",
+                           synthetic=f["synthetic"], frames=True)
+    return View(figure(spec), explore.gap_table(g), explore.describe_gap(g, name, measure), g)
 
 
 @st.cache_data(show_spinner=False, max_entries=128)
@@ -170,9 +192,11 @@ def groups(path: str, mtime: float, level: str, code: str, period: str, measure:
 
 
 @st.cache_resource(show_spinner=False, max_entries=128)
-def groups_figure(path: str, mtime: float, level: str, code: str, period: str, measure: str,
-                  name: str, detailed: bool = False) -> Figure:
-    return figure(charts.groups_chart(
-        groups(path, mtime, level, code, period, measure, detailed),
-        title=f"{model.MEASURES[measure]['label']} by ethnic group, {name}, {period}",
-        synthetic=facts(path, mtime)["synthetic"], measure=measure))
+def groups_view(path: str, mtime: float, level: str, code: str, period: str, measure: str,
+                name: str, detailed: bool = False) -> View:
+    g = groups(path, mtime, level, code, period, measure, detailed)
+    spec = charts.groups_spec(
+        g, title=f"{model.MEASURES[measure]['label']} by ethnic group, {name}, {period}",
+        synthetic=facts(path, mtime)["synthetic"], measure=measure, frames=True)
+    return View(figure(spec), explore.groups_table(g), explore.describe_groups(g, name, period),
+                g)

@@ -36,7 +36,7 @@ def chart_block(
     tab_chart, tab_table = st.tabs(["Chart", "Table"])
     with tab_chart:
         # Streamlit moves the datasets out of the spec it is given: hand it a shallow copy.
-        spec = {**fig.spec, "datasets": dict(fig.spec.get("datasets", {}))}
+        spec = {**fig.shown, "datasets": dict(fig.shown["datasets"])}
         st.vega_lite_chart(spec, theme=None, alt=description, key=f"chart-{key}")
         # Descriptions carry area and group names from data files: escape them for Markdown.
         st.caption("Description: " + md(description))
@@ -51,11 +51,11 @@ def chart_block(
         icon=":material/download:",
     )
     c2.download_button(
-        "Chart as PNG", lambda: charts.to_image(fig.chart, "png"), file_name=f"{key}.png",
+        "Chart as PNG", lambda: charts.to_image(fig.spec, "png"), file_name=f"{key}.png",
         mime="image/png", key=f"png-{key}", on_click="ignore", icon=":material/image:",
     )
     c3.download_button(
-        "Chart as SVG", lambda: charts.to_image(fig.chart, "svg"), file_name=f"{key}.svg",
+        "Chart as SVG", lambda: charts.to_image(fig.spec, "svg"), file_name=f"{key}.svg",
         mime="image/svg+xml", key=f"svg-{key}", on_click="ignore", icon=":material/image:",
     )
 

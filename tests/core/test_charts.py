@@ -7,8 +7,10 @@ import json
 
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from core import charts, explore
+from core import charts, explore, model
 from core.store import Store
 
 
@@ -90,3 +92,71 @@ def test_export_images(frame, domain, fmt, magic):
         assert b"SYNTHETIC SAMPLE DATA" in out  # the source line travels with the image
     with pytest.raises(ValueError):
         charts.to_image(charts.trend_chart(data, domain=domain), "gif")
+
+
+# --- The fast route (a cached layout filled with each view's values) gives Altair's spec ----
+
+SERIES = [
+    explore.SeriesKey(level, code, group)
+    for level, code in (("England", "ENG"), ("ICB", "QHM"), ("ICB", "QWE"), ("ICB", "NOPE"))
+    for group in ("Total", "BME", "White British", "Mixed", "White")
+]
+FAST = settings(max_examples=30, deadline=None,
+                suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+
+@FAST
+@given(keys=st.lists(st.sampled_from(SERIES), min_size=1, max_size=6, unique=True),
+       measure=st.sampled_from(list(model.MEASURES)), show_ci=st.booleans(),
+       rolling=st.booleans(), synthetic=st.booleans(), highlight=st.booleans())
+def test_fast_trend_spec_is_altairs(frame, domain, keys, measure, show_ci, rolling, synthetic,
+                                    highlight):
+    data = explore.trend(frame, keys, measure, domain=domain, rolling=rolling)
+    opts = dict(domain=domain, measure=measure, show_ci=show_ci, synthetic=synthetic,
+                rolling=rolling, highlight=domain[-2:] if highlight else None)
+    assert charts.trend_spec(data, **opts) == charts.trend_chart(data, **opts).to_dict()
+
+
+@FAST
+@given(back=st.integers(0, 30), group=st.sampled_from(["Total", "BME", "Mixed", "White British"]),
+       measure=st.sampled_from(list(model.MEASURES)), synthetic=st.booleans(),
+       no_england=st.booleans())
+def test_fast_compare_and_funnel_specs_are_altairs(frame, domain, back, group, measure,
+                                                   synthetic, no_england):
+    period = [q for q in domain if q not in {"2020/21 Q2"}][-1 - back]
+    table, england = explore.compare_areas(frame, period, group, measure)
+    rate = None if no_england or england is None else england["rate"]
+    opts = dict(title=f"t {period}", synthetic=synthetic, measure=measure)
+    assert (charts.compare_spec(table, rate, **opts)
+            == charts.compare_chart(table, rate, **opts).to_dict())
+    if rate is not None:
+        limits = explore.funnel(table, rate)
+        assert (charts.funnel_spec(table, limits, **opts)
+                == charts.funnel_chart(table, limits, **opts).to_dict())
+
+
+@FAST
+@given(area=st.sampled_from([("England", "ENG"), ("ICB", "QHM"), ("ICB", "NOPE")]),
+       back=st.integers(0, 30), measure=st.sampled_from(list(model.MEASURES)),
+       detailed=st.booleans(), synthetic=st.booleans())
+def test_fast_gap_and_groups_specs_are_altairs(frame, domain, area, back, measure, detailed,
+                                               synthetic):
+    gap = explore.group_gap(frame, *area, measure)
+    opts = dict(title=f"g {area[1]}", synthetic=synthetic)
+    if not gap.empty:
+        assert (charts.gap_spec(gap, domain=domain, **opts)
+                == charts.gap_chart(gap, domain=domain, **opts).to_dict())
+    period = [q for q in domain if q != "2020/21 Q2"][-1 - back]
+    groups = explore.broad_groups(frame, *area, period, measure, detailed)
+    assert (charts.groups_spec(groups, measure=measure, **opts)
+            == charts.groups_chart(groups, measure=measure, **opts).to_dict())
+
+
+def test_fast_spec_keeps_frames_for_the_app(frame, domain):
+    data = explore.trend(frame, SERIES[:2], domain=domain)
+    spec = charts.trend_spec(data, domain=domain, frames=True)
+    assert isinstance(spec["datasets"]["trend"], pd.DataFrame)
+    # the layout is built once per set of options, not once per view
+    before = charts._skeleton.cache_info().hits
+    charts.trend_spec(explore.trend(frame, SERIES[5:8], domain=domain), domain=domain)
+    assert charts._skeleton.cache_info().hits == before + 1
