@@ -41,7 +41,8 @@ if source.mtime == 0.0:
 facts = data.facts(source.path, source.mtime)
 areas = data.areas(source.path, source.mtime)
 labels = data.area_labels(source.path, source.mtime)
-st.session_state["selection"] = sidebar.render(areas, labels) if len(areas) else None
+series = data.series_labels(source.path, source.mtime)
+st.session_state["selection"] = sidebar.render(areas, labels, series) if len(areas) else None
 
 with st.sidebar:
     st.divider()

@@ -409,11 +409,16 @@ def compare_spec(
 
 def _funnel_parts(table: pd.DataFrame, limits: pd.DataFrame, title: str) -> Parts:
     d = _slim(table.dropna(subset=["rate"]), TABLE_COLUMNS)
-    lines = limits.melt("denominator", ["low95", "high95", "low998", "high998", "baseline"],
-                        var_name="limit", value_name="rate")
-    lines["kind"] = lines["limit"].map(
-        {"low95": "95% limits", "high95": "95% limits", "low998": "99.8% limits",
-         "high998": "99.8% limits", "baseline": "England"})
+    # Long form, one block of rows per limit line (what DataFrame.melt gives, built directly).
+    kinds = {"low95": "95% limits", "high95": "95% limits", "low998": "99.8% limits",
+             "high998": "99.8% limits", "baseline": "England"}
+    n = len(limits)
+    lines = pd.DataFrame({
+        "denominator": np.tile(limits["denominator"].to_numpy(), len(kinds)),
+        "limit": np.repeat(list(kinds), n),
+        "rate": np.concatenate([limits[c].to_numpy("float64") for c in kinds]),
+        "kind": np.repeat(list(kinds.values()), n),
+    })
     return Parts(values={**_bands(d), "title": title}, datasets={"limits": lines, "areas": d})
 
 

@@ -7,6 +7,7 @@ compare-areas table, the gap between two groups, and a text alternative for each
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -76,6 +77,7 @@ def area_label(row: pd.Series | dict) -> str:
     return name
 
 
+@functools.lru_cache(maxsize=4096)
 def pretty_name(name: str) -> str:
     """'NHS SOUTH YORKSHIRE INTEGRATED CARE BOARD' → 'NHS South Yorkshire ICB'."""
     if not isinstance(name, str):
@@ -119,6 +121,27 @@ def series_index(frame: pd.DataFrame) -> SeriesIndex:
     groups = q.groupby(["level", "area_code", "group", "breakdown"], sort=False).indices
     positions = np.flatnonzero((frame["period_type"] == "quarter").to_numpy())
     return {key: positions[rows] for key, rows in groups.items()}
+
+
+def rows_index(frame: pd.DataFrame, by: list[str]) -> dict[tuple, np.ndarray]:
+    """Row positions of every distinct combination of ``by`` (built once per store), so a page
+    picks its rows by a dictionary look-up instead of comparing whole columns."""
+    return frame.groupby(by, sort=False).indices
+
+
+#: The look-ups compare_areas and broad_groups use.
+SLICE_BY = ["period", "group", "breakdown"]
+AREA_BY = ["level", "area_code", "period"]
+
+
+def _rows(frame: pd.DataFrame, index: dict[tuple, np.ndarray] | None, by: list[str],
+          key: tuple) -> pd.DataFrame:
+    if index is None:
+        mask = np.ones(len(frame), dtype=bool)
+        for column, value in zip(by, key, strict=True):
+            mask &= (frame[column] == value).to_numpy(dtype=bool, na_value=False)
+        return frame[mask]
+    return frame.iloc[index.get(key, np.array([], dtype=int))]
 
 
 def trend(
@@ -261,26 +284,29 @@ def compare_areas(
     group: str = "Total",
     measure: str = "recovery",
     level: str = "ICB",
+    index: dict[tuple, np.ndarray] | None = None,
 ) -> tuple[pd.DataFrame, pd.Series | None]:
     """Every area at ``level`` in one period, compared with England and the 50% target.
 
     Comparison with England uses the two-level interval rule (95% and 99.8%), as Fingertips
-    does; the benchmark's own interval is ignored. Returns (table, England row).
+    does; the benchmark's own interval is ignored. Returns (table, England row). ``index`` is
+    ``rows_index(frame, SLICE_BY)``.
     """
-    breakdown = POPULATION_BREAKDOWN[group]
-    rows = frame[(frame["period"] == period) & (frame["group"] == group)
-                 & (frame["breakdown"] == breakdown)]
+    rows = _rows(frame, index, SLICE_BY, (period, group, POPULATION_BREAKDOWN[group]))
     rated = stats.add_rates(rows, measure)
     eng = rated[rated["level"] == "England"]
     england = eng.iloc[0] if len(eng) else None
     table = rated[rated["level"] == level].copy()
     benchmark = england["rate"] / 100 if england is not None else np.nan
-    table["vs_england"] = stats.compare_two_levels(
-        table["numerator"], table["denominator"], benchmark
+    num, den = (table[c].to_numpy("float64", na_value=np.nan) for c in ("numerator", "denominator"))
+    low, high = (table[c].to_numpy("float64", na_value=np.nan) / 100
+                 for c in ("ci95_low", "ci95_high"))
+    table = table.assign(
+        vs_england=stats.compare_two_levels(num, den, benchmark),
+        vs_target=stats.compare_with_target(low, high),
+        area=[pretty_name(n) for n in table["area_name"].tolist()],
+        region=[pretty_name(n) for n in table["parent_name"].tolist()],
     )
-    table["vs_target"] = stats.compare_with_target(table["ci95_low"] / 100, table["ci95_high"] / 100)
-    table["area"] = table["area_name"].map(pretty_name)
-    table["region"] = table["parent_name"].map(pretty_name)
     return table.sort_values("rate", ascending=False, na_position="last"), england
 
 
@@ -306,29 +332,29 @@ def group_gap(
     measure: str = "recovery",
     group_a: str = "BME",
     group_b: str = "White British",
+    index: SeriesIndex | None = None,
+    domain: list[str] | None = None,
 ) -> pd.DataFrame:
     """Gap between two disjoint groups in one area over time (Newcombe's interval, points)."""
     keys = [SeriesKey(level, area_code, group_a), SeriesKey(level, area_code, group_b)]
-    data = trend(frame, keys, measure)
+    data = trend(frame, keys, measure, index=index, domain=domain)
     if data.empty:
         return data
-    a = data[data["group"] == group_a].set_index("period")
-    b = data[data["group"] == group_b].set_index("period")
-    d, lo, hi = stats.newcombe_difference(
-        a["numerator"], a["denominator"], b["numerator"], b["denominator"]
-    )
-    out = pd.DataFrame({
-        "period": a.index,
-        "rate_a": a["rate"].to_numpy(), "rate_b": b["rate"].reindex(a.index).to_numpy(),
-        "gap": np.asarray(d) * 100, "gap_low": np.asarray(lo) * 100, "gap_high": np.asarray(hi) * 100,
+    # trend gives one block of quarters per key, over the same quarters: a over b row by row.
+    half = len(data) // 2
+    cols = {c: data[c].to_numpy("float64", na_value=np.nan)
+            for c in ("numerator", "denominator", "rate")}
+    a, b = slice(0, half), slice(half, None)
+    d, lo, hi = (np.asarray(v) * 100 for v in stats.newcombe_difference(
+        cols["numerator"][a], cols["denominator"][a], cols["numerator"][b], cols["denominator"][b]))
+    significant = np.where(np.isnan(d), "no data",
+                           np.where((hi < 0) | (lo > 0), "significant at 95%", "not significant"))
+    return pd.DataFrame({
+        "period": data["period"].to_numpy(object)[a],
+        "rate_a": cols["rate"][a], "rate_b": cols["rate"][b],
+        "gap": d, "gap_low": lo, "gap_high": hi, "significant": significant,
+        "group_a": model.group_label(group_a), "group_b": model.group_label(group_b),
     })
-    out["significant"] = np.where(
-        out["gap"].isna(), "no data",
-        np.where((out["gap_high"] < 0) | (out["gap_low"] > 0), "significant at 95%",
-                 "not significant"),
-    )
-    out["group_a"], out["group_b"] = model.group_label(group_a), model.group_label(group_b)
-    return out.reset_index(drop=True)
 
 
 def describe_gap(gap: pd.DataFrame, area: str, measure: str = "recovery") -> str:
@@ -349,17 +375,19 @@ def describe_gap(gap: pd.DataFrame, area: str, measure: str = "recovery") -> str
 
 
 def broad_groups(frame: pd.DataFrame, level: str, area_code: str, period: str,
-                 measure: str = "recovery", detailed: bool = False) -> pd.DataFrame:
+                 measure: str = "recovery", detailed: bool = False,
+                 index: dict[tuple, np.ndarray] | None = None) -> pd.DataFrame:
     """Rates for every broad ethnic group in one area and period: where a gap comes from.
 
     With ``detailed``, each broad group is followed by its detailed groups (``Asian or Asian
-    British: Indian``), whose small numbers are flagged rather than hidden.
+    British: Indian``), whose small numbers are flagged rather than hidden. ``index`` is
+    ``rows_index(frame, AREA_BY)``.
     """
     breakdowns = ["BME Group", "Ethnic Group", "Total"]
     if detailed:
         breakdowns.append("Ethnic Group (detailed)")
-    rows = frame[(frame["period"] == period) & (frame["level"] == level)
-                 & (frame["area_code"] == area_code) & frame["breakdown"].isin(breakdowns)]
+    rows = _rows(frame, index, AREA_BY, (level, area_code, period))
+    rows = rows[rows["breakdown"].isin(breakdowns)]
     rated = stats.add_rates(rows, measure)
     is_detail = rated["breakdown"] == "Ethnic Group (detailed)"
     rated["group_label"] = rated["group"].map(model.group_label).where(

@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 from streamlit import dataframe_util
@@ -81,7 +82,7 @@ def remember(path: str, frame: pd.DataFrame) -> None:
 def load(path: str, mtime: float) -> pd.DataFrame:
     """Treat the result as read-only: it is shared by every session."""
     frame = _JUST_WRITTEN.pop((path, mtime), None)
-    return frame if frame is not None else Store(path).load()
+    return model.compact(frame if frame is not None else Store(path).load())
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
@@ -89,12 +90,24 @@ def index(path: str, mtime: float) -> explore.SeriesIndex:
     return explore.series_index(load(path, mtime))
 
 
+@st.cache_resource(show_spinner=False, max_entries=8)
+def slices(path: str, mtime: float) -> dict[tuple, np.ndarray]:
+    return explore.rows_index(load(path, mtime), explore.SLICE_BY)
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def area_rows(path: str, mtime: float) -> dict[tuple, np.ndarray]:
+    return explore.rows_index(load(path, mtime), explore.AREA_BY)
+
+
 @st.cache_data(show_spinner=False, max_entries=16)
 def log(path: str, mtime: float) -> list[dict]:
     return Store(path).log()
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
+# facts, areas and area labels are read on every rerun of every page: cached as shared,
+# read-only objects so that a rerun does not unpickle a copy of each.
+@st.cache_resource(show_spinner=False, max_entries=16)
 def facts(path: str, mtime: float) -> dict:
     frame = load(path, mtime)
     quarters = explore.quarter_domain(frame)
@@ -109,15 +122,23 @@ def facts(path: str, mtime: float) -> dict:
     }
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
+@st.cache_resource(show_spinner=False, max_entries=16)
 def areas(path: str, mtime: float) -> pd.DataFrame:
     return explore.areas(load(path, mtime))
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
+@st.cache_resource(show_spinner=False, max_entries=16)
 def area_labels(path: str, mtime: float) -> dict[str, str]:
     return {row.area_code: explore.area_label(row._asdict())
             for row in areas(path, mtime).itertuples()}
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def series_labels(path: str, mtime: float) -> dict[str, str]:
+    """Every series a user can add on the national view (``code~group``) and its label."""
+    labels = area_labels(path, mtime)
+    return {f"{code}~{group}": f"{labels.get(code, code)}: {model.group_label(group)}"
+            for code in areas(path, mtime)["area_code"] for group in explore.POPULATIONS}
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
@@ -149,7 +170,8 @@ def trend_export(path: str, mtime: float, keys: tuple[explore.SeriesKey, ...],
 
 @st.cache_data(show_spinner=False, max_entries=128)
 def compare(path: str, mtime: float, period: str, group: str, measure: str):
-    return explore.compare_areas(load(path, mtime), period, group, measure)
+    return explore.compare_areas(load(path, mtime), period, group, measure,
+                                 index=slices(path, mtime))
 
 
 @st.cache_resource(show_spinner=False, max_entries=128)
@@ -173,7 +195,8 @@ def compare_view(path: str, mtime: float, period: str, group: str, measure: str)
 
 @st.cache_data(show_spinner=False, max_entries=128)
 def gap(path: str, mtime: float, level: str, code: str, measure: str) -> pd.DataFrame:
-    return explore.group_gap(load(path, mtime), level, code, measure)
+    return explore.group_gap(load(path, mtime), level, code, measure, index=index(path, mtime),
+                             domain=facts(path, mtime)["quarters"])
 
 
 @st.cache_resource(show_spinner=False, max_entries=128)
@@ -188,7 +211,8 @@ def gap_view(path: str, mtime: float, level: str, code: str, measure: str, name:
 @st.cache_data(show_spinner=False, max_entries=128)
 def groups(path: str, mtime: float, level: str, code: str, period: str, measure: str,
            detailed: bool = False) -> pd.DataFrame:
-    return explore.broad_groups(load(path, mtime), level, code, period, measure, detailed)
+    return explore.broad_groups(load(path, mtime), level, code, period, measure, detailed,
+                                index=area_rows(path, mtime))
 
 
 @st.cache_resource(show_spinner=False, max_entries=128)

@@ -39,7 +39,8 @@ def _keep(name: str) -> None:
     st.session_state[name] = st.session_state[f"w_{name}"]
 
 
-def render(areas: pd.DataFrame, labels: dict[str, str]) -> Selection:
+def render(areas: pd.DataFrame, labels: dict[str, str], series: dict[str, str]) -> Selection:
+    """Draw the sidebar; ``labels`` names each area, ``series`` each ``code~group`` option."""
     _init(areas)
     ss = st.session_state
     icbs = areas.loc[areas["level"] == "ICB", "area_code"].tolist()
@@ -52,7 +53,7 @@ def render(areas: pd.DataFrame, labels: dict[str, str]) -> Selection:
         if ss["view"] == "ICB" and icbs:
             st.selectbox(
                 "Integrated Care Board", icbs, key=_bind("icb"), on_change=_keep, args=("icb",),
-                format_func=lambda c: labels.get(c, c),
+                format_func=lambda c: labels.get(c) or c,
                 help="Type to search. Each ICB is shown with its NHS region.",
             )
         st.selectbox(
@@ -68,15 +69,13 @@ def render(areas: pd.DataFrame, labels: dict[str, str]) -> Selection:
                  "reliable improvement.")
         if ss["view"] == "National":
             primary = f"ENG~{ss['population']}"
-            options = [f"{c}~{g}" for c in areas["area_code"] for g in explore.POPULATIONS
-                       if f"{c}~{g}" != primary]
+            options = [s for s in series if s != primary]
             ss["compare"] = [c for c in ss["compare"] if c in options][:MAX_POPULATIONS]
             st.multiselect(
                 f"Compare with up to {MAX_POPULATIONS} other populations", options,
                 key=_bind("compare"), on_change=_keep, args=("compare",),
                 max_selections=MAX_POPULATIONS,
-                format_func=lambda s: f"{labels.get(s.split('~')[0], s)}: "
-                f"{model.group_label(s.split('~')[1])}",
+                format_func=series.get,
                 placeholder="Any area with any group",
             )
             if len(ss["compare"]) >= MAX_POPULATIONS:
@@ -88,7 +87,7 @@ def render(areas: pd.DataFrame, labels: dict[str, str]) -> Selection:
             st.multiselect(
                 f"Compare with up to {MAX_AREAS} other areas", options, key=_bind("areas"),
                 on_change=_keep, args=("areas",), max_selections=MAX_AREAS,
-                format_func=lambda c: labels.get(c, c),
+                format_func=lambda c: labels.get(c) or c,
                 placeholder="Other ICBs, regions or England",
                 help="Each area is shown for the whole population and for BAME.",
             )
