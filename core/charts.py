@@ -147,14 +147,20 @@ def _fill(node: Any, values: dict[str, Any]) -> Any:
 def _trend_parts(data: pd.DataFrame, show_ci: bool) -> Parts:
     d = _slim(data, TREND_COLUMNS)
     # Each run of quarters with a rate gets its own path id, so no line ever bridges a gap,
-    # whatever the renderer does with missing values.
-    segment = d["rate"].isna().astype(int).groupby(d["series"], sort=False).cumsum()
-    d["segment"] = segment.astype(int)
-    d["path"] = d["series"] + " #" + d["segment"].astype(str)
-    order = np.argsort(d["series_order"].to_numpy(), kind="stable")
-    series = list(dict.fromkeys(d["series"].to_numpy()[order].tolist()))
-    groups = list(dict.fromkeys(d["group"].tolist()))
+    # whatever the renderer does with missing values: the segment is the number of missing
+    # quarters so far in the series.
+    names = d["series"].tolist()
     rate = d["rate"].to_numpy(dtype=float)
+    seen: dict[str, int] = {}
+    segment = []
+    for name, missing in zip(names, np.isnan(rate).tolist(), strict=True):
+        seen[name] = seen.get(name, 0) + missing
+        segment.append(seen[name])
+    d["segment"] = np.asarray(segment, dtype=int)
+    d["path"] = [f"{name} #{n}" for name, n in zip(names, segment, strict=True)]
+    order = np.argsort(d["series_order"].to_numpy(), kind="stable")
+    series = list(dict.fromkeys(np.asarray(names, dtype=object)[order].tolist()))
+    groups = list(dict.fromkeys(d["group"].tolist()))
     values = rate[~np.isnan(rate)]
     lows = d["ci95_low"].to_numpy(dtype=float) if show_ci else rate
     lows = lows[~np.isnan(lows)]

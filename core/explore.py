@@ -108,7 +108,7 @@ SMALL_NUMBERS_NOTE = "fewer than 30 people: unreliable"
 
 SeriesIndex = dict[tuple[str, str, str, str], np.ndarray]
 _TREND_SOURCE = ("period", *model.COUNT_COLUMNS, *model.PERCENT_COLUMNS, "suppressed")
-_ROLLING_SOURCE = ("period_type", "period_start", "level", "area_code", "breakdown", "group")
+_ROLLING_SOURCE = ("period_start",)
 
 
 def series_index(frame: pd.DataFrame) -> SeriesIndex:
@@ -174,21 +174,39 @@ def trend(
     at = [frame.columns.get_loc(c) for c in columns]
     rows = frame.iloc[np.concatenate(found) if found else [], at]
     order = np.repeat(np.arange(len(keys)), [len(f) for f in found])
+    period = np.asarray(rows["period"].tolist(), dtype=object)
+    source = {c: rows[c].to_numpy("float64", na_value=np.nan)
+              for c in (*model.COUNT_COLUMNS, *model.PERCENT_COLUMNS)}
+    suppressed = rows["suppressed"].to_numpy(dtype=bool, na_value=False)
     if rolling and len(rows):
-        # rolling_quarters sorts by series; keep the order of the keys.
-        rows = rows.assign(_order=order)
-        rows = stats.rolling_quarters(rows, relabel=False)
-        order = rows.pop("_order").to_numpy()
-    rated = stats.add_rates(rows, measure)
+        quarter = stats.quarter_number(rows["period_start"])
+        by_time = np.lexsort((quarter, order))
+        order, period, suppressed = order[by_time], period[by_time], suppressed[by_time]
+        sums, suppressed = stats.window_sums(
+            order, quarter[by_time], {c: source[c][by_time] for c in model.COUNT_COLUMNS},
+            suppressed)
+        source = {**sums, **{c: np.full(len(order), np.nan) for c in model.PERCENT_COLUMNS}}
+    # From here on, the stored rows are scattered onto the grid of series x quarters.
     where = {p: i for i, p in enumerate(domain)}
-    pos = rated["period"].map(where).to_numpy(dtype=float, na_value=np.nan)
-    keep = ~np.isnan(pos)
-    target = order[keep] * len(domain) + pos[keep].astype(int)
-    rated = rated[keep]
-    rated.index = target
-    rated = rated[~rated.index.duplicated(keep="last")]
+    pos = np.array([where.get(p, -1) for p in period.tolist()], dtype=int)
+    keep = pos >= 0
+    target = order[keep] * len(domain) + pos[keep]
     n = len(keys) * len(domain)
-    out = rated.drop(columns="period").reindex(pd.RangeIndex(n))
+
+    def grid(values: np.ndarray, fill: object = np.nan) -> np.ndarray:
+        out = np.full(n, fill, dtype=values.dtype)
+        out[target] = values[keep]  # a repeated (series, quarter) keeps its last row
+        return out
+
+    counts = {c: grid(source[c]) for c in model.COUNT_COLUMNS}
+    spec = model.MEASURES[measure]
+    out = pd.DataFrame({
+        **{c: pd.array(v, dtype="Float64").astype("Int64") for c, v in counts.items()},
+        **{c: grid(source[c]) for c in model.PERCENT_COLUMNS},
+        **stats.rate_columns(counts[spec["numerator"]],
+                             counts["finished"] - counts["not_at_caseness"]),
+    })
+    out["published_rate"] = out[spec["published"]]
     names = []
     for key, rows_of in zip(keys, found, strict=True):
         last = frame["area_name"].iat[rows_of[-1]] if len(rows_of) else None
@@ -196,9 +214,9 @@ def trend(
     labels = [model.group_label(k.group) for k in keys]
     each = len(domain)
     period = np.tile(np.asarray(domain, dtype=object), len(keys))
-    suppressed = out["suppressed"].fillna(False).to_numpy(dtype=bool)
-    small = out["small_numbers"].fillna(False).to_numpy(dtype=bool)
-    no_rate = out["rate"].isna().to_numpy()
+    suppressed = grid(suppressed, False)
+    no_rate = np.isnan(out["rate"].to_numpy())
+    small = out["denominator"].to_numpy() < stats.SMALL_DENOMINATOR
     unpublished = np.isin(period, list(periods.UNPUBLISHED_QUARTERS))
     missing = "no complete four quarters" if rolling else "no data"
     status = np.where(unpublished, "not published", np.where(
@@ -217,8 +235,6 @@ def trend(
         "group_label": np.repeat(labels, each),
         "suppressed": suppressed, "small_numbers": small, "status": status, "note": note,
     })
-    # The same columns with or without ``rolling``: the store's key columns are in ``described``.
-    out = out.drop(columns=[c for c in (*described.columns, *_ROLLING_SOURCE) if c in out.columns])
     return pd.concat([out, described], axis=1)
 
 

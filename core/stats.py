@@ -165,16 +165,22 @@ def denominator(frame: pd.DataFrame) -> pd.Series:
     return (frame["finished"] - frame["not_at_caseness"]).astype("Float64")
 
 
-def add_rates(frame: pd.DataFrame, measure: str = "recovery") -> pd.DataFrame:
-    """Add numerator, denominator, rate and 95%/99.8% intervals (percentages) for a measure."""
-    spec = model.MEASURES[measure]
-    num = pd.to_numeric(frame[spec["numerator"]], errors="coerce").to_numpy("float64", na_value=np.nan)
-    den = denominator(frame).to_numpy("float64", na_value=np.nan)
+def rate_columns(num: np.ndarray, den: np.ndarray) -> dict[str, np.ndarray]:
+    """Numerator, denominator, rate and 95%/99.8% Wilson limits, as percentages."""
     new = {"numerator": num, "denominator": den, "rate": proportion(num, den) * 100}
     for conf, suffix in ((0.95, "95"), (0.998, "998")):
         lo, hi = wilson_interval(num, den, conf)
         new[f"ci{suffix}_low"] = lo * 100
         new[f"ci{suffix}_high"] = hi * 100
+    return new
+
+
+def add_rates(frame: pd.DataFrame, measure: str = "recovery") -> pd.DataFrame:
+    """Add numerator, denominator, rate and 95%/99.8% intervals (percentages) for a measure."""
+    spec = model.MEASURES[measure]
+    num = pd.to_numeric(frame[spec["numerator"]], errors="coerce").to_numpy("float64", na_value=np.nan)
+    den = denominator(frame).to_numpy("float64", na_value=np.nan)
+    new = rate_columns(num, den)
     new["published_rate"] = (frame[spec["published"]].to_numpy("float64", na_value=np.nan)
                              if spec["published"] in frame else np.nan)
     new["small_numbers"] = den < SMALL_DENOMINATOR
@@ -198,6 +204,40 @@ def combine(frame: pd.DataFrame, by: list[str]) -> pd.DataFrame:
     return sums.reset_index()
 
 
+def quarter_number(starts) -> np.ndarray:
+    """Consecutive integers for consecutive quarters, from their start dates."""
+    return np.array([d.year * 4 + (d.month - 1) // 3 for d in starts], dtype=int)
+
+
+def window_sums(series: np.ndarray, quarter: np.ndarray, counts: dict[str, np.ndarray],
+                suppressed: np.ndarray, window: int = 4
+                ) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Counts summed over each ``window`` consecutive quarters, for rows sorted by series and
+    then quarter. A sum is NaN unless all ``window`` quarters are there with a count; a row is
+    suppressed if any quarter in its (possibly shorter, at a series' start) window was.
+
+    Rows are contiguous per series and in time order, so a window is a slice, and sums come
+    from cumulative sums with no per-series loop.
+    """
+    n, w = len(quarter), window
+    rows = np.arange(n)
+    back = np.clip(rows - (w - 1), 0, None)
+    # A window is complete when the quarter window-1 rows back is in the same series and
+    # exactly window-1 quarters earlier.
+    complete = (rows >= w - 1) & (series[back] == series) & (quarter - quarter[back] == w - 1)
+    sums = {}
+    for c, vals in counts.items():
+        missing = np.isnan(vals)
+        total = np.concatenate([[0.0], np.cumsum(np.where(missing, 0.0, vals))])
+        gaps = np.concatenate([[0], np.cumsum(missing)])
+        ok = complete & (gaps[rows + 1] - gaps[back] == 0)
+        sums[c] = np.round(np.where(ok, total[rows + 1] - total[back], np.nan))
+    first = np.r_[0, np.flatnonzero(np.diff(series)) + 1] if n else np.array([], dtype=int)
+    start = np.maximum(back, np.repeat(first, np.diff(np.r_[first, n])))
+    supp = np.concatenate([[0], np.cumsum(suppressed.astype(int))])
+    return sums, (supp[rows + 1] - supp[start]) > 0
+
+
 def rolling_quarters(frame: pd.DataFrame, window: int = 4, relabel: bool = True) -> pd.DataFrame:
     """Counts summed over each run of ``window`` consecutive quarters, for every series.
 
@@ -211,32 +251,16 @@ def rolling_quarters(frame: pd.DataFrame, window: int = 4, relabel: bool = True)
     if q.empty:
         return q
     keys = ["level", "area_code", "breakdown", "group"]
-    q["_i"] = [d.year * 4 + (d.month - 1) // 3 for d in q["period_start"]]
+    q["_i"] = quarter_number(q["period_start"])
     q = q.sort_values([*keys, "_i"]).reset_index(drop=True)
     out = q.copy()
-    # Rows are now contiguous per series and in time order, so a window is a slice: sums come
-    # from cumulative sums, with no per-series Python loop.
-    n, w = len(q), window
-    series = q.groupby(keys, sort=False).ngroup().to_numpy()
-    quarter = q["_i"].to_numpy()
-    rows = np.arange(n)
-    back = np.clip(rows - (w - 1), 0, None)
-    # A window is complete when the quarter window-1 rows back is in the same series and
-    # exactly window-1 quarters earlier.
-    complete = (rows >= w - 1) & (series[back] == series) & (quarter - quarter[back] == w - 1)
+    sums, suppressed = window_sums(
+        q.groupby(keys, sort=False).ngroup().to_numpy(), q["_i"].to_numpy(),
+        {c: q[c].to_numpy("float64", na_value=np.nan) for c in counts},
+        q["suppressed"].to_numpy(dtype=bool, na_value=False), window)
     for c in counts:
-        vals = q[c].to_numpy(dtype="float64", na_value=np.nan)
-        missing = np.isnan(vals)
-        total = np.concatenate([[0.0], np.cumsum(np.where(missing, 0.0, vals))])
-        gaps = np.concatenate([[0], np.cumsum(missing)])
-        ok = complete & (gaps[rows + 1] - gaps[back] == 0)
-        summed = np.where(ok, total[rows + 1] - total[back], np.nan)
-        out[c] = pd.array(np.round(summed), dtype="Float64").astype("Int64")
-    # Suppressed if any quarter in the (possibly shorter) window at the series' start was.
-    first = np.r_[0, np.flatnonzero(np.diff(series)) + 1]
-    start = np.maximum(back, first[series])
-    supp = np.concatenate([[0], np.cumsum(q["suppressed"].to_numpy(dtype=bool, na_value=False))])
-    out["suppressed"] = (supp[rows + 1] - supp[start]) > 0
+        out[c] = pd.array(sums[c], dtype="Float64").astype("Int64")
+    out["suppressed"] = suppressed
     if relabel:
         out["period"] = f"{window} quarters to " + q["period"]
     out["published_recovery"] = np.nan

@@ -11,6 +11,8 @@ neither re-reads nor re-aggregates the store, and a view seen before costs only 
 
 from __future__ import annotations
 
+import functools
+import json
 import os
 from dataclasses import dataclass, field
 
@@ -43,9 +45,16 @@ class Figure:
 
 
 def figure(spec: dict) -> Figure:
-    shown = {k: dataframe_util.convert_anything_to_arrow_bytes(v)
-             for k, v in spec.get("datasets", {}).items()}
+    shown = {k: dataframe_util.convert_anything_to_arrow_bytes(v) if isinstance(v, pd.DataFrame)
+             else _constant_bytes(json.dumps(v)) for k, v in spec.get("datasets", {}).items()}
     return Figure(spec, {**spec, "datasets": shown})
+
+
+@functools.lru_cache(maxsize=64)
+def _constant_bytes(records: str) -> bytes:
+    """Arrow bytes of a chart's small constant datasets (target line, unpublished quarter),
+    which are the same in every view."""
+    return dataframe_util.convert_anything_to_arrow_bytes(json.loads(records))
 
 
 @dataclass(frozen=True)

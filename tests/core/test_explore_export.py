@@ -6,10 +6,10 @@ import io
 
 import pandas as pd
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from core import explore, export, readers
+from core import explore, export, readers, stats
 from core.store import Store
 from tests.conftest import area_rows, quarterly_csv
 
@@ -136,3 +136,32 @@ def test_describe_gap_names_the_measure(frame):
     gap = explore.group_gap(frame, "England", "ENG", "reliable_recovery")
     text = explore.describe_gap(gap, "England", "reliable_recovery")
     assert "reliable recovery rate for Black, Asian" in text
+
+
+SOME_SERIES = [
+    explore.SeriesKey(level, code, group)
+    for level, code in (("England", "ENG"), ("ICB", "QHM"), ("ICB", "QWE"), ("ICB", "NOPE"))
+    for group in ("Total", "BME", "White British", "Mixed")
+]
+
+
+@settings(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(keys=st.lists(st.sampled_from(SOME_SERIES), min_size=1, max_size=5, unique=True),
+       measure=st.sampled_from(["recovery", "reliable_recovery"]))
+def test_rolling_trend_sums_what_rolling_quarters_sums(frame, keys, measure):
+    """The trend's own array route for rolling sums agrees with the frame route."""
+    domain = explore.quarter_domain(frame)
+    data = explore.trend(frame, keys, measure, domain=domain, rolling=True)
+    assert len(data) == len(keys) * len(domain)
+    rolled = stats.add_rates(
+        stats.rolling_quarters(explore.series_rows(frame, keys), relabel=False), measure)
+    for order, key in enumerate(keys):
+        mine = data[data["series_order"] == order].set_index("period")
+        theirs = rolled[(rolled["area_code"] == key.area_code) & (rolled["group"] == key.group)
+                        & (rolled["level"] == key.level)].set_index("period")
+        theirs = theirs.reindex(domain)
+        for column in ("numerator", "denominator", "rate", "ci95_low"):
+            pd.testing.assert_series_equal(mine[column].astype(float), theirs[column].astype(float),
+                                           check_names=False)
+        assert (mine["suppressed"] == theirs["suppressed"].fillna(False).astype(bool)).all()
