@@ -130,7 +130,7 @@ def rows_index(frame: pd.DataFrame, by: list[str]) -> dict[tuple, np.ndarray]:
 
 
 #: The look-ups compare_areas and broad_groups use.
-SLICE_BY = ["period", "group", "breakdown"]
+SLICE_BY = ["period", "group", "breakdown", "level"]
 AREA_BY = ["level", "area_code", "period"]
 
 
@@ -308,11 +308,10 @@ def compare_areas(
     does; the benchmark's own interval is ignored. Returns (table, England row). ``index`` is
     ``rows_index(frame, SLICE_BY)``.
     """
-    rows = _rows(frame, index, SLICE_BY, (period, group, POPULATION_BREAKDOWN[group]))
-    rated = stats.add_rates(rows, measure)
-    eng = rated[rated["level"] == "England"]
+    where = (period, group, POPULATION_BREAKDOWN[group])
+    eng = stats.add_rates(_rows(frame, index, SLICE_BY, (*where, "England")), measure)
     england = eng.iloc[0] if len(eng) else None
-    table = rated[rated["level"] == level].copy()
+    table = stats.add_rates(_rows(frame, index, SLICE_BY, (*where, level)), measure)
     benchmark = england["rate"] / 100 if england is not None else np.nan
     num, den = (table[c].to_numpy("float64", na_value=np.nan) for c in ("numerator", "denominator"))
     low, high = (table[c].to_numpy("float64", na_value=np.nan) / 100
@@ -399,20 +398,25 @@ def broad_groups(frame: pd.DataFrame, level: str, area_code: str, period: str,
     British: Indian``), whose small numbers are flagged rather than hidden. ``index`` is
     ``rows_index(frame, AREA_BY)``.
     """
-    breakdowns = ["BME Group", "Ethnic Group", "Total"]
+    order = {"Total": 0, "BME Group": 1, "Ethnic Group": 2}
     if detailed:
-        breakdowns.append("Ethnic Group (detailed)")
+        order["Ethnic Group (detailed)"] = 2
     rows = _rows(frame, index, AREA_BY, (level, area_code, period))
-    rows = rows[rows["breakdown"].isin(breakdowns)]
-    rated = stats.add_rates(rows, measure)
-    is_detail = rated["breakdown"] == "Ethnic Group (detailed)"
-    rated["group_label"] = rated["group"].map(model.group_label).where(
-        ~is_detail, rated["group_parent"] + ": " + rated["group"])
-    order = {"Total": 0, "BME Group": 1, "Ethnic Group": 2, "Ethnic Group (detailed)": 2}
-    rated["_o"] = rated["breakdown"].map(order)
-    rated["_d"] = is_detail.astype(int)
-    return (rated.sort_values(["_o", "group_parent", "_d", "group"])
-            .drop(columns=["_o", "_d"]).reset_index(drop=True))
+    # A few dozen rows: ordering them in Python is cheaper than pandas' multi-key sort.
+    breakdown, group = rows["breakdown"].tolist(), rows["group"].tolist()
+    parent = [p if isinstance(p, str) else None for p in rows["group_parent"].tolist()]
+    detail = [b == "Ethnic Group (detailed)" for b in breakdown]
+
+    def key(i: int) -> tuple:
+        # Total, then BME/White British, then each broad group followed by its detailed ones.
+        return (order[breakdown[i]], parent[i] is None, parent[i] or "", detail[i], group[i])
+
+    picked = sorted((i for i, b in enumerate(breakdown) if b in order), key=key)
+    rated = stats.add_rates(rows.iloc[picked], measure).reset_index(drop=True)
+    rated["group_label"] = [
+        (f"{parent[i]}: {group[i]}" if parent[i] else group[i]) if detail[i]
+        else model.group_label(group[i]) for i in picked]
+    return rated
 
 
 def series_rows(frame: pd.DataFrame, keys: list[SeriesKey],
