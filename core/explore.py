@@ -144,25 +144,10 @@ def _rows(frame: pd.DataFrame, index: dict[tuple, np.ndarray] | None, by: list[s
     return frame.iloc[index.get(key, np.array([], dtype=int))]
 
 
-def trend(
-    frame: pd.DataFrame,
-    keys: list[SeriesKey],
-    measure: str = "recovery",
-    index: SeriesIndex | None = None,
-    domain: list[str] | None = None,
-    rolling: bool = False,
-) -> pd.DataFrame:
-    """One row per series and quarter over the whole domain, rate NaN where there is none.
-
-    Missing quarters are present as rows with no rate so that a chart breaks its line there
-    instead of drawing a bridge across, and a table shows them as "not published". With
-    ``rolling`` each quarter carries the counts summed over the four quarters to it (no value
-    where those four are not all published).
-    """
-    domain = domain if domain is not None else quarter_domain(frame)
-    if not keys or not domain:
-        return pd.DataFrame()
-    index = index if index is not None else series_index(frame)
+def _series_grid(frame: pd.DataFrame, keys: list[SeriesKey], measure: str, index: SeriesIndex,
+                 domain: list[str], rolling: bool) -> tuple[dict[str, np.ndarray], list[np.ndarray]]:
+    """Counts, rates and flags of each series over ``domain``, as arrays of len(keys) x
+    len(domain) (one block of quarters per key); and each key's rows in the store."""
     # All series at once: one take from the store, one rate computation, one reindex onto the
     # grid of series x quarters. (Per series, pandas' fixed cost per call dominated.)
     empty = np.array([], dtype=int)
@@ -200,13 +185,35 @@ def trend(
 
     counts = {c: grid(source[c]) for c in model.COUNT_COLUMNS}
     spec = model.MEASURES[measure]
-    out = pd.DataFrame({
-        **{c: pd.array(v, dtype="Float64").astype("Int64") for c, v in counts.items()},
-        **{c: grid(source[c]) for c in model.PERCENT_COLUMNS},
+    return {
+        **counts, **{c: grid(source[c]) for c in model.PERCENT_COLUMNS},
         **stats.rate_columns(counts[spec["numerator"]],
                              counts["finished"] - counts["not_at_caseness"]),
-    })
-    out["published_rate"] = out[spec["published"]]
+        "suppressed": grid(suppressed, False),
+    }, found
+
+
+def trend(
+    frame: pd.DataFrame,
+    keys: list[SeriesKey],
+    measure: str = "recovery",
+    index: SeriesIndex | None = None,
+    domain: list[str] | None = None,
+    rolling: bool = False,
+) -> pd.DataFrame:
+    """One row per series and quarter over the whole domain, rate NaN where there is none.
+
+    Missing quarters are present as rows with no rate so that a chart breaks its line there
+    instead of drawing a bridge across, and a table shows them as "not published". With
+    ``rolling`` each quarter carries the counts summed over the four quarters to it (no value
+    where those four are not all published).
+    """
+    domain = domain if domain is not None else quarter_domain(frame)
+    if not keys or not domain:
+        return pd.DataFrame()
+    index = index if index is not None else series_index(frame)
+    grid, found = _series_grid(frame, keys, measure, index, domain, rolling)
+    suppressed = grid["suppressed"]
     names = []
     for key, rows_of in zip(keys, found, strict=True):
         last = frame["area_name"].iat[rows_of[-1]] if len(rows_of) else None
@@ -214,9 +221,8 @@ def trend(
     labels = [model.group_label(k.group) for k in keys]
     each = len(domain)
     period = np.tile(np.asarray(domain, dtype=object), len(keys))
-    suppressed = grid(suppressed, False)
-    no_rate = np.isnan(out["rate"].to_numpy())
-    small = out["denominator"].to_numpy() < stats.SMALL_DENOMINATOR
+    no_rate = np.isnan(grid["rate"])
+    small = grid["denominator"] < stats.SMALL_DENOMINATOR
     unpublished = np.isin(period, list(periods.UNPUBLISHED_QUARTERS))
     missing = "no complete four quarters" if rolling else "no data"
     status = np.where(unpublished, "not published", np.where(
@@ -224,7 +230,11 @@ def trend(
     # One note per point, for the tooltip and the table alike.
     note = np.where(status != "", status, None).astype(object)
     note[small & ~no_rate] = SMALL_NUMBERS_NOTE
-    described = pd.DataFrame({
+    return pd.DataFrame({
+        **{c: pd.array(grid[c], dtype="Float64").astype("Int64") for c in model.COUNT_COLUMNS},
+        **{c: grid[c] for c in (*model.PERCENT_COLUMNS, "numerator", "denominator", "rate",
+                                "ci95_low", "ci95_high", "ci998_low", "ci998_high")},
+        "published_rate": grid[model.MEASURES[measure]["published"]],
         "period": period,
         "series": np.repeat([f"{nm}, {lb}" for nm, lb in zip(names, labels, strict=True)], each),
         "series_order": np.repeat(np.arange(len(keys)), each),
@@ -235,7 +245,6 @@ def trend(
         "group_label": np.repeat(labels, each),
         "suppressed": suppressed, "small_numbers": small, "status": status, "note": note,
     })
-    return pd.concat([out, described], axis=1)
 
 
 def sentence(text: str) -> str:
@@ -352,40 +361,44 @@ def group_gap(
 ) -> pd.DataFrame:
     """Gap between two disjoint groups in one area over time (Newcombe's interval, points)."""
     keys = [SeriesKey(level, area_code, group_a), SeriesKey(level, area_code, group_b)]
-    data = trend(frame, keys, measure, index=index, domain=domain)
-    if data.empty:
-        return data
-    # trend gives one block of quarters per key, over the same quarters: a over b row by row.
-    half = len(data) // 2
-    cols = {c: data[c].to_numpy("float64", na_value=np.nan)
-            for c in ("numerator", "denominator", "rate")}
-    a, b = slice(0, half), slice(half, None)
-    d, lo, hi = (np.asarray(v) * 100 for v in stats.newcombe_difference(
-        cols["numerator"][a], cols["denominator"][a], cols["numerator"][b], cols["denominator"][b]))
+    domain = domain if domain is not None else quarter_domain(frame)
+    if not domain:
+        return pd.DataFrame()
+    index = index if index is not None else series_index(frame)
+    grid, _ = _series_grid(frame, keys, measure, index, domain, rolling=False)
+    # One block of quarters per key, over the same quarters: a over b row by row.
+    a, b = slice(0, len(domain)), slice(len(domain), None)
+    num, den = grid["numerator"], grid["denominator"]
+    d, lo, hi = (np.asarray(v) * 100
+                 for v in stats.newcombe_difference(num[a], den[a], num[b], den[b]))
     significant = np.where(np.isnan(d), "no data",
                            np.where((hi < 0) | (lo > 0), "significant at 95%", "not significant"))
     return pd.DataFrame({
-        "period": data["period"].to_numpy(object)[a],
-        "rate_a": cols["rate"][a], "rate_b": cols["rate"][b],
+        "period": np.asarray(domain, dtype=object),
+        "rate_a": grid["rate"][a], "rate_b": grid["rate"][b],
         "gap": d, "gap_low": lo, "gap_high": hi, "significant": significant,
         "group_a": model.group_label(group_a), "group_b": model.group_label(group_b),
     })
 
 
 def describe_gap(gap: pd.DataFrame, area: str, measure: str = "recovery") -> str:
-    have = gap.dropna(subset=["gap"])
-    if have.empty:
+    if gap.empty:
         return f"No quarters with both groups' counts for {area}."
-    last = have.iloc[-1]
+    values = gap["gap"].to_numpy("float64", na_value=np.nan)
+    have = np.flatnonzero(~np.isnan(values))
+    if not len(have):
+        return f"No quarters with both groups' counts for {area}."
+    last = gap.iloc[have[-1]].to_dict()
     direction = "lower" if last["gap"] < 0 else "higher"
     label = model.MEASURES[measure]["label"].lower()
+    significant = int((gap["significant"].to_numpy(object)[have] == "significant at 95%").sum())
     return (
         f"In {last['period']}, the {label} for {last['group_a']} in {area} was "
         f"{abs(last['gap']):.1f} percentage points {direction} than for {last['group_b']} "
         f"({fmt_pct(last['rate_a'])} against {fmt_pct(last['rate_b'])}; 95% interval for the "
         f"difference {last['gap_low']:.1f} to {last['gap_high']:.1f} points, "
         f"{last['significant']}). Across {len(have)} quarters the gap was significant in "
-        f"{int((have['significant'] == 'significant at 95%').sum())}."
+        f"{significant}."
     )
 
 
@@ -521,20 +534,30 @@ def describe_compare(table: pd.DataFrame, england: pd.Series | None, period: str
 
 def gap_table(gap: pd.DataFrame) -> pd.DataFrame:
     """The gap over time as a person reads it."""
-    return gap.rename(columns={
-        "period": "Quarter", "rate_a": "BAME (%)", "rate_b": "White British (%)",
-        "gap": "Difference (points)", "gap_low": "95% CI low", "gap_high": "95% CI high",
-        "significant": "Significance"}).drop(columns=["group_a", "group_b"]).round(2)
+    if gap.empty:
+        return pd.DataFrame()
+    return pd.DataFrame({
+        "Quarter": gap["period"].to_numpy(object),
+        "BAME (%)": gap["rate_a"].to_numpy().round(2),
+        "White British (%)": gap["rate_b"].to_numpy().round(2),
+        "Difference (points)": gap["gap"].to_numpy().round(2),
+        "95% CI low": gap["gap_low"].to_numpy().round(2),
+        "95% CI high": gap["gap_high"].to_numpy().round(2),
+        "Significance": gap["significant"].to_numpy(object),
+    })
 
 
 def groups_table(groups: pd.DataFrame) -> pd.DataFrame:
     """Rates by ethnic group as a person reads them."""
-    return groups[["breakdown", "group_label", "numerator", "denominator", "rate", "ci95_low",
-                   "ci95_high", "published_rate", "suppressed", "small_numbers"]].rename(columns={
-        "breakdown": "Breakdown", "group_label": "Group", "numerator": "Numerator",
-        "denominator": "Denominator", "rate": "Rate (%)", "ci95_low": "95% CI low",
-        "ci95_high": "95% CI high", "published_rate": "Published (%)",
-        "suppressed": "Suppressed counts", "small_numbers": "Fewer than 30 people"}).round(2)
+    columns = {"breakdown": "Breakdown", "group_label": "Group", "numerator": "Numerator",
+               "denominator": "Denominator", "rate": "Rate (%)", "ci95_low": "95% CI low",
+               "ci95_high": "95% CI high", "published_rate": "Published (%)",
+               "suppressed": "Suppressed counts", "small_numbers": "Fewer than 30 people"}
+    out = {}
+    for source, name in columns.items():
+        values = groups[source].to_numpy()
+        out[name] = values.round(2) if values.dtype.kind == "f" else values
+    return pd.DataFrame(out)
 
 
 def describe_groups(groups: pd.DataFrame, area: str, period: str) -> str:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import streamlit as st
 from streamlit import dataframe_util
 
@@ -66,6 +67,13 @@ class View:
     description: str
     data: pd.DataFrame
     extra: dict = field(default_factory=dict)
+    #: ``table`` in Arrow form, made once: given a DataFrame, st.dataframe converts it on
+    #: every rerun.
+    shown_table: pa.Table = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "shown_table",
+                           pa.Table.from_pandas(self.table, preserve_index=False))
 
 
 def active_source() -> Source:

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from urllib.parse import urlencode
 
 import pandas as pd
+import pyarrow as pa
 import streamlit as st
 
 from core import charts, export
@@ -20,7 +21,7 @@ def slug(text: str) -> str:
 def chart_block(
     fig: Figure,
     *,
-    table: pd.DataFrame,
+    table: pd.DataFrame | pa.Table,
     csv: pd.DataFrame | Callable[[], pd.DataFrame],
     description: str,
     name: str,
