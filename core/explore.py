@@ -134,14 +134,20 @@ SLICE_BY = ["period", "group", "breakdown", "level"]
 AREA_BY = ["level", "area_code", "period"]
 
 
+def _positions(frame: pd.DataFrame, index: dict[tuple, np.ndarray] | None, by: list[str],
+               key: tuple) -> np.ndarray:
+    """Row positions where the ``by`` columns equal ``key``: from the index when given."""
+    if index is not None:
+        return index.get(key, np.array([], dtype=int))
+    mask = np.ones(len(frame), dtype=bool)
+    for column, value in zip(by, key, strict=True):
+        mask &= (frame[column] == value).to_numpy(dtype=bool, na_value=False)
+    return np.flatnonzero(mask)
+
+
 def _rows(frame: pd.DataFrame, index: dict[tuple, np.ndarray] | None, by: list[str],
           key: tuple) -> pd.DataFrame:
-    if index is None:
-        mask = np.ones(len(frame), dtype=bool)
-        for column, value in zip(by, key, strict=True):
-            mask &= (frame[column] == value).to_numpy(dtype=bool, na_value=False)
-        return frame[mask]
-    return frame.iloc[index.get(key, np.array([], dtype=int))]
+    return frame.iloc[_positions(frame, index, by, key)]
 
 
 def _series_grid(frame: pd.DataFrame, keys: list[SeriesKey], measure: str, index: SeriesIndex,
@@ -414,10 +420,12 @@ def broad_groups(frame: pd.DataFrame, level: str, area_code: str, period: str,
     order = {"Total": 0, "BME Group": 1, "Ethnic Group": 2}
     if detailed:
         order["Ethnic Group (detailed)"] = 2
-    rows = _rows(frame, index, AREA_BY, (level, area_code, period))
-    # A few dozen rows: ordering them in Python is cheaper than pandas' multi-key sort.
-    breakdown, group = rows["breakdown"].tolist(), rows["group"].tolist()
-    parent = [p if isinstance(p, str) else None for p in rows["group_parent"].tolist()]
+    where = _positions(frame, index, AREA_BY, (level, area_code, period))
+    # A few dozen rows: ordering them in Python is cheaper than pandas' multi-key sort, and
+    # only the rows kept are taken from the store.
+    breakdown, group, parent = ([v if isinstance(v, str) else None
+                                 for v in frame[c].array.take(where).tolist()]
+                                for c in ("breakdown", "group", "group_parent"))
     detail = [b == "Ethnic Group (detailed)" for b in breakdown]
 
     def key(i: int) -> tuple:
@@ -425,7 +433,7 @@ def broad_groups(frame: pd.DataFrame, level: str, area_code: str, period: str,
         return (order[breakdown[i]], parent[i] is None, parent[i] or "", detail[i], group[i])
 
     picked = sorted((i for i, b in enumerate(breakdown) if b in order), key=key)
-    rated = stats.add_rates(rows.iloc[picked], measure).reset_index(drop=True)
+    rated = stats.add_rates(frame.iloc[where[picked]].reset_index(drop=True), measure)
     rated["group_label"] = [
         (f"{parent[i]}: {group[i]}" if parent[i] else group[i]) if detail[i]
         else model.group_label(group[i]) for i in picked]

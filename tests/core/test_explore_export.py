@@ -68,6 +68,22 @@ def test_trend_with_index_equals_without(frame):
     pd.testing.assert_frame_equal(a, b)
 
 
+@pytest.mark.parametrize("group", ["Total", "BME", "Mixed"])
+def test_row_indexes_give_what_a_scan_gives(frame, group):
+    """The app picks rows through cached indexes; a scan of the store must agree."""
+    period = explore.quarter_domain(frame)[-1]
+    slices = explore.rows_index(frame, explore.SLICE_BY)
+    (a, eng_a), (b, eng_b) = (explore.compare_areas(frame, period, group, index=i)
+                              for i in (None, slices))
+    pd.testing.assert_frame_equal(a, b)
+    pd.testing.assert_series_equal(eng_a, eng_b)
+    areas = explore.rows_index(frame, explore.AREA_BY)
+    for detailed in (False, True):
+        pd.testing.assert_frame_equal(
+            explore.broad_groups(frame, "ICB", "QOQ", period, detailed=detailed),
+            explore.broad_groups(frame, "ICB", "QOQ", period, detailed=detailed, index=areas))
+
+
 def test_compare_areas_bands(frame):
     period = explore.quarter_domain(frame)[-1]
     table, england = explore.compare_areas(frame, period)
