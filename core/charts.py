@@ -95,9 +95,15 @@ def _named(name: str) -> alt.NamedData:
     return alt.NamedData(name=name)
 
 
-def _slim(data: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
-    """Only the columns a chart uses: keeps the embedded spec small and JSON-safe."""
-    return data[[c for c in columns if c in data.columns]].reset_index(drop=True)
+def _slim(data: pd.DataFrame, columns: list[str], having: str | None = None) -> pd.DataFrame:
+    """Only the columns a chart uses (keeps the embedded spec small and JSON-safe), and with
+    ``having``, only the rows with a value in that column."""
+    d = data[[c for c in columns if c in data.columns]]
+    if having is not None and having in data:
+        present = ~np.isnan(data[having].to_numpy("float64", na_value=np.nan))
+        if not present.all():
+            d = d[present]
+    return d.reset_index(drop=True)
 
 
 def _title(text: str, subtitle: list[str]) -> alt.TitleParams:
@@ -330,7 +336,7 @@ def _bands(d: pd.DataFrame) -> dict[str, list]:
 
 def _compare_parts(table: pd.DataFrame, england: float | None, title: str,
                    measure: str) -> Parts:
-    d = _slim(table.dropna(subset=["rate"]), TABLE_COLUMNS)
+    d = _slim(table, TABLE_COLUMNS, having="rate")
     refs = []
     if england is not None and pd.notna(england):
         refs.append({"x": float(england), "text": f"England {england:.1f}%", "dash": "solid"})
@@ -414,7 +420,7 @@ def compare_spec(
 
 
 def _funnel_parts(table: pd.DataFrame, limits: pd.DataFrame, title: str) -> Parts:
-    d = _slim(table.dropna(subset=["rate"]), TABLE_COLUMNS)
+    d = _slim(table, TABLE_COLUMNS, having="rate")
     # Long form, one block of rows per limit line (what DataFrame.melt gives, built directly).
     kinds = {"low95": "95% limits", "high95": "95% limits", "low998": "99.8% limits",
              "high998": "99.8% limits", "baseline": "England"}
@@ -476,7 +482,7 @@ def funnel_spec(
 
 
 def _gap_parts(gap: pd.DataFrame, title: str) -> Parts:
-    d = gap.dropna(subset=["gap"]).reset_index(drop=True)
+    d = _slim(gap, list(gap.columns), having="gap")
     return Parts(
         values={"title": title,
                 "label_a": str(d["group_a"].iloc[0]) if len(d) else "A",
@@ -532,7 +538,7 @@ def gap_spec(
 
 
 def _groups_parts(data: pd.DataFrame, title: str) -> Parts:
-    d = _slim(data.dropna(subset=["rate"]), TABLE_COLUMNS)
+    d = _slim(data, TABLE_COLUMNS, having="rate")
     return Parts(values={"order": d["group_label"].tolist(), "height": max(160, 30 * len(d)),
                          "title": title},
                  datasets={"groups": d})

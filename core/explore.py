@@ -331,12 +331,12 @@ def compare_areas(
     num, den = (table[c].to_numpy("float64", na_value=np.nan) for c in ("numerator", "denominator"))
     low, high = (table[c].to_numpy("float64", na_value=np.nan) / 100
                  for c in ("ci95_low", "ci95_high"))
-    table = table.assign(
-        vs_england=stats.compare_two_levels(num, den, benchmark),
-        vs_target=stats.compare_with_target(low, high),
-        area=[pretty_name(n) for n in table["area_name"].tolist()],
-        region=[pretty_name(n) for n in table["parent_name"].tolist()],
-    )
+    table = pd.concat([table, pd.DataFrame({
+        "vs_england": stats.compare_two_levels(num, den, benchmark),
+        "vs_target": stats.compare_with_target(low, high),
+        "area": [pretty_name(n) for n in table["area_name"].tolist()],
+        "region": [pretty_name(n) for n in table["parent_name"].tolist()],
+    }, index=table.index)], axis=1)
     return table.sort_values("rate", ascending=False, na_position="last"), england
 
 

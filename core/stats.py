@@ -165,6 +165,14 @@ def denominator(frame: pd.DataFrame) -> pd.Series:
     return (frame["finished"] - frame["not_at_caseness"]).astype("Float64")
 
 
+def _numbers(column: pd.Series) -> np.ndarray:
+    """A count column as floats, NaN where missing or not a number."""
+    try:
+        return column.to_numpy("float64", na_value=np.nan)
+    except (TypeError, ValueError):
+        return pd.to_numeric(column, errors="coerce").to_numpy("float64", na_value=np.nan)
+
+
 def rate_columns(num: np.ndarray, den: np.ndarray) -> dict[str, np.ndarray]:
     """Numerator, denominator, rate and 95%/99.8% Wilson limits, as percentages."""
     new = {"numerator": num, "denominator": den, "rate": proportion(num, den) * 100}
@@ -178,16 +186,16 @@ def rate_columns(num: np.ndarray, den: np.ndarray) -> dict[str, np.ndarray]:
 def add_rates(frame: pd.DataFrame, measure: str = "recovery") -> pd.DataFrame:
     """Add numerator, denominator, rate and 95%/99.8% intervals (percentages) for a measure."""
     spec = model.MEASURES[measure]
-    num = pd.to_numeric(frame[spec["numerator"]], errors="coerce").to_numpy("float64", na_value=np.nan)
-    den = denominator(frame).to_numpy("float64", na_value=np.nan)
+    num = _numbers(frame[spec["numerator"]])
+    den = _numbers(frame["finished"]) - _numbers(frame["not_at_caseness"])
     new = rate_columns(num, den)
     new["published_rate"] = (frame[spec["published"]].to_numpy("float64", na_value=np.nan)
                              if spec["published"] in frame else np.nan)
     new["small_numbers"] = den < SMALL_DENOMINATOR
     # One concatenation, not a copy and ten insertions: this runs on every new view.
     added = pd.DataFrame(new, index=frame.index)
-    kept = frame.drop(columns=[c for c in added.columns if c in frame.columns])
-    return pd.concat([kept, added], axis=1)
+    again = [c for c in added.columns if c in frame.columns]
+    return pd.concat([frame.drop(columns=again) if again else frame, added], axis=1)
 
 
 def combine(frame: pd.DataFrame, by: list[str]) -> pd.DataFrame:
