@@ -469,6 +469,7 @@ def _scan(
     encoding: str,
     name: str,
     select: Select,
+    narrow: list[str] | None = None,
 ) -> tuple[list[pa.RecordBatch], int]:
     """Parse and filter the file in bounded blocks, keeping what ``select`` returns.
 
@@ -477,17 +478,26 @@ def _scan(
     with only a few blocks in flight: memory stays bounded whatever the file size. If any block
     fails to parse (a truncated file, a quoted field holding a line break, bad text), the file
     is read again with the streaming reader, which reports the exact row.
+
+    ``narrow`` names the only columns ``select`` looks at. Each block is then parsed first with
+    just those (most of the cost of parsing is converting fields, and a published file keeps
+    a few rows in a hundred), and only the lines it keeps are parsed again in full.
     """
-    convert = pacsv.ConvertOptions(
+    convert = _string_columns(columns)
+    try:
+        return _scan_parallel(opener, header, convert, encoding, select,
+                              _string_columns(narrow) if narrow else None)
+    except (pa.ArrowInvalid, UnicodeDecodeError):
+        return _scan_stream(opener, convert, encoding, name, select)
+
+
+def _string_columns(columns: list[str]) -> pacsv.ConvertOptions:
+    return pacsv.ConvertOptions(
         column_types={c: pa.string() for c in columns},
         include_columns=columns,
         strings_can_be_null=False,
         quoted_strings_can_be_null=False,
     )
-    try:
-        return _scan_parallel(opener, header, convert, encoding, select)
-    except (pa.ArrowInvalid, UnicodeDecodeError):
-        return _scan_stream(opener, convert, encoding, name, select)
 
 
 def _blocks(f: BinaryIO, size: int):
@@ -510,20 +520,51 @@ def _blocks(f: BinaryIO, size: int):
         yield pa.py_buffer(buf)[: cut + 1]
 
 
-def _scan_parallel(opener, header, convert, encoding, select):
+#: Above this share of a block's rows kept, parsing the whole block again beats cutting out
+#: its kept lines.
+RECUT_SHARE = 0.25
+
+
+def _scan_parallel(opener, header, convert, encoding, select, narrow=None):
     from collections import deque
     from concurrent.futures import ThreadPoolExecutor
 
     read = pacsv.ReadOptions(column_names=header, encoding=encoding, use_threads=False,
                              block_size=4 * CHUNK_BYTES)
 
-    def work(block: bytes):
+    def parse(block, options: pacsv.ConvertOptions) -> pa.RecordBatch | None:
         table = pacsv.read_csv(pa.BufferReader(block), read_options=read,
-                               convert_options=convert)
-        batch = table.combine_chunks().to_batches()
-        if not batch:
+                               convert_options=options)
+        batches = table.combine_chunks().to_batches()
+        return batches[0] if batches else None
+
+    def whole(block):
+        batch = parse(block, convert)
+        return (0, None) if batch is None else (batch.num_rows, select(0, batch))
+
+    def work(block):
+        if narrow is None:
+            return whole(block)
+        first = parse(block, narrow)
+        if first is None:
             return 0, None
-        return batch[0].num_rows, select(0, batch[0])
+        kept = select(0, first)
+        if kept is None:
+            return first.num_rows, None
+        at = kept.column("_line").to_numpy()
+        ends = np.flatnonzero(np.frombuffer(block, dtype=np.uint8) == 10)
+        # Cutting out lines is only safe when each row is exactly one line (no line breaks
+        # inside quotes, no blank lines) and worth it when few rows are kept.
+        if len(ends) != first.num_rows or len(at) > RECUT_SHARE * first.num_rows:
+            return whole(block)
+        starts = np.concatenate([[0], ends[:-1] + 1])
+        view = memoryview(block)
+        lines = b"".join(view[starts[i]: ends[i] + 1] for i in at.tolist())
+        full = parse(pa.py_buffer(lines), convert)
+        if full is None or full.num_rows != len(at):
+            return whole(block)
+        return first.num_rows, pa.RecordBatch.from_arrays(
+            [*full.columns, kept.column("_line")], names=[*full.schema.names, "_line"])
 
     workers = max(2, min(4, os.cpu_count() or 2))
     pieces, rows = [], 0
@@ -597,27 +638,28 @@ def _read_quarterly(
     upper = lambda a: pc.utf8_upper(pc.utf8_trim_whitespace(a))  # noqa: E731
 
     def select(first_line: int, batch: pa.RecordBatch) -> pa.RecordBatch | None:
-        # The measure first: it keeps about one row in ten, so the rest is tested on few rows.
-        if measure_id:
-            ids = batch.column(measure_id)
-            mask = _matches(ids, upper, MEASURE_BY_ID)
-            no_id = _matches(ids, upper, ["", "NULL"])
-            if pc.any(no_id).as_py():  # only then are names looked at
-                by_name = _matches(batch.column(measure_name), _norm_arrow, MEASURE_BY_NAME)
-                mask = pc.or_(mask, pc.and_(no_id, by_name))
-        else:
-            mask = _matches(batch.column(measure_name), _norm_arrow, MEASURE_BY_NAME)
-        kept = _keep(batch, mask, first_line)
+        # The breakdown first: total, BME group and ethnic group are a few rows in a hundred
+        # (age, gender, deprivation... are the rest), so everything else is tested on few rows.
+        kept = _keep(batch, _matches(batch.column(cols["variable_type"]), _norm_arrow,
+                                     BREAKDOWN_BY_VARIABLE_TYPE), first_line)
         if kept is None:
             return None
-        mask = pc.and_(
-            _matches(kept.column(cols["group_type"]), _norm_arrow, LEVEL_BY_GROUP_TYPE),
-            _matches(kept.column(cols["variable_type"]), _norm_arrow,
-                        BREAKDOWN_BY_VARIABLE_TYPE),
-        )
+        mask = _matches(kept.column(cols["group_type"]), _norm_arrow, LEVEL_BY_GROUP_TYPE)
+        if measure_id:
+            ids = kept.column(measure_id)
+            measure = _matches(ids, upper, MEASURE_BY_ID)
+            no_id = _matches(ids, upper, ["", "NULL"])
+            if pc.any(no_id).as_py():  # only then are names looked at
+                by_name = _matches(kept.column(measure_name), _norm_arrow, MEASURE_BY_NAME)
+                measure = pc.or_(measure, pc.and_(no_id, by_name))
+        else:
+            measure = _matches(kept.column(measure_name), _norm_arrow, MEASURE_BY_NAME)
+        mask = pc.and_(mask, measure)
         return kept.filter(mask) if pc.any(mask).as_py() else None
 
-    pieces, rows_read = _scan(opener, header, list(cols.values()), encoding, name, select)
+    narrow = [c for c in (measure_id, measure_name, cols["group_type"], cols["variable_type"]) if c]
+    pieces, rows_read = _scan(opener, header, list(cols.values()), encoding, name, select,
+                              narrow=narrow)
     if rows_read == 0:
         raise InputError("the file has a header but no data rows", file=name)
     if not pieces:
@@ -627,8 +669,14 @@ def _read_quarterly(
             "Talking Therapies file?",
             file=name,
         )
-    table = pa.Table.from_batches(pieces)
+    # One chunk per column, not one per block: pandas works much faster on contiguous arrays.
+    table = pa.Table.from_batches(pieces).combine_chunks()
+    del pieces
+    # The scan's blocks are freed but still held by the allocator: hand them back before
+    # tidying, so the two phases' peaks do not add up.
+    pa.default_memory_pool().release_unused()
     df = table.to_pandas()
+    del table
     df = df.rename(columns={v: k for k, v in cols.items()})
     if "measure_id" not in df:
         df["measure_id"] = ""
@@ -675,9 +723,10 @@ def _clean(series: pd.Series) -> pd.Series:
 
 def _per_value(series: pd.Series, fn: Callable[[str], object]) -> pd.Series:
     """Apply ``fn`` once per distinct value: columns repeat a few dozen values many times."""
-    values = series.astype(str)
-    mapping = {v: fn(v) for v in values.unique()}
-    return values.map(mapping)
+    codes, distinct = pd.factorize(series.astype(str))
+    mapped = np.array([fn(v) for v in distinct] + [fn("nan")], dtype=object)
+    # object, not str: inferring pandas' string type costs more than the look-up itself.
+    return pd.Series(mapped[codes], index=series.index, dtype=object)
 
 
 def _lookup(series: pd.Series, table: dict) -> pd.Series:
@@ -690,7 +739,7 @@ def _canonical_group(series: pd.Series) -> pd.Series:
 
 
 def _is_placeholder(series: pd.Series) -> pd.Series:
-    return series.str.lower().isin(PLACEHOLDER_CODES)
+    return _per_value(series, lambda v: v.lower() in PLACEHOLDER_CODES).astype(bool)
 
 
 def _tidy_quarterly(
@@ -708,21 +757,21 @@ def _tidy_quarterly(
     df["measure"] = by_id.where(by_id.notna(), by_name)
     df["level"] = _lookup(df["group_type"], LEVEL_BY_GROUP_TYPE)
 
-    icb, icb_name = _clean(df["icb"]), _clean(df["icb_name"])
-    sub, sub_name = _clean(df["sub"]), _clean(df["sub_name"])
+    # Object arrays once, then numpy choices: each Series handed to np.select is converted
+    # again, and that conversion was most of the cost.
+    icb, icb_name, sub, sub_name = (_clean(df[c]).to_numpy(object)
+                                    for c in ("icb", "icb_name", "sub", "sub_name"))
+    level = df["level"].to_numpy(object)
+    is_england, is_sub = level == "England", level == "SubICB"
+    is_icb = (level == "Region") | (level == "ICB")
+    as_text = lambda values: pd.Series(values, index=df.index, dtype=object)  # noqa: E731
+    df["area_code"] = as_text(np.where(is_england, "ENG",
+                                       np.where(is_icb, icb, np.where(is_sub, sub, ""))))
+    df["area_name"] = as_text(np.where(is_england, "England",
+                                       np.where(is_icb, icb_name, np.where(is_sub, sub_name, ""))))
+    df["parent_code"] = as_text(np.where(is_sub, icb, None))
+    df["parent_name"] = as_text(np.where(is_sub, icb_name, None))
     level = df["level"]
-    df["area_code"] = np.select(
-        [level == "England", level.isin(["Region", "ICB"]), level == "SubICB"],
-        ["ENG", icb, sub],
-        default="",
-    )
-    df["area_name"] = np.select(
-        [level == "England", level.isin(["Region", "ICB"]), level == "SubICB"],
-        ["England", icb_name, sub_name],
-        default="",
-    )
-    df["parent_code"] = np.where(level == "SubICB", icb, None)
-    df["parent_name"] = np.where(level == "SubICB", icb_name, None)
     unknown = (level != "England") & _is_placeholder(pd.Series(df["area_code"], index=df.index))
     if unknown.any():
         skipped["area code unknown or a placeholder (InvalidRegionCode, Unknown, ...)"] += int(
@@ -735,24 +784,31 @@ def _tidy_quarterly(
 
 
 def _add_groups(df: pd.DataFrame, vt: str, va: str, vb: str) -> pd.DataFrame:
-    breakdown = _lookup(df[vt], BREAKDOWN_BY_VARIABLE_TYPE)
-    a = _canonical_group(df[va])
-    b = _canonical_group(df[vb])
-    b_empty = b.str.lower().isin({"", "null", "all", "total", "nan", "none"})
+    breakdown = _lookup(df[vt], BREAKDOWN_BY_VARIABLE_TYPE).to_numpy(object)
+    a = _canonical_group(df[va]).to_numpy(object)
+    b = _canonical_group(df[vb]).to_numpy(object)
+    b_empty = np.isin(np.array([str(v).lower() for v in b], dtype=object),
+                      ["", "null", "all", "total", "nan", "none"])
     detailed = (breakdown == "Ethnic Group") & ~b_empty
-    df = df.assign(
-        breakdown=np.where(detailed, "Ethnic Group (detailed)", breakdown),
-        group=np.select([breakdown == "Total", detailed], ["Total", b], default=a),
-        group_parent=np.select([breakdown == "Total"], ["Total"], default=a),
+    total = breakdown == "Total"
+    as_text = lambda values: pd.Series(values, index=df.index, dtype=object)  # noqa: E731
+    return df.assign(
+        breakdown=as_text(np.where(detailed, "Ethnic Group (detailed)", breakdown)),
+        group=as_text(np.where(total, "Total", np.where(detailed, b, a))),
+        group_parent=as_text(np.where(total, "Total", a)),
     )
-    return df
 
 
 def _add_periods(
     df: pd.DataFrame, name: str, cols: dict, *, today: dt.date | None
 ) -> pd.DataFrame:
     today = today or dt.date.today()
-    codes, pairs = pd.factorize(pd.MultiIndex.from_arrays([df["start"], df["end"]]))
+    # A file holds one or a few periods: factorize each date column, then the pairs of codes.
+    start_codes, start_values = pd.factorize(df["start"])
+    end_codes, end_values = pd.factorize(df["end"])
+    codes, pair_codes = pd.factorize(start_codes * (len(end_values) + 1) + end_codes)
+    pairs = [(start_values[c // (len(end_values) + 1)], end_values[c % (len(end_values) + 1)])
+             for c in pair_codes]
     first_line = pd.Series(df["_line"].to_numpy()).groupby(codes).min()
     starts, ends, labels, kinds = [], [], [], []
     for k, (s, e) in enumerate(pairs):
@@ -798,7 +854,7 @@ def _finish(
     """Parse values, reject contradictions, pivot to one row per period, area and group."""
     raw = _clean(df["value"])
     missing = raw.str.lower().isin(MISSING_MARKS)
-    number = pd.to_numeric(raw.str.replace(",", "", regex=False), errors="coerce")
+    number = _numbers(raw.str.replace(",", "", regex=False), missing)
     bad = ~missing & number.isna()
     if bad.any():
         i = bad.idxmax()
@@ -846,12 +902,25 @@ def _finish(
 
     ids = [c for c in model.COLUMNS if c in df and c not in model.COUNT_COLUMNS
            and c not in model.PERCENT_COLUMNS and c not in ("suppressed", "synthetic", "source")]
+    # One row per period, area and group (in order of first appearance), one column per
+    # measure: scattered into arrays by group and measure codes, which costs a fraction of
+    # pandas' pivot and join.
     index = list(model.KEY_COLUMNS)
-    first = df.drop_duplicates(index).set_index(index)[[c for c in ids if c not in index]]
-    wide = df.pivot(index=index, columns="measure", values="number")
-    lines = df.pivot(index=index, columns="measure", values="_line")
-    supp = df.groupby(index)["missing"].any().rename("suppressed")
-    wide = first.join(wide).join(supp)
+    group = df.groupby(index, sort=False, dropna=False).ngroup().to_numpy()
+    first = np.unique(group, return_index=True)[1]
+    measure_codes, measures = pd.factorize(df["measure"], sort=True)
+    shape = (len(first), len(measures))
+    numbers, line_numbers = np.full(shape, np.nan), np.full(shape, np.nan)
+    numbers[group, measure_codes] = df["number"].to_numpy("float64", na_value=np.nan)
+    line_numbers[group, measure_codes] = df["_line"].to_numpy("float64")
+    firsts = df.iloc[first]
+    keys = pd.MultiIndex.from_frame(firsts[index])
+    wide = pd.DataFrame({c: firsts[c].to_numpy() for c in ids if c not in index}, index=keys)
+    for j, m in enumerate(measures):
+        wide[m] = numbers[:, j]
+    wide["suppressed"] = np.bincount(group, weights=df["missing"].to_numpy(dtype=float),
+                                     minlength=len(first)) > 0
+    lines = pd.DataFrame(line_numbers, index=keys, columns=list(measures))
     for c in (*model.COUNT_COLUMNS, *model.PERCENT_COLUMNS):
         if c not in wide:
             wide[c] = np.nan
@@ -872,6 +941,21 @@ def _finish(
         derived_groups=derived,
         encoding=encoding,
     )
+
+
+def _numbers(text: pd.Series, missing: pd.Series) -> pd.Series:
+    """Numbers from text, NaN where missing or not a number.
+
+    Arrow parses a valid column several times faster than ``pd.to_numeric``; any text it
+    cannot read sends the column the slow way, which marks it NaN (the caller then names it).
+    """
+    try:
+        arrow = pc.if_else(pa.array(missing.to_numpy(dtype=bool)), pa.scalar(None, pa.string()),
+                           pa.array(text, pa.string()))
+        values = pc.cast(arrow, pa.float64()).to_numpy(zero_copy_only=False)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        return pd.to_numeric(text, errors="coerce")
+    return pd.Series(values, index=text.index)
 
 
 def _check_consistency(wide: pd.DataFrame, lines: pd.DataFrame, name: str) -> None:

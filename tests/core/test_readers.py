@@ -5,6 +5,8 @@ import zipfile
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from core import readers
 from core.errors import InputError
@@ -382,3 +384,58 @@ def test_real_annual_headers_accepted(year):
     assert (row["finished"], row["not_at_caseness"], row["recovered"],
             row["reliable_recovered"]) == (1000, 50, 480, 450)
     assert row["period"] == year.replace("-", "/")
+
+
+# --- The two-stage scan: filter columns first, then only the kept lines in full --------------
+
+def _noise(n: int) -> list[list[str]]:
+    """Rows the reader drops: other breakdowns of the same measures."""
+    rows = []
+    for i in range(n):
+        rows += area_rows(vtype="Age", va=f"{18 + i % 50}", vb="null")
+    return rows
+
+
+def _kept() -> list[list[str]]:
+    return (area_rows(level="England", code="ENG", name="England", finished="170000",
+                      nac="9000", recovered="80000", reliable="75000")
+            + area_rows() + area_rows(vtype="BME Group", va="BME", finished="200",
+                                      nac="10", recovered="90", reliable="80"))
+
+
+@settings(max_examples=25, deadline=None)
+@given(noise_before=st.integers(0, 400), noise_between=st.integers(0, 400),
+       chunk=st.sampled_from([512, 4096, 65536]))
+def test_scattered_rows_read_as_if_alone(noise_before, noise_between, chunk):
+    kept = _kept()
+    rows = _noise(noise_before) + kept[:6] + _noise(noise_between) + kept[6:]
+    old, readers.CHUNK_BYTES = readers.CHUNK_BYTES, chunk
+    try:
+        mixed = read(quarterly_csv(rows))
+    finally:
+        readers.CHUNK_BYTES = old
+    alone = read(quarterly_csv(kept))
+    pd.testing.assert_frame_equal(mixed.frame, alone.frame)
+    assert mixed.rows_read == len(rows) and mixed.rows_kept == len(kept)
+
+
+def test_error_row_exact_when_only_kept_lines_are_parsed_again(monkeypatch):
+    monkeypatch.setattr(readers, "CHUNK_BYTES", 65536)  # ~300 rows a block: 6 kept is few
+    cut = []
+    original = readers.pa.py_buffer
+    monkeypatch.setattr(readers.pa, "py_buffer",
+                        lambda data: cut.append(len(data)) or original(data))
+    bad = area_rows(recovered="lots")
+    rows = _noise(300) + bad + _noise(300)
+    with pytest.raises(InputError) as e:
+        read(quarterly_csv(rows))
+    assert e.value.row == 1 + 6 * 300 + 3  # header, the noise, then the third row (M191)
+    assert "lots" in str(e.value)
+    assert min(cut) < 2000  # the six kept lines were cut out and parsed on their own
+
+
+def test_blank_lines_fall_back_to_parsing_whole_blocks(monkeypatch):
+    monkeypatch.setattr(readers, "CHUNK_BYTES", 4096)
+    data = quarterly_csv(_noise(200) + _kept()).replace(b'"\n"2025', b'"\n\n"2025', 50)
+    assert data.count(b"\n\n") == 50
+    pd.testing.assert_frame_equal(read(data).frame, read(quarterly_csv(_kept())).frame)
