@@ -39,10 +39,8 @@ if source.mtime == 0.0:
     st.error("No data store found at data/recovery.parquet. Run `python scripts/make_sample.py "
              "build` or load a file on the Upload data page.")
 facts = data.facts(source.path, source.mtime)
-areas = data.areas(source.path, source.mtime)
-labels = data.area_labels(source.path, source.mtime)
-series = data.series_labels(source.path, source.mtime)
-st.session_state["selection"] = sidebar.render(areas, labels, series) if len(areas) else None
+choices = data.choices(source.path, source.mtime)
+st.session_state["selection"] = sidebar.render(choices) if len(choices.areas) else None
 
 with st.sidebar:
     st.divider()

@@ -150,6 +150,23 @@ def area_labels(path: str, mtime: float) -> dict[str, str]:
             for row in areas(path, mtime).itertuples()}
 
 
+@dataclass(frozen=True)
+class Choices:
+    """What the sidebar offers, from one store: read on every rerun, so made once."""
+
+    areas: pd.DataFrame
+    labels: dict[str, str]
+    series: dict[str, str]
+    icbs: list[str]
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def choices(path: str, mtime: float) -> Choices:
+    a = areas(path, mtime)
+    return Choices(a, area_labels(path, mtime), series_labels(path, mtime),
+                   a.loc[a["level"] == "ICB", "area_code"].tolist())
+
+
 @st.cache_resource(show_spinner=False, max_entries=16)
 def series_labels(path: str, mtime: float) -> dict[str, str]:
     """Every series a user can add on the national view (``code~group``) and its label."""

@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from core import explore, model
+from ui.data import Choices
 from ui.state import MAX_AREAS, MAX_POPULATIONS, VIEWS, Selection, from_params
 
 # Session keys that outlive their widgets: Streamlit forgets a widget's value in a run where
@@ -15,12 +16,11 @@ FIELDS = ("view", "icb", "population", "measure", "compare", "areas", "show_ci",
           "rolling")
 
 
-def _init(areas: pd.DataFrame) -> None:
+def _init(areas: pd.DataFrame, icbs: list[str]) -> None:
     ss = st.session_state
     if ss.get("_sel_ready"):
         return
     sel = from_params(st.query_params.to_dict(), areas)
-    icbs = areas.loc[areas["level"] == "ICB", "area_code"].tolist()
     if sel.icb is None and icbs:
         sel.icb = icbs[0]
     for f in FIELDS:
@@ -39,11 +39,11 @@ def _keep(name: str) -> None:
     st.session_state[name] = st.session_state[f"w_{name}"]
 
 
-def render(areas: pd.DataFrame, labels: dict[str, str], series: dict[str, str]) -> Selection:
-    """Draw the sidebar; ``labels`` names each area, ``series`` each ``code~group`` option."""
-    _init(areas)
+def render(choices: Choices) -> Selection:
+    """Draw the sidebar from what the store offers (areas, their labels, the series)."""
+    areas, labels, series, icbs = choices.areas, choices.labels, choices.series, choices.icbs
+    _init(areas, icbs)
     ss = st.session_state
-    icbs = areas.loc[areas["level"] == "ICB", "area_code"].tolist()
     if ss["icb"] not in icbs and icbs:
         ss["icb"] = icbs[0]
     with st.sidebar:
