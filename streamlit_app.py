@@ -12,6 +12,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from ui import data, entry, sidebar  # noqa: E402
+from ui import page as page_context  # noqa: E402
 
 st.set_page_config(
     page_title="NHS Talking Therapies recovery rates",
@@ -40,6 +41,7 @@ if source.mtime == 0.0:
              "build` or load a file on the Upload data page.")
 facts = data.facts(source.path, source.mtime)
 choices = data.choices(source.path, source.mtime)
+page_context.remember(source, facts, choices.areas)
 st.session_state["selection"] = sidebar.render(choices) if len(choices.areas) else None
 
 with st.sidebar:

@@ -2,7 +2,7 @@
 against a floor app that renders one small Altair chart (and one widget), measured in the same
 run. Prints medians and ratios; never asserts a time.
 
-    python bench/app.py [--repeat 5]
+    python bench/app.py [--repeat 7]
 """
 
 from __future__ import annotations
@@ -69,62 +69,70 @@ def timed(fn) -> float:
     return time.perf_counter() - t
 
 
-def bench_floor(path: str, repeat: int) -> tuple[float, float, float]:
-    cold, warm, back = [], [], []
-    for _ in range(repeat):
-        clear_caches()
-        at = AppTest.from_file(path, default_timeout=60)
-        cold.append(timed(at.run))
-        at.sidebar.radio(key="choice").set_value("b")
-        warm.append(timed(at.run))
-        at.sidebar.radio(key="choice").set_value("a")
-        back.append(timed(at.run))
-        assert not at.exception
-    return statistics.median(cold), statistics.median(warm), statistics.median(back)
+def floor_once(path: str) -> tuple[float, float, float]:
+    """One run of the floor app: cold, rerun after a change, rerun after changing back."""
+    clear_caches()
+    at = AppTest.from_file(path, default_timeout=60)
+    cold = timed(at.run)
+    at.sidebar.radio(key="choice").set_value("b")
+    warm = timed(at.run)
+    at.sidebar.radio(key="choice").set_value("a")
+    back = timed(at.run)
+    assert not at.exception
+    return cold, warm, back
 
 
-def bench_page(page: str, change: tuple, repeat: int) -> tuple[float, float, float]:
+def page_once(page: str, change: tuple, i: int) -> tuple[float, float, float]:
     """Cold first run; warm rerun after a widget change to a view not seen yet; and after
     changing it back to the view seen first (everything for it cached)."""
     kind, key, values = change
-    cold, warm, back = [], [], []
-    for i in range(repeat):
-        clear_caches()
-        at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=120)
-        if page != "pages/trends.py":
-            at.switch_page(page)
-        cold.append(timed(at.run))
-        assert not at.exception, at.exception
-        first = getattr(at.sidebar, kind)(key=key).value
-        assert values[i % len(values)] != first, "the change must be a change"
-        getattr(at.sidebar, kind)(key=key).set_value(values[i % len(values)])
-        warm.append(timed(at.run))
-        getattr(at.sidebar, kind)(key=key).set_value(first)
-        back.append(timed(at.run))
-        assert not at.exception, at.exception
-    return statistics.median(cold), statistics.median(warm), statistics.median(back)
+    clear_caches()
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=120)
+    if page != "pages/trends.py":
+        at.switch_page(page)
+    cold = timed(at.run)
+    assert not at.exception, at.exception
+    first = getattr(at.sidebar, kind)(key=key).value
+    assert values[i % len(values)] != first, "the change must be a change"
+    getattr(at.sidebar, kind)(key=key).set_value(values[i % len(values)])
+    warm = timed(at.run)
+    getattr(at.sidebar, kind)(key=key).set_value(first)
+    back = timed(at.run)
+    assert not at.exception, at.exception
+    return cold, warm, back
 
 
 def main() -> int:
     p = argparse.ArgumentParser()
-    p.add_argument("--repeat", type=int, default=5)
+    p.add_argument("--repeat", type=int, default=7)
     args = p.parse_args()
     keep_entry_point()
+    med = statistics.median
     with tempfile.TemporaryDirectory() as tmp:
         floor_path = str(Path(tmp) / "floor_app.py")
         Path(floor_path).write_text(FLOOR_APP)
-        bench_floor(floor_path, 1)  # imports and first-run costs out of the way
-        floor_cold, floor_warm, floor_back = bench_floor(floor_path, args.repeat)
-    print(f"AppTest, median of {args.repeat} runs each (seconds). 'new': rerun after a widget "
-          "change to a view not seen before; 'seen': changed back to a view already shown.")
-    print(f"{'page':<14}{'cold':>7}{'new':>7}{'seen':>7}{'cold/floor':>12}{'new/floor':>11}"
-          f"{'seen/floor':>12}")
-    print(f"{'floor app':<14}{floor_cold:>7.3f}{floor_warm:>7.3f}{floor_back:>7.3f}"
-          f"{1:>12.2f}{1:>11.2f}{1:>12.2f}")
-    for name, (page, change) in PAGES.items():
-        cold, warm, back = bench_page(page, change, args.repeat)
-        print(f"{name:<14}{cold:>7.3f}{warm:>7.3f}{back:>7.3f}{cold / floor_cold:>12.2f}"
-              f"{warm / floor_warm:>11.2f}{back / floor_back:>12.2f}")
+        floor_once(floor_path)  # imports and first-run costs out of the way
+        print(f"AppTest, {args.repeat} rounds per page; each round runs the floor app and then "
+              "the page, so each ratio compares runs made moments apart (this machine's speed "
+              "drifts). Times are medians in seconds; ratios are medians of the rounds' ratios. "
+              "'new': rerun after a widget change to a view not seen before; 'seen': changed "
+              "back to a view already shown.")
+        print(f"{'page':<14}{'cold':>7}{'new':>7}{'seen':>7}{'floor new':>11}{'cold/floor':>12}"
+              f"{'new/floor':>11}{'(range)':>13}{'seen/floor':>12}")
+        floors = []
+        for name, (page, change) in PAGES.items():
+            rounds = []
+            for i in range(args.repeat):
+                rounds.append((floor_once(floor_path), page_once(page, change, i)))
+            floors += [f for f, _ in rounds]
+            ratios = [[pg[j] / fl[j] for fl, pg in rounds] for j in range(3)]
+            times = [med(pg[j] for _, pg in rounds) for j in range(3)]
+            print(f"{name:<14}{times[0]:>7.3f}{times[1]:>7.3f}{times[2]:>7.3f}"
+                  f"{med(fl[1] for fl, _ in rounds):>11.3f}{med(ratios[0]):>12.2f}"
+                  f"{med(ratios[1]):>11.2f}{f'{min(ratios[1]):.2f}-{max(ratios[1]):.2f}':>13}"
+                  f"{med(ratios[2]):>12.2f}")
+        print(f"{'floor app':<14}{med(f[0] for f in floors):>7.3f}{med(f[1] for f in floors):>7.3f}"
+              f"{med(f[2] for f in floors):>7.3f}")
     print("Goal: a warm rerun of any page within 2x the floor's warm rerun.")
     return 0
 

@@ -1,12 +1,15 @@
 """Cached access to the store, keyed on small values (a path and its modification time).
 
 The whole store is loaded once per (path, mtime) with ``st.cache_resource``: one shared,
-read-only frame, not a copy per rerun, with an index of its series. Each chart's data (a trend,
-a compare table) is cached with ``st.cache_data`` on the path, mtime and the selection. What a
-page shows for one selection (the chart's spec with its data already in Arrow form, the table,
-the text alternative) is a ``View``, cached with ``st.cache_resource`` on the same keys: shared
-and read-only, so a rerun returns it without copying or unpickling anything. A rerun therefore
-neither re-reads nor re-aggregates the store, and a view seen before costs only its drawing.
+read-only frame, not a copy per rerun, with indexes of its rows. What a page shows for one
+selection (the chart's data, its spec with that data already in Arrow form, the table, the
+text alternative) is a ``View``, cached with ``st.cache_resource`` on the path, mtime and the
+selection: shared and read-only, so a rerun returns it without copying or unpickling anything.
+The trend's data is also cached on its own with ``st.cache_data``, so that switching the
+confidence band on or off (a new view of the same data) does not recompute it. The other
+pages' data has no second cache: each of their views has exactly the keys of its data, so a
+second cache would only ever be filled, never read. A rerun therefore neither re-reads nor
+re-aggregates the store, and a view seen before costs only its drawing.
 """
 
 from __future__ import annotations
@@ -46,9 +49,23 @@ class Figure:
 
 
 def figure(spec: dict) -> Figure:
-    shown = {k: dataframe_util.convert_anything_to_arrow_bytes(v) if isinstance(v, pd.DataFrame)
+    shown = {k: arrow_bytes(arrow_table(v)) if isinstance(v, pd.DataFrame)
              else _constant_bytes(json.dumps(v)) for k, v in spec.get("datasets", {}).items()}
     return Figure(spec, {**spec, "datasets": shown})
+
+
+def arrow_table(frame: pd.DataFrame) -> pa.Table:
+    """A frame as an Arrow table, column by column (missing values as nulls, no index): for
+    the small frames of a view, several times cheaper than ``pa.Table.from_pandas``."""
+    return pa.table({str(c): pa.array(frame[c]) for c in frame.columns})
+
+
+def arrow_bytes(table: pa.Table) -> bytes:
+    """Arrow IPC stream bytes, the form Streamlit sends a chart's datasets in."""
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    return sink.getvalue().to_pybytes()
 
 
 @functools.lru_cache(maxsize=64)
@@ -72,8 +89,7 @@ class View:
     shown_table: pa.Table = field(init=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "shown_table",
-                           pa.Table.from_pandas(self.table, preserve_index=False))
+        object.__setattr__(self, "shown_table", arrow_table(self.table))
 
 
 def active_source() -> Source:
@@ -202,17 +218,12 @@ def trend_export(path: str, mtime: float, keys: tuple[explore.SeriesKey, ...],
     return export.to_long(rows, [measure])
 
 
-@st.cache_data(show_spinner=False, max_entries=128)
-def compare(path: str, mtime: float, period: str, group: str, measure: str):
-    return explore.compare_areas(load(path, mtime), period, group, measure,
-                                 index=slices(path, mtime))
-
-
 @st.cache_resource(show_spinner=False, max_entries=128)
 def compare_view(path: str, mtime: float, period: str, group: str, measure: str) -> View:
     """The ranked chart; ``extra['funnel']`` is the funnel plot (None without an England rate)
     and ``extra['limits']`` its control limits."""
-    table, england = compare(path, mtime, period, group, measure)
+    table, england = explore.compare_areas(load(path, mtime), period, group, measure,
+                                           index=slices(path, mtime))
     synthetic = facts(path, mtime)["synthetic"]
     title = f"{model.MEASURES[measure]['label']}, {model.group_label(group)}, {period}"
     eng_rate = None if england is None else england["rate"]
@@ -227,32 +238,21 @@ def compare_view(path: str, mtime: float, period: str, group: str, measure: str)
                 {"funnel": funnel, "limits": limits})
 
 
-@st.cache_data(show_spinner=False, max_entries=128)
-def gap(path: str, mtime: float, level: str, code: str, measure: str) -> pd.DataFrame:
-    return explore.group_gap(load(path, mtime), level, code, measure, index=index(path, mtime),
-                             domain=facts(path, mtime)["quarters"])
-
-
 @st.cache_resource(show_spinner=False, max_entries=128)
 def gap_view(path: str, mtime: float, level: str, code: str, measure: str, name: str) -> View:
     f = facts(path, mtime)
-    g = gap(path, mtime, level, code, measure)
+    g = explore.group_gap(load(path, mtime), level, code, measure, index=index(path, mtime),
+                          domain=f["quarters"])
     spec = charts.gap_spec(g, domain=f["quarters"], title=f"BAME minus White British, {name}",
                            synthetic=f["synthetic"], frames=True)
     return View(figure(spec), explore.gap_table(g), explore.describe_gap(g, name, measure), g)
 
 
-@st.cache_data(show_spinner=False, max_entries=128)
-def groups(path: str, mtime: float, level: str, code: str, period: str, measure: str,
-           detailed: bool = False) -> pd.DataFrame:
-    return explore.broad_groups(load(path, mtime), level, code, period, measure, detailed,
-                                index=area_rows(path, mtime))
-
-
 @st.cache_resource(show_spinner=False, max_entries=128)
 def groups_view(path: str, mtime: float, level: str, code: str, period: str, measure: str,
                 name: str, detailed: bool = False) -> View:
-    g = groups(path, mtime, level, code, period, measure, detailed)
+    g = explore.broad_groups(load(path, mtime), level, code, period, measure, detailed,
+                             index=area_rows(path, mtime))
     spec = charts.groups_spec(
         g, title=f"{model.MEASURES[measure]['label']} by ethnic group, {name}, {period}",
         synthetic=facts(path, mtime)["synthetic"], measure=measure, frames=True)
