@@ -124,6 +124,11 @@ def index(path: str, mtime: float) -> explore.SeriesIndex:
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
+def arrays(path: str, mtime: float) -> explore.StoreArrays:
+    return explore.store_arrays(load(path, mtime))
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
 def slices(path: str, mtime: float) -> dict[tuple, np.ndarray]:
     return explore.rows_index(load(path, mtime), explore.SLICE_BY)
 
@@ -195,7 +200,8 @@ def series_labels(path: str, mtime: float) -> dict[str, str]:
 def trend(path: str, mtime: float, keys: tuple[explore.SeriesKey, ...], measure: str,
           rolling: bool = False) -> pd.DataFrame:
     return explore.trend(load(path, mtime), list(keys), measure, index=index(path, mtime),
-                         domain=facts(path, mtime)["quarters"], rolling=rolling)
+                         domain=facts(path, mtime)["quarters"], rolling=rolling,
+                         arrays=arrays(path, mtime))
 
 
 @st.cache_resource(show_spinner=False, max_entries=256)
@@ -242,7 +248,7 @@ def compare_view(path: str, mtime: float, period: str, group: str, measure: str)
 def gap_view(path: str, mtime: float, level: str, code: str, measure: str, name: str) -> View:
     f = facts(path, mtime)
     g = explore.group_gap(load(path, mtime), level, code, measure, index=index(path, mtime),
-                          domain=f["quarters"])
+                          domain=f["quarters"], arrays=arrays(path, mtime))
     spec = charts.gap_spec(g, domain=f["quarters"], title=f"BAME minus White British, {name}",
                            synthetic=f["synthetic"], frames=True)
     return View(figure(spec), explore.gap_table(g), explore.describe_gap(g, name, measure), g)

@@ -66,6 +66,13 @@ def test_trend_with_index_equals_without(frame):
     a = explore.trend(frame, keys)
     b = explore.trend(frame, keys, index=explore.series_index(frame))
     pd.testing.assert_frame_equal(a, b)
+    arrays = explore.store_arrays(frame)
+    for rolling in (False, True):
+        pd.testing.assert_frame_equal(
+            explore.trend(frame, keys, rolling=rolling),
+            explore.trend(frame, keys, rolling=rolling, arrays=arrays))
+    pd.testing.assert_frame_equal(explore.group_gap(frame, "ICB", "QOQ"),
+                                  explore.group_gap(frame, "ICB", "QOQ", arrays=arrays))
 
 
 @pytest.mark.parametrize("group", ["Total", "BME", "Mixed"])
