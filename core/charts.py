@@ -151,19 +151,22 @@ def _fill(node: Any, values: dict[str, Any]) -> Any:
 
 
 def _trend_parts(data: pd.DataFrame, show_ci: bool) -> Parts:
-    d = _slim(data, TREND_COLUMNS)
     # Each run of quarters with a rate gets its own path id, so no line ever bridges a gap,
     # whatever the renderer does with missing values: the segment is the number of missing
     # quarters so far in the series.
-    names = d["series"].tolist()
-    rate = d["rate"].to_numpy(dtype=float)
+    names = data["series"].tolist()
+    rate = data["rate"].to_numpy(dtype=float)
     seen: dict[str, int] = {}
     segment = []
     for name, missing in zip(names, np.isnan(rate).tolist(), strict=True):
         seen[name] = seen.get(name, 0) + missing
         segment.append(seen[name])
-    d["segment"] = np.asarray(segment, dtype=int)
-    d["path"] = [f"{name} #{n}" for name, n in zip(names, segment, strict=True)]
+    # Built in one go: adding columns to a copy one by one costs more than the rest together.
+    d = pd.DataFrame({
+        **{c: data[c].array for c in TREND_COLUMNS if c in data.columns},
+        "segment": np.asarray(segment, dtype=int),
+        "path": [f"{name} #{n}" for name, n in zip(names, segment, strict=True)],
+    })
     order = np.argsort(d["series_order"].to_numpy(), kind="stable")
     series = list(dict.fromkeys(np.asarray(names, dtype=object)[order].tolist()))
     groups = list(dict.fromkeys(d["group"].tolist()))

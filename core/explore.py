@@ -53,10 +53,28 @@ def parse_series(text: str, areas: pd.DataFrame) -> SeriesKey | None:
     code, group = text.split("~", 1)
     if group not in POPULATIONS:
         return None
-    hit = areas[areas["area_code"] == code]
-    if hit.empty:
+    hit = area_lookup(areas).get(code)
+    if hit is None:
         return None
-    return SeriesKey(hit.iloc[0]["level"], code, group)
+    return SeriesKey(hit[0], code, group)
+
+
+_LOOKUPS: dict[int, tuple[pd.DataFrame, dict[str, tuple[str, str]]]] = {}
+
+
+def area_lookup(areas: pd.DataFrame) -> dict[str, tuple[str, str]]:
+    """Area code → (level, name), made once per areas frame: the app asks on every rerun, and
+    its frame is cached, so a dictionary beats filtering the frame each time."""
+    known = _LOOKUPS.get(id(areas))
+    if known is not None and known[0] is areas:
+        return known[1]
+    table = dict(zip(areas["area_code"].tolist(),
+                     zip(areas["level"].tolist(), areas["area_name"].tolist(), strict=True),
+                     strict=True))
+    if len(_LOOKUPS) > 32:
+        _LOOKUPS.clear()
+    _LOOKUPS[id(areas)] = (areas, table)
+    return table
 
 
 def areas(frame: pd.DataFrame) -> pd.DataFrame:
@@ -472,24 +490,32 @@ def series_rows(frame: pd.DataFrame, keys: list[SeriesKey],
     return stats.rolling_quarters(rows) if rolling and len(rows) else rows
 
 
+def _whole(values: pd.Series) -> pd.arrays.IntegerArray:
+    """Counts for display: whole numbers, missing left empty."""
+    return pd.array(values.to_numpy("float64", na_value=np.nan), dtype="Float64").astype("Int64")
+
+
+def _one_place(values: pd.Series) -> np.ndarray:
+    return values.to_numpy("float64", na_value=np.nan).round(1)
+
+
 def trend_table(trend_data: pd.DataFrame, measure: str = "recovery") -> pd.DataFrame:
     """The trend as a person reads it: one row per series and quarter, gaps explained."""
     numerator = "Recovered" if measure == "recovery" else "Reliably recovered"
     label = model.MEASURES[measure]["label"]
     t = trend_data
-    out = pd.DataFrame({
-        "Quarter": t["period"],
-        "Area": t["area_name"],
-        "Population": t["group_label"],
-        numerator: t["numerator"].astype("Int64"),
-        "Finished treatment, at caseness": t["denominator"].astype("Int64"),
-        f"{label} (%)": t["rate"].round(1),
-        "95% CI low (%)": t["ci95_low"].round(1),
-        "95% CI high (%)": t["ci95_high"].round(1),
-        "Published (%)": t["published_rate"],
-        "Note": t["note"],
+    return pd.DataFrame({
+        "Quarter": t["period"].array,
+        "Area": t["area_name"].array,
+        "Population": t["group_label"].array,
+        numerator: _whole(t["numerator"]),
+        "Finished treatment, at caseness": _whole(t["denominator"]),
+        f"{label} (%)": _one_place(t["rate"]),
+        "95% CI low (%)": _one_place(t["ci95_low"]),
+        "95% CI high (%)": _one_place(t["ci95_high"]),
+        "Published (%)": t["published_rate"].array,
+        "Note": t["note"].array,
     })
-    return out
 
 
 def headline(trend_data: pd.DataFrame, measure: str = "recovery", rolling: bool = False) -> dict:
@@ -527,14 +553,15 @@ def compare_table(table: pd.DataFrame, measure: str = "recovery") -> pd.DataFram
     """The compare-areas table in words (the comparison bands are words, not colours)."""
     label = model.MEASURES[measure]["label"]
     return pd.DataFrame({
-        "ICB": table["area"], "Region": table["region"],
-        "Numerator": table["numerator"].astype("Int64"),
-        "Denominator": table["denominator"].astype("Int64"),
-        f"{label} (%)": table["rate"].round(1),
-        "95% CI low (%)": table["ci95_low"].round(1), "95% CI high (%)": table["ci95_high"].round(1),
-        "Published (%)": table["published_rate"],
-        "Compared with England": table["vs_england"],
-        "Against the 50% target": table["vs_target"] if measure == "recovery" else "n/a",
+        "ICB": table["area"].array, "Region": table["region"].array,
+        "Numerator": _whole(table["numerator"]),
+        "Denominator": _whole(table["denominator"]),
+        f"{label} (%)": _one_place(table["rate"]),
+        "95% CI low (%)": _one_place(table["ci95_low"]),
+        "95% CI high (%)": _one_place(table["ci95_high"]),
+        "Published (%)": table["published_rate"].array,
+        "Compared with England": table["vs_england"].array,
+        "Against the 50% target": table["vs_target"].array if measure == "recovery" else "n/a",
     })
 
 

@@ -49,9 +49,9 @@ class Selection:
     def area(self, areas: pd.DataFrame) -> tuple[str, str, str]:
         """(level, code, name) of the area this view is about."""
         if self.view == "ICB" and self.icb:
-            row = areas[areas["area_code"] == self.icb]
-            if len(row):
-                return "ICB", self.icb, explore.pretty_name(row.iloc[0]["area_name"])
+            hit = explore.area_lookup(areas).get(self.icb)
+            if hit is not None:
+                return "ICB", self.icb, explore.pretty_name(hit[1])
         return "England", "ENG", "England"
 
     def series(self, areas: pd.DataFrame) -> list[explore.SeriesKey]:
@@ -66,11 +66,10 @@ class Selection:
         level, code, _ = self.area(areas)
         groups = list(dict.fromkeys(["Total", "BME", self.population]))
         keys = [explore.SeriesKey(level, code, g) for g in groups]
+        lookup = explore.area_lookup(areas)
         for other in self.areas:
-            row = areas[areas["area_code"] == other]
-            if len(row) and other != code:
-                lvl = row.iloc[0]["level"]
-                keys += [explore.SeriesKey(lvl, other, g) for g in ("Total", "BME")]
+            if other in lookup and other != code:
+                keys += [explore.SeriesKey(lookup[other][0], other, g) for g in ("Total", "BME")]
         if self.show_england and code != "ENG":
             keys.append(explore.SeriesKey("England", "ENG", self.population))
         return list(dict.fromkeys(keys))
