@@ -8,6 +8,7 @@ compare-areas table, the gap between two groups, and a text alternative for each
 from __future__ import annotations
 
 import functools
+from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
@@ -568,22 +569,24 @@ def compare_table(table: pd.DataFrame, measure: str = "recovery") -> pd.DataFram
 def describe_compare(table: pd.DataFrame, england: pd.Series | None, period: str,
                      group: str, measure: str = "recovery") -> str:
     label = model.MEASURES[measure]["label"].lower()
-    have = table.dropna(subset=["rate"])
-    if have.empty:
+    rate = table["rate"].to_numpy("float64", na_value=np.nan)
+    have = np.flatnonzero(~np.isnan(rate))
+    if not len(have):
         return f"No ICB has a {label} for {model.group_label(group)} in {period}."
-    counts = have["vs_england"].value_counts()
-    best, worst = have.iloc[0], have.iloc[-1]
+    area = table["area"].to_numpy(object)
+    best, worst = have[0], have[-1]
+    counts = Counter(table["vs_england"].to_numpy(object)[have].tolist()).most_common()
     eng = f" England: {fmt_pct(england['rate'])}." if england is not None else ""
-    bands = ", ".join(f"{n} {band}" for band, n in counts.items())
+    bands = ", ".join(f"{n} {band}" for band, n in counts)
     text = (
         f"{label.capitalize()} for {model.group_label(group)} in {period} across {len(have)} ICBs.{eng} "
-        f"Highest {best['area']} {fmt_pct(best['rate'])}, lowest {worst['area']} "
-        f"{fmt_pct(worst['rate'])}. Compared with England by 95% and 99.8% confidence "
+        f"Highest {area[best]} {fmt_pct(rate[best])}, lowest {area[worst]} "
+        f"{fmt_pct(rate[worst])}. Compared with England by 95% and 99.8% confidence "
         f"intervals: {bands}."
     )
     if measure == "recovery":
-        meets = int((have["vs_target"] == "meets the target").sum())
-        below = int((have["vs_target"] == "below the target").sum())
+        target = table["vs_target"].to_numpy(object)[have]
+        meets, below = int((target == "meets the target").sum()), int((target == "below the target").sum())
         text += f" {meets} meet the 50% target with confidence and {below} are below it."
     return text
 
