@@ -111,31 +111,58 @@ def remember(path: str, frame: pd.DataFrame) -> None:
     _JUST_WRITTEN[(path, os.path.getmtime(path))] = frame
 
 
+class Loaded:
+    """One store and the look-ups the views need, each made on first use and then shared.
+
+    A view calls ``loaded`` once and takes what it needs from it: every call to a cached
+    function costs Streamlit's hashing of its arguments, and a view that made five such calls
+    spent more on them than on its numbers.
+    """
+
+    def __init__(self, frame: pd.DataFrame) -> None:
+        self.frame = frame
+
+    @functools.cached_property
+    def index(self) -> explore.SeriesIndex:
+        return explore.series_index(self.frame)
+
+    @functools.cached_property
+    def arrays(self) -> explore.StoreArrays:
+        return explore.store_arrays(self.frame)
+
+    @functools.cached_property
+    def slices(self) -> dict[tuple, np.ndarray]:
+        return explore.rows_index(self.frame, explore.SLICE_BY)
+
+    @functools.cached_property
+    def area_rows(self) -> dict[tuple, np.ndarray]:
+        return explore.rows_index(self.frame, explore.AREA_BY)
+
+    @functools.cached_property
+    def facts(self) -> dict:
+        frame = self.frame
+        quarters = explore.quarter_domain(frame)
+        present = set(frame["period"].unique())
+        published = [q for q in quarters if q in present]
+        return {
+            "synthetic": bool(frame["synthetic"].any()) if len(frame) else False,
+            "quarters": quarters,
+            "published_quarters": published,
+            "latest": published[-1] if published else None,
+            "rows": len(frame),
+        }
+
+
 @st.cache_resource(show_spinner="Loading data…", max_entries=8)
-def load(path: str, mtime: float) -> pd.DataFrame:
+def loaded(path: str, mtime: float) -> Loaded:
     """Treat the result as read-only: it is shared by every session."""
     frame = _JUST_WRITTEN.pop((path, mtime), None)
-    return model.compact(frame if frame is not None else Store(path).load())
+    return Loaded(model.compact(frame if frame is not None else Store(path).load()))
 
 
-@st.cache_resource(show_spinner=False, max_entries=8)
-def index(path: str, mtime: float) -> explore.SeriesIndex:
-    return explore.series_index(load(path, mtime))
-
-
-@st.cache_resource(show_spinner=False, max_entries=8)
-def arrays(path: str, mtime: float) -> explore.StoreArrays:
-    return explore.store_arrays(load(path, mtime))
-
-
-@st.cache_resource(show_spinner=False, max_entries=8)
-def slices(path: str, mtime: float) -> dict[tuple, np.ndarray]:
-    return explore.rows_index(load(path, mtime), explore.SLICE_BY)
-
-
-@st.cache_resource(show_spinner=False, max_entries=8)
-def area_rows(path: str, mtime: float) -> dict[tuple, np.ndarray]:
-    return explore.rows_index(load(path, mtime), explore.AREA_BY)
+def load(path: str, mtime: float) -> pd.DataFrame:
+    """The whole store (shared and read-only)."""
+    return loaded(path, mtime).frame
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -143,23 +170,13 @@ def log(path: str, mtime: float) -> list[dict]:
     return Store(path).log()
 
 
-# facts, areas and area labels are read on every rerun of every page: cached as shared,
-# read-only objects so that a rerun does not unpickle a copy of each.
-@st.cache_resource(show_spinner=False, max_entries=16)
 def facts(path: str, mtime: float) -> dict:
-    frame = load(path, mtime)
-    quarters = explore.quarter_domain(frame)
-    present = set(frame["period"].unique())
-    published = [q for q in quarters if q in present]
-    return {
-        "synthetic": bool(frame["synthetic"].any()) if len(frame) else False,
-        "quarters": quarters,
-        "published_quarters": published,
-        "latest": published[-1] if published else None,
-        "rows": len(frame),
-    }
+    """Quarters, latest quarter, synthetic or not (shared and read-only)."""
+    return loaded(path, mtime).facts
 
 
+# Areas and their labels are read on every rerun of every page: cached as shared, read-only
+# objects so that a rerun does not unpickle a copy of each.
 @st.cache_resource(show_spinner=False, max_entries=16)
 def areas(path: str, mtime: float) -> pd.DataFrame:
     return explore.areas(load(path, mtime))
@@ -199,15 +216,15 @@ def series_labels(path: str, mtime: float) -> dict[str, str]:
 @st.cache_data(show_spinner=False, max_entries=256)
 def trend(path: str, mtime: float, keys: tuple[explore.SeriesKey, ...], measure: str,
           rolling: bool = False) -> pd.DataFrame:
-    return explore.trend(load(path, mtime), list(keys), measure, index=index(path, mtime),
-                         domain=facts(path, mtime)["quarters"], rolling=rolling,
-                         arrays=arrays(path, mtime))
+    s = loaded(path, mtime)
+    return explore.trend(s.frame, list(keys), measure, index=s.index,
+                         domain=s.facts["quarters"], rolling=rolling, arrays=s.arrays)
 
 
 @st.cache_resource(show_spinner=False, max_entries=256)
 def trend_view(path: str, mtime: float, keys: tuple[explore.SeriesKey, ...], measure: str,
                show_ci: bool, rolling: bool = False) -> View:
-    f = facts(path, mtime)
+    f = loaded(path, mtime).facts
     t = trend(path, mtime, keys, measure, rolling)
     spec = charts.trend_spec(t, domain=f["quarters"], measure=measure, show_ci=show_ci,
                              synthetic=f["synthetic"], rolling=rolling, frames=True)
@@ -219,8 +236,8 @@ def trend_view(path: str, mtime: float, keys: tuple[explore.SeriesKey, ...], mea
 def trend_export(path: str, mtime: float, keys: tuple[explore.SeriesKey, ...],
                  measure: str, rolling: bool = False) -> pd.DataFrame:
     """Tidy rows for the CSV download (built when the button is pressed, not on every rerun)."""
-    frame = load(path, mtime)
-    rows = explore.series_rows(frame, list(keys), index(path, mtime), rolling=rolling)
+    s = loaded(path, mtime)
+    rows = explore.series_rows(s.frame, list(keys), s.index, rolling=rolling)
     return export.to_long(rows, [measure])
 
 
@@ -228,9 +245,9 @@ def trend_export(path: str, mtime: float, keys: tuple[explore.SeriesKey, ...],
 def compare_view(path: str, mtime: float, period: str, group: str, measure: str) -> View:
     """The ranked chart; ``extra['funnel']`` is the funnel plot (None without an England rate)
     and ``extra['limits']`` its control limits."""
-    table, england = explore.compare_areas(load(path, mtime), period, group, measure,
-                                           index=slices(path, mtime))
-    synthetic = facts(path, mtime)["synthetic"]
+    s = loaded(path, mtime)
+    table, england = explore.compare_areas(s.frame, period, group, measure, index=s.slices)
+    synthetic = s.facts["synthetic"]
     title = f"{model.MEASURES[measure]['label']}, {model.group_label(group)}, {period}"
     eng_rate = None if england is None else england["rate"]
     dots = figure(charts.compare_spec(table, eng_rate, title=title, synthetic=synthetic,
@@ -246,9 +263,10 @@ def compare_view(path: str, mtime: float, period: str, group: str, measure: str)
 
 @st.cache_resource(show_spinner=False, max_entries=128)
 def gap_view(path: str, mtime: float, level: str, code: str, measure: str, name: str) -> View:
-    f = facts(path, mtime)
-    g = explore.group_gap(load(path, mtime), level, code, measure, index=index(path, mtime),
-                          domain=f["quarters"], arrays=arrays(path, mtime))
+    s = loaded(path, mtime)
+    f = s.facts
+    g = explore.group_gap(s.frame, level, code, measure, index=s.index, domain=f["quarters"],
+                          arrays=s.arrays)
     spec = charts.gap_spec(g, domain=f["quarters"], title=f"BAME minus White British, {name}",
                            synthetic=f["synthetic"], frames=True)
     return View(figure(spec), explore.gap_table(g), explore.describe_gap(g, name, measure), g)
@@ -257,10 +275,10 @@ def gap_view(path: str, mtime: float, level: str, code: str, measure: str, name:
 @st.cache_resource(show_spinner=False, max_entries=128)
 def groups_view(path: str, mtime: float, level: str, code: str, period: str, measure: str,
                 name: str, detailed: bool = False) -> View:
-    g = explore.broad_groups(load(path, mtime), level, code, period, measure, detailed,
-                             index=area_rows(path, mtime))
+    s = loaded(path, mtime)
+    g = explore.broad_groups(s.frame, level, code, period, measure, detailed, index=s.area_rows)
     spec = charts.groups_spec(
         g, title=f"{model.MEASURES[measure]['label']} by ethnic group, {name}, {period}",
-        synthetic=facts(path, mtime)["synthetic"], measure=measure, frames=True)
+        synthetic=s.facts["synthetic"], measure=measure, frames=True)
     return View(figure(spec), explore.groups_table(g), explore.describe_groups(g, name, period),
                 g)
