@@ -119,32 +119,62 @@ def _chart(layout: Callable[..., alt.TopLevelMixin], parts: Parts, opts: dict) -
 def _spec(layout: Callable[..., alt.TopLevelMixin], parts: Parts, opts: dict,
           frames: bool) -> dict:
     slots = tuple((k, isinstance(v, list)) for k, v in parts.values.items())
-    skeleton = _skeleton(layout, tuple(opts.items()), slots)
-    spec = _fill(skeleton, parts.values)
+    skeleton, holes = _skeleton(layout, tuple(opts.items()), slots)
+    spec = _fill(skeleton, holes, parts.values)
     spec["datasets"] = {**spec.get("datasets", {}), **{
         name: f if frames else _records(f) for name, f in parts.datasets.items()}}
     return spec
 
 
+Path = tuple[str | int, ...]
+
+
 @functools.lru_cache(maxsize=256)
 def _skeleton(layout: Callable[..., alt.TopLevelMixin], opts: tuple,
-              slots: tuple[tuple[str, bool], ...]) -> dict:
-    """The layout as a Vega-Lite dict, with a placeholder wherever a value goes."""
+              slots: tuple[tuple[str, bool], ...]) -> tuple[dict, tuple[tuple[Path, str], ...]]:
+    """The layout as a Vega-Lite dict, with a placeholder wherever a value goes, and where
+    each placeholder is."""
     holders = {k: [f"\x00{k}*\x00"] if is_list else f"\x00{k}\x00" for k, is_list in slots}
-    return layout(holders, **dict(opts)).to_dict(validate=False)
+    spec = layout(holders, **dict(opts)).to_dict(validate=False)
+    return spec, tuple(_holes(spec, ()))
 
 
-def _fill(node: Any, values: dict[str, Any]) -> Any:
-    """A copy of ``node`` with each placeholder replaced by its value."""
+def _holes(node: Any, path: Path):
     if isinstance(node, dict):
-        return {k: _fill(v, values) for k, v in node.items()}
-    if isinstance(node, list):
+        for k, v in node.items():
+            yield from _holes(v, (*path, k))
+    elif isinstance(node, list):
         if len(node) == 1 and isinstance(node[0], str) and node[0].startswith("\x00"):
-            return values[node[0][1:-2]]
-        return [_fill(v, values) for v in node]
-    if isinstance(node, str) and node.startswith("\x00"):
-        return values[node[1:-1]]
-    return node
+            yield path, node[0][1:-2]
+        else:
+            for i, v in enumerate(node):
+                yield from _holes(v, (*path, i))
+    elif isinstance(node, str) and node.startswith("\x00"):
+        yield path, node[1:-1]
+
+
+def _fill(skeleton: dict, holes: tuple[tuple[Path, str], ...], values: dict[str, Any]) -> dict:
+    """A copy of ``skeleton`` with each placeholder replaced by its value.
+
+    Only the containers on the way to a placeholder are copied; the rest is shared with the
+    skeleton, which nothing writes to (Streamlit takes a spec's top-level datasets out of a
+    shallow copy).
+    """
+    out = dict(skeleton)
+    copied: dict[Path, Any] = {(): out}
+    for path, name in holes:
+        node = out
+        for depth in range(len(path) - 1):
+            prefix = path[: depth + 1]
+            child = copied.get(prefix)
+            if child is None:
+                child = node[path[depth]]
+                child = dict(child) if isinstance(child, dict) else list(child)
+                node[path[depth]] = child
+                copied[prefix] = child
+            node = child
+        node[path[-1]] = values[name]
+    return out
 
 
 # --- Trend ----------------------------------------------------------------------------------

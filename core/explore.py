@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 from collections import Counter
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -35,9 +35,12 @@ POPULATION_NOTES = {
 }
 
 
-@dataclass(frozen=True, order=True)
-class SeriesKey:
-    """One line on a chart: an area and a population group."""
+class SeriesKey(NamedTuple):
+    """One line on a chart: an area and a population group.
+
+    A named tuple (not a dataclass) because it is part of cache keys: Streamlit hashes a tuple
+    of strings several times faster than it hashes dataclass instances.
+    """
 
     level: str
     area_code: str

@@ -160,3 +160,11 @@ def test_fast_spec_keeps_frames_for_the_app(frame, domain):
     before = charts._skeleton.cache_info().hits
     charts.trend_spec(explore.trend(frame, SERIES[5:8], domain=domain), domain=domain)
     assert charts._skeleton.cache_info().hits == before + 1
+
+
+def test_filled_specs_do_not_share_what_they_fill(frame, domain):
+    """Specs share untouched parts of the cached layout; filling one must not alter another."""
+    first_data = explore.trend(frame, SERIES[:2], domain=domain)
+    first = charts.trend_spec(first_data, domain=domain)
+    charts.trend_spec(explore.trend(frame, SERIES[10:14], domain=domain), domain=domain)
+    assert first == charts.trend_chart(first_data, domain=domain).to_dict()
