@@ -17,6 +17,7 @@ from typing import Any
 import altair as alt
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from core import model, periods
 
@@ -78,12 +79,20 @@ class Parts:
     """What one chart takes from its data: layout values, and named datasets."""
 
     values: dict[str, Any]
-    datasets: dict[str, pd.DataFrame]
+    datasets: dict[str, pa.Table]
 
 
-def _records(frame: pd.DataFrame) -> list[dict]:
+def _records(data: pd.DataFrame | pa.Table) -> list[dict]:
     """JSON-ready records (NaN as null)."""
-    return json.loads(frame.to_json(orient="records", date_format="iso"))
+    if isinstance(data, pa.Table):
+        return data.to_pylist()
+    return json.loads(data.to_json(orient="records", date_format="iso"))
+
+
+def _arrow(columns: dict[str, Any]) -> pa.Table:
+    """A chart's dataset as an Arrow table built straight from its columns (missing values as
+    nulls): the app sends Arrow to the browser, so a DataFrame on the way is wasted work."""
+    return pa.table({c: pa.array(v, from_pandas=True) for c, v in columns.items()})
 
 
 def _data(frame: pd.DataFrame) -> alt.InlineData:
@@ -95,15 +104,15 @@ def _named(name: str) -> alt.NamedData:
     return alt.NamedData(name=name)
 
 
-def _slim(data: pd.DataFrame, columns: list[str], having: str | None = None) -> pd.DataFrame:
+def _slim(data: pd.DataFrame, columns: list[str], having: str | None = None) -> pa.Table:
     """Only the columns a chart uses (keeps the embedded spec small and JSON-safe), and with
     ``having``, only the rows with a value in that column."""
-    d = data[[c for c in columns if c in data.columns]]
+    keep = slice(None)
     if having is not None and having in data:
         present = ~np.isnan(data[having].to_numpy("float64", na_value=np.nan))
         if not present.all():
-            d = d[present]
-    return d.reset_index(drop=True)
+            keep = present
+    return _arrow({c: data[c].array[keep] for c in columns if c in data.columns})
 
 
 def _title(text: str, subtitle: list[str]) -> alt.TitleParams:
@@ -191,17 +200,16 @@ def _trend_parts(data: pd.DataFrame, show_ci: bool) -> Parts:
     for name, missing in zip(names, np.isnan(rate).tolist(), strict=True):
         seen[name] = seen.get(name, 0) + missing
         segment.append(seen[name])
-    # Built in one go: adding columns to a copy one by one costs more than the rest together.
-    d = pd.DataFrame({
+    d = _arrow({
         **{c: data[c].array for c in TREND_COLUMNS if c in data.columns},
         "segment": np.asarray(segment, dtype=int),
         "path": [f"{name} #{n}" for name, n in zip(names, segment, strict=True)],
     })
-    order = np.argsort(d["series_order"].to_numpy(), kind="stable")
+    order = np.argsort(data["series_order"].to_numpy(), kind="stable")
     series = list(dict.fromkeys(np.asarray(names, dtype=object)[order].tolist()))
-    groups = list(dict.fromkeys(d["group"].tolist()))
+    groups = list(dict.fromkeys(data["group"].tolist()))
     values = rate[~np.isnan(rate)]
-    lows = d["ci95_low"].to_numpy(dtype=float) if show_ci else rate
+    lows = data["ci95_low"].to_numpy("float64", na_value=np.nan) if show_ci else rate
     lows = lows[~np.isnan(lows)]
     lo = min([values.min() if len(values) else 40, lows.min() if len(lows) else 40, 45.0])
     hi = max([values.max() if len(values) else 60, 55.0])
@@ -352,7 +360,7 @@ def trend_spec(
     rolling: bool = False,
     frames: bool = False,
 ) -> dict:
-    """``trend_chart(...).to_dict()``, fast. With ``frames`` the datasets stay DataFrames."""
+    """``trend_chart(...).to_dict()``, fast. With ``frames`` the datasets stay Arrow tables."""
     opts = _trend_opts(domain, measure, show_ci, synthetic, highlight, width, rolling)
     return _spec(_trend_layout, _trend_parts(data, show_ci), opts, frames)
 
@@ -360,8 +368,8 @@ def trend_spec(
 # --- Compare areas --------------------------------------------------------------------------
 
 
-def _bands(d: pd.DataFrame) -> dict[str, list]:
-    present = set(d["vs_england"].tolist()) if "vs_england" in d else set()
+def _bands(d: pa.Table) -> dict[str, list]:
+    present = set(d.column("vs_england").to_pylist()) if "vs_england" in d.column_names else set()
     bands = [b for b in BAND_STYLE if b in present] or ["similar"]
     return {"bands": bands, "band_colors": [BAND_STYLE[b][0] for b in bands],
             "band_shapes": [BAND_STYLE[b][1] for b in bands]}
@@ -377,7 +385,9 @@ def _compare_parts(table: pd.DataFrame, england: float | None, title: str,
         refs.append({"x": model.TARGET_PERCENT, "text": "50% target", "dash": "dashed"})
     return Parts(
         values={**_bands(d), "height": max(200, 16 * len(d)), "title": title},
-        datasets={"areas": d, "references": pd.DataFrame(refs, columns=["x", "text", "dash"])},
+        datasets={"areas": d, "references": _arrow({
+            "x": [r["x"] for r in refs], "text": [r["text"] for r in refs],
+            "dash": [r["dash"] for r in refs]})},
     )
 
 
@@ -458,11 +468,11 @@ def _funnel_parts(table: pd.DataFrame, limits: pd.DataFrame, title: str) -> Part
     kinds = {"low95": "95% limits", "high95": "95% limits", "low998": "99.8% limits",
              "high998": "99.8% limits", "baseline": "England"}
     n = len(limits)
-    lines = pd.DataFrame({
+    lines = _arrow({
         "denominator": np.tile(limits["denominator"].to_numpy(), len(kinds)),
-        "limit": np.repeat(list(kinds), n),
+        "limit": np.repeat(np.array(list(kinds), dtype=object), n),
         "rate": np.concatenate([limits[c].to_numpy("float64") for c in kinds]),
-        "kind": np.repeat(list(kinds.values()), n),
+        "kind": np.repeat(np.array(list(kinds.values()), dtype=object), n),
     })
     return Parts(values={**_bands(d), "title": title}, datasets={"limits": lines, "areas": d})
 
@@ -518,8 +528,8 @@ def _gap_parts(gap: pd.DataFrame, title: str) -> Parts:
     d = _slim(gap, list(gap.columns), having="gap")
     return Parts(
         values={"title": title,
-                "label_a": str(d["group_a"].iloc[0]) if len(d) else "A",
-                "label_b": str(d["group_b"].iloc[0]) if len(d) else "B"},
+                "label_a": str(d.column("group_a")[0].as_py()) if len(d) else "A",
+                "label_b": str(d.column("group_b")[0].as_py()) if len(d) else "B"},
         datasets={"gap": d},
     )
 
@@ -572,7 +582,8 @@ def gap_spec(
 
 def _groups_parts(data: pd.DataFrame, title: str) -> Parts:
     d = _slim(data, TABLE_COLUMNS, having="rate")
-    return Parts(values={"order": d["group_label"].tolist(), "height": max(160, 30 * len(d)),
+    return Parts(values={"order": d.column("group_label").to_pylist(),
+                         "height": max(160, 30 * len(d)),
                          "title": title},
                  datasets={"groups": d})
 

@@ -13,6 +13,7 @@ from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from core import model, periods, stats
 
@@ -494,6 +495,14 @@ def series_rows(frame: pd.DataFrame, keys: list[SeriesKey],
     return stats.rolling_quarters(rows) if rolling and len(rows) else rows
 
 
+def _table(columns: dict[str, object], arrow: bool) -> pd.DataFrame | pa.Table:
+    """A display table from its columns: a DataFrame, or with ``arrow`` an Arrow table built
+    straight from the columns (what the app sends to the browser; missing values as nulls)."""
+    if arrow:
+        return pa.table({k: pa.array(v, from_pandas=True) for k, v in columns.items()})
+    return pd.DataFrame(columns)
+
+
 def _whole(values: pd.Series) -> pd.arrays.IntegerArray:
     """Counts for display: whole numbers, missing left empty."""
     return pd.array(values.to_numpy("float64", na_value=np.nan), dtype="Float64").astype("Int64")
@@ -503,12 +512,13 @@ def _one_place(values: pd.Series) -> np.ndarray:
     return values.to_numpy("float64", na_value=np.nan).round(1)
 
 
-def trend_table(trend_data: pd.DataFrame, measure: str = "recovery") -> pd.DataFrame:
+def trend_table(trend_data: pd.DataFrame, measure: str = "recovery", *,
+                arrow: bool = False) -> pd.DataFrame | pa.Table:
     """The trend as a person reads it: one row per series and quarter, gaps explained."""
     numerator = "Recovered" if measure == "recovery" else "Reliably recovered"
     label = model.MEASURES[measure]["label"]
     t = trend_data
-    return pd.DataFrame({
+    return _table({
         "Quarter": t["period"].array,
         "Area": t["area_name"].array,
         "Population": t["group_label"].array,
@@ -517,9 +527,9 @@ def trend_table(trend_data: pd.DataFrame, measure: str = "recovery") -> pd.DataF
         f"{label} (%)": _one_place(t["rate"]),
         "95% CI low (%)": _one_place(t["ci95_low"]),
         "95% CI high (%)": _one_place(t["ci95_high"]),
-        "Published (%)": t["published_rate"].array,
-        "Note": t["note"].array,
-    })
+        "Published (%)": t["published_rate"].to_numpy("float64", na_value=np.nan),
+        "Note": t["note"].to_numpy(object),
+    }, arrow)
 
 
 def headline(trend_data: pd.DataFrame, measure: str = "recovery", rolling: bool = False) -> dict:
@@ -553,20 +563,22 @@ def headline(trend_data: pd.DataFrame, measure: str = "recovery", rolling: bool 
     }
 
 
-def compare_table(table: pd.DataFrame, measure: str = "recovery") -> pd.DataFrame:
+def compare_table(table: pd.DataFrame, measure: str = "recovery", *,
+                  arrow: bool = False) -> pd.DataFrame | pa.Table:
     """The compare-areas table in words (the comparison bands are words, not colours)."""
     label = model.MEASURES[measure]["label"]
-    return pd.DataFrame({
+    return _table({
         "ICB": table["area"].array, "Region": table["region"].array,
         "Numerator": _whole(table["numerator"]),
         "Denominator": _whole(table["denominator"]),
         f"{label} (%)": _one_place(table["rate"]),
         "95% CI low (%)": _one_place(table["ci95_low"]),
         "95% CI high (%)": _one_place(table["ci95_high"]),
-        "Published (%)": table["published_rate"].array,
-        "Compared with England": table["vs_england"].array,
-        "Against the 50% target": table["vs_target"].array if measure == "recovery" else "n/a",
-    })
+        "Published (%)": table["published_rate"].to_numpy("float64", na_value=np.nan),
+        "Compared with England": table["vs_england"].to_numpy(object),
+        "Against the 50% target": (table["vs_target"].to_numpy(object) if measure == "recovery"
+                                   else np.full(len(table), "n/a", dtype=object)),
+    }, arrow)
 
 
 def describe_compare(table: pd.DataFrame, england: pd.Series | None, period: str,
@@ -594,11 +606,11 @@ def describe_compare(table: pd.DataFrame, england: pd.Series | None, period: str
     return text
 
 
-def gap_table(gap: pd.DataFrame) -> pd.DataFrame:
+def gap_table(gap: pd.DataFrame, *, arrow: bool = False) -> pd.DataFrame | pa.Table:
     """The gap over time as a person reads it."""
     if gap.empty:
-        return pd.DataFrame()
-    return pd.DataFrame({
+        return _table({}, arrow)
+    return _table({
         "Quarter": gap["period"].to_numpy(object),
         "BAME (%)": gap["rate_a"].to_numpy().round(2),
         "White British (%)": gap["rate_b"].to_numpy().round(2),
@@ -606,10 +618,10 @@ def gap_table(gap: pd.DataFrame) -> pd.DataFrame:
         "95% CI low": gap["gap_low"].to_numpy().round(2),
         "95% CI high": gap["gap_high"].to_numpy().round(2),
         "Significance": gap["significant"].to_numpy(object),
-    })
+    }, arrow)
 
 
-def groups_table(groups: pd.DataFrame) -> pd.DataFrame:
+def groups_table(groups: pd.DataFrame, *, arrow: bool = False) -> pd.DataFrame | pa.Table:
     """Rates by ethnic group as a person reads them."""
     columns = {"breakdown": "Breakdown", "group_label": "Group", "numerator": "Numerator",
                "denominator": "Denominator", "rate": "Rate (%)", "ci95_low": "95% CI low",
@@ -619,7 +631,7 @@ def groups_table(groups: pd.DataFrame) -> pd.DataFrame:
     for source, name in columns.items():
         values = groups[source].to_numpy()
         out[name] = values.round(2) if values.dtype.kind == "f" else values
-    return pd.DataFrame(out)
+    return _table(out, arrow)
 
 
 def describe_groups(groups: pd.DataFrame, area: str, period: str) -> str:

@@ -26,7 +26,7 @@ tab_dots, tab_funnel = st.tabs(["Ranked with intervals", "Funnel plot"])
 with tab_dots:
     render.chart_block(
         view.figure,
-        table=view.shown_table,
+        table=view.table,
         csv=lambda: table.drop(columns=["area", "region"]).assign(measure=sel.measure),
         description=view.description,
         name=f"compare {title}",
@@ -44,7 +44,7 @@ with tab_funnel:
         )
         render.chart_block(
             funnel,
-            table=view.shown_table,
+            table=view.table,
             csv=limits,
             description="Funnel plot. " + view.description,
             name=f"funnel {title}",

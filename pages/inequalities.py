@@ -18,7 +18,7 @@ st.caption(
 view = data.gap_view(source.path, source.mtime, level, code, sel.measure, name)
 render.chart_block(
     view.figure,
-    table=view.shown_table,
+    table=view.table,
     csv=lambda: view.data.assign(area_code=code, area_name=name, measure=sel.measure),
     description=view.description,
     name=f"gap {name}",
@@ -34,7 +34,7 @@ groups = data.groups_view(source.path, source.mtime, level, code, period, sel.me
                          detailed)
 render.chart_block(
     groups.figure,
-    table=groups.shown_table,
+    table=groups.table,
     csv=lambda: groups.data.drop(columns=["group_label"]),
     description=groups.description,
     name=f"groups {name} {period}{' detailed' if detailed else ''}",

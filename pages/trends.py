@@ -19,7 +19,7 @@ view = data.trend_view(source.path, source.mtime, keys, sel.measure, sel.show_ci
 render.headline(view.extra["headline"])
 render.chart_block(
     view.figure,
-    table=view.shown_table,
+    table=view.table,
     csv=lambda: data.trend_export(source.path, source.mtime, keys, sel.measure, sel.rolling),
     description=view.description,
     name=f"{measure_label} {name} {sel.population}",

@@ -49,15 +49,9 @@ class Figure:
 
 
 def figure(spec: dict) -> Figure:
-    shown = {k: arrow_bytes(arrow_table(v)) if isinstance(v, pd.DataFrame)
-             else _constant_bytes(json.dumps(v)) for k, v in spec.get("datasets", {}).items()}
+    shown = {k: arrow_bytes(v) if isinstance(v, pa.Table) else _constant_bytes(json.dumps(v))
+             for k, v in spec.get("datasets", {}).items()}
     return Figure(spec, {**spec, "datasets": shown})
-
-
-def arrow_table(frame: pd.DataFrame) -> pa.Table:
-    """A frame as an Arrow table, column by column (missing values as nulls, no index): for
-    the small frames of a view, several times cheaper than ``pa.Table.from_pandas``."""
-    return pa.table({str(c): pa.array(frame[c]) for c in frame.columns})
 
 
 def arrow_bytes(table: pa.Table) -> bytes:
@@ -80,16 +74,12 @@ class View:
     """What a page shows for one selection. Shared between sessions: treat as read-only."""
 
     figure: Figure
-    table: pd.DataFrame
+    #: The table under the chart, in Arrow form: given a DataFrame, st.dataframe would
+    #: convert it again on every rerun.
+    table: pa.Table
     description: str
     data: pd.DataFrame
     extra: dict = field(default_factory=dict)
-    #: ``table`` in Arrow form, made once: given a DataFrame, st.dataframe converts it on
-    #: every rerun.
-    shown_table: pa.Table = field(init=False)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "shown_table", arrow_table(self.table))
 
 
 def active_source() -> Source:
@@ -228,7 +218,7 @@ def trend_view(path: str, mtime: float, keys: tuple[explore.SeriesKey, ...], mea
     t = trend(path, mtime, keys, measure, rolling)
     spec = charts.trend_spec(t, domain=f["quarters"], measure=measure, show_ci=show_ci,
                              synthetic=f["synthetic"], rolling=rolling, frames=True)
-    return View(figure(spec), explore.trend_table(t, measure),
+    return View(figure(spec), explore.trend_table(t, measure, arrow=True),
                 explore.describe_trend(t, measure, rolling), t,
                 {"headline": explore.headline(t, measure, rolling)})
 
@@ -256,7 +246,7 @@ def compare_view(path: str, mtime: float, period: str, group: str, measure: str)
     funnel = None if limits.empty else figure(charts.funnel_spec(
         table, limits, title=f"Funnel plot: {title}", synthetic=synthetic, measure=measure,
         frames=True))
-    return View(dots, explore.compare_table(table, measure),
+    return View(dots, explore.compare_table(table, measure, arrow=True),
                 explore.describe_compare(table, england, period, group, measure), table,
                 {"funnel": funnel, "limits": limits})
 
@@ -269,7 +259,7 @@ def gap_view(path: str, mtime: float, level: str, code: str, measure: str, name:
                           arrays=s.arrays)
     spec = charts.gap_spec(g, domain=f["quarters"], title=f"BAME minus White British, {name}",
                            synthetic=f["synthetic"], frames=True)
-    return View(figure(spec), explore.gap_table(g), explore.describe_gap(g, name, measure), g)
+    return View(figure(spec), explore.gap_table(g, arrow=True), explore.describe_gap(g, name, measure), g)
 
 
 @st.cache_resource(show_spinner=False, max_entries=128)
@@ -280,5 +270,5 @@ def groups_view(path: str, mtime: float, level: str, code: str, period: str, mea
     spec = charts.groups_spec(
         g, title=f"{model.MEASURES[measure]['label']} by ethnic group, {name}, {period}",
         synthetic=s.facts["synthetic"], measure=measure, frames=True)
-    return View(figure(spec), explore.groups_table(g), explore.describe_groups(g, name, period),
+    return View(figure(spec), explore.groups_table(g, arrow=True), explore.describe_groups(g, name, period),
                 g)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import pandas as pd
+import pyarrow as pa
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -155,7 +156,7 @@ def test_fast_gap_and_groups_specs_are_altairs(frame, domain, area, back, measur
 def test_fast_spec_keeps_frames_for_the_app(frame, domain):
     data = explore.trend(frame, SERIES[:2], domain=domain)
     spec = charts.trend_spec(data, domain=domain, frames=True)
-    assert isinstance(spec["datasets"]["trend"], pd.DataFrame)
+    assert isinstance(spec["datasets"]["trend"], pa.Table)
     # the layout is built once per set of options, not once per view
     before = charts._skeleton.cache_info().hits
     charts.trend_spec(explore.trend(frame, SERIES[5:8], domain=domain), domain=domain)

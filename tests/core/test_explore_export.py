@@ -188,3 +188,18 @@ def test_rolling_trend_sums_what_rolling_quarters_sums(frame, keys, measure):
             pd.testing.assert_series_equal(mine[column].astype(float), theirs[column].astype(float),
                                            check_names=False)
         assert (mine["suppressed"] == theirs["suppressed"].fillna(False).astype(bool)).all()
+
+
+def test_display_tables_in_arrow_hold_what_the_frames_hold(frame):
+    """The app shows the Arrow form of each table; it must say what the DataFrame says."""
+    domain = explore.quarter_domain(frame)
+    trend = explore.trend(frame, SOME_SERIES[:3], domain=domain)
+    table, england = explore.compare_areas(frame, domain[-1], "BME")
+    gap = explore.group_gap(frame, "ICB", "QHM")
+    groups = explore.broad_groups(frame, "ICB", "QHM", domain[-1], detailed=True)
+    for make, data in ((explore.trend_table, trend), (explore.compare_table, table),
+                       (explore.gap_table, gap), (explore.groups_table, groups)):
+        plain, arrow = make(data), make(data, arrow=True)
+        assert arrow.column_names == list(plain.columns) and arrow.num_rows == len(plain)
+        pd.testing.assert_frame_equal(arrow.to_pandas(), plain.reset_index(drop=True),
+                                      check_dtype=False)
