@@ -180,8 +180,15 @@ def store_arrays(frame: pd.DataFrame) -> StoreArrays:
     millisecond through pandas."""
     starts, distinct = pd.factorize(frame["period_start"])
     quarters = np.append(stats.quarter_number(distinct), -1) if len(distinct) else np.array([-1])
+    def shared(column: str) -> np.ndarray:
+        # Object arrays pointing at one string per distinct value, not one per row.
+        codes, distinct = pd.factorize(frame[column])
+        return np.append(distinct.to_numpy(object), None)[codes]
+
     return {
-        "period": np.asarray(frame["period"].tolist(), dtype=object),
+        "period": shared("period"),
+        "breakdown": shared("breakdown"), "group": shared("group"),
+        "group_parent": shared("group_parent"),
         **{c: frame[c].to_numpy("float64", na_value=np.nan)
            for c in (*model.COUNT_COLUMNS, *model.PERCENT_COLUMNS)},
         "suppressed": frame["suppressed"].to_numpy(dtype=bool, na_value=False),
@@ -452,6 +459,29 @@ def describe_gap(gap: pd.DataFrame, area: str, measure: str = "recovery") -> str
     )
 
 
+def _group_rows(breakdown: list, group: list, parent: list, detailed: bool
+                ) -> tuple[list[int], list[str]]:
+    """Which of an area's rows to show, in order, and their labels.
+
+    Total, then BME and White British, then each broad group followed by its detailed ones.
+    A few dozen rows: ordering them in Python is cheaper than pandas' multi-key sort.
+    """
+    order = {"Total": 0, "BME Group": 1, "Ethnic Group": 2}
+    if detailed:
+        order["Ethnic Group (detailed)"] = 2
+    breakdown, group, parent = ([v if isinstance(v, str) else None for v in values]
+                                for values in (breakdown, group, parent))
+    detail = [b == "Ethnic Group (detailed)" for b in breakdown]
+
+    def key(i: int) -> tuple:
+        return (order[breakdown[i]], parent[i] is None, parent[i] or "", detail[i], group[i])
+
+    picked = sorted((i for i, b in enumerate(breakdown) if b in order), key=key)
+    labels = [(f"{parent[i]}: {group[i]}" if parent[i] else group[i]) if detail[i]
+              else model.group_label(group[i]) for i in picked]
+    return picked, labels
+
+
 def broad_groups(frame: pd.DataFrame, level: str, area_code: str, period: str,
                  measure: str = "recovery", detailed: bool = False,
                  index: dict[tuple, np.ndarray] | None = None) -> pd.DataFrame:
@@ -459,29 +489,42 @@ def broad_groups(frame: pd.DataFrame, level: str, area_code: str, period: str,
 
     With ``detailed``, each broad group is followed by its detailed groups (``Asian or Asian
     British: Indian``), whose small numbers are flagged rather than hidden. ``index`` is
-    ``rows_index(frame, AREA_BY)``.
+    ``rows_index(frame, AREA_BY)``. Every stored column is kept (this is the CSV download);
+    ``group_rates`` gives the same rows with only what a chart and table need, faster.
     """
-    order = {"Total": 0, "BME Group": 1, "Ethnic Group": 2}
-    if detailed:
-        order["Ethnic Group (detailed)"] = 2
     where = _positions(frame, index, AREA_BY, (level, area_code, period))
-    # A few dozen rows: ordering them in Python is cheaper than pandas' multi-key sort, and
-    # only the rows kept are taken from the store.
-    breakdown, group, parent = ([v if isinstance(v, str) else None
-                                 for v in frame[c].array.take(where).tolist()]
-                                for c in ("breakdown", "group", "group_parent"))
-    detail = [b == "Ethnic Group (detailed)" for b in breakdown]
-
-    def key(i: int) -> tuple:
-        # Total, then BME/White British, then each broad group followed by its detailed ones.
-        return (order[breakdown[i]], parent[i] is None, parent[i] or "", detail[i], group[i])
-
-    picked = sorted((i for i, b in enumerate(breakdown) if b in order), key=key)
+    picked, labels = _group_rows(*(frame[c].array.take(where).tolist()
+                                   for c in ("breakdown", "group", "group_parent")), detailed)
     rated = stats.add_rates(frame.iloc[where[picked]].reset_index(drop=True), measure)
-    rated["group_label"] = [
-        (f"{parent[i]}: {group[i]}" if parent[i] else group[i]) if detail[i]
-        else model.group_label(group[i]) for i in picked]
+    rated["group_label"] = labels
     return rated
+
+
+#: The columns group_rates gives, besides the rates.
+GROUP_RATE_COLUMNS = ("breakdown", "group", "group_parent", *model.COUNT_COLUMNS,
+                      *model.PERCENT_COLUMNS, "suppressed")
+
+
+def group_rates(arrays: StoreArrays, index: dict[tuple, np.ndarray], level: str,
+                area_code: str, period: str, measure: str = "recovery",
+                detailed: bool = False) -> pd.DataFrame:
+    """``broad_groups`` for the app: the same rows and rates, but only the columns a chart and
+    table need (``GROUP_RATE_COLUMNS``), read from the store's arrays."""
+    rows = _take(arrays, index.get((level, area_code, period), np.array([], dtype=int)))
+    picked, labels = _group_rows(rows["breakdown"].tolist(), rows["group"].tolist(),
+                                 rows["group_parent"].tolist(), detailed)
+    at = np.asarray(picked, dtype=int)
+    spec = model.MEASURES[measure]
+    columns = {c: rows[c][at] for c in GROUP_RATE_COLUMNS}
+    num = columns[spec["numerator"]]
+    return pd.DataFrame({
+        **columns,
+        **stats.rate_columns(num, columns["finished"] - columns["not_at_caseness"]),
+        "published_rate": columns[spec["published"]],
+        "small_numbers": (columns["finished"] - columns["not_at_caseness"])
+        < stats.SMALL_DENOMINATOR,
+        "group_label": np.asarray(labels, dtype=object),
+    })
 
 
 def series_rows(frame: pd.DataFrame, keys: list[SeriesKey],

@@ -35,7 +35,8 @@ groups = data.groups_view(source.path, source.mtime, level, code, period, sel.me
 render.chart_block(
     groups.figure,
     table=groups.table,
-    csv=lambda: groups.data.drop(columns=["group_label"]),
+    csv=lambda: data.groups_export(source.path, source.mtime, level, code, period, sel.measure,
+                                   detailed),
     description=groups.description,
     name=f"groups {name} {period}{' detailed' if detailed else ''}",
     note="Broad groups: 'White' includes White British, Irish and other White backgrounds; "

@@ -266,9 +266,18 @@ def gap_view(path: str, mtime: float, level: str, code: str, measure: str, name:
 def groups_view(path: str, mtime: float, level: str, code: str, period: str, measure: str,
                 name: str, detailed: bool = False) -> View:
     s = loaded(path, mtime)
-    g = explore.broad_groups(s.frame, level, code, period, measure, detailed, index=s.area_rows)
+    g = explore.group_rates(s.arrays, s.area_rows, level, code, period, measure, detailed)
     spec = charts.groups_spec(
         g, title=f"{model.MEASURES[measure]['label']} by ethnic group, {name}, {period}",
         synthetic=s.facts["synthetic"], measure=measure, frames=True)
     return View(figure(spec), explore.groups_table(g, arrow=True), explore.describe_groups(g, name, period),
                 g)
+
+
+def groups_export(path: str, mtime: float, level: str, code: str, period: str, measure: str,
+                  detailed: bool = False) -> pd.DataFrame:
+    """Every stored column of the rows behind the groups chart, for its CSV download (built
+    when the button is pressed: the chart itself needs far fewer columns)."""
+    s = loaded(path, mtime)
+    return explore.broad_groups(s.frame, level, code, period, measure, detailed,
+                                index=s.area_rows).drop(columns=["group_label"])

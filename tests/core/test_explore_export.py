@@ -203,3 +203,17 @@ def test_display_tables_in_arrow_hold_what_the_frames_hold(frame):
         assert arrow.column_names == list(plain.columns) and arrow.num_rows == len(plain)
         pd.testing.assert_frame_equal(arrow.to_pandas(), plain.reset_index(drop=True),
                                       check_dtype=False)
+
+
+@pytest.mark.parametrize("area", [("England", "ENG"), ("ICB", "QOQ"), ("Region", "Y56"),
+                                  ("ICB", "NOPE")])
+@pytest.mark.parametrize("detailed", [False, True])
+def test_group_rates_are_broad_groups_slimmed(frame, area, detailed):
+    """The app's fast route to the ethnic-group rates gives the CSV route's rows and values."""
+    index = explore.rows_index(frame, explore.AREA_BY)
+    arrays = explore.store_arrays(frame)
+    for period in explore.quarter_domain(frame)[-8:]:
+        for measure in ("recovery", "reliable_recovery"):
+            fast = explore.group_rates(arrays, index, *area, period, measure, detailed)
+            full = explore.broad_groups(frame, *area, period, measure, detailed, index=index)
+            pd.testing.assert_frame_equal(full[list(fast.columns)], fast, check_dtype=False)
