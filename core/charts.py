@@ -625,7 +625,8 @@ def groups_spec(
 
 
 def to_image(chart: alt.TopLevelMixin | dict, fmt: str = "png", width: int = 900) -> bytes:
-    """Render a chart (or its spec) to PNG or SVG bytes (vl-convert; no browser needed).
+    """Render a chart, or its spec (datasets as records or as the Arrow tables the app keeps),
+    to PNG or SVG bytes (vl-convert; no browser needed).
 
     A fixed width is set: 'container' width means nothing outside a page.
     """
@@ -634,5 +635,7 @@ def to_image(chart: alt.TopLevelMixin | dict, fmt: str = "png", width: int = 900
     if fmt not in ("png", "svg"):
         raise ValueError(f"format must be png or svg, not {fmt!r}")
     spec = chart if isinstance(chart, dict) else chart.to_dict(validate=False)
-    text = json.dumps({**spec, "width": width})
+    datasets = {k: _records(v) if isinstance(v, (pa.Table, pd.DataFrame)) else v
+                for k, v in spec.get("datasets", {}).items()}
+    text = json.dumps({**spec, "datasets": datasets, "width": width})
     return vlc.vegalite_to_svg(text).encode() if fmt == "svg" else vlc.vegalite_to_png(text, scale=2)

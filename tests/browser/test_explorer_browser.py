@@ -102,6 +102,27 @@ def test_png_download_is_an_image(server, page, tmp_path):
     assert path.stat().st_size > 10_000
 
 
+def test_inequalities_downloads_group_csv_with_every_column_and_gap_svg(server, page, tmp_path):
+    """The groups chart keeps only what it draws; its CSV is built on the click, in full."""
+    page.goto(server + "/inequalities")
+    wait_for_app(page)
+    page.wait_for_selector("[data-testid='stVegaLiteChart'] canvas, "
+                           "[data-testid='stVegaLiteChart'] svg")
+    with page.expect_download() as dl:
+        page.get_by_role("button", name="Download data (CSV)").nth(1).click()
+    path = tmp_path / "groups.csv"
+    dl.value.save_as(path)
+    rows = list(csv.DictReader(io.StringIO(path.read_text())))
+    assert rows and {"period", "area_code", "breakdown", "group", "group_parent", "source",
+                     "numerator", "denominator", "rate", "ci95_low"} <= set(rows[0])
+    assert {r["group"] for r in rows} >= {"Total", "BME", "White British"}
+    with page.expect_download() as dl:
+        page.get_by_role("button", name="Chart as SVG").first.click()
+    svg = tmp_path / "gap.svg"
+    dl.value.save_as(svg)
+    assert b"<svg" in svg.read_bytes()[:300] and b"BAME minus White British" in svg.read_bytes()
+
+
 @pytest.mark.parametrize("path,title", [("/upload", "Upload data"), ("/compare", "Compare ICBs")])
 def test_first_request_to_a_page_link_on_a_fresh_server(isolated_server, page, path, title):
     """A shared link to a page, opened right after the server starts (Community Cloud wakes a

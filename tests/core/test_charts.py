@@ -169,3 +169,24 @@ def test_filled_specs_do_not_share_what_they_fill(frame, domain):
     first = charts.trend_spec(first_data, domain=domain)
     charts.trend_spec(explore.trend(frame, SERIES[10:14], domain=domain), domain=domain)
     assert first == charts.trend_chart(first_data, domain=domain).to_dict()
+
+
+@pytest.mark.parametrize("build", ["trend", "compare", "funnel", "gap", "groups"])
+def test_export_images_from_the_specs_the_app_keeps(frame, domain, build):
+    """The app's download buttons render the spec it keeps, whose datasets are Arrow tables."""
+    period = domain[-1]
+    table, england = explore.compare_areas(frame, period, "BME")
+    spec = {
+        "trend": lambda: charts.trend_spec(explore.trend(frame, SERIES[:2], domain=domain),
+                                           domain=domain, frames=True, synthetic=True),
+        "compare": lambda: charts.compare_spec(table, england["rate"], title="t", frames=True),
+        "funnel": lambda: charts.funnel_spec(table, explore.funnel(table, england["rate"]),
+                                             title="t", frames=True),
+        "gap": lambda: charts.gap_spec(explore.group_gap(frame, "England", "ENG"),
+                                       domain=domain, title="g", frames=True),
+        "groups": lambda: charts.groups_spec(explore.broad_groups(frame, "England", "ENG", period),
+                                             title="b", frames=True),
+    }[build]()
+    assert any(isinstance(v, pa.Table) for v in spec["datasets"].values())
+    assert charts.to_image(spec, "png")[:4] == b"\x89PNG"
+    assert b"<svg" in charts.to_image(spec, "svg")[:200]
