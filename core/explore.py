@@ -575,12 +575,14 @@ def trend_table(trend_data: pd.DataFrame, measure: str = "recovery", *,
     }, arrow)
 
 
-def headline(trend_data: pd.DataFrame, measure: str = "recovery", rolling: bool = False) -> dict:
-    """Latest value of the first series, its change on a year earlier, and the target verdict."""
+def headline(trend_data: pd.DataFrame, measure: str = "recovery", rolling: bool = False,
+             main: int = 0) -> dict:
+    """Latest value of one series (the ``main``-th; the first by default), its change on a
+    year earlier, and the target verdict."""
     if trend_data.empty:
         return {}
     p = _points(trend_data)
-    first = np.flatnonzero(p["series_order"] == 0)
+    first = np.flatnonzero(p["series_order"] == main)
     have = first[~np.isnan(p["rate"][first])]
     if not len(have):
         return {}

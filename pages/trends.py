@@ -15,7 +15,12 @@ st.caption(f"{'Rolling four quarters' if sel.rolling else 'Quarterly'}, "
            f"{facts['published_quarters'][0]} to {facts['latest']}. "
            + explore.sentence(explore.POPULATION_NOTES.get(sel.population, "")))
 keys = tuple(sel.series(areas))
-view = data.trend_view(source.path, source.mtime, keys, sel.measure, sel.show_ci, sel.rolling)
+# The headline figures describe the chosen area and population (on the ICB view the lines
+# start with its whole population and BAME, whatever population is chosen).
+chosen = explore.SeriesKey(level, code, sel.population)
+main = keys.index(chosen) if chosen in keys else 0
+view = data.trend_view(source.path, source.mtime, keys, sel.measure, sel.show_ci, sel.rolling,
+                       main)
 render.headline(view.extra["headline"])
 render.chart_block(
     view.figure,

@@ -213,14 +213,15 @@ def trend(path: str, mtime: float, keys: tuple[explore.SeriesKey, ...], measure:
 
 @st.cache_resource(show_spinner=False, max_entries=256)
 def trend_view(path: str, mtime: float, keys: tuple[explore.SeriesKey, ...], measure: str,
-               show_ci: bool, rolling: bool = False) -> View:
+               show_ci: bool, rolling: bool = False, main: int = 0) -> View:
+    """``main`` is the position in ``keys`` of the series the headline figures describe."""
     f = loaded(path, mtime).facts
     t = trend(path, mtime, keys, measure, rolling)
     spec = charts.trend_spec(t, domain=f["quarters"], measure=measure, show_ci=show_ci,
                              synthetic=f["synthetic"], rolling=rolling, frames=True)
     return View(figure(spec), explore.trend_table(t, measure, arrow=True),
                 explore.describe_trend(t, measure, rolling), t,
-                {"headline": explore.headline(t, measure, rolling)})
+                {"headline": explore.headline(t, measure, rolling, main)})
 
 
 def trend_export(path: str, mtime: float, keys: tuple[explore.SeriesKey, ...],

@@ -259,3 +259,19 @@ def test_detailed_ethnic_groups(at):
     assert "Fewer than 30 people" in table.columns
     groups = list(table["Group"])
     assert groups.index("Asian or Asian British") < groups.index("Asian or Asian British: Indian")
+
+
+def test_headline_describes_the_chosen_population_on_the_icb_view(at):
+    """On the ICB view the lines start with the whole population; the headline figures must
+    still be the chosen population's, as the heading above them says."""
+    at.sidebar.radio(key="w_view").set_value("ICB").run()
+    at.sidebar.selectbox(key="w_icb").set_value("QWO").run()
+    at.sidebar.selectbox(key="w_population").set_value("BME").run()
+    assert not at.exception
+    (spec, frames), = chart_specs(at)[:1]
+    data = next(f for f in frames.values() if f is not None and "series" in f)
+    bame = data[data["series"] == "NHS West Yorkshire ICB, Black, Asian and minority ethnic (BAME)"]
+    latest = bame.dropna(subset=["rate"]).iloc[-1]
+    assert at.metric[0].value == f"{latest['rate']:.1f}%"
+    total = data[data["series"] == "NHS West Yorkshire ICB, Whole population"]
+    assert total.dropna(subset=["rate"]).iloc[-1]["rate"] != latest["rate"]
