@@ -160,11 +160,6 @@ def newcombe_difference(o1, n1, o2, n2, confidence: float = 0.95):
 # Frame-level helpers over the tidy model
 
 
-def denominator(frame: pd.DataFrame) -> pd.Series:
-    """Finished a course of treatment minus not at caseness: those who could recover."""
-    return (frame["finished"] - frame["not_at_caseness"]).astype("Float64")
-
-
 def _numbers(column: pd.Series) -> np.ndarray:
     """A count column as floats, NaN where missing or not a number."""
     try:
@@ -184,7 +179,11 @@ def rate_columns(num: np.ndarray, den: np.ndarray) -> dict[str, np.ndarray]:
 
 
 def add_rates(frame: pd.DataFrame, measure: str = "recovery") -> pd.DataFrame:
-    """Add numerator, denominator, rate and 95%/99.8% intervals (percentages) for a measure."""
+    """Add numerator, denominator, rate and 95%/99.8% intervals (percentages) for a measure.
+
+    The denominator is those who could recover: finished a course of treatment minus not at
+    caseness at the start.
+    """
     spec = model.MEASURES[measure]
     num = _numbers(frame[spec["numerator"]])
     den = _numbers(frame["finished"]) - _numbers(frame["not_at_caseness"])

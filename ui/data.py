@@ -1,7 +1,7 @@
 """Cached access to the store, keyed on small values (a path and its modification time).
 
 The whole store is loaded once per (path, mtime) with ``st.cache_resource``: one shared,
-read-only frame, not a copy per rerun, with indexes of its rows. What a page shows for one
+read-only frame, not a copy per rerun, held by a ``Loaded`` object with its look-ups. What a page shows for one
 selection (the chart's data, its spec with that data already in Arrow form, the table, the
 text alternative) is a ``View``, cached with ``st.cache_resource`` on the path, mtime and the
 selection: shared and read-only, so a rerun returns it without copying or unpickling anything.
@@ -23,7 +23,6 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import streamlit as st
-from streamlit import dataframe_util
 
 from core import charts, explore, export, model
 from core.store import Store
@@ -40,9 +39,9 @@ class Source:
 
 @dataclass(frozen=True)
 class Figure:
-    """One chart: its Vega-Lite spec (datasets as frames, for PNG/SVG) and the same spec with
-    the datasets already as Arrow bytes, which is what Streamlit sends to the browser (given
-    frames or records, it would convert them again on every rerun)."""
+    """One chart: its Vega-Lite spec (datasets as Arrow tables, for PNG/SVG) and the same spec
+    with the datasets already as Arrow bytes, which is what Streamlit sends to the browser
+    (given tables, frames or records, it would convert them again on every rerun)."""
 
     spec: dict
     shown: dict
@@ -66,7 +65,7 @@ def arrow_bytes(table: pa.Table) -> bytes:
 def _constant_bytes(records: str) -> bytes:
     """Arrow bytes of a chart's small constant datasets (target line, unpublished quarter),
     which are the same in every view."""
-    return dataframe_util.convert_anything_to_arrow_bytes(json.loads(records))
+    return arrow_bytes(pa.Table.from_pylist(json.loads(records)))
 
 
 @dataclass(frozen=True)
