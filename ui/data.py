@@ -1,15 +1,15 @@
 """Cached access to the store, keyed on small values (a path and its modification time).
 
 The whole store is loaded once per (path, mtime) with ``st.cache_resource``: one shared,
-read-only frame, not a copy per rerun, held by a ``Loaded`` object with its look-ups. What a page shows for one
-selection (the chart's data, its spec with that data already in Arrow form, the table, the
-text alternative) is a ``View``, cached with ``st.cache_resource`` on the path, mtime and the
-selection: shared and read-only, so a rerun returns it without copying or unpickling anything.
-The trend's data is also cached on its own with ``st.cache_data``, so that switching the
-confidence band on or off (a new view of the same data) does not recompute it. The other
-pages' data has no second cache: each of their views has exactly the keys of its data, so a
-second cache would only ever be filled, never read. A rerun therefore neither re-reads nor
-re-aggregates the store, and a view seen before costs only its drawing.
+read-only frame, not a copy per rerun, held by a ``Loaded`` object with its look-ups. What a
+page shows for one selection (the chart's data, its spec with that data already in Arrow
+form, the table, the text alternative) is a ``View``, cached with ``st.cache_resource`` on the
+path, mtime and the selection: shared and read-only, so a rerun returns it without copying or
+unpickling anything. The trend's data is also cached on its own with ``st.cache_data``, so that
+switching the confidence band on or off (a new view of the same data) does not recompute it.
+The other pages' data has no second cache: each of their views has exactly the keys of its
+data, so a second cache would only ever be filled, never read. A rerun therefore neither
+re-reads nor re-aggregates the store, and a view seen before costs only its drawing.
 """
 
 from __future__ import annotations
@@ -164,19 +164,6 @@ def facts(path: str, mtime: float) -> dict:
     return loaded(path, mtime).facts
 
 
-# Areas and their labels are read on every rerun of every page: cached as shared, read-only
-# objects so that a rerun does not unpickle a copy of each.
-@st.cache_resource(show_spinner=False, max_entries=16)
-def areas(path: str, mtime: float) -> pd.DataFrame:
-    return explore.areas(load(path, mtime))
-
-
-@st.cache_resource(show_spinner=False, max_entries=16)
-def area_labels(path: str, mtime: float) -> dict[str, str]:
-    return {row.area_code: explore.area_label(row._asdict())
-            for row in areas(path, mtime).itertuples()}
-
-
 @dataclass(frozen=True)
 class Choices:
     """What the sidebar offers, from one store: read on every rerun, so made once."""
@@ -189,17 +176,15 @@ class Choices:
 
 @st.cache_resource(show_spinner=False, max_entries=16)
 def choices(path: str, mtime: float) -> Choices:
-    a = areas(path, mtime)
-    return Choices(a, area_labels(path, mtime), series_labels(path, mtime),
-                   a.loc[a["level"] == "ICB", "area_code"].tolist())
-
-
-@st.cache_resource(show_spinner=False, max_entries=16)
-def series_labels(path: str, mtime: float) -> dict[str, str]:
-    """Every series a user can add on the national view (``code~group``) and its label."""
-    labels = area_labels(path, mtime)
-    return {f"{code}~{group}": f"{labels.get(code, code)}: {model.group_label(group)}"
-            for code in areas(path, mtime)["area_code"] for group in explore.POPULATIONS}
+    """Areas, their labels (with region), every ``code~group`` series a user can add on the
+    national view with its label, and the ICB codes. Shared and read-only: a rerun unpickles
+    nothing."""
+    areas = explore.areas(load(path, mtime))
+    labels = {row.area_code: explore.area_label(row._asdict()) for row in areas.itertuples()}
+    series = {f"{code}~{group}": f"{labels.get(code, code)}: {model.group_label(group)}"
+              for code in areas["area_code"] for group in explore.POPULATIONS}
+    icbs = areas.loc[areas["level"] == "ICB", "area_code"].tolist()
+    return Choices(areas, labels, series, icbs)
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
