@@ -101,10 +101,11 @@ england = parsed["england"]
 keys = [explore.SeriesKey("England", "ENG", "Total"), explore.SeriesKey("England", "ENG", "BME")]
 trend = explore.trend(england, keys)
 if not trend.empty:
-    st.altair_chart(
-        charts.trend_chart(trend, domain=explore.quarter_domain(england), show_ci=False,
-                           synthetic=bool(england["synthetic"].any()), highlight=new_periods),
-        theme=None, key="upload_chart",
+    render.chart(
+        data.figure(charts.trend_spec(
+            trend, domain=explore.quarter_domain(england), show_ci=False,
+            synthetic=bool(england["synthetic"].any()), highlight=new_periods, frames=True)),
+        key="upload_chart",
         alt="England recovery rate with the uploaded quarters highlighted. "
         + explore.describe_trend(trend),
     )

@@ -18,6 +18,13 @@ def slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:80] or "chart"
 
 
+def chart(fig: Figure, *, alt: str, key: str) -> None:
+    """Draw a chart from its kept spec (its datasets already Arrow bytes)."""
+    # Streamlit moves the datasets out of the spec it is given: hand it a shallow copy.
+    st.vega_lite_chart({**fig.shown, "datasets": dict(fig.shown["datasets"])}, theme=None,
+                       alt=alt, key=key)
+
+
 def chart_block(
     fig: Figure,
     *,
@@ -36,9 +43,7 @@ def chart_block(
     key = slug(name)
     tab_chart, tab_table = st.tabs(["Chart", "Table"])
     with tab_chart:
-        # Streamlit moves the datasets out of the spec it is given: hand it a shallow copy.
-        spec = {**fig.shown, "datasets": dict(fig.shown["datasets"])}
-        st.vega_lite_chart(spec, theme=None, alt=description, key=f"chart-{key}")
+        chart(fig, alt=description, key=f"chart-{key}")
         # Descriptions carry area and group names from data files: escape them for Markdown.
         st.caption("Description: " + md(description))
     with tab_table:
