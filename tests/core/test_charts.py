@@ -3,6 +3,7 @@ the accessibility rules: colour-blind palette, meaning never by colour alone, so
 
 from __future__ import annotations
 
+import inspect
 import json
 
 import pandas as pd
@@ -190,3 +191,14 @@ def test_export_images_from_the_specs_the_app_keeps(frame, domain, build):
     assert any(isinstance(v, pa.Table) for v in spec["datasets"].values())
     assert charts.to_image(spec, "png")[:4] == b"\x89PNG"
     assert b"<svg" in charts.to_image(spec, "svg")[:200]
+
+
+@pytest.mark.parametrize("name", ["trend", "compare", "funnel", "gap", "groups"])
+def test_spec_builders_take_what_chart_builders_take(name):
+    """Each chart has an Altair builder and a fast spec builder with the same options: a
+    default changed in one and not the other would make the app draw what tests do not."""
+    chart = inspect.signature(getattr(charts, f"{name}_chart")).parameters
+    spec = dict(inspect.signature(getattr(charts, f"{name}_spec")).parameters)
+    assert spec.pop("frames").default is False
+    assert [(p.name, p.kind, p.default) for p in chart.values()] == \
+        [(p.name, p.kind, p.default) for p in spec.values()]
