@@ -39,10 +39,9 @@ source = data.active_source()
 if source.mtime == 0.0:
     st.error("No data store found at data/recovery.parquet. Run `python scripts/make_sample.py "
              "build` or load a file on the Upload data page.")
-facts = data.facts(source.path, source.mtime)
-choices = data.choices(source.path, source.mtime)
-page_context.remember(source, facts, choices.areas)
-st.session_state["selection"] = sidebar.render(choices) if len(choices.areas) else None
+explorer = data.explorer(source.path, source.mtime)
+page_context.remember(source, explorer)
+st.session_state["selection"] = sidebar.render(explorer) if len(explorer.areas) else None
 
 with st.sidebar:
     st.divider()
@@ -51,7 +50,7 @@ with st.sidebar:
         "level are rounded to 5 and under-5 suppressed by NHS England."
     )
 
-if facts["synthetic"]:
+if explorer.synthetic:
     st.warning(
         "**Synthetic sample data.** These numbers are invented for demonstration in the shape of "
         "the published statistics; they are not NHS England figures. Load a published quarterly "

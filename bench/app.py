@@ -18,8 +18,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import streamlit as st  # noqa: E402
-from streamlit.runtime import pages_manager  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402
+
+from ui.entry import keep_entry_point  # noqa: E402
 
 FLOOR_APP = '''
 import altair as alt
@@ -45,17 +46,6 @@ PAGES = {
     "about": ("pages/about.py", ("radio", "w_measure", ["reliable_recovery"])),
     "upload": ("pages/upload.py", ("radio", "w_measure", ["reliable_recovery"])),
 }
-
-
-def keep_entry_point() -> None:
-    """See tests/app/conftest.py: stop AppTest taking the legacy pages/ path."""
-    original = pages_manager.PagesManager.__init__
-
-    def init(self, *args, **kwargs):
-        original(self, *args, **kwargs)
-        pages_manager.PagesManager.uses_pages_directory = False
-
-    pages_manager.PagesManager.__init__ = init
 
 
 def clear_caches() -> None:

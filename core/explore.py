@@ -1,8 +1,9 @@
-"""The questions the explorer asks of the store, as pure functions of a frame.
+"""The questions the explorer asks of the store, answered by one ``Explorer`` per store.
 
-Pages stay thin because everything they show is computed here: which series a selection
-means, their rates over every quarter (missing quarters included as explicit gaps), the
-compare-areas table, the gap between two groups, and a text alternative for each chart.
+Pages stay thin because everything they show is computed here: which areas and series a
+store offers, their rates over every quarter (missing quarters included as explicit gaps), the
+compare-areas table, the gap between two groups, the rates by ethnic group, and for each a
+table in words and a text alternative.
 """
 
 from __future__ import annotations
@@ -16,24 +17,6 @@ import pandas as pd
 import pyarrow as pa
 
 from core import model, periods, stats
-
-#: Groups a user can pick as "the population", in the order offered.
-POPULATIONS = (
-    "Total", "BME", "White British", "Asian or Asian British", "Black or Black British",
-    "Mixed", "Other Ethnic Groups", "White",
-)
-POPULATION_BREAKDOWN = {
-    "Total": "Total", "BME": "BME Group", "White British": "BME Group",
-    "Asian or Asian British": "Ethnic Group", "Black or Black British": "Ethnic Group",
-    "Mixed": "Ethnic Group", "Other Ethnic Groups": "Ethnic Group", "White": "Ethnic Group",
-}
-POPULATION_NOTES = {
-    "Total": "everyone who finished a course of treatment",
-    "BME": model.BAME_DEFINITION,
-    "White British": "people recorded as White British (NHS ethnic category A)",
-    "White": "all White groups: British, Irish, Gypsy or Irish Traveller, any other White",
-    "Other Ethnic Groups": "Chinese and any other ethnic group",
-}
 
 
 class SeriesKey(NamedTuple):
@@ -49,48 +32,6 @@ class SeriesKey(NamedTuple):
 
     def encode(self) -> str:
         return f"{self.area_code}~{self.group}"
-
-
-def parse_series(text: str, areas: pd.DataFrame) -> SeriesKey | None:
-    """A series from its URL form ``QHM~BME``; None for anything unknown (never echoed)."""
-    if not isinstance(text, str) or "~" not in text or len(text) > 120:
-        return None
-    code, group = text.split("~", 1)
-    if group not in POPULATIONS:
-        return None
-    hit = area_lookup(areas).get(code)
-    if hit is None:
-        return None
-    return SeriesKey(hit[0], code, group)
-
-
-_LOOKUPS: dict[int, tuple[pd.DataFrame, dict[str, tuple[str, str]]]] = {}
-
-
-def area_lookup(areas: pd.DataFrame) -> dict[str, tuple[str, str]]:
-    """Area code → (level, name), made once per areas frame: the app asks on every rerun, and
-    its frame is cached, so a dictionary beats filtering the frame each time."""
-    known = _LOOKUPS.get(id(areas))
-    if known is not None and known[0] is areas:
-        return known[1]
-    table = dict(zip(areas["area_code"].tolist(),
-                     zip(areas["level"].tolist(), areas["area_name"].tolist(), strict=True),
-                     strict=True))
-    if len(_LOOKUPS) > 32:
-        _LOOKUPS.clear()
-    _LOOKUPS[id(areas)] = (areas, table)
-    return table
-
-
-def areas(frame: pd.DataFrame) -> pd.DataFrame:
-    """Every England, region and ICB area in the store, with its region, for pickers."""
-    f = frame[frame["level"].isin(["England", "Region", "ICB"])]
-    latest = f.sort_values("period_start").drop_duplicates(["level", "area_code"], keep="last")
-    out = latest[["level", "area_code", "area_name", "parent_code", "parent_name"]].copy()
-    order = {"England": 0, "Region": 1, "ICB": 2}
-    out["_o"] = out["level"].map(order)
-    out = out.sort_values(["_o", "parent_name", "area_name"], na_position="last")
-    return out.drop(columns="_o").reset_index(drop=True)
 
 
 def area_label(row: pd.Series | dict) -> str:
@@ -127,180 +68,373 @@ def quarter_domain(frame: pd.DataFrame) -> list[str]:
 
 
 SMALL_NUMBERS_NOTE = "fewer than 30 people: unreliable"
+_NONE = np.array([], dtype=int)
 
 
-SeriesIndex = dict[tuple[str, str, str, str], np.ndarray]
+def _breakdown(group: str) -> str:
+    return model.POPULATIONS[group].breakdown
 
 
-def series_index(frame: pd.DataFrame) -> SeriesIndex:
-    """Row positions of every quarterly series, by (level, area, group, breakdown).
+class Explorer:
+    """One store and the questions the pages ask of it.
 
-    Built once per store, it turns picking a series out of the whole store from several
-    full-column comparisons into a dictionary look-up.
+    Every look-up (areas, row positions of each series, the columns as plain arrays) is made
+    on first use and then kept: the app holds one Explorer per store, shared by every session,
+    so a new view costs dictionary look-ups and a few dozen rows, never a scan of the store.
+    Treat it and what it returns as read-only.
     """
-    q = frame[frame["period_type"] == "quarter"]
-    groups = q.groupby(["level", "area_code", "group", "breakdown"], sort=False).indices
-    positions = np.flatnonzero((frame["period_type"] == "quarter").to_numpy())
-    return {key: positions[rows] for key, rows in groups.items()}
+
+    def __init__(self, frame: pd.DataFrame) -> None:
+        self.frame = frame
+
+    # --- What the store holds ---------------------------------------------------------------
+
+    @functools.cached_property
+    def quarters(self) -> list[str]:
+        return quarter_domain(self.frame)
+
+    @functools.cached_property
+    def published_quarters(self) -> list[str]:
+        present = set(self.frame["period"].unique())
+        return [q for q in self.quarters if q in present]
+
+    @property
+    def latest(self) -> str | None:
+        return self.published_quarters[-1] if self.published_quarters else None
+
+    @functools.cached_property
+    def synthetic(self) -> bool:
+        return bool(self.frame["synthetic"].any()) if len(self.frame) else False
+
+    @functools.cached_property
+    def areas(self) -> pd.DataFrame:
+        """Every England, region and ICB area, with its region, in the order pickers offer
+        them: England, the regions, then ICBs by region and name."""
+        f = self.frame[self.frame["level"].isin(["England", "Region", "ICB"])]
+        latest = f.sort_values("period_start").drop_duplicates(["level", "area_code"], keep="last")
+        out = latest[["level", "area_code", "area_name", "parent_code", "parent_name"]].copy()
+        out["_o"] = out["level"].map({"England": 0, "Region": 1, "ICB": 2})
+        out = out.sort_values(["_o", "parent_name", "area_name"], na_position="last")
+        return out.drop(columns="_o").reset_index(drop=True)
+
+    @functools.cached_property
+    def _lookup(self) -> dict[str, tuple[str, str]]:
+        a = self.areas
+        return dict(zip(a["area_code"].tolist(),
+                        zip(a["level"].tolist(), a["area_name"].tolist(), strict=True),
+                        strict=True))
+
+    def area(self, code: str) -> tuple[str, str] | None:
+        """(level, name as published) of an area code; None for a code the store lacks."""
+        return self._lookup.get(code) if isinstance(code, str) else None
+
+    @functools.cached_property
+    def labels(self) -> dict[str, str]:
+        """Area code → label for pickers (an ICB with its region)."""
+        return {row["area_code"]: area_label(row) for row in self.areas.to_dict("records")}
+
+    @functools.cached_property
+    def icbs(self) -> list[str]:
+        """ICB codes in the order the picker offers them."""
+        return self.areas.loc[self.areas["level"] == "ICB", "area_code"].tolist()
+
+    @property
+    def default_icb(self) -> str | None:
+        """The ICB a view shows when none was chosen: the first the picker offers, however
+        the page was opened."""
+        return self.icbs[0] if self.icbs else None
+
+    @functools.cached_property
+    def series_choices(self) -> dict[str, str]:
+        """Every ``code~group`` series a user can add on the national view, with its label."""
+        return {f"{code}~{group}": f"{label}: {model.group_label(group)}"
+                for code, label in self.labels.items() for group in model.POPULATIONS}
+
+    def parse_series(self, text: object) -> SeriesKey | None:
+        """A series from its URL form ``QHM~BME``; None for anything unknown (never echoed)."""
+        if not isinstance(text, str) or "~" not in text or len(text) > 120:
+            return None
+        code, group = text.split("~", 1)
+        hit = self.area(code)
+        if group not in model.POPULATIONS or hit is None:
+            return None
+        return SeriesKey(hit[0], code, group)
+
+    # --- Look-ups, each made once per store -------------------------------------------------
+
+    @functools.cached_property
+    def _series(self) -> dict[tuple[str, str, str, str], np.ndarray]:
+        """Row positions of every quarterly series, by (level, area, group, breakdown)."""
+        quarterly = (self.frame["period_type"] == "quarter").to_numpy()
+        q = self.frame[quarterly]
+        groups = q.groupby(["level", "area_code", "group", "breakdown"], sort=False).indices
+        positions = np.flatnonzero(quarterly)
+        return {key: positions[rows] for key, rows in groups.items()}
+
+    @functools.cached_property
+    def _slices(self) -> dict[tuple, np.ndarray]:
+        """Row positions by (period, group, breakdown, level): one compare-areas view each."""
+        return self.frame.groupby(["period", "group", "breakdown", "level"], sort=False).indices
+
+    @functools.cached_property
+    def _area_rows(self) -> dict[tuple, np.ndarray]:
+        """Row positions by (level, area, period): one area's groups in one period."""
+        return self.frame.groupby(["level", "area_code", "period"], sort=False).indices
+
+    @functools.cached_property
+    def _arrays(self) -> dict[str, np.ndarray]:
+        """The columns the views read, as plain arrays (counts as floats, NaN where missing):
+        picking a few dozen rows out of them costs microseconds, against about a millisecond
+        through pandas."""
+        frame = self.frame
+        starts, distinct = pd.factorize(frame["period_start"])
+        quarters = np.append(stats.quarter_number(distinct), -1) if len(distinct) else np.array([-1])
+
+        def shared(column: str) -> np.ndarray:
+            # Object arrays pointing at one string per distinct value, not one per row.
+            codes, distinct = pd.factorize(frame[column])
+            return np.append(distinct.to_numpy(object), None)[codes]
+
+        return {
+            "period": shared("period"), "breakdown": shared("breakdown"),
+            "group": shared("group"), "group_parent": shared("group_parent"),
+            **{c: frame[c].to_numpy("float64", na_value=np.nan)
+               for c in (*model.COUNT_COLUMNS, *model.PERCENT_COLUMNS)},
+            "suppressed": frame["suppressed"].to_numpy(dtype=bool, na_value=False),
+            "quarter": quarters[starts],
+        }
+
+    def _series_positions(self, keys: list[SeriesKey]) -> list[np.ndarray]:
+        return [self._series.get((k.level, k.area_code, k.group, _breakdown(k.group)), _NONE)
+                for k in keys]
+
+    # --- The questions ----------------------------------------------------------------------
+
+    def _grid(self, keys: list[SeriesKey], measure: str, domain: list[str], rolling: bool
+              ) -> tuple[dict[str, np.ndarray], list[np.ndarray]]:
+        """Counts, rates and flags of each series over ``domain``, as arrays of len(keys) x
+        len(domain) (one block of quarters per key); and each key's rows in the store.
+
+        All series are done at once: one take, one rate computation, one scatter onto the
+        grid (per series, pandas' fixed cost per call dominated).
+        """
+        found = self._series_positions(keys)
+        at = np.concatenate(found) if found else _NONE
+        rows = {k: v[at] for k, v in self._arrays.items()}
+        order = np.repeat(np.arange(len(keys)), [len(f) for f in found])
+        period, suppressed = rows["period"], rows["suppressed"]
+        source = {c: rows[c] for c in (*model.COUNT_COLUMNS, *model.PERCENT_COLUMNS)}
+        if rolling and len(at):
+            quarter = rows["quarter"]
+            by_time = np.lexsort((quarter, order))
+            order, period, suppressed = order[by_time], period[by_time], suppressed[by_time]
+            sums, suppressed = stats.window_sums(
+                order, quarter[by_time], {c: source[c][by_time] for c in model.COUNT_COLUMNS},
+                suppressed)
+            source = {**sums, **{c: np.full(len(order), np.nan) for c in model.PERCENT_COLUMNS}}
+        # From here on, the stored rows are scattered onto the grid of series x quarters.
+        where = {p: i for i, p in enumerate(domain)}
+        pos = np.array([where.get(p, -1) for p in period.tolist()], dtype=int)
+        keep = pos >= 0
+        target = order[keep] * len(domain) + pos[keep]
+        n = len(keys) * len(domain)
+
+        def grid(values: np.ndarray, fill: object = np.nan) -> np.ndarray:
+            out = np.full(n, fill, dtype=values.dtype)
+            out[target] = values[keep]  # a repeated (series, quarter) keeps its last row
+            return out
+
+        counts = {c: grid(source[c]) for c in model.COUNT_COLUMNS}
+        return {
+            **counts, **{c: grid(source[c]) for c in model.PERCENT_COLUMNS},
+            **stats.rate_columns(counts[model.MEASURES[measure]["numerator"]],
+                                 counts["finished"] - counts["not_at_caseness"]),
+            "suppressed": grid(suppressed, False),
+        }, found
+
+    def trend(self, keys: list[SeriesKey], measure: str = "recovery", rolling: bool = False,
+              domain: list[str] | None = None) -> pd.DataFrame:
+        """One row per series and quarter over ``domain`` (every quarter of the store by
+        default), rate NaN where there is none.
+
+        Missing quarters are present as rows with no rate so that a chart breaks its line there
+        instead of drawing a bridge across, and a table shows them as "not published". With
+        ``rolling`` each quarter carries the counts summed over the four quarters to it (no
+        value where those four are not all published).
+        """
+        domain = self.quarters if domain is None else domain
+        if not keys or not domain:
+            return pd.DataFrame()
+        grid, found = self._grid(keys, measure, domain, rolling)
+        suppressed = grid["suppressed"]
+        area_name = self.frame["area_name"]
+        names = [pretty_name(area_name.iat[rows[-1]]) if len(rows) else key.area_code
+                 for key, rows in zip(keys, found, strict=True)]
+        labels = [model.group_label(k.group) for k in keys]
+        each = len(domain)
+        period = np.tile(np.asarray(domain, dtype=object), len(keys))
+        no_rate = np.isnan(grid["rate"])
+        small = grid["denominator"] < stats.SMALL_DENOMINATOR
+        unpublished = np.isin(period, list(periods.UNPUBLISHED_QUARTERS))
+        missing = "no complete four quarters" if rolling else "no data"
+        status = np.where(unpublished, "not published", np.where(
+            no_rate, np.where(suppressed, "suppressed", missing), ""))
+        # One note per point, for the tooltip and the table alike.
+        note = np.where(status != "", status, None).astype(object)
+        note[small & ~no_rate] = SMALL_NUMBERS_NOTE
+        return pd.DataFrame({
+            **{c: pd.array(grid[c], dtype="Float64").astype("Int64") for c in model.COUNT_COLUMNS},
+            **{c: grid[c] for c in (*model.PERCENT_COLUMNS, "numerator", "denominator", "rate",
+                                    "ci95_low", "ci95_high", "ci998_low", "ci998_high")},
+            "published_rate": grid[model.MEASURES[measure]["published"]],
+            "period": period,
+            "series": np.repeat([f"{nm}, {lb}" for nm, lb in zip(names, labels, strict=True)],
+                                each),
+            "series_order": np.repeat(np.arange(len(keys)), each),
+            "area_code": np.repeat([k.area_code for k in keys], each),
+            "area_name": np.repeat(names, each),
+            "level": np.repeat([k.level for k in keys], each),
+            "group": np.repeat([k.group for k in keys], each),
+            "group_label": np.repeat(labels, each),
+            "suppressed": suppressed, "small_numbers": small, "status": status, "note": note,
+        })
+
+    def series_rows(self, keys: list[SeriesKey], rolling: bool = False) -> pd.DataFrame:
+        """The stored quarterly rows behind a set of series (for the tidy CSV download); with
+        ``rolling``, the four-quarter sums, labelled ``4 quarters to ...``."""
+        parts = [p for p in self._series_positions(keys) if len(p)]
+        rows = self.frame.iloc[np.concatenate(parts)] if parts else self.frame.iloc[0:0]
+        return stats.rolling_quarters(rows) if rolling and len(rows) else rows
+
+    def compare(self, period: str, group: str = "Total", measure: str = "recovery",
+                level: str = "ICB") -> tuple[pd.DataFrame, pd.Series | None]:
+        """Every area at ``level`` in one period, compared with England and the 50% target.
+
+        Comparison with England uses the two-level interval rule (95% and 99.8%), as
+        Fingertips does; the benchmark's own interval is ignored. Returns (table, England row).
+        """
+        where = (period, group, _breakdown(group))
+        eng = stats.add_rates(self.frame.iloc[self._slices.get((*where, "England"), _NONE)],
+                              measure)
+        england = eng.iloc[0] if len(eng) else None
+        table = stats.add_rates(self.frame.iloc[self._slices.get((*where, level), _NONE)],
+                                measure)
+        benchmark = england["rate"] / 100 if england is not None else np.nan
+        num, den = (table[c].to_numpy("float64", na_value=np.nan)
+                    for c in ("numerator", "denominator"))
+        low, high = (table[c].to_numpy("float64", na_value=np.nan) / 100
+                     for c in ("ci95_low", "ci95_high"))
+        table = pd.concat([table, pd.DataFrame({
+            "vs_england": stats.compare_two_levels(num, den, benchmark),
+            "vs_target": stats.compare_with_target(low, high),
+            "area": [pretty_name(n) for n in table["area_name"].tolist()],
+            "region": [pretty_name(n) for n in table["parent_name"].tolist()],
+        }, index=table.index)], axis=1)
+        return table.sort_values("rate", ascending=False, na_position="last"), england
+
+    def gap(self, level: str, area_code: str, measure: str = "recovery",
+            group_a: str = "BME", group_b: str = "White British",
+            domain: list[str] | None = None) -> pd.DataFrame:
+        """Gap between two disjoint groups in one area over time (Newcombe's interval,
+        points)."""
+        domain = self.quarters if domain is None else domain
+        if not domain:
+            return pd.DataFrame()
+        keys = [SeriesKey(level, area_code, group_a), SeriesKey(level, area_code, group_b)]
+        grid, _ = self._grid(keys, measure, domain, False)
+        # One block of quarters per key, over the same quarters: a over b row by row.
+        a, b = slice(0, len(domain)), slice(len(domain), None)
+        num, den = grid["numerator"], grid["denominator"]
+        d, lo, hi = (np.asarray(v) * 100
+                     for v in stats.newcombe_difference(num[a], den[a], num[b], den[b]))
+        significant = np.where(np.isnan(d), "no data", np.where(
+            (hi < 0) | (lo > 0), "significant at 95%", "not significant"))
+        return pd.DataFrame({
+            "period": np.asarray(domain, dtype=object),
+            "rate_a": grid["rate"][a], "rate_b": grid["rate"][b],
+            "gap": d, "gap_low": lo, "gap_high": hi, "significant": significant,
+            "group_a": model.group_label(group_a), "group_b": model.group_label(group_b),
+        })
+
+    def _group_positions(self, level: str, area_code: str, period: str, detailed: bool
+                         ) -> tuple[np.ndarray, list[str]]:
+        """Row positions of an area's groups in one period, in the order shown, and their
+        labels: Total, then BME and White British, then each broad group followed by its
+        detailed ones. A few dozen rows: ordering them in Python is cheaper than pandas'
+        multi-key sort."""
+        where = self._area_rows.get((level, area_code, period), _NONE)
+        breakdown, group, parent = (
+            [v if isinstance(v, str) else None for v in self._arrays[c][where].tolist()]
+            for c in ("breakdown", "group", "group_parent"))
+        order = {"Total": 0, "BME Group": 1, "Ethnic Group": 2}
+        if detailed:
+            order["Ethnic Group (detailed)"] = 2
+        detail = [b == "Ethnic Group (detailed)" for b in breakdown]
+
+        def key(i: int) -> tuple:
+            return (order[breakdown[i]], parent[i] is None, parent[i] or "", detail[i], group[i])
+
+        picked = sorted((i for i, b in enumerate(breakdown) if b in order), key=key)
+        labels = [(f"{parent[i]}: {group[i]}" if parent[i] else group[i]) if detail[i]
+                  else model.group_label(group[i]) for i in picked]
+        return where[np.asarray(picked, dtype=int)], labels
+
+    def groups(self, level: str, area_code: str, period: str, measure: str = "recovery",
+               detailed: bool = False) -> pd.DataFrame:
+        """Rates for every broad ethnic group in one area and period: where a gap comes from.
+
+        With ``detailed``, each broad group is followed by its detailed groups (``Asian or
+        Asian British: Indian``), whose small numbers are flagged rather than hidden. Only the
+        columns a chart and table need; ``group_rows`` adds every stored column.
+        """
+        at, labels = self._group_positions(level, area_code, period, detailed)
+        spec = model.MEASURES[measure]
+        columns = {c: self._arrays[c][at] for c in (
+            "breakdown", "group", "group_parent", *model.COUNT_COLUMNS, *model.PERCENT_COLUMNS,
+            "suppressed")}
+        den = columns["finished"] - columns["not_at_caseness"]
+        return pd.DataFrame({
+            **columns,
+            **stats.rate_columns(columns[spec["numerator"]], den),
+            "published_rate": columns[spec["published"]],
+            "small_numbers": den < stats.SMALL_DENOMINATOR,
+            "group_label": np.asarray(labels, dtype=object),
+        })
+
+    def group_rows(self, level: str, area_code: str, period: str, measure: str = "recovery",
+                   detailed: bool = False) -> pd.DataFrame:
+        """The stored rows behind ``groups`` (every column, for the CSV download), with the
+        same rates."""
+        at, _ = self._group_positions(level, area_code, period, detailed)
+        rates = self.groups(level, area_code, period, measure, detailed)
+        rates = rates[[c for c in rates.columns if c not in self.frame.columns
+                       and c != "group_label"]]
+        return pd.concat([self.frame.iloc[at].reset_index(drop=True), rates], axis=1)
 
 
-def rows_index(frame: pd.DataFrame, by: list[str]) -> dict[tuple, np.ndarray]:
-    """Row positions of every distinct combination of ``by`` (built once per store), so a page
-    picks its rows by a dictionary look-up instead of comparing whole columns."""
-    return frame.groupby(by, sort=False).indices
+# One-call forms for a frame that is asked one question (tests, the upload preview): the same
+# route as the app's, through a fresh Explorer.
+
+def trend(frame: pd.DataFrame, keys: list[SeriesKey], measure: str = "recovery",
+          domain: list[str] | None = None, rolling: bool = False) -> pd.DataFrame:
+    return Explorer(frame).trend(keys, measure, rolling, domain)
 
 
-#: The look-ups compare_areas and broad_groups use.
-SLICE_BY = ["period", "group", "breakdown", "level"]
-AREA_BY = ["level", "area_code", "period"]
+def compare_areas(frame: pd.DataFrame, period: str, group: str = "Total",
+                  measure: str = "recovery", level: str = "ICB"
+                  ) -> tuple[pd.DataFrame, pd.Series | None]:
+    return Explorer(frame).compare(period, group, measure, level)
 
 
-def _positions(frame: pd.DataFrame, index: dict[tuple, np.ndarray] | None, by: list[str],
-               key: tuple) -> np.ndarray:
-    """Row positions where the ``by`` columns equal ``key``: from the index when given."""
-    if index is not None:
-        return index.get(key, np.array([], dtype=int))
-    mask = np.ones(len(frame), dtype=bool)
-    for column, value in zip(by, key, strict=True):
-        mask &= (frame[column] == value).to_numpy(dtype=bool, na_value=False)
-    return np.flatnonzero(mask)
+def group_gap(frame: pd.DataFrame, level: str, area_code: str, measure: str = "recovery",
+              group_a: str = "BME", group_b: str = "White British",
+              domain: list[str] | None = None) -> pd.DataFrame:
+    return Explorer(frame).gap(level, area_code, measure, group_a, group_b, domain)
 
 
-def _rows(frame: pd.DataFrame, index: dict[tuple, np.ndarray] | None, by: list[str],
-          key: tuple) -> pd.DataFrame:
-    return frame.iloc[_positions(frame, index, by, key)]
-
-
-StoreArrays = dict[str, np.ndarray]
-
-
-def store_arrays(frame: pd.DataFrame) -> StoreArrays:
-    """The columns a trend reads, as plain arrays (counts as floats, NaN where missing), made
-    once per store: picking a few dozen rows out of them costs microseconds, against about a
-    millisecond through pandas."""
-    starts, distinct = pd.factorize(frame["period_start"])
-    quarters = np.append(stats.quarter_number(distinct), -1) if len(distinct) else np.array([-1])
-    def shared(column: str) -> np.ndarray:
-        # Object arrays pointing at one string per distinct value, not one per row.
-        codes, distinct = pd.factorize(frame[column])
-        return np.append(distinct.to_numpy(object), None)[codes]
-
-    return {
-        "period": shared("period"),
-        "breakdown": shared("breakdown"), "group": shared("group"),
-        "group_parent": shared("group_parent"),
-        **{c: frame[c].to_numpy("float64", na_value=np.nan)
-           for c in (*model.COUNT_COLUMNS, *model.PERCENT_COLUMNS)},
-        "suppressed": frame["suppressed"].to_numpy(dtype=bool, na_value=False),
-        "quarter": quarters[starts],
-    }
-
-
-def _take(arrays: StoreArrays, at: np.ndarray | None) -> StoreArrays:
-    return arrays if at is None else {k: v[at] for k, v in arrays.items()}
-
-
-def _series_grid(frame: pd.DataFrame, keys: list[SeriesKey], measure: str, index: SeriesIndex,
-                 domain: list[str], rolling: bool, arrays: StoreArrays | None = None
-                 ) -> tuple[dict[str, np.ndarray], list[np.ndarray]]:
-    """Counts, rates and flags of each series over ``domain``, as arrays of len(keys) x
-    len(domain) (one block of quarters per key); and each key's rows in the store.
-
-    ``arrays`` is ``store_arrays(frame)``, made once per store; without it the rows are taken
-    from the frame. All series are done at once: one take, one rate computation, one scatter
-    onto the grid (per series, pandas' fixed cost per call dominated).
-    """
-    empty = np.array([], dtype=int)
-    found = [index.get((k.level, k.area_code, k.group, POPULATION_BREAKDOWN[k.group]), empty)
-             for k in keys]
-    at = np.concatenate(found) if found else empty
-    rows = _take(arrays, at) if arrays is not None else _take(store_arrays(frame.iloc[at]), None)
-    order = np.repeat(np.arange(len(keys)), [len(f) for f in found])
-    period, suppressed = rows["period"], rows["suppressed"]
-    source = {c: rows[c] for c in (*model.COUNT_COLUMNS, *model.PERCENT_COLUMNS)}
-    if rolling and len(at):
-        quarter = rows["quarter"]
-        by_time = np.lexsort((quarter, order))
-        order, period, suppressed = order[by_time], period[by_time], suppressed[by_time]
-        sums, suppressed = stats.window_sums(
-            order, quarter[by_time], {c: source[c][by_time] for c in model.COUNT_COLUMNS},
-            suppressed)
-        source = {**sums, **{c: np.full(len(order), np.nan) for c in model.PERCENT_COLUMNS}}
-    # From here on, the stored rows are scattered onto the grid of series x quarters.
-    where = {p: i for i, p in enumerate(domain)}
-    pos = np.array([where.get(p, -1) for p in period.tolist()], dtype=int)
-    keep = pos >= 0
-    target = order[keep] * len(domain) + pos[keep]
-    n = len(keys) * len(domain)
-
-    def grid(values: np.ndarray, fill: object = np.nan) -> np.ndarray:
-        out = np.full(n, fill, dtype=values.dtype)
-        out[target] = values[keep]  # a repeated (series, quarter) keeps its last row
-        return out
-
-    counts = {c: grid(source[c]) for c in model.COUNT_COLUMNS}
-    spec = model.MEASURES[measure]
-    return {
-        **counts, **{c: grid(source[c]) for c in model.PERCENT_COLUMNS},
-        **stats.rate_columns(counts[spec["numerator"]],
-                             counts["finished"] - counts["not_at_caseness"]),
-        "suppressed": grid(suppressed, False),
-    }, found
-
-
-def trend(
-    frame: pd.DataFrame,
-    keys: list[SeriesKey],
-    measure: str = "recovery",
-    index: SeriesIndex | None = None,
-    domain: list[str] | None = None,
-    rolling: bool = False,
-    arrays: StoreArrays | None = None,
-) -> pd.DataFrame:
-    """One row per series and quarter over the whole domain, rate NaN where there is none.
-
-    Missing quarters are present as rows with no rate so that a chart breaks its line there
-    instead of drawing a bridge across, and a table shows them as "not published". With
-    ``rolling`` each quarter carries the counts summed over the four quarters to it (no value
-    where those four are not all published).
-    """
-    domain = domain if domain is not None else quarter_domain(frame)
-    if not keys or not domain:
-        return pd.DataFrame()
-    index = index if index is not None else series_index(frame)
-    grid, found = _series_grid(frame, keys, measure, index, domain, rolling, arrays)
-    suppressed = grid["suppressed"]
-    names = []
-    for key, rows_of in zip(keys, found, strict=True):
-        last = frame["area_name"].iat[rows_of[-1]] if len(rows_of) else None
-        names.append(pretty_name(last) if last is not None else key.area_code)
-    labels = [model.group_label(k.group) for k in keys]
-    each = len(domain)
-    period = np.tile(np.asarray(domain, dtype=object), len(keys))
-    no_rate = np.isnan(grid["rate"])
-    small = grid["denominator"] < stats.SMALL_DENOMINATOR
-    unpublished = np.isin(period, list(periods.UNPUBLISHED_QUARTERS))
-    missing = "no complete four quarters" if rolling else "no data"
-    status = np.where(unpublished, "not published", np.where(
-        no_rate, np.where(suppressed, "suppressed", missing), ""))
-    # One note per point, for the tooltip and the table alike.
-    note = np.where(status != "", status, None).astype(object)
-    note[small & ~no_rate] = SMALL_NUMBERS_NOTE
-    return pd.DataFrame({
-        **{c: pd.array(grid[c], dtype="Float64").astype("Int64") for c in model.COUNT_COLUMNS},
-        **{c: grid[c] for c in (*model.PERCENT_COLUMNS, "numerator", "denominator", "rate",
-                                "ci95_low", "ci95_high", "ci998_low", "ci998_high")},
-        "published_rate": grid[model.MEASURES[measure]["published"]],
-        "period": period,
-        "series": np.repeat([f"{nm}, {lb}" for nm, lb in zip(names, labels, strict=True)], each),
-        "series_order": np.repeat(np.arange(len(keys)), each),
-        "area_code": np.repeat([k.area_code for k in keys], each),
-        "area_name": np.repeat(names, each),
-        "level": np.repeat([k.level for k in keys], each),
-        "group": np.repeat([k.group for k in keys], each),
-        "group_label": np.repeat(labels, each),
-        "suppressed": suppressed, "small_numbers": small, "status": status, "note": note,
-    })
+def broad_groups(frame: pd.DataFrame, level: str, area_code: str, period: str,
+                 measure: str = "recovery", detailed: bool = False) -> pd.DataFrame:
+    return Explorer(frame).groups(level, area_code, period, measure, detailed)
 
 
 def sentence(text: str) -> str:
@@ -359,37 +493,6 @@ def describe_trend(data: pd.DataFrame, measure: str = "recovery", rolling: bool 
     return " ".join(sentences)
 
 
-def compare_areas(
-    frame: pd.DataFrame,
-    period: str,
-    group: str = "Total",
-    measure: str = "recovery",
-    level: str = "ICB",
-    index: dict[tuple, np.ndarray] | None = None,
-) -> tuple[pd.DataFrame, pd.Series | None]:
-    """Every area at ``level`` in one period, compared with England and the 50% target.
-
-    Comparison with England uses the two-level interval rule (95% and 99.8%), as Fingertips
-    does; the benchmark's own interval is ignored. Returns (table, England row). ``index`` is
-    ``rows_index(frame, SLICE_BY)``.
-    """
-    where = (period, group, POPULATION_BREAKDOWN[group])
-    eng = stats.add_rates(_rows(frame, index, SLICE_BY, (*where, "England")), measure)
-    england = eng.iloc[0] if len(eng) else None
-    table = stats.add_rates(_rows(frame, index, SLICE_BY, (*where, level)), measure)
-    benchmark = england["rate"] / 100 if england is not None else np.nan
-    num, den = (table[c].to_numpy("float64", na_value=np.nan) for c in ("numerator", "denominator"))
-    low, high = (table[c].to_numpy("float64", na_value=np.nan) / 100
-                 for c in ("ci95_low", "ci95_high"))
-    table = pd.concat([table, pd.DataFrame({
-        "vs_england": stats.compare_two_levels(num, den, benchmark),
-        "vs_target": stats.compare_with_target(low, high),
-        "area": [pretty_name(n) for n in table["area_name"].tolist()],
-        "region": [pretty_name(n) for n in table["parent_name"].tolist()],
-    }, index=table.index)], axis=1)
-    return table.sort_values("rate", ascending=False, na_position="last"), england
-
-
 def funnel(table: pd.DataFrame, baseline_percent: float) -> pd.DataFrame:
     """Control limits across the denominators of ``table`` for a funnel plot."""
     den = table["denominator"].dropna()
@@ -403,39 +506,6 @@ def funnel(table: pd.DataFrame, baseline_percent: float) -> pd.DataFrame:
         out[f"low{name}"], out[f"high{name}"] = lo * 100, hi * 100
     out["baseline"] = baseline_percent
     return out
-
-
-def group_gap(
-    frame: pd.DataFrame,
-    level: str,
-    area_code: str,
-    measure: str = "recovery",
-    group_a: str = "BME",
-    group_b: str = "White British",
-    index: SeriesIndex | None = None,
-    domain: list[str] | None = None,
-    arrays: StoreArrays | None = None,
-) -> pd.DataFrame:
-    """Gap between two disjoint groups in one area over time (Newcombe's interval, points)."""
-    keys = [SeriesKey(level, area_code, group_a), SeriesKey(level, area_code, group_b)]
-    domain = domain if domain is not None else quarter_domain(frame)
-    if not domain:
-        return pd.DataFrame()
-    index = index if index is not None else series_index(frame)
-    grid, _ = _series_grid(frame, keys, measure, index, domain, False, arrays)
-    # One block of quarters per key, over the same quarters: a over b row by row.
-    a, b = slice(0, len(domain)), slice(len(domain), None)
-    num, den = grid["numerator"], grid["denominator"]
-    d, lo, hi = (np.asarray(v) * 100
-                 for v in stats.newcombe_difference(num[a], den[a], num[b], den[b]))
-    significant = np.where(np.isnan(d), "no data",
-                           np.where((hi < 0) | (lo > 0), "significant at 95%", "not significant"))
-    return pd.DataFrame({
-        "period": np.asarray(domain, dtype=object),
-        "rate_a": grid["rate"][a], "rate_b": grid["rate"][b],
-        "gap": d, "gap_low": lo, "gap_high": hi, "significant": significant,
-        "group_a": model.group_label(group_a), "group_b": model.group_label(group_b),
-    })
 
 
 def describe_gap(gap: pd.DataFrame, area: str, measure: str = "recovery") -> str:
@@ -459,91 +529,11 @@ def describe_gap(gap: pd.DataFrame, area: str, measure: str = "recovery") -> str
     )
 
 
-def _group_rows(breakdown: list, group: list, parent: list, detailed: bool
-                ) -> tuple[list[int], list[str]]:
-    """Which of an area's rows to show, in order, and their labels.
-
-    Total, then BME and White British, then each broad group followed by its detailed ones.
-    A few dozen rows: ordering them in Python is cheaper than pandas' multi-key sort.
-    """
-    order = {"Total": 0, "BME Group": 1, "Ethnic Group": 2}
-    if detailed:
-        order["Ethnic Group (detailed)"] = 2
-    breakdown, group, parent = ([v if isinstance(v, str) else None for v in values]
-                                for values in (breakdown, group, parent))
-    detail = [b == "Ethnic Group (detailed)" for b in breakdown]
-
-    def key(i: int) -> tuple:
-        return (order[breakdown[i]], parent[i] is None, parent[i] or "", detail[i], group[i])
-
-    picked = sorted((i for i, b in enumerate(breakdown) if b in order), key=key)
-    labels = [(f"{parent[i]}: {group[i]}" if parent[i] else group[i]) if detail[i]
-              else model.group_label(group[i]) for i in picked]
-    return picked, labels
-
-
-def broad_groups(frame: pd.DataFrame, level: str, area_code: str, period: str,
-                 measure: str = "recovery", detailed: bool = False,
-                 index: dict[tuple, np.ndarray] | None = None) -> pd.DataFrame:
-    """Rates for every broad ethnic group in one area and period: where a gap comes from.
-
-    With ``detailed``, each broad group is followed by its detailed groups (``Asian or Asian
-    British: Indian``), whose small numbers are flagged rather than hidden. ``index`` is
-    ``rows_index(frame, AREA_BY)``. Every stored column is kept (this is the CSV download);
-    ``group_rates`` gives the same rows with only what a chart and table need, faster.
-    """
-    where = _positions(frame, index, AREA_BY, (level, area_code, period))
-    picked, labels = _group_rows(*(frame[c].array.take(where).tolist()
-                                   for c in ("breakdown", "group", "group_parent")), detailed)
-    rated = stats.add_rates(frame.iloc[where[picked]].reset_index(drop=True), measure)
-    rated["group_label"] = labels
-    return rated
-
-
-#: The columns group_rates gives, besides the rates.
-GROUP_RATE_COLUMNS = ("breakdown", "group", "group_parent", *model.COUNT_COLUMNS,
-                      *model.PERCENT_COLUMNS, "suppressed")
-
-
-def group_rates(arrays: StoreArrays, index: dict[tuple, np.ndarray], level: str,
-                area_code: str, period: str, measure: str = "recovery",
-                detailed: bool = False) -> pd.DataFrame:
-    """``broad_groups`` for the app: the same rows and rates, but only the columns a chart and
-    table need (``GROUP_RATE_COLUMNS``), read from the store's arrays."""
-    rows = _take(arrays, index.get((level, area_code, period), np.array([], dtype=int)))
-    picked, labels = _group_rows(rows["breakdown"].tolist(), rows["group"].tolist(),
-                                 rows["group_parent"].tolist(), detailed)
-    at = np.asarray(picked, dtype=int)
-    spec = model.MEASURES[measure]
-    columns = {c: rows[c][at] for c in GROUP_RATE_COLUMNS}
-    num = columns[spec["numerator"]]
-    return pd.DataFrame({
-        **columns,
-        **stats.rate_columns(num, columns["finished"] - columns["not_at_caseness"]),
-        "published_rate": columns[spec["published"]],
-        "small_numbers": (columns["finished"] - columns["not_at_caseness"])
-        < stats.SMALL_DENOMINATOR,
-        "group_label": np.asarray(labels, dtype=object),
-    })
-
-
-def series_rows(frame: pd.DataFrame, keys: list[SeriesKey],
-                index: SeriesIndex | None = None, rolling: bool = False) -> pd.DataFrame:
-    """The stored quarterly rows behind a set of series (for the tidy CSV download); with
-    ``rolling``, the four-quarter sums, labelled ``4 quarters to ...``."""
-    index = index if index is not None else series_index(frame)
-    wanted = [(k.level, k.area_code, k.group, POPULATION_BREAKDOWN[k.group]) for k in keys]
-    parts = [index[w] for w in wanted if w in index]
-    rows = frame.iloc[np.concatenate(parts)] if parts else frame.iloc[0:0]
-    return stats.rolling_quarters(rows) if rolling and len(rows) else rows
-
-
-def _table(columns: dict[str, object], arrow: bool) -> pd.DataFrame | pa.Table:
-    """A display table from its columns: a DataFrame, or with ``arrow`` an Arrow table built
-    straight from the columns (what the app sends to the browser; missing values as nulls)."""
-    if arrow:
-        return pa.table({k: pa.array(v, from_pandas=True) for k, v in columns.items()})
-    return pd.DataFrame(columns)
+def _table(columns: dict[str, object]) -> pa.Table:
+    """A display table as an Arrow table built straight from its columns (what the app sends
+    to the browser; missing values as nulls): given a DataFrame, st.dataframe would convert it
+    again on every rerun."""
+    return pa.table({k: pa.array(v, from_pandas=True) for k, v in columns.items()})
 
 
 def _whole(values: pd.Series) -> pd.arrays.IntegerArray:
@@ -555,10 +545,9 @@ def _one_place(values: pd.Series) -> np.ndarray:
     return values.to_numpy("float64", na_value=np.nan).round(1)
 
 
-def trend_table(trend_data: pd.DataFrame, measure: str = "recovery", *,
-                arrow: bool = False) -> pd.DataFrame | pa.Table:
+def trend_table(trend_data: pd.DataFrame, measure: str = "recovery") -> pa.Table:
     """The trend as a person reads it: one row per series and quarter, gaps explained."""
-    numerator = "Recovered" if measure == "recovery" else "Reliably recovered"
+    numerator = model.MEASURES[measure]["numerator_label"]
     label = model.MEASURES[measure]["label"]
     t = trend_data
     return _table({
@@ -572,7 +561,7 @@ def trend_table(trend_data: pd.DataFrame, measure: str = "recovery", *,
         "95% CI high (%)": _one_place(t["ci95_high"]),
         "Published (%)": t["published_rate"].to_numpy("float64", na_value=np.nan),
         "Note": t["note"].to_numpy(object),
-    }, arrow)
+    })
 
 
 def headline(trend_data: pd.DataFrame, measure: str = "recovery", rolling: bool = False,
@@ -608,8 +597,7 @@ def headline(trend_data: pd.DataFrame, measure: str = "recovery", rolling: bool 
     }
 
 
-def compare_table(table: pd.DataFrame, measure: str = "recovery", *,
-                  arrow: bool = False) -> pd.DataFrame | pa.Table:
+def compare_table(table: pd.DataFrame, measure: str = "recovery") -> pa.Table:
     """The compare-areas table in words (the comparison bands are words, not colours)."""
     label = model.MEASURES[measure]["label"]
     return _table({
@@ -623,7 +611,7 @@ def compare_table(table: pd.DataFrame, measure: str = "recovery", *,
         "Compared with England": table["vs_england"].to_numpy(object),
         "Against the 50% target": (table["vs_target"].to_numpy(object) if measure == "recovery"
                                    else np.full(len(table), "n/a", dtype=object)),
-    }, arrow)
+    })
 
 
 def describe_compare(table: pd.DataFrame, england: pd.Series | None, period: str,
@@ -651,10 +639,10 @@ def describe_compare(table: pd.DataFrame, england: pd.Series | None, period: str
     return text
 
 
-def gap_table(gap: pd.DataFrame, *, arrow: bool = False) -> pd.DataFrame | pa.Table:
+def gap_table(gap: pd.DataFrame) -> pa.Table:
     """The gap over time as a person reads it."""
     if gap.empty:
-        return _table({}, arrow)
+        return _table({})
     return _table({
         "Quarter": gap["period"].to_numpy(object),
         "BAME (%)": gap["rate_a"].to_numpy().round(2),
@@ -663,10 +651,10 @@ def gap_table(gap: pd.DataFrame, *, arrow: bool = False) -> pd.DataFrame | pa.Ta
         "95% CI low": gap["gap_low"].to_numpy().round(2),
         "95% CI high": gap["gap_high"].to_numpy().round(2),
         "Significance": gap["significant"].to_numpy(object),
-    }, arrow)
+    })
 
 
-def groups_table(groups: pd.DataFrame, *, arrow: bool = False) -> pd.DataFrame | pa.Table:
+def groups_table(groups: pd.DataFrame) -> pa.Table:
     """Rates by ethnic group as a person reads them."""
     columns = {"breakdown": "Breakdown", "group_label": "Group", "numerator": "Numerator",
                "denominator": "Denominator", "rate": "Rate (%)", "ci95_low": "95% CI low",
@@ -676,7 +664,7 @@ def groups_table(groups: pd.DataFrame, *, arrow: bool = False) -> pd.DataFrame |
     for source, name in columns.items():
         values = groups[source].to_numpy()
         out[name] = values.round(2) if values.dtype.kind == "f" else values
-    return _table(out, arrow)
+    return _table(out)
 
 
 def describe_groups(groups: pd.DataFrame, area: str, period: str) -> str:

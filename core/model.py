@@ -38,6 +38,7 @@ combined by summing counts, as the reference tools do.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -64,6 +65,7 @@ MEASURES: dict[str, dict[str, str]] = {
     "recovery": {
         "label": "Recovery rate",
         "numerator": "recovered",
+        "numerator_label": "Recovered",
         "published": "published_recovery",
         "definition": (
             "People who moved to recovery, as a share of those who finished a course of "
@@ -73,6 +75,7 @@ MEASURES: dict[str, dict[str, str]] = {
     "reliable_recovery": {
         "label": "Reliable recovery rate",
         "numerator": "reliable_recovered",
+        "numerator_label": "Reliably recovered",
         "published": "published_reliable",
         "definition": (
             "People who moved to recovery and also showed reliable improvement, as a share of "
@@ -81,18 +84,51 @@ MEASURES: dict[str, dict[str, str]] = {
     },
 }
 
-#: Plain-language names for the groups a user picks, saying what each contains.
-GROUP_LABELS: dict[str, str] = {
-    "Total": "Whole population",
-    "BME": "Black, Asian and minority ethnic (BAME)",
-    "White British": "White British",
-}
 BAME_DEFINITION = (
     "Black, Asian and minority ethnic (BAME) means every ethnic group except White British, "
     "as NHS England defines its 'BME' group: it includes White Irish, Gypsy or Irish "
     "Traveller and any other White background, and excludes people whose ethnicity was not "
     "stated or not known."
 )
+
+
+@dataclass(frozen=True)
+class Population:
+    """A group a user can pick as "the population", with everything said about it anywhere:
+    the breakdown its rows are stored under, its plain-language label, what it contains, and
+    the line dash and point shape that repeat it on a chart (meaning never by colour alone)."""
+
+    code: str
+    breakdown: str
+    label: str
+    note: str
+    dash: tuple[int, ...]
+    shape: str
+
+
+#: The populations, in the order offered, by stored group name.
+POPULATIONS: dict[str, Population] = {p.code: p for p in (
+    Population("Total", "Total", "Whole population",
+               "everyone who finished a course of treatment", (1, 0), "circle"),
+    Population("BME", "BME Group", "Black, Asian and minority ethnic (BAME)", BAME_DEFINITION,
+               (7, 4), "triangle-up"),
+    Population("White British", "BME Group", "White British",
+               "people recorded as White British (NHS ethnic category A)", (2, 3), "square"),
+    Population("Asian or Asian British", "Ethnic Group", "Asian or Asian British",
+               "Indian, Pakistani, Bangladeshi and any other Asian background",
+               (10, 3, 2, 3), "diamond"),
+    Population("Black or Black British", "Ethnic Group", "Black or Black British",
+               "Caribbean, African and any other Black background", (4, 2, 1, 2), "cross"),
+    Population("Mixed", "Ethnic Group", "Mixed",
+               "White and Black Caribbean, White and Black African, White and Asian and any "
+               "other mixed background", (12, 4), "triangle-down"),
+    Population("Other Ethnic Groups", "Ethnic Group", "Other Ethnic Groups",
+               "Chinese and any other ethnic group", (1, 3), "triangle-right"),
+    Population("White", "Ethnic Group", "White",
+               "all White groups: British, Irish, Gypsy or Irish Traveller, any other White",
+               (6, 2, 2, 2, 2, 2), "wedge"),
+)}
+
 
 SCHEMA = pa.schema(
     [
@@ -188,7 +224,9 @@ def _conforms(df: pd.DataFrame) -> bool:
 
 
 def group_label(group: str) -> str:
-    return GROUP_LABELS.get(group, group)
+    """The population's label; any other group (a detailed one) as stored."""
+    known = POPULATIONS.get(group)
+    return known.label if known is not None else group
 
 
 @lru_cache(maxsize=1)

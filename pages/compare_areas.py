@@ -6,9 +6,9 @@ from core import model
 from ui import data, page, render
 
 ctx = page.start("Compare ICBs")
-source, facts, sel = ctx.source, ctx.facts, ctx.sel
+source, sel = ctx.source, ctx.sel
 
-quarters = facts["published_quarters"][::-1]
+quarters = ctx.explorer.published_quarters[::-1]
 period = st.columns([1, 3])[0].selectbox("Quarter", quarters, key="compare_period",
                                         help="The latest published quarter is first.")
 group_label = model.group_label(sel.population)
@@ -25,7 +25,7 @@ title = f"{measure_label}, {group_label}, {period}"
 tab_dots, tab_funnel = st.tabs(["Ranked with intervals", "Funnel plot"])
 with tab_dots:
     render.chart_block(
-        view.figure,
+        view.spec,
         table=view.table,
         csv=lambda: table.drop(columns=["area", "region"]).assign(measure=sel.measure),
         description=view.description,

@@ -6,9 +6,9 @@ from core import model
 from ui import data, page, render
 
 ctx = page.start("Ethnic inequalities in recovery")
-source, facts, areas, sel = ctx.source, ctx.facts, ctx.areas, ctx.sel
+source, ex, sel = ctx.source, ctx.explorer, ctx.sel
 
-level, code, name = sel.area(areas)
+level, code, name = sel.area(ex)
 st.subheader(render.md(name), anchor=False)
 st.caption(
     model.BAME_DEFINITION + " BAME and White British are separate groups, so their gap is "
@@ -17,7 +17,7 @@ st.caption(
 )
 view = data.gap_view(source.path, source.mtime, level, code, sel.measure, name)
 render.chart_block(
-    view.figure,
+    view.spec,
     table=view.table,
     csv=lambda: view.data.assign(area_code=code, area_name=name, measure=sel.measure),
     description=view.description,
@@ -26,14 +26,14 @@ render.chart_block(
 
 st.subheader("Where the gap comes from", anchor=False)
 pick, show = st.columns([1, 3], vertical_alignment="bottom")
-period = pick.selectbox("Quarter", facts["published_quarters"][::-1], key="groups_period")
+period = pick.selectbox("Quarter", ex.published_quarters[::-1], key="groups_period")
 detailed = show.toggle("Show detailed ethnic groups", key="groups_detailed",
                        help="Indian, Pakistani, African, Caribbean and the rest, under each broad "
                        "group. Numbers are often small: check the denominator and the interval.")
 groups = data.groups_view(source.path, source.mtime, level, code, period, sel.measure, name,
                          detailed)
 render.chart_block(
-    groups.figure,
+    groups.spec,
     table=groups.table,
     csv=lambda: data.groups_export(source.path, source.mtime, level, code, period, sel.measure,
                                    detailed),

@@ -6,15 +6,15 @@ from core import explore, model
 from ui import data, page, render
 
 ctx = page.start(lambda sel: f"{model.MEASURES[sel.measure]['label'] if sel else 'Recovery rate'} over time")
-source, facts, areas, sel = ctx.source, ctx.facts, ctx.areas, ctx.sel
+source, ex, sel = ctx.source, ctx.explorer, ctx.sel
 measure_label = model.MEASURES[sel.measure]["label"]
 
-level, code, name = sel.area(areas)
+level, code, name = sel.area(ex)
 st.subheader(f"{render.md(name)}: {model.group_label(sel.population)}", anchor=False)
 st.caption(f"{'Rolling four quarters' if sel.rolling else 'Quarterly'}, "
-           f"{facts['published_quarters'][0]} to {facts['latest']}. "
-           + explore.sentence(explore.POPULATION_NOTES.get(sel.population, "")))
-keys = tuple(sel.series(areas))
+           f"{ex.published_quarters[0]} to {ex.latest}. "
+           + explore.sentence(model.POPULATIONS[sel.population].note))
+keys = tuple(sel.series(ex))
 # The headline figures describe the chosen area and population (on the ICB view the lines
 # start with its whole population and BAME, whatever population is chosen).
 chosen = explore.SeriesKey(level, code, sel.population)
@@ -23,7 +23,7 @@ view = data.trend_view(source.path, source.mtime, keys, sel.measure, sel.show_ci
                        main)
 render.headline(view.extra["headline"])
 render.chart_block(
-    view.figure,
+    view.spec,
     table=view.table,
     csv=lambda: data.trend_export(source.path, source.mtime, keys, sel.measure, sel.rolling),
     description=view.description,

@@ -63,13 +63,13 @@ if not parsed or parsed["token"] != token:
             parsed = {"token": token, "error": str(exc), "base": None}
     ss["upload_parsed"] = parsed
 if not parsed["error"] and parsed["base"] != base:
-    pv = preview.preview(data.load(source.path, source.mtime), [parsed["result"]])
+    pv = preview.preview(data.explorer(source.path, source.mtime).frame, [parsed["result"]])
     parsed.update(base=base, report=pv.report, changes=pv.changes, england=pv.england)
 
 
 def merged_store():
     """The whole store with the upload merged in: built only when it is used."""
-    return store.merge_results(data.load(source.path, source.mtime), [parsed["result"]])[0]
+    return store.merge_results(data.explorer(source.path, source.mtime).frame, [parsed["result"]])[0]
 
 
 if parsed["error"]:
@@ -102,9 +102,9 @@ keys = [explore.SeriesKey("England", "ENG", "Total"), explore.SeriesKey("England
 trend = explore.trend(england, keys)
 if not trend.empty:
     render.chart(
-        data.figure(charts.trend_spec(
+        charts.trend_spec(
             trend, domain=explore.quarter_domain(england), show_ci=False,
-            synthetic=bool(england["synthetic"].any()), highlight=new_periods, frames=True)),
+            synthetic=bool(england["synthetic"].any()), highlight=new_periods, frames=True),
         key="upload_chart",
         alt="England recovery rate with the uploaded quarters highlighted. "
         + explore.describe_trend(trend),
@@ -124,7 +124,6 @@ if c1.button("Use for this session", type="primary", key="apply_session",
     with open(tmp, "wb") as f:
         f.write(store.to_parquet_bytes(merged, log))
     os.replace(tmp, path)
-    data.remember(path, merged)
     ss[data.UPLOAD_KEY] = path
     ss["upload_applied"] = ", ".join(new_periods)
     st.rerun()

@@ -11,22 +11,35 @@ import pyarrow as pa
 import streamlit as st
 
 from core import charts, export
-from ui.data import Figure
 
 
 def slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:80] or "chart"
 
 
-def chart(fig: Figure, *, alt: str, key: str) -> None:
-    """Draw a chart from its kept spec (its datasets already Arrow bytes)."""
+#: A chart's small constant datasets (target line, unpublished quarter) as Arrow tables, by
+#: name: Altair names an inline dataset by a hash of its values, so a name is its content.
+_CONSTANT: dict[str, pa.Table] = {}
+
+
+def _arrow(name: str, values: object) -> pa.Table:
+    if isinstance(values, pa.Table):
+        return values
+    table = _CONSTANT.get(name)
+    if table is None:
+        table = _CONSTANT[name] = pa.Table.from_pylist(values)
+    return table
+
+
+def chart(spec: dict, *, alt: str, key: str) -> None:
+    """Draw a chart from its spec, every dataset handed over as an Arrow table."""
     # Streamlit moves the datasets out of the spec it is given: hand it a shallow copy.
-    st.vega_lite_chart({**fig.shown, "datasets": dict(fig.shown["datasets"])}, theme=None,
-                       alt=alt, key=key)
+    datasets = {k: _arrow(k, v) for k, v in spec.get("datasets", {}).items()}
+    st.vega_lite_chart({**spec, "datasets": datasets}, theme=None, alt=alt, key=key)
 
 
 def chart_block(
-    fig: Figure,
+    spec: dict,
     *,
     table: pd.DataFrame | pa.Table,
     csv: pd.DataFrame | Callable[[], pd.DataFrame],
@@ -43,7 +56,7 @@ def chart_block(
     key = slug(name)
     tab_chart, tab_table = st.tabs(["Chart", "Table"])
     with tab_chart:
-        chart(fig, alt=description, key=f"chart-{key}")
+        chart(spec, alt=description, key=f"chart-{key}")
         # Descriptions carry area and group names from data files: escape them for Markdown.
         st.caption("Description: " + md(description))
     with tab_table:
@@ -57,11 +70,11 @@ def chart_block(
         icon=":material/download:",
     )
     c2.download_button(
-        "Chart as PNG", lambda: charts.to_image(fig.spec, "png"), file_name=f"{key}.png",
+        "Chart as PNG", lambda: charts.to_image(spec, "png"), file_name=f"{key}.png",
         mime="image/png", key=f"png-{key}", on_click="ignore", icon=":material/image:",
     )
     c3.download_button(
-        "Chart as SVG", lambda: charts.to_image(fig.spec, "svg"), file_name=f"{key}.svg",
+        "Chart as SVG", lambda: charts.to_image(spec, "svg"), file_name=f"{key}.svg",
         mime="image/svg+xml", key=f"svg-{key}", on_click="ignore", icon=":material/image:",
     )
 

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import pandas as pd
 import streamlit as st
 
 from core import explore, model
-from ui.data import Choices
 from ui.state import MAX_AREAS, MAX_POPULATIONS, VIEWS, Selection, from_params
 
 # Session keys that outlive their widgets: Streamlit forgets a widget's value in a run where
@@ -16,13 +14,11 @@ FIELDS = ("view", "icb", "population", "measure", "compare", "areas", "show_ci",
           "rolling")
 
 
-def _init(areas: pd.DataFrame, icbs: list[str]) -> None:
+def _init(ex: explore.Explorer) -> None:
     ss = st.session_state
     if ss.get("_sel_ready"):
         return
-    sel = from_params(st.query_params.to_dict(), areas)
-    if sel.icb is None and icbs:
-        sel.icb = icbs[0]
+    sel = from_params(st.query_params.to_dict(), ex)
     for f in FIELDS:
         ss[f] = getattr(sel, f)
     ss["_sel_ready"] = True
@@ -39,13 +35,13 @@ def _keep(name: str) -> None:
     st.session_state[name] = st.session_state[f"w_{name}"]
 
 
-def render(choices: Choices) -> Selection:
+def render(ex: explore.Explorer) -> Selection:
     """Draw the sidebar from what the store offers (areas, their labels, the series)."""
-    areas, labels, series, icbs = choices.areas, choices.labels, choices.series, choices.icbs
-    _init(areas, icbs)
+    labels, series, icbs = ex.labels, ex.series_choices, ex.icbs
+    _init(ex)
     ss = st.session_state
-    if ss["icb"] not in icbs and icbs:
-        ss["icb"] = icbs[0]
+    if ss["icb"] not in icbs:
+        ss["icb"] = ex.default_icb
     with st.sidebar:
         st.header("Choose what to see")
         st.radio("View", VIEWS, key=_bind("view"), on_change=_keep, args=("view",),
@@ -57,12 +53,10 @@ def render(choices: Choices) -> Selection:
                 help="Type to search. Each ICB is shown with its NHS region.",
             )
         st.selectbox(
-            "Population", explore.POPULATIONS, key=_bind("population"), on_change=_keep,
+            "Population", list(model.POPULATIONS), key=_bind("population"), on_change=_keep,
             args=("population",), format_func=model.group_label,
         )
-        note = explore.POPULATION_NOTES.get(ss["population"])
-        if note:
-            st.caption(explore.sentence(note))
+        st.caption(explore.sentence(model.POPULATIONS[ss["population"]].note))
         st.radio("Measure", list(model.MEASURES), key=_bind("measure"), on_change=_keep,
                  args=("measure",), format_func=lambda m: model.MEASURES[m]["label"],
                  help="Recovery rate carries the 50% target; reliable recovery also requires "
@@ -82,7 +76,7 @@ def render(choices: Choices) -> Selection:
                 st.info(f"That is the most: {MAX_POPULATIONS} comparisons. Remove one to add "
                         "another.", icon=":material/info:")
         else:
-            options = [c for c in areas["area_code"] if c != ss["icb"]]
+            options = [c for c in labels if c != ss["icb"]]
             ss["areas"] = [a for a in ss["areas"] if a in options][:MAX_AREAS]
             st.multiselect(
                 f"Compare with up to {MAX_AREAS} other areas", options, key=_bind("areas"),

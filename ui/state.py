@@ -10,8 +10,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-import pandas as pd
-
 from core import explore, model
 
 MAX_POPULATIONS = 5  # national view: other populations
@@ -46,40 +44,41 @@ class Selection:
             p["cmp"] = ",".join(self.compare)
         return p
 
-    def area(self, areas: pd.DataFrame) -> tuple[str, str, str]:
+    def area(self, ex: explore.Explorer) -> tuple[str, str, str]:
         """(level, code, name) of the area this view is about."""
         if self.view == "ICB" and self.icb:
-            hit = explore.area_lookup(areas).get(self.icb)
+            hit = ex.area(self.icb)
             if hit is not None:
                 return "ICB", self.icb, explore.pretty_name(hit[1])
         return "England", "ENG", "England"
 
-    def series(self, areas: pd.DataFrame) -> list[explore.SeriesKey]:
+    def series(self, ex: explore.Explorer) -> list[explore.SeriesKey]:
         """The lines this selection draws, main series first."""
         if self.view == "National":
             keys = [explore.SeriesKey("England", "ENG", self.population)]
             for text in self.compare:
-                key = explore.parse_series(text, areas)
+                key = ex.parse_series(text)
                 if key and key not in keys:
                     keys.append(key)
             return keys
-        level, code, _ = self.area(areas)
+        level, code, _ = self.area(ex)
         groups = list(dict.fromkeys(["Total", "BME", self.population]))
         keys = [explore.SeriesKey(level, code, g) for g in groups]
-        lookup = explore.area_lookup(areas)
         for other in self.areas:
-            if other in lookup and other != code:
-                keys += [explore.SeriesKey(lookup[other][0], other, g) for g in ("Total", "BME")]
+            hit = ex.area(other)
+            if hit is not None and other != code:
+                keys += [explore.SeriesKey(hit[0], other, g) for g in ("Total", "BME")]
         if self.show_england and code != "ENG":
             keys.append(explore.SeriesKey("England", "ENG", self.population))
         return list(dict.fromkeys(keys))
 
 
-def from_params(params: Mapping[str, str], areas: pd.DataFrame) -> Selection:
-    """A selection from a query string, keeping only values that are valid here."""
+def from_params(params: Mapping[str, str], ex: explore.Explorer) -> Selection:
+    """A selection from a query string, keeping only values that are valid here. Without a
+    valid ICB, the ICB is the store's default one (``Explorer.default_icb``), on every view,
+    so the ICB view opens on the same ICB however the page was opened."""
     s = Selection()
-    codes = set(areas["area_code"])
-    icbs = set(areas.loc[areas["level"] == "ICB", "area_code"])
+    icbs = set(ex.icbs)
 
     def get(key: str) -> str:
         value = params.get(key, "")
@@ -87,19 +86,16 @@ def from_params(params: Mapping[str, str], areas: pd.DataFrame) -> Selection:
 
     if get("view") in VIEWS:
         s.view = get("view")
-    if get("icb") in icbs:
-        s.icb = get("icb")
-    if get("pop") in explore.POPULATIONS:
+    s.icb = get("icb") if get("icb") in icbs else ex.default_icb
+    if get("pop") in model.POPULATIONS:
         s.population = get("pop")
     if get("measure") in model.MEASURES:
         s.measure = get("measure")
     s.show_ci = get("ci") != "0"
     s.show_england = get("eng") != "0"
     s.rolling = get("roll") == "1"
-    cmp = [c for c in get("cmp").split(",") if explore.parse_series(c, areas)]
+    cmp = [c for c in get("cmp").split(",") if ex.parse_series(c)]
     s.compare = list(dict.fromkeys(cmp))[:MAX_POPULATIONS]
-    other = [a for a in get("areas").split(",") if a in codes and a != s.icb]
+    other = [a for a in get("areas").split(",") if ex.area(a) is not None and a != s.icb]
     s.areas = list(dict.fromkeys(other))[:MAX_AREAS]
-    if s.view == "ICB" and s.icb is None and icbs:
-        s.icb = sorted(icbs)[0]
     return s

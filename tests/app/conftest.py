@@ -1,34 +1,19 @@
 """AppTest setup.
 
-With Streamlit 1.67, AppTest resets ``PagesManager.uses_pages_directory`` to None before each
-run, and the PagesManager constructor then sets it True because a ``pages/`` folder sits beside
-the entry point. The script runner then takes the legacy multipage path and runs a page file
-directly, skipping ``streamlit_app.py`` and its sidebar. The real server is not affected
-(``st.navigation`` sets the flag False). Here the constructor is wrapped so the flag stays
-False during AppTest runs, which is what the real server does.
+With Streamlit 1.67, AppTest would take the legacy ``pages/`` path and run a page file on its
+own, skipping ``streamlit_app.py`` and its sidebar; ``ui.entry.keep_entry_point`` (the one
+place that patches Streamlit for this) makes it run the entry point, as the real server does.
 """
 
 from __future__ import annotations
 
-import pytest
-from streamlit.runtime import pages_manager
 from streamlit.testing.v1 import AppTest
 
 from tests.conftest import ROOT
+from ui.entry import keep_entry_point
 
 APP = str(ROOT / "streamlit_app.py")
-
-
-@pytest.fixture(autouse=True)
-def no_legacy_pages_dir(monkeypatch):
-    original = pages_manager.PagesManager.__init__
-
-    def init(self, *args, **kwargs):
-        original(self, *args, **kwargs)
-        pages_manager.PagesManager.uses_pages_directory = False
-
-    monkeypatch.setattr(pages_manager.PagesManager, "__init__", init)
-    yield
+keep_entry_point()
 
 
 def app(query: dict[str, str] | None = None, secrets: dict | None = None) -> AppTest:

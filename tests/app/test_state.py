@@ -4,35 +4,45 @@ from core import explore
 from core.store import Store
 from ui.state import MAX_AREAS, MAX_POPULATIONS, Selection, from_params
 
-AREAS = explore.areas(Store().load())
+EX = explore.Explorer(Store().load())
 
 
 def test_round_trip():
     s = Selection(view="ICB", icb="QOQ", population="Mixed", measure="reliable_recovery",
                   areas=["QF7", "Y56"], show_ci=False, show_england=False)
-    assert from_params(s.to_params(), AREAS) == s
+    assert from_params(s.to_params(), EX) == s
 
 
 def test_defaults_and_limits():
-    s = from_params({}, AREAS)
+    s = from_params({}, EX)
     assert (s.view, s.population, s.measure, s.show_ci) == ("National", "Total", "recovery", True)
-    many = ",".join(f"{c}~Total" for c in AREAS["area_code"][:20])
-    assert len(from_params({"cmp": many}, AREAS).compare) == MAX_POPULATIONS
-    codes = ",".join(AREAS["area_code"][:10])
-    assert len(from_params({"view": "ICB", "areas": codes}, AREAS).areas) == MAX_AREAS
+    codes = list(EX.areas["area_code"])
+    many = ",".join(f"{c}~Total" for c in codes[:20])
+    assert len(from_params({"cmp": many}, EX).compare) == MAX_POPULATIONS
+    assert len(from_params({"view": "ICB", "areas": ",".join(codes[:10])}, EX).areas) == MAX_AREAS
+
+
+def test_default_icb_is_one_rule_however_the_page_is_opened():
+    """A link to the ICB view without an ICB, a link to the national view, and no link at all
+    all give the ICB the picker offers first (it was the first by code from a link, the first
+    by region otherwise)."""
+    first_offered = EX.icbs[0]
+    assert first_offered != sorted(EX.icbs)[0]  # the two old rules differ on this store
+    for params in ({}, {"view": "ICB"}, {"view": "National"}, {"view": "ICB", "icb": "NOPE"}):
+        assert from_params(params, EX).icb == first_offered, params
 
 
 def test_series_for_views():
     national = Selection(population="BME", compare=["QHM~Total", "ENG~BME"])
-    keys = national.series(AREAS)
+    keys = national.series(EX)
     assert keys[0] == explore.SeriesKey("England", "ENG", "BME")
     assert len(keys) == 2  # the duplicate of the main series is dropped
     icb = Selection(view="ICB", icb="QWO", population="Asian or Asian British", areas=["QF7"])
-    groups = [(k.area_code, k.group) for k in icb.series(AREAS)]
+    groups = [(k.area_code, k.group) for k in icb.series(EX)]
     assert groups == [("QWO", "Total"), ("QWO", "BME"), ("QWO", "Asian or Asian British"),
                       ("QF7", "Total"), ("QF7", "BME"), ("ENG", "Asian or Asian British")]
 
 
 def test_long_or_odd_values_dropped():
-    s = from_params({"icb": "Q" * 1000, "pop": ["BME"], "view": 3}, AREAS)
-    assert s.icb is None and s.population == "Total" and s.view == "National"
+    s = from_params({"icb": "Q" * 1000, "pop": ["BME"], "view": 3}, EX)
+    assert s.icb == EX.default_icb and s.population == "Total" and s.view == "National"

@@ -19,13 +19,21 @@ def frame():
     return Store().load()
 
 
-def test_areas_and_labels(frame):
-    a = explore.areas(frame)
+@pytest.fixture(scope="module")
+def ex(frame):
+    return explore.Explorer(frame)
+
+
+def test_areas_and_labels(frame, ex):
+    a = ex.areas
     assert a.iloc[0]["area_code"] == "ENG"
     icbs = a[a["level"] == "ICB"]
-    assert len(icbs) == 42 and icbs["parent_name"].notna().all()
+    stored = frame.loc[frame["level"] == "ICB", "area_code"].unique()
+    assert sorted(icbs["area_code"]) == sorted(stored) and icbs["parent_name"].notna().all()
+    assert ex.icbs == icbs["area_code"].tolist()
     row = icbs[icbs["area_code"] == "QF7"].iloc[0]
     assert explore.area_label(row) == "NHS South Yorkshire ICB (North East and Yorkshire)"
+    assert ex.labels["QF7"] == "NHS South Yorkshire ICB (North East and Yorkshire)"
 
 
 @pytest.mark.parametrize("raw,pretty", [
@@ -40,11 +48,10 @@ def test_pretty_name(raw, pretty):
     assert explore.pretty_name(raw) == pretty
 
 
-def test_parse_series_rejects_unknown(frame):
-    a = explore.areas(frame)
-    assert explore.parse_series("QHM~BME", a) == explore.SeriesKey("ICB", "QHM", "BME")
+def test_parse_series_rejects_unknown(ex):
+    assert ex.parse_series("QHM~BME") == explore.SeriesKey("ICB", "QHM", "BME")
     for bad in ("QHM", "XXX~BME", "QHM~Martians", "~", "<b>~Total", "QHM~BME" * 30, None, 5):
-        assert explore.parse_series(bad, a) is None
+        assert ex.parse_series(bad) is None
 
 
 def test_trend_has_every_quarter_and_headline(frame):
@@ -61,40 +68,13 @@ def test_trend_has_every_quarter_and_headline(frame):
     assert "England, Whole population" in text and "2020/21 Q2 was never published" in text
 
 
-def test_trend_with_index_equals_without(frame):
-    keys = [explore.SeriesKey("ICB", "QOQ", "BME"), explore.SeriesKey("Region", "Y56", "Mixed")]
-    a = explore.trend(frame, keys)
-    b = explore.trend(frame, keys, index=explore.series_index(frame))
-    pd.testing.assert_frame_equal(a, b)
-    arrays = explore.store_arrays(frame)
-    for rolling in (False, True):
-        pd.testing.assert_frame_equal(
-            explore.trend(frame, keys, rolling=rolling),
-            explore.trend(frame, keys, rolling=rolling, arrays=arrays))
-    pd.testing.assert_frame_equal(explore.group_gap(frame, "ICB", "QOQ"),
-                                  explore.group_gap(frame, "ICB", "QOQ", arrays=arrays))
-
-
-@pytest.mark.parametrize("group", ["Total", "BME", "Mixed"])
-def test_row_indexes_give_what_a_scan_gives(frame, group):
-    """The app picks rows through cached indexes; a scan of the store must agree."""
-    period = explore.quarter_domain(frame)[-1]
-    slices = explore.rows_index(frame, explore.SLICE_BY)
-    (a, eng_a), (b, eng_b) = (explore.compare_areas(frame, period, group, index=i)
-                              for i in (None, slices))
-    pd.testing.assert_frame_equal(a, b)
-    pd.testing.assert_series_equal(eng_a, eng_b)
-    areas = explore.rows_index(frame, explore.AREA_BY)
-    for detailed in (False, True):
-        pd.testing.assert_frame_equal(
-            explore.broad_groups(frame, "ICB", "QOQ", period, detailed=detailed),
-            explore.broad_groups(frame, "ICB", "QOQ", period, detailed=detailed, index=areas))
-
-
-def test_compare_areas_bands(frame):
-    period = explore.quarter_domain(frame)[-1]
-    table, england = explore.compare_areas(frame, period)
-    assert len(table) == 42 and england["area_code"] == "ENG"
+def test_compare_areas_bands(frame, ex):
+    period = ex.latest
+    table, england = ex.compare(period)
+    stored = frame[(frame["level"] == "ICB") & (frame["period"] == period)
+                   & (frame["group"] == "Total")]
+    assert sorted(table["area_code"]) == sorted(stored["area_code"])
+    assert england["area_code"] == "ENG"
     better = table[table["vs_england"].str.startswith("better")]
     assert (better["ci95_low"] > england["rate"]).all()
     assert "ICBs" in explore.describe_compare(table, england, period, "Total")
@@ -177,8 +157,8 @@ def test_rolling_trend_sums_what_rolling_quarters_sums(frame, keys, measure):
     domain = explore.quarter_domain(frame)
     data = explore.trend(frame, keys, measure, domain=domain, rolling=True)
     assert len(data) == len(keys) * len(domain)
-    rolled = stats.add_rates(
-        stats.rolling_quarters(explore.series_rows(frame, keys), relabel=False), measure)
+    rolled = stats.add_rates(stats.rolling_quarters(
+        explore.Explorer(frame).series_rows(keys), relabel=False), measure)
     for order, key in enumerate(keys):
         mine = data[data["series_order"] == order].set_index("period")
         theirs = rolled[(rolled["area_code"] == key.area_code) & (rolled["group"] == key.group)
@@ -190,30 +170,46 @@ def test_rolling_trend_sums_what_rolling_quarters_sums(frame, keys, measure):
         assert (mine["suppressed"] == theirs["suppressed"].fillna(False).astype(bool)).all()
 
 
-def test_display_tables_in_arrow_hold_what_the_frames_hold(frame):
-    """The app shows the Arrow form of each table; it must say what the DataFrame says."""
-    domain = explore.quarter_domain(frame)
-    trend = explore.trend(frame, SOME_SERIES[:3], domain=domain)
-    table, england = explore.compare_areas(frame, domain[-1], "BME")
-    gap = explore.group_gap(frame, "ICB", "QHM")
-    groups = explore.broad_groups(frame, "ICB", "QHM", domain[-1], detailed=True)
-    for make, data in ((explore.trend_table, trend), (explore.compare_table, table),
-                       (explore.gap_table, gap), (explore.groups_table, groups)):
-        plain, arrow = make(data), make(data, arrow=True)
-        assert arrow.column_names == list(plain.columns) and arrow.num_rows == len(plain)
-        pd.testing.assert_frame_equal(arrow.to_pandas(), plain.reset_index(drop=True),
-                                      check_dtype=False)
+def test_display_tables_say_what_the_data_says(ex):
+    """Each table a person reads holds the rows and rates of the data behind its chart."""
+    domain = ex.quarters
+    trend = ex.trend(SOME_SERIES[:3])
+    table, _ = ex.compare(domain[-1], "BME")
+    gap = ex.gap("ICB", "QHM")
+    groups = ex.groups("ICB", "QHM", ex.latest, detailed=True)
+    for shown, data, ours, theirs, digits in (
+            (explore.trend_table(trend), trend, "Recovery rate (%)", "rate", 1),
+            (explore.compare_table(table), table, "Recovery rate (%)", "rate", 1),
+            (explore.gap_table(gap), gap, "Difference (points)", "gap", 2),
+            (explore.groups_table(groups), groups, "Rate (%)", "rate", 2)):
+        assert shown.num_rows == len(data)
+        pd.testing.assert_series_equal(
+            shown.column(ours).to_pandas().astype(float),
+            data[theirs].astype(float).round(digits).reset_index(drop=True), check_names=False)
+    assert explore.trend_table(trend, "reliable_recovery").column_names[3] == "Reliably recovered"
 
 
 @pytest.mark.parametrize("area", [("England", "ENG"), ("ICB", "QOQ"), ("Region", "Y56"),
                                   ("ICB", "NOPE")])
 @pytest.mark.parametrize("detailed", [False, True])
-def test_group_rates_are_broad_groups_slimmed(frame, area, detailed):
-    """The app's fast route to the ethnic-group rates gives the CSV route's rows and values."""
-    index = explore.rows_index(frame, explore.AREA_BY)
-    arrays = explore.store_arrays(frame)
-    for period in explore.quarter_domain(frame)[-8:]:
+def test_group_rows_hold_every_stored_column_and_rates_from_summed_counts(frame, ex, area,
+                                                                           detailed):
+    """The groups CSV has every stored column of the rows the chart shows, and rates as
+    ``stats.add_rates`` computes them from those rows' counts."""
+    for period in ex.quarters[-8:]:
         for measure in ("recovery", "reliable_recovery"):
-            fast = explore.group_rates(arrays, index, *area, period, measure, detailed)
-            full = explore.broad_groups(frame, *area, period, measure, detailed, index=index)
-            pd.testing.assert_frame_equal(full[list(fast.columns)], fast, check_dtype=False)
+            shown = ex.groups(*area, period, measure, detailed)
+            rows = ex.group_rows(*area, period, measure, detailed)
+            assert list(rows.columns[:len(frame.columns)]) == list(frame.columns)
+            assert rows["group"].tolist() == shown["group"].tolist()
+            stored = frame[(frame["level"] == area[0]) & (frame["area_code"] == area[1])
+                           & (frame["period"] == period)]
+            allowed = {"Total", "BME Group", "Ethnic Group"} | (
+                {"Ethnic Group (detailed)"} if detailed else set())
+            assert len(rows) == stored["breakdown"].isin(allowed).sum()
+            expected = stats.add_rates(rows[list(frame.columns)], measure)
+            for column in ("numerator", "denominator", "rate", "ci95_low", "ci95_high"):
+                pd.testing.assert_series_equal(rows[column].astype(float),
+                                               expected[column].astype(float))
+                pd.testing.assert_series_equal(shown[column].astype(float),
+                                               expected[column].astype(float))
