@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from core import periods
+from core import explore
+from core.store import Store
 from tests.app.conftest import all_text, app, chart_specs
 
 PAGES = ["pages/trends.py", "pages/compare_areas.py", "pages/inequalities.py", "pages/about.py",
@@ -46,25 +47,37 @@ def test_default_view_is_england_whole_population(at):
     assert at.query_params["view"] == "National" and at.query_params["pop"] == "Total"
 
 
-def test_gap_at_q2_2020_21_and_target_line_in_spec(at):
+def test_no_line_bridges_the_unpublished_quarter_and_target_line_in_spec(at):
+    """The chart the page sends: 2020/21 Q2 (absent from the store) is on the axis with no
+    rate, and the line layer's own path field puts the quarters either side on different
+    paths, so no line is drawn across the gap."""
     spec, data = trend_data(at)
+    stored = set(Store().load()["period"])
+    assert "2020/21 Q2" not in stored
     gap = data[data["period"] == "2020/21 Q2"]
     assert len(gap) == 1 and gap["rate"].isna().all()
     assert (gap["note"] == "not published").all()
-    # the lines are drawn per path; the quarters either side are on different paths
-    before = data[data["period"] == "2020/21 Q1"].iloc[0]
-    after = data[data["period"] == "2020/21 Q3"].iloc[0]
-    assert before["rate"] > 0 and after["rate"] > 0
     line = next(layer for layer in spec["layer"] if layer["mark"]["type"] == "line")
-    assert line["encoding"]["detail"]["field"] == "path"
     assert line["mark"]["invalid"].startswith("break-paths")
+    path = line["encoding"]["detail"]["field"]
+    by_period = data.set_index("period")
+    before, after = by_period.loc["2020/21 Q1"], by_period.loc["2020/21 Q3"]
+    assert before["rate"] > 0 and after["rate"] > 0
+    assert before[path] != after[path]
+    # every path runs over consecutive quarters of the axis, each with a rate
+    axis = line["encoding"]["x"].get("scale", {}).get("domain", list(data["period"]))
+    axis = axis.get("unionWith", axis) if isinstance(axis, dict) else axis
+    assert "2020/21 Q2" in axis
+    position = {p: i for i, p in enumerate(axis)}
+    for _, points in data.dropna(subset=["rate"]).groupby(path):
+        steps = sorted(position[p] for p in points["period"])
+        assert steps == list(range(steps[0], steps[0] + len(steps)))
     texts = [layer for layer in spec["layer"] if layer["mark"]["type"] == "text"]
     _, frames = chart_specs(at)[0]
     labels = {t for f in frames.values() if f is not None and "text" in f for t in f["text"]}
     assert "50% target" in labels
     assert any("2020/21 Q2: not published" in t for t in labels)
     assert texts
-    assert "2020/21 Q2" in periods.UNPUBLISHED_QUARTERS
 
 
 def test_population_and_measure(at):
@@ -181,7 +194,11 @@ def test_compare_page_table_and_bands(at):
     at.switch_page("pages/compare_areas.py").run()
     assert not at.exception
     df = at.dataframe[0].value
-    assert len(df) == 42
+    period = at.selectbox(key="compare_period").value
+    frame = Store().load()
+    icbs = frame[(frame["level"] == "ICB") & (frame["period"] == period)
+                 & (frame["group"] == "Total")]
+    assert sorted(df["ICB"]) == sorted(explore.pretty_name(n) for n in icbs["area_name"])
     assert set(df["Compared with England"]) <= {
         "better (99.8%)", "better (95%)", "similar", "worse (95%)", "worse (99.8%)", "no data"}
     assert any("Description:" in c.value and "ICBs" in c.value for c in at.caption)
@@ -275,3 +292,39 @@ def test_headline_describes_the_chosen_population_on_the_icb_view(at):
     assert at.metric[0].value == f"{latest['rate']:.1f}%"
     total = data[data["series"] == "NHS West Yorkshire ICB, Whole population"]
     assert total.dropna(subset=["rate"]).iloc[-1]["rate"] != latest["rate"]
+
+
+def test_default_icb_is_the_same_however_the_page_was_opened():
+    """Opening a link to the ICB view without an ICB, and switching to the ICB view after
+    opening the national view, show the same ICB: the first the picker offers."""
+    linked = app({"view": "ICB"})
+    linked.run()
+    plain = app()
+    plain.run()
+    plain.sidebar.radio(key="w_view").set_value("ICB").run()
+    assert not linked.exception and not plain.exception
+    first_offered = explore.Explorer(Store().load()).icbs[0]
+    assert linked.sidebar.selectbox(key="w_icb").value == first_offered
+    assert plain.sidebar.selectbox(key="w_icb").value == first_offered
+    assert series(linked)[0] == series(plain)[0]
+
+
+def test_gitignore_ignores_no_committed_file():
+    """The bundled store and reference table are committed: an ignore rule for them would
+    leave an updated store out of the next commit without a word."""
+    import shutil
+    import subprocess
+
+    from tests.conftest import ROOT
+
+    if shutil.which("git") is None or not (ROOT / ".git").exists():
+        pytest.skip("not a git checkout")
+    ignored = subprocess.run(["git", "ls-files", "--cached", "--ignored", "--exclude-standard"],
+                             cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
+    assert ignored == []
+    for path in ("data/recovery.parquet", "data/reference/icb_regions.csv"):
+        assert (ROOT / path).exists()
+        check = subprocess.run(["git", "check-ignore", "--no-index", "-q", path], cwd=ROOT)
+        assert check.returncode == 1, f"{path} is ignored"
+    assert subprocess.run(["git", "check-ignore", "--no-index", "-q", "data/x.prev.parquet"],
+                          cwd=ROOT).returncode == 0  # the store's previous version stays out
