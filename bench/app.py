@@ -2,12 +2,18 @@
 against a floor app that renders one small Altair chart (and one widget), measured in the same
 run. Prints medians and ratios; never asserts a time.
 
-    python bench/app.py [--repeat 7]
+    python bench/app.py [--repeat 7] [--scale 10]
+
+With ``--scale N`` the app reads a store holding about N times the bundled rows (more quarters
+and more sub-ICB locations), built once by ``scripts/make_sample.py build --scale N`` into
+bench/out/. The process's memory (AppTest runs the app in this process, as the server runs
+it in its own) is printed after every page has been shown.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import tempfile
@@ -17,9 +23,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import pyarrow.parquet as pq  # noqa: E402
 import streamlit as st  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
+from core import model  # noqa: E402
 from ui.entry import keep_entry_point  # noqa: E402
 
 FLOOR_APP = '''
@@ -46,6 +54,33 @@ PAGES = {
     "about": ("pages/about.py", ("radio", "w_measure", ["reliable_recovery"])),
     "upload": ("pages/upload.py", ("radio", "w_measure", ["reliable_recovery"])),
 }
+
+
+BUNDLED = model.DEFAULT_STORE
+
+
+def use_store(scale: int) -> Path:
+    """Point the app at the store for ``scale`` (building it the first time)."""
+    if scale <= 1:
+        return model.DEFAULT_STORE
+    from scripts import make_sample
+
+    path = ROOT / "bench" / "out" / f"store-x{scale}.parquet"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        make_sample.build(path, scale)
+    model.DEFAULT_STORE = path  # read by ui.data.active_source on every run
+    return path
+
+
+def memory_mb() -> tuple[float, float]:
+    """(resident now, peak resident) of this process, in MB (Linux /proc)."""
+    fields = {}
+    with open(f"/proc/{os.getpid()}/status") as f:
+        for line in f:
+            key, _, value = line.partition(":")
+            fields[key] = value.strip()
+    return tuple(int(fields[k].split()[0]) / 1024 for k in ("VmRSS", "VmHWM"))
 
 
 def clear_caches() -> None:
@@ -95,8 +130,17 @@ def page_once(page: str, change: tuple, i: int) -> tuple[float, float, float]:
 def main() -> int:
     p = argparse.ArgumentParser()
     p.add_argument("--repeat", type=int, default=7)
+    p.add_argument("--scale", type=int, default=1,
+                   help="a store holding about this many times the bundled rows")
+    p.add_argument("--pages", default=",".join(PAGES),
+                   help="comma-separated pages to measure (default: all)")
     args = p.parse_args()
     keep_entry_point()
+    store = use_store(args.scale)
+    rows, bundled = (pq.ParquetFile(p).metadata.num_rows for p in (store, BUNDLED))
+    pages = {k: PAGES[k] for k in args.pages.split(",")}
+    print(f"Store: {store.name}, {rows:,} rows ({rows / bundled:.1f}x the bundled store); "
+          f"memory before the app: {memory_mb()[0]:.0f} MB resident.")
     med = statistics.median
     with tempfile.TemporaryDirectory() as tmp:
         floor_path = str(Path(tmp) / "floor_app.py")
@@ -110,7 +154,7 @@ def main() -> int:
         print(f"{'page':<14}{'cold':>7}{'new':>7}{'seen':>7}{'floor new':>11}{'cold/floor':>12}"
               f"{'new/floor':>11}{'(range)':>13}{'seen/floor':>12}")
         floors = []
-        for name, (page, change) in PAGES.items():
+        for name, (page, change) in pages.items():
             rounds = []
             for i in range(args.repeat):
                 rounds.append((floor_once(floor_path), page_once(page, change, i)))
@@ -123,6 +167,9 @@ def main() -> int:
                   f"{med(ratios[2]):>12.2f}")
         print(f"{'floor app':<14}{med(f[0] for f in floors):>7.3f}{med(f[1] for f in floors):>7.3f}"
               f"{med(f[2] for f in floors):>7.3f}")
+    now, peak = memory_mb()
+    print(f"Memory after every page was shown: {now:.0f} MB resident, {peak:.0f} MB peak "
+          "(this process: Python, Streamlit, the store and every cached view).")
     print("Goal: a warm rerun of any page within 2x the floor's warm rerun.")
     return 0
 

@@ -13,6 +13,7 @@ July 2022, ISO and dd/mm/yyyy dates, quoted fields, placeholders, other measures
 that must be filtered out, and no Q2 2020/21 (never published).
 
     python scripts/make_sample.py build              # regenerate data/recovery.parquet
+    python scripts/make_sample.py build --scale 10 --store OUT.parquet  # ~10x rows, for bench
     python scripts/make_sample.py files OUT_DIR      # just write the published-format files
     python scripts/make_sample.py full-size OUT.zip  # one ~1M-row quarter, for benchmarks
 
@@ -94,8 +95,8 @@ OTHER_BREAKDOWNS = {
 }
 
 
-def quarters() -> list[dt.date]:
-    out, day = [], FIRST_QUARTER
+def quarters(years_before: int = 0) -> list[dt.date]:
+    out, day = [], FIRST_QUARTER.replace(year=FIRST_QUARTER.year - years_before)
     while day <= LAST_QUARTER:
         if periods.quarter_label(day) not in periods.UNPUBLISHED_QUARTERS:
             out.append(day)
@@ -103,12 +104,13 @@ def quarters() -> list[dt.date]:
     return out
 
 
-def geography(rng: np.random.Generator) -> pd.DataFrame:
-    """One row per sub-ICB location with its ICB and region (sub-ICB codes are invented)."""
+def geography(rng: np.random.Generator, subs: int = 1) -> pd.DataFrame:
+    """One row per sub-ICB location with its ICB and region (sub-ICB codes are invented);
+    ``subs`` times as many sub-ICB locations per ICB, for a scaled store."""
     icbs = model.icb_regions()
     rows = []
     for icb in icbs.itertuples():
-        for k in range(int(rng.integers(1, 6))):
+        for k in range(int(rng.integers(1, 6)) * subs):
             code = f"{icb.icb_code}{k + 1:02d}"
             short = icb.icb_name.replace(" INTEGRATED CARE BOARD", " ICB")
             rows.append((icb.region_code, icb.region_name, icb.icb_code, icb.icb_name, code,
@@ -121,10 +123,10 @@ def geography(rng: np.random.Generator) -> pd.DataFrame:
 class Model:
     """Fixed features of the synthetic population, drawn once from the seed."""
 
-    def __init__(self, seed: int = SEED) -> None:
+    def __init__(self, seed: int = SEED, subs: int = 1) -> None:
         rng = np.random.default_rng(seed)
         self.rng = rng
-        self.geo = geography(rng)
+        self.geo = geography(rng, subs)
         n_icb = self.geo["icb_code"].nunique()
         icb_size = rng.lognormal(0, 0.55, n_icb)
         icb_codes = list(dict.fromkeys(self.geo["icb_code"]))
@@ -156,7 +158,8 @@ class Model:
     def quarter(self, start: dt.date) -> np.ndarray:
         """Exact counts [sub-ICB, group, (finished, not at caseness, recovered, reliable)]."""
         rng = self.rng
-        fy = periods.financial_year_start(start)
+        # Years before the first published one (a scaled store) take its magnitudes.
+        fy = max(periods.financial_year_start(start), min(ENGLAND_RATE))
         q = periods.quarter_number(start)
         season = {1: 0.98, 2: 0.95, 3: 1.02, 4: 1.05}[q]
         england = ENGLAND_FINISHED[fy] / 4 * season
@@ -351,17 +354,32 @@ def write_quarter(frame: pd.DataFrame, start: dt.date, out_dir: Path) -> Path:
     return path
 
 
-def write_files(out_dir: Path) -> list[Path]:
+def scaled(scale: int = 1) -> tuple[Model, list[dt.date]]:
+    """The sample's population and quarters for a store holding about ``scale`` times the
+    rows (for benchmarks): two more years of quarters before the first, and as many more
+    sub-ICB locations per ICB as make up the rest (a quarter's file costs about the same to
+    write whatever its number of areas, so rows are added as areas rather than quarters).
+    ``scale`` 1 is the bundled sample."""
+    if scale <= 1:
+        return Model(), quarters()
+    base = Model()
+    starts = quarters(years_before=2)
+    areas = 1 + base.geo["region_code"].nunique() + base.geo["icb_code"].nunique()
+    per_quarter = scale * len(quarters()) / len(starts) * (areas + len(base.geo))
+    return Model(subs=max(1, round((per_quarter - areas) / len(base.geo)))), starts
+
+
+def write_files(out_dir: Path, scale: int = 1) -> list[Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
-    sample = Model()
-    return [write_quarter(quarter_frame(sample, q), q, out_dir) for q in quarters()]
+    sample, starts = scaled(scale)
+    return [write_quarter(quarter_frame(sample, q), q, out_dir) for q in starts]
 
 
-def build(store_path: Path) -> None:
+def build(store_path: Path, scale: int = 1) -> None:
     from core.store import Store, ingest
 
     with tempfile.TemporaryDirectory() as tmp:
-        files = write_files(Path(tmp))
+        files = write_files(Path(tmp), scale)
         store_path.unlink(missing_ok=True)
         Store(store_path).previous_path.unlink(missing_ok=True)
         results, report = ingest(files, Store(store_path), synthetic=True)
@@ -390,6 +408,8 @@ def main(argv: list[str] | None = None) -> int:
     sub = p.add_subparsers(dest="command", required=True)
     b = sub.add_parser("build", help="regenerate the bundled store")
     b.add_argument("--store", type=Path, default=model.DEFAULT_STORE)
+    b.add_argument("--scale", type=int, default=1,
+                   help="about this many times the bundled store's rows (benchmarks)")
     f = sub.add_parser("files", help="write the published-format files only")
     f.add_argument("out_dir", type=Path)
     s = sub.add_parser("full-size", help="one full-size quarterly CSV or zip for benchmarks")
@@ -397,7 +417,7 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--rows", type=int, default=1_000_000)
     args = p.parse_args(argv)
     if args.command == "build":
-        build(args.store)
+        build(args.store, args.scale)
     elif args.command == "files":
         for path in write_files(args.out_dir):
             print(path)
