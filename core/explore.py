@@ -545,21 +545,29 @@ def _one_place(values: pd.Series) -> np.ndarray:
     return values.to_numpy("float64", na_value=np.nan).round(1)
 
 
+def _counts_and_rates(data: pd.DataFrame, measure: str, numerator: str, denominator: str
+                      ) -> dict[str, object]:
+    """The counts, our rate with its interval, and the published rate, as display columns."""
+    label = model.MEASURES[measure]["label"]
+    return {
+        numerator: _whole(data["numerator"]),
+        denominator: _whole(data["denominator"]),
+        f"{label} (%)": _one_place(data["rate"]),
+        "95% CI low (%)": _one_place(data["ci95_low"]),
+        "95% CI high (%)": _one_place(data["ci95_high"]),
+        "Published (%)": data["published_rate"].to_numpy("float64", na_value=np.nan),
+    }
+
+
 def trend_table(trend_data: pd.DataFrame, measure: str = "recovery") -> pa.Table:
     """The trend as a person reads it: one row per series and quarter, gaps explained."""
-    numerator = model.MEASURES[measure]["numerator_label"]
-    label = model.MEASURES[measure]["label"]
     t = trend_data
     return _table({
         "Quarter": t["period"].array,
         "Area": t["area_name"].array,
         "Population": t["group_label"].array,
-        numerator: _whole(t["numerator"]),
-        "Finished treatment, at caseness": _whole(t["denominator"]),
-        f"{label} (%)": _one_place(t["rate"]),
-        "95% CI low (%)": _one_place(t["ci95_low"]),
-        "95% CI high (%)": _one_place(t["ci95_high"]),
-        "Published (%)": t["published_rate"].to_numpy("float64", na_value=np.nan),
+        **_counts_and_rates(t, measure, model.MEASURES[measure]["numerator_label"],
+                            "Finished treatment, at caseness"),
         "Note": t["note"].to_numpy(object),
     })
 
@@ -599,15 +607,9 @@ def headline(trend_data: pd.DataFrame, measure: str = "recovery", rolling: bool 
 
 def compare_table(table: pd.DataFrame, measure: str = "recovery") -> pa.Table:
     """The compare-areas table in words (the comparison bands are words, not colours)."""
-    label = model.MEASURES[measure]["label"]
     return _table({
         "ICB": table["area"].array, "Region": table["region"].array,
-        "Numerator": _whole(table["numerator"]),
-        "Denominator": _whole(table["denominator"]),
-        f"{label} (%)": _one_place(table["rate"]),
-        "95% CI low (%)": _one_place(table["ci95_low"]),
-        "95% CI high (%)": _one_place(table["ci95_high"]),
-        "Published (%)": table["published_rate"].to_numpy("float64", na_value=np.nan),
+        **_counts_and_rates(table, measure, "Numerator", "Denominator"),
         "Compared with England": table["vs_england"].to_numpy(object),
         "Against the 50% target": (table["vs_target"].to_numpy(object) if measure == "recovery"
                                    else np.full(len(table), "n/a", dtype=object)),
