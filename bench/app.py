@@ -5,8 +5,7 @@ run. Prints medians and ratios; never asserts a time.
     python bench/app.py [--repeat 7] [--scale 10]
 
 With ``--scale N`` the app reads a store holding about N times the bundled rows (more quarters
-and more sub-ICB locations), built once by ``scripts/make_sample.py build --scale N`` into
-bench/out/. The process's memory (AppTest runs the app in this process, as the server runs
+and more sub-ICB locations), built once by ``scripts/make_sample.py scale N`` into bench/out/. The process's memory (AppTest runs the app in this process, as the server runs
 it in its own) is printed after every page has been shown.
 """
 
@@ -68,7 +67,7 @@ def use_store(scale: int) -> Path:
     path = ROOT / "bench" / "out" / f"store-x{scale}.parquet"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        make_sample.build(path, scale)
+        make_sample.scale(scale, path)
     model.DEFAULT_STORE = path  # read by ui.data.active_source on every run
     return path
 

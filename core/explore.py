@@ -30,9 +30,6 @@ class SeriesKey(NamedTuple):
     area_code: str
     group: str
 
-    def encode(self) -> str:
-        return f"{self.area_code}~{self.group}"
-
 
 def area_label(row: pd.Series | dict) -> str:
     name = pretty_name(row["area_name"])

@@ -13,7 +13,7 @@ July 2022, ISO and dd/mm/yyyy dates, quoted fields, placeholders, other measures
 that must be filtered out, and no Q2 2020/21 (never published).
 
     python scripts/make_sample.py build              # regenerate data/recovery.parquet
-    python scripts/make_sample.py build --scale 10 --store OUT.parquet  # ~10x rows, for bench
+    python scripts/make_sample.py scale 10 OUT.parquet  # ~10x the rows, for benchmarks
     python scripts/make_sample.py files OUT_DIR      # just write the published-format files
     python scripts/make_sample.py full-size OUT.zip  # one ~1M-row quarter, for benchmarks
 
@@ -95,8 +95,8 @@ OTHER_BREAKDOWNS = {
 }
 
 
-def quarters(years_before: int = 0) -> list[dt.date]:
-    out, day = [], FIRST_QUARTER.replace(year=FIRST_QUARTER.year - years_before)
+def quarters() -> list[dt.date]:
+    out, day = [], FIRST_QUARTER
     while day <= LAST_QUARTER:
         if periods.quarter_label(day) not in periods.UNPUBLISHED_QUARTERS:
             out.append(day)
@@ -104,13 +104,12 @@ def quarters(years_before: int = 0) -> list[dt.date]:
     return out
 
 
-def geography(rng: np.random.Generator, subs: int = 1) -> pd.DataFrame:
-    """One row per sub-ICB location with its ICB and region (sub-ICB codes are invented);
-    ``subs`` times as many sub-ICB locations per ICB, for a scaled store."""
+def geography(rng: np.random.Generator) -> pd.DataFrame:
+    """One row per sub-ICB location with its ICB and region (sub-ICB codes are invented)."""
     icbs = model.icb_regions()
     rows = []
     for icb in icbs.itertuples():
-        for k in range(int(rng.integers(1, 6)) * subs):
+        for k in range(int(rng.integers(1, 6))):
             code = f"{icb.icb_code}{k + 1:02d}"
             short = icb.icb_name.replace(" INTEGRATED CARE BOARD", " ICB")
             rows.append((icb.region_code, icb.region_name, icb.icb_code, icb.icb_name, code,
@@ -123,10 +122,10 @@ def geography(rng: np.random.Generator, subs: int = 1) -> pd.DataFrame:
 class Model:
     """Fixed features of the synthetic population, drawn once from the seed."""
 
-    def __init__(self, seed: int = SEED, subs: int = 1) -> None:
+    def __init__(self, seed: int = SEED) -> None:
         rng = np.random.default_rng(seed)
         self.rng = rng
-        self.geo = geography(rng, subs)
+        self.geo = geography(rng)
         n_icb = self.geo["icb_code"].nunique()
         icb_size = rng.lognormal(0, 0.55, n_icb)
         icb_codes = list(dict.fromkeys(self.geo["icb_code"]))
@@ -158,8 +157,7 @@ class Model:
     def quarter(self, start: dt.date) -> np.ndarray:
         """Exact counts [sub-ICB, group, (finished, not at caseness, recovered, reliable)]."""
         rng = self.rng
-        # Years before the first published one (a scaled store) take its magnitudes.
-        fy = max(periods.financial_year_start(start), min(ENGLAND_RATE))
+        fy = periods.financial_year_start(start)
         q = periods.quarter_number(start)
         season = {1: 0.98, 2: 0.95, 3: 1.02, 4: 1.05}[q]
         england = ENGLAND_FINISHED[fy] / 4 * season
@@ -354,32 +352,17 @@ def write_quarter(frame: pd.DataFrame, start: dt.date, out_dir: Path) -> Path:
     return path
 
 
-def scaled(scale: int = 1) -> tuple[Model, list[dt.date]]:
-    """The sample's population and quarters for a store holding about ``scale`` times the
-    rows (for benchmarks): two more years of quarters before the first, and as many more
-    sub-ICB locations per ICB as make up the rest (a quarter's file costs about the same to
-    write whatever its number of areas, so rows are added as areas rather than quarters).
-    ``scale`` 1 is the bundled sample."""
-    if scale <= 1:
-        return Model(), quarters()
-    base = Model()
-    starts = quarters(years_before=2)
-    areas = 1 + base.geo["region_code"].nunique() + base.geo["icb_code"].nunique()
-    per_quarter = scale * len(quarters()) / len(starts) * (areas + len(base.geo))
-    return Model(subs=max(1, round((per_quarter - areas) / len(base.geo)))), starts
-
-
-def write_files(out_dir: Path, scale: int = 1) -> list[Path]:
+def write_files(out_dir: Path) -> list[Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
-    sample, starts = scaled(scale)
-    return [write_quarter(quarter_frame(sample, q), q, out_dir) for q in starts]
+    sample = Model()
+    return [write_quarter(quarter_frame(sample, q), q, out_dir) for q in quarters()]
 
 
-def build(store_path: Path, scale: int = 1) -> None:
+def build(store_path: Path) -> None:
     from core.store import Store, ingest
 
     with tempfile.TemporaryDirectory() as tmp:
-        files = write_files(Path(tmp), scale)
+        files = write_files(Path(tmp))
         store_path.unlink(missing_ok=True)
         Store(store_path).previous_path.unlink(missing_ok=True)
         results, report = ingest(files, Store(store_path), synthetic=True)
@@ -403,21 +386,57 @@ def full_size(path: Path, rows: int = 1_000_000) -> Path:
     return path
 
 
+def scale(times: int, path: Path, source: Path = model.DEFAULT_STORE) -> int:
+    """Write a store holding about ``times`` times the rows of the bundled one, for
+    benchmarks: its quarters again, as many years earlier as it spans, and its sub-ICB
+    locations repeated under new codes (``QHM01`` → ``QHM01x2``...) to make up the rest.
+
+    Built from the bundled store rather than from published-format files: writing and reading
+    ten times the files took over half an hour on a busy two-core machine. The copies keep the
+    sample's counts, so an ICB's sub-ICB locations no longer sum to it; every row stays
+    marked synthetic. Returns the number of rows written.
+    """
+    from core.store import Store, to_parquet_bytes
+
+    frame = Store(source).load()
+    frame = frame[frame["period_type"] == "quarter"]
+    sub = frame[frame["level"] == "SubICB"]
+    other = len(frame) - len(sub)
+    copies = max(1, round((times / 2 * len(frame) - other) / max(len(sub), 1)))
+    parts = [frame] + [sub.assign(area_code=sub["area_code"] + f"x{k}",
+                                  area_name=sub["area_name"] + f" (copy {k})")
+                       for k in range(2, copies + 1)]
+    later = pd.concat(parts, ignore_index=True)
+    first, last = later["period_start"].min(), later["period_start"].max()
+    years = last.year - first.year + 1
+    earlier = later.assign(
+        period_start=[d.replace(year=d.year - years) for d in later["period_start"]],
+        period_end=[d.replace(year=d.year - years) for d in later["period_end"]])
+    earlier["period"] = [periods.quarter_label(d) for d in earlier["period_start"]]
+    out = model.conform(pd.concat([earlier, later], ignore_index=True))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(to_parquet_bytes(out, Store(source).log()))
+    return len(out)
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     sub = p.add_subparsers(dest="command", required=True)
     b = sub.add_parser("build", help="regenerate the bundled store")
     b.add_argument("--store", type=Path, default=model.DEFAULT_STORE)
-    b.add_argument("--scale", type=int, default=1,
-                   help="about this many times the bundled store's rows (benchmarks)")
     f = sub.add_parser("files", help="write the published-format files only")
     f.add_argument("out_dir", type=Path)
+    x = sub.add_parser("scale", help="a store with about N times the bundled rows (benchmarks)")
+    x.add_argument("times", type=int)
+    x.add_argument("path", type=Path)
     s = sub.add_parser("full-size", help="one full-size quarterly CSV or zip for benchmarks")
     s.add_argument("path", type=Path)
     s.add_argument("--rows", type=int, default=1_000_000)
     args = p.parse_args(argv)
     if args.command == "build":
-        build(args.store, args.scale)
+        build(args.store)
+    elif args.command == "scale":
+        print(f"Wrote {scale(args.times, args.path):,} rows to {args.path}.")
     elif args.command == "files":
         for path in write_files(args.out_dir):
             print(path)
