@@ -328,3 +328,28 @@ def test_gitignore_ignores_no_committed_file():
         assert check.returncode == 1, f"{path} is ignored"
     assert subprocess.run(["git", "check-ignore", "--no-index", "-q", "data/x.prev.parquet"],
                           cwd=ROOT).returncode == 0  # the store's previous version stays out
+
+
+def test_charts_reach_streamlit_as_arrow_tables(monkeypatch):
+    """Every dataset of a chart, the constant ones (target line) included, is handed to
+    st.vega_lite_chart as a pa.Table (a documented input), never as pre-serialised bytes; and
+    the kept spec, shared by every session, is left as it was."""
+    import pyarrow as pa
+
+    from core import charts
+    from ui import render
+
+    ex = explore.Explorer(Store().load())
+    spec = charts.trend_spec(ex.trend([explore.SeriesKey("England", "ENG", "Total")]),
+                             domain=ex.quarters, frames=True)
+    before = dict(spec["datasets"])
+    seen = []
+    monkeypatch.setattr(render.st, "vega_lite_chart", lambda s, **kw: seen.append(s))
+    render.chart(spec, alt="a chart", key="k")
+    (shown,) = seen
+    assert set(shown["datasets"]) == set(before)
+    assert all(isinstance(v, pa.Table) for v in shown["datasets"].values())
+    assert shown["datasets"] is not spec["datasets"] and spec["datasets"] == before
+    for name, values in before.items():  # the same rows, whatever form the builder gave
+        rows = values.to_pylist() if isinstance(values, pa.Table) else values
+        assert shown["datasets"][name].to_pylist() == rows
