@@ -60,7 +60,7 @@ AUTOSIZE = alt.AutoSizeParams(type="fit-x", contains="padding")
 SOURCE = "Source: NHS England, NHS Talking Therapies quarterly data."
 SYNTHETIC_SOURCE = "SYNTHETIC SAMPLE DATA for demonstration, not published statistics."
 #: Characters per line of a title and a subtitle: they fit a 390 px phone, so nothing is cut.
-TITLE_WRAP, SUBTITLE_WRAP = 46, 68
+TITLE_WRAP, SUBTITLE_WRAP = 44, 60
 #: Legends stacked below the chart, not side by side (they would run off a phone's screen).
 CONFIG = alt.Config(legend=alt.LegendConfig(layout=alt.ExprRef(
     "{bottom: {direction: 'vertical', anchor: 'start', margin: 12}}")))
@@ -174,7 +174,8 @@ def _title(subtitle: list[str], text: str | None = None) -> alt.TitleParams:
     """A title read from the view's ``meta`` dataset (so the layout is the same for every
     view), or a fixed ``text``; lines wrapped to fit a phone."""
     lines = [line for s in subtitle for line in _wrap(s, SUBTITLE_WRAP)]
-    title = text.split("\n") if text is not None else alt.ExprRef(
+    fixed = _wrap(text, TITLE_WRAP) if text is not None else []
+    title = (fixed[0] if len(fixed) == 1 else fixed) if text is not None else alt.ExprRef(
         "length(data('meta')) ? split(data('meta')[0].title, '\\n') : ''")
     return alt.TitleParams(text=title, subtitle=lines, anchor="start", subtitleColor="#425563",
                            limit=0)
@@ -325,20 +326,21 @@ def _trend_layout(*, domain: tuple[str, ...], measure: str, show_ci: bool, synth
     layers = [*_period_spans(domain), _meta_layer()]
     if show_ci:  # the main series only: seven overlapping bands cannot be read
         layers.append(base.mark_area(opacity=0.16, invalid="break-paths-show-domains").encode(
-            x=x, y=alt.Y("ci95_low:Q", scale=y_scale, title=f"{label} (%)"), y2="ci95_high:Q",
+            x=x, y=alt.Y("ci95_low:Q", title=f"{label} (%)"), y2="ci95_high:Q",
             color=color, detail="path:N").transform_filter("datum.main === true"))
     layers.append(base.mark_line(invalid="break-paths-show-domains").encode(
         x=x, y=y, color=color, strokeDash=dash, detail="path:N",
         strokeWidth=alt.condition("datum.main === true", alt.value(3), alt.value(1.8))))
+    # The y domain (data and 45-55) is set once, on the line; the other layers share it.
     layers += _points(base.transform_filter("isValid(datum.rate)").transform_calculate(**calc)
-                      .encode(x=x, y=y, color=color, shape=shape, tooltip=tooltip))
+                      .encode(x=x, y="rate:Q", color=color, shape=shape, tooltip=tooltip))
     if measure == "recovery":
         target = alt.InlineData(values=[{"y": model.TARGET_PERCENT, "text": "50% target"}])
         layers.append(alt.Chart(target).mark_rule(color="#231f20", strokeDash=[4, 4],
-                                                  strokeWidth=1.5).encode(y=alt.Y("y:Q", scale=y_scale)))
+                                                  strokeWidth=1.5).encode(y="y:Q"))
         layers.append(alt.Chart(target).mark_text(
             align="right", baseline="bottom", dx=-2, dy=-3, fontWeight="bold", color="#231f20",
-            x="width").encode(y=alt.Y("y:Q", scale=y_scale), text="text:N"))
+            x="width").encode(y="y:Q", text="text:N"))
     subtitle = [
         "Recovered ÷ (finished a course of treatment − not at caseness at the start)."
         + (" Shaded band: 95% confidence interval of the first series." if show_ci else ""),
@@ -451,12 +453,12 @@ def _ring(y: alt.Y | str, x: alt.X | str) -> alt.Chart:
 def _compare_layout(*, has_england: bool, synthetic: str, measure: str,
                     width: int | str) -> alt.LayerChart:
     color, shape = _band_scales(has_england)
-    # Short names; on a phone cut at 140 px (the tooltip has the full name). The chosen area's
+    # Short names; on a phone cut at 120 px (the tooltip has the full name). The chosen area's
     # label is bold and marked with an arrow.
     y = alt.Y("label:N", sort=alt.EncodingSortField("rate", order="descending"), title=None,
               axis=alt.Axis(
                   labelLimit=alt.ExprRef(
-                      f"containerSize()[0] > 0 && containerSize()[0] < {NARROW} ? 140 : 0"),
+                      f"containerSize()[0] > 0 && containerSize()[0] < {NARROW} ? 120 : 0"),
                   labelExpr=f"{CHOSEN} ? '▶ ' + datum.label : datum.label",
                   labelFontWeight=alt.ConditionalAxisLabelFontWeight(
                       condition={"test": CHOSEN, "value": "bold"}, value="normal"),
@@ -464,7 +466,7 @@ def _compare_layout(*, has_england: bool, synthetic: str, measure: str,
                       condition={"test": CHOSEN, "value": "#000000"}, value="#425563")))
     label = model.MEASURES[measure]["label"]
     # Fitted to the data, not from zero: the points spread over the width even on a phone.
-    x_scale = alt.Scale(zero=False, nice=True)
+    x_scale = alt.Scale(zero=False, nice=False, padding=6)
 
     def quiet(field: str) -> alt.X:  # on the shared scale, drawing no axis of its own
         return alt.X(f"{field}:Q", scale=x_scale, axis=None)
