@@ -61,6 +61,7 @@ SOURCE = "Source: NHS England, NHS Talking Therapies quarterly data."
 SYNTHETIC_SOURCE = "SYNTHETIC SAMPLE DATA for demonstration, not published statistics."
 #: Characters per line of a title and a subtitle: they fit a 390 px phone, so nothing is cut.
 TITLE_WRAP, SUBTITLE_WRAP = 44, 60
+TREND_HEIGHT = 380
 #: Legends stacked below the chart, not side by side (they would run off a phone's screen).
 CONFIG = alt.Config(legend=alt.LegendConfig(layout=alt.ExprRef(
     "{bottom: {direction: 'vertical', anchor: 'start', margin: 12}}")))
@@ -334,6 +335,15 @@ def _trend_layout(*, domain: tuple[str, ...], measure: str, show_ci: bool, synth
     # The y domain (data and 45-55) is set once, on the line; the other layers share it.
     layers += _points(base.transform_filter("isValid(datum.rate)").transform_calculate(**calc)
                       .encode(x=x, y="rate:Q", color=color, shape=shape, tooltip=tooltip))
+    # A quarter with no value (other than the unpublished one, which has its span) gets a
+    # cross along the bottom, one row per series, whose tooltip says why.
+    gap_calc, gap_tips = _tips([("series", "Series", None), ("period", "Period", None),
+                                ("note", "No value", None)])
+    layers.append(
+        base.transform_filter("!isValid(datum.rate) && datum.note !== 'not published'")
+        .transform_calculate(**gap_calc, below=f"{TREND_HEIGHT - 6} - 7 * datum.series_order")
+        .mark_point(shape="cross", filled=True, size=45, opacity=1)
+        .encode(x=x, y=alt.Y("below:Q", scale=None, axis=None), color=color, tooltip=gap_tips))
     if measure == "recovery":
         target = alt.InlineData(values=[{"y": model.TARGET_PERCENT, "text": "50% target"}])
         layers.append(alt.Chart(target).mark_rule(color="#231f20", strokeDash=[4, 4],
@@ -345,12 +355,13 @@ def _trend_layout(*, domain: tuple[str, ...], measure: str, show_ci: bool, synth
         "Recovered ÷ (finished a course of treatment − not at caseness at the start)."
         + (" Shaded band: 95% confidence interval of the first series." if show_ci else ""),
         *(["Rolling: each point sums the counts of the four quarters to it."] if rolling else []),
+        "Crosses at the bottom: no value (the tooltip says why).",
         *_source(synthetic),
     ]
     unit = "by quarter" if " Q" in "".join(domain) else "by financial year"
     title = f"{label}, rolling four quarters" if rolling else f"{label} {unit}"
     return alt.layer(
-        *layers, width=width, height=380, title=_title(subtitle, title), autosize=AUTOSIZE,
+        *layers, width=width, height=TREND_HEIGHT, title=_title(subtitle, title), autosize=AUTOSIZE,
         config=CONFIG,
         resolve=alt.Resolve(scale=alt.ScaleResolveMap(strokeDash="independent", shape="independent")),
     )

@@ -157,6 +157,25 @@ def test_no_line_bridges_the_unpublished_quarter(frame, domain):
     assert t.at[before, "path"] != t.at[after, "path"]
 
 
+def test_missing_values_marked_with_their_reason(frame, domain):
+    """A quarter with no value (not the unpublished one, which has its own span) gets a
+    cross along the bottom whose tooltip gives the row's note."""
+    data = explore.trend(frame, keys_for("QHL")[:2], domain=domain)
+    data.loc[data.index[3], ["rate", "note"]] = [np.nan, "suppressed"]
+    spec = charts.trend_spec(data, domain=domain, frames=True)
+    cross = [layer for layer in layer_on(spec, "trend", "point")
+             if layer["mark"].get("shape") == "cross"]
+    assert len(cross) == 1
+    shown = {json.dumps(t) for t in cross[0]["transform"]}
+    assert json.dumps({"filter": "!isValid(datum.rate) && datum.note !== 'not published'"}) in shown
+    assert cross[0]["encoding"]["y"]["scale"] is None  # pixels: the bottom of the plot
+    assert any("crosses" in line.lower() for line in spec["title"]["subtitle"])
+    t = spec["datasets"]["trend"].to_pandas()
+    crossed = t.loc[t["rate"].isna() & (t["note"] != "not published")]
+    assert domain[3] in crossed["period"].tolist() and set(crossed["note"]) == {"suppressed"}
+    assert charts.to_image(spec, "svg").startswith(b"<svg")
+
+
 def unpublished_marked(spec):
     """The unpublished quarter has a shaded span and a label in the chart itself."""
     texts = [d for d in spec["datasets"].values() if isinstance(d, pa.Table)
@@ -317,7 +336,7 @@ def test_synthetic_points_hollow_with_a_labelled_span(frame, domain):
     data = explore.trend(frame, keys_for("QHL")[:2], domain=domain)
     data = data.assign(synthetic=data["period"] >= domain[-4])
     spec = charts.trend_spec(data, domain=domain, frames=True)
-    points = layer_on(spec, "trend", "point")
+    points = [p for p in layer_on(spec, "trend", "point") if "shape" not in p["mark"]]
     fills = {json.dumps(p["transform"][-1]): p["mark"]["filled"] for p in points}
     assert fills == {json.dumps({"filter": "datum.synthetic !== true"}): True,
                      json.dumps({"filter": "datum.synthetic === true"}): False}
