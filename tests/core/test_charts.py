@@ -145,6 +145,16 @@ def test_trend_encodings_palette_and_one_band(frame, domain):
     assert charts.SOURCE in " ".join(spec["title"]["subtitle"])
 
 
+def test_reliable_recovery_without_band_has_no_target(frame, domain):
+    data = explore.trend(frame, keys_for("QHL")[:1], "reliable_recovery", domain=domain)
+    spec = charts.trend_spec(data, domain=domain, measure="reliable_recovery", show_ci=False,
+                             synthetic=True)
+    assert not layer_on(spec, "trend", "area")
+    text = json.dumps(spec)
+    assert "50% target" not in text and "Reliable recovery rate (%)" in text
+    assert b"SYNTHETIC SAMPLE DATA" in charts.to_image(spec, "svg")  # travels with the image
+
+
 def test_no_line_bridges_the_unpublished_quarter(frame, domain):
     """Each run of quarters with a rate is its own path (the line's detail field)."""
     data = explore.trend(frame, [explore.SeriesKey("England", "ENG", "Total")], domain=domain)
