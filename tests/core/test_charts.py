@@ -1,19 +1,25 @@
-"""Chart builders: valid Vega-Lite (rendering skips validation, so it is checked here), and
-the accessibility rules: colour-blind palette, meaning never by colour alone, source line."""
+"""Chart builders: valid Vega-Lite that renders, one layout per set of options filled only
+with data, and what each chart must show (issues 8, 9 and 12): the unpublished quarter on
+every time chart, one confidence band, fitted funnel axis, the chosen area marked, short names,
+no "null" in a tooltip, synthetic values marked, nothing cut off on a phone."""
 
 from __future__ import annotations
 
-import inspect
+import copy
 import json
 
+import altair as alt
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
-from core import charts, explore, model
+from core import charts, explore, periods
 from core.store import Store
+
+UNPUBLISHED = next(iter(periods.UNPUBLISHED_QUARTERS))
 
 
 @pytest.fixture(scope="module")
@@ -26,179 +32,344 @@ def domain(frame):
     return explore.quarter_domain(frame)
 
 
-def layers(chart):
-    return chart.to_dict()["layer"]  # to_dict() validates against the Vega-Lite schema
+@pytest.fixture(scope="module")
+def compared(frame, domain):
+    """Every ICB's BAME rate in the latest quarter, and England's."""
+    table, england = explore.compare_areas(frame, domain[-1], "BME")
+    return table, england["rate"]
 
 
-def test_trend_chart_valid_and_accessible(frame, domain):
-    keys = [explore.SeriesKey("England", "ENG", "Total"), explore.SeriesKey("England", "ENG", "BME")]
-    data = explore.trend(frame, keys, domain=domain)
-    chart = charts.trend_chart(data, domain=domain, synthetic=True)
-    spec = chart.to_dict()
-    line = next(layer for layer in spec["layer"] if layer["mark"]["type"] == "line")
-    assert line["encoding"]["strokeDash"]["field"] == "group_label"  # not colour alone
-    assert line["encoding"]["color"]["scale"]["range"] == charts.PALETTE[:2]
-    point = next(layer for layer in spec["layer"] if layer["mark"]["type"] == "point")
-    assert point["encoding"]["shape"]["field"] == "group_label"
-    assert charts.SYNTHETIC_SOURCE in spec["title"]["subtitle"]
-    assert spec["layer"][1]["encoding"]["x"]["scale"]["domain"] == domain
+@pytest.fixture(scope="module")
+def icb(compared):
+    """An ICB in the data (the first in the ranking), as (code, stored name)."""
+    row = compared[0].dropna(subset=["rate"]).iloc[0]
+    return row["area_code"], row["area_name"]
 
 
-def test_trend_chart_without_ci_and_for_reliable_recovery(frame, domain):
-    keys = [explore.SeriesKey("ICB", "QHM", "Total")]
-    data = explore.trend(frame, keys, "reliable_recovery", domain=domain)
-    spec = charts.trend_chart(data, domain=domain, measure="reliable_recovery",
-                              show_ci=False).to_dict()
-    marks = [layer["mark"]["type"] for layer in spec["layer"]]
-    assert "area" not in marks
-    texts = json.dumps(spec)
-    assert "50% target" not in texts and charts.SOURCE in texts
+def keys_for(code):
+    return [explore.SeriesKey("ICB", code, "Total"), explore.SeriesKey("ICB", code, "BME"),
+            explore.SeriesKey("England", "ENG", "Total")]
+
+
+def layers_of(spec):
+    return spec["layer"]
+
+
+def layer_on(spec, dataset, mark=None):
+    return [layer for layer in spec["layer"] if layer.get("data", {}).get("name") == dataset
+            and (mark is None or layer["mark"]["type"] == mark)]
+
+
+def records(spec):
+    return {**spec, "datasets": {k: v.to_pylist() if isinstance(v, pa.Table) else v
+                                 for k, v in spec["datasets"].items()}}
+
+
+def every_spec(frame, domain, compared, icb, **extra):
+    table, england = compared
+    code, name = icb
+    trend = explore.trend(frame, keys_for(code), domain=domain)
+    return {
+        "trend": charts.trend_spec(trend, domain=domain, synthetic=True, frames=True,
+                                   highlight=domain[-2:]),
+        "compare": charts.compare_spec(table, england, title="t", frames=True, highlight=code),
+        "funnel": charts.funnel_spec(table, explore.funnel(table, england), title="f",
+                                     frames=True, highlight=code),
+        "gap": charts.gap_spec(explore.group_gap(frame, "ICB", code), domain=domain,
+                               title="g", frames=True),
+        "groups": charts.groups_spec(explore.broad_groups(frame, "ICB", code, domain[-1], detailed=True),
+                                     title="b", frames=True),
+    }
+
+
+# --- Valid, renders, one layout per options -------------------------------------------------
+
+
+def test_every_spec_validates_against_vega_lite_and_renders(frame, domain, compared, icb):
+    """The one schema-and-render check: the app skips validation when it draws."""
+    for name, spec in every_spec(frame, domain, compared, icb).items():
+        alt.LayerChart.from_dict(records(spec))  # raises on anything the schema refuses
+        assert charts.to_image(spec, "png")[:4] == b"\x89PNG", name
+        svg = charts.to_image(spec, "svg", width=380)
+        assert svg.startswith(b"<svg"), name
+    with pytest.raises(ValueError):
+        charts.to_image(spec, "gif")
+
+
+def test_views_differ_only_in_their_data(frame, domain, compared):
+    """Title, England's rate, the chosen area: all data, so two views of one chart share
+    their layout (built once) and a browser showing one only gets new data for the next."""
+    table, england = compared
+    other, eng2 = explore.compare_areas(frame, domain[-3], "BME")
+    a = charts.compare_spec(table, england, title="First title", frames=True, highlight="QHL")
+    before = charts._layout.cache_info()
+    b = charts.compare_spec(other, eng2["rate"], title="Another, longer title for another quarter")
+    assert charts._layout.cache_info().hits == before.hits + 1
+    assert {k: v for k, v in a.items() if k != "datasets"} == \
+        {k: v for k, v in b.items() if k != "datasets"}
+    assert a["datasets"]["meta"].column("title").to_pylist() == ["First title"]
+    assert b["datasets"]["meta"] == [{"title": "Another, longer title for another quarter"}]
+    assert all(isinstance(v, pa.Table) for v in a["datasets"].values())
+    json.dumps(b)  # records: JSON as they are
+
+
+def test_views_share_no_mutable_part(frame, domain):
+    data = explore.trend(frame, keys_for("QHL")[:1], domain=domain)
+    first = charts.trend_spec(data, domain=domain)
+    kept = copy.deepcopy(first)
+    second = charts.trend_spec(data, domain=domain)
+    second["layer"][0]["mark"]["color"] = "red"
+    second["title"]["subtitle"].append("changed")
+    second["datasets"]["trend"].clear()
+    assert first == kept
+
+
+# --- Trend ----------------------------------------------------------------------------------
+
+
+def test_trend_encodings_palette_and_one_band(frame, domain):
+    data = explore.trend(frame, keys_for("QHL"), domain=domain)
+    spec = charts.trend_spec(data, domain=domain, frames=True, main=1)
+    line = layer_on(spec, "trend", "line")[0]["encoding"]
+    assert line["color"]["sort"] == {"field": "series_order"}
+    assert line["color"]["scale"]["range"] == charts.PALETTE
+    assert line["strokeDash"]["field"] == "group_label"  # not colour alone
+    assert line["y"]["scale"]["domain"] == {"unionWith": [45, 55]}
+    point = layer_on(spec, "trend", "point")[0]["encoding"]
+    assert point["shape"]["field"] == "group_label"
+    # The band is drawn for the main series only: three series, one band.
+    area = layer_on(spec, "trend", "area")
+    assert len(area) == 1 and {"filter": "datum.main === true"} in area[0]["transform"]
+    t = spec["datasets"]["trend"].to_pandas()
+    assert set(t.loc[t["main"], "series_order"]) == {1}
+    assert charts.SOURCE in " ".join(spec["title"]["subtitle"])
+
+
+def test_reliable_recovery_without_band_has_no_target(frame, domain):
+    data = explore.trend(frame, keys_for("QHL")[:1], "reliable_recovery", domain=domain)
+    spec = charts.trend_spec(data, domain=domain, measure="reliable_recovery", show_ci=False,
+                             synthetic=True)
+    assert not layer_on(spec, "trend", "area")
+    text = json.dumps(spec)
+    assert "50% target" not in text and "Reliable recovery rate (%)" in text
+    assert b"SYNTHETIC SAMPLE DATA" in charts.to_image(spec, "svg")  # travels with the image
 
 
 def test_no_line_bridges_the_unpublished_quarter(frame, domain):
+    """Each run of quarters with a rate is its own path (the line's detail field)."""
     data = explore.trend(frame, [explore.SeriesKey("England", "ENG", "Total")], domain=domain)
-    spec = charts.trend_chart(data, domain=domain).to_dict()
-    records = next(v for v in spec["datasets"].values() if len(v) == len(domain))
-    df = pd.DataFrame(records)
-    before = df.loc[df["period"] == "2020/21 Q1"].index[0]
-    after = df.loc[df["period"] == "2020/21 Q3"].index[0]
-    assert df.loc[df["period"] == "2020/21 Q2", "rate"].isna().all()
-    # the line's detail field puts the two sides on different paths
-    line = next(layer for layer in spec["layer"] if layer["mark"]["type"] == "line")
-    assert line["encoding"]["detail"]["field"] == "path"
-    d = data.assign(segment=data["rate"].isna().cumsum())
-    assert d.loc[before, "segment"] != d.loc[after, "segment"]
-
-
-def test_compare_funnel_gap_groups_valid(frame, domain):
-    period = domain[-1]
-    table, england = explore.compare_areas(frame, period, "BME")
-    dots = charts.compare_chart(table, england["rate"], title="t")
-    spec = dots.to_dict()
-    point = next(layer for layer in spec["layer"] if layer["mark"]["type"] == "point")
-    assert point["encoding"]["shape"]["field"] == "vs_england"  # bands by shape too
-    limits = explore.funnel(table, england["rate"])
-    charts.funnel_chart(table, limits, title="f").to_dict()
-    gap = explore.group_gap(frame, "England", "ENG")
-    charts.gap_chart(gap, domain=domain, title="g").to_dict()
-    groups = explore.broad_groups(frame, "England", "ENG", period)
-    charts.groups_chart(groups, title="b").to_dict()
-
-
-@pytest.mark.parametrize("fmt,magic", [("png", b"\x89PNG"), ("svg", b"<svg")])
-def test_export_images(frame, domain, fmt, magic):
-    data = explore.trend(frame, [explore.SeriesKey("England", "ENG", "Total")], domain=domain)
-    out = charts.to_image(charts.trend_chart(data, domain=domain, synthetic=True), fmt)
-    assert out[:4] == magic
-    if fmt == "svg":
-        assert b"SYNTHETIC SAMPLE DATA" in out  # the source line travels with the image
-    with pytest.raises(ValueError):
-        charts.to_image(charts.trend_chart(data, domain=domain), "gif")
-
-
-# --- The fast route (a cached layout filled with each view's values) gives Altair's spec ----
-
-SERIES = [
-    explore.SeriesKey(level, code, group)
-    for level, code in (("England", "ENG"), ("ICB", "QHM"), ("ICB", "QWE"), ("ICB", "NOPE"))
-    for group in ("Total", "BME", "White British", "Mixed", "White")
-]
-FAST = settings(max_examples=30, deadline=None,
-                suppress_health_check=[HealthCheck.function_scoped_fixture])
-
-
-@FAST
-@given(keys=st.lists(st.sampled_from(SERIES), min_size=1, max_size=6, unique=True),
-       measure=st.sampled_from(list(model.MEASURES)), show_ci=st.booleans(),
-       rolling=st.booleans(), synthetic=st.booleans(), highlight=st.booleans())
-def test_fast_trend_spec_is_altairs(frame, domain, keys, measure, show_ci, rolling, synthetic,
-                                    highlight):
-    data = explore.trend(frame, keys, measure, domain=domain, rolling=rolling)
-    opts = dict(domain=domain, measure=measure, show_ci=show_ci, synthetic=synthetic,
-                rolling=rolling, highlight=domain[-2:] if highlight else None)
-    assert charts.trend_spec(data, **opts) == charts.trend_chart(data, **opts).to_dict()
-
-
-@FAST
-@given(back=st.integers(0, 30), group=st.sampled_from(["Total", "BME", "Mixed", "White British"]),
-       measure=st.sampled_from(list(model.MEASURES)), synthetic=st.booleans(),
-       no_england=st.booleans())
-def test_fast_compare_and_funnel_specs_are_altairs(frame, domain, back, group, measure,
-                                                   synthetic, no_england):
-    period = [q for q in domain if q not in {"2020/21 Q2"}][-1 - back]
-    table, england = explore.compare_areas(frame, period, group, measure)
-    rate = None if no_england or england is None else england["rate"]
-    opts = dict(title=f"t {period}", synthetic=synthetic, measure=measure)
-    assert (charts.compare_spec(table, rate, **opts)
-            == charts.compare_chart(table, rate, **opts).to_dict())
-    if rate is not None:
-        limits = explore.funnel(table, rate)
-        assert (charts.funnel_spec(table, limits, **opts)
-                == charts.funnel_chart(table, limits, **opts).to_dict())
-
-
-@FAST
-@given(area=st.sampled_from([("England", "ENG"), ("ICB", "QHM"), ("ICB", "NOPE")]),
-       back=st.integers(0, 30), measure=st.sampled_from(list(model.MEASURES)),
-       detailed=st.booleans(), synthetic=st.booleans())
-def test_fast_gap_and_groups_specs_are_altairs(frame, domain, area, back, measure, detailed,
-                                               synthetic):
-    gap = explore.group_gap(frame, *area, measure)
-    opts = dict(title=f"g {area[1]}", synthetic=synthetic)
-    if not gap.empty:
-        assert (charts.gap_spec(gap, domain=domain, **opts)
-                == charts.gap_chart(gap, domain=domain, **opts).to_dict())
-    period = [q for q in domain if q != "2020/21 Q2"][-1 - back]
-    groups = explore.broad_groups(frame, *area, period, measure, detailed)
-    assert (charts.groups_spec(groups, measure=measure, **opts)
-            == charts.groups_chart(groups, measure=measure, **opts).to_dict())
-
-
-def test_fast_spec_keeps_frames_for_the_app(frame, domain):
-    data = explore.trend(frame, SERIES[:2], domain=domain)
     spec = charts.trend_spec(data, domain=domain, frames=True)
-    assert isinstance(spec["datasets"]["trend"], pa.Table)
-    # the layout is built once per set of options, not once per view
-    before = charts._skeleton.cache_info().hits
-    charts.trend_spec(explore.trend(frame, SERIES[5:8], domain=domain), domain=domain)
-    assert charts._skeleton.cache_info().hits == before + 1
+    assert layer_on(spec, "trend", "line")[0]["encoding"]["detail"]["field"] == "path"
+    t = spec["datasets"]["trend"].to_pandas().set_index("period")
+    i = domain.index(UNPUBLISHED)
+    before, after = domain[i - 1], domain[i + 1]
+    assert pd.notna(t.at[before, "rate"]) and pd.notna(t.at[after, "rate"])
+    assert t.at[before, "path"] != t.at[after, "path"]
 
 
-def test_filled_specs_do_not_share_what_they_fill(frame, domain):
-    """Specs share untouched parts of the cached layout; filling one must not alter another."""
-    first_data = explore.trend(frame, SERIES[:2], domain=domain)
-    first = charts.trend_spec(first_data, domain=domain)
-    charts.trend_spec(explore.trend(frame, SERIES[10:14], domain=domain), domain=domain)
-    assert first == charts.trend_chart(first_data, domain=domain).to_dict()
+def test_missing_values_marked_with_their_reason(frame, domain):
+    """A quarter with no value (not the unpublished one, which has its own span) gets a
+    cross along the bottom whose tooltip gives the row's note."""
+    data = explore.trend(frame, keys_for("QHL")[:2], domain=domain)
+    data.loc[data.index[3], ["rate", "note"]] = [np.nan, "suppressed"]
+    spec = charts.trend_spec(data, domain=domain, frames=True)
+    cross = [layer for layer in layer_on(spec, "trend", "point")
+             if layer["mark"].get("shape") == "cross"]
+    assert len(cross) == 1
+    shown = {json.dumps(t) for t in cross[0]["transform"]}
+    assert json.dumps({"filter": "!isValid(datum.rate) && datum.note !== 'not published'"}) in shown
+    assert cross[0]["encoding"]["y"]["scale"] is None  # pixels: the bottom of the plot
+    assert any("crosses" in line.lower() for line in spec["title"]["subtitle"])
+    t = spec["datasets"]["trend"].to_pandas()
+    crossed = t.loc[t["rate"].isna() & (t["note"] != "not published")]
+    assert domain[3] in crossed["period"].tolist() and set(crossed["note"]) == {"suppressed"}
+    assert charts.to_image(spec, "svg").startswith(b"<svg")
 
 
-@pytest.mark.parametrize("build", ["trend", "compare", "funnel", "gap", "groups"])
-def test_export_images_from_the_specs_the_app_keeps(frame, domain, build):
-    """The app's download buttons render the spec it keeps, whose datasets are Arrow tables."""
-    period = domain[-1]
-    table, england = explore.compare_areas(frame, period, "BME")
-    spec = {
-        "trend": lambda: charts.trend_spec(explore.trend(frame, SERIES[:2], domain=domain),
-                                           domain=domain, frames=True, synthetic=True),
-        "compare": lambda: charts.compare_spec(table, england["rate"], title="t", frames=True),
-        "funnel": lambda: charts.funnel_spec(table, explore.funnel(table, england["rate"]),
-                                             title="t", frames=True),
-        "gap": lambda: charts.gap_spec(explore.group_gap(frame, "England", "ENG"),
-                                       domain=domain, title="g", frames=True),
-        "groups": lambda: charts.groups_spec(explore.broad_groups(frame, "England", "ENG", period),
-                                             title="b", frames=True),
-    }[build]()
-    assert any(isinstance(v, pa.Table) for v in spec["datasets"].values())
-    assert charts.to_image(spec, "png")[:4] == b"\x89PNG"
-    assert b"<svg" in charts.to_image(spec, "svg")[:200]
+def unpublished_marked(spec):
+    """The unpublished quarter has a shaded span and a label in the chart itself."""
+    texts = [d for d in spec["datasets"].values() if isinstance(d, pa.Table)
+             and "text" in d.column_names and "period" in d.column_names]
+    return any(f"{UNPUBLISHED}: not published" in d.column("text").to_pylist() for d in texts)
 
 
-@pytest.mark.parametrize("name", ["trend", "compare", "funnel", "gap", "groups"])
-def test_spec_builders_take_what_chart_builders_take(name):
-    """Each chart has an Altair builder and a fast spec builder with the same options: a
-    default changed in one and not the other would make the app draw what tests do not."""
-    chart = inspect.signature(getattr(charts, f"{name}_chart")).parameters
-    spec = dict(inspect.signature(getattr(charts, f"{name}_spec")).parameters)
-    assert spec.pop("frames").default is False
-    assert [(p.name, p.kind, p.default) for p in chart.values()] == \
-        [(p.name, p.kind, p.default) for p in spec.values()]
+def test_unpublished_quarter_marked_on_every_time_chart(frame, domain):
+    trend = explore.trend(frame, keys_for("QHL"), domain=domain)
+    assert unpublished_marked(charts.trend_spec(trend, domain=domain, frames=True))
+    gap = explore.group_gap(frame, "England", "ENG")
+    assert unpublished_marked(charts.gap_spec(gap, domain=domain, title="g", frames=True))
+    assert UNPUBLISHED.encode() in charts.to_image(
+        charts.gap_spec(gap, domain=domain, title="g"), "svg")
+
+
+def test_financial_years_label_every_period():
+    years = ["2022/23", "2023/24", "2024/25"]
+    data = pd.DataFrame({"period": years, "series": "England, Whole population",
+                         "series_order": 0, "group": "Total", "group_label": "Whole population",
+                         "area_name": "England", "numerator": [5, 6, 7.0],
+                         "denominator": [10, 12, 14.0], "rate": [50, 50, 50.0],
+                         "ci95_low": [40, 40, 40.0], "ci95_high": [60, 60, 60.0]})
+    spec = charts.trend_spec(data, domain=years)
+    x = layer_on(spec, "trend", "line")[0]["encoding"]["x"]
+    assert x["axis"]["labelExpr"] == "datum.label" and x["title"] == "Financial year"
+    assert "by financial year" in json.dumps(spec["title"])
+
+
+# --- Areas: ranked and funnel ---------------------------------------------------------------
+
+
+def test_funnel_axis_fits_the_data(compared):
+    table, england = compared
+    spec = charts.funnel_spec(table, explore.funnel(table, england), title="f", frames=True)
+    x = layer_on(spec, "limits", "line")[0]["encoding"]["x"]
+    assert x["scale"] == {"type": "log", "nice": False}
+    den = table["denominator"].dropna()
+    limits = spec["datasets"]["limits"].column("denominator").to_numpy()
+    assert limits.min() >= den.min() * 0.8 - 1 and limits.max() <= den.max() * 1.2 + 1
+    # A caller's limits over a far wider range are cut to the data's span.
+    wide = pd.DataFrame({"denominator": np.geomspace(10, 1e6, 200)}).assign(
+        low95=40.0, high95=60.0, low998=35.0, high998=65.0, baseline=50.0)
+    cut = charts.funnel_spec(table, wide, title="f", frames=True)["datasets"]["limits"]
+    d = cut.column("denominator").to_numpy()
+    assert d.min() >= den.min() * 0.8 and d.max() <= den.max() * 1.2
+
+
+def test_chosen_area_highlighted_not_by_colour_alone(compared, icb):
+    table, england = compared
+    code, name = icb
+    short = charts.short_name(name)
+    compare = charts.compare_spec(table, england, title="t", frames=True, highlight=code)
+    assert compare["datasets"]["chosen"].column("label").to_pylist() == [short]
+    ring = layer_on(compare, "chosen", "point")[0]["mark"]
+    assert ring["filled"] is False and ring["size"] >= 300
+    axis = layer_on(compare, "areas", "rule")[0]["encoding"]["y"]["axis"]
+    assert "indata('chosen'" in axis["labelExpr"]
+    assert f"▶ {short}".encode() in charts.to_image(compare, "svg")
+    funnel = charts.funnel_spec(table, explore.funnel(table, england), title="f", frames=True,
+                                highlight=code)
+    assert layer_on(funnel, "chosen", "text")
+    assert short.encode() in charts.to_image(funnel, "svg")
+    # No highlight: nothing marked.
+    plain = charts.compare_spec(table, england, title="t", frames=True)
+    assert len(plain["datasets"]["chosen"]) == 0
+
+
+def test_compare_usable_on_a_phone(compared):
+    table, england = compared
+    spec = charts.compare_spec(table, england, title="t")
+    assert spec["autosize"]["type"] == "fit-x"
+    assert spec["height"] == {"step": 18}
+    rule = layer_on(spec, "areas", "rule")[0]["encoding"]
+    assert rule["x"]["scale"]["zero"] is False
+    assert "120" in rule["y"]["axis"]["labelLimit"]["expr"]  # names cut on a phone only
+    # The x-axis is drawn at the top as well as the bottom of a tall ranking.
+    orients = [layer["encoding"]["x"].get("axis", {}).get("orient") for layer in spec["layer"]
+               if "x" in layer.get("encoding", {}) and layer["encoding"]["x"].get("axis", 1)]
+    assert "top" in orients and None in orients
+    # Area names are short on the axis and full in the tooltip.
+    areas = pd.DataFrame(spec["datasets"]["areas"])
+    assert not areas["label"].str.contains("Integrated Care Board|ICB$").any()
+    assert areas["full"].str.len().ge(areas["label"].str.len()).all()
+
+
+@pytest.mark.parametrize("name, short", [
+    ("NHS Birmingham and Solihull Integrated Care Board", "Birmingham and Solihull"),
+    ("NHS BIRMINGHAM AND SOLIHULL INTEGRATED CARE BOARD", "Birmingham and Solihull"),
+    ("NHS STOKE-ON-TRENT ICB", "Stoke-on-Trent"),
+    ("London Commissioning Region", "London"),
+    ("England", "England"),
+])
+def test_short_names(name, short):
+    assert charts.short_name(name) == short
+    assert charts.full_name(name).lower() == name.lower()
+
+
+@given(st.text(min_size=1, max_size=60).filter(str.strip))
+def test_short_name_never_empty(name):
+    assert charts.short_name(name).strip()
+
+
+# --- Text that fits, and no "null" ----------------------------------------------------------
+
+
+def test_no_cut_text_legends_below_titles_wrapped(frame, domain, compared, icb):
+    for name, spec in every_spec(frame, domain, compared, icb).items():
+        assert spec["config"]["legend"]["layout"]["expr"].startswith("{bottom")
+        text = json.dumps(records(spec))
+        for layer in layers_of(spec):
+            for channel in layer.get("encoding", {}).values():
+                legend = channel.get("legend") if isinstance(channel, dict) else None
+                if legend:
+                    assert legend["orient"] == "bottom" and legend["labelLimit"] == 0, name
+        assert all(len(line) <= charts.SUBTITLE_WRAP for line in spec["title"]["subtitle"])
+        assert spec["title"]["limit"] == 0, name
+        assert "labelLimit\": 320" not in text
+    long = "Recovery rate, Black, Asian and minority ethnic (BAME), 2024/25 Q4, every ICB"
+    table, england = compared
+    meta = charts.compare_spec(table, england, title=long)["datasets"]["meta"][0]["title"]
+    lines = meta.split("\n")
+    assert len(lines) > 1 and all(len(line) <= charts.TITLE_WRAP for line in lines)
+    assert " ".join(lines) == long
+
+
+def test_tooltips_say_why_a_value_is_missing(frame, domain, compared, icb):
+    """Each tooltip entry is text made in the chart: a value, or the row's note, or "no data"
+    -- never null."""
+    for name, spec in every_spec(frame, domain, compared, icb).items():
+        for layer in layers_of(spec):
+            tips = layer.get("encoding", {}).get("tooltip")
+            if not tips:
+                continue
+            calc = {t["as"]: t["calculate"] for t in layer.get("transform", []) if "calculate" in t}
+            for tip in tips:
+                expr = calc[tip["field"]]
+                assert expr.startswith("isValid("), (name, tip)
+                assert "'no data'" in expr or "'none'" in expr
+
+
+def test_tooltip_fallback_renders(compared):
+    """Render the tooltip text as a mark to see what a missing value turns into."""
+    calc, tips = charts._tips([("rate", "Rate", ".1f"), ("note", "Note", None)])
+    data = alt.InlineData(values=[{"rate": None, "note": "suppressed"}, {"rate": 51.25}])
+    chart = alt.Chart(data).transform_calculate(**calc).transform_calculate(
+        line="datum.tip0 + ' | ' + datum.tip1").mark_text().encode(
+        y=alt.Y("line:N"), text="line:N")
+    svg = charts.to_image(chart, "svg", width=300)
+    assert b"suppressed | suppressed" in svg and b"51.3 | none" in svg
+    assert b"null" not in svg and b"NaN" not in svg
+
+
+# --- Synthetic values -----------------------------------------------------------------------
+
+
+def test_synthetic_points_hollow_with_a_labelled_span(frame, domain):
+    data = explore.trend(frame, keys_for("QHL")[:2], domain=domain)
+    data = data.assign(synthetic=data["period"] >= domain[-4])
+    spec = charts.trend_spec(data, domain=domain, frames=True)
+    points = [p for p in layer_on(spec, "trend", "point") if "shape" not in p["mark"]]
+    fills = {json.dumps(p["transform"][-1]): p["mark"]["filled"] for p in points}
+    assert fills == {json.dumps({"filter": "datum.synthetic !== true"}): True,
+                     json.dumps({"filter": "datum.synthetic === true"}): False}
+    spans = spec["datasets"]["synthetic"].to_pydict()
+    assert spans["period"] == domain[-4:]
+    assert spans["label"] == ["synthetic sample", "", "", ""]
+    assert layer_on(spec, "synthetic", "rect") and layer_on(spec, "synthetic", "text")
+    assert charts.SYNTHETIC_SOURCE in " ".join(spec["title"]["subtitle"])
+    assert b"synthetic sample" in charts.to_image(spec, "svg")
+
+
+def test_source_says_synthetic_only_with_synthetic_values(frame, domain, compared):
+    data = explore.trend(frame, keys_for("QHL")[:1], domain=domain)
+    real = charts.trend_spec(data.assign(synthetic=False), domain=domain, synthetic=True)
+    assert charts.SOURCE in " ".join(real["title"]["subtitle"])
+    assert charts.SYNTHETIC_SOURCE not in json.dumps(real["title"])
+    assert len(real["datasets"]["synthetic"]) == 0
+    # Without the per-row flag, the caller's word.
+    assert charts.SYNTHETIC_SOURCE in " ".join(
+        charts.trend_spec(data, domain=domain, synthetic=True)["title"]["subtitle"])
+    table, england = compared
+    published = table.assign(synthetic=False)
+    assert charts.SOURCE in " ".join(charts.compare_spec(
+        published, england, title="t", synthetic=True)["title"]["subtitle"])
+    assert charts.source_line(True) == charts.SYNTHETIC_SOURCE
+    assert charts.source_line(False) == charts.SOURCE
