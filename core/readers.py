@@ -73,8 +73,10 @@ def _read_text(opener: sources.Opener, name: str, *, period: str | None,
     head = sources.read_head(opener, name)
     if not head:
         raise InputError("the CSV is empty", file=name)
-    if b"\x00" in head:
-        raise InputError("this is not a text CSV file (it contains binary data)", file=name)
+    nul = head.find(b"\x00")
+    if nul >= 0:
+        raise InputError("this is not a text CSV file (it contains binary data: a NUL byte)",
+                         file=name, row=head.count(b"\n", 0, nul) + 1)
     header = sources.header(head, name)
     normed = {norm(h) for h in header}
     if {"grouptype", "orgcode1"} <= normed:

@@ -110,6 +110,10 @@ def test_nul_byte_anywhere_refused_with_its_row():
     with pytest.raises(InputError, match="NUL byte") as e:
         read(quarterly_csv(rows))
     assert e.value.row == line
+    data = quarterly_csv(area_rows())
+    with pytest.raises(InputError, match="NUL byte") as e:
+        read(data.replace(b"M191", b"M\x0091"))  # early in the file too
+    assert e.value.row == 4
 
 
 class Endless(io.RawIOBase):
