@@ -389,8 +389,8 @@ def _parse_error(block: bytes, first_line: int, width: int, name: str,
     for offset, fields in _records(block):
         if len(fields) != width:
             return InputError(
-                f"expected {width} fields, found {len(fields)}: the file may be cut short, "
-                "or this is not a published file",
+                f"wrong number of fields: expected {width}, found {len(fields)} (the file may "
+                "be cut short, or this is not a published file)",
                 file=name, row=first_line + offset,
             )
     return InputError(f"the CSV cannot be parsed ({str(exc).splitlines()[0]})", file=name,
