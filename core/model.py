@@ -53,7 +53,10 @@ ICB_REGIONS_CSV = DATA_DIR / "reference" / "icb_regions.csv"
 
 TARGET_PERCENT = 50.0
 
-LEVELS = ("England", "Region", "ICB", "SubICB")
+#: ``STP`` and ``CCG`` are the areas published to June 2022 (their boundaries are not those of
+#: the ICBs and sub-ICB locations that followed); ``FormerRegion`` is an NHS region abolished in
+#: April 2019 that was split between two current regions.
+LEVELS = ("England", "Region", "ICB", "SubICB", "STP", "CCG", "FormerRegion")
 BREAKDOWNS = ("Total", "BME Group", "Ethnic Group", "Ethnic Group (detailed)")
 
 COUNT_COLUMNS = ("finished", "not_at_caseness", "recovered", "reliable_recovered")

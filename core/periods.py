@@ -9,6 +9,7 @@ on every page, in every export and in every test.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable
 
 #: Quarters NHS England never published. Q2 2020/21 fell in the move to version 2.0 of the
@@ -114,3 +115,20 @@ def parse_date(text: str) -> dt.date:
     if len(parts) == 3 and len(parts[2]) == 4:
         return dt.date(int(parts[2]), int(parts[1]), int(parts[0]))
     raise ValueError(f"not a date in the form 2025-10-01 or 01/10/2025: {text!r}")
+
+
+def financial_year_from_name(name: str) -> str | None:
+    """``2024-25`` from a file name such as ``psych-ther-ann-2024-25.csv`` or ``..._2425.csv``."""
+    for m in re.finditer(r"(20\d\d)[-_ ]?(\d\d)(?!\d)", name):
+        first, second = int(m.group(1)), int(m.group(2))
+        if (first + 1) % 100 == second:
+            return f"{first}-{second:02d}"
+    return None
+
+
+def financial_year_start_date(text: str) -> dt.date:
+    """1 April of the financial year written ``2024-25`` or ``2024/25``."""
+    m = re.fullmatch(r"(20\d\d)[-/](\d\d)", text.strip())
+    if not m or (int(m.group(1)) + 1) % 100 != int(m.group(2)):
+        raise ValueError(f"the financial year must look like 2024-25, not {text!r}")
+    return dt.date(int(m.group(1)), 4, 1)

@@ -58,3 +58,23 @@ def test_quarter_start_rejects_nonsense():
         periods.quarter_start("2024/25 Q5")
     with pytest.raises(ValueError):
         periods.quarter_start("Q3")
+
+
+@pytest.mark.parametrize("name,year", [
+    ("psych-ther-ann-2024-25-csv.csv", "2024-25"),
+    ("annual_2019_20.csv", "2019-20"),
+    ("annual_202425.csv", "2024-25"),
+    ("annual.csv", None),
+    ("annual_2024-26.csv", None),
+])
+def test_financial_year_from_name(name, year):
+    assert periods.financial_year_from_name(name) == year
+
+
+@given(st.integers(2000, 2098))
+def test_financial_year_start_date_both_separators(first):
+    text = f"{first}-{(first + 1) % 100:02d}"
+    assert periods.financial_year_start_date(text) == dt.date(first, 4, 1)
+    assert periods.financial_year_start_date(text.replace("-", "/")) == dt.date(first, 4, 1)
+    with pytest.raises(ValueError, match="must look like 2024-25"):
+        periods.financial_year_start_date(f"{first}-{(first + 2) % 100:02d}")

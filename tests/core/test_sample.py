@@ -23,7 +23,7 @@ def test_deterministic_and_read_by_the_real_readers(tmp_path):
     path = make_sample.write_quarter(a, start, tmp_path)
     r = readers.read_file(path, today=dt.date(2026, 11, 26))
     assert r.periods == ["2019/20 Q3"]
-    assert r.frame.groupby("level")["area_code"].nunique().to_dict()["ICB"] == 42
+    assert r.frame.groupby("level")["area_code"].nunique().to_dict()["STP"] == 42  # issue 10: STPs stay STPs
     assert r.skipped  # the InvalidRegionCode row
 
 

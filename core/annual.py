@@ -1,0 +1,125 @@
+"""The annual CSV: wide, one row per organisation and breakdown, one column per measure.
+
+Two header generations are read alike (``CountRecovery`` to 2019-20, ``Count_Recovery``
+after): both spellings normalise to the same names in ``terms.MEASURE_BY_NAME``. The file
+does not say which year it covers, so its name must (``..._2024-25.csv``), or the caller does.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from core import periods, sources, validate
+from core.errors import InputError
+from core.quarterly import resolve
+from core.terms import (
+    BREAKDOWN_BY_VARIABLE_TYPE,
+    LEVEL_BY_ORG_TYPE,
+    MEASURE_BY_NAME,
+    add_groups,
+    clean,
+    current_regions,
+    is_placeholder,
+    keep,
+    lookup,
+    matches,
+    norm,
+    norm_arrow,
+)
+
+ID_COLUMNS = {
+    "org_type": ("orgtype",),
+    "org_code": ("orgcode",),
+    "org_name": ("orgname",),
+    "variable_type": ("variabletype",),
+    "variable_a": ("variablea",),
+    "variable_b": ("variableb",),
+}
+
+
+def _year(name: str, period: str | None, today: dt.date) -> tuple[dt.date, dt.date]:
+    year = period or periods.financial_year_from_name(name)
+    if year is None:
+        raise InputError(
+            "cannot tell which financial year this annual file covers: name the file with its "
+            "year (for example '..._2024-25.csv') or give the year (--period 2024-25)",
+            file=name,
+        )
+    try:
+        start = periods.financial_year_start_date(year)
+    except ValueError as exc:
+        raise InputError(str(exc), file=name) from exc
+    end = dt.date(start.year + 1, 3, 31)
+    if end > today:
+        raise InputError(f"the financial year {year} has not ended yet: it cannot have been "
+                         "published", file=name)
+    problem = validate.check_period(start, end, today)
+    if problem:
+        raise InputError(problem, file=name)
+    return start, end
+
+
+def read(opener: sources.Opener, header: list[str], name: str, *, period: str | None,
+         today: dt.date | None) -> validate.ReadResult:
+    cols = resolve(header, ID_COLUMNS, name, set(), "annual file")
+    measure_cols: dict[str, str] = {}
+    for h in header:
+        m = MEASURE_BY_NAME.get(norm(h))
+        if m and norm(h).startswith(("count", "percentage")):
+            measure_cols.setdefault(m, h)
+    for needed, column in (("finished", "Count_FinishedCourseTreatment"),
+                           ("not_at_caseness", "Count_NotAtCaseness"),
+                           ("recovered", "Count_Recovery")):
+        if needed not in measure_cols:
+            raise InputError(
+                f"missing the {needed.replace('_', ' ')} column ({column}, or "
+                f"{column.replace('_', '')} before 2020-21): an annual file must carry the "
+                "recovery counts",
+                file=name, row=1, column=column,
+            )
+    start, end = _year(name, period, today or dt.date.today())
+
+    def select(batch: pa.RecordBatch) -> pa.RecordBatch | None:
+        mask = pc.and_(
+            matches(batch.column(cols["org_type"]), norm_arrow, LEVEL_BY_ORG_TYPE),
+            matches(batch.column(cols["variable_type"]), norm_arrow, BREAKDOWN_BY_VARIABLE_TYPE),
+        )
+        return keep(batch, mask)
+
+    columns = list(cols.values()) + list(measure_cols.values())
+    pieces, rows_read, encoding = sources.scan(opener, columns, header, name, select)
+    if rows_read == 0:
+        raise InputError("the file has a header but no data rows", file=name)
+    if not pieces:
+        raise InputError(
+            "no England, region, ICB or sub-ICB rows by total, BME group or ethnic group found",
+            file=name,
+        )
+    wide = pa.Table.from_batches(pieces).to_pandas()
+    wide = wide.rename(columns={v: k for k, v in cols.items()})
+    long = wide.melt(id_vars=[*cols, "_line"], value_vars=list(measure_cols.values()),
+                     var_name="value_column", value_name="value")
+    long["measure"] = lookup(long["value_column"], MEASURE_BY_NAME)
+    long["level"] = lookup(long["org_type"], LEVEL_BY_ORG_TYPE)
+    code, org_name = clean(long["org_code"]), clean(long["org_name"])
+    england = long["level"] == "England"
+    long["area_code"] = np.where(england, "ENG", code)
+    long["area_name"] = np.where(england, "England", org_name)
+    long["parent_code"] = None
+    long["parent_name"] = None
+    skipped: Counter = Counter()
+    unknown = ~england & is_placeholder(long["area_code"])
+    if unknown.any():
+        skipped["area code unknown or a placeholder (UNKNOWN, ...)"] += int(
+            unknown.sum() // max(len(measure_cols), 1))
+        long = long[~unknown]
+    long = current_regions(long)
+    long = add_groups(long, "variable_type", "variable_a", "variable_b")
+    long = long.assign(period_start=start, period_end=end,
+                       period=periods.financial_year_label(start), period_type="year")
+    return validate.finish(long, name, "annual CSV", rows_read, encoding, skipped, "")

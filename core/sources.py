@@ -1,0 +1,397 @@
+"""Getting rows out of what a maintainer hands us, in bounded memory.
+
+A source is a path, bytes or an upload. A zip is opened and its one ICB/sub-ICB CSV chosen
+(the provider CSVs repeat the England rows and are not needed). A CSV is then read in
+newline-aligned blocks: each block is checked (NUL bytes, over-long lines, text encoding),
+parsed by pyarrow and filtered at once, so memory stays bounded whatever the file's size and
+every kept row keeps its line number as a spreadsheet would show it (header = line 1).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import tomllib
+import zipfile
+import zlib
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+
+from core.errors import InputError
+
+Source = str | Path | bytes | BinaryIO
+Opener = Callable[[], BinaryIO]
+#: Filters one parsed block: gets the block's rows, returns the kept ones with ``_line`` set to
+#: their index in the block (or None when nothing is kept).
+Select = Callable[[pa.RecordBatch], "pa.RecordBatch | None"]
+
+_CONFIG = Path(__file__).resolve().parent.parent / ".streamlit" / "config.toml"
+with open(_CONFIG, "rb") as _f:
+    #: The upload limit, in MB as Streamlit counts them (MiB): one number, set once as
+    #: ``server.maxUploadSize`` in .streamlit/config.toml, which the upload widget also obeys.
+    MAX_UPLOAD_MB: int = int(tomllib.load(_f)["server"]["maxUploadSize"])
+MAX_UPLOAD_BYTES = MAX_UPLOAD_MB * 1024**2
+
+#: Largest CSV we will decompress from a zip. The largest published ICB/sub-ICB CSV is a few
+#: hundred MB; three times the upload limit leaves room and still refuses a bomb.
+MAX_CSV_BYTES = 3 * MAX_UPLOAD_BYTES
+#: A zip member that claims to expand more than this many times its compressed size is refused.
+MAX_COMPRESSION_RATIO = 200
+#: No published line is longer than a few hundred bytes; a longer one is not a published file.
+MAX_LINE_BYTES = 1 << 20
+#: Rows a file may keep (every row of the measures and breakdowns we read). The largest real
+#: quarter keeps about 28,000 (4,700 areas-and-groups x 6 measures); this is ten times that.
+MAX_KEPT_ROWS = 300_000
+#: Bytes read at a time (at most MAX_LINE_BYTES, so that a line's length is measured exactly).
+READ_BYTES = 1 << 20
+#: Bytes parsed at a time.
+BLOCK_BYTES = 2 << 20
+#: Member names a zip error lists at most.
+LIST_AT_MOST = 10
+
+
+def open_source(source: Source, name: str | None) -> tuple[Opener, str]:
+    """A function that opens the source afresh (readers may pass over it twice) and its name."""
+    if isinstance(source, (str, Path)):
+        path = Path(source)
+        label = name or path.name
+
+        def open_path() -> BinaryIO:
+            try:
+                return open(path, "rb")
+            except OSError as exc:
+                raise InputError(f"cannot open the file: {exc.strerror or exc}", file=label) from exc
+
+        if not path.exists():
+            raise InputError("no such file", file=str(source))
+        if path.is_dir():
+            raise InputError("this is a folder, not a file", file=str(source))
+        return open_path, label
+    if isinstance(source, bytes):
+        data = source
+        return (lambda: io.BytesIO(data)), name or "upload"
+    # An uploaded file (Streamlit's UploadedFile, BytesIO): already in memory, so take the bytes.
+    label = name or getattr(source, "name", None) or "upload"
+    data = _read(source, -1, label)
+    return (lambda: io.BytesIO(data)), label
+
+
+def read_head(opener: Opener, name: str, size: int = 65536) -> bytes:
+    with opener() as f:
+        return _read(f, size, name)
+
+
+def _read(f: BinaryIO, n: int, name: str) -> bytes:
+    try:
+        return f.read(n)
+    except InputError:
+        raise
+    except OSError as exc:
+        raise InputError(f"the file could not be read ({exc.strerror or exc})", file=name) from exc
+
+
+def names_in_words(names: list[str]) -> str:
+    shown = ", ".join(names[:LIST_AT_MOST]) or "nothing"
+    more = len(names) - LIST_AT_MOST
+    return shown + (f" and {more:,} more" if more > 0 else "")
+
+
+# --------------------------------------------------------------------------------------------
+# Zip
+
+
+class _Limited(io.RawIOBase):
+    """Counts bytes as they are read and stops at a limit, whatever a zip header claimed."""
+
+    def __init__(self, inner: BinaryIO, limit: int, name: str) -> None:
+        self._inner, self._limit, self._name, self.count = inner, limit, name, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b) -> int:  # type: ignore[override]
+        data = self.read(len(b))
+        b[: len(data)] = data
+        return len(data)
+
+    def read(self, n: int = -1) -> bytes:
+        try:
+            data = self._inner.read(n)
+        except (zipfile.BadZipFile, EOFError, OSError, zlib.error) as exc:
+            raise InputError(
+                f"the zip is damaged or incomplete while reading it ({exc}); download it again",
+                file=self._name,
+            ) from exc
+        self.count += len(data)
+        if self.count > self._limit:
+            raise InputError(
+                f"the CSV expands beyond {self._limit // 1024**2:,} MB, the most this product "
+                "reads from a zip (published ICB/sub-ICB CSVs are a few hundred MB); refusing it",
+                file=self._name,
+            )
+        return data
+
+
+def declares_too_much(info: zipfile.ZipInfo) -> bool:
+    """A member whose header promises more than any published file (checked before reading)."""
+    ratio = info.file_size / info.compress_size if info.compress_size else 0
+    return info.file_size > MAX_CSV_BYTES or ratio > MAX_COMPRESSION_RATIO
+
+
+def open_zip(handle: BinaryIO, name: str) -> zipfile.ZipFile:
+    try:
+        return zipfile.ZipFile(handle)
+    except (zipfile.BadZipFile, EOFError, ValueError, OSError) as exc:
+        raise InputError(
+            "the zip file is damaged or incomplete (a download cut short?): " + str(exc), file=name
+        ) from exc
+
+
+def icb_member(zf: zipfile.ZipFile, name: str) -> tuple[Opener, str]:
+    """The zip's ICB/sub-ICB CSV, as an opener of a size-limited stream, and its name."""
+    infos = zf.infolist()
+    names = [i.filename for i in infos]
+    if any(n.startswith("xl/") or n == "[Content_Types].xml" for n in names):
+        raise InputError(
+            "this is an Excel workbook (.xlsx), not a CSV or the published zip: upload the CSV "
+            "or zip NHS England publishes, or save the sheet as CSV first",
+            file=name,
+        )
+    for info in infos:
+        parts = info.filename.replace("\\", "/").split("/")
+        if info.filename.startswith(("/", "\\")) or ".." in parts or ":" in parts[0]:
+            raise InputError(
+                f"the zip holds a path that points outside it ({info.filename[:200]!r}); "
+                "refusing it",
+                file=name,
+            )
+    wanted = [
+        i for i in infos
+        if i.filename.lower().endswith(".csv") and not i.is_dir()
+        and "provider" not in Path(i.filename).name.lower()
+        and re.search(r"icb|ccg|stp", Path(i.filename).name.lower())
+    ]
+    if not wanted:
+        raise InputError(
+            "the zip has no ICB/sub-ICB CSV (a file named like '..._ICB_subICB_...csv'); "
+            f"it holds {len(names):,} files: {names_in_words(names)}",
+            file=name,
+        )
+    if len(wanted) > 1:
+        raise InputError(
+            f"the zip has {len(wanted):,} ICB/sub-ICB CSVs ("
+            + names_in_words([i.filename for i in wanted])
+            + "); upload them one at a time",
+            file=name,
+        )
+    info = wanted[0]
+    member = f"{name} › {info.filename}"
+    if declares_too_much(info):
+        raise InputError(
+            f"the CSV inside would expand to {info.file_size / 1024**2:,.0f} MB from "
+            f"{info.compress_size / 1024**2:,.1f} MB: not a published file (a zip bomb?). "
+            f"At most {MAX_CSV_BYTES // 1024**2:,} MB and {MAX_COMPRESSION_RATIO} times its "
+            "compressed size are read",
+            file=member,
+        )
+
+    def open_member() -> BinaryIO:
+        try:
+            inner = zf.open(info)
+        except (zipfile.BadZipFile, RuntimeError, NotImplementedError, OSError) as exc:
+            raise InputError(f"cannot open the CSV in the zip: {exc}", file=member) from exc
+        return io.BufferedReader(_Limited(inner, MAX_CSV_BYTES, member), READ_BYTES)
+
+    return open_member, member
+
+
+# --------------------------------------------------------------------------------------------
+# CSV text
+
+
+class NotUtf8(Exception):
+    """Raised inside the scan when the file turns out not to be UTF-8 (it is read again)."""
+
+
+def header(head: bytes, name: str) -> list[str]:
+    """The column names on the first line (decoded leniently: they are checked by name)."""
+    text = head.decode("utf-8", errors="replace").lstrip("\ufeff")
+    lines = text.splitlines()
+    try:
+        row = next(csv.reader([lines[0] if lines else ""]))
+    except (csv.Error, StopIteration) as exc:
+        raise InputError("the first line is not a CSV header", file=name, row=1) from exc
+    return [c.strip() for c in row]
+
+
+def scan(
+    opener: Opener, columns: list[str], names: list[str], name: str, select: Select
+) -> tuple[list[pa.RecordBatch], int, str]:
+    """Kept rows (each with its file line in ``_line``), rows read, and the text encoding.
+
+    The text is UTF-8 unless a byte says otherwise; then the whole file is read again as
+    Windows-1252 (what Excel writes), provided what came before was plain ASCII. A file that
+    mixes the two, or has bytes that neither encoding allows, is refused at that row.
+    """
+    try:
+        return (*_scan(opener, columns, names, name, select, "utf-8"), "utf-8")
+    except NotUtf8:
+        return (*_scan(opener, columns, names, name, select, "windows-1252"), "windows-1252")
+
+
+def _scan(opener, columns, names, name, select, encoding):
+    # Parse chunks of 1 MB: pyarrow parses the chunks of a block on its thread pool.
+    read = pacsv.ReadOptions(column_names=names, use_threads=True, block_size=1 << 20)
+    convert = pacsv.ConvertOptions(
+        column_types={c: pa.string() for c in columns}, include_columns=columns,
+        strings_can_be_null=False, quoted_strings_can_be_null=False,
+    )
+    pieces, rows, kept, seen_text = [], 0, 0, False
+    with opener() as f:
+        for block, first_line, n_lines in _blocks(f, name):
+            block, seen_text = _decode(block, first_line, encoding, seen_text, name)
+            try:
+                table = pacsv.read_csv(pa.BufferReader(block), read_options=read,
+                                       convert_options=convert)
+            except pa.ArrowInvalid as exc:
+                raise _parse_error(block, first_line, len(names), name, exc) from exc
+            if table.num_rows == 0:
+                continue
+            batch = table.combine_chunks().to_batches()[0]
+            piece = select(batch)
+            if piece is not None:
+                at = piece.column("_line")
+                if n_lines == batch.num_rows:  # one row a line: the usual case
+                    lines = pc.add(at, first_line)
+                else:  # blank lines or line breaks inside quotes
+                    lines = pc.take(pa.array(_row_lines(block, first_line)), at)
+                pieces.append(piece.set_column(piece.num_columns - 1, "_line", lines))
+                kept += piece.num_rows
+                if kept > MAX_KEPT_ROWS:
+                    raise InputError(
+                        f"the file keeps more than {MAX_KEPT_ROWS:,} rows of recovery measures "
+                        "(the largest published quarter keeps about 28,000): not a published "
+                        "file; refusing it before it fills the memory",
+                        file=name, row=int(lines[-1].as_py()),
+                    )
+            rows += batch.num_rows
+    return pieces, rows
+
+
+def _newlines(block: bytes) -> int:
+    # numpy counts bytes several times faster than bytes.count.
+    return int(np.count_nonzero(np.frombuffer(block, dtype=np.uint8) == 10))
+
+
+def _blocks(f: BinaryIO, name: str) -> Iterator[tuple[bytes, int, int]]:
+    """Newline-aligned blocks after the header, each with the file line of its first line and
+    its number of lines.
+
+    Lines are measured as they arrive, so a line longer than MAX_LINE_BYTES is refused after
+    reading at most that much of it. A file whose lines end in CR alone (old Mac Excel) has its
+    CRs read as line ends.
+    """
+    pending, line, since = bytearray(), 1, 0
+    header_done, cr_only = False, None
+    while True:
+        chunk = _read(f, READ_BYTES, name)
+        if cr_only is None and chunk:
+            cr_only = b"\n" not in chunk[:MAX_LINE_BYTES] and b"\r" in chunk
+        if cr_only:
+            chunk = chunk.replace(b"\r", b"\n")
+        first = chunk.find(b"\n")
+        if (since + (len(chunk) if first < 0 else first)) > MAX_LINE_BYTES:
+            raise InputError(
+                f"a line is longer than {MAX_LINE_BYTES // 1024**2} MB (published lines are a few "
+                "hundred bytes): not a published CSV, or its line ends are damaged",
+                file=name, row=line + pending.count(b"\n"),
+            )
+        since = since + len(chunk) if first < 0 else len(chunk) - chunk.rfind(b"\n") - 1
+        pending += chunk
+        if not header_done:
+            end = pending.find(b"\n")
+            if end < 0 and chunk:
+                continue
+            del pending[: (end + 1 if end >= 0 else len(pending))]
+            header_done, line = True, 2
+        if len(pending) >= BLOCK_BYTES or (not chunk and pending):
+            cut = pending.rfind(b"\n") + 1 if chunk else len(pending)
+            with memoryview(pending) as view:
+                block = bytes(view[:cut])
+            del pending[:cut]
+            if not block.endswith(b"\n"):
+                block += b"\n"
+            n = _newlines(block)
+            if n > 1 or block.strip():
+                yield block, line, n
+            line += n
+        if not chunk:
+            return
+
+
+def _decode(block: bytes, first_line: int, encoding: str, seen_text: bool,
+            name: str) -> tuple[bytes, bool]:
+    """The block as UTF-8 bytes for pyarrow, after checking for NUL bytes and bad text."""
+    nul = block.find(b"\x00")
+    if nul >= 0:
+        raise InputError(
+            "this row holds a NUL byte (binary data): not a text CSV, or the file is damaged",
+            file=name, row=first_line + block.count(b"\n", 0, nul),
+        )
+    if block.isascii():
+        return block, seen_text
+    if encoding == "utf-8":
+        try:
+            block.decode("utf-8")
+            return block, True
+        except UnicodeDecodeError as exc:
+            row = first_line + block.count(b"\n", 0, exc.start)
+            if seen_text or not block[: exc.start].isascii():
+                raise InputError(
+                    f"the text mixes encodings: earlier rows are UTF-8 but byte "
+                    f"0x{block[exc.start]:02x} here is not; save the file again as UTF-8",
+                    file=name, row=row,
+                ) from exc
+            raise NotUtf8 from exc
+    try:
+        return block.decode("windows-1252").encode("utf-8"), seen_text
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"the text is neither UTF-8 nor Windows-1252 (byte 0x{block[exc.start]:02x} means "
+            "nothing in either); save the file again as UTF-8",
+            file=name, row=first_line + block.count(b"\n", 0, exc.start),
+        ) from exc
+
+
+def _records(block: bytes) -> Iterator[tuple[int, list[str]]]:
+    """(line offset in the block, fields) of each non-blank record, as Python's csv reads."""
+    reader = csv.reader(io.StringIO(block.decode("utf-8", errors="replace"), newline=""))
+    start = 0
+    for fields in reader:
+        if fields:
+            yield start, fields
+        start = reader.line_num
+
+
+def _row_lines(block: bytes, first_line: int) -> list[int]:
+    return [first_line + offset for offset, _ in _records(block)]
+
+
+def _parse_error(block: bytes, first_line: int, width: int, name: str,
+                 exc: Exception) -> InputError:
+    for offset, fields in _records(block):
+        if len(fields) != width:
+            return InputError(
+                f"wrong number of fields: expected {width}, found {len(fields)} (the file may "
+                "be cut short, or this is not a published file)",
+                file=name, row=first_line + offset,
+            )
+    return InputError(f"the CSV cannot be parsed ({str(exc).splitlines()[0]})", file=name,
+                      row=first_line)

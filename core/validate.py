@@ -1,0 +1,370 @@
+"""From kept rows to the tidy model: values, periods, one row per period, area and group, and
+the checks that refuse a file rather than store something wrong.
+
+Both readers hand over long rows (one per measure) carrying their file line (``_line``), so
+every refusal names the file, the row and, where there is one, the column.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from core import model, periods
+from core.errors import InputError
+from core.terms import MISSING_MARKS, clean
+
+#: Areas a file may hold. A real quarter holds about 160 (England, 7 regions, 42 ICBs, 106
+#: sub-ICB locations) and the largest annual file about 265 (with CCGs and STPs).
+MAX_AREAS = 3_000
+#: The programme began in April 2008: no period can start earlier.
+FIRST_DAY = dt.date(2008, 4, 1)
+
+
+@dataclass
+class ReadResult:
+    """What a reader found: the tidy rows plus the facts a maintainer's report needs."""
+
+    frame: pd.DataFrame
+    source: str
+    kind: str
+    rows_read: int = 0
+    rows_kept: int = 0
+    skipped: Counter = field(default_factory=Counter)
+    suppressed_values: int = 0
+    duplicate_rows: int = 0
+    derived_groups: int = 0
+    encoding: str = "utf-8"
+
+    @property
+    def periods(self) -> list[str]:
+        if self.frame.empty:
+            return []
+        f = self.frame.drop_duplicates("period").sort_values("period_start")
+        return list(f["period"])
+
+    def summary(self) -> list[str]:
+        f = self.frame
+        lines = [
+            f"{self.source}: {self.kind}, read {self.rows_read:,} rows, kept {self.rows_kept:,} "
+            f"(the recovery measures for England, regions, ICBs and sub-ICB locations by total, "
+            f"BME group and ethnic group).",
+            f"Periods: {', '.join(self.periods) or 'none'}.",
+            "Areas: "
+            + ", ".join(f"{n} {lvl}" for lvl, n in f.groupby("level")["area_code"].nunique().items())
+            + f"; population groups: {f['group'].nunique()}.",
+        ]
+        if self.suppressed_values:
+            lines.append(f"Suppressed or missing values (* and similar): {self.suppressed_values:,}.")
+        if self.duplicate_rows:
+            lines.append(f"Exact duplicate rows ignored: {self.duplicate_rows:,}.")
+        if self.derived_groups:
+            lines.append(
+                f"Groups summed from published groups (marked derived): {self.derived_groups:,} rows."
+            )
+        for reason, n in sorted(self.skipped.items()):
+            lines.append(f"Rows skipped, {reason}: {n:,}.")
+        if self.encoding != "utf-8":
+            lines.append(f"Text encoding: {self.encoding} (converted).")
+        return lines
+
+
+def check_period(start: dt.date, end: dt.date, today: dt.date) -> str | None:
+    """Why a period cannot be in a published file, or None."""
+    label = periods.period_label(start, end)
+    if start < FIRST_DAY:
+        return (f"the period {label} starts before April 2008, when the programme began: "
+                "the date is wrong")
+    if end > today:
+        return (f"the period {label} ends on {end}, after today ({today}): a quarter from the "
+                "future cannot have been published")
+    if label in periods.UNPUBLISHED_QUARTERS:
+        return f"the quarter {label} was never published: " + periods.UNPUBLISHED_QUARTERS[label]
+    return None
+
+
+def add_periods(df: pd.DataFrame, name: str, cols: dict, *, today: dt.date | None) -> pd.DataFrame:
+    """Period columns from the published start and end dates, refusing impossible periods."""
+    today = today or dt.date.today()
+    # A file holds one or a few periods: factorize each date column, then the pairs of codes.
+    start_codes, start_values = pd.factorize(df["start"])
+    end_codes, end_values = pd.factorize(df["end"])
+    width = len(end_values) + 1
+    codes, pair_codes = pd.factorize(start_codes * width + end_codes)
+    first_line = pd.Series(df["_line"].to_numpy()).groupby(codes).min()
+    starts, ends, labels, kinds = [], [], [], []
+    for k, c in enumerate(pair_codes):
+        line = int(first_line[k])
+        s, e = start_values[c // width], end_values[c % width]
+        try:
+            start = periods.parse_date(s)
+        except ValueError as exc:
+            raise InputError(str(exc), file=name, row=line, column=cols["start"]) from exc
+        try:
+            end = periods.parse_date(e)
+        except ValueError as exc:
+            raise InputError(str(exc), file=name, row=line, column=cols["end"]) from exc
+        kind = periods.period_type(start, end)
+        if kind is None:
+            raise InputError(f"the period {start} to {end} is not a financial quarter or year",
+                             file=name, row=line, column=cols["start"])
+        problem = check_period(start, end, today)
+        if problem:
+            raise InputError(problem, file=name, row=line, column=cols["start"])
+        starts.append(start)
+        ends.append(end)
+        labels.append(periods.period_label(start, end))
+        kinds.append(kind)
+    take = lambda values: np.asarray(values, dtype=object)[codes]  # noqa: E731
+    return df.assign(period_start=take(starts), period_end=take(ends), period=take(labels),
+                     period_type=take(kinds))
+
+
+def _numbers(text: pd.Series, missing: pd.Series) -> pd.Series:
+    """Numbers from text, NaN where missing or not a number (Arrow first: several times faster
+    than ``pd.to_numeric``; any text it cannot read sends the column the slow way)."""
+    try:
+        arrow = pc.if_else(pa.array(missing.to_numpy(dtype=bool)), pa.scalar(None, pa.string()),
+                           pa.array(text, pa.string()))
+        values = pc.cast(arrow, pa.float64()).to_numpy(zero_copy_only=False)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        return pd.to_numeric(text, errors="coerce")
+    return pd.Series(values, index=text.index)
+
+
+def _column(df: pd.DataFrame, i, value_column: str) -> str:
+    return df.at[i, "value_column"] if "value_column" in df else value_column
+
+
+def parse_values(df: pd.DataFrame, name: str, value_column: str) -> pd.DataFrame:
+    """``number`` and ``missing`` (a suppression mark on a count) from the published text."""
+    raw = clean(df["value"])
+    missing = raw.str.lower().isin(MISSING_MARKS)
+    number = _numbers(raw.str.replace(",", "", regex=False), missing)
+    is_count = df["measure"].isin(model.COUNT_COLUMNS)
+    for problem, cond in (
+        ("expected a number or a suppression mark (*)", ~missing & number.isna()),
+        ("a count cannot be negative", is_count & (number < 0)),
+        ("a count must be a whole number", is_count & number.notna() & (number % 1 != 0)),
+        ("a percentage must be between 0 and 100", ~is_count & ((number < 0) | (number > 100))),
+    ):
+        if cond.any():
+            i = cond.idxmax()
+            raise InputError(f"{problem} for {df.at[i, 'measure']}, found {raw[i][:40]!r}",
+                             file=name, row=int(df.at[i, "_line"]),
+                             column=_column(df, i, value_column))
+    return df.assign(number=number, missing=missing & is_count)
+
+
+def _drop_duplicates(df: pd.DataFrame, name: str) -> tuple[pd.DataFrame, int]:
+    key = [*model.KEY_COLUMNS, "measure"]
+    dup = df.duplicated(key, keep=False)
+    if not dup.any():
+        return df, 0
+    d = df[dup]
+    distinct = d.groupby(key, dropna=False)["number"].nunique(dropna=False)
+    if (distinct > 1).any():
+        k = distinct[distinct > 1].index[0]
+        rows = d.set_index(key).loc[[k], "_line"].tolist()
+        raise InputError(
+            f"two different values for the same thing: {k[5]} ({k[2]} {k[3]}, {k[4]}, "
+            f"{k[6]}) appears on rows {', '.join(str(int(r)) for r in rows[:5])} with "
+            "different values",
+            file=name, row=int(rows[0]),
+        )
+    return df.drop_duplicates(key), int(df.duplicated(key).sum())
+
+
+def finish(df: pd.DataFrame, name: str, kind: str, rows_read: int, encoding: str,
+           skipped: Counter, value_column: str) -> ReadResult:
+    """Parse values, refuse contradictions and incomplete rows, one row per period/area/group."""
+    df = parse_values(df, name, value_column)
+    df, duplicate_rows = _drop_duplicates(df, name)
+    areas = df["area_code"].nunique()
+    if areas > MAX_AREAS:
+        raise InputError(f"the file holds {areas:,} areas, more than the {MAX_AREAS:,} this "
+                         "product accepts (a published file holds a few hundred)", file=name)
+    ids = [c for c in model.COLUMNS if c in df and c not in model.COUNT_COLUMNS
+           and c not in model.PERCENT_COLUMNS and c not in ("suppressed", "synthetic", "source")]
+    # One row per period, area and group (in order of first appearance), one column per
+    # measure: scattered into arrays by group and measure codes, a fraction of a pivot's cost.
+    index = list(model.KEY_COLUMNS)
+    group = df.groupby(index, sort=False, dropna=False).ngroup().to_numpy()
+    first = np.unique(group, return_index=True)[1]
+    measure_codes, measures = pd.factorize(df["measure"], sort=True)
+    shape = (len(first), len(measures))
+    numbers, line_numbers = np.full(shape, np.nan), np.full(shape, np.nan)
+    numbers[group, measure_codes] = df["number"].to_numpy("float64", na_value=np.nan)
+    line_numbers[group, measure_codes] = df["_line"].to_numpy("float64")
+    firsts = df.iloc[first]
+    keys = pd.MultiIndex.from_frame(firsts[index])
+    wide = pd.DataFrame({c: firsts[c].to_numpy() for c in ids if c not in index}, index=keys)
+    for j, m in enumerate(measures):
+        wide[m] = numbers[:, j]
+    wide["suppressed"] = np.bincount(group, weights=df["missing"].to_numpy(dtype=float),
+                                     minlength=len(first)) > 0
+    lines = pd.DataFrame(line_numbers, index=keys, columns=list(measures))
+    _check_complete(lines, name)
+    for c in (*model.COUNT_COLUMNS, *model.PERCENT_COLUMNS):
+        if c not in wide:
+            wide[c] = np.nan
+    _check_consistency(wide, lines, name)
+    wide = wide.reset_index()
+    wide, derived = _derive_broad_groups(wide)
+    wide, derived_bme = _derive_bme(wide)
+    wide["source"] = name
+    frame = attach_regions(model.conform(wide))
+    return ReadResult(frame=frame, source=name, kind=kind, rows_read=rows_read,
+                      rows_kept=int(len(df)), skipped=skipped,
+                      suppressed_values=int(df["missing"].sum()), duplicate_rows=duplicate_rows,
+                      derived_groups=derived + derived_bme, encoding=encoding)
+
+
+def _check_complete(lines: pd.DataFrame, name: str) -> None:
+    """Every period, area and group carries every count the file carries anywhere.
+
+    A row may be suppressed (``*``) but not absent: a file cut at a line break, or a
+    hand-edited one, would otherwise replace good stored numbers with nothing.
+    """
+    counts = [c for c in model.COUNT_COLUMNS if c in lines]
+    absent = lines[counts].isna()
+    incomplete = absent.any(axis=1).to_numpy()
+    if not incomplete.any():
+        return
+    first_line = lines.min(axis=1).to_numpy()
+    i = int(np.argmin(np.where(incomplete, first_line, np.inf)))
+    k = lines.index[i]
+    has = [c.replace("_", " ") for c in counts if not absent.iloc[i][c]]
+    lacks = [c.replace("_", " ") for c in counts if absent.iloc[i][c]]
+    raise InputError(
+        f"incomplete: {k[3]} {k[5]} ({periods.period_label(k[0], k[1])}) has {', '.join(has)} "
+        f"but no row for {', '.join(lacks)}. Every area and group needs each count, as a "
+        "number or a suppression mark (*); the file may have been cut short",
+        file=name, row=int(first_line[i]),
+    )
+
+
+def _check_consistency(wide: pd.DataFrame, lines: pd.DataFrame, name: str) -> None:
+    # Below England level each count is rounded to the nearest 5, so a difference of counts can
+    # be off by up to 10 without anything being wrong.
+    tol = np.where(wide.index.get_level_values("level") == "England", 0, 10)
+    fin, nac = wide["finished"], wide["not_at_caseness"]
+    rec, rel = wide["recovered"], wide["reliable_recovered"]
+    checks = (
+        ("not_at_caseness", nac > fin + tol, "not at caseness ({a:,.0f}) is more than finished "
+         "a course of treatment ({b:,.0f})", nac, fin),
+        ("recovered", rec > fin - nac + tol, "recovered ({a:,.0f}) is more than finished minus "
+         "not at caseness ({b:,.0f}), the most who could recover", rec, fin - nac),
+        ("reliable_recovered", rel > rec + tol, "reliable recovery ({a:,.0f}) is more than "
+         "recovery ({b:,.0f})", rel, rec),
+    )
+    for measure, cond, text, a, b in checks:
+        cond = cond.fillna(False)
+        if cond.any():
+            i = cond.to_numpy().nonzero()[0][0]
+            k = wide.index[i]
+            line = lines[measure].iloc[i] if measure in lines else None
+            raise InputError(text.format(a=a.iloc[i], b=b.iloc[i]) + f" for {k[2]} {k[3]}, {k[5]}",
+                             file=name, row=None if pd.isna(line) else int(line))
+
+
+_AREA = ["period", "period_start", "period_end", "period_type", "level", "area_code",
+         "area_name", "parent_code", "parent_name"]
+
+
+def _sum_parts(parts: pd.DataFrame, extra: tuple[str, ...] = ()) -> tuple[pd.DataFrame, np.ndarray]:
+    """Counts summed per area (and ``extra``), null wherever any part's count is null: never a
+    partial sum. Also each part's group number, for callers that count parts."""
+    by = ["period_start", "period_end", "level", "area_code", *extra]
+    codes = parts.groupby(by, sort=False, dropna=False).ngroup().to_numpy()
+    n = int(codes.max()) + 1
+    out = parts.iloc[np.unique(codes, return_index=True)[1]][[*_AREA, *extra]]
+    out = out.reset_index(drop=True)
+    per = lambda w: np.bincount(codes, weights=w, minlength=n)  # noqa: E731
+    suppressed = per(parts["suppressed"].to_numpy(dtype=float)) > 0
+    for c in model.COUNT_COLUMNS:
+        v = parts[c].to_numpy("float64", na_value=np.nan)
+        null = per(np.isnan(v).astype(float)) > 0
+        out[c] = np.where(null, np.nan, per(np.nan_to_num(v)))
+        suppressed |= null
+    out["suppressed"] = suppressed
+    return out, codes
+
+
+def _derived(out: pd.DataFrame, breakdown: str, group: str | None = None) -> pd.DataFrame:
+    out = out.assign(breakdown=breakdown, published_recovery=np.nan, published_reliable=np.nan)
+    if group is not None:
+        out["group"] = out["group_parent"] = group
+    else:
+        out["group"] = out["group_parent"]
+    return out
+
+
+def _derive_broad_groups(wide: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+    """Sum detailed ethnic groups into their broad group where a file gives no broad row."""
+    detailed = wide[wide["breakdown"] == "Ethnic Group (detailed)"]
+    if detailed.empty:
+        return wide, 0
+    by = ["period_start", "period_end", "level", "area_code", "group_parent"]
+    have = wide[wide["breakdown"] == "Ethnic Group"].set_index(by).index
+    todo = detailed[~detailed.set_index(by).index.isin(have)]
+    if todo.empty:
+        return wide, 0
+    broad = _derived(_sum_parts(todo, ("group_parent",))[0], "Ethnic Group")
+    return pd.concat([wide, broad], ignore_index=True), len(broad)
+
+
+#: Parts of BME (every group but White British and not stated): the four broad groups other
+#: than White, and the detailed White groups other than British.
+_BME_BROAD = ("Asian or Asian British", "Black or Black British", "Mixed", "Other Ethnic Groups")
+
+
+def _derive_bme(wide: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+    """BME and White British summed from the Ethnic Group rows where no BME Group row exists
+    (the annual files to 2019-20 have none)."""
+    area = ["period_start", "period_end", "level", "area_code"]
+    ethnic = wide[wide["breakdown"].isin(["Ethnic Group", "Ethnic Group (detailed)"])]
+    has_bme = wide.loc[wide["breakdown"] == "BME Group", area].drop_duplicates()
+    if ethnic.empty:
+        return wide, 0
+    if not has_bme.empty:
+        done = pd.MultiIndex.from_frame(has_bme)
+        ethnic = ethnic[~pd.MultiIndex.from_frame(ethnic[area]).isin(done)]
+    white = ethnic["group_parent"] == "White"
+    detailed = ethnic["breakdown"] == "Ethnic Group (detailed)"
+    broad = (ethnic["breakdown"] == "Ethnic Group") & ethnic["group"].isin(_BME_BROAD)
+    british = detailed & white & (ethnic["group"] == "British")
+    out = []
+    bme_mask = broad | (detailed & white & ~british)
+    if bme_mask.any():
+        sums, codes = _sum_parts(ethnic[bme_mask])
+        # A broad group with no row at all makes the sum unknown, as a suppressed one does.
+        n_broad = np.bincount(codes, weights=broad[bme_mask].to_numpy(dtype=float),
+                              minlength=len(sums))
+        short = n_broad < len(_BME_BROAD)
+        sums.loc[short, list(model.COUNT_COLUMNS)] = np.nan
+        sums.loc[short, "suppressed"] = True
+        out.append(_derived(sums, "BME Group", "BME"))
+    if british.any():
+        out.append(_derived(_sum_parts(ethnic[british])[0], "BME Group", "White British"))
+    if not out:
+        return wide, 0
+    derived = pd.concat(out, ignore_index=True)
+    return pd.concat([wide, derived], ignore_index=True), len(derived)
+
+
+def attach_regions(frame: pd.DataFrame) -> pd.DataFrame:
+    """Fill an ICB's parent region from the reference table where the file did not give one."""
+    ref = model.icb_regions().set_index("icb_code")
+    missing = (frame["level"] == "ICB") & frame["parent_code"].isna()
+    if missing.any():
+        codes = frame.loc[missing, "area_code"]
+        frame.loc[missing, "parent_code"] = codes.map(ref["region_code"])
+        frame.loc[missing, "parent_name"] = codes.map(ref["region_name"])
+    return frame

@@ -1,0 +1,211 @@
+"""Reading bytes: encodings, line numbers, hostile files and limits (core.sources)."""
+
+import datetime as dt
+import io
+import time
+import tomllib
+import zipfile
+
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from core import readers, sources
+from core.errors import InputError
+from tests.conftest import ROOT, area_rows, quarterly_csv, small_quarter
+
+TODAY = dt.date(2026, 11, 26)
+
+
+def read(data: bytes, name: str = "q.csv", **kw):
+    return readers.read_file(data, name, today=TODAY, **kw)
+
+
+def filler(n: int) -> list[list[str]]:
+    """Rows the reader drops (another breakdown), to push what follows past the first 64 KB."""
+    rows = []
+    for i in range(n):
+        rows += area_rows(vtype="Age", va=f"{18 + i % 50}")
+    return rows
+
+
+def kept_late(name: str = "NHS CAFÉ ICB") -> tuple[list[list[str]], int]:
+    """Rows whose kept area, named ``name``, starts beyond the first 64 KB; and its line."""
+    rows = filler(100)
+    return rows + area_rows(name=name), len(rows) + 2
+
+
+# --- encodings ---------------------------------------------------------------------------------
+
+
+def test_late_windows_1252_byte_reads_the_whole_file_as_windows_1252():
+    rows, _ = kept_late()
+    data = quarterly_csv(rows, encoding="windows-1252")
+    assert data.index(b"\xc9") > 65536
+    r = read(data)
+    assert r.frame.iloc[0]["area_name"] == "NHS CAFÉ ICB" and r.encoding == "windows-1252"
+
+
+def test_undecodable_byte_named_at_its_row():
+    rows, line = kept_late(name="NHS CAF\x81 ICB")  # 0x81 means nothing in Windows-1252
+    data = quarterly_csv(rows, encoding="latin-1")
+    with pytest.raises(InputError, match="neither UTF-8 nor Windows-1252") as e:
+        read(data)
+    assert e.value.row == line  # the first of the six rows that carry the name
+
+
+def test_mixed_encodings_refused_at_the_first_bad_row():
+    rows, line = kept_late()
+    early = area_rows(code="QF7", name="NHS SÖUTH ICB")
+    data = quarterly_csv(early + rows[: -6]) + quarterly_csv(rows[-6:], encoding="windows-1252"
+                                                                 ).split(b"\n", 1)[1]
+    with pytest.raises(InputError, match="mixes encodings") as e:
+        read(data)
+    assert e.value.row == line + 6
+
+
+# --- line numbers ------------------------------------------------------------------------------
+
+
+def test_blank_lines_do_not_shift_error_rows():
+    # Issue 8: an error on line 13 was reported as line 10 when three blank lines came before.
+    rows = area_rows(code="QF7") + area_rows(recovered="lots")
+    lines = quarterly_csv(rows).split(b"\n")
+    data = b"\n".join(lines[:3] + [b"", b"", b""] + lines[3:])
+    with pytest.raises(InputError, match="lots") as e:
+        read(data)
+    assert e.value.row == 1 + 2 + 3 + 4 + 3  # header, 2 rows, 3 blanks, 4 rows, the M191 row
+    assert data.split(b"\n")[e.value.row - 1].count(b"lots") == 1
+
+
+@settings(max_examples=20, deadline=None)
+@given(blanks=st.lists(st.integers(0, 30), min_size=1, max_size=5),
+       size=st.sampled_from([256, 4096]), crlf=st.booleans())
+def test_error_row_is_the_line_a_spreadsheet_shows(blanks, size, crlf):
+    rows = filler(20) + area_rows(recovered="lots") + filler(5)
+    lines = quarterly_csv(rows).split(b"\n")
+    for at in sorted(blanks, reverse=True):
+        lines.insert(1 + at, b"")
+    eol = b"\r\n" if crlf else b"\n"
+    data = eol.join(lines)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(sources, "READ_BYTES", size)
+        mp.setattr(sources, "BLOCK_BYTES", 2 * size)
+        with pytest.raises(InputError) as e:
+            read(data)
+    assert b'"lots"' in data.split(eol)[e.value.row - 1]
+
+
+def test_cr_only_line_ends_read_like_lf():
+    data = quarterly_csv(small_quarter())
+    assert read(data.replace(b"\n", b"\r")).frame.equals(read(data).frame)
+
+
+# --- hostile files -----------------------------------------------------------------------------
+
+
+def test_nul_byte_anywhere_refused_with_its_row():
+    rows, line = kept_late(name="NHS \x00 ICB")
+    with pytest.raises(InputError, match="NUL byte") as e:
+        read(quarterly_csv(rows))
+    assert e.value.row == line
+    data = quarterly_csv(area_rows())
+    with pytest.raises(InputError, match="NUL byte") as e:
+        read(data.replace(b"M191", b"M\x0091"))  # early in the file too
+    assert e.value.row == 4
+
+
+class Endless(io.RawIOBase):
+    """A stream of one endless line that counts what was read from it."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b) -> int:
+        b[:] = b"x" * len(b)
+        self.count += len(b)
+        return len(b)
+
+
+def test_overlong_line_refused_after_reading_little_more_than_the_limit():
+    header = b"REPORTING_PERIOD_START,GroupType\n1,"
+    stream = Endless()
+    t = time.perf_counter()
+    with pytest.raises(InputError, match="longer than 1 MB") as e:
+        list(sources._blocks(io.BufferedReader(_Prefixed(header, stream)), "big.csv"))
+    assert e.value.row == 2
+    assert stream.count <= sources.MAX_LINE_BYTES + 2 * sources.READ_BYTES
+    assert time.perf_counter() - t < 30  # not a timing claim: only that it stops at all
+
+
+class _Prefixed(io.RawIOBase):
+    def __init__(self, head: bytes, rest: io.RawIOBase) -> None:
+        self.head, self.rest = head, rest
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b) -> int:
+        if self.head:
+            n = min(len(b), len(self.head))
+            b[:n], self.head = self.head[:n], self.head[n:]
+            return n
+        return self.rest.readinto(b)
+
+
+def test_overlong_line_in_a_file():
+    data = quarterly_csv(area_rows()) + b'"2025-10-01","' + b"x" * (2 * 1024**2) + b'"\n'
+    with pytest.raises(InputError, match="longer than 1 MB") as e:
+        read(data)
+    assert e.value.row == 8
+
+
+def test_zip_error_lists_at_most_ten_names():
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for i in range(2000):
+            zf.writestr(f"member_{i:05d}.txt", b"")
+    with pytest.raises(InputError, match="no ICB/sub-ICB CSV") as e:
+        read(buf.getvalue(), "many.zip")
+    message = str(e.value)
+    assert "2,000 files" in message and "and 1,990 more" in message
+    assert message.count("member_") == 10 and len(message) < 600
+
+
+def test_read_errors_become_clear_messages(tmp_path):
+    class Failing(io.RawIOBase):
+        def readable(self) -> bool:
+            return True
+
+        def readinto(self, b) -> int:
+            raise OSError(5, "Input/output error")
+
+    with pytest.raises(InputError, match="could not be read .Input/output error") as e:
+        readers.read_file(Failing(), "disk.csv", today=TODAY)
+    assert e.value.file == "disk.csv"
+    with pytest.raises(InputError, match="a folder, not a file"):
+        readers.read_file(tmp_path, today=TODAY)
+
+
+def test_kept_rows_capped_with_the_limit_in_the_error(monkeypatch):
+    monkeypatch.setattr(sources, "MAX_KEPT_ROWS", 10)
+    with pytest.raises(InputError, match="more than 10 rows of recovery measures"):
+        read(quarterly_csv(small_quarter()))
+
+
+def test_upload_limit_is_the_widgets_number():
+    with open(ROOT / ".streamlit" / "config.toml", "rb") as f:
+        mb = tomllib.load(f)["server"]["maxUploadSize"]
+    assert readers.MAX_UPLOAD_MB == mb and readers.MAX_UPLOAD_BYTES == mb * 1024**2
+
+
+def test_same_frame_whatever_the_block_size(monkeypatch):
+    data = quarterly_csv(filler(50) + small_quarter() + filler(50))
+    whole = read(data).frame
+    monkeypatch.setattr(sources, "READ_BYTES", 300)
+    monkeypatch.setattr(sources, "BLOCK_BYTES", 600)
+    pd.testing.assert_frame_equal(read(data).frame, whole)
