@@ -37,7 +37,7 @@ def test_ingest_export_info_restore(tmp_path, small_csv):
     assert "Quarters: 1, 2025/26 Q3 to 2025/26 Q3" in r.stdout and "ICB: 2 areas" in r.stdout
 
     r = run("restore", store=store)
-    assert r.returncode == 2 and "no previous version" in r.stderr
+    assert r.returncode == 2 and "no earlier version" in r.stderr
 
 
 def test_bad_file_exit_status_and_message(tmp_path):
