@@ -426,6 +426,13 @@ class Store:
             children = [v for v in history.versions(self.path) if v.parent == head]
             return self._move(sorted(children, reverse=True), "There is no later version to redo.")
 
+    def recover(self) -> int | None:
+        """After a crash: record the store file as a version if it is not yet one, and remove
+        temporary files a killed writer left. Every locked operation does this first; the
+        version the store holds is returned (None when it is missing or unreadable)."""
+        with self.locked():
+            return self._head()
+
     def can_undo(self) -> bool:
         """Cheap check for the page's button (the move itself checks properly)."""
         return len(history.versions(self.path)) > 1 or self.previous_path.is_file()
