@@ -115,6 +115,7 @@ def _run(args: argparse.Namespace) -> int:
         print("\n".join(describe(store)))
     elif args.command == "history":
         print("\n".join(history_lines(store)))
+        store.load()  # a damaged store: say so, after the versions a maintainer can restore
     elif args.command in ("restore", "undo"):
         print("\n".join(store.undo().lines(f"Restored {store.path} to")))
     elif args.command == "redo":

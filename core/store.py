@@ -457,9 +457,11 @@ class Store:
 def _guarded(path: Path, read):
     """Run a read of the store, turning every way it can fail into a ``StoreError``."""
     try:
+        if path.is_dir():
+            raise IsADirectoryError(path)
         return read()
-    except StoreError:
-        raise
+    except StoreError as exc:
+        raise exc.in_file(str(path)) from None
     except IsADirectoryError:
         raise StoreError("the store path is a folder, not a Parquet file", file=str(path)) from None
     except OSError as exc:

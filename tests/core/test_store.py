@@ -8,12 +8,14 @@ import threading
 from pathlib import Path
 
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 
 from core import history
+from core import store as store_mod
 from core.errors import InputError
 from core.readers import read_file
-from core.store import Store, ingest, merge
+from core.store import Store, ingest, load_store, merge
 from tests.conftest import area_rows, quarterly_csv, small_quarter
 
 TODAY = dt.date(2026, 11, 26)
@@ -283,3 +285,126 @@ def test_a_store_from_before_versions_is_kept_as_the_first_version(tmp_path, sma
     ingest([quarter_file(tmp_path, 3)], s)
     s.undo()
     assert digest(s.path) == legacy
+
+
+# --- missing values, cut files ----------------------------------------------------------------
+
+
+def test_merge_never_blanks_a_stored_value_unless_the_file_marks_it_suppressed(loaded):
+    """Today's main: merge replaces present values with missing ones (issue 13, item 1)."""
+    stored = loaded.load()
+    incoming = stored.copy()
+    eng = (incoming["level"] == "England") & (incoming["group"] == "Total")
+    bme = (incoming["level"] == "England") & (incoming["group"] == "BME")
+    incoming.loc[eng | bme, "finished"] = pd.NA
+    incoming.loc[eng, "suppressed"] = False  # missing, not marked: keep the stored number
+    incoming.loc[bme, "suppressed"] = True  # marked suppressed: the file's blank wins
+    merged, report = merge(stored, incoming)
+    key = ["level", "group"]
+    before = stored.set_index(key)["finished"]
+    after = merged.set_index(key)["finished"]
+    assert after[("England", "Total")] == before[("England", "Total")] == 170000
+    assert pd.isna(after[("England", "BME")])
+    assert report.kept_values == 1
+    assert "Stored values kept where the file has none" in " ".join(report.lines())
+
+
+def test_a_cut_file_is_refused_and_changes_nothing(loaded, tmp_path, small_csv):
+    """A quarterly CSV cut after a complete row (``head -n``) covers far fewer areas and groups
+    than the store holds for its quarter. Today's main: ingested, exit 0."""
+    lines = small_csv.read_bytes().splitlines(keepends=True)
+    cut = tmp_path / "cut.csv"
+    cut.write_bytes(b"".join(lines[:1 + 6 * 4]))  # header and the first four areas-and-groups
+    before = digest(loaded.path)
+    held = len(loaded.load())
+    with pytest.raises(InputError) as exc:
+        ingest([cut], loaded)
+    msg = str(exc.value)
+    assert f"covers 4 of the {held} area and group rows the store holds for 2025/26 Q3" in msg
+    assert "nothing was changed" in msg and "--allow-partial" in msg
+    assert digest(loaded.path) == before
+    _, report = ingest([cut], loaded, partial=True)  # on purpose: allowed
+    assert report.unchanged == 4
+
+
+def test_coverage_per_quarter(loaded, small_csv):
+    stored = loaded.load()
+    incoming = read_file(small_csv, today=TODAY).frame
+    cov = store_mod.coverage(stored, incoming.iloc[:3])
+    row = cov.iloc[0]
+    assert row["period"] == "2025/26 Q3" and row["rows_store"] == len(stored)
+    assert row["rows_covered"] == 3 and row["areas_store"] == stored["area_code"].nunique()
+
+
+def test_remove_the_synthetic_sample_on_request(tmp_path, small_csv):
+    s = Store(tmp_path / "s.parquet")
+    ingest([quarter_file(tmp_path, 0)], s, synthetic=True)
+    stored = s.load()
+    result = read_file(small_csv, today=TODAY)
+    assert store_mod.suggest_removing_sample(stored, [result])
+    _, report = ingest([small_csv], s, remove_synthetic=True)
+    f = s.load()
+    assert not f["synthetic"].any() and set(f["period"]) == {"2025/26 Q3"}
+    assert report.synthetic_removed == len(stored)
+    assert "Synthetic sample rows removed" in " ".join(report.lines())
+    assert not store_mod.suggest_removing_sample(f, [result])
+
+
+# --- a store that cannot be used ----------------------------------------------------------------
+
+
+def rewrite_meta(path: Path, **changes: bytes) -> None:
+    table = pq.read_table(path)
+    meta = dict(table.schema.metadata)
+    meta.update({k.encode(): v for k, v in changes.items()})
+    pq.write_table(table.replace_schema_metadata(meta), path)
+
+
+def test_a_store_from_a_newer_version_is_refused_clearly(loaded, small_csv):
+    """Today's main: ``info`` crashes and ``ingest`` silently drops the newer columns."""
+    rewrite_meta(loaded.path, **{"nhstt.schema": b"3"})
+    before = digest(loaded.path)
+    with pytest.raises(store_mod.StoreError, match="newer version of this tool .store format 3"):
+        loaded.load()
+    with pytest.raises(store_mod.StoreError):
+        ingest([small_csv], loaded)
+    assert digest(loaded.path) == before
+
+
+def test_an_older_store_is_migrated(loaded, tmp_path):
+    table = pq.read_table(loaded.path)
+    meta = {k: v for k, v in table.schema.metadata.items() if not k.startswith(b"nhstt.schema")}
+    pq.write_table(table.replace_schema_metadata(meta), loaded.path)
+    rows = len(loaded.load())
+    ingest([quarter_file(tmp_path, 3)], loaded)
+    assert pq.read_schema(loaded.path).metadata[b"nhstt.schema"] == b"2"
+    assert len(loaded.load()) == 2 * rows
+
+
+@pytest.mark.parametrize("damage", ["garbage", "empty", "folder", "bad log", "log not json"])
+def test_an_unusable_store_gives_a_plain_store_error(tmp_path, loaded, damage):
+    path = loaded.path
+    if damage == "garbage":
+        path.write_bytes(b"PAR1 this is not parquet")
+    elif damage == "empty":
+        path.write_bytes(b"")
+    elif damage == "folder":
+        path.unlink()
+        path.mkdir()
+    elif damage == "bad log":
+        rewrite_meta(path, **{"nhstt.log": b'[{"loaded_at": 5}]'})
+    else:
+        rewrite_meta(path, **{"nhstt.log": b"[{"})
+    with pytest.raises(store_mod.StoreError) as exc:
+        load_store(path)
+        Store(path).log()
+    assert "A maintainer can restore a previous version" in str(exc.value)
+    assert str(path) in str(exc.value)
+
+
+def test_undo_repairs_an_unreadable_store_from_the_last_good_version(loaded, tmp_path):
+    ingest([quarter_file(tmp_path, 3)], loaded)
+    good = digest(loaded.path)
+    loaded.path.write_bytes(b"not a store")
+    moved = loaded.undo()
+    assert digest(loaded.path) == good and moved.version == 2
