@@ -324,3 +324,55 @@ def test_hostile_names_stay_text_on_the_chart_pages(shared_store):
     assert any("\\[click\\]" in c for c in captions)  # but shown, as typed
     subheaders = [h.value for h in at.subheader]
     assert all(link not in h for h in subheaders)
+
+
+# --- memory and temporary files per session ---------------------------------------------------
+
+
+def test_the_file_is_read_once_per_upload_not_per_rerun(shared_store, monkeypatch):
+    """The parse is cached on the upload's id: today's main hashed the whole file (up to 300 MB)
+    with SHA-256 on every rerun to find its cache entry."""
+    calls = []
+    original = readers.read_file
+    monkeypatch.setattr(readers, "read_file", lambda *a, **k: calls.append(1) or original(*a, **k))
+    data = next_quarter_zip()
+    hashed = []
+    real_sha = hashlib.sha256
+
+    def sha256(value=b"", *a, **k):
+        hashed.append(bytes(value) == data)
+        return real_sha(value, *a, **k)
+
+    monkeypatch.setattr(hashlib, "sha256", sha256)
+    at = upload(upload_page(), "q.zip", data)
+    at.run()
+    at.text_input(key="upload_year").set_value("").run()
+    assert len(calls) == 1 and not any(hashed)
+    upload(at, "q2.zip", next_quarter_zip())  # a new upload (new id): read again
+    assert len(calls) == 2
+
+
+def test_session_folders_are_deleted_when_replaced_or_discarded(shared_store):
+    """Today's main: ``nhstt-session-*`` folders were never deleted."""
+    at = upload(upload_page(), "q.zip", next_quarter_zip())
+    at.button(key="apply_session").click().run()
+    first = Path(at.session_state["session_store_path"]).parent
+    assert first.name.startswith("nhstt-session-") and first.is_dir()
+    at.button(key="apply_session").click().run()  # a new apply replaces the old folder
+    second = Path(at.session_state["session_store_path"]).parent
+    assert second != first and second.is_dir() and not first.exists()
+    at.button(key="discard_session").click().run()
+    assert not second.exists()
+
+
+def test_a_session_folder_goes_when_its_session_state_goes():
+    import gc
+
+    from core.uploads import SessionFolder
+
+    state = {"session_folder": SessionFolder()}
+    path = state["session_folder"].path
+    state["session_folder"].store_path.write_bytes(b"x")
+    del state  # Streamlit drops a session's state when the session ends
+    gc.collect()
+    assert not path.exists()
