@@ -52,11 +52,58 @@ print(json.dumps({"seconds": checked, "with_apply": total, "peak_mb": hwm_mb(), 
                   "preview_mb": peak_preview}))
 """
 
+# Sessions that upload and apply, then close: the server's RSS (now, not its high-water mark)
+# before the first session and after the last has closed, and the session folders left behind.
+SESSIONS = r"""
+zip_path, store, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+import gc, glob, os, tempfile
+from pathlib import Path
+from streamlit.runtime import pages_manager
+from streamlit.testing.v1 import AppTest
+from core import model
+model.DEFAULT_STORE = Path(store)
+original = pages_manager.PagesManager.__init__
+def init(self, *a, **k):
+    original(self, *a, **k)
+    pages_manager.PagesManager.uses_pages_directory = False
+pages_manager.PagesManager.__init__ = init
+def rss_mb():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+def folders():
+    return len(glob.glob(os.path.join(tempfile.gettempdir(), "nhstt-session-*")))
+data = Path(zip_path).read_bytes()
+app = str(model.PROJECT_DIR / "streamlit_app.py")
+at = AppTest.from_file(app, default_timeout=600)
+at.run()
+at.switch_page("pages/upload.py").run()
+del at
+gc.collect()
+start, start_folders, after_each = rss_mb(), folders(), []
+for i in range(n):
+    at = AppTest.from_file(app, default_timeout=600)
+    at.run()
+    at.switch_page("pages/upload.py").run()
+    at.file_uploader(key="upload_file").upload(Path(zip_path).name, data, "application/zip").run()
+    at.button(key="apply_session").click().run()
+    assert not at.exception, at.exception
+    del at  # the session closes: its state goes
+    gc.collect()
+    after_each.append(rss_mb())
+print(json.dumps({"start_mb": start, "end_mb": after_each[-1], "after_each": after_each,
+                  "peak_mb": hwm_mb(), "folders_left": folders() - start_folders}))
+"""
+
 
 def main() -> int:
     p = argparse.ArgumentParser()
     p.add_argument("--repeat", type=int, default=3)
     p.add_argument("--rows", type=int, default=1_000_000)
+    p.add_argument("--sessions", type=int, default=20,
+                   help="upload-and-apply sessions for the memory check (0: skip)")
+    p.add_argument("--session-rows", type=int, default=1_000_000,
+                   help="rows of the file each of those sessions uploads")
     args = p.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
@@ -87,6 +134,19 @@ def main() -> int:
               f"{max(r['preview_mb'] for r in page_runs):.0f} MB uploading and previewing, "
               f"{max(r['peak_mb'] for r in page_runs):.0f} MB after using it for the session "
               "(goal < 500 MB)")
+        if args.sessions:
+            small = tmp / "nhstalkingtherapies_quarterly_data_q1_26_27_sessions.zip"
+            full_size(small, args.session_rows)
+            store = tmp / "sessions.parquet"
+            shutil.copy(ROOT / "data" / "recovery.parquet", store)
+            r = run_child(SESSIONS, str(small), str(store), str(args.sessions))
+            grew = r["end_mb"] - r["start_mb"]
+            print(f"{args.sessions} upload-and-apply sessions ({args.session_rows:,} rows each), "
+                  f"all closed: server RSS {r['start_mb']:.0f} MB before, {r['end_mb']:.0f} MB "
+                  f"after, {grew:+.0f} MB (goal within 150 MB); peak {r['peak_mb']:.0f} MB "
+                  f"(goal <= 1,024 MB); session folders left: {r['folders_left']}")
+            print("RSS after each session (MB): "
+                  + ", ".join(f"{x:.0f}" for x in r["after_each"]))
     return 0
 
 

@@ -1,7 +1,8 @@
-"""Command line: ``python -m core ingest|export|info|restore``.
+"""Command line: ``python -m core ingest|export|info|history|restore|undo|redo``.
 
 Errors go to stderr as one plain sentence naming the file, row and column, with exit status 2
-for bad input (1 is left for bugs), so scripts can tell a bad file from a broken tool.
+for bad input, a broken store or a file-system error (1 is left for bugs), so scripts can tell
+a bad file from a broken tool, and a maintainer never sees a traceback.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from pathlib import Path
 
 from core import export, model
 from core.errors import InputError
-from core.store import Store, ingest
+from core.store import DEFAULT_KEEP, MIN_KEEP, Store, ingest
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -28,6 +29,10 @@ def _parser() -> argparse.ArgumentParser:
             "--store", type=Path, default=model.DEFAULT_STORE,
             help=f"Parquet store (default: {model.DEFAULT_STORE})",
         )
+        sp.add_argument(
+            "--keep", type=int, default=DEFAULT_KEEP,
+            help=f"versions to keep, at least {MIN_KEEP} (default: {DEFAULT_KEEP})",
+        )
 
     sp = sub.add_parser("ingest", help="read published files and merge them into the store")
     sp.add_argument("files", nargs="+", type=Path, help="quarterly zip or CSV, or annual CSV")
@@ -35,6 +40,15 @@ def _parser() -> argparse.ArgumentParser:
     sp.add_argument(
         "--synthetic", action="store_true",
         help="mark the rows as synthetic sample data (the bundled sample only)",
+    )
+    sp.add_argument(
+        "--remove-synthetic", action="store_true",
+        help="remove the synthetic sample from the store (do this with the first real file)",
+    )
+    sp.add_argument(
+        "--allow-partial", action="store_true",
+        help="accept a file covering far fewer areas and groups than the store holds for its "
+        "periods (a deliberate partial correction; otherwise refused as a cut file)",
     )
     store_arg(sp)
 
@@ -49,42 +63,86 @@ def _parser() -> argparse.ArgumentParser:
 
     sp = sub.add_parser("info", help="what the store holds")
     store_arg(sp)
-    sp = sub.add_parser("restore", help="put back the version before the last write")
+    sp = sub.add_parser("history", help="list the kept versions of the store, newest first")
     store_arg(sp)
+    for name, text in (("restore", "move the store back one version (repeat to go further)"),
+                       ("undo", "the same as restore"),
+                       ("redo", "move forward again after a restore")):
+        sp = sub.add_parser(name, help=text)
+        store_arg(sp)
     return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    store = Store(args.store)
     try:
-        if args.command == "ingest":
-            results, report = ingest(
-                args.files, store, synthetic=args.synthetic, period=args.period
-            )
-            for r in results:
-                print("\n".join(r.summary()))
-            print("\n".join(report.lines()))
-            print(f"Store: {store.path}")
-        elif args.command == "export":
-            frame = export.select(
-                store.load(), level=args.level, area=args.area, group=args.group,
-                start=args.start, end=args.end,
-            )
-            long = export.to_long(frame, [args.measure] if args.measure else None)
-            sys.stdout.write(export.to_csv(long))
-        elif args.command == "info":
-            print("\n".join(describe(store)))
-        elif args.command == "restore":
-            store.restore()
-            print(f"Restored the previous version of {store.path}.")
-    except InputError as exc:
+        return _run(args)
+    except InputError as exc:  # includes StoreError
         print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except ValueError as exc:  # bad --from/--to and similar
+    except IsADirectoryError as exc:
+        print(f"error: {exc.filename}: is a folder; give the path of a Parquet store file.",
+              file=sys.stderr)
+    except OSError as exc:
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"error: {where}{exc.strerror or exc}. Nothing was changed.", file=sys.stderr)
+    except ValueError as exc:  # bad --from/--to, --keep and similar
         print(f"error: {exc}", file=sys.stderr)
-        return 2
+    return 2
+
+
+def _run(args: argparse.Namespace) -> int:
+    store = Store(args.store, keep=args.keep)
+    if store.path.is_dir():
+        raise InputError("this is a folder: give the path of a Parquet store file, e.g. "
+                         "data/recovery.parquet", file=str(store.path))
+    if args.command == "ingest":
+        results, report = ingest(
+            args.files, store, synthetic=args.synthetic, period=args.period,
+            remove_synthetic=args.remove_synthetic, partial=args.allow_partial,
+        )
+        for r in results:
+            print("\n".join(r.summary()))
+        print("\n".join(report.lines()))
+        print(f"Store: {store.path}")
+    elif args.command == "export":
+        frame = export.select(
+            store.load(), level=args.level, area=args.area, group=args.group,
+            start=args.start, end=args.end,
+        )
+        long = export.to_long(frame, [args.measure] if args.measure else None)
+        sys.stdout.write(export.to_csv(long))
+    elif args.command == "info":
+        print("\n".join(describe(store)))
+    elif args.command == "history":
+        print("\n".join(history_lines(store)))
+        store.load()  # a damaged store: say so, after the versions a maintainer can restore
+    elif args.command in ("restore", "undo"):
+        print("\n".join(store.undo().lines(f"Restored {store.path} to")))
+    elif args.command == "redo":
+        print("\n".join(store.redo().lines(f"Moved {store.path} forward to")))
     return 0
+
+
+def history_lines(store: Store) -> list[str]:
+    """One line per kept version: number, made from, when, which files, rows, checksum."""
+    versions = store.history()
+    if not versions:
+        return [f"{store.path}: no versions kept yet."]
+    out = [f"Versions of {store.path}, newest first (* = the store now):"]
+    for v in versions:
+        mark = "*" if v["current"] else " "
+        if v["damaged"]:
+            out.append(f"{mark} v{v['version']}: DAMAGED: {v['damaged']}")
+            continue
+        what = ", ".join(v.get("sources") or []) or "(no load recorded)"
+        rows = f"{v['rows']:,} rows" if isinstance(v.get("rows"), int) else "rows not recorded"
+        made = f"from v{v['parent']}" if v["parent"] else "first kept"
+        out.append(
+            f"{mark} v{v['version']} ({made}): {v.get('loaded_at', 'time not recorded')}, {what}, "
+            f"{rows} (+{v.get('rows_added', 0):,}, {v.get('rows_replaced', 0):,} replaced), "
+            f"sha256 {v['checksum'][:16]}"
+        )
+    return out
 
 
 def describe(store: Store) -> list[str]:

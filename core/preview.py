@@ -14,7 +14,7 @@ import pandas as pd
 
 from core import model, stats
 from core.readers import ReadResult
-from core.store import MergeReport, diff, incoming_rows, merge
+from core.store import MergeReport, coverage, cut_message, diff, incoming_rows, merge
 
 HEADLINE_GROUPS = {"Total": "Total", "BME": "BME Group"}
 
@@ -24,6 +24,10 @@ class Preview:
     report: MergeReport
     changes: pd.DataFrame  # England and ICB rows whose values differ, with rates before/after
     england: pd.DataFrame  # England's whole-population and BME rows after the merge (for a chart)
+    #: Per period: areas, groups and area-and-group rows in the file against the store's.
+    coverage: pd.DataFrame
+    #: Why the file looks cut short (the store refuses it), or None.
+    cut: str | None
 
 
 def _headline_rows(frame: pd.DataFrame, levels: Sequence[str]) -> pd.Series:
@@ -31,16 +35,25 @@ def _headline_rows(frame: pd.DataFrame, levels: Sequence[str]) -> pd.Series:
     return mask & frame["breakdown"].isin(list(HEADLINE_GROUPS.values()))
 
 
-def preview(stored: pd.DataFrame, results: Sequence[ReadResult], *, synthetic: bool = False) -> Preview:
+def preview(stored: pd.DataFrame, results: Sequence[ReadResult], *, synthetic: bool = False,
+            remove_synthetic: bool = False) -> Preview:
+    removed = 0
+    if remove_synthetic and len(stored):
+        sample = stored["synthetic"].to_numpy(dtype=bool)
+        removed = int(sample.sum())
+        stored = stored[~sample].reset_index(drop=True)
     incoming = incoming_rows(results, synthetic=synthetic)
     report = diff(stored, incoming)
+    report.synthetic_removed = removed
+    cov = coverage(stored, incoming)
     period_labels = report.periods_added + report.periods_replaced
     in_periods = stored["period"].isin(period_labels)
     before = stored[in_periods & _headline_rows(stored, ["England", "ICB"])]
     after, _ = merge(before, incoming[_headline_rows(incoming, ["England", "ICB"])])
     england, _ = merge(stored[_headline_rows(stored, ["England"])],
                        incoming[_headline_rows(incoming, ["England"])])
-    return Preview(report, changes(before, after, period_labels), england)
+    return Preview(report, changes(before, after, period_labels), england, cov,
+                   cut_message(cov, ", ".join(report.sources)))
 
 
 def changes(before: pd.DataFrame, after: pd.DataFrame, period_labels: list[str]) -> pd.DataFrame:

@@ -1,10 +1,12 @@
 """The Parquet store: one file of tidy rows plus a log of what was loaded, when, from where.
 
-Writes are atomic (a temporary file in the same folder, then ``os.replace``), so a reader sees
-either the old store or the new one, never half of each. The previous version is kept beside
-the store (``recovery.prev.parquet``) so one step can be undone. Saves are serialised with an
-exclusive lock on ``recovery.parquet.lock``, so two maintainers saving at once both land.
-The log travels inside the Parquet file's metadata, so data and log can never disagree.
+Writes are atomic (``history.atomic_write``: a temporary file in the same folder, then
+``os.replace``), so a reader sees either the old store or the new one, never half of each.
+Every write makes a new version, kept as a byte copy in ``<stem>.history/`` (the last
+``keep`` of them); undo and redo copy a checked version back (see ``core.history``). Every
+operation runs under an exclusive lock on ``<name>.lock``, so two maintainers saving at once
+both land and two undos move back two versions. The log travels inside the Parquet file's
+metadata, so data and log can never disagree, and so does the store format's number.
 """
 
 from __future__ import annotations
@@ -12,124 +14,90 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import fcntl
+import hashlib
 import io
 import json
-import os
-import tempfile
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from core import model
+from core import history, model
 from core.errors import InputError
+from core.history import atomic_write
+from core.merge import (
+    CUT_SHARE,
+    MergeReport,
+    coverage,
+    cut_message,
+    diff,
+    incoming_rows,
+    merge,
+    merge_results,
+    suggest_removing_sample,
+)
 from core.readers import ReadResult, read_file
 
+__all__ = ["atomic_write", "Store", "StoreError", "load_store", "ingest", "merge", "diff",
+           "merge_results", "incoming_rows", "coverage", "cut_message", "CUT_SHARE",
+           "MergeReport", "suggest_removing_sample"]
+
 LOG_KEY = b"nhstt.log"
+SCHEMA_KEY = b"nhstt.schema"
+VERSION_KEY = b"nhstt.version"
+PARENT_KEY = b"nhstt.parent"
+#: The store format this code writes. 1: no format number (before versions were kept).
+SCHEMA_VERSION = 2
+DEFAULT_KEEP = 10
+MIN_KEEP = 5
+RESTORE_HINT = ("A maintainer can restore a previous version: on the Upload data page, or with "
+                "`python -m core restore`.")
+LOG_FIELDS = {"loaded_at": str, "sources": list, "rows_added": int, "rows_replaced": int}
 
 
-@dataclass
-class MergeReport:
-    """What a merge did, for the command line and the upload page to say in words."""
+class StoreError(InputError):
+    """The store itself cannot be used: what is wrong, and that a previous version can be
+    restored. The only error ``Store.load``/``Store.log``/``load_store`` raise."""
 
-    added: int = 0
-    replaced: int = 0
-    unchanged: int = 0
-    periods_added: list[str] = field(default_factory=list)
-    periods_replaced: list[str] = field(default_factory=list)
-    new_areas: list[tuple[str, str, str]] = field(default_factory=list)
-    sources: list[str] = field(default_factory=list)
-
-    def lines(self) -> list[str]:
-        out = [
-            f"Added {self.added:,} rows, replaced {self.replaced:,}, "
-            f"{self.unchanged:,} identical to what was stored."
-        ]
-        if self.periods_added:
-            out.append("New periods: " + ", ".join(self.periods_added) + ".")
-        if self.periods_replaced:
-            out.append("Periods replaced: " + ", ".join(self.periods_replaced) + ".")
-        if self.new_areas:
-            shown = ", ".join(f"{c} {n} ({lvl})" for lvl, c, n in self.new_areas[:10])
-            more = f" and {len(self.new_areas) - 10} more" if len(self.new_areas) > 10 else ""
-            out.append(f"Area codes not stored before: {shown}{more}.")
-        return out
+    def __init__(self, problem: str, *, file: str | None = None) -> None:
+        self.problem = problem
+        super().__init__(f"{problem}. {RESTORE_HINT}", file=file)
 
 
-def _key(frame: pd.DataFrame) -> pd.MultiIndex:
-    return pd.MultiIndex.from_arrays([frame[c] for c in model.KEY_COLUMNS])
+# --- the store ---------------------------------------------------------------------------------
 
 
-def diff(stored: pd.DataFrame, incoming: pd.DataFrame) -> MergeReport:
-    """What merging ``incoming`` would do, without building the merged store."""
-    return _diff(stored, incoming, _key(stored), _key(incoming))
+@dataclass(frozen=True)
+class Moved:
+    """Where an undo or redo took the store, and the damaged versions it passed over."""
 
+    version: int
+    skipped: list[str]
 
-def _diff(stored: pd.DataFrame, incoming: pd.DataFrame, old_key: pd.MultiIndex,
-          new_key: pd.MultiIndex) -> MergeReport:
-    report = MergeReport()
-    hit = new_key.isin(old_key)
-    report.added = int((~hit).sum())
-    if hit.any():
-        values = [*model.COUNT_COLUMNS, *model.PERCENT_COLUMNS, "area_name", "suppressed"]
-        positions = old_key.get_indexer(new_key[hit])
-        before = stored.iloc[positions][values].reset_index(drop=True)
-        after = incoming[hit][values].reset_index(drop=True)
-        same = pd.Series(True, index=range(len(after)))
-        for c in values:
-            x, y = before[c].astype(object), after[c].astype(object)
-            equal = pd.Series([a == b for a, b in zip(x, y, strict=True)], dtype=object)
-            same &= (x.isna() & y.isna()) | equal.fillna(False).astype(bool)
-        report.unchanged = int(same.sum())
-        report.replaced = int((~same).sum())
-    old_periods = set(stored["period"].unique())
-    for period in dict.fromkeys(incoming.sort_values("period_start")["period"]):
-        (report.periods_replaced if period in old_periods else report.periods_added).append(period)
-    known = set(stored[["level", "area_code"]].drop_duplicates().itertuples(index=False, name=None))
-    areas = incoming.drop_duplicates(["level", "area_code"])
-    report.new_areas = [
-        (lvl, code, name)
-        for lvl, code, name in zip(areas["level"], areas["area_code"], areas["area_name"], strict=True)
-        if (lvl, code) not in known and stored.shape[0] > 0
-    ]
-    report.sources = sorted(set(incoming["source"]))
-    return report
-
-
-def merge(stored: pd.DataFrame, incoming: pd.DataFrame) -> tuple[pd.DataFrame, MergeReport]:
-    """Rows of ``incoming`` replace stored rows with the same period, area and group.
-
-    A row carries every measure of its key, so the replacement is of the whole observation;
-    everything not in ``incoming`` is kept as it was.
-    """
-    old_key, new_key = _key(stored), _key(incoming)
-    report = _diff(stored, incoming, old_key, new_key)
-    kept = stored[~old_key.isin(new_key)]
-    incoming = model.conform(incoming)
-    # conform() hands back a conforming frame as it is, so copy before sorting in place.
-    merged = pd.concat([kept, incoming], ignore_index=True) if len(kept) else incoming.copy()
-    del kept
-    if not merged.dtypes.equals(incoming.dtypes):
-        merged = model.conform(merged)
-    merged.sort_values(["period_start", "level", "area_code", "breakdown", "group"],
-                       kind="stable", inplace=True, ignore_index=True)
-    return merged, report
+    def lines(self, verb: str) -> list[str]:
+        return [*self.skipped, f"{verb} version {self.version}."]
 
 
 @dataclass
 class Store:
-    """A Parquet store at ``path`` (by default ``data/recovery.parquet`` in the project)."""
+    """A Parquet store at ``path`` (by default ``data/recovery.parquet`` in the project),
+    keeping its last ``keep`` versions (at least 5)."""
 
     path: Path = model.DEFAULT_STORE
+    keep: int = DEFAULT_KEEP
 
     def __post_init__(self) -> None:
         self.path = Path(self.path)
+        if self.keep < MIN_KEEP:
+            raise ValueError(f"keep at least {MIN_KEEP} versions, not {self.keep}")
 
     @property
     def previous_path(self) -> Path:
+        """Where the single previous version was kept before versions were (read once, to
+        import it as the oldest version)."""
         return self.path.with_name(self.path.stem + ".prev" + self.path.suffix)
 
     @property
@@ -140,14 +108,16 @@ class Store:
         return self.path.is_file()
 
     def load(self) -> pd.DataFrame:
-        if not self.exists():
+        """The stored rows; raises only ``StoreError``."""
+        if not self.path.exists():
             return model.empty_frame()
-        return load_table(pq.read_table(self.path))
+        return _guarded(self.path, lambda: _read_store(self.path)[0])
 
     def log(self) -> list[dict]:
-        if not self.exists():
+        """The log of loads; raises only ``StoreError``."""
+        if not self.path.exists():
             return []
-        return read_log(pq.read_schema(self.path))
+        return _guarded(self.path, lambda: _meta(pq.read_schema(self.path))["log"])
 
     @contextlib.contextmanager
     def locked(self) -> Iterator[None]:
@@ -155,68 +125,210 @@ class Store:
         with open(self.lock_path, "a+") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             try:
+                history.clean_temporary(self.path)
                 yield
             finally:
                 fcntl.flock(lock, fcntl.LOCK_UN)
 
-    def add(self, results: Sequence[ReadResult], *, synthetic: bool = False) -> MergeReport:
-        """Merge read files into the store and write it, all or nothing."""
+    def add(self, results: Sequence[ReadResult], *, synthetic: bool = False,
+            remove_synthetic: bool = False, partial: bool = False) -> MergeReport:
+        """Merge read files into the store and write it as a new version, all or nothing.
+
+        A file covering far fewer areas and groups than the store holds for one of its periods
+        is refused unless ``partial``; ``remove_synthetic`` drops the synthetic sample first.
+        """
         with self.locked():
             stored = self.load()
-            merged, report = merge_results(stored, results, synthetic=synthetic)
-            entry = log_entry(report, synthetic=synthetic)
-            self._write(merged, [*self.log(), entry])
+            log = self.log()
+            removed = 0
+            if remove_synthetic and len(stored):
+                sample = stored["synthetic"].to_numpy(dtype=bool)
+                removed = int(sample.sum())
+                stored = stored[~sample].reset_index(drop=True)
+            incoming = incoming_rows(results, synthetic=synthetic)
+            if not partial:
+                message = cut_message(coverage(stored, incoming),
+                                      ", ".join(sorted(set(incoming["source"]))))
+                if message:
+                    raise InputError(message)
+            merged, report = merge(stored, incoming)
+            report.synthetic_removed = removed
+            self._write(merged, [*log, log_entry(report, synthetic=synthetic, rows=len(merged))])
         return report
 
+    # -- versions (callers hold the lock) --
+
+    def _head(self) -> int | None:
+        """The version the store file holds, recording it first if it is not yet (a crash
+        after the commit, a store from before versions, or a file put in place by hand).
+        None when the store file is missing or unreadable."""
+        if not self.path.is_file():
+            return None
+        data = self.path.read_bytes()
+        checksum = hashlib.sha256(data).hexdigest()
+        vs = history.versions(self.path)
+        same = [v for v in vs if v.checksum == checksum]
+        if same:
+            return same[-1].number
+        try:  # the footer is enough to tell a store from a damaged file; no need to parse it all
+            meta = _meta(pq.read_schema(io.BytesIO(data)))
+        except (StoreError, OSError, pa.ArrowException, ValueError):
+            return None
+        numbers = {v.number for v in vs}
+        if not vs and self.previous_path.is_file():
+            history.add(self.path, self.previous_path.read_bytes(), 1, 0)
+            vs, numbers = history.versions(self.path), {1}
+        if meta["version"] and meta["version"] not in numbers:
+            number, parent = meta["version"], meta["parent"]
+        else:
+            number = max(numbers, default=0) + 1
+            parent = max(numbers, default=0)
+        history.add(self.path, data, number, parent)
+        return number
+
     def _write(self, frame: pd.DataFrame, log: list[dict]) -> None:
-        data = to_parquet_bytes(frame, log)
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".tmp-", suffix=".parquet")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
-            os.chmod(tmp, 0o644)
-            prev_tmp = self.previous_path.with_name(".tmp-prev-" + self.path.name)
-            if self.exists():
-                # Keep the previous version (a copy, so the rename below stays atomic).
-                prev_tmp.write_bytes(self.path.read_bytes())
-                os.replace(prev_tmp, self.previous_path)
-            os.replace(tmp, self.path)
-        finally:
-            for leftover in (tmp, prev_tmp):
-                if os.path.exists(leftover):
-                    os.unlink(leftover)
+        head = self._head()
+        number = max([v.number for v in history.versions(self.path)] + [head or 0]) + 1
+        data = to_parquet_bytes(frame, log, version=number, parent=head or 0)
+        history.step("bytes-ready")
+        atomic_write(self.path, data)  # the commit
+        history.step("committed")
+        history.add(self.path, data, number, head or 0)
+        history.step("versioned")
+        history.prune(self.path, self.keep, {number})
+        history.step("pruned")
 
-    def restore(self) -> None:
-        """Put the previous version back (and keep the current one as the new previous)."""
+    def _check(self, v: history.Version) -> tuple[bytes | None, str | None]:
+        """The bytes of version ``v`` if they are whole and readable as a store, else why not."""
+        why = history.intact(v)
+        if why is None:
+            try:
+                data = v.path.read_bytes()
+                if hashlib.sha256(data).hexdigest() != v.checksum:
+                    raise StoreError("its contents do not match its checksum")
+                _read_store(data)
+                return data, None
+            except (StoreError, OSError, pa.ArrowException, ValueError) as exc:
+                why = getattr(exc, "problem", None) or str(exc)
+        return None, f"Version {v.number} was skipped: {why}."
+
+    def _move(self, candidates: Sequence[history.Version], nothing: str) -> Moved:
+        skipped = []
+        for v in candidates:
+            data, why = self._check(v)
+            if data is None:
+                skipped.append(why)
+                continue
+            history.step("restore-checked")
+            atomic_write(self.path, data)
+            history.step("restored")
+            return Moved(v.number, skipped)
+        raise InputError(" ".join([*skipped, nothing]), file=str(self.path))
+
+    def undo(self) -> Moved:
+        """Move the store back one version (the one the current version was made from); a
+        damaged version is skipped with a message. With an unreadable store file, put back
+        the newest good version."""
         with self.locked():
-            if not self.previous_path.is_file():
-                raise InputError("there is no previous version to restore", file=str(self.path))
-            current = self.path.read_bytes() if self.exists() else None
-            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".tmp-", suffix=".parquet")
-            with os.fdopen(fd, "wb") as f:
-                f.write(self.previous_path.read_bytes())
-            os.replace(tmp, self.path)
-            if current is not None:
-                self.previous_path.write_bytes(current)
+            head = self._head()
+            by_number = {v.number: v for v in history.versions(self.path)}
+            if head is None:
+                chain = sorted(by_number.values(), reverse=True)
+            else:
+                chain, n = [], by_number[head].parent
+                while n in by_number:
+                    chain.append(by_number[n])
+                    n = by_number[n].parent
+            return self._move(chain, "There is no earlier version to restore.")
+
+    restore = undo
+
+    def redo(self) -> Moved:
+        """Move forward again to the newest version made from the current one."""
+        with self.locked():
+            head = self._head()
+            if head is None:
+                raise InputError("the store cannot be read, so there is nothing to redo from",
+                                 file=str(self.path))
+            children = [v for v in history.versions(self.path) if v.parent == head]
+            return self._move(sorted(children, reverse=True), "There is no later version to redo.")
+
+    def recover(self) -> int | None:
+        """After a crash: record the store file as a version if it is not yet one, and remove
+        temporary files a killed writer left. Every locked operation does this first; the
+        version the store holds is returned (None when it is missing or unreadable)."""
+        with self.locked():
+            return self._head()
+
+    def can_undo(self) -> bool:
+        """Cheap check for the page's button (the move itself checks properly)."""
+        return len(history.versions(self.path)) > 1 or self.previous_path.is_file()
+
+    def history(self) -> list[dict]:
+        """Every kept version, newest first: number, made from, checksum, whether whole, and
+        what its last log entry says (when, which files, rows)."""
+        with self.locked():
+            head = self._head()
+            out = []
+            for v in reversed(history.versions(self.path)):
+                data, why = self._check(v)
+                entry: dict = {}
+                if data is not None:
+                    log = _meta(pq.read_schema(io.BytesIO(data)))["log"]
+                    entry = log[-1] if log else {}
+                out.append({"version": v.number, "parent": v.parent, "checksum": v.checksum,
+                            "current": v.number == head, "damaged": why, **entry})
+            return out
 
 
-def incoming_rows(results: Sequence[ReadResult], *, synthetic: bool = False) -> pd.DataFrame:
-    """All rows of the files read, marked; a later file in one call wins over an earlier one."""
-    incoming = pd.concat([r.frame for r in results], ignore_index=True)
-    incoming["synthetic"] = synthetic
-    return incoming[~incoming.duplicated(list(model.KEY_COLUMNS), keep="last")]
+def _guarded(path: Path, read):
+    """Run a read of the store, turning every way it can fail into a ``StoreError``."""
+    try:
+        if path.is_dir():
+            raise IsADirectoryError(path)
+        return read()
+    except StoreError as exc:
+        raise exc.in_file(str(path)) from None
+    except IsADirectoryError:
+        raise StoreError("the store path is a folder, not a Parquet file", file=str(path)) from None
+    except OSError as exc:
+        raise StoreError(f"the data store cannot be read ({exc.strerror or exc})",
+                         file=str(path)) from None
+    except (pa.ArrowException, ValueError, KeyError, TypeError) as exc:
+        raise StoreError(f"the data store is damaged or not a store of this tool ({exc})",
+                         file=str(path)) from None
 
 
-def merge_results(
-    stored: pd.DataFrame, results: Sequence[ReadResult], *, synthetic: bool = False
-) -> tuple[pd.DataFrame, MergeReport]:
-    return merge(stored, incoming_rows(results, synthetic=synthetic))
+def load_store(path: str | Path = model.DEFAULT_STORE) -> pd.DataFrame:
+    """The app's way to load the store: the frame, or a ``StoreError`` to show in words."""
+    return Store(Path(path)).load()
 
 
-def log_entry(report: MergeReport, *, synthetic: bool) -> dict:
-    return {
+def _meta(schema: pa.Schema) -> dict:
+    """Format number, version, parent and log from a store's metadata, each checked."""
+    meta = schema.metadata or {}
+    try:
+        fmt = int(meta.get(SCHEMA_KEY, b"1"))
+        version = int(meta.get(VERSION_KEY, b"0"))
+        parent = int(meta.get(PARENT_KEY, b"0"))
+    except ValueError:
+        raise StoreError("the store's format or version number is not a number") from None
+    if fmt > SCHEMA_VERSION:
+        raise StoreError(
+            f"the store was written by a newer version of this tool (store format {fmt}; this "
+            f"tool reads formats up to {SCHEMA_VERSION}), so it was not read or changed. Update "
+            f"the tool")
+    return {"format": fmt, "version": version, "parent": parent, "log": read_log(schema)}
+
+
+def _read_store(source: bytes | Path) -> tuple[pd.DataFrame, dict]:
+    table = pq.read_table(io.BytesIO(source) if isinstance(source, bytes) else source)
+    meta = _meta(table.schema)
+    return load_table(table), meta
+
+
+def log_entry(report: MergeReport, *, synthetic: bool, rows: int | None = None) -> dict:
+    entry = {
         "loaded_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "sources": report.sources,
         "periods_added": report.periods_added,
@@ -225,13 +337,23 @@ def log_entry(report: MergeReport, *, synthetic: bool) -> dict:
         "rows_replaced": report.replaced,
         "synthetic": synthetic,
     }
+    if rows is not None:
+        entry["rows"] = rows
+    if report.synthetic_removed:
+        entry["synthetic_removed"] = report.synthetic_removed
+    return entry
 
 
-def to_parquet_bytes(frame: pd.DataFrame, log: list[dict]) -> bytes:
+def to_parquet_bytes(frame: pd.DataFrame, log: list[dict], *, version: int = 0,
+                     parent: int = 0) -> bytes:
     table = pa.Table.from_pandas(model.conform(frame), schema=model.SCHEMA, preserve_index=False)
     meta = dict(table.schema.metadata or {})
     meta.pop(b"pandas", None)
     meta[LOG_KEY] = json.dumps(log).encode()
+    meta[SCHEMA_KEY] = str(SCHEMA_VERSION).encode()
+    if version:
+        meta[VERSION_KEY] = str(version).encode()
+        meta[PARENT_KEY] = str(parent).encode()
     table = table.replace_schema_metadata(meta)
     buf = io.BytesIO()
     pq.write_table(table, buf, compression="zstd")
@@ -239,14 +361,29 @@ def to_parquet_bytes(frame: pd.DataFrame, log: list[dict]) -> bytes:
 
 
 def read_log(schema: pa.Schema) -> list[dict]:
+    """The log of loads, each entry checked, so a damaged entry is reported, not shown."""
     raw = (schema.metadata or {}).get(LOG_KEY)
-    return json.loads(raw) if raw else []
+    if not raw:
+        return []
+    try:
+        log = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise StoreError("the store's load log is damaged (not valid JSON)") from None
+    if not isinstance(log, list):
+        raise StoreError("the store's load log is damaged (not a list of entries)")
+    for i, entry in enumerate(log, 1):
+        bad = [k for k, t in LOG_FIELDS.items()
+               if not isinstance(entry, dict) or not isinstance(entry.get(k), t)]
+        if bad:
+            raise StoreError(f"entry {i} of the store's load log is damaged (bad or missing "
+                             f"{', '.join(bad)})")
+    return log
 
 
 def load_table(table: pa.Table) -> pd.DataFrame:
     missing = set(model.COLUMNS) - set(table.column_names)
     if missing:
-        raise InputError(
+        raise StoreError(
             "this Parquet file is not a store of this tool: missing columns "
             + ", ".join(sorted(missing))
         )
@@ -259,7 +396,10 @@ def ingest(
     *,
     synthetic: bool = False,
     period: str | None = None,
+    remove_synthetic: bool = False,
+    partial: bool = False,
 ) -> tuple[list[ReadResult], MergeReport]:
     """Read every file first, then merge them in one write: one bad file changes nothing."""
     results = [read_file(p, period=period) for p in paths]
-    return results, store.add(results, synthetic=synthetic)
+    return results, store.add(results, synthetic=synthetic, remove_synthetic=remove_synthetic,
+                              partial=partial)

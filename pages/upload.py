@@ -1,34 +1,92 @@
-"""Upload data: check a published file, preview it, use it in this session, or save it."""
+"""Upload data: check a published file, preview it, use it in this session, or save it.
 
-import hashlib
+The page only calls ``core`` and renders. Names and messages that come from a file are shown
+with ``st.text``/``st.code``/tables, never through Markdown, so they always show as typed.
+"""
+
 import hmac
 import os
-import tempfile
 
 import streamlit as st
 
 from core import charts, explore, export, model, preview, readers, store
 from core.errors import InputError
+from core.store import StoreError
+from core.uploads import SessionFolder
 from ui import data, page, render
 
 ss = st.session_state
 ctx = page.start("Upload data", needs_quarters=False)
 source = ctx.source
+shared = store.Store(model.DEFAULT_STORE)
+
+
+def password_ok() -> bool | None:
+    """The maintainers' password box: whether it holds the password (None, with a note, when
+    saving is switched off)."""
+    try:
+        secret = st.secrets.get("upload_password")
+    except Exception:  # no secrets file at all
+        secret = None
+    if not secret:
+        st.caption(
+            "Saving for everyone is switched off: no `upload_password` is set in this "
+            "deployment's secrets. On Streamlit Community Cloud the disk does not survive a "
+            "restart, so the auditable way to update is to download the merged Parquet above "
+            "and commit it."
+        )
+        return None
+    password = st.text_input("Upload password", type="password", key="upload_password")
+    allowed = bool(password) and hmac.compare_digest(password.encode(), str(secret).encode())
+    if password and not allowed:
+        st.error("That password is not right.")
+    return allowed
+
+
+def moved(action, done: str) -> None:
+    try:
+        result = action()
+    except InputError as exc:
+        st.error("The shared data could not be moved to another version. Nothing was changed.")
+        st.code(str(exc), language=None, wrap_lines=True)
+        return
+    st.success(done)
+    if result.skipped:
+        st.warning("Damaged versions were passed over:")
+        st.code("\n".join(result.skipped), language=None, wrap_lines=True)
+
+
+try:
+    stored = data.explorer(source.path, source.mtime).frame
+except StoreError as exc:
+    # A broken store must not take this page down: it is where a maintainer repairs it.
+    st.error("The stored data cannot be used, so uploads are switched off until it is repaired. "
+             "A maintainer can restore the last good version below.")
+    st.code(exc.problem, language=None, wrap_lines=True)
+    if password_ok() and st.button("Restore the last good version", key="restore_good",
+                                   type="primary"):
+        moved(shared.undo, "The last good version of the shared data is back. Reload the page.")
+    st.stop()
 
 st.markdown(
     "Add a quarter by uploading the file NHS England publishes: the **quarterly zip**, the "
     "**ICB/sub-ICB CSV** inside it, or an **annual CSV**. The file is checked and previewed "
-    "before anything changes. *Use for this session* shows it on every page for you alone; "
-    "maintainers can then download the merged data to commit to the deployment's `data/` "
-    "folder, or save it for everyone."
+    "before anything changes. *Use for this session* shows it on every page for you alone, "
+    "**until you reload the page or close the tab**: a reload starts a new session without it. "
+    "To keep it, download the merged data (Parquet) and commit it to the deployment's `data/` "
+    "folder, or, as a maintainer, save it for everyone."
 )
 
 if source.session_upload:
-    st.success(f"Your session includes your upload ({render.md(ss.get('upload_applied', ''))}). "
-               "Every page uses it; nobody else sees it.")
+    st.success("Your session includes your upload. Every page uses it; nobody else sees it. "
+               "It is gone when you reload the page: download the merged data to keep it.")
+    st.text(f"Quarters from your upload: {ss.get('upload_applied', '')}")
     if st.button("Stop using my upload", key="discard_session"):
         ss.pop(data.UPLOAD_KEY, None)
         ss.pop("upload_applied", None)
+        folder = ss.pop("session_folder", None)
+        if folder is not None:
+            folder.close()
         st.rerun()
 
 uploaded = st.file_uploader(
@@ -40,52 +98,90 @@ year = st.text_input(
     placeholder="2025-26", max_chars=7,
 )
 if uploaded is None:
+    ss.pop("upload_parsed", None)  # release the last file's rows
     st.stop()
 
-raw = uploaded.getvalue()
 name = os.path.basename(uploaded.name)[:200]
-if len(raw) > readers.MAX_UPLOAD_BYTES:
-    st.error(f"{render.md(name)}: the file is {len(raw) / 1024**2:,.0f} MB, over the "
+if uploaded.size > readers.MAX_UPLOAD_BYTES:
+    st.error(f"The file is {uploaded.size / 1024**2:,.0f} MB, over the "
              f"{readers.MAX_UPLOAD_BYTES // 1024**2} MB limit. Nothing was changed.")
+    st.text(name)
     st.stop()
 
-# Read the file once per upload; recompute only the (cheap) preview when the base changes,
-# e.g. after "Use for this session" the base is this session's own merged data.
-token = hashlib.sha256(raw).hexdigest() + "|" + year.strip()
-base = source.path + "|" + str(source.mtime)
+# Read the file once per upload (Streamlit gives each upload its own id); recompute only the
+# (cheap) preview when the base or the sample choice changes.
+token = f"{uploaded.file_id}|{year.strip()}"
 parsed = ss.get("upload_parsed")
 if not parsed or parsed["token"] != token:
+    ss.pop("upload_parsed", None)  # let the previous file's rows go before reading this one
     with st.spinner("Reading and checking the file…"):
         try:
-            parsed = {"token": token, "result": readers.read_file(raw, name, period=year.strip() or None),
-                      "error": None, "base": None}
+            result = readers.read_file(uploaded.getvalue(), name, period=year.strip() or None)
+            parsed = {"token": token, "result": result, "error": None, "base": None,
+                      "suggest": store.suggest_removing_sample(stored, [result])}
         except InputError as exc:
             parsed = {"token": token, "error": str(exc), "base": None}
     ss["upload_parsed"] = parsed
-if not parsed["error"] and parsed["base"] != base:
-    pv = preview.preview(data.explorer(source.path, source.mtime).frame, [parsed["result"]])
-    parsed.update(base=base, report=pv.report, changes=pv.changes, england=pv.england)
+
+if parsed["error"]:
+    st.error("This file cannot be used. Nothing was changed: the stored data and this "
+             "session's data are as they were.", icon=":material/error:")
+    st.code(parsed["error"], language=None, wrap_lines=True)
+    st.stop()
+
+result = parsed["result"]
+remove_sample = False
+if bool(stored["synthetic"].any()) if len(stored) else False:
+    remove_sample = st.checkbox(
+        "Remove the synthetic sample (suggested with the first real quarterly file)",
+        value=parsed["suggest"], key="remove_synthetic",
+        help="The bundled data is made up. Tick this so the merged data holds published "
+        "figures only.")
+base = f"{source.path}|{source.mtime}|{remove_sample}"
+if parsed["base"] != base:
+    pv = preview.preview(stored, [result], remove_synthetic=remove_sample)
+    parsed.update(base=base, preview=pv)
+pv = parsed["preview"]
+report = pv.report
 
 
 def merged_store():
     """The whole store with the upload merged in: built only when it is used."""
-    return store.merge_results(data.explorer(source.path, source.mtime).frame, [parsed["result"]])[0]
+    return store.merge_results(stored, [result], remove_synthetic=remove_sample)[0]
 
 
-if parsed["error"]:
-    st.error("**This file cannot be used.** " + render.md(parsed["error"]) +
-             "  \nNothing was changed: the stored data and this session's data are as they were.",
-             icon=":material/error:")
-    st.stop()
+def merged_bytes() -> bytes:
+    log = data.log(source.path, source.mtime) + [
+        store.log_entry(report, synthetic=False)]
+    return store.to_parquet_bytes(merged_store(), log)
 
-result, report = parsed["result"], parsed["report"]
+
 st.header("1. Check", anchor=False)
 st.success("The file was read without problems.", icon=":material/check_circle:")
-st.markdown("\n".join(f"- {render.md(line)}" for line in result.summary()))
+st.text("\n".join(result.summary()))
 
 st.header("2. Preview", anchor=False)
-st.markdown("\n".join(f"- {render.md(line)}" for line in report.lines()))
-changes = parsed["changes"]
+st.text("\n".join(report.lines()))
+
+
+def show_coverage() -> None:
+    st.caption("What the file covers against what the store holds, per period: areas, "
+               "population groups, and area-and-group rows.")
+    st.dataframe(pv.coverage.drop(columns="stored_real").rename(columns={
+        "period": "Period", "areas_file": "Areas in file", "areas_store": "Areas stored",
+        "groups_file": "Groups in file", "groups_store": "Groups stored",
+        "rows_covered": "Stored rows covered", "rows_store": "Rows stored"}),
+        hide_index=True, key="upload_coverage")
+
+
+if pv.cut:
+    st.error("This file looks cut short, so it cannot be used. Nothing was changed.",
+             icon=":material/error:")
+    st.code(pv.cut, language=None, wrap_lines=True)
+    show_coverage()
+    st.stop()
+
+changes = pv.changes
 st.caption("Recovery rates for England and every ICB whose value this file adds or changes "
            "(whole population and BAME).")
 st.dataframe(
@@ -96,8 +192,9 @@ st.dataframe(
     }).round(2),
     hide_index=True, key="upload_changes",
 )
+show_coverage()
 new_periods = report.periods_added + report.periods_replaced
-england = parsed["england"]
+england = pv.england
 keys = [explore.SeriesKey("England", "ENG", "Total"), explore.SeriesKey("England", "ENG", "BME")]
 trend = explore.trend(england, keys)
 if not trend.empty:
@@ -114,23 +211,18 @@ if not trend.empty:
 st.header("3. Use it", anchor=False)
 c1, c2, c3 = st.columns(3)
 if c1.button("Use for this session", type="primary", key="apply_session",
-             help="Only you see it, until you close this browser tab."):
-    folder = ss.get("session_dir") or tempfile.mkdtemp(prefix="nhstt-session-")
-    ss["session_dir"] = folder
-    path = os.path.join(folder, "recovery.parquet")
-    log = data.log(source.path, source.mtime) + [store.log_entry(report, synthetic=False)]
-    tmp = path + ".tmp"
-    merged = merged_store()
-    with open(tmp, "wb") as f:
-        f.write(store.to_parquet_bytes(merged, log))
-    os.replace(tmp, path)
-    ss[data.UPLOAD_KEY] = path
+             help="Only you see it, until you reload the page or close the tab."):
+    old = ss.pop("session_folder", None)
+    folder = SessionFolder()
+    store.atomic_write(folder.store_path, merged_bytes())
+    ss["session_folder"] = folder
+    ss[data.UPLOAD_KEY] = str(folder.store_path)
     ss["upload_applied"] = ", ".join(new_periods)
+    if old is not None:
+        old.close()  # the upload this one replaces
     st.rerun()
 c2.download_button(
-    "Merged data (Parquet)",
-    lambda: store.to_parquet_bytes(merged_store(), data.log(source.path, source.mtime)
-                                   + [store.log_entry(report, synthetic=False)]),
+    "Merged data (Parquet)", merged_bytes,
     file_name="recovery.parquet", mime="application/octet-stream", key="dl_parquet",
     on_click="ignore", help="Commit this as data/recovery.parquet to update a deployment.",
 )
@@ -140,30 +232,21 @@ c3.download_button(
 )
 
 st.header("4. Save for everyone (maintainers)", anchor=False)
-try:
-    secret = st.secrets.get("upload_password")
-except Exception:  # no secrets file at all
-    secret = None
-if not secret:
-    st.caption(
-        "Saving for everyone is switched off: no `upload_password` is set in this deployment's "
-        "secrets. On Streamlit Community Cloud the disk does not survive a restart, so the "
-        "auditable way to update is to download the merged Parquet above and commit it."
-    )
+allowed = password_ok()
+if allowed is None:
     st.stop()
-password = st.text_input("Upload password", type="password", key="upload_password")
-allowed = bool(password) and hmac.compare_digest(password.encode(), str(secret).encode())
-if password and not allowed:
-    st.error("That password is not right.")
-shared = store.Store(model.DEFAULT_STORE)
-s1, s2 = st.columns(2)
+s1, s2, s3 = st.columns(3)
 if s1.button("Save for everyone", disabled=not allowed, key="save_shared", type="primary"):
-    saved = shared.add([result])
-    st.success("Saved. " + " ".join(render.md(line) for line in saved.lines()))
-if s2.button("Undo last save", disabled=not (allowed and shared.previous_path.exists()),
-             key="undo_shared"):
     try:
-        shared.restore()
-        st.success("The previous version of the shared data is back.")
+        saved = shared.add([result], remove_synthetic=remove_sample)
+        st.success("Saved as a new version. Undo moves back one version.")
+        st.text("\n".join(saved.lines()))
     except InputError as exc:
-        st.error(render.md(str(exc)))
+        st.error("The shared data was not changed.")
+        st.code(str(exc), language=None, wrap_lines=True)
+if s2.button("Undo last save", disabled=not (allowed and shared.can_undo()),
+             key="undo_shared",
+             help="Moves the shared data back one version; press again to go further back."):
+    moved(shared.undo, "The previous version of the shared data is back.")
+if s3.button("Redo", disabled=not allowed, key="redo_shared", help="Moves forward again after an undo."):
+    moved(shared.redo, "The shared data moved forward one version.")

@@ -66,11 +66,14 @@ def plain(text: str) -> str:
 
 
 def errors(at) -> str:
-    return plain("\n".join(e.value for e in at.error))
+    """Error boxes and the messages shown under them as plain text."""
+    return plain("\n".join([e.value for e in at.error] + [c.value for c in at.code]
+                           + [t.value for t in at.text]))
 
 
 def markdown(at) -> str:
-    return plain("\n".join(m.value for m in at.markdown))
+    """Markdown and plain text together: what a reader sees."""
+    return plain("\n".join([m.value for m in at.markdown] + [t.value for t in at.text]))
 
 
 def assert_nothing_changed(at, store_path: Path, before: str) -> None:
@@ -163,6 +166,10 @@ def test_real_rows(shared_store):
         ("M076", "Count_FinishedCourseTreatment", "2000"), ("M179", "Count_NotAtCaseness", "100"),
         ("M191", "Count_Recovery", "950"))]
     at = upload(upload_page(), "relabelled.csv", quarterly_csv(out, rows[0]), "text/csv")
+    # the first real quarterly file: removing the synthetic sample is suggested, not forced
+    assert at.checkbox(key="remove_synthetic").value is True
+    assert "Synthetic sample rows removed" in markdown(at)
+    at.checkbox(key="remove_synthetic").uncheck().run()
     text = markdown(at)
     assert "2026/27 Q1" in text and "06Q" in text  # a merged ICB's sub-ICB: named, not rejected
     assert "InvalidRegionCode" in text  # skipped, and said so
@@ -259,7 +266,8 @@ def test_exact_duplicate_rows_accepted_and_reported(shared_store):
 
 def test_hostile_names_are_text_everywhere(shared_store):
     evil = ['=HYPERLINK("http://evil","x")', "+SUM(1)", "-2+3", "@cmd",
-            "[click](javascript:alert(1)) <b>bold</b>"]
+            "[click](javascript:alert(1)) <b>bold</b>", "see https://evil.example now",
+            "www.evil.example", "mail me@evil.example", "Heading\n===", ":red[alarm] $x^2$"]
     rows = []
     for i, name in enumerate(evil):
         rows += area_rows(*NEXT, code=f"QX{i}", name=name)
@@ -279,7 +287,14 @@ def test_hostile_names_are_text_everywhere(shared_store):
     assert "'=HYPERLINK(\"http://evil\",\"x\")" in names and "'+SUM(1)" in names
     assert "'-2+3" in names and "'@cmd" in names
     assert all(r["numerator"].isdigit() for r in parsed if r["numerator"])
-    assert "\\[click\\]\\(javascript" in raw  # shown, but escaped as typed text
+    # Names from the file never pass through Markdown (issue 13, item 7: autolinks, e-mail and
+    # setext headings got through the escaping): they are plain text, shown exactly as typed.
+    for fragment in ("evil", "javascript", "alarm", "Heading", "SUM(1)"):
+        assert fragment not in raw
+    shown = "\n".join(t.value for t in at.text)
+    for name in evil:
+        assert name.replace("\n", " ") in shown.replace("\n", " ") or name in set(
+            at.dataframe[0].value["Area"])
 
 
 def test_cli_and_page_use_the_same_reader(shared_store, tmp_path):
@@ -309,3 +324,55 @@ def test_hostile_names_stay_text_on_the_chart_pages(shared_store):
     assert any("\\[click\\]" in c for c in captions)  # but shown, as typed
     subheaders = [h.value for h in at.subheader]
     assert all(link not in h for h in subheaders)
+
+
+# --- memory and temporary files per session ---------------------------------------------------
+
+
+def test_the_file_is_read_once_per_upload_not_per_rerun(shared_store, monkeypatch):
+    """The parse is cached on the upload's id: today's main hashed the whole file (up to 300 MB)
+    with SHA-256 on every rerun to find its cache entry."""
+    calls = []
+    original = readers.read_file
+    monkeypatch.setattr(readers, "read_file", lambda *a, **k: calls.append(1) or original(*a, **k))
+    data = next_quarter_zip()
+    hashed = []
+    real_sha = hashlib.sha256
+
+    def sha256(value=b"", *a, **k):
+        hashed.append(bytes(value) == data)
+        return real_sha(value, *a, **k)
+
+    monkeypatch.setattr(hashlib, "sha256", sha256)
+    at = upload(upload_page(), "q.zip", data)
+    at.run()
+    at.text_input(key="upload_year").set_value("").run()
+    assert len(calls) == 1 and not any(hashed)
+    upload(at, "q2.zip", next_quarter_zip())  # a new upload (new id): read again
+    assert len(calls) == 2
+
+
+def test_session_folders_are_deleted_when_replaced_or_discarded(shared_store):
+    """Today's main: ``nhstt-session-*`` folders were never deleted."""
+    at = upload(upload_page(), "q.zip", next_quarter_zip())
+    at.button(key="apply_session").click().run()
+    first = Path(at.session_state["session_store_path"]).parent
+    assert first.name.startswith("nhstt-session-") and first.is_dir()
+    at.button(key="apply_session").click().run()  # a new apply replaces the old folder
+    second = Path(at.session_state["session_store_path"]).parent
+    assert second != first and second.is_dir() and not first.exists()
+    at.button(key="discard_session").click().run()
+    assert not second.exists()
+
+
+def test_a_session_folder_goes_when_its_session_state_goes():
+    import gc
+
+    from core.uploads import SessionFolder
+
+    state = {"session_folder": SessionFolder()}
+    path = state["session_folder"].path
+    state["session_folder"].store_path.write_bytes(b"x")
+    del state  # Streamlit drops a session's state when the session ends
+    gc.collect()
+    assert not path.exists()

@@ -1,11 +1,14 @@
 import csv
+import errno
 import io
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
-from core import cli
+from core import cli, history
 from tests.conftest import ROOT, area_rows, quarterly_csv
 
 
@@ -37,7 +40,7 @@ def test_ingest_export_info_restore(tmp_path, small_csv):
     assert "Quarters: 1, 2025/26 Q3 to 2025/26 Q3" in r.stdout and "ICB: 2 areas" in r.stdout
 
     r = run("restore", store=store)
-    assert r.returncode == 2 and "no previous version" in r.stderr
+    assert r.returncode == 2 and "no earlier version" in r.stderr
 
 
 def test_bad_file_exit_status_and_message(tmp_path):
@@ -70,3 +73,65 @@ def test_export_neutralises_formulas(tmp_path, capsys):
     rows = list(csv.DictReader(io.StringIO(out)))
     assert rows[0]["area_name"].startswith("'=HYPERLINK")
     assert rows[0]["numerator"] == "480"  # numbers stay numbers
+
+
+def test_history_undo_redo(tmp_path, small_csv):
+    store = tmp_path / "s.parquet"
+    assert run("ingest", str(small_csv), store=store).returncode == 0
+    fix = tmp_path / "fix.csv"
+    fix.write_bytes(quarterly_csv(area_rows(finished="1100")))
+    r = run("ingest", str(fix), store=store)
+    assert r.returncode == 2 and "--allow-partial" in r.stderr  # one row of a quarter: a cut file
+    r = run("ingest", str(fix), "--allow-partial", store=store)
+    assert r.returncode == 0, r.stderr
+    r = run("history", store=store)
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[1].startswith("* v2 (from v1)") and "fix.csv" in lines[1] and "sha256 " in lines[1]
+    assert lines[2].startswith("  v1 (first kept)") and small_csv.name in lines[2]
+    assert "rows (+" in lines[2]
+    r = run("undo", store=store)
+    assert r.returncode == 0 and "to version 1" in r.stdout
+    assert run("history", store=store).stdout.splitlines()[2].startswith("* v1")
+    r = run("redo", store=store)
+    assert r.returncode == 0 and "forward to version 2" in r.stdout
+
+
+def plain_failure(r: subprocess.CompletedProcess, *words: str) -> None:
+    assert r.returncode == 2, (r.returncode, r.stderr)
+    assert "Traceback" not in r.stderr and r.stderr.startswith("error: ")
+    for w in words:
+        assert w in r.stderr, r.stderr
+
+
+def test_broken_or_unwritable_stores_are_said_in_words(tmp_path, small_csv):
+    """Today's main: tracebacks for each of these (issue 13, items 3 and 9)."""
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    plain_failure(run("ingest", str(small_csv), store=folder), "is a folder")
+    plain_failure(run("info", store=folder), "is a folder")
+    broken = tmp_path / "broken.parquet"
+    broken.write_bytes(b"PAR1 garbage")
+    for cmd in ("info", "export", "history"):
+        plain_failure(run(cmd, store=broken), "broken.parquet", "damaged",
+                      "A maintainer can restore a previous version")
+    plain_failure(run("ingest", str(small_csv), store=broken), "damaged")
+    assert broken.read_bytes() == b"PAR1 garbage"
+    # a folder nobody may write to (root can write anywhere on disk, so use /proc)
+    plain_failure(run("ingest", str(small_csv), store=Path("/proc/nhstt/s.parquet")), "/proc/nhstt")
+
+
+def test_a_read_only_folder_is_said_in_words(tmp_path, small_csv, monkeypatch, capsys):
+    store = tmp_path / "s.parquet"
+    assert cli.main(["ingest", str(small_csv), "--store", str(store)]) == 0
+    before = store.read_bytes()
+
+    def read_only(*a, **k):
+        raise OSError(errno.EROFS, os.strerror(errno.EROFS), str(tmp_path / ".tmp-x"))
+
+    monkeypatch.setattr(history.tempfile, "mkstemp", read_only)
+    capsys.readouterr()
+    assert cli.main(["ingest", str(small_csv), "--store", str(store)]) == 2
+    err = capsys.readouterr().err
+    assert "Read-only file system" in err and "Nothing was changed" in err
+    assert store.read_bytes() == before

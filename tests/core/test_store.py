@@ -1,15 +1,21 @@
 import datetime as dt
+import errno
 import hashlib
+import os
+import shutil
+import stat
 import threading
 from pathlib import Path
 
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 
+from core import history
 from core import store as store_mod
 from core.errors import InputError
 from core.readers import read_file
-from core.store import Store, ingest, merge
+from core.store import Store, ingest, load_store, merge
 from tests.conftest import area_rows, quarterly_csv, small_quarter
 
 TODAY = dt.date(2026, 11, 26)
@@ -17,6 +23,11 @@ TODAY = dt.date(2026, 11, 26)
 
 def digest(path):
     return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def leftovers(store):
+    """Temporary files anywhere beside the store or in its history."""
+    return [p.name for p in store.path.parent.rglob("*") if p.name.startswith(".tmp-")]
 
 
 @pytest.fixture
@@ -38,7 +49,7 @@ def test_merge_replaces_same_key_keeps_rest(loaded, tmp_path):
     before = loaded.load()
     newer = tmp_path / "fix.csv"
     newer.write_bytes(quarterly_csv(area_rows(finished="1100", recovered="500")))
-    results, report = ingest([newer], loaded)
+    results, report = ingest([newer], loaded, partial=True)
     after = loaded.load()
     assert report.replaced == 1 and report.added == 0
     assert report.periods_replaced == ["2025/26 Q3"]
@@ -67,28 +78,17 @@ def test_identical_reload_is_unchanged(loaded, small_csv):
 
 def test_bad_file_changes_nothing_byte_for_byte(loaded, tmp_path, small_csv):
     before = digest(loaded.path)
+    versions = history.versions(loaded.path)
     bad = tmp_path / "bad.csv"
     bad.write_bytes(quarterly_csv(area_rows(nac="-1")))
     with pytest.raises(InputError):
         ingest([small_csv, bad], loaded)  # the good file with it is not applied either
     assert digest(loaded.path) == before
-    assert not loaded.previous_path.exists()
-
-
-def test_restore_previous_version(loaded, tmp_path):
-    first = digest(loaded.path)
-    newer = tmp_path / "fix.csv"
-    newer.write_bytes(quarterly_csv(area_rows(finished="1100")))
-    ingest([newer], loaded)
-    second = digest(loaded.path)
-    assert second != first and digest(loaded.previous_path) == first
-    loaded.restore()
-    assert digest(loaded.path) == first
-    assert digest(loaded.previous_path) == second
+    assert history.versions(loaded.path) == versions
 
 
 def test_restore_without_previous(tmp_path):
-    with pytest.raises(InputError, match="no previous version"):
+    with pytest.raises(InputError, match="no earlier version"):
         Store(tmp_path / "s.parquet").restore()
 
 
@@ -98,13 +98,13 @@ def test_failed_write_leaves_store_intact(loaded, monkeypatch, tmp_path):
     def boom(*a, **k):
         raise OSError("disk full")
 
-    monkeypatch.setattr(store_mod.os, "replace", boom)
+    monkeypatch.setattr(history.os, "replace", boom)
     newer = tmp_path / "fix.csv"
     newer.write_bytes(quarterly_csv(area_rows(finished="1100")))
-    with pytest.raises(OSError):
-        ingest([newer], loaded)
+    with pytest.raises(OSError, match="disk full"):
+        ingest([newer], loaded, partial=True)
     assert digest(loaded.path) == before
-    assert not list(loaded.path.parent.glob(".tmp-*.parquet"))
+    assert leftovers(loaded) == []
 
 
 def test_concurrent_saves_both_land(tmp_path):
@@ -138,3 +138,273 @@ def test_merge_into_an_empty_store_leaves_the_input_alone(small_csv):
     merged, _ = merge(Store(Path("/nonexistent/none.parquet")).load(), incoming)
     pd.testing.assert_frame_equal(incoming, before)
     assert merged is not incoming
+
+
+# --- writes that fail -------------------------------------------------------------------------
+
+
+def test_full_disk_says_so_and_leaves_no_partial_file(loaded, monkeypatch, tmp_path):
+    """Today's main: the finally block reads ``prev_tmp`` before it is set, so the error is an
+    UnboundLocalError and the half-written temporary file stays on the full disk."""
+    before = digest(loaded.path)
+    kept = history.versions(loaded.path)
+
+    def full(fd):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "fsync", full)
+    newer = tmp_path / "fix.csv"
+    newer.write_bytes(quarterly_csv(area_rows(finished="1100")))
+    with pytest.raises(OSError, match="No space left on device"):
+        ingest([newer], loaded, partial=True)
+    assert digest(loaded.path) == before
+    assert history.versions(loaded.path) == kept
+    assert leftovers(loaded) == []
+
+
+# --- the history ------------------------------------------------------------------------------
+
+
+def quarter_file(tmp_path, i: int, finished: str = "170000") -> Path:
+    """A small complete quarter (i-th of four), as a new period or a revision of one."""
+    start, end = [("2025-04-01", "2025-06-30"), ("2025-07-01", "2025-09-30"),
+                  ("2025-10-01", "2025-12-31"), ("2026-01-01", "2026-03-31")][i % 4]
+    p = tmp_path / f"q{i}_{finished}.csv"
+    rows = small_quarter(start, end)
+    rows[:6] = area_rows(start, end, level="England", code="ENG", name="England",
+                         finished=finished, nac="9000", recovered="81000", reliable="76000",
+                         pct="50.3")
+    p.write_bytes(quarterly_csv(rows))
+    return p
+
+
+def england_finished(store: Store) -> list[int]:
+    f = store.load()
+    f = f[(f["level"] == "England") & (f["group"] == "Total")].sort_values("period_start")
+    return [int(x) for x in f["finished"]]
+
+
+def test_every_write_is_a_version_undo_walks_back_and_redo_forward(tmp_path):
+    s = Store(tmp_path / "s.parquet")
+    digests = []
+    for finished in ("170000", "170001", "170002"):
+        ingest([quarter_file(tmp_path, 0, finished)], s)
+        digests.append(digest(s.path))
+    assert [v.number for v in history.versions(s.path)] == [1, 2, 3]
+    assert england_finished(s) == [170002]
+    s.undo()
+    assert digest(s.path) == digests[1]
+    s.undo()  # a second undo moves further back, it does not re-apply the save
+    assert digest(s.path) == digests[0]
+    with pytest.raises(InputError, match="no earlier version"):
+        s.undo()
+    assert digest(s.path) == digests[0]
+    assert s.redo().version == 2 and digest(s.path) == digests[1]
+    assert s.redo().version == 3 and digest(s.path) == digests[2]
+    with pytest.raises(InputError, match="no later version"):
+        s.redo()
+    # versions are never edited: each file still hashes to its name
+    assert all(history.intact(v) is None for v in history.versions(s.path))
+
+
+def test_ingesting_the_same_file_twice_keeps_both_versions(tmp_path, small_csv):
+    s = Store(tmp_path / "s.parquet")
+    ingest([small_csv], s)
+    first = digest(s.path)
+    ingest([small_csv], s)
+    assert len(history.versions(s.path)) == 2
+    s.undo()
+    assert digest(s.path) == first
+
+
+def test_two_concurrent_undos_move_back_two_versions(tmp_path):
+    s = Store(tmp_path / "s.parquet")
+    for finished in ("170000", "170001", "170002"):
+        ingest([quarter_file(tmp_path, 0, finished)], s)
+    threads = [threading.Thread(target=s.undo) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert england_finished(s) == [170000]
+
+
+def test_undo_skips_a_damaged_version_with_a_message(tmp_path):
+    s = Store(tmp_path / "s.parquet")
+    for finished in ("170000", "170001", "170002"):
+        ingest([quarter_file(tmp_path, 0, finished)], s)
+    v2 = history.versions(s.path)[1]
+    data = bytearray(v2.path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    v2.path.write_bytes(bytes(data))
+    moved = s.undo()
+    assert moved.version == 1 and "Version 2 was skipped" in " ".join(moved.skipped)
+    assert england_finished(s) == [170000]
+    before = digest(s.path)
+    with pytest.raises(InputError, match="Version 2 was skipped.*no later version"):
+        s.redo()  # the only version made from v1 is the damaged v2
+    assert digest(s.path) == before
+
+
+def test_a_zero_byte_version_is_never_restored(tmp_path):
+    s = Store(tmp_path / "s.parquet")
+    for finished in ("170000", "170001"):
+        ingest([quarter_file(tmp_path, 0, finished)], s)
+    history.versions(s.path)[0].path.write_bytes(b"")
+    before = digest(s.path)
+    with pytest.raises(InputError, match="Version 1 was skipped"):
+        s.undo()
+    assert digest(s.path) == before
+
+
+def test_keeps_the_last_n_versions(tmp_path):
+    s = Store(tmp_path / "s.parquet", keep=5)
+    for i in range(8):
+        ingest([quarter_file(tmp_path, 0, str(170000 + i))], s)
+    assert [v.number for v in history.versions(s.path)] == [4, 5, 6, 7, 8]
+    with pytest.raises(ValueError, match="at least 5"):
+        Store(tmp_path / "s.parquet", keep=4)
+
+
+def test_permissions_match_the_original_file(tmp_path, small_csv):
+    s = Store(tmp_path / "s.parquet")
+    ingest([small_csv], s)
+    assert stat.S_IMODE(s.path.stat().st_mode) != 0o600  # readable by the app's user
+    os.chmod(s.path, 0o640)
+    ingest([quarter_file(tmp_path, 1)], s)
+    assert stat.S_IMODE(s.path.stat().st_mode) == 0o640
+    s.undo()
+    assert stat.S_IMODE(s.path.stat().st_mode) == 0o640
+
+
+def test_a_store_from_before_versions_is_kept_as_the_first_version(tmp_path, small_csv):
+    s = Store(tmp_path / "s.parquet")
+    ingest([small_csv], s)
+    shutil.rmtree(history.folder(s.path))
+    legacy = digest(s.path)
+    ingest([quarter_file(tmp_path, 3)], s)
+    s.undo()
+    assert digest(s.path) == legacy
+
+
+# --- missing values, cut files ----------------------------------------------------------------
+
+
+def test_merge_never_blanks_a_stored_value_unless_the_file_marks_it_suppressed(loaded):
+    """Today's main: merge replaces present values with missing ones (issue 13, item 1)."""
+    stored = loaded.load()
+    incoming = stored.copy()
+    eng = (incoming["level"] == "England") & (incoming["group"] == "Total")
+    bme = (incoming["level"] == "England") & (incoming["group"] == "BME")
+    incoming.loc[eng | bme, "finished"] = pd.NA
+    incoming.loc[eng, "suppressed"] = False  # missing, not marked: keep the stored number
+    incoming.loc[bme, "suppressed"] = True  # marked suppressed: the file's blank wins
+    merged, report = merge(stored, incoming)
+    key = ["level", "group"]
+    before = stored.set_index(key)["finished"]
+    after = merged.set_index(key)["finished"]
+    assert after[("England", "Total")] == before[("England", "Total")] == 170000
+    assert pd.isna(after[("England", "BME")])
+    assert report.kept_values == 1
+    assert "Stored values kept where the file has none" in " ".join(report.lines())
+
+
+def test_a_cut_file_is_refused_and_changes_nothing(loaded, tmp_path, small_csv):
+    """A quarterly CSV cut after a complete row (``head -n``) covers far fewer areas and groups
+    than the store holds for its quarter. Today's main: ingested, exit 0."""
+    lines = small_csv.read_bytes().splitlines(keepends=True)
+    cut = tmp_path / "cut.csv"
+    cut.write_bytes(b"".join(lines[:1 + 6 * 4]))  # header and the first four areas-and-groups
+    before = digest(loaded.path)
+    held = len(loaded.load())
+    with pytest.raises(InputError) as exc:
+        ingest([cut], loaded)
+    msg = str(exc.value)
+    assert f"covers 4 of the {held} area and group rows the store holds for 2025/26 Q3" in msg
+    assert "nothing was changed" in msg and "--allow-partial" in msg
+    assert digest(loaded.path) == before
+    _, report = ingest([cut], loaded, partial=True)  # on purpose: allowed
+    assert report.unchanged == 4
+
+
+def test_coverage_per_quarter(loaded, small_csv):
+    stored = loaded.load()
+    incoming = read_file(small_csv, today=TODAY).frame
+    cov = store_mod.coverage(stored, incoming.iloc[:3])
+    row = cov.iloc[0]
+    assert row["period"] == "2025/26 Q3" and row["rows_store"] == len(stored)
+    assert row["rows_covered"] == 3 and row["areas_store"] == stored["area_code"].nunique()
+
+
+def test_remove_the_synthetic_sample_on_request(tmp_path, small_csv):
+    s = Store(tmp_path / "s.parquet")
+    ingest([quarter_file(tmp_path, 0)], s, synthetic=True)
+    stored = s.load()
+    result = read_file(small_csv, today=TODAY)
+    assert store_mod.suggest_removing_sample(stored, [result])
+    _, report = ingest([small_csv], s, remove_synthetic=True)
+    f = s.load()
+    assert not f["synthetic"].any() and set(f["period"]) == {"2025/26 Q3"}
+    assert report.synthetic_removed == len(stored)
+    assert "Synthetic sample rows removed" in " ".join(report.lines())
+    assert not store_mod.suggest_removing_sample(f, [result])
+
+
+# --- a store that cannot be used ----------------------------------------------------------------
+
+
+def rewrite_meta(path: Path, **changes: bytes) -> None:
+    table = pq.read_table(path)
+    meta = dict(table.schema.metadata)
+    meta.update({k.encode(): v for k, v in changes.items()})
+    pq.write_table(table.replace_schema_metadata(meta), path)
+
+
+def test_a_store_from_a_newer_version_is_refused_clearly(loaded, small_csv):
+    """Today's main: ``info`` crashes and ``ingest`` silently drops the newer columns."""
+    rewrite_meta(loaded.path, **{"nhstt.schema": b"3"})
+    before = digest(loaded.path)
+    with pytest.raises(store_mod.StoreError, match="newer version of this tool .store format 3"):
+        loaded.load()
+    with pytest.raises(store_mod.StoreError):
+        ingest([small_csv], loaded)
+    assert digest(loaded.path) == before
+
+
+def test_an_older_store_is_migrated(loaded, tmp_path):
+    table = pq.read_table(loaded.path)
+    meta = {k: v for k, v in table.schema.metadata.items() if not k.startswith(b"nhstt.schema")}
+    pq.write_table(table.replace_schema_metadata(meta), loaded.path)
+    rows = len(loaded.load())
+    ingest([quarter_file(tmp_path, 3)], loaded)
+    assert pq.read_schema(loaded.path).metadata[b"nhstt.schema"] == b"2"
+    assert len(loaded.load()) == 2 * rows
+
+
+@pytest.mark.parametrize("damage", ["garbage", "empty", "folder", "bad log", "log not json"])
+def test_an_unusable_store_gives_a_plain_store_error(tmp_path, loaded, damage):
+    path = loaded.path
+    if damage == "garbage":
+        path.write_bytes(b"PAR1 this is not parquet")
+    elif damage == "empty":
+        path.write_bytes(b"")
+    elif damage == "folder":
+        path.unlink()
+        path.mkdir()
+    elif damage == "bad log":
+        rewrite_meta(path, **{"nhstt.log": b'[{"loaded_at": 5}]'})
+    else:
+        rewrite_meta(path, **{"nhstt.log": b"[{"})
+    with pytest.raises(store_mod.StoreError) as exc:
+        load_store(path)
+        Store(path).log()
+    assert "A maintainer can restore a previous version" in str(exc.value)
+    assert str(path) in str(exc.value)
+
+
+def test_undo_repairs_an_unreadable_store_from_the_last_good_version(loaded, tmp_path):
+    ingest([quarter_file(tmp_path, 3)], loaded)
+    good = digest(loaded.path)
+    loaded.path.write_bytes(b"not a store")
+    moved = loaded.undo()
+    assert digest(loaded.path) == good and moved.version == 2

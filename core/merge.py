@@ -1,0 +1,217 @@
+"""Merging a file's rows into the stored rows, and what a merge would do, in words.
+
+Pure functions on frames (no files): the store, the preview and the upload page share them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from core import model
+from core.readers import ReadResult
+
+#: A file covering less than this share of the areas-and-groups the store holds for one of
+#: its periods is taken for a cut file (a real republication covers the same rows).
+CUT_SHARE = 0.9
+
+
+@dataclass
+class MergeReport:
+    """What a merge did, for the command line and the upload page to say in words."""
+
+    added: int = 0
+    replaced: int = 0
+    unchanged: int = 0
+    periods_added: list[str] = field(default_factory=list)
+    periods_replaced: list[str] = field(default_factory=list)
+    new_areas: list[tuple[str, str, str]] = field(default_factory=list)
+    sources: list[str] = field(default_factory=list)
+    #: Stored values kept because the file had none there and did not mark them suppressed.
+    kept_values: int = 0
+    synthetic_removed: int = 0
+
+    def lines(self) -> list[str]:
+        out = [
+            f"Added {self.added:,} rows, replaced {self.replaced:,}, "
+            f"{self.unchanged:,} identical to what was stored."
+        ]
+        if self.synthetic_removed:
+            out.append(f"Synthetic sample rows removed: {self.synthetic_removed:,}.")
+        if self.periods_added:
+            out.append("New periods: " + ", ".join(self.periods_added) + ".")
+        if self.periods_replaced:
+            out.append("Periods replaced: " + ", ".join(self.periods_replaced) + ".")
+        if self.kept_values:
+            out.append(f"Stored values kept where the file has none and does not mark them "
+                       f"suppressed: {self.kept_values:,}.")
+        if self.new_areas:
+            shown = ", ".join(f"{c} {n} ({lvl})" for lvl, c, n in self.new_areas[:10])
+            more = f" and {len(self.new_areas) - 10} more" if len(self.new_areas) > 10 else ""
+            out.append(f"Area codes not stored before: {shown}{more}.")
+        return out
+
+
+def _key(frame: pd.DataFrame) -> pd.MultiIndex:
+    return pd.MultiIndex.from_arrays([frame[c] for c in model.KEY_COLUMNS])
+
+
+def _protect(stored: pd.DataFrame, incoming: pd.DataFrame, old_key: pd.MultiIndex,
+             new_key: pd.MultiIndex) -> tuple[pd.DataFrame, int]:
+    """``incoming`` with each missing value that the store holds filled from the store, unless
+    the incoming row is marked suppressed: a missing value is no reason to lose a number."""
+    if stored.empty or incoming.empty:
+        return incoming, 0
+    pos = old_key.get_indexer(new_key)
+    guard = (pos >= 0) & ~incoming["suppressed"].to_numpy(dtype=bool)
+    if not guard.any():
+        return incoming, 0
+    out, kept = None, 0
+    for c in (*model.COUNT_COLUMNS, *model.PERCENT_COLUMNS):
+        rows = guard & incoming[c].isna().to_numpy()
+        if not rows.any():
+            continue
+        old = stored[c].iloc[pos[rows]]
+        have = old.notna().to_numpy()
+        if not have.any():
+            continue
+        out = incoming.copy() if out is None else out
+        target = out.index[rows][have]
+        out.loc[target, c] = old.to_numpy()[have]
+        kept += int(have.sum())
+    return (incoming if out is None else out), kept
+
+
+def diff(stored: pd.DataFrame, incoming: pd.DataFrame) -> MergeReport:
+    """What merging ``incoming`` would do, without building the merged store."""
+    old_key, new_key = _key(stored), _key(incoming)
+    incoming, kept = _protect(stored, model.conform(incoming), old_key, new_key)
+    report = _diff(stored, incoming, old_key, new_key)
+    report.kept_values = kept
+    return report
+
+
+def _diff(stored: pd.DataFrame, incoming: pd.DataFrame, old_key: pd.MultiIndex,
+          new_key: pd.MultiIndex) -> MergeReport:
+    report = MergeReport()
+    hit = new_key.isin(old_key)
+    report.added = int((~hit).sum())
+    if hit.any():
+        values = [*model.COUNT_COLUMNS, *model.PERCENT_COLUMNS, "area_name", "suppressed"]
+        positions = old_key.get_indexer(new_key[hit])
+        before = stored.iloc[positions][values].reset_index(drop=True)
+        after = incoming[hit][values].reset_index(drop=True)
+        same = pd.Series(True, index=range(len(after)))
+        for c in values:
+            x, y = before[c].astype(object), after[c].astype(object)
+            equal = pd.Series([a == b for a, b in zip(x, y, strict=True)], dtype=object)
+            same &= (x.isna() & y.isna()) | equal.fillna(False).astype(bool)
+        report.unchanged = int(same.sum())
+        report.replaced = int((~same).sum())
+    old_periods = set(stored["period"].unique())
+    for period in dict.fromkeys(incoming.sort_values("period_start")["period"]):
+        (report.periods_replaced if period in old_periods else report.periods_added).append(period)
+    known = set(stored[["level", "area_code"]].drop_duplicates().itertuples(index=False, name=None))
+    areas = incoming.drop_duplicates(["level", "area_code"])
+    report.new_areas = [
+        (lvl, code, name)
+        for lvl, code, name in zip(areas["level"], areas["area_code"], areas["area_name"], strict=True)
+        if (lvl, code) not in known and stored.shape[0] > 0
+    ]
+    report.sources = sorted(set(incoming["source"]))
+    return report
+
+
+def merge(stored: pd.DataFrame, incoming: pd.DataFrame) -> tuple[pd.DataFrame, MergeReport]:
+    """Rows of ``incoming`` replace stored rows with the same period, area and group.
+
+    A value the file leaves missing without marking the row suppressed keeps the stored value
+    (a file cut or damaged in transit must not blank good numbers); everything not in
+    ``incoming`` is kept as it was.
+    """
+    old_key, new_key = _key(stored), _key(incoming)
+    incoming = model.conform(incoming)
+    incoming, kept_values = _protect(stored, incoming, old_key, new_key)
+    report = _diff(stored, incoming, old_key, new_key)
+    report.kept_values = kept_values
+    kept = stored[~old_key.isin(new_key)]
+    # conform() hands back a conforming frame as it is, so copy before sorting in place.
+    merged = pd.concat([kept, incoming], ignore_index=True) if len(kept) else incoming.copy()
+    del kept
+    if not merged.dtypes.equals(incoming.dtypes):
+        merged = model.conform(merged)
+    merged.sort_values(["period_start", "level", "area_code", "breakdown", "group"],
+                       kind="stable", inplace=True, ignore_index=True)
+    return merged, report
+
+
+# --- what a file covers ------------------------------------------------------------------------
+
+
+def coverage(stored: pd.DataFrame, incoming: pd.DataFrame) -> pd.DataFrame:
+    """Per period of ``incoming``: the areas, groups and area-group rows it covers against those
+    the store holds for that period (``stored_real``: whether any stored row is published data,
+    not the synthetic sample)."""
+    rows = []
+    for period, inc in incoming.groupby("period", sort=False):
+        st_rows = stored[stored["period"] == period]
+        keys_in = set(zip(inc["level"], inc["area_code"], inc["breakdown"], inc["group"],
+                          strict=True))
+        keys_st = set(zip(st_rows["level"], st_rows["area_code"], st_rows["breakdown"],
+                          st_rows["group"], strict=True))
+        rows.append({
+            "period": period,
+            "period_start": inc["period_start"].iloc[0],
+            "areas_file": len({k[:2] for k in keys_in}),
+            "areas_store": len({k[:2] for k in keys_st}),
+            "groups_file": len({k[2:] for k in keys_in}),
+            "groups_store": len({k[2:] for k in keys_st}),
+            "rows_covered": len(keys_in & keys_st),
+            "rows_store": len(keys_st),
+            "stored_real": bool(len(st_rows)) and not bool(st_rows["synthetic"].all()),
+        })
+    cols = ["period", "period_start", "areas_file", "areas_store", "groups_file", "groups_store",
+            "rows_covered", "rows_store", "stored_real"]
+    out = pd.DataFrame(rows, columns=cols)
+    return out.sort_values("period_start").drop(columns="period_start").reset_index(drop=True)
+
+
+def cut_message(cov: pd.DataFrame, source: str) -> str | None:
+    """Why a file looks cut short (None when it covers what the store holds)."""
+    for r in cov.itertuples():
+        if r.stored_real and r.rows_store and r.rows_covered < CUT_SHARE * r.rows_store:
+            return (
+                f"{source}: the file covers {r.rows_covered:,} of the {r.rows_store:,} area and "
+                f"group rows the store holds for {r.period} ({r.rows_covered / r.rows_store:.0%}; "
+                f"areas {r.areas_file:,} of {r.areas_store:,}, groups {r.groups_file:,} of "
+                f"{r.groups_store:,}). A file cut short looks like this, so it was refused and "
+                f"nothing was changed. To replace only part of a quarter on purpose, ingest it "
+                f"with --allow-partial."
+            )
+    return None
+
+
+def suggest_removing_sample(stored: pd.DataFrame, results: Sequence[ReadResult]) -> bool:
+    """Whether to pre-tick "remove the synthetic sample": the store holds only synthetic rows
+    and this is the first real quarterly file."""
+    if stored.empty or not bool(stored["synthetic"].all()):
+        return False
+    return any((r.frame["period_type"] == "quarter").any() for r in results)
+
+
+def incoming_rows(results: Sequence[ReadResult], *, synthetic: bool = False) -> pd.DataFrame:
+    """All rows of the files read, marked; a later file in one call wins over an earlier one."""
+    incoming = pd.concat([r.frame for r in results], ignore_index=True)
+    incoming["synthetic"] = synthetic
+    return incoming[~incoming.duplicated(list(model.KEY_COLUMNS), keep="last")]
+
+
+def merge_results(
+    stored: pd.DataFrame, results: Sequence[ReadResult], *, synthetic: bool = False,
+    remove_synthetic: bool = False,
+) -> tuple[pd.DataFrame, MergeReport]:
+    if remove_synthetic and len(stored):
+        stored = stored[~stored["synthetic"].to_numpy(dtype=bool)].reset_index(drop=True)
+    return merge(stored, incoming_rows(results, synthetic=synthetic))
