@@ -5,7 +5,7 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from statsmodels.stats.meta_analysis import combine_effects
 
@@ -85,6 +85,7 @@ def test_too_few_areas():
     assert "Too few" in info.describe()
 
 
+@settings(deadline=None)
 @given(st.lists(st.integers(1, 5000), min_size=3, max_size=60), st.integers(0, 2**31))
 def test_tau2_never_negative_and_zero_unless_overdispersed(areas, seed):
     rng = np.random.default_rng(seed)

@@ -4,7 +4,7 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from statsmodels.regression.linear_model import WLS
 from statsmodels.stats.contingency_tables import Table
@@ -41,6 +41,7 @@ def test_cut_off_is_fingertips_998():
     assert chi2.ppf(0.998, 1) == pytest.approx(tt.CHI2_998, abs=1e-4)
 
 
+@settings(deadline=None)
 @given(st.lists(st.tuples(st.integers(0, 400), st.integers(1, 400)), min_size=2, max_size=8))
 def test_chi2_for_trend_matches_statsmodels_linear_by_linear(points):
     """Cochran-Armitage is N*r^2; statsmodels' linear-by-linear test is (N-1)*r^2."""
