@@ -45,7 +45,7 @@ STATUS_NOT_RELIABLE, STATUS_NO_DATA = "not reliable", "no data"
 def is_rounded_level(level) -> np.ndarray:
     """Whether counts at this level are rounded and suppressed: every level below England."""
     lv = np.atleast_1d(np.asarray(level, dtype=object))
-    return np.array([str(v).strip().lower() not in ("england", "eng") for v in lv])
+    return np.array([str(v).strip().lower() not in ("england", "eng") for v in lv], dtype=bool)
 
 
 def count_bounds(count, rounded) -> tuple[np.ndarray, np.ndarray]:
