@@ -88,7 +88,7 @@ def to_long(frame: pd.DataFrame, measures: list[str] | None = None) -> pd.DataFr
         rated = stats.add_rates(frame, measure)
         numerator = model.MEASURES[measure]["numerator"]
         a95 = rounding.assess_frame(frame, numerator, 0.95)
-        a998 = rounding.assess_frame(frame, numerator, 0.998)
+        a998 = rounding.assess_frame(frame, numerator, 0.998, notes=False)
         rated["rate"] = a95["rate"]
         rated["ci95_low"], rated["ci95_high"] = a95["ci_low"], a95["ci_high"]
         rated["ci998_low"], rated["ci998_high"] = a998["ci_low"], a998["ci_high"]

@@ -44,8 +44,8 @@ STATUS_NOT_RELIABLE, STATUS_NO_DATA = "not reliable", "no data"
 
 def is_rounded_level(level) -> np.ndarray:
     """Whether counts at this level are rounded and suppressed: every level below England."""
-    lv = np.atleast_1d(np.asarray(level, dtype=object))
-    return np.array([str(v).strip().lower() not in ("england", "eng") for v in lv], dtype=bool)
+    lv = pd.Series(np.atleast_1d(np.asarray(level, dtype=object)), dtype=object)
+    return ~lv.astype(str).str.strip().str.lower().isin(["england", "eng"]).to_numpy(dtype=bool)
 
 
 def count_bounds(count, rounded) -> tuple[np.ndarray, np.ndarray]:
@@ -63,8 +63,8 @@ def count_bounds(count, rounded) -> tuple[np.ndarray, np.ndarray]:
     return lo, hi
 
 
-def assess(finished, not_at_caseness, numerator, level, confidence: float = 0.95
-           ) -> pd.DataFrame:
+def assess(finished, not_at_caseness, numerator, level, confidence: float = 0.95,
+           notes: bool = True) -> pd.DataFrame:
     """Everything a page or an export shows for a rate, from the published counts and level.
 
     Columns (percentages): ``rate`` (the value to display, never above 100, always inside its
@@ -72,7 +72,8 @@ def assess(finished, not_at_caseness, numerator, level, confidence: float = 0.95
     ``ci_high`` (Wilson at ``confidence``; covering the whole range for a range),
     ``denominator``, ``status`` (exact: England's counts; rounded: within 1 point whatever the
     rounding; approximate; range; not reliable; no data),
-    ``approximate``, ``not_reliable``, ``small_numbers`` and ``note`` (the reason in words).
+    ``approximate``, ``not_reliable``, ``small_numbers`` and ``note`` (the reason in words;
+    empty when ``notes`` is False, which saves the text for a second confidence level).
     """
     f, nac, o = stats._arr(finished), stats._arr(not_at_caseness), stats._arr(numerator)
     size = max(len(f), len(nac), len(o))
@@ -120,9 +121,8 @@ def assess(finished, not_at_caseness, numerator, level, confidence: float = 0.95
         [STATUS_NO_DATA, STATUS_NOT_RELIABLE, STATUS_RANGE, STATUS_APPROXIMATE],
         STATUS_EXACT).astype(object)
     status = np.where((status == STATUS_EXACT) & rounded, STATUS_ROUNDED, status)
-    note = np.array([_note(*row) for row in zip(
-        status, f, nac, o, den, low * 100, high * 100, explained, rounded,
-        np.isfinite(f) & np.isfinite(o), strict=True)], dtype=object)
+    note = (_notes(status, f, nac, o, den, low * 100, high * 100, explained, rounded,
+                   np.isfinite(f) & np.isfinite(o)) if notes else np.full(size, "", dtype=object))
     return pd.DataFrame({
         "rate": point * 100, "rate_low": low * 100, "rate_high": high * 100,
         "ci_low": ci_lo * 100, "ci_high": ci_hi * 100,
@@ -132,40 +132,50 @@ def assess(finished, not_at_caseness, numerator, level, confidence: float = 0.95
     }, index=numerator.index if isinstance(numerator, pd.Series) else None)
 
 
-def _count(v: float) -> str:
-    return "suppressed" if not np.isfinite(v) else f"{v:,.0f}"
+def _text(template: str, v: np.ndarray, missing: str = "suppressed") -> np.ndarray:
+    out = np.full(len(v), missing, dtype=object)
+    ok = np.isfinite(v)
+    if ok.any():
+        out[ok] = np.char.mod(template, v[ok]).astype(object)
+    return out
 
 
-def _note(status, f, nac, o, den, low, high, explained, rounded, others) -> str:
-    if status == STATUS_NO_DATA:
-        if not others:
-            return "No data: a count is missing or suppressed."
-        return "No data: nobody who finished treatment was a clinical case at the start."
-    if status == STATUS_NOT_RELIABLE:
-        counts = (f"{_count(o)} recovered, {_count(f)} finished, {_count(nac)} not at "
-                  "caseness")
-        why = ("rounding each count to the nearest 5 can explain this" if explained else
-               "more than rounding can explain")
-        return (f"Not reliable: the published counts ({counts}) give more recovered than could "
-                f"recover ({den:,.0f}); {why}.")
-    if status == STATUS_RANGE:
-        return (f"'Not at caseness' was suppressed (0 to 4), so the rate lies between "
-                f"{low:.1f}% and {high:.1f}%; the interval covers both ends.")
-    if status == STATUS_APPROXIMATE:
-        return (f"Approximate: counts are rounded to the nearest 5, so the rate could be "
-                f"anywhere from {low:.1f}% to {high:.1f}%.")
-    if rounded:
-        return (f"Counts are rounded to the nearest 5 (rate between {low:.1f}% and "
-                f"{high:.1f}%).")
-    return ""
+def _notes(status, f, nac, o, den, low, high, explained, rounded, others) -> np.ndarray:
+    """The reason for each row's status, in words. Built column-wise, only for the rows that
+    need each text: an export holds 10^5 rows."""
+    out = np.full(len(status), "", dtype=object)
+    m = status == STATUS_NOT_RELIABLE
+    if m.any():
+        why = np.where(explained[m], "rounding each count to the nearest 5 can explain this",
+                       "more than rounding can explain")
+        out[m] = ("Not reliable: the published counts (" + _text("%.0f", o[m])
+                  + " recovered, " + _text("%.0f", f[m]) + " finished, "
+                  + _text("%.0f", nac[m]) + " not at caseness) give more recovered than could "
+                  "recover (" + _text("%.0f", den[m], "") + "); " + why + ".")
+    for key, start, middle, end in (
+            (STATUS_RANGE, "'Not at caseness' was suppressed (0 to 4), so the rate lies "
+             "between ", " and ", "; the interval covers both ends."),
+            (STATUS_APPROXIMATE, "Approximate: counts are rounded to the nearest 5, so the "
+             "rate could be anywhere from ", " to ", "."),
+            (STATUS_ROUNDED, "Counts are rounded to the nearest 5 (rate between ", " and ",
+             ").")):
+        m = status == key
+        if m.any():
+            out[m] = (start + _text("%.1f%%", low[m], "") + middle + _text("%.1f%%", high[m], "")
+                      + end)
+    m = status == STATUS_NO_DATA
+    out[m] = np.where(others[m],
+                      "No data: nobody who finished treatment was a clinical case at the start.",
+                      "No data: a count is missing or suppressed.")
+    return out
 
 
 def assess_frame(frame: pd.DataFrame, numerator: str = "recovered",
-                 confidence: float = 0.95) -> pd.DataFrame:
+                 confidence: float = 0.95, notes: bool = True) -> pd.DataFrame:
     """``assess`` on the tidy model's columns (``finished``, ``not_at_caseness``, the
     numerator column and ``level``), index kept."""
     num = stats._numbers
     out = assess(num(frame["finished"]), num(frame["not_at_caseness"]), num(frame[numerator]),
-                 frame["level"].to_numpy(dtype=object), confidence)
+                 frame["level"].to_numpy(dtype=object), confidence, notes)
     out.index = frame.index
     return out
