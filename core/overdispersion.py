@@ -28,6 +28,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 from core import stats
 
@@ -191,6 +192,36 @@ def compare_five_bands(numerator, denominator, benchmark: float | None = None,
     return stats._like_obj(numerator, bands), info
 
 
+def compare_areas(numerator, denominator, benchmark: float | None = None,
+                  higher_is_better: bool = True,
+                  winsor_fraction: float = WINSOR_FRACTION) -> tuple[pd.DataFrame, Overdispersion]:
+    """One row per area with both verdicts, for the compare table and the funnel plot.
+
+    Columns (percentages for rates and limits): ``rate``, ``z`` and ``adjusted_z``, binomial
+    and adjusted 95%/99.8% funnel limits at the area's denominator (``limit95_low`` ...,
+    ``adjusted95_low`` ...), ``band`` (Fingertips' two-level bands from Wilson intervals
+    against the benchmark) and ``adjusted_band`` (Spiegelhalter-adjusted). The index follows
+    ``numerator`` when it is a Series. The adjusted columns equal the plain ones when no
+    overdispersion is found (tau^2 = 0).
+    """
+    o, n, ok = _valid(numerator, denominator)
+    info = estimate(o, n, benchmark, winsor_fraction)
+    p0 = info.baseline
+    out = {"rate": np.where(ok, o / np.where(n > 0, n, np.nan), np.nan) * 100,
+           "z": z_scores(o, n, p0), "adjusted_z": adjusted_z_scores(o, n, p0, info.tau2)}
+    for conf, tag in ((0.95, "95"), (0.998, "998")):
+        lo, hi = adjusted_limits(p0, n, 0.0, conf)
+        alo, ahi = adjusted_limits(p0, n, info.tau2, conf)
+        out[f"limit{tag}_low"], out[f"limit{tag}_high"] = lo * 100, hi * 100
+        out[f"adjusted{tag}_low"], out[f"adjusted{tag}_high"] = alo * 100, ahi * 100
+    out["band"] = np.atleast_1d(np.asarray(
+        compare_five_bands(o, n, p0, higher_is_better, False, winsor_fraction)[0], dtype=object))
+    out["adjusted_band"] = np.where(
+        ok, _band(out["adjusted_z"], higher_is_better), "no data").astype(object)
+    index = numerator.index if isinstance(numerator, pd.Series) else None
+    return pd.DataFrame(out, index=index), info
+
+
 def expected_outside(areas: int, confidence: float = 0.95) -> dict[str, float]:
     """How many of ``areas`` areas would fall outside the ``confidence`` limits by chance alone,
     if all had the same underlying rate: each does so with probability ``1 - confidence``,
@@ -215,5 +246,5 @@ def chance_sentence(areas: int) -> str:
 __all__ = [
     "WINSOR_FRACTION", "Overdispersion", "z_scores", "winsorise", "overdispersion_threshold",
     "estimate", "overdispersion_present", "adjusted_limits", "adjusted_z_scores",
-    "compare_five_bands", "expected_outside", "chance_sentence",
+    "compare_five_bands", "compare_areas", "expected_outside", "chance_sentence",
 ]

@@ -4,6 +4,20 @@ Every function is vectorised (scalars, numpy arrays or pandas Series in, the sam
 and returns NaN, never 0, where there is no denominator: "no data" must never read as 0%.
 Rates are fractions here (0–1); the frame-level helpers at the end give percentages because
 that is what people read.
+
+Sources, in plain words: the Wilson score interval (Wilson 1927), the one- and two-level
+comparisons and funnel limits of OHID Fingertips' technical guidance and the
+``PHEindicatormethods`` R package, and Newcombe's hybrid score interval for a difference of
+two proportions (Newcombe 1998, method 10) -- all in ``../shared/reference/methods.md``.
+Beside this module:
+
+- ``core.overdispersion``: Spiegelhalter's (2005) adjustment when areas differ by more than
+  chance (phi, tau^2, adjusted funnel limits and five bands), and how many areas fall outside
+  the limits by chance alone;
+- ``core.trend_tests``: the chi-squared test for trend Fingertips uses for "recent trend",
+  whether a gap between two groups is widening, and change on a year ago (Newcombe);
+- ``core.rounding``: rates from counts rounded to 5 and suppressed under 5 (range, flags,
+  reasons).
 """
 
 from __future__ import annotations

@@ -4,6 +4,7 @@ a hand-worked Winsorisation, and the real 2024-25 ICB figures."""
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -167,3 +168,20 @@ def test_real_icbs_2024_25():
     flagged = sum(b != "similar" for b in bands)
     plain = sum(b != "similar" for b in od.compare_five_bands(o, n, adjust=False)[0])
     assert flagged <= 6 < 20 < plain
+
+
+def test_compare_areas_table_has_both_verdicts():
+    o = pd.Series([30, 45, 50, 55, 60, 62, 70, 80, 90, 140], index=list("abcdefghij"),
+                  dtype=float)
+    n = pd.Series([100] * 8 + [200, 200], index=o.index, dtype=float)
+    table, info = od.compare_areas(o, n)
+    assert list(table.index) == list("abcdefghij")
+    assert list(table["band"]) == list(stats.compare_two_levels(o, n, info.baseline))
+    bands, _ = od.compare_five_bands(o, n, adjust=True)
+    assert list(table["adjusted_band"]) == list(bands)
+    assert (table["adjusted95_high"] - table["adjusted95_low"]
+            > table["limit95_high"] - table["limit95_low"]).all()
+    lo, hi = stats.funnel_limits(info.baseline, n, 0.998)
+    assert np.allclose(table["limit998_low"], lo * 100)
+    assert ((table["rate"] > table["adjusted998_high"]) | (table["rate"] < table["adjusted998_low"])
+            ).sum() == (table["adjusted_z"].abs() > stats.Z998).sum()
