@@ -9,8 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
-from core import stats
+from core import model, stats
 
 #: Fingertips' recent-trend cut-off: the chi-squared (1 df) value for two-sided 99.8%.
 CHI2_998 = 9.5495
@@ -216,3 +217,37 @@ def round_half_up(value: float, decimals: int = 1) -> float:
         return float("nan")
     q = Decimal(1).scaleb(-decimals)
     return float(Decimal(repr(float(value))).quantize(q, rounding=ROUND_HALF_UP))
+
+
+def series_trends(frame: pd.DataFrame, by: list[str], measure: str = "recovery",
+                  points: int = TREND_POINTS) -> pd.DataFrame:
+    """``recent_trend`` for every series in a tidy frame (one series per ``by`` values), over
+    its last ``points`` periods of one ``period_type``, oldest first.
+
+    The last five must be consecutive periods (quarters or years) with counts: a series whose
+    last five rows straddle an unpublished quarter, or miss a count, gets "could not be
+    calculated" with the reason. Returns one row per series: ``by`` columns, ``verdict``,
+    ``arrow``, ``chi2``, ``last_period`` and ``reason``.
+    """
+    spec = model.MEASURES[measure]
+    rows = []
+    for key, part in frame.sort_values("period_start").groupby(by, sort=True, dropna=False):
+        key = key if isinstance(key, tuple) else (key,)
+        tail = part.tail(points)
+        starts = list(tail["period_start"])
+        kind = set(tail["period_type"]) if "period_type" in tail else {"quarter"}
+        step = np.array([d.year * 4 + (d.month - 1) // 3 for d in starts]) \
+            if kind == {"quarter"} else np.array([d.year for d in starts])
+        o = stats._numbers(tail[spec["numerator"]])
+        n = stats._numbers(tail["finished"]) - stats._numbers(tail["not_at_caseness"])
+        if len(tail) == points and (len(kind) != 1 or np.any(np.diff(step) != 1)):
+            trend = Trend(NOT_CALCULATED, float("nan"), float("nan"), points,
+                          f"the last {points} periods are not consecutive (a period is "
+                          "missing or unpublished)")
+        else:
+            trend = recent_trend(o, n, points)
+        rows.append({**dict(zip(by, key, strict=True)), "verdict": trend.verdict,
+                     "arrow": trend.arrow, "chi2": trend.chi2,
+                     "last_period": tail["period"].iloc[-1] if len(tail) else None,
+                     "reason": trend.reason})
+    return pd.DataFrame(rows, columns=[*by, "verdict", "arrow", "chi2", "last_period", "reason"])

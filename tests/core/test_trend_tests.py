@@ -129,3 +129,46 @@ def test_real_england_trends_2020_21_to_2024_25():
     change = tt.change_between_periods(series["BME"][0][-1], series["BME"][1][-1],
                                        series["BME"][0][-2], series["BME"][1][-2])
     assert change.difference == 0.1 and change.verdict == "no significant change"
+
+
+def _quarters(starts, recovered):
+    import datetime as dt
+
+    import pandas as pd
+    n = len(starts)
+    return pd.DataFrame({
+        "period_start": [dt.date.fromisoformat(s) for s in starts],
+        "period": [f"q{i}" for i in range(n)], "period_type": "quarter",
+        "level": "England", "area_code": "ENG", "group": "Total",
+        "finished": pd.array([110] * n, dtype="Int64"),
+        "not_at_caseness": pd.array([10] * n, dtype="Int64"),
+        "recovered": pd.array(recovered, dtype="Int64"),
+    })
+
+
+def test_series_trends_need_five_consecutive_periods():
+    ok = _quarters(["2021-04-01", "2021-07-01", "2021-10-01", "2022-01-01", "2022-04-01"],
+                   [10, 15, 20, 25, 30])
+    out = tt.series_trends(ok, ["area_code"])
+    assert out.loc[0, "verdict"] == "increasing" and out.loc[0, "last_period"] == "q4"
+    # Across the unpublished 2020/21 Q2: not five consecutive quarters.
+    gap = _quarters(["2020-01-01", "2020-04-01", "2020-10-01", "2021-01-01", "2021-04-01"],
+                    [10, 15, 20, 25, 30])
+    out = tt.series_trends(gap, ["area_code"])
+    assert out.loc[0, "verdict"] == "could not be calculated"
+    assert "not consecutive" in out.loc[0, "reason"]
+    assert tt.series_trends(ok.head(4), ["area_code"]).loc[0, "verdict"] == \
+        "could not be calculated"
+
+
+@needs_shared()
+def test_series_trends_on_real_years():
+    import pandas as pd
+
+    from tests.core import real
+
+    frame = pd.concat([real.year(y) for y in real.YEARS[-5:]], ignore_index=True)
+    eng = frame[(frame["level"] == "England") & (frame["breakdown"] == "BME Group")]
+    out = tt.series_trends(eng, ["group"]).set_index("group")
+    assert out.loc["BME", "verdict"] == "decreasing" and out.loc["BME", "arrow"] == "↓"
+    assert out.loc["White British", "verdict"] == "no significant change"
