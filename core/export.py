@@ -2,6 +2,11 @@
 
 This is the shape a user takes away (command line ``export``, every CSV download in the app):
 plainly named columns, rates as percentages, the published percentage beside our computed one.
+Rates and limits keep their full precision (rounded to 6 decimals only to keep the file tidy):
+a figure exported as 50.55 re-rounds to 50.6 when the true value, 50.546, is published as
+50.5. The display rounds to 1 decimal; the export never does. Below England each rate carries
+its range under NHS England's rounding and suppression and a status and note saying whether it
+is exact, rounded, approximate, a range or not reliable (``core.rounding``).
 Every text cell is neutralised against spreadsheet formula injection: an area name such as
 ``=HYPERLINK(...)`` from a hostile file must arrive in Excel as text, not run as a formula.
 """
@@ -12,14 +17,17 @@ import datetime as dt
 
 import pandas as pd
 
-from core import model, periods, stats
+from core import model, periods, rounding, stats
 
 EXPORT_COLUMNS = [
     "period", "period_start", "period_end", "period_type", "level", "area_code", "area_name",
     "parent_code", "parent_name", "breakdown", "group", "measure", "numerator", "denominator",
-    "rate", "ci95_low", "ci95_high", "ci998_low", "ci998_high", "published_rate", "suppressed",
-    "small_numbers", "synthetic", "source",
+    "rate", "ci95_low", "ci95_high", "ci998_low", "ci998_high", "rate_low", "rate_high",
+    "rate_status", "published_rate", "suppressed", "small_numbers", "synthetic", "source",
+    "note",
 ]
+#: Decimal places kept in exported rates and limits (display uses 1).
+EXPORT_DECIMALS = 6
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -69,17 +77,31 @@ def _as_date(value: str | dt.date, *, first: bool) -> dt.date:
 
 
 def to_long(frame: pd.DataFrame, measures: list[str] | None = None) -> pd.DataFrame:
-    """The export shape: rates from counts (percent), intervals, published rate, flags."""
+    """The export shape: rates from counts (percent), intervals, published rate, flags.
+
+    The rate and its intervals are the ones the product displays (``rounding.assess``): no
+    rate above 100% or outside its interval; where "not at caseness" was suppressed the rate
+    is the middle of its range and the intervals cover the whole range.
+    """
     parts = []
     for measure in measures or list(model.MEASURES):
         rated = stats.add_rates(frame, measure)
+        numerator = model.MEASURES[measure]["numerator"]
+        a95 = rounding.assess_frame(frame, numerator, 0.95)
+        a998 = rounding.assess_frame(frame, numerator, 0.998, notes=False)
+        rated["rate"] = a95["rate"]
+        rated["ci95_low"], rated["ci95_high"] = a95["ci_low"], a95["ci_high"]
+        rated["ci998_low"], rated["ci998_high"] = a998["ci_low"], a998["ci_high"]
+        rated["rate_low"], rated["rate_high"] = a95["rate_low"], a95["rate_high"]
+        rated["rate_status"], rated["note"] = a95["status"], a95["note"]
         rated["measure"] = measure
         parts.append(rated)
     if not parts or frame.empty:
         return pd.DataFrame(columns=EXPORT_COLUMNS)
     out = pd.concat(parts, ignore_index=True)
-    for c in ("rate", "ci95_low", "ci95_high", "ci998_low", "ci998_high"):
-        out[c] = out[c].round(2)
+    for c in ("rate", "ci95_low", "ci95_high", "ci998_low", "ci998_high", "rate_low",
+              "rate_high"):
+        out[c] = out[c].astype(float).round(EXPORT_DECIMALS)
     for c in ("numerator", "denominator"):
         out[c] = out[c].astype("Int64")
     return out[EXPORT_COLUMNS].sort_values(

@@ -4,6 +4,20 @@ Every function is vectorised (scalars, numpy arrays or pandas Series in, the sam
 and returns NaN, never 0, where there is no denominator: "no data" must never read as 0%.
 Rates are fractions here (0–1); the frame-level helpers at the end give percentages because
 that is what people read.
+
+Sources, in plain words: the Wilson score interval (Wilson 1927), the one- and two-level
+comparisons and funnel limits of OHID Fingertips' technical guidance and the
+``PHEindicatormethods`` R package, and Newcombe's hybrid score interval for a difference of
+two proportions (Newcombe 1998, method 10) -- all in ``../shared/reference/methods.md``.
+Beside this module:
+
+- ``core.overdispersion``: Spiegelhalter's (2005) adjustment when areas differ by more than
+  chance (phi, tau^2, adjusted funnel limits and five bands), and how many areas fall outside
+  the limits by chance alone;
+- ``core.trend_tests``: the chi-squared test for trend Fingertips uses for "recent trend",
+  whether a gap between two groups is widening, and change on a year ago (Newcombe);
+- ``core.rounding``: rates from counts rounded to 5 and suppressed under 5 (range, flags,
+  reasons).
 """
 
 from __future__ import annotations
@@ -169,10 +183,17 @@ def _numbers(column: pd.Series) -> np.ndarray:
 
 
 def rate_columns(num: np.ndarray, den: np.ndarray) -> dict[str, np.ndarray]:
-    """Numerator, denominator, rate and 95%/99.8% Wilson limits, as percentages."""
-    new = {"numerator": num, "denominator": den, "rate": proportion(num, den) * 100}
+    """Numerator, denominator, rate and 95%/99.8% Wilson limits, as percentages.
+
+    No rate and no interval where the numerator exceeds the denominator (rounded counts can
+    give 15 recovered of 10): a rate above 100%, outside its own interval, is never shown.
+    ``core.rounding.assess`` says why, with the range under rounding.
+    """
+    num, den = np.asarray(num, dtype=float), np.asarray(den, dtype=float)
+    usable = np.where(num > den, np.nan, num)
+    new = {"numerator": num, "denominator": den, "rate": proportion(usable, den) * 100}
     for conf, suffix in ((0.95, "95"), (0.998, "998")):
-        lo, hi = wilson_interval(num, den, conf)
+        lo, hi = wilson_interval(usable, den, conf)
         new[f"ci{suffix}_low"] = lo * 100
         new[f"ci{suffix}_high"] = hi * 100
     return new
@@ -199,15 +220,36 @@ def add_rates(frame: pd.DataFrame, measure: str = "recovery") -> pd.DataFrame:
 
 def combine(frame: pd.DataFrame, by: list[str]) -> pd.DataFrame:
     """Sum counts within groups (areas, population groups or periods): rates are then computed
-    from the sums, never by averaging rates. A group with any missing count has no total."""
+    from the sums, never by averaging rates.
+
+    Never a partial sum: a count is null in the total if it is missing (suppressed or absent)
+    in any part, because summing the parts that are there understates the total and, for a
+    denominator, inflates the rate. As the three counts of the recovery rate (finished, not
+    at caseness, recovered) only make sense together, all three are null when any is, and
+    reliable recovery is null when its own count or the denominator is incomplete.
+    ``missing_parts`` counts the parts with a missing count and ``note`` says why a total has
+    no data, for the table note.
+    """
     counts = list(model.COUNT_COLUMNS)
+    missing = frame[counts].isna()
+    keyed = frame[by].assign(**{f"_miss_{c}": missing[c] for c in counts},
+                             _any=missing.any(axis=1))
     g = frame.groupby(by, dropna=False, sort=True)
     sums = g[counts].sum(min_count=1)
-    incomplete = g[counts[:3]].agg(lambda s: s.isna().any()).any(axis=1)
+    gm = keyed.groupby(by, dropna=False, sort=True)
+    miss = {c: gm[f"_miss_{c}"].any() for c in counts}
+    rate_parts = miss[counts[0]] | miss[counts[1]] | miss[counts[2]]
+    denominator_parts = miss[counts[0]] | miss[counts[1]]
     for c in counts[:3]:
-        sums.loc[incomplete, c] = pd.NA
+        sums.loc[rate_parts, c] = pd.NA
+    sums.loc[miss[counts[3]] | denominator_parts, counts[3]] = pd.NA
+    incomplete = rate_parts | miss[counts[3]]
     sums["suppressed"] = g["suppressed"].any() | incomplete
     sums["parts"] = g.size()
+    sums["missing_parts"] = gm["_any"].sum().astype(int)
+    sums["note"] = [
+        f"No data: {m} of {n} parts suppressed or missing; a partial sum would be wrong."
+        if m else "" for m, n in zip(sums["missing_parts"], sums["parts"], strict=True)]
     return sums.reset_index()
 
 

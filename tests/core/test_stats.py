@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from core import stats
@@ -140,3 +140,59 @@ def test_add_rates_percentages_and_small_numbers():
     assert rated.loc[0, "rate"] == 45.0
     assert round(rated.loc[0, "ci95_low"], 1) == 35.6
     assert list(rated["small_numbers"]) == [False, True]
+
+
+def test_combine_never_sums_part_of_reliable_recovery():
+    df = _frame([("2024-04-01", 110, 10, 90), ("2024-07-01", 1010, 10, 100)])
+    df["reliable_recovered"] = pd.array([80, None], dtype="Int64")
+    total = stats.combine(df, ["area_code"])
+    assert total.loc[0, "recovered"] == 190  # its own parts are all there
+    assert pd.isna(total.loc[0, "reliable_recovered"])  # was 80: a partial sum
+    assert total.loc[0, "missing_parts"] == 1 and "1 of 2 parts" in total.loc[0, "note"]
+    assert math.isnan(stats.add_rates(total, "reliable_recovery").loc[0, "rate"])
+    whole = stats.combine(_frame([("2024-04-01", 110, 10, 90)]), ["area_code"])
+    assert whole.loc[0, "missing_parts"] == 0 and whole.loc[0, "note"] == ""
+
+
+count = st.one_of(st.none(), st.integers(0, 500))
+
+
+@settings(deadline=None, max_examples=60)
+@given(st.lists(st.tuples(st.integers(0, 2), count, count, count, count), min_size=1,
+                max_size=12))
+def test_combine_never_returns_a_value_when_a_part_is_missing(parts):
+    import datetime as dt
+    df = pd.DataFrame(parts, columns=["key", *stats.model.COUNT_COLUMNS])
+    for c in stats.model.COUNT_COLUMNS:
+        df[c] = pd.array(df[c].tolist(), dtype="Int64")
+    df["period_start"] = dt.date(2024, 4, 1)
+    df["suppressed"] = False
+    total = stats.combine(df, ["key"]).set_index("key")
+    for key, part in df.groupby("key"):
+        row = total.loc[key]
+        for c in stats.model.COUNT_COLUMNS:
+            if part[c].isna().any():
+                assert pd.isna(row[c]), (key, c)
+            elif not pd.isna(row[c]):
+                assert row[c] == part[c].sum()
+        rate_parts = part[["finished", "not_at_caseness", "recovered"]]
+        if rate_parts.isna().any().any():
+            assert math.isnan(stats.add_rates(total.loc[[key]]).iloc[0]["rate"])
+            assert bool(row["suppressed"])
+        else:
+            assert row["recovered"] == part["recovered"].sum()
+
+
+@given(st.lists(st.one_of(st.none(), st.integers(0, 100)), min_size=1, max_size=20),
+       st.integers(1, 5))
+def test_window_sums_never_partial(values, window):
+    n = len(values)
+    vals = np.array([np.nan if v is None else v for v in values], dtype=float)
+    sums, _ = stats.window_sums(np.zeros(n, dtype=int), np.arange(n), {"x": vals},
+                                np.array([v is None for v in values]), window)
+    for i in range(n):
+        part = vals[max(0, i - window + 1): i + 1]
+        if i < window - 1 or np.isnan(part).any():
+            assert np.isnan(sums["x"][i])
+        else:
+            assert sums["x"][i] == part.sum()
