@@ -288,33 +288,40 @@ def _key_of(level: str, frame: pd.DataFrame) -> pd.Series:
 
 
 def _aggregate(rows: pd.DataFrame, p: Plan, status: str) -> pd.DataFrame:
-    targets = [t for t, s in p.status.items() if s == status]
+    """Sum the included units of each ICB with ``status`` in the plan, cell by cell.
+
+    ``rows`` are slim: ``_cell`` (period, breakdown and group), ``area_code``, counts and
+    flags. A unit counts towards one ICB at most, so the unit -> ICB map is a function.
+    """
+    targets = {t for t, s in p.status.items() if s == status}
     units = p.units[p.units["target"].isin(targets)]
     if units.empty or rows.empty:
         return pd.DataFrame()
-    m = rows.merge(units, left_on="area_code", right_on="unit", how="inner")
+    to_target = dict(zip(units["unit"], units["target"], strict=True))
+    m = rows[rows["area_code"].isin(to_target)]
     if m.empty:
         return pd.DataFrame()
+    m = m.assign(target=m["area_code"].map(to_target))
     expected = units.groupby("target").size()
-    keys = KEYS + ["target"]
-    g = m.groupby(keys, dropna=False, sort=False)
+    g = m.groupby(["_cell", "target"], sort=False)
     out = g[COUNTS].sum(min_count=1)
     present = g[COUNTS].count()
     n = expected.reindex(out.index.get_level_values("target")).to_numpy()
     for c in COUNTS:
-        out[c] = out[c].astype("Int64").where(present[c].to_numpy() == n)
-    out["suppressed"] = g["suppressed"].any() | out[COUNTS].isna().any(axis=1)
-    out["synthetic"] = g["synthetic"].any()
+        out[c] = out[c].where(present[c].to_numpy() == n)
+    flags = g[["suppressed", "synthetic"]].any()
+    out["suppressed"] = flags["suppressed"] | out[COUNTS].isna().any(axis=1)
+    out["synthetic"] = flags["synthetic"]
     out["source"] = g["source"].first()
     mixed = g["source"].nunique() > 1
     if mixed.any():
-        joined = m.set_index(keys).loc[mixed[mixed].index, "source"]
-        out.loc[mixed, "source"] = joined.groupby(level=list(range(len(keys)))).agg(
+        joined = m.set_index(["_cell", "target"]).loc[mixed[mixed].index, "source"]
+        out.loc[mixed, "source"] = joined.groupby(level=[0, 1]).agg(
             lambda s: "; ".join(sorted(set(map(str, s)))))
     own = out.index.get_level_values("target").isin(list(p.own))
+    firsts = g[list(model.PERCENT_COLUMNS)].first()
     for c in model.PERCENT_COLUMNS:
-        first = g[c].first()
-        out[c] = first.where(own)
+        out[c] = firsts[c].where(own)
     out = out.reset_index()
     out["approximate"] = status == "approximate"
     out["note"] = out["target"].map(p.notes)
@@ -329,16 +336,26 @@ def icb_series(frame: pd.DataFrame, boundaries: str) -> pd.DataFrame:
     no honest figure have no row.
     """
     geo._check(boundaries)
+    rel = frame[frame["level"].isin(["ICB", "SubICB", "CCG", "STP"])]
+    if rel.empty:
+        return _empty_series()
+    # One integer per (period, breakdown, group): grouping on it is much cheaper than on
+    # seven text columns, once per candidate.
+    cell = rel.groupby(KEYS, dropna=False, sort=False).ngroup().to_numpy()
+    cells = rel[KEYS].assign(_cell=cell).drop_duplicates("_cell").set_index("_cell")
+    slim = pd.DataFrame({
+        "_cell": cell, "level": rel["level"].to_numpy(), "area_code": rel["area_code"].to_numpy(),
+        **{c: rel[c].astype("float64").to_numpy() for c in COUNTS},
+        **{c: rel[c].to_numpy() for c in model.PERCENT_COLUMNS},
+        "suppressed": rel["suppressed"].to_numpy(dtype=bool),
+        "synthetic": rel["synthetic"].to_numpy(dtype=bool), "source": rel["source"].to_numpy(),
+    })
+    by_level = {}
+    for level, rows in slim.groupby("level", sort=False):
+        by_level[level] = rows.assign(_key=_key_of(level, rel.iloc[rows.index]).to_numpy())
     candidates = []
-    rank = 0
-    pieces: dict[str, pd.DataFrame] = {}
-    for level in ("ICB", "SubICB", "CCG", "STP"):
-        rows = frame[frame["level"] == level]
-        if not rows.empty:
-            pieces[level] = rows.assign(_key=_key_of(level, rows))
-    for level, status in _ORDER:
-        rank += 1
-        rows = pieces.get(level)
+    for rank, (level, status) in enumerate(_ORDER):
+        rows = by_level.get(level)
         if rows is None:
             continue
         for key, part in rows.groupby("_key", sort=True):
@@ -346,26 +363,28 @@ def icb_series(frame: pd.DataFrame, boundaries: str) -> pd.DataFrame:
             agg = _aggregate(part, p, status)
             if not agg.empty:
                 candidates.append(agg.assign(_rank=rank))
-    info = geo.icbs(boundaries).set_index("icb_code")
     if not candidates:
         return _empty_series()
     allc = pd.concat(candidates, ignore_index=True)
-    allc["_complete"] = allc[COUNTS].notna().all(axis=1)
-    allc = allc.sort_values(["approximate", "_complete", "_rank"],
-                            ascending=[True, False, True], kind="stable")
+    complete = allc[COUNTS].notna().all(axis=1)
     # Complete exact > complete approximate > exact with gaps > approximate with gaps.
-    allc["_tier"] = (~allc["_complete"]).astype(int) * 2 + allc["approximate"].astype(int)
+    allc["_tier"] = (~complete).astype(int) * 2 + allc["approximate"].astype(int)
     allc = allc.sort_values(["_tier", "_rank"], kind="stable")
-    best = allc.drop_duplicates(KEYS + ["target"], keep="first")
+    best = allc.drop_duplicates(["_cell", "target"], keep="first")
+    info = geo.icbs(boundaries).set_index("icb_code")
     best = best[best["target"].isin(info.index)]
-    out = best.rename(columns={"target": "area_code"})
+    out = cells.loc[best["_cell"].to_numpy()].reset_index(drop=True)
+    best = best.reset_index(drop=True)
+    for c in (*COUNTS, *model.PERCENT_COLUMNS, "suppressed", "synthetic", "source"):
+        out[c] = best[c]
     out["level"] = "ICB"
+    out["area_code"] = best["target"]
     out["area_name"] = out["area_code"].map(info["icb_name"])
     out["parent_code"] = out["area_code"].map(info["region_code"])
     out["parent_name"] = out["area_code"].map(info["region_name"])
-    conformed = model.conform(out.reset_index(drop=True))
-    conformed["approximate"] = out["approximate"].to_numpy(dtype=bool)
-    conformed["note"] = out["note"].fillna("").astype("str").to_numpy()
+    conformed = model.conform(out)
+    conformed["approximate"] = best["approximate"].to_numpy(dtype=bool)
+    conformed["note"] = best["note"].fillna("").astype("str").to_numpy()
     order = ["period_start", "parent_name", "area_name", "breakdown", "group"]
     return conformed.sort_values(order, kind="stable").reset_index(drop=True)
 

@@ -340,7 +340,7 @@ def test_april_2026_codes_join_predecessors_without_a_break():
 _count = st.one_of(st.none(), st.integers(min_value=0, max_value=5000))
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=25, deadline=None)
 @given(parts=st.lists(st.tuples(_count, _count, _count, _count), min_size=7, max_size=7),
        missing=st.sets(st.integers(min_value=0, max_value=6), max_size=2))
 def test_suppressed_or_missing_part_never_yields_a_value(parts, missing):
