@@ -369,3 +369,71 @@ def test_suppressed_or_missing_part_never_yields_a_value(parts, missing):
             assert p["suppressed"]
         else:
             assert p[c] == sum(values)
+
+
+# --- the map -------------------------------------------------------------------------------------
+
+from core import charts, map_chart  # noqa: E402
+
+
+def _inside(ring, x, y):
+    hit = False
+    for (x0, y0), (x1, y1) in zip(ring, ring[1:], strict=False):
+        if (y0 > y) != (y1 > y) and x < x0 + (y - y0) * (x1 - x0) / (y1 - y0):
+            hit = not hit
+    return hit
+
+
+def _map_table(b):
+    icbs = geography.icbs(b)
+    bands = list(charts.BAND_STYLE)[:5]
+    return pd.DataFrame({
+        "area_code": icbs["icb_code"], "rate": [40 + (i % 20) for i in range(len(icbs))],
+        "numerator": 100, "denominator": 200,
+        "vs_england": [bands[i % 5] for i in range(len(icbs))],
+    })
+
+
+@pytest.mark.parametrize("b,n", [("2022", 42), ("2026", 36)])
+def test_boundaries_read_once_and_marker_inside_each_icb(b, n):
+    assert map_chart.shapes(b) is map_chart.shapes(b)
+    assert len(map_chart.shapes(b)["features"]) == n
+    points = map_chart.label_points(b).set_index("area_code")
+    for f in map_chart.shapes(b)["features"]:
+        g = f["geometry"]
+        polys = g["coordinates"] if g["type"] == "MultiPolygon" else [g["coordinates"]]
+        lon, lat = points.loc[f["properties"]["icb_code"], ["lon", "lat"]]
+        assert any(_inside(p[0], lon, lat) for p in polys), f["properties"]["icb_code"]
+
+
+@pytest.mark.parametrize("b,n", [("2022", 42), ("2026", 36)])
+def test_rate_map_spec(b, n):
+    table = _map_table(b).iloc[1:]  # one ICB without a row: drawn, as "no data"
+    chart = map_chart.map_chart(table, b, title="Recovery", england=47.3, selected="QF7")
+    spec = chart.to_dict()
+    params = spec.get("params", []) + [p for layer in spec["layer"]
+                                       for p in layer.get("params", [])]
+    assert [p["name"] for p in params] == ["icb"]
+    assert params[0]["select"]["fields"] == ["area_code"]
+    lookup = next(t for t in spec["layer"][0]["transform"] if "lookup" in t)
+    rows = spec["datasets"][lookup["from"]["data"]["name"]]
+    assert len(rows) == n and sum(r["vs_england"] == "no data" for r in rows) == 1
+    legend = spec["layer"][0]["encoding"]["color"]["legend"]
+    assert 47.3 in legend["values"] and 50.0 in legend["values"]
+    assert "England 47.3%" in legend["labelExpr"] and "50% target" in legend["labelExpr"]
+    assert "Office for National Statistics" in " ".join(spec["title"]["subtitle"])
+    assert any("QF7" in json.dumps(layer.get("transform", [])) for layer in spec["layer"][1:])
+    svg = charts.to_image(chart, "svg", width=500).decode()
+    assert svg.count("<path") >= n
+
+
+def test_band_map_marks_bands_by_shape_and_outline():
+    spec = map_chart.map_chart(_map_table("2026"), "2026", title="Recovery",
+                               colour_by="band").to_dict(validate=False)
+    markers = spec["layer"][1]
+    assert markers["encoding"]["shape"]["scale"]["range"] == [
+        charts.BAND_STYLE[b][1] for b in markers["encoding"]["shape"]["scale"]["domain"]]
+    assert "strokeDash" in spec["layer"][0]["encoding"]
+    assert len(spec["datasets"][markers["data"]["name"]]) == 36
+    with pytest.raises(ValueError):
+        map_chart.map_chart(_map_table("2026"), "2026", title="x", colour_by="colour")
