@@ -72,6 +72,7 @@ class Plan:
     status: dict[str, str] = field(default_factory=dict)  # target -> exact / approximate
     notes: dict[str, str] = field(default_factory=dict)
     own: set[str] = field(default_factory=set)  # targets whose only unit is their own row
+    aliases: dict[str, str] = field(default_factory=dict)  # other published code -> unit
 
 
 # ---------------------------------------------------------------------------------------------
@@ -262,6 +263,7 @@ def plan(level: str, key: str | None, boundaries: str) -> Plan:
         p.units = p.units[p.units["target"].isin(keep)].reset_index(drop=True)
         p.status = {t: "exact" for t in keep}
         p.notes = {t: n for t, n in p.notes.items() if t in keep}
+        p.aliases = {r.nhs_code: r.stp_code for r in h.itertuples(index=False) if r.nhs_code}
         return p
     else:
         raise ValueError(f"no ICB plan from level {level!r}")
@@ -298,6 +300,10 @@ def _aggregate(rows: pd.DataFrame, p: Plan, status: str) -> pd.DataFrame:
     if units.empty or rows.empty:
         return pd.DataFrame()
     to_target = dict(zip(units["unit"], units["target"], strict=True))
+    if p.aliases:
+        # One STP under either of its codes, counted once.
+        rows = rows.assign(area_code=rows["area_code"].replace(p.aliases))
+        rows = rows.drop_duplicates(["_cell", "area_code"])
     m = rows[rows["area_code"].isin(to_target)]
     if m.empty:
         return pd.DataFrame()

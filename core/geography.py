@@ -124,19 +124,17 @@ def ccg_history() -> pd.DataFrame:
 def stp_history() -> pd.DataFrame:
     """Every STP of 2017-18 to 2021-22, per financial year, onto its July 2022 ICB.
 
-    STPs are published with ONS codes (E54...) to 2019-20 and NHS codes (Q..) after; both are
-    rows here (``stp_code``), so either resolves. ``whole`` is False where the STP's area is
+    STPs are published with ONS codes (E54...) to 2019-20 and NHS codes (Q..) after: each row
+    has its ONS code (``stp_code``) and, where it had one, its NHS code (``nhs_code``). ``whole`` is False where the STP's area is
     not wholly inside the ICB (``other`` names where the rest went).
     """
     s = _read("stp_by_year.csv")
-    rows = []
-    for r in s.itertuples(index=False):
-        codes = {r.stp_ons_code} | ({r.stp_code} if r.stp_code else set())
-        for code in sorted(codes):
-            rows.append((r.financial_year, code, r.stp_name, r.icb22_code,
-                         r.boundary_changed != "True", _parse_other(r.other_icb22)))
-    return pd.DataFrame(rows, columns=["financial_year", "stp_code", "stp_name", "icb22_code",
-                                       "whole", "other"])
+    return pd.DataFrame({
+        "financial_year": s["financial_year"], "stp_code": s["stp_ons_code"],
+        "nhs_code": s["stp_code"], "stp_name": s["stp_name"], "icb22_code": s["icb22_code"],
+        "whole": s["boundary_changed"] != "True",
+        "other": [_parse_other(v) for v in s["other_icb22"]],
+    })
 
 
 @lru_cache(maxsize=1)
@@ -258,9 +256,9 @@ def _places(boundaries: str) -> dict[tuple[str, str], Place]:
         icb = icb22[r.icb22_code]
         note = "" if r.whole else (
             "part of its area went to " + ", ".join(c for c, _ in r.other))
-        out[("STP", r.stp_code)] = Place(r.stp_code, "STP", r.stp_name, r.icb22_code,
-                                         icb["icb_name"], icb["region_code"],
-                                         icb["region_name"], note)
+        for code in filter(None, (r.stp_code, r.nhs_code)):
+            out[("STP", code)] = Place(code, "STP", r.stp_name, r.icb22_code, icb["icb_name"],
+                                       icb["region_code"], icb["region_name"], note)
     for r in other_codes().itertuples(index=False):
         for level in r.levels.split(";"):
             out[(level, r.code)] = Place(r.code, level, r.name, None, None, None, None, r.note,

@@ -92,7 +92,8 @@ def test_every_historic_ccg_and_stp_reaches_a_2022_icb_with_a_region():
     assert set(geography.ccg_history()["icb22_code"]) <= icb22
     assert set(geography.stp_history()["icb22_code"]) <= icb22
     for lv, codes in (("CCG", geography.ccg_history()["ccg_code"]),
-                      ("STP", geography.stp_history()["stp_code"])):
+                      ("STP", geography.stp_history()["stp_code"]),
+                      ("STP", geography.stp_history()["nhs_code"].replace("", pd.NA).dropna())):
         for code in set(codes):
             place = geography.resolve(code, lv)
             assert place is not None and place.region_code in CURRENT_REGIONS, (lv, code)
@@ -267,6 +268,19 @@ def test_no_borrowed_numbers_where_no_honest_mapping(series):
         for period in ("2019/20", "2023/24"):
             p = _point(s, code, period)
             assert p["approximate"] and "Frimley" in p["note"], (code, period)
+
+
+@needs_shared(ANNUAL)
+def test_stp_rows_alone_give_exact_points_only_where_the_stp_is_the_icb(annual):
+    stps = annual[(annual["level"] == "STP") & annual["period"].isin(["2018/19", "2021/22"])]
+    s = boundaries.icb_series(stps, "2022")
+    for period in ("2018/19", "2021/22"):  # ONS codes, then NHS codes
+        p = _point(s, "QYG", period)
+        own = stps[(stps["area_code"].isin(["QYG", "E54000008"])) & (stps["period"] == period)
+                   & (stps["group"] == "Total")].iloc[0]
+        assert [p[c] for c in COUNTS] == [own[c] for c in COUNTS] and not p["approximate"]
+        # South Yorkshire and Bassetlaw is not South Yorkshire: a gap, not its numbers.
+        assert s[(s["area_code"] == "QF7") & (s["period"] == period)].empty
 
 
 @needs_shared(ANNUAL)
