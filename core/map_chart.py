@@ -84,10 +84,29 @@ def _inside_point(ring: list[list[float]]) -> tuple[float, float]:
     return (cx if lo <= cx <= hi else (lo + hi) / 2), cy
 
 
+def map_spec(table: pd.DataFrame, boundaries: str, **options: Any) -> dict[str, Any]:
+    """The map as a Vega-Lite dict, for ``st.vega_lite_chart`` and ``charts.to_image``.
+
+    The same chart as :func:`map_chart`, but the boundaries go into the dict's ``datasets``
+    after Altair has built it: Altair copies and hashes inline data when it writes a spec,
+    which for 340 KB of coordinates cost seconds on every call.
+    """
+    chart = map_chart(table, boundaries, _shapes=alt.NamedData(name=_shapes_name(boundaries)),
+                      **options)
+    spec = chart.to_dict(validate=False)
+    spec.setdefault("datasets", {})[_shapes_name(boundaries)] = shapes(boundaries)["features"]
+    return spec
+
+
+def _shapes_name(boundaries: str) -> str:
+    return f"icb_boundaries_{boundaries}"
+
+
 def map_chart(
     table: pd.DataFrame, boundaries: str, *, title: str, colour_by: str = "rate",
     england: float | None = None, selected: str | None = None, synthetic: bool = False,
     measure: str = "recovery", width: int | str = "container", height: int = 520,
+    _shapes: alt.NamedData | None = None,
 ) -> alt.LayerChart:
     """Every ICB of ``boundaries`` coloured by its rate or its comparison band.
 
@@ -119,8 +138,9 @@ def map_chart(
                for r in data.to_dict("records")]
     fields = [c for c in data.columns if c != "area_code"]
 
-    base = (alt.Chart(alt.InlineData(values=shapes(boundaries),
-                                     format=alt.DataFormat(property="features", type="json")))
+    geo_data = _shapes if _shapes is not None else alt.InlineData(
+        values=shapes(boundaries), format=alt.DataFormat(property="features", type="json"))
+    base = (alt.Chart(geo_data)
             .transform_calculate(area_code="datum.properties.icb_code")
             .transform_lookup(lookup="area_code",
                               from_=alt.LookupData(alt.InlineData(values=records), "area_code",

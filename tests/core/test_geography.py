@@ -437,13 +437,15 @@ def test_rate_map_spec(b, n):
     assert "England 47.3%" in legend["labelExpr"] and "50% target" in legend["labelExpr"]
     assert "Office for National Statistics" in " ".join(spec["title"]["subtitle"])
     assert any("QF7" in json.dumps(layer.get("transform", [])) for layer in spec["layer"][1:])
-    svg = charts.to_image(chart, "svg", width=500).decode()
+    fast = map_chart.map_spec(table, b, title="Recovery", england=47.3, selected="QF7")
+    assert len(fast["datasets"][f"icb_boundaries_{b}"]) == n
+    assert fast["layer"][0]["encoding"] == spec["layer"][0]["encoding"]
+    svg = charts.to_image(fast, "svg", width=500).decode()
     assert svg.count("<path") >= n
 
 
 def test_band_map_marks_bands_by_shape_and_outline():
-    spec = map_chart.map_chart(_map_table("2026"), "2026", title="Recovery",
-                               colour_by="band").to_dict(validate=False)
+    spec = map_chart.map_spec(_map_table("2026"), "2026", title="Recovery", colour_by="band")
     markers = spec["layer"][1]
     assert markers["encoding"]["shape"]["scale"]["range"] == [
         charts.BAND_STYLE[b][1] for b in markers["encoding"]["shape"]["scale"]["domain"]]
