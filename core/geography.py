@@ -1,0 +1,304 @@
+"""NHS commissioning geography: what each published code is, and which ICB it belongs to.
+
+The data spans two reorganisations. Until June 2022 areas were CCGs grouped into STPs; from
+July 2022 sub-ICB locations (the April 2021 CCGs, same codes) grouped into 42 ICBs; from
+1 April 2026 the same sub-ICB locations grouped into 36 ICBs. Sub-ICB locations are the stable
+unit, so this module answers every question about areas through them, from the reference
+tables in ``data/reference`` (ONS and NHS ODS data, Open Government Licence v3.0; see that
+folder's README for sources and credit).
+
+Regions are the current seven. The three regions abolished in April 2019 (Y54, Y55, Y57) each
+cover two current regions, so they cannot be mapped onto one: they resolve as themselves,
+labelled as abolished.
+
+How a series is built across the changes is in :mod:`core.boundaries`; this module holds the
+lookups and the per-code answers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from functools import lru_cache
+
+import pandas as pd
+
+from core.model import DATA_DIR
+
+REFERENCE_DIR = DATA_DIR / "reference"
+
+BOUNDARIES = ("2022", "2026")
+BOUNDARY_LABELS = {"2022": "ICBs 2022–26 (42)", "2026": "ICBs from April 2026 (36)"}
+#: First day of each geography: ICBs replaced CCGs and STPs; the April 2026 mergers.
+ICB_START = dt.date(2022, 7, 1)
+REORGANISATION_2026 = dt.date(2026, 4, 1)
+#: Financial years the CCG and STP lookups cover (ONS vintages April 2017 to April 2021).
+HISTORY_YEARS = ("2017-18", "2018-19", "2019-20", "2020-21", "2021-22")
+
+REGION_UNKNOWN = "Region unknown"
+ENGLAND_CODE = "ENG"
+
+#: Order in which a code without a stated level is looked for.
+LEVEL_ORDER = ("England", "Region", "ICB", "SubICB", "STP", "CCG")
+
+
+@dataclass(frozen=True)
+class Place:
+    """One published code: what it is, its name, its parent and its (current) region."""
+
+    code: str
+    level: str
+    name: str
+    parent_code: str | None
+    parent_name: str | None
+    region_code: str | None
+    region_name: str | None
+    note: str = ""
+    geographic: bool = True
+
+
+def _read(name: str) -> pd.DataFrame:
+    return pd.read_csv(REFERENCE_DIR / name, dtype=str, keep_default_na=False)
+
+
+@lru_cache(maxsize=1)
+def regions() -> pd.DataFrame:
+    """Every region code met in the data: the current seven and the three abolished in 2019."""
+    return _read("regions.csv")
+
+
+@lru_cache(maxsize=2)
+def icbs(boundaries: str) -> pd.DataFrame:
+    """The ICBs of one geography with NHS and ONS codes, names and region, sorted by region.
+
+    Columns: ``icb_code``, ``icb_ons_code``, ``icb_name``, ``short_name``, ``region_code``,
+    ``region_name``.
+    """
+    _check(boundaries)
+    all_ = _read("icbs.csv")
+    out = all_[all_["boundaries"] == boundaries].drop(columns="boundaries")
+    return out.sort_values(["region_name", "short_name"]).reset_index(drop=True)
+
+
+@lru_cache(maxsize=2)
+def subicb_icb(boundaries: str) -> pd.DataFrame:
+    """Sub-ICB location -> ICB in one geography.
+
+    Columns: ``subicb_code``, ``subicb_name``, ``icb_code``, ``whole`` (bool), ``note``. Every
+    sub-ICB location has one row with ``whole`` True, except Frimley (D4U1Y) in 2026, which was
+    split three ways and has one row per successor with ``whole`` False.
+    """
+    _check(boundaries)
+    if boundaries == "2022":
+        lk = _read("ccg21_stp21_subicb22_icb22.csv")
+        return pd.DataFrame({
+            "subicb_code": lk["LOC22CDH"], "subicb_name": lk["LOC22NM"],
+            "icb_code": lk["ICB22CDH"], "whole": True, "note": "",
+        })
+    m = _read("subicb_icb_2026.csv")
+    return pd.DataFrame({
+        "subicb_code": m["subicb_code"], "subicb_name": m["subicb_name"],
+        "icb_code": m["icb26_code"], "whole": m["whole"] == "True", "note": m["note"],
+    })
+
+
+@lru_cache(maxsize=1)
+def ccg_history() -> pd.DataFrame:
+    """Every CCG of 2017-18 to 2021-22, per financial year, onto its April 2021 CCG (= sub-ICB
+    location) and July 2022 ICB, with the share of its area that goes there.
+
+    Columns: ``financial_year``, ``ccg_code``, ``ccg_name``, ``subicb_code``, ``icb22_code``,
+    ``share`` (float, 1.0 = whole), ``other`` (list of ``(icb22_code, n_small_areas)`` for the
+    parts that went elsewhere).
+    """
+    b = _read("ccg_by_year.csv")
+    return pd.DataFrame({
+        "financial_year": b["financial_year"], "ccg_code": b["ccg_code"],
+        "ccg_name": b["ccg_name"], "subicb_code": b["sicbl22_code"],
+        "icb22_code": b["icb22_code"], "share": b["share_to_icb22"].astype(float),
+        "other": [_parse_other(v) for v in b["other_icb22"]],
+    })
+
+
+@lru_cache(maxsize=1)
+def stp_history() -> pd.DataFrame:
+    """Every STP of 2017-18 to 2021-22, per financial year, onto its July 2022 ICB.
+
+    STPs are published with ONS codes (E54...) to 2019-20 and NHS codes (Q..) after: each row
+    has its ONS code (``stp_code``) and, where it had one, its NHS code (``nhs_code``). ``whole`` is False where the STP's area is
+    not wholly inside the ICB (``other`` names where the rest went).
+    """
+    s = _read("stp_by_year.csv")
+    return pd.DataFrame({
+        "financial_year": s["financial_year"], "stp_code": s["stp_ons_code"],
+        "nhs_code": s["stp_code"], "stp_name": s["stp_name"], "icb22_code": s["icb22_code"],
+        "whole": s["boundary_changed"] != "True",
+        "other": [_parse_other(v) for v in s["other_icb22"]],
+    })
+
+
+@lru_cache(maxsize=1)
+def successions_2026() -> pd.DataFrame:
+    """The 16 ODS-verified succession events of 1 April 2026 (predecessor -> successor)."""
+    return _read("icb_successions_2026.csv")
+
+
+@lru_cache(maxsize=1)
+def other_codes() -> pd.DataFrame:
+    """Published codes that are not areas: commissioning hubs and ``UNKNOWN``."""
+    return _read("other_codes.csv")
+
+
+def _parse_other(text: str) -> tuple[tuple[str, int], ...]:
+    """``QJ2:21`` or ``QOQ Humber and North Yorkshire: 104 LSOAs`` -> ``(("QJ2", 21),)``."""
+    out = []
+    for part in filter(None, (p.strip() for p in (text or "").split(";"))):
+        code = part.split(":")[0].split()[0]
+        count = part.rsplit(":", 1)[1].split()[0]
+        out.append((code, int(count)))
+    return tuple(out)
+
+
+def _check(boundaries: str) -> None:
+    if boundaries not in BOUNDARIES:
+        raise ValueError(f"boundaries must be one of {BOUNDARIES}, not {boundaries!r}")
+
+
+def label(boundaries: str) -> str:
+    _check(boundaries)
+    return BOUNDARY_LABELS[boundaries]
+
+
+def boundaries_of(period_end: dt.date) -> str | None:
+    """The ICB geography published for a period ending on this day (None: CCGs and STPs)."""
+    if period_end >= REORGANISATION_2026:
+        return "2026"
+    if period_end >= ICB_START:
+        return "2022"
+    return None
+
+
+def default_boundaries(frame: pd.DataFrame) -> str:
+    """The boundaries of the latest period in the frame (the current ones for an empty frame)."""
+    if frame.empty:
+        return BOUNDARIES[-1]
+    latest = pd.to_datetime(frame["period_end"]).max().date()
+    return boundaries_of(latest) or "2022"
+
+
+def financial_year(day: dt.date) -> str:
+    start = day.year if day.month >= 4 else day.year - 1
+    return f"{start}-{(start + 1) % 100:02d}"
+
+
+def history_year(day: dt.date) -> str | None:
+    """The CCG/STP lookup year for a period starting on this day.
+
+    CCGs did not change in April 2022, so the CCG and STP rows of April to June 2022 (quarterly
+    files) use the 2021-22 vintage. Before 2017-18 there is no lookup.
+    """
+    fy = financial_year(day)
+    if fy in HISTORY_YEARS:
+        return fy
+    if fy > HISTORY_YEARS[-1] and day < ICB_START:
+        return HISTORY_YEARS[-1]
+    return None
+
+
+# ---------------------------------------------------------------------------------------------
+# Resolving codes
+# ---------------------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=2)
+def _places(boundaries: str) -> dict[tuple[str, str], Place]:
+    """Every code the product meets, keyed by (level, code); ICB parents in ``boundaries``."""
+    out: dict[tuple[str, str], Place] = {}
+    out[("England", ENGLAND_CODE)] = Place(ENGLAND_CODE, "England", "England", None, None,
+                                          None, None)
+    reg = regions().set_index("region_code")
+    for code, r in reg.iterrows():
+        current = r["current"] == "True"
+        out[("Region", code)] = Place(
+            code, "Region", r["region_name"], ENGLAND_CODE, "England",
+            code if current else None, r["region_name"] if current else None, r["note"])
+    icb_rows = {b: icbs(b).set_index("icb_code") for b in BOUNDARIES}
+    # ICBs: every ICB of either geography; a code in both (the 29 unchanged and QRL) resolves
+    # with its row in the chosen geography.
+    for b in sorted(BOUNDARIES, key=lambda x: x == boundaries):
+        for code, r in icb_rows[b].iterrows():
+            note = "" if code in icb_rows[boundaries].index else (
+                f"not an ICB of the {BOUNDARY_LABELS[boundaries]}")
+            out[("ICB", code)] = Place(code, "ICB", r["icb_name"], r["region_code"],
+                                       r["region_name"], r["region_code"], r["region_name"], note)
+    mine = {code: r for code, r in icb_rows[boundaries].iterrows()}
+    for r in subicb_icb(boundaries).itertuples(index=False):
+        if not r.whole:
+            if ("SubICB", r.subicb_code) not in out:
+                out[("SubICB", r.subicb_code)] = Place(
+                    r.subicb_code, "SubICB", r.subicb_name, None, None, None, None, r.note)
+            continue
+        icb = mine[r.icb_code]
+        out[("SubICB", r.subicb_code)] = Place(
+            r.subicb_code, "SubICB", r.subicb_name, r.icb_code, icb["icb_name"],
+            icb["region_code"], icb["region_name"])
+    icb22 = {code: r for code, r in icb_rows["2022"].iterrows()}
+    # CCGs and STPs: their parent is the July 2022 ICB they became (most of) and its region;
+    # the latest year's name is kept.
+    for r in ccg_history().itertuples(index=False):
+        icb = icb22[r.icb22_code]
+        note = "" if r.share >= 1 else (
+            "part of its area went to " + ", ".join(c for c, _ in r.other) + " in July 2022")
+        out[("CCG", r.ccg_code)] = Place(r.ccg_code, "CCG", r.ccg_name, r.icb22_code,
+                                         icb["icb_name"], icb["region_code"],
+                                         icb["region_name"], note)
+    for r in stp_history().itertuples(index=False):
+        icb = icb22[r.icb22_code]
+        note = "" if r.whole else (
+            "part of its area went to " + ", ".join(c for c, _ in r.other))
+        for code in filter(None, (r.stp_code, r.nhs_code)):
+            out[("STP", code)] = Place(code, "STP", r.stp_name, r.icb22_code, icb["icb_name"],
+                                       icb["region_code"], icb["region_name"], note)
+    for r in other_codes().itertuples(index=False):
+        for level in r.levels.split(";"):
+            out[(level, r.code)] = Place(r.code, level, r.name, None, None, None, None, r.note,
+                                         geographic=False)
+    return out
+
+
+def resolve(code: str, level: str | None = None, boundaries: str = "2026") -> Place | None:
+    """What a published code is: level, name, parent and region, or None if it is unknown.
+
+    Without a level the code is looked for at each level in :data:`LEVEL_ORDER` (a 2021-22 STP
+    carries its ICB's code, so ``QF7`` alone is the ICB). ``boundaries`` chooses which ICB a
+    sub-ICB location belongs to.
+    """
+    _check(boundaries)
+    places = _places(boundaries)
+    code = str(code).strip()
+    if level is not None:
+        return places.get((level, code))
+    for lv in LEVEL_ORDER:
+        if (lv, code) in places:
+            return places[(lv, code)]
+    return None
+
+
+def unknown_codes(frame: pd.DataFrame) -> list[str]:
+    """The area codes of a frame that no reference table knows at their level, sorted.
+
+    Ingest warns naming these; their rows are kept, under :data:`REGION_UNKNOWN`.
+    """
+    if frame.empty:
+        return []
+    pairs = frame[["level", "area_code"]].drop_duplicates()
+    places = _places("2026")
+    return sorted({c for lv, c in pairs.itertuples(index=False, name=None)
+                   if (lv, str(c)) not in places})
+
+
+def icb_series(frame: pd.DataFrame, boundaries: str) -> pd.DataFrame:
+    """Every ICB's series in the chosen boundaries (see :mod:`core.boundaries`)."""
+    from core.boundaries import icb_series as build
+
+    return build(frame, boundaries)

@@ -1,0 +1,223 @@
+"""A choropleth of ICBs in either geography, as a pure Altair chart.
+
+Boundaries are the ONS files in ``data/reference`` (139 KB and 342 KB, already generalised by
+ONS to 500 m and 200 m and snapped to a 0.0001° grid: small enough to send as they are, so
+nothing is simplified here). Each is read once per process.
+
+Meaning never rests on colour alone: colouring by rate, every ICB also carries its rate in the
+tooltip and the table beside the map; colouring by comparison band, each ICB gets a marker in
+the band's shape (the compare chart's shapes: up for better, circle for similar, down for
+worse, square for no data) and a band-specific outline, and the band is in the tooltip.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from typing import Any
+
+import altair as alt
+import numpy as np
+import pandas as pd
+
+from core import charts, geography, model
+
+ONS_CREDIT = ("Source: Office for National Statistics licensed under the Open Government "
+              "Licence v.3.0. Contains OS data © Crown copyright and database right 2026.")
+#: The same credit in two lines, so it fits a phone-width chart's subtitle.
+ONS_CREDIT_LINES = ["Boundaries: Office for National Statistics, Open Government Licence v.3.0.",
+                    "Contains OS data © Crown copyright and database right 2026."]
+#: Colour-blind-safe sequential scheme (perceptually uniform, readable in greyscale).
+RATE_SCHEME = "viridis"
+#: Outline dash per band, so bands differ in the outline as well as the marker shape.
+BAND_DASH = {
+    "better (99.8%)": [1, 0], "better (95%)": [6, 2], "similar": [1, 0],
+    "worse (95%)": [2, 2], "worse (99.8%)": [1, 1], "no data": [4, 4],
+}
+#: Fill of an ICB without a rate (no data or suppressed); its tooltip says "no data".
+NO_DATA = charts.BAND_STYLE["no data"][0]
+MAP_COLUMNS = ["area_code", "area", "region", "rate", "numerator", "denominator", "vs_england",
+               "approximate", "note"]
+
+
+@lru_cache(maxsize=2)
+def shapes(boundaries: str) -> dict[str, Any]:
+    """The ICB boundaries of one geography as a GeoJSON FeatureCollection (read once)."""
+    if boundaries not in geography.BOUNDARIES:
+        raise ValueError(f"boundaries must be one of {geography.BOUNDARIES}")
+    path = geography.REFERENCE_DIR / f"icb_{boundaries}.geojson"
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+@lru_cache(maxsize=2)
+def label_points(boundaries: str) -> pd.DataFrame:
+    """One point inside each ICB (its largest part), where the band marker is drawn."""
+    rows = []
+    for f in shapes(boundaries)["features"]:
+        geom = f["geometry"]
+        polys = geom["coordinates"] if geom["type"] == "MultiPolygon" else [geom["coordinates"]]
+        ring = max((p[0] for p in polys), key=lambda r: abs(_area(r)))
+        lon, lat = _inside_point(ring)
+        rows.append((f["properties"]["icb_code"], lon, lat))
+    return pd.DataFrame(rows, columns=["area_code", "lon", "lat"])
+
+
+def _area(ring: list[list[float]]) -> float:
+    return sum(x0 * y1 - x1 * y0 for (x0, y0), (x1, y1) in zip(ring, ring[1:], strict=False)) / 2
+
+
+def _inside_point(ring: list[list[float]]) -> tuple[float, float]:
+    """The centroid's latitude, at the middle of the widest stretch of that line inside the
+    ring: unlike the centroid itself, always inside, even for a crescent-shaped area."""
+    a = _area(ring)
+    cx = sum((x0 + x1) * (x0 * y1 - x1 * y0)
+             for (x0, y0), (x1, y1) in zip(ring, ring[1:], strict=False)) / (6 * a)
+    cy = sum((y0 + y1) * (x0 * y1 - x1 * y0)
+             for (x0, y0), (x1, y1) in zip(ring, ring[1:], strict=False)) / (6 * a)
+    xs = sorted(x0 + (cy - y0) * (x1 - x0) / (y1 - y0)
+                for (x0, y0), (x1, y1) in zip(ring, ring[1:], strict=False)
+                if (y0 <= cy < y1) or (y1 <= cy < y0))
+    spans = [(xs[i], xs[i + 1]) for i in range(0, len(xs) - 1, 2)]
+    if not spans:
+        return cx, cy
+    lo, hi = max(spans, key=lambda s: s[1] - s[0])
+    return (cx if lo <= cx <= hi else (lo + hi) / 2), cy
+
+
+def map_spec(table: pd.DataFrame, boundaries: str, **options: Any) -> dict[str, Any]:
+    """The map as a Vega-Lite dict, for ``st.vega_lite_chart`` and ``charts.to_image``.
+
+    The same chart as :func:`map_chart`, but the boundaries go into the dict's ``datasets``
+    after Altair has built it: Altair copies and hashes inline data when it writes a spec,
+    which for 340 KB of coordinates cost seconds on every call.
+    """
+    chart = map_chart(table, boundaries, _shapes=alt.NamedData(name=_shapes_name(boundaries)),
+                      **options)
+    spec = chart.to_dict(validate=False)
+    spec.setdefault("datasets", {})[_shapes_name(boundaries)] = shapes(boundaries)["features"]
+    return spec
+
+
+def _shapes_name(boundaries: str) -> str:
+    return f"icb_boundaries_{boundaries}"
+
+
+def map_chart(
+    table: pd.DataFrame, boundaries: str, *, title: str, colour_by: str = "rate",
+    england: float | None = None, selected: str | None = None, synthetic: bool = False,
+    measure: str = "recovery", width: int | str = "container", height: int = 520,
+    _shapes: alt.NamedData | None = None,
+) -> alt.LayerChart:
+    """Every ICB of ``boundaries`` coloured by its rate or its comparison band.
+
+    ``table`` has one row per ICB: ``area_code``, ``area``, ``region``, ``rate``,
+    ``numerator``, ``denominator``, ``vs_england`` (a band of ``charts.BAND_STYLE``) and
+    optionally ``approximate`` and ``note``. ICBs missing from it are drawn as "no data".
+    A click selects an ICB through the point selection named ``icb`` (its field
+    ``area_code``), which Streamlit's chart selection returns; ``selected`` is outlined.
+    """
+    if colour_by not in ("rate", "band"):
+        raise ValueError("colour_by must be 'rate' or 'band'")
+    label = model.MEASURES[measure]["label"]
+    icbs = geography.icbs(boundaries)
+    data = icbs[["icb_code", "short_name", "region_name"]].rename(
+        columns={"icb_code": "area_code", "short_name": "area", "region_name": "region"})
+    given = table.drop(columns=[c for c in ("area", "region") if c in table], errors="ignore")
+    data = data.merge(given, on="area_code", how="left")
+    for column, default in (("rate", float("nan")), ("vs_england", None),
+                            ("approximate", False), ("note", "")):
+        if column not in data:
+            data[column] = default
+    data["rate"] = pd.to_numeric(data["rate"], errors="coerce")
+    data["vs_england"] = data["vs_england"].where(data["rate"].notna(), "no data").fillna(
+        "no data").astype(str)
+    data["approximate"] = data["approximate"].fillna(False).astype(bool)
+    data["note"] = data["note"].fillna("").astype(str)
+    data["how"] = data["approximate"].map({True: "Approximate (see note)", False: "Exact"})
+    records = [{k: (None if isinstance(v, float) and pd.isna(v) else v) for k, v in r.items()}
+               for r in data.to_dict("records")]
+    fields = [c for c in data.columns if c != "area_code"]
+
+    geo_data = _shapes if _shapes is not None else alt.InlineData(
+        values=shapes(boundaries), format=alt.DataFormat(property="features", type="json"))
+    base = (alt.Chart(geo_data)
+            .transform_calculate(area_code="datum.properties.icb_code")
+            .transform_lookup(lookup="area_code",
+                              from_=alt.LookupData(alt.InlineData(values=records), "area_code",
+                                                   fields)))
+    pick = alt.selection_point(name="icb", fields=["area_code"], on="click", clear="dblclick")
+    tooltip = [
+        alt.Tooltip("area:N", title="ICB"), alt.Tooltip("region:N", title="Region"),
+        alt.Tooltip("rate:Q", format=".1f", title=f"{label} (%)"),
+        alt.Tooltip("vs_england:N", title="Compared with England"),
+        alt.Tooltip("numerator:Q", format=",", title="Numerator"),
+        alt.Tooltip("denominator:Q", format=",", title="Denominator"),
+        alt.Tooltip("how:N", title="Figure"), alt.Tooltip("note:N", title="Note"),
+    ]
+    bands = [b for b in charts.BAND_STYLE if b in set(data["vs_england"])]
+    band_scale = alt.Scale(domain=bands, range=[charts.BAND_STYLE[b][0] for b in bands])
+    if colour_by == "rate":
+        values, label_expr = _rate_legend(data["rate"].dropna().tolist(), england, measure)
+        fill = alt.Color("rate:Q", title=f"{label} (%)",
+                         scale=alt.Scale(scheme=RATE_SCHEME, domain=[values[0], values[-1]]),
+                         legend=alt.Legend(orient="bottom", direction="vertical",
+                                           values=values, labelExpr=label_expr,
+                                           gradientLength=180, labelOverlap=False))
+        shapes_layer = base.mark_geoshape(stroke="white", strokeWidth=0.6, invalid="show").encode(
+            color=fill, tooltip=tooltip,
+            opacity=alt.condition(pick, alt.value(1), alt.value(0.55))).add_params(pick)
+        layers = [shapes_layer]
+    else:
+        shapes_layer = base.mark_geoshape(strokeWidth=1.2).encode(
+            color=alt.Color("vs_england:N", title="Compared with England", scale=band_scale,
+                            legend=alt.Legend(orient="bottom")),
+            stroke=alt.value("#231f20"),
+            strokeDash=alt.StrokeDash("vs_england:N", legend=None, scale=alt.Scale(
+                domain=bands, range=[BAND_DASH[b] for b in bands])),
+            tooltip=tooltip,
+            opacity=alt.condition(pick, alt.value(1), alt.value(0.55))).add_params(pick)
+        points = label_points(boundaries).merge(data[["area_code", "area", "vs_england"]],
+                                                on="area_code")
+        markers = alt.Chart(alt.InlineData(values=points.to_dict("records"))).mark_point(
+            filled=True, size=70, stroke="white", strokeWidth=1, opacity=1).encode(
+            longitude="lon:Q", latitude="lat:Q",
+            shape=alt.Shape("vs_england:N", title="Compared with England", scale=alt.Scale(
+                domain=bands, range=[charts.BAND_STYLE[b][1] for b in bands]),
+                legend=alt.Legend(orient="bottom")),
+            color=alt.value("#231f20"), tooltip=[alt.Tooltip("area:N", title="ICB"),
+                                                 alt.Tooltip("vs_england:N", title="Band")])
+        layers = [shapes_layer, markers]
+    if selected:
+        layers.append(base.mark_geoshape(filled=False, stroke="#000000", strokeWidth=3,
+                                          strokeJoin="round")
+                      .transform_filter(alt.datum.area_code == selected))
+    subtitle = [charts.source_line(synthetic), *ONS_CREDIT_LINES]
+    return alt.layer(
+        *layers, width=width, height=height, autosize=charts.AUTOSIZE,
+        title=charts._title(title, subtitle),
+    ).project(type="mercator").configure_scale(invalid={"color": {"value": NO_DATA}})
+
+
+def _rate_legend(rates: list[float], england: float | None,
+                 measure: str) -> tuple[list[float], str]:
+    """Legend ticks: the ends of the scale, England and the 50% target, each labelled.
+
+    England and the target share one label when they are too close to be read apart.
+    """
+    marks: dict[float, str] = {}
+    if measure == "recovery":
+        marks[model.TARGET_PERCENT] = "50% target"
+    if england is not None and pd.notna(england):
+        near = [v for v in marks if abs(v - england) < 2.5]
+        if near:
+            marks[near[0]] = f"England {england:.1f}%, {marks[near[0]]}"
+        else:
+            marks[round(float(england), 6)] = f"England {england:.1f}%"
+    lo = min([*rates, *marks], default=0.0)
+    hi = max([*rates, *marks], default=100.0)
+    lo, hi = float(np.floor(lo)), float(np.ceil(hi))
+    ticks = sorted({lo, hi, *marks})
+    expr = "format(datum.value, '.0f') + '%'"
+    for value, text in marks.items():
+        expr = f"abs(datum.value - {value!r}) < 1e-6 ? {json.dumps(text)} : ({expr})"
+    return ticks, expr
