@@ -194,7 +194,7 @@ def map_chart(
     subtitle = [charts.source_line(synthetic), *ONS_CREDIT_LINES]
     return alt.layer(
         *layers, width=width, height=height, autosize=charts.AUTOSIZE,
-        title=charts._title(title, subtitle),
+        title=charts._title(subtitle, title),
     ).project(type="mercator").configure_scale(invalid={"color": {"value": NO_DATA}})
 
 
