@@ -1,18 +1,21 @@
 """Write the bundled SYNTHETIC sample in NHS England's published quarterly format.
 
 Why synthetic: the app must run out of the box and be testable without downloading hundreds of
-MB of published files, and the project does not redistribute them. The numbers are invented
-but shaped like the real ones (England about 50% and following the published annual trend,
-ethnic minorities a few points lower, ICB sizes and spread as published, counts rounded to 5
-and under-5 suppressed below England level). They are NOT statistics: the store marks every row
-``synthetic`` and the app says so on every page.
+MB of published quarterly files, and the project does not redistribute them. The quarterly
+numbers are invented, but each ICB's size, ethnic-group shares and group rates are its real
+published 2024-25 annual figures scaled to a quarter (``data/reference/sample_profile.csv``,
+written by ``scripts/build_real.py``), and England follows the published annual trend; counts
+are rounded to 5 and under-5 suppressed below England level, as published. They are NOT
+statistics: the store marks every row ``synthetic`` and the app says so.
 
 The files exercise every path of the real readers: plain CSVs before 2021/22 (no MEASURE_ID and
 the old measure names before December 2020), zips of three CSVs after, STP/CCG columns before
 July 2022, ISO and dd/mm/yyyy dates, quoted fields, placeholders, other measures and breakdowns
 that must be filtered out, and no Q2 2020/21 (never published).
 
-    python scripts/make_sample.py build              # regenerate data/recovery.parquet
+    python scripts/make_sample.py build --store OUT  # a sample-only store (the bundled
+                                                     # data/recovery.parquet, sample plus real
+                                                     # annual figures: scripts/build_real.py)
     python scripts/make_sample.py scale 10 OUT.parquet  # ~10x the rows, for benchmarks
     python scripts/make_sample.py files OUT_DIR      # just write the published-format files
     python scripts/make_sample.py full-size OUT.zip  # one ~1M-row quarter, for benchmarks
@@ -52,27 +55,30 @@ ENGLAND_RATE = {2018: 52.1, 2019: 51.1, 2020: 51.4, 2021: 50.2, 2022: 49.9, 2023
                 2024: 50.5, 2025: 50.7, 2026: 50.9}
 ENGLAND_FINISHED = {2018: 582556, 2019: 606192, 2020: 634649, 2021: 664087, 2022: 672193,
                     2023: 671648, 2024: 670419, 2025: 675000, 2026: 680000}
-NOT_AT_CASENESS_SHARE = 0.054
-RELIABLE_SHARE = 0.94
-# (broad group, detailed group or None, BME?, share of minority-ethnic referrals, rate offset)
+#: Each ICB's published 2024-25 counts by group (written by scripts/build_real.py).
+PROFILE = ROOT / "data" / "reference" / "sample_profile.csv"
+#: Pseudo-count pulling a small group's rates towards its ICB's (rates of a few dozen people
+#: are mostly noise); a group of a few hundred keeps its own.
+PRIOR_WEIGHT = 40
+# (broad group, detailed group or None, BME?)
 GROUPS = [
-    ("White", "British", False, None, +0.013),
-    ("White", "Irish", True, 0.03, -0.005),
-    ("White", "Any other White background", True, 0.20, -0.025),
-    ("Mixed", "White and Black Caribbean", True, 0.04, -0.030),
-    ("Mixed", "White and Black African", True, 0.02, -0.030),
-    ("Mixed", "White and Asian", True, 0.03, -0.020),
-    ("Mixed", "Any other Mixed background", True, 0.04, -0.030),
-    ("Asian or Asian British", "Indian", True, 0.12, -0.030),
-    ("Asian or Asian British", "Pakistani", True, 0.11, -0.060),
-    ("Asian or Asian British", "Bangladeshi", True, 0.05, -0.060),
-    ("Asian or Asian British", "Any other Asian background", True, 0.07, -0.050),
-    ("Black or Black British", "African", True, 0.10, -0.040),
-    ("Black or Black British", "Caribbean", True, 0.06, -0.030),
-    ("Black or Black British", "Any other Black background", True, 0.03, -0.040),
-    ("Other Ethnic Groups", "Chinese", True, 0.02, -0.010),
-    ("Other Ethnic Groups", "Any Other Ethnic Group", True, 0.08, -0.060),
-    ("Not stated/Not known/Invalid", None, False, None, -0.020),
+    ("White", "British", False),
+    ("White", "Irish", True),
+    ("White", "Any other White background", True),
+    ("Mixed", "White and Black Caribbean", True),
+    ("Mixed", "White and Black African", True),
+    ("Mixed", "White and Asian", True),
+    ("Mixed", "Any other Mixed background", True),
+    ("Asian or Asian British", "Indian", True),
+    ("Asian or Asian British", "Pakistani", True),
+    ("Asian or Asian British", "Bangladeshi", True),
+    ("Asian or Asian British", "Any other Asian background", True),
+    ("Black or Black British", "African", True),
+    ("Black or Black British", "Caribbean", True),
+    ("Black or Black British", "Any other Black background", True),
+    ("Other Ethnic Groups", "Chinese", True),
+    ("Other Ethnic Groups", "Any Other Ethnic Group", True),
+    ("Not stated/Not known/Invalid", None, False),
 ]
 OLD_NAMES = {
     "M076": "FinishedCourseTreatment", "M179": "NotCaseness", "M191": "Recovery",
@@ -119,40 +125,71 @@ def geography(rng: np.random.Generator) -> pd.DataFrame:
     )
 
 
-class Model:
-    """Fixed features of the synthetic population, drawn once from the seed."""
+def read_profile(path: Path = PROFILE) -> pd.DataFrame:
+    """Each ICB's published counts by group, one row per ICB and group of ``GROUPS`` plus Total."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"{path}: no such file. It holds each ICB's real 2024-25 counts and is written by "
+            "scripts/build_real.py from ../shared/data/real/."
+        )
+    prof = pd.read_csv(path, comment="#", dtype={"icb_code": str, "broad": str, "detailed": str},
+                       keep_default_na=False, na_values={c: [""] for c in model.COUNT_COLUMNS})
+    expected = [("Total", "")] + [(g[0], g[1] or "") for g in GROUPS]
+    for icb, rows in prof.groupby("icb_code", sort=False):
+        if list(zip(rows["broad"], rows["detailed"], strict=True)) != expected:
+            raise ValueError(f"{path}: ICB {icb} must have one row for Total and for each "
+                             "group of make_sample.GROUPS, in that order")
+    return prof
 
-    def __init__(self, seed: int = SEED) -> None:
+
+class Model:
+    """Fixed features of the synthetic population, drawn once from the seed.
+
+    Each ICB's size, its ethnic-group shares and each group's share not at caseness, recovery
+    rate and reliable-recovery share come from its published 2024-25 counts (``PROFILE``). A
+    group's rates are pulled towards its ICB's by ``PRIOR_WEIGHT`` people, and a suppressed
+    count (under 5) is taken as 2, so small groups stay plausible rather than noisy.
+    """
+
+    def __init__(self, seed: int = SEED, profile: Path = PROFILE) -> None:
         rng = np.random.default_rng(seed)
         self.rng = rng
         self.geo = geography(rng)
-        n_icb = self.geo["icb_code"].nunique()
-        icb_size = rng.lognormal(0, 0.55, n_icb)
         icb_codes = list(dict.fromkeys(self.geo["icb_code"]))
-        size = {c: s for c, s in zip(icb_codes, icb_size, strict=False)}
+        prof = read_profile(profile)
+        missing = set(icb_codes) - set(prof["icb_code"])
+        if missing:
+            raise ValueError(f"{profile}: no profile for ICB {', '.join(sorted(missing))}")
+        prof = prof.set_index("icb_code").loc[icb_codes]
+        cols = list(model.COUNT_COLUMNS)
+        counts = prof[cols].to_numpy(float).reshape(len(icb_codes), len(GROUPS) + 1, 4)
+        counts = np.where(np.isnan(counts), 2.0, counts)
+        fin, nac, rec, rel = (counts[..., k] for k in range(4))
+        nac = np.minimum(nac, fin)
+        rec = np.minimum(rec, fin - nac)
+        rel = np.minimum(rel, rec)
+        k = PRIOR_WEIGHT
+        def pulled(part, whole):  # group share pulled towards the ICB's (column 0: Total)
+            return (part[:, 1:] + k * part[:, :1] / whole[:, :1]) / (whole[:, 1:] + k)
+        nac_share = pulled(nac, fin)
+        rate = pulled(rec, fin - nac)
+        reliable_share = pulled(rel, rec)
+        england_rate = rec[:, 0].sum() / (fin[:, 0] - nac[:, 0]).sum()
+        size = fin[:, 0] / fin[:, 0].sum()
+        shares = fin[:, 1:] / fin[:, 1:].sum(axis=1, keepdims=True)
+
+        row = self.geo["icb_code"].map({c: i for i, c in enumerate(icb_codes)}).to_numpy()
         sub_share = rng.dirichlet(np.ones(len(self.geo)) * 3)
-        self.geo["weight"] = [size[c] for c in self.geo["icb_code"]] * sub_share
+        self.geo["weight"] = size[row] * sub_share
         self.geo["weight"] /= self.geo.groupby("icb_code")["weight"].transform("sum")
-        self.geo["weight"] *= self.geo["icb_code"].map(size) / sum(icb_size)
-        icb_effect = dict(zip(icb_codes, rng.normal(0, 0.035, n_icb), strict=False))
-        self.geo["effect"] = self.geo["icb_code"].map(icb_effect) + rng.normal(0, 0.015, len(self.geo))
-        london = self.geo["region_code"] == "Y56"
-        bme = np.where(london, rng.uniform(0.35, 0.55, len(self.geo)), rng.beta(2, 12, len(self.geo)))
-        not_stated = rng.uniform(0.03, 0.08, len(self.geo))
-        minority = np.array([g[3] for g in GROUPS if g[2]])
-        minority = minority / minority.sum()
-        shares = np.zeros((len(self.geo), len(GROUPS)))
-        j = 0
-        for i, g in enumerate(GROUPS):
-            if g[2]:
-                shares[:, i] = bme * minority[j]
-                j += 1
-            elif g[1] == "British":
-                shares[:, i] = 1 - bme - not_stated
-            else:
-                shares[:, i] = not_stated
-        self.shares = shares
-        self.offsets = np.array([g[4] for g in GROUPS])
+        self.geo["weight"] *= size[row]
+        self.shares = shares[row]
+        self.nac_share = nac_share[row]
+        self.reliable_share = reliable_share[row]
+        # Rate of each sub-ICB and group relative to England's, so each year's England rate can
+        # follow the published series while ICBs and groups keep their real differences.
+        self.effect = rate[row] - england_rate + rng.normal(0, 0.01, (len(self.geo), 1))
 
     def quarter(self, start: dt.date) -> np.ndarray:
         """Exact counts [sub-ICB, group, (finished, not at caseness, recovered, reliable)]."""
@@ -163,14 +200,14 @@ class Model:
         england = ENGLAND_FINISHED[fy] / 4 * season
         expected = england * self.geo["weight"].to_numpy()[:, None] * self.shares
         fin = rng.poisson(expected)
-        nac = rng.binomial(fin, NOT_AT_CASENESS_SHARE)
+        nac = rng.binomial(fin, self.nac_share)
         rate = ENGLAND_RATE[fy] / 100 + rng.normal(0, 0.003)
-        p = rate + self.geo["effect"].to_numpy()[:, None] + self.offsets[None, :]
-        p = np.clip(p + rng.normal(0, 0.01, p.shape), 0.15, 0.85)
+        p = rate + self.effect
+        p = np.clip(p + rng.normal(0, 0.01, p.shape), 0.05, 0.95)
         at_risk = np.maximum(fin - nac, 0)
-        p = np.clip(p - ((p * at_risk).sum() / at_risk.sum() - rate), 0.15, 0.85)
+        p = np.clip(p - ((p * at_risk).sum() / at_risk.sum() - rate), 0.05, 0.95)
         rec = rng.binomial(fin - nac, p)
-        rel = rng.binomial(rec, RELIABLE_SHARE)
+        rel = rng.binomial(rec, self.reliable_share)
         return np.stack([fin, nac, rec, rel], axis=-1)
 
 
@@ -292,7 +329,7 @@ def _rows(n, icb, icb_name, sub, sub_name, group_type, vtype, va, vb, mid, value
         "MEASURE_ID": mid,
         "MEASURE_NAME": NEW_NAMES[mid],
         "MEASURE_VALUE_SUPPRESSED": values,
-    })
+    }, dtype=object)  # plain objects: building Arrow-backed strings for ~1,500 pieces was 5x slower
 
 
 def as_published(frame: pd.DataFrame, start: dt.date) -> pd.DataFrame:
@@ -352,9 +389,9 @@ def write_quarter(frame: pd.DataFrame, start: dt.date, out_dir: Path) -> Path:
     return path
 
 
-def write_files(out_dir: Path) -> list[Path]:
+def write_files(out_dir: Path, profile: Path = PROFILE) -> list[Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
-    sample = Model()
+    sample = Model(profile=profile)
     return [write_quarter(quarter_frame(sample, q), q, out_dir) for q in quarters()]
 
 
@@ -422,8 +459,9 @@ def scale(times: int, path: Path, source: Path = model.DEFAULT_STORE) -> int:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     sub = p.add_subparsers(dest="command", required=True)
-    b = sub.add_parser("build", help="regenerate the bundled store")
-    b.add_argument("--store", type=Path, default=model.DEFAULT_STORE)
+    b = sub.add_parser("build", help="a store holding only the sample (the bundled store, "
+                       "which also holds the real annual figures, is built by build_real.py)")
+    b.add_argument("--store", type=Path, required=True)
     f = sub.add_parser("files", help="write the published-format files only")
     f.add_argument("out_dir", type=Path)
     x = sub.add_parser("scale", help="a store with about N times the bundled rows (benchmarks)")

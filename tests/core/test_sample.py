@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pandas as pd
+import pytest
 
 from core import readers
 from core.store import Store
@@ -40,11 +41,54 @@ def test_new_layout_is_a_zip_of_three(tmp_path):
     assert len(eng) == 1  # England counted once, though all three CSVs carry it
 
 
-def test_bundled_store_is_marked_synthetic_and_has_the_gap():
+def test_bundled_store_quarters_are_marked_synthetic_and_have_the_gap():
     f = Store().load()
-    assert f["synthetic"].all()
-    quarters = set(f.loc[f["period_type"] == "quarter", "period"])
+    q = f[f["period_type"] == "quarter"]
+    assert len(q) and q["synthetic"].all()
+    assert all(s.startswith(("iapt_quarterly", "nhstalkingtherapies_quarterly"))
+               for s in set(q["source"]))  # the published-format sample files
+    quarters = set(q["period"])
     assert "2020/21 Q2" not in quarters and {"2018/19 Q1", "2026/27 Q1"} <= quarters
-    eng = f[(f["level"] == "England") & (f["group"] == "Total")]
+    eng = q[(q["level"] == "England") & (q["group"] == "Total")]
     rate = 100 * eng["recovered"].sum() / (eng["finished"].sum() - eng["not_at_caseness"].sum())
     assert 49 < rate < 53  # about 50%, like the published series
+
+
+def test_sample_magnitudes_follow_each_icbs_real_figures():
+    """Each ICB's four synthetic quarters of 2024/25 against its published 2024/25 row.
+
+    The old sample drew ethnic shares at random (Birmingham's BME group was 4% of its total,
+    against 42% published); now the size, the BME share and the rates follow the real ones.
+    """
+    f = Store().load()
+    icb = f[(f["level"] == "ICB") & f["group"].isin(["Total", "BME"])]
+    counts = ["finished", "not_at_caseness", "recovered"]
+    sample = (icb[(icb["period_type"] == "quarter") & icb["period"].str.startswith("2024/25 Q")]
+              .groupby(["area_code", "group"])[counts].sum())
+    real = icb[icb["period"] == "2024/25"].set_index(["area_code", "group"])[counts]
+    assert not icb.loc[icb["period"] == "2024/25", "synthetic"].any()
+    assert len(real) == 84 and set(sample.index) == set(real.index)
+
+    def rate(d):
+        return 100 * d["recovered"] / (d["finished"] - d["not_at_caseness"])
+
+    size = sample.xs("Total", level="group")["finished"] / real.xs("Total", level="group")["finished"]
+    assert size.between(0.95, 1.05).all(), size.sort_values()
+    share = {name: d.xs("BME", level="group")["finished"] / d.xs("Total", level="group")["finished"]
+             for name, d in (("sample", sample), ("real", real))}
+    gap = (share["sample"] - share["real"]).abs()
+    assert gap.max() < 0.02, gap.sort_values().tail(3)
+    assert share["sample"]["QHL"] == pytest.approx(0.42, abs=0.02)  # Birmingham and Solihull
+    diff = (rate(sample) - rate(real)).abs()
+    assert diff.max() < 5, diff.sort_values().tail(3)
+    assert diff.median() < 1.5
+
+
+def test_profile_is_required_and_checked(tmp_path):
+    with pytest.raises(FileNotFoundError, match="build_real.py"):
+        make_sample.Model(profile=tmp_path / "absent.csv")
+    text = make_sample.PROFILE.read_text().splitlines()
+    broken = tmp_path / "broken.csv"
+    broken.write_text("\n".join(line for line in text if ",Chinese," not in line))
+    with pytest.raises(ValueError, match="one row for Total and for each group"):
+        make_sample.Model(profile=broken)
