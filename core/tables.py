@@ -103,7 +103,7 @@ def describe_gap(gap: pd.DataFrame, area: str, measure: str = "recovery") -> str
         f"{abs(last['gap']):.1f} percentage points {direction} than for {last['group_b']} "
         f"({fmt_pct(last['rate_a'])} against {fmt_pct(last['rate_b'])}; 95% interval for the "
         f"difference {last['gap_low']:.1f} to {last['gap_high']:.1f} points, "
-        f"{last['significant']}). Across {len(have)} quarters the gap was significant in "
+        f"{last['significant']}). Across {len(have)} periods the gap was significant in "
         f"{significant}."
     )
 
@@ -124,6 +124,21 @@ def _one_place(values: pd.Series) -> np.ndarray:
     return values.to_numpy("float64", na_value=np.nan).round(1)
 
 
+#: What the "Data" column of a table says of a row: where its numbers came from.
+PUBLISHED, SYNTHETIC = "published", "synthetic sample"
+
+
+def _provenance(data: pd.DataFrame, having: str = "rate") -> dict[str, object]:
+    """A "Data" column (published or synthetic sample; empty where the row has no value)
+    when the rows carry their own ``synthetic`` flag: a table says which numbers are real
+    exactly where the chart draws hollow points."""
+    if "synthetic" not in data.columns:
+        return {}
+    flag = data["synthetic"].to_numpy(dtype=bool, na_value=False)
+    has = ~np.isnan(data[having].to_numpy("float64", na_value=np.nan))
+    return {"Data": np.where(has, np.where(flag, SYNTHETIC, PUBLISHED), "").astype(object)}
+
+
 def _counts_and_rates(data: pd.DataFrame, measure: str, numerator: str, denominator: str
                       ) -> dict[str, object]:
     """The counts, our rate with its interval, and the published rate, as display columns."""
@@ -142,19 +157,21 @@ def trend_table(trend_data: pd.DataFrame, measure: str = "recovery") -> pa.Table
     """The trend as a person reads it: one row per series and quarter, gaps explained."""
     t = trend_data
     return _table({
-        "Quarter": t["period"].array,
+        "Period": t["period"].array,
         "Area": t["area_name"].array,
         "Population": t["group_label"].array,
         **_counts_and_rates(t, measure, model.MEASURES[measure]["numerator_label"],
                             "Finished treatment, at caseness"),
         "Note": t["note"].to_numpy(object),
+        **_provenance(t),
     })
 
 
 def headline(trend_data: pd.DataFrame, measure: str = "recovery", rolling: bool = False,
-             main: int = 0) -> dict:
+             main: int = 0, per_year: int = 4) -> dict:
     """Latest value of one series (the ``main``-th; the first by default), its change on a
-    year earlier, and the target verdict."""
+    year earlier (``per_year`` periods back: 4 quarters, or 1 financial year), and the
+    target verdict."""
     if trend_data.empty:
         return {}
     p = _points(trend_data)
@@ -164,7 +181,7 @@ def headline(trend_data: pd.DataFrame, measure: str = "recovery", rolling: bool 
         return {}
     last = have[-1]
     pos = int(np.flatnonzero(first == last)[0])
-    earlier = first[pos - 4] if pos >= 4 else None
+    earlier = first[pos - per_year] if pos >= per_year else None
     rate, low, high = p["rate"], p["ci95_low"], p["ci95_high"]
     change = delta = None
     if earlier is not None and not np.isnan(rate[earlier]):
@@ -192,6 +209,7 @@ def compare_table(table: pd.DataFrame, measure: str = "recovery") -> pa.Table:
         "Compared with England": table["vs_england"].to_numpy(object),
         "Against the 50% target": (table["vs_target"].to_numpy(object) if measure == "recovery"
                                    else np.full(len(table), "n/a", dtype=object)),
+        **_provenance(table),
     })
 
 
@@ -225,13 +243,14 @@ def gap_table(gap: pd.DataFrame) -> pa.Table:
     if gap.empty:
         return _table({})
     return _table({
-        "Quarter": gap["period"].to_numpy(object),
+        "Period": gap["period"].to_numpy(object),
         "BAME (%)": gap["rate_a"].to_numpy().round(2),
         "White British (%)": gap["rate_b"].to_numpy().round(2),
         "Difference (points)": gap["gap"].to_numpy().round(2),
         "95% CI low": gap["gap_low"].to_numpy().round(2),
         "95% CI high": gap["gap_high"].to_numpy().round(2),
         "Significance": gap["significant"].to_numpy(object),
+        **_provenance(gap, "gap"),
     })
 
 
@@ -245,7 +264,7 @@ def groups_table(groups: pd.DataFrame) -> pa.Table:
     for source, name in columns.items():
         values = groups[source].to_numpy()
         out[name] = values.round(2) if values.dtype.kind == "f" else values
-    return _table(out)
+    return _table({**out, **_provenance(groups)})
 
 
 def describe_groups(groups: pd.DataFrame, area: str, period: str) -> str:
