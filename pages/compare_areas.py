@@ -1,4 +1,4 @@
-"""Compare ICBs: every ICB in one quarter against England and the 50% target."""
+"""Compare ICBs: every ICB in one quarter or financial year against England and the 50% target."""
 
 import streamlit as st
 
@@ -8,9 +8,10 @@ from ui import data, page, render
 ctx = page.start("Compare ICBs")
 source, sel = ctx.source, ctx.sel
 
-quarters = ctx.explorer.published_quarters[::-1]
-period = st.columns([1, 3])[0].selectbox("Quarter", quarters, key="compare_period",
-                                        help="The latest published quarter is first.")
+noun = "Quarter" if sel.period == "quarter" else "Financial year"
+period = st.columns([1, 3])[0].selectbox(
+    noun, ctx.explorer.published(sel.period)[::-1], key=f"compare_period_{sel.period}",
+    help=f"The latest {noun.lower()} is first. Change the period type in the sidebar.")
 group_label = model.group_label(sel.population)
 measure_label = model.MEASURES[sel.measure]["label"]
 st.caption(
@@ -27,7 +28,8 @@ with tab_dots:
     render.chart_block(
         view.spec,
         table=view.table,
-        csv=lambda: table.drop(columns=["area", "region"]).assign(measure=sel.measure),
+        csv=lambda: data.with_credit(table.drop(columns=["area", "region"])
+                                     .assign(measure=sel.measure)),
         description=view.description,
         name=f"compare {title}",
         note="Counts below England level are rounded to 5 by NHS England, so intervals are "
