@@ -25,10 +25,24 @@ def series(at) -> list[str]:
 
 @pytest.fixture
 def at():
+    """The quarterly view (the bundled store's quarters are the synthetic sample)."""
+    a = app({"period": "quarter"})
+    a.run()
+    assert not a.exception
+    return a
+
+
+@pytest.fixture
+def landing():
+    """The app as a visitor first sees it: no query string."""
     a = app()
     a.run()
     assert not a.exception
     return a
+
+
+def notices(at) -> str:
+    return "\n".join(w.value for w in at.warning)
 
 
 @pytest.mark.parametrize("page", PAGES)
@@ -37,7 +51,119 @@ def test_every_page_renders_with_synthetic_notice(at, page):
     at.run()
     assert not at.exception, at.exception
     assert at.title, page
-    assert any("Synthetic sample data" in w.value for w in at.warning), page
+    assert "Synthetic sample data" in notices(at), page
+
+
+def test_default_view_is_the_published_financial_year(landing):
+    """With the bundled store the latest quarter is synthetic and the latest year published,
+    so the first screen is England's real 2024/25 figure, with no synthetic notice."""
+    at = landing
+    assert at.sidebar.radio(key="w_period").value == "year"
+    assert at.query_params["period"] == "year"
+    assert at.metric[0].label == "Recovery rate, 2024/25" and at.metric[0].value == "50.5%"
+    assert at.metric[1].label == "A year earlier (2023/24)"
+    assert "synthetic" not in notices(at).lower()
+    spec, data = trend_data(at)
+    assert not data["synthetic"].any() and list(data["period"])[-1] == "2024/25"
+    assert " Q" not in "".join(data["period"])
+    subtitle = " ".join(spec["title"]["subtitle"])
+    assert "SYNTHETIC" not in subtitle and "Open Government Licence v3.0" in subtitle
+    assert set(at.dataframe[0].value["Data"]) == {"published"}
+    assert at.sidebar.get("toggle") and all(t.key != "w_rolling" for t in at.sidebar.toggle)
+    for page in PAGES[1:3]:
+        at.switch_page(page).run()
+        assert not at.exception and "synthetic" not in notices(at).lower(), page
+        assert all(not f["synthetic"].any() for _, fs in chart_specs(at)
+                   for f in fs.values() if f is not None and "synthetic" in f)
+
+
+def test_switching_to_quarterly_shows_the_notice(landing):
+    at = landing
+    at.sidebar.radio(key="w_period").set_value("quarter").run()
+    assert not at.exception
+    assert at.query_params["period"] == "quarter"
+    assert "Synthetic sample data" in notices(at)
+    assert " Q" in at.metric[0].label
+    spec, data = trend_data(at)
+    assert data.dropna(subset=["rate"])["synthetic"].all()
+    assert "SYNTHETIC" in " ".join(spec["title"]["subtitle"])
+    assert set(at.dataframe[0].value["Data"]) <= {"synthetic sample", ""}
+    at.sidebar.toggle(key="w_rolling").set_value(True).run()
+    assert at.query_params["roll"] == "1"
+    at.sidebar.radio(key="w_period").set_value("year").run()  # rolling is quarterly only
+    assert "roll" not in at.query_params and "four quarters" not in at.metric[0].label
+
+
+@pytest.mark.parametrize("value", ["month", "<b>year</b>", "YEAR", ""])
+def test_unknown_period_in_url_ignored(value):
+    at = app({"period": value})
+    at.run()
+    assert not at.exception
+    assert at.sidebar.radio(key="w_period").value == "year"
+    assert value == "" or value not in all_text(at)
+
+
+def test_real_quarter_loaded_over_the_sample_shows_as_published(tmp_path):
+    """A real quarter (the published layout, read by the same ``ingest``) merged into a copy
+    of the bundled store, as *Use for this session* does: that quarter is published on the
+    chart, in the table and in the notice; the other quarters stay synthetic."""
+    import shutil
+
+    from core.store import ingest
+    from tests.conftest import quarterly_csv, small_quarter
+    from ui import data as ui_data
+
+    store_path = tmp_path / "recovery.parquet"
+    shutil.copy(Store().path, store_path)
+    csv = tmp_path / "nhstalkingtherapies_quarterly_q3_25_26_ICB_subICB.csv"
+    csv.write_bytes(quarterly_csv(small_quarter()))
+    ingest([csv], Store(store_path))
+    at = app({"period": "quarter"})
+    at.session_state[ui_data.UPLOAD_KEY] = str(store_path)
+    at.run()
+    assert not at.exception
+    text = notices(at)
+    assert "Synthetic sample data in part" in text and "2025/26 Q3" in text
+    assert any("does not survive" in i.value or "gone when the page is reloaded" in i.value
+               for i in at.info)
+    assert any("Merged data (Parquet)" in i.value for i in at.info)
+    _, data = trend_data(at)
+    flag = data.dropna(subset=["rate"]).set_index("period")["synthetic"]
+    assert not flag["2025/26 Q3"] and flag.drop("2025/26 Q3").all()
+    table = at.dataframe[0].value.set_index("Period")
+    assert table.loc["2025/26 Q3", "Data"] == "published"
+    assert table.loc["2025/26 Q3", "Recovered"] == 81000
+    assert (table.drop("2025/26 Q3").query("Note != 'not published'")["Data"]
+            == "synthetic sample").all()
+
+
+def test_the_two_not_stated_groups_are_separate_with_real_rows(landing):
+    """Real 2024/25 rows: BME Group and Ethnic Group each have a "Not stated/Not known/
+    Invalid" row; each gets its own labelled row on the chart and in the table."""
+    at = landing
+    at.switch_page("pages/inequalities.py").run()
+    assert not at.exception
+    table = at.dataframe[1].value
+    assert at.selectbox(key="groups_period_year").value == "2024/25"
+    not_stated = table[table["Group"].str.startswith("Not stated")]
+    assert len(not_stated) == 2 and not_stated["Group"].nunique() == 2
+    assert set(not_stated["Breakdown"]) == {"BME Group", "Ethnic Group"}
+    assert table["Group"].is_unique
+    _, frames = chart_specs(at)[1]
+    drawn = frames["groups"]["group_label"]
+    assert drawn.is_unique and drawn.str.startswith("Not stated").sum() == 2
+
+
+def test_icb_picker_holds_the_42_icbs_with_regions(landing):
+    at = landing
+    at.sidebar.radio(key="w_view").set_value("ICB").run()
+    options = at.sidebar.selectbox(key="w_icb").options
+    assert len(options) == 42
+    regions = ("East of England", "London", "Midlands", "North East and Yorkshire",
+               "North West", "South East", "South West")
+    assert all(o.endswith(tuple(f"({r})" for r in regions)) for o in options)
+    at.switch_page("pages/compare_areas.py").run()
+    assert len(at.dataframe[0].value) == 42
 
 
 def test_default_view_is_england_whole_population(at):
@@ -194,7 +320,7 @@ def test_compare_page_table_and_bands(at):
     at.switch_page("pages/compare_areas.py").run()
     assert not at.exception
     df = at.dataframe[0].value
-    period = at.selectbox(key="compare_period").value
+    period = at.selectbox(key="compare_period_quarter").value
     frame = Store().load()
     icbs = frame[(frame["level"] == "ICB") & (frame["period"] == period)
                  & (frame["group"] == "Total")]
@@ -202,8 +328,8 @@ def test_compare_page_table_and_bands(at):
     assert set(df["Compared with England"]) <= {
         "better (99.8%)", "better (95%)", "similar", "worse (95%)", "worse (99.8%)", "no data"}
     assert any("Description:" in c.value and "ICBs" in c.value for c in at.caption)
-    periods_offered = at.selectbox(key="compare_period").options
-    at.selectbox(key="compare_period").set_value(periods_offered[3]).run()
+    periods_offered = at.selectbox(key="compare_period_quarter").options
+    at.selectbox(key="compare_period_quarter").set_value(periods_offered[3]).run()
     assert not at.exception
 
 
@@ -221,7 +347,15 @@ def test_about_page_explains(at):
                    "except White British", "Reliable recovery", "Wilson"):
         assert phrase.lower() in text.lower(), phrase
     log = at.dataframe[0].value
-    assert (log["Synthetic"] == "yes").all()
+    # The bundled store: the synthetic quarterly sample, then the real annual figures.
+    assert set(log["Synthetic"]) == {"yes", "no"}
+    from scripts.build_real import CREDIT
+
+    real = log[log["Synthetic"] == "no"]
+    assert (real["Credit"] == CREDIT).all() and all("psych-ther-ann" in f for f in real["Files"])
+    assert (log.loc[log["Synthetic"] == "yes", "Credit"] == "").all()
+    assert any("2017/18 to 2024/25 are published" in s.value and CREDIT in s.value
+               for s in at.success)
 
 
 def test_every_chart_has_table_description_and_downloads(at):
