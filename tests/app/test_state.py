@@ -46,3 +46,19 @@ def test_series_for_views():
 def test_long_or_odd_values_dropped():
     s = from_params({"icb": "Q" * 1000, "pop": ["BME"], "view": 3}, EX)
     assert s.icb == EX.default_icb and s.population == "Total" and s.view == "National"
+
+
+def test_period_type_round_trip_and_default():
+    """The URL carries the period type; an unknown one gives the store's default (the
+    published financial year with the bundled store), and rolling is quarterly only."""
+    assert from_params({}, EX).period == EX.default_period_type == "year"
+    for kind in ("quarter", "year"):
+        s = Selection(period=kind, rolling=True)
+        assert s.to_params()["period"] == kind
+        back = from_params(s.to_params(), EX)
+        assert (back.period, back.rolling) == (kind, kind == "quarter")
+    for bad in ("month", "Quarter", "<script>", "q" * 500):
+        assert from_params({"period": bad}, EX).period == "year"
+    year = Selection(period="year", rolling=True)
+    assert not year.rolling_on and "roll" not in year.to_params()
+    assert Selection(period="quarter", rolling=True).rolling_on

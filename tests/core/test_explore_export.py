@@ -213,3 +213,85 @@ def test_group_rows_hold_every_stored_column_and_rates_from_summed_counts(frame,
                                                expected[column].astype(float))
                 pd.testing.assert_series_equal(shown[column].astype(float),
                                                expected[column].astype(float))
+
+
+# --- Financial years, provenance, one label per group ----------------------------------------
+
+
+def test_financial_years_from_the_real_rows(frame, ex):
+    """The year view reads the stored annual rows: England 2024/25 is NHS England's 50.5%,
+    from summed counts, every year published; the quarterly view is unchanged."""
+    assert ex.period_types == ["quarter", "year"]
+    assert ex.domain("year") == [f"{y}/{(y + 1) % 100:02d}" for y in range(2017, 2025)]
+    assert ex.latest_of("year") == "2024/25" and ex.latest_of("quarter") == ex.latest
+    eng = ex.trend([explore.SeriesKey("England", "ENG", "Total")], kind="year")
+    row = eng.set_index("period").loc["2024/25"]
+    stored = frame[(frame["period"] == "2024/25") & (frame["level"] == "England")
+                   & (frame["group"] == "Total")].iloc[0]
+    assert abs(row["rate"] - 50.5) < 0.05 and row["published_rate"] == 50.5
+    assert row["numerator"] == stored["recovered"]
+    assert row["denominator"] == stored["finished"] - stored["not_at_caseness"]
+    assert not eng["synthetic"].any() and eng["rate"].notna().all()
+    # rolling has no meaning for years: ignored, not applied
+    rolled = ex.trend([explore.SeriesKey("England", "ENG", "Total")], rolling=True, kind="year")
+    pd.testing.assert_frame_equal(rolled, eng)
+    gap = ex.gap("England", "ENG", kind="year")
+    assert list(gap["period"]) == ex.domain("year") and gap["gap"].notna().all()
+    assert not gap["synthetic"].any()
+    rows = ex.series_rows([explore.SeriesKey("ICB", "QHM", "BME")], kind="year")
+    assert (rows["period_type"] == "year").all() and not rows["synthetic"].any()
+
+
+def test_default_period_type_is_the_one_whose_latest_period_is_published(frame):
+    """Bundled store: the latest quarter is synthetic, the latest year real, so years. A
+    store whose latest quarter is real opens on quarters; a sample-only store on quarters."""
+    assert explore.Explorer(frame).default_period_type == "year"
+    latest = explore.Explorer(frame).latest
+    real_latest = frame.assign(synthetic=frame["synthetic"] & (frame["period"] != latest))
+    assert explore.Explorer(real_latest).default_period_type == "quarter"
+    sample = frame[frame["period_type"] == "quarter"].reset_index(drop=True)
+    assert explore.Explorer(sample).default_period_type == "quarter"
+    years = frame[frame["period_type"] == "year"].reset_index(drop=True)
+    assert explore.Explorer(years).period_types == ["year"]
+    assert explore.Explorer(years).default_period_type == "year"
+
+
+def test_synthetic_flag_follows_each_row(frame):
+    """One quarter made real: that point is published, the others synthetic, and every
+    rolling window holding a synthetic quarter is synthetic; the tables say the same."""
+    ex0 = explore.Explorer(frame)
+    real_q = ex0.quarters[-5]
+    mixed = explore.Explorer(frame.assign(
+        synthetic=frame["synthetic"] & (frame["period"] != real_q)))
+    key = [explore.SeriesKey("England", "ENG", "Total")]
+    t = mixed.trend(key).dropna(subset=["rate"]).set_index("period")
+    assert not t.loc[real_q, "synthetic"] and t["synthetic"].drop(real_q).all()
+    table = explore.trend_table(mixed.trend(key)).to_pandas().set_index("Period")
+    assert table.loc[real_q, "Data"] == "published"
+    assert (table.drop(real_q).query("Note != 'not published'")["Data"]
+            == "synthetic sample").all()
+    rolled = mixed.trend(key, rolling=True).dropna(subset=["rate"])
+    assert rolled["synthetic"].all()  # each window also holds synthetic quarters
+    assert mixed.synthetic_periods("quarter")[1] == [real_q]
+    groups = mixed.groups("England", "ENG", real_q)
+    assert not groups["synthetic"].any()
+    assert set(explore.groups_table(groups).column("Data").to_pylist()) == {"published"}
+
+
+def test_one_label_per_breakdown_and_group(ex, frame):
+    """Real 2024/25 rows: "Not stated/Not known/Invalid" is in the BME Group and the Ethnic
+    Group breakdowns; each keeps its own label, so no two rows of a chart share one."""
+    for level, code in (("England", "ENG"), ("ICB", "QWO"), ("Region", "Y56")):
+        for detailed in (False, True):
+            g = ex.groups(level, code, "2024/25", detailed=detailed)
+            assert g["group_label"].is_unique, (code, detailed)
+            pairs = g[["breakdown", "group"]].drop_duplicates()
+            assert len(pairs) == len(g)
+            not_stated = g[g["group"].str.startswith("Not stated")]
+            assert len(not_stated) == 2
+            assert set(not_stated["group_label"]) == {
+                "Not stated/Not known/Invalid (BAME and White British split)",
+                "Not stated/Not known/Invalid (broad ethnic groups)"}
+    # Labels without a clash stay as they were.
+    g = ex.groups("England", "ENG", "2024/25")
+    assert "White British" in set(g["group_label"]) and "Mixed" in set(g["group_label"])
