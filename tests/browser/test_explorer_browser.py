@@ -32,11 +32,34 @@ def chart_svg_text(pg) -> str:
     return pg.locator("[data-testid='stVegaLiteChart']").first.inner_text()
 
 
+def alerts(pg) -> str:
+    return "\n".join(pg.locator("[data-testid='stAlert']").all_inner_texts())
+
+
+def test_landing_page_shows_englands_real_rate_and_no_synthetic_banner(server, page):
+    """The first screen a visitor sees is NHS England's published 2024/25 figure; switching to
+    quarterly brings the synthetic notice (the bundled quarters are the sample) and the URL
+    carries the choice."""
+    pg = page
+    pg.goto(server)
+    wait_for_app(pg)
+    pg.wait_for_selector("[data-testid='stVegaLiteChart'] canvas, [data-testid='stVegaLiteChart'] svg")
+    metric = pg.locator("[data-testid='stMetric']").first.inner_text()
+    assert "Recovery rate, 2024/25" in metric and "50.5%" in metric
+    assert "synthetic" not in alerts(pg).lower()
+    assert "period=year" in pg.url
+    assert sidebar(pg).get_by_role("radio", name="Financial year").is_checked()
+    sidebar(pg).get_by_text("Quarterly", exact=True).click()
+    wait_for_app(pg)
+    pg.get_by_text("Synthetic sample data").first.wait_for()
+    assert "period=quarter" in pg.url
+
+
 def test_icb_view_two_comparisons_table_download_and_shared_link(server, page, tmp_path):
     pg = page
     pg.goto(server)
     wait_for_app(pg)
-    assert "Synthetic sample data" in pg.locator("[data-testid='stAlert']").first.inner_text()
+    assert "synthetic" not in alerts(pg).lower()  # the published financial year
     # the chart is really drawn (an SVG or canvas with marks) on the national view
     pg.wait_for_selector("[data-testid='stVegaLiteChart'] canvas, [data-testid='stVegaLiteChart'] svg")
 
@@ -116,6 +139,10 @@ def test_inequalities_downloads_group_csv_with_every_column_and_gap_svg(server, 
     assert rows and {"period", "area_code", "breakdown", "group", "group_parent", "source",
                      "numerator", "denominator", "rate", "ci95_low"} <= set(rows[0])
     assert {r["group"] for r in rows} >= {"Total", "BME", "White British"}
+    # the landing view is the published 2024/25: credited, none synthetic
+    assert {r["period"] for r in rows} == {"2024/25"}
+    assert all(r["synthetic"] == "False" for r in rows)
+    assert all("Open Government Licence v3.0" in r["credit"] for r in rows)
     with page.expect_download() as dl:
         page.get_by_role("button", name="Chart as SVG").first.click()
     svg = tmp_path / "gap.svg"
