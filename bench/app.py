@@ -53,6 +53,11 @@ PAGES = {
     "inequalities": ("pages/inequalities.py", ("radio", "w_measure", ["reliable_recovery"])),
     "about": ("pages/about.py", ("radio", "w_measure", ["reliable_recovery"])),
     "upload": ("pages/upload.py", ("radio", "w_measure", ["reliable_recovery"])),
+    # The Period control: each run opens on the bundled store's default (financial years), so
+    # switching to quarterly is always a change, to every chart of the page.
+    "trends:period": ("pages/trends.py", ("radio", "w_period", ["quarter"])),
+    "compare:period": ("pages/compare_areas.py", ("radio", "w_period", ["quarter"])),
+    "inequal:period": ("pages/inequalities.py", ("radio", "w_period", ["quarter"])),
 }
 
 
