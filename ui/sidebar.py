@@ -12,15 +12,20 @@ from ui.state import MAX_AREAS, MAX_POPULATIONS, VIEWS, Selection, from_params
 # its own key and copied into a widget key ("w_...") just before the widget is drawn.
 FIELDS = ("view", "icb", "population", "measure", "compare", "areas", "show_ci", "show_england",
           "rolling", "period")
+CHOSEN = "_period_chosen"
 
 
 def _init(ex: explore.Explorer) -> None:
     ss = st.session_state
     if ss.get("_sel_ready"):
         return
-    sel = from_params(st.query_params.to_dict(), ex)
+    params = st.query_params.to_dict()
+    sel = from_params(params, ex)
     for f in FIELDS:
         ss[f] = getattr(sel, f)
+    # A period type from a link, or picked in the sidebar, stays; otherwise the view follows
+    # the store's default, which changes when an upload brings a published latest quarter.
+    ss[CHOSEN] = params.get("period") == sel.period
     ss["_sel_ready"] = True
 
 
@@ -33,6 +38,8 @@ def _bind(name: str) -> str:
 
 def _keep(name: str) -> None:
     st.session_state[name] = st.session_state[f"w_{name}"]
+    if name == "period":
+        st.session_state[CHOSEN] = True
 
 
 def render(ex: explore.Explorer) -> Selection:
@@ -44,7 +51,7 @@ def render(ex: explore.Explorer) -> Selection:
         ss["icb"] = ex.default_icb
     with st.sidebar:
         st.header("Choose what to see")
-        if ss["period"] not in ex.period_types:
+        if ss["period"] not in ex.period_types or not ss.get(CHOSEN):
             ss["period"] = ex.default_period_type
         st.radio("Period", ex.period_types, key=_bind("period"), on_change=_keep,
                  args=("period",), horizontal=True, format_func=explore.PERIOD_TYPES.get,

@@ -487,3 +487,33 @@ def test_charts_reach_streamlit_as_arrow_tables(monkeypatch):
     for name, values in before.items():  # the same rows, whatever form the builder gave
         rows = values.to_pylist() if isinstance(values, pa.Table) else values
         assert shown["datasets"][name].to_pylist() == rows
+
+
+def test_default_follows_the_store_until_the_visitor_chooses(tmp_path):
+    """A session whose store gets a published latest quarter (an upload used for this session)
+    opens quarterly, where that quarter is; a period type picked in the sidebar stays."""
+    import shutil
+
+    from core.store import ingest
+    from tests.conftest import quarterly_csv, small_quarter
+    from ui import data as ui_data
+
+    store_path = tmp_path / "recovery.parquet"
+    shutil.copy(Store().path, store_path)
+    csv = tmp_path / "nhstalkingtherapies_quarterly_q1_26_27_ICB_subICB.csv"
+    csv.write_bytes(quarterly_csv(small_quarter("2026-04-01", "2026-06-30")))
+    ingest([csv], Store(store_path))
+    at = app()
+    at.run()
+    assert at.sidebar.radio(key="w_period").value == "year"
+    at.session_state[ui_data.UPLOAD_KEY] = str(store_path)
+    at.run()
+    assert not at.exception
+    assert at.sidebar.radio(key="w_period").value == "quarter"
+    assert at.metric[0].label == "Recovery rate, 2026/27 Q1" and at.metric[0].value == "50.3%"  # 81,000 of 161,000
+    at.sidebar.radio(key="w_period").set_value("year").run()
+    del at.session_state[ui_data.UPLOAD_KEY]
+    at.run()
+    at.session_state[ui_data.UPLOAD_KEY] = str(store_path)
+    at.run()
+    assert at.sidebar.radio(key="w_period").value == "year"  # chosen: it stays
