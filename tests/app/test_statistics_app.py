@@ -1,0 +1,143 @@
+"""AppTest: issue 11's statistics as the pages show them (bundled synthetic store).
+
+Overdispersion on the Compare ICBs page (phi, one switch for unadjusted limits, both
+verdicts), the recent trend and the tested change in the headline, the gap's trend on the
+inequalities page, rounding ranges and notes in tables and chart data, and the methods on the
+About page.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from core import verdicts
+from tests.app.conftest import all_text, app, chart_specs
+
+TREND_WORDS = re.compile(r"^(↑ increasing|↓ decreasing|→ no significant change|"
+                         r"could not be calculated)$")
+BAD = re.compile(r"\b(None|nan|NaN|null)\b")
+
+
+def _open(page: str, query: dict[str, str] | None = None):
+    at = app(query)
+    at.run()
+    if page != "pages/trends.py":
+        at.switch_page(page)
+        at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _cells(frame) -> list[str]:
+    return [str(v) for col in frame.columns if frame[col].dtype == object for v in frame[col]]
+
+
+def _metric(at, label: str):
+    return next(m for m in at.metric if m.label.startswith(label))
+
+
+def test_compare_adjusted_by_default_with_phi_and_both_verdicts():
+    at = _open("pages/compare_areas.py")
+    info = " ".join(i.value for i in at.info)
+    phi = re.search(r"phi = (\d+\.\d)", info)
+    assert phi and float(phi.group(1)) > 1
+    assert "Spiegelhalter" in info and "Both verdicts are in the table" in info
+    text = all_text(at)
+    assert "with 42 areas, about 2.1 would fall outside the 95% limits by chance alone" in text
+    table = at.dataframe[0].value
+    adj = table["Compared with England, allowing for overdispersion"]
+    plain = table["Compared with England, unadjusted (Fingertips)"]
+    assert list(table["Compared with England"]) == list(adj)
+    assert (adj != plain).any()  # the adjustment changes some verdicts on this store
+    assert table["Recent trend"].map(lambda v: bool(TREND_WORDS.match(v))).all()
+    assert table["Range under rounding"].str.contains("% to ").all()
+    assert table["Note"].map(lambda v: isinstance(v, str) and v != "").all()
+    assert not any(BAD.search(c) for c in _cells(table))
+    assert not BAD.search(text)
+
+
+def test_compare_switch_gives_unadjusted_limits_and_fingertips_bands():
+    at = _open("pages/compare_areas.py")
+    adjusted_limits = _funnel_width(at)
+    at.toggle(key="compare_unadjusted").set_value(True).run()
+    assert not at.exception
+    info = " ".join(i.value for i in at.info)
+    assert info.startswith("Unadjusted limits") and "phi = " in info
+    table = at.dataframe[0].value
+    assert list(table["Compared with England"]) == \
+        list(table["Compared with England, unadjusted (Fingertips)"])
+    assert _funnel_width(at) < adjusted_limits
+
+
+def _funnel_width(at) -> float:
+    """Width of the funnel's 99.8% limits at their narrowest end, from the chart's data."""
+    for _spec, frames in chart_specs(at):
+        for frame in frames.values():
+            if frame is not None and {"limit", "rate", "denominator"} <= set(frame.columns):
+                at_n = frame.sort_values("denominator").groupby("limit")["rate"].first()
+                return float(at_n["high998"] - at_n["low998"])
+    pytest.fail("no funnel limits in the page's charts")
+
+
+def test_trend_headline_has_recent_trend_and_tested_change():
+    at = _open("pages/trends.py")
+    trend = _metric(at, "Recent trend")
+    assert TREND_WORDS.match(trend.value)
+    assert "chi-squared test for trend" in trend.proto.help
+    change = _metric(at, "A year earlier")
+    assert re.fullmatch(r"[+-]\d+\.\d points", change.proto.delta)
+    assert "Newcombe" in change.proto.help
+    # The delta is the difference of the two figures shown.
+    now = float(_metric(at, "Recovery rate").value.rstrip("%"))
+    then = float(change.value.rstrip("%"))
+    assert change.proto.delta == f"{now - then:+.1f} points"
+    # Grey unless Newcombe's interval excludes 0 (the help says which).
+    significant = ": higher." in change.proto.help or ": lower." in change.proto.help
+    grey = change.proto.color == _gray()
+    assert grey != significant
+
+
+def _gray() -> int:
+    from streamlit.proto.Metric_pb2 import Metric
+
+    return Metric.MetricColor.GRAY
+
+
+def test_trend_table_and_chart_data_carry_rounding_range_and_notes():
+    at = _open("pages/trends.py", {"view": "ICB"})
+    table = at.dataframe[0].value
+    assert "Range under rounding" in table.columns
+    assert table["Range under rounding"].str.contains("% to ").any()
+    assert not any(BAD.search(c) for c in _cells(table))
+    spec, frames = chart_specs(at)[0]
+    data = max((f for f in frames.values() if f is not None), key=len)
+    notes = data["note"].dropna()
+    assert notes.str.contains("rounded to the nearest 5").any()
+    assert not notes.map(lambda v: bool(BAD.search(str(v)))).any()
+
+
+def test_inequalities_gap_trend_and_groups_notes():
+    at = _open("pages/inequalities.py")
+    text = all_text(at)
+    assert re.search(r"Gap between BAME and White British over the last 5 quarters: "
+                     r"(widening|narrowing|no significant change)|could not be calculated",
+                     text)
+    groups = at.dataframe[1].value
+    assert {"Range under rounding", "Note"} <= set(groups.columns)
+    assert not any(BAD.search(c) for c in _cells(groups))
+
+
+def test_about_cites_each_method():
+    at = _open("pages/about.py")
+    text = all_text(at)
+    for words in ("Wilson", "two-level comparison", "Spiegelhalter, 2005", "dispersion ratio φ",
+                  "chi-squared test for trend", "99.8%", "Weighted least squares",
+                  "Newcombe's hybrid score", "Rounding ranges", "*approximate*"):
+        assert words in text, words
+
+
+def test_view_sentences_come_from_core():
+    """The page's sentences are core.verdicts' (no wording of its own to drift)."""
+    assert verdicts.chance_sentence(42).startswith("Many comparisons: with 42 areas")
