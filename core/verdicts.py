@@ -156,11 +156,13 @@ def funnel_limits(table: pd.DataFrame, baseline_percent: float | None, tau2: flo
 
 
 def outside_counts(table: pd.DataFrame) -> dict[str, int]:
-    """How many areas lie outside the 99.8% limits, unadjusted and adjusted (from the bands:
-    an area is outside the 99.8% limits exactly when its band is at 99.8%)."""
-    def count(col: str) -> int:
-        return int(pd.Series(table[col]).astype(str).str.contains("99.8").sum())
-    return {"plain": count("vs_fingertips"), "adjusted": count("vs_adjusted"),
+    """How many areas lie outside the 99.8% limits (and the 95% ones: ``...95``), unadjusted
+    and adjusted, from the bands: an area is outside the 99.8% limits exactly when its band is
+    at 99.8%, outside the 95% limits when it is better or worse at either level."""
+    def count(col: str, text: str) -> int:
+        return int(pd.Series(table[col]).astype(str).str.contains(text, regex=False).sum())
+    return {"plain": count("vs_fingertips", "99.8"), "adjusted": count("vs_adjusted", "99.8"),
+            "plain95": count("vs_fingertips", "%"), "adjusted95": count("vs_adjusted", "%"),
             "areas": int(table["denominator"].notna().sum())}
 
 
@@ -175,8 +177,10 @@ def dispersion_sentence(info: overdispersion.Overdispersion, used: bool,
     if info.overdispersed and used:
         return (f"The {info.areas} areas differ by more than chance alone would explain ({phi}), "
                 "so limits and bands are widened by Spiegelhalter's (2005) random-effects "
-                f"adjustment: {adj} of {info.areas} lie outside the adjusted 99.8% limits, "
-                f"against {plain} outside the unadjusted ones. Both verdicts are in the table.")
+                f"adjustment: {adj} of {info.areas} lie outside the adjusted 99.8% limits "
+                f"({counts['adjusted95']} outside 95%), against {plain} outside the "
+                f"unadjusted 99.8% limits ({counts['plain95']} outside 95%). Both verdicts "
+                "are in the table.")
     if info.overdispersed:
         return (f"Unadjusted limits and Fingertips-style bands, as you chose: the {info.areas} "
                 f"areas differ by more than chance alone would explain ({phi}), so these "

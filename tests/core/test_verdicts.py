@@ -46,8 +46,8 @@ def test_real_icbs_2024_25_nineteen_outside_unadjusted_a_handful_adjusted(compar
     table, england = compared
     out, info, used = verdicts.compare_areas(table, england)
     counts = verdicts.outside_counts(out)
-    assert counts == {"plain": 19, "adjusted": counts["adjusted"], "areas": 42}
-    assert counts["adjusted"] <= 5
+    assert counts["plain"] == 19 and counts["areas"] == 42
+    assert counts["adjusted"] <= 5 and counts["adjusted95"] < counts["plain95"]
     assert used and info.overdispersed and 12 < info.phi < 15
     # by default the chart's bands are the adjusted ones
     assert (out["vs_england"] == out["vs_adjusted"]).all()
