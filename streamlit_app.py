@@ -43,23 +43,43 @@ explorer = data.explorer(source.path, source.mtime)
 page_context.remember(source, explorer)
 st.session_state["selection"] = sidebar.render(explorer) if len(explorer.areas) else None
 
+selection = st.session_state["selection"]
+kind = selection.period if selection is not None else explorer.default_period_type
+synthetic, published = explorer.synthetic_periods(kind)
 with st.sidebar:
     st.divider()
     st.caption(
-        "Data: NHS England, NHS Talking Therapies quarterly statistics. Counts below England "
-        "level are rounded to 5 and under-5 suppressed by NHS England."
+        ("Data: NHS England, NHS Talking Therapies quarterly statistics." if kind == "quarter"
+         else f"Data: {data.credit()}.")
+        + " Counts below England level are rounded to 5 and under-5 suppressed by NHS England."
     )
 
-if explorer.synthetic:
+# Say "synthetic" only where synthetic values are on screen: the chosen period type's.
+noun = "quarterly" if kind == "quarter" else "financial-year"
+if synthetic and not published:
     st.warning(
-        "**Synthetic sample data.** These numbers are invented for demonstration in the shape of "
-        "the published statistics; they are not NHS England figures. Load a published quarterly "
-        "file on the Upload data page to see real ones.",
+        f"**Synthetic sample data.** These {noun} numbers are invented for demonstration in the "
+        "shape of the published statistics; they are not NHS England figures. Load a published "
+        "quarterly file on the Upload data page to see real ones"
+        + (", or choose *Financial year* in the sidebar for NHS England's published annual "
+           "figures." if kind == "quarter" and "year" in explorer.period_types else "."),
+        icon=":material/science:",
+    )
+elif synthetic:
+    shown = ", ".join(published[-6:]) + (" and earlier" if len(published) > 6 else "")
+    st.warning(
+        f"**Synthetic sample data in part.** Published NHS England figures: {shown}. The other "
+        f"{noun} values are invented for demonstration; charts draw them as hollow points on a "
+        "shaded span and tables mark them in the *Data* column.",
         icon=":material/science:",
     )
 if source.session_upload:
-    st.info("**Includes your upload.** Only you see this data, in this browser session.",
-            icon=":material/person:")
+    st.info(
+        "**Includes your upload.** Only you see this data, and only in this browser session: it "
+        "is gone when the page is reloaded or closed. To keep it, download *Merged data "
+        "(Parquet)* on the Upload data page now (a deployment uses it as data/recovery.parquet), "
+        "or keep your file and upload it again.",
+        icon=":material/person:")
 
 entry.mark()
 page.run()

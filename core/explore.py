@@ -1,78 +1,60 @@
 """The questions the explorer asks of the store, answered by one ``Explorer`` per store.
 
 Pages stay thin because everything they show is computed here: which areas and series a
-store offers, their rates over every quarter (missing quarters included as explicit gaps), the
-compare-areas table, the gap between two groups, the rates by ethnic group, and for each a
-table in words and a text alternative.
+store offers (``core.catalogue``), their rates over every quarter or financial year (missing
+periods included as explicit gaps), the compare-areas table, the gap between two groups, the rates by ethnic group. What a person
+reads beside each (the table in words, the text alternative, the headline) is in
+``core.tables``.
 """
 
 from __future__ import annotations
 
 import functools
 from collections import Counter
-from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 
 from core import model, periods, stats
+from core.catalogue import (  # noqa: F401  (re-exported)
+    PERIOD_TYPES,
+    Catalogue,
+    SeriesKey,
+    quarter_domain,
+    year_domain,
+)
+from core.names import area_label, pretty_name  # noqa: F401  (re-exported)
 
-
-class SeriesKey(NamedTuple):
-    """One line on a chart: an area and a population group.
-
-    A named tuple (not a dataclass) because it is part of cache keys: Streamlit hashes a tuple
-    of strings several times faster than it hashes dataclass instances.
-    """
-
-    level: str
-    area_code: str
-    group: str
-
-
-def area_label(row: pd.Series | dict) -> str:
-    name = pretty_name(row["area_name"])
-    if row["level"] == "ICB" and isinstance(row.get("parent_name"), str):
-        return f"{name} ({pretty_name(row['parent_name'])})"
-    return name
-
-
-@functools.lru_cache(maxsize=4096)
-def pretty_name(name: str) -> str:
-    """'NHS SOUTH YORKSHIRE INTEGRATED CARE BOARD' → 'NHS South Yorkshire ICB'."""
-    if not isinstance(name, str):
-        return ""
-    if name.isupper():
-        small = {"AND", "OF", "THE"}
-        words = [
-            w if w in {"NHS", "ICB"}
-            else (w.lower() if w in small and i else "-".join(p.capitalize() for p in w.split("-")))
-            for i, w in enumerate(name.split())
-        ]
-        name = " ".join(words)
-    name = name.replace("Integrated Care Board", "ICB").replace(" Commissioning Region", "")
-    name = name.replace("-On-", "-on-").replace("-Upon-", "-upon-")
-    return name
-
-
-def quarter_domain(frame: pd.DataFrame) -> list[str]:
-    """All quarters from the first to the last in the store, unpublished ones included."""
-    q = frame[frame["period_type"] == "quarter"]
-    if q.empty:
-        return []
-    return periods.quarter_range(q["period_start"].min(), q["period_start"].max())
-
+# The display tables and text descriptions live in core.tables; re-exported here so that
+# callers written against explore keep working.
+from core.tables import (  # noqa: F401
+    compare_table,
+    describe_compare,
+    describe_gap,
+    describe_groups,
+    describe_trend,
+    fmt_pct,
+    funnel,
+    gap_table,
+    groups_table,
+    headline,
+    sentence,
+    trend_table,
+)
 
 SMALL_NUMBERS_NOTE = "fewer than 30 people: unreliable"
 _NONE = np.array([], dtype=int)
+#: What each breakdown is called where a group label needs it.
+BREAKDOWN_NAMES = {"Total": "whole population", "BME Group": "BAME and White British split",
+                   "Ethnic Group": "broad ethnic groups",
+                   "Ethnic Group (detailed)": "detailed ethnic groups"}
 
 
 def _breakdown(group: str) -> str:
     return model.POPULATIONS[group].breakdown
 
 
-class Explorer:
+class Explorer(Catalogue):
     """One store and the questions the pages ask of it.
 
     Every look-up (areas, row positions of each series, the columns as plain arrays) is made
@@ -81,92 +63,13 @@ class Explorer:
     Treat it and what it returns as read-only.
     """
 
-    def __init__(self, frame: pd.DataFrame) -> None:
-        self.frame = frame
-
-    # --- What the store holds ---------------------------------------------------------------
-
-    @functools.cached_property
-    def quarters(self) -> list[str]:
-        return quarter_domain(self.frame)
-
-    @functools.cached_property
-    def published_quarters(self) -> list[str]:
-        present = set(self.frame["period"].unique())
-        return [q for q in self.quarters if q in present]
-
-    @property
-    def latest(self) -> str | None:
-        return self.published_quarters[-1] if self.published_quarters else None
-
-    @functools.cached_property
-    def synthetic(self) -> bool:
-        return bool(self.frame["synthetic"].any()) if len(self.frame) else False
-
-    @functools.cached_property
-    def areas(self) -> pd.DataFrame:
-        """Every England, region and ICB area, with its region, in the order pickers offer
-        them: England, the regions, then ICBs by region and name."""
-        f = self.frame[self.frame["level"].isin(["England", "Region", "ICB"])]
-        latest = f.sort_values("period_start").drop_duplicates(["level", "area_code"], keep="last")
-        out = latest[["level", "area_code", "area_name", "parent_code", "parent_name"]].copy()
-        out["_o"] = out["level"].map({"England": 0, "Region": 1, "ICB": 2})
-        out = out.sort_values(["_o", "parent_name", "area_name"], na_position="last")
-        return out.drop(columns="_o").reset_index(drop=True)
-
-    @functools.cached_property
-    def _lookup(self) -> dict[str, tuple[str, str]]:
-        a = self.areas
-        return dict(zip(a["area_code"].tolist(),
-                        zip(a["level"].tolist(), a["area_name"].tolist(), strict=True),
-                        strict=True))
-
-    def area(self, code: str) -> tuple[str, str] | None:
-        """(level, name as published) of an area code; None for a code the store lacks."""
-        return self._lookup.get(code) if isinstance(code, str) else None
-
-    @functools.cached_property
-    def labels(self) -> dict[str, str]:
-        """Area code → label for pickers (an ICB with its region)."""
-        return {row["area_code"]: area_label(row) for row in self.areas.to_dict("records")}
-
-    @functools.cached_property
-    def icbs(self) -> list[str]:
-        """ICB codes in the order the picker offers them."""
-        return self.areas.loc[self.areas["level"] == "ICB", "area_code"].tolist()
-
-    @property
-    def default_icb(self) -> str | None:
-        """The ICB a view shows when none was chosen: the first the picker offers, however
-        the page was opened."""
-        return self.icbs[0] if self.icbs else None
-
-    @functools.cached_property
-    def series_choices(self) -> dict[str, str]:
-        """Every ``code~group`` series a user can add on the national view, with its label."""
-        return {f"{code}~{group}": f"{label}: {model.group_label(group)}"
-                for code, label in self.labels.items() for group in model.POPULATIONS}
-
-    def parse_series(self, text: object) -> SeriesKey | None:
-        """A series from its URL form ``QHM~BME``; None for anything unknown (never echoed)."""
-        if not isinstance(text, str) or "~" not in text or len(text) > 120:
-            return None
-        code, group = text.split("~", 1)
-        hit = self.area(code)
-        if group not in model.POPULATIONS or hit is None:
-            return None
-        return SeriesKey(hit[0], code, group)
-
     # --- Look-ups, each made once per store -------------------------------------------------
 
     @functools.cached_property
-    def _series(self) -> dict[tuple[str, str, str, str], np.ndarray]:
-        """Row positions of every quarterly series, by (level, area, group, breakdown)."""
-        quarterly = (self.frame["period_type"] == "quarter").to_numpy()
-        q = self.frame[quarterly]
-        groups = q.groupby(["level", "area_code", "group", "breakdown"], sort=False).indices
-        positions = np.flatnonzero(quarterly)
-        return {key: positions[rows] for key, rows in groups.items()}
+    def _series(self) -> dict[tuple[str, str, str, str, str], np.ndarray]:
+        """Row positions of every series, by (period type, level, area, group, breakdown)."""
+        return self.frame.groupby(["period_type", "level", "area_code", "group", "breakdown"],
+                                  sort=False).indices
 
     @functools.cached_property
     def _slices(self) -> dict[tuple, np.ndarray]:
@@ -198,36 +101,40 @@ class Explorer:
             **{c: frame[c].to_numpy("float64", na_value=np.nan)
                for c in (*model.COUNT_COLUMNS, *model.PERCENT_COLUMNS)},
             "suppressed": frame["suppressed"].to_numpy(dtype=bool, na_value=False),
+            "synthetic": frame["synthetic"].to_numpy(dtype=bool, na_value=False),
             "quarter": quarters[starts],
         }
 
-    def _series_positions(self, keys: list[SeriesKey]) -> list[np.ndarray]:
-        return [self._series.get((k.level, k.area_code, k.group, _breakdown(k.group)), _NONE)
-                for k in keys]
+    def _series_positions(self, keys: list[SeriesKey], kind: str = "quarter"
+                          ) -> list[np.ndarray]:
+        return [self._series.get((kind, k.level, k.area_code, k.group, _breakdown(k.group)),
+                                 _NONE) for k in keys]
 
     # --- The questions ----------------------------------------------------------------------
 
-    def _grid(self, keys: list[SeriesKey], measure: str, domain: list[str], rolling: bool
-              ) -> tuple[dict[str, np.ndarray], list[np.ndarray]]:
+    def _grid(self, keys: list[SeriesKey], measure: str, domain: list[str], rolling: bool,
+              kind: str = "quarter") -> tuple[dict[str, np.ndarray], list[np.ndarray]]:
         """Counts, rates and flags of each series over ``domain``, as arrays of len(keys) x
         len(domain) (one block of quarters per key); and each key's rows in the store.
 
         All series are done at once: one take, one rate computation, one scatter onto the
         grid (per series, pandas' fixed cost per call dominated).
         """
-        found = self._series_positions(keys)
+        found = self._series_positions(keys, kind)
         at = np.concatenate(found) if found else _NONE
         rows = {k: v[at] for k, v in self._arrays.items()}
         order = np.repeat(np.arange(len(keys)), [len(f) for f in found])
-        period, suppressed = rows["period"], rows["suppressed"]
+        period, suppressed, synthetic = rows["period"], rows["suppressed"], rows["synthetic"]
         source = {c: rows[c] for c in (*model.COUNT_COLUMNS, *model.PERCENT_COLUMNS)}
         if rolling and len(at):
             quarter = rows["quarter"]
             by_time = np.lexsort((quarter, order))
             order, period, suppressed = order[by_time], period[by_time], suppressed[by_time]
+            # A window holding any synthetic quarter is synthetic: summed like a count.
             sums, suppressed = stats.window_sums(
-                order, quarter[by_time], {c: source[c][by_time] for c in model.COUNT_COLUMNS},
-                suppressed)
+                order, quarter[by_time], {c: source[c][by_time] for c in model.COUNT_COLUMNS}
+                | {"synthetic": synthetic[by_time].astype(float)}, suppressed)
+            synthetic = np.nan_to_num(sums.pop("synthetic")) > 0
             source = {**sums, **{c: np.full(len(order), np.nan) for c in model.PERCENT_COLUMNS}}
         # From here on, the stored rows are scattered onto the grid of series x quarters.
         where = {p: i for i, p in enumerate(domain)}
@@ -246,23 +153,25 @@ class Explorer:
             **counts, **{c: grid(source[c]) for c in model.PERCENT_COLUMNS},
             **stats.rate_columns(counts[model.MEASURES[measure]["numerator"]],
                                  counts["finished"] - counts["not_at_caseness"]),
-            "suppressed": grid(suppressed, False),
+            "suppressed": grid(suppressed, False), "synthetic": grid(synthetic, False),
         }, found
 
     def trend(self, keys: list[SeriesKey], measure: str = "recovery", rolling: bool = False,
-              domain: list[str] | None = None) -> pd.DataFrame:
+              domain: list[str] | None = None, kind: str = "quarter") -> pd.DataFrame:
         """One row per series and quarter over ``domain`` (every quarter of the store by
         default), rate NaN where there is none.
 
         Missing quarters are present as rows with no rate so that a chart breaks its line there
         instead of drawing a bridge across, and a table shows them as "not published". With
         ``rolling`` each quarter carries the counts summed over the four quarters to it (no
-        value where those four are not all published).
+        value where those four are not all published). ``kind`` ``year``: financial years
+        (no rolling). Each point carries ``synthetic``, so a chart can mark those values.
         """
-        domain = self.quarters if domain is None else domain
+        rolling = rolling and kind == "quarter"
+        domain = self.domain(kind) if domain is None else domain
         if not keys or not domain:
             return pd.DataFrame()
-        grid, found = self._grid(keys, measure, domain, rolling)
+        grid, found = self._grid(keys, measure, domain, rolling, kind)
         suppressed = grid["suppressed"]
         area_name = self.frame["area_name"]
         names = [pretty_name(area_name.iat[rows[-1]]) if len(rows) else key.area_code
@@ -294,12 +203,15 @@ class Explorer:
             "group": np.repeat([k.group for k in keys], each),
             "group_label": np.repeat(labels, each),
             "suppressed": suppressed, "small_numbers": small, "status": status, "note": note,
+            "synthetic": grid["synthetic"],
         })
 
-    def series_rows(self, keys: list[SeriesKey], rolling: bool = False) -> pd.DataFrame:
-        """The stored quarterly rows behind a set of series (for the tidy CSV download); with
-        ``rolling``, the four-quarter sums, labelled ``4 quarters to ...``."""
-        parts = [p for p in self._series_positions(keys) if len(p)]
+    def series_rows(self, keys: list[SeriesKey], rolling: bool = False,
+                    kind: str = "quarter") -> pd.DataFrame:
+        """The stored rows of ``kind`` behind a set of series (for the tidy CSV download);
+        with ``rolling`` (quarters only), the four-quarter sums, labelled ``4 quarters to``."""
+        rolling = rolling and kind == "quarter"
+        parts = [p for p in self._series_positions(keys, kind) if len(p)]
         rows = self.frame.iloc[np.concatenate(parts)] if parts else self.frame.iloc[0:0]
         return stats.rolling_quarters(rows) if rolling and len(rows) else rows
 
@@ -331,14 +243,14 @@ class Explorer:
 
     def gap(self, level: str, area_code: str, measure: str = "recovery",
             group_a: str = "BME", group_b: str = "White British",
-            domain: list[str] | None = None) -> pd.DataFrame:
+            domain: list[str] | None = None, kind: str = "quarter") -> pd.DataFrame:
         """Gap between two disjoint groups in one area over time (Newcombe's interval,
-        points)."""
-        domain = self.quarters if domain is None else domain
+        points); ``synthetic`` where either side is."""
+        domain = self.domain(kind) if domain is None else domain
         if not domain:
             return pd.DataFrame()
         keys = [SeriesKey(level, area_code, group_a), SeriesKey(level, area_code, group_b)]
-        grid, _ = self._grid(keys, measure, domain, False)
+        grid, _ = self._grid(keys, measure, domain, False, kind)
         # One block of quarters per key, over the same quarters: a over b row by row.
         a, b = slice(0, len(domain)), slice(len(domain), None)
         num, den = grid["numerator"], grid["denominator"]
@@ -351,6 +263,7 @@ class Explorer:
             "rate_a": grid["rate"][a], "rate_b": grid["rate"][b],
             "gap": d, "gap_low": lo, "gap_high": hi, "significant": significant,
             "group_a": model.group_label(group_a), "group_b": model.group_label(group_b),
+            "synthetic": grid["synthetic"][a] | grid["synthetic"][b],
         })
 
     def _group_positions(self, level: str, area_code: str, period: str, detailed: bool
@@ -374,6 +287,11 @@ class Explorer:
         picked = sorted((i for i, b in enumerate(breakdown) if b in order), key=key)
         labels = [(f"{parent[i]}: {group[i]}" if parent[i] else group[i]) if detail[i]
                   else model.group_label(group[i]) for i in picked]
+        # One label per (breakdown, group): a label two breakdowns share ("Not stated/Not
+        # known/Invalid" is in both BME Group and Ethnic Group) says which one it is.
+        twice = {lb for lb, n in Counter(labels).items() if n > 1}
+        labels = [f"{lb} ({BREAKDOWN_NAMES[breakdown[i]]})" if lb in twice else lb
+                  for lb, i in zip(labels, picked, strict=True)]
         return where[np.asarray(picked, dtype=int)], labels
 
     def groups(self, level: str, area_code: str, period: str, measure: str = "recovery",
@@ -388,7 +306,7 @@ class Explorer:
         spec = model.MEASURES[measure]
         columns = {c: self._arrays[c][at] for c in (
             "breakdown", "group", "group_parent", *model.COUNT_COLUMNS, *model.PERCENT_COLUMNS,
-            "suppressed")}
+            "suppressed", "synthetic")}
         den = columns["finished"] - columns["not_at_caseness"]
         return pd.DataFrame({
             **columns,
@@ -413,8 +331,9 @@ class Explorer:
 # route as the app's, through a fresh Explorer.
 
 def trend(frame: pd.DataFrame, keys: list[SeriesKey], measure: str = "recovery",
-          domain: list[str] | None = None, rolling: bool = False) -> pd.DataFrame:
-    return Explorer(frame).trend(keys, measure, rolling, domain)
+          domain: list[str] | None = None, rolling: bool = False, kind: str = "quarter"
+          ) -> pd.DataFrame:
+    return Explorer(frame).trend(keys, measure, rolling, domain, kind)
 
 
 def compare_areas(frame: pd.DataFrame, period: str, group: str = "Total",
@@ -425,249 +344,10 @@ def compare_areas(frame: pd.DataFrame, period: str, group: str = "Total",
 
 def group_gap(frame: pd.DataFrame, level: str, area_code: str, measure: str = "recovery",
               group_a: str = "BME", group_b: str = "White British",
-              domain: list[str] | None = None) -> pd.DataFrame:
-    return Explorer(frame).gap(level, area_code, measure, group_a, group_b, domain)
+              domain: list[str] | None = None, kind: str = "quarter") -> pd.DataFrame:
+    return Explorer(frame).gap(level, area_code, measure, group_a, group_b, domain, kind)
 
 
 def broad_groups(frame: pd.DataFrame, level: str, area_code: str, period: str,
                  measure: str = "recovery", detailed: bool = False) -> pd.DataFrame:
     return Explorer(frame).groups(level, area_code, period, measure, detailed)
-
-
-def sentence(text: str) -> str:
-    """First letter upper case and a full stop, leaving the rest as written."""
-    text = text.strip()
-    if not text:
-        return ""
-    return text[0].upper() + text[1:] + ("" if text.endswith(".") else ".")
-
-
-def fmt_pct(value: float, digits: int = 1) -> str:
-    return "no data" if value is None or pd.isna(value) else f"{value:.{digits}f}%"
-
-
-def _points(data: pd.DataFrame) -> dict[str, np.ndarray]:
-    """A trend's columns as arrays: describing a few series row by row in pandas costs more
-    than everything else in a new view."""
-    return {
-        "series": data["series"].to_numpy(object), "period": data["period"].to_numpy(object),
-        **{c: data[c].to_numpy("float64", na_value=np.nan)
-           for c in ("rate", "ci95_low", "ci95_high", "numerator", "denominator",
-                     "series_order")},
-    }
-
-
-def describe_trend(data: pd.DataFrame, measure: str = "recovery", rolling: bool = False) -> str:
-    """A text alternative for a trend chart: what a sighted reader would take from it."""
-    if data.empty:
-        return "No data for this selection."
-    label = model.MEASURES[measure]["label"].lower()
-    sentences = ["Each point is the four quarters to that quarter, counts summed."] if rolling else []
-    p = _points(data)
-    rate, period = p["rate"], p["period"]
-    for series in dict.fromkeys(p["series"].tolist()):
-        have = np.flatnonzero((p["series"] == series) & ~np.isnan(rate))
-        if not len(have):
-            sentences.append(f"{series}: no published {label} in this period.")
-            continue
-        first, last = have[0], have[-1]
-        hi, lo = have[np.argmax(rate[have])], have[np.argmin(rate[have])]
-        verdict = stats.compare_with_target(p["ci95_low"][last] / 100, p["ci95_high"][last] / 100)
-        sentences.append(
-            f"{series}: {label} {fmt_pct(rate[last])} in {period[last]} "
-            f"(95% confidence interval {fmt_pct(p['ci95_low'][last])} to "
-            f"{fmt_pct(p['ci95_high'][last])}; "
-            f"{int(p['numerator'][last]):,} of {int(p['denominator'][last]):,}), {verdict}"
-            f"{'' if measure == 'recovery' else ' of 50% (the target applies to recovery)'}. "
-            f"It was {fmt_pct(rate[first])} in {period[first]}; highest "
-            f"{fmt_pct(rate[hi])} in {period[hi]}, lowest {fmt_pct(rate[lo])} in "
-            f"{period[lo]}."
-        )
-    shown = set(period.tolist())
-    missing = [q for q in periods.UNPUBLISHED_QUARTERS if q in shown]
-    if missing:
-        sentences.append(f"{', '.join(missing)} was never published and shows as a gap.")
-    return " ".join(sentences)
-
-
-def funnel(table: pd.DataFrame, baseline_percent: float) -> pd.DataFrame:
-    """Control limits across the denominators of ``table`` for a funnel plot."""
-    den = table["denominator"].dropna()
-    if den.empty or pd.isna(baseline_percent):
-        return pd.DataFrame()
-    n = np.unique(np.geomspace(max(den.min() * 0.8, 5), den.max() * 1.1, 120).round())
-    p0 = baseline_percent / 100
-    out = pd.DataFrame({"denominator": n})
-    for conf, name in ((0.95, "95"), (0.998, "998")):
-        lo, hi = stats.funnel_limits(p0, n, conf)
-        out[f"low{name}"], out[f"high{name}"] = lo * 100, hi * 100
-    out["baseline"] = baseline_percent
-    return out
-
-
-def describe_gap(gap: pd.DataFrame, area: str, measure: str = "recovery") -> str:
-    if gap.empty:
-        return f"No quarters with both groups' counts for {area}."
-    values = gap["gap"].to_numpy("float64", na_value=np.nan)
-    have = np.flatnonzero(~np.isnan(values))
-    if not len(have):
-        return f"No quarters with both groups' counts for {area}."
-    last = gap.iloc[have[-1]].to_dict()
-    direction = "lower" if last["gap"] < 0 else "higher"
-    label = model.MEASURES[measure]["label"].lower()
-    significant = int((gap["significant"].to_numpy(object)[have] == "significant at 95%").sum())
-    return (
-        f"In {last['period']}, the {label} for {last['group_a']} in {area} was "
-        f"{abs(last['gap']):.1f} percentage points {direction} than for {last['group_b']} "
-        f"({fmt_pct(last['rate_a'])} against {fmt_pct(last['rate_b'])}; 95% interval for the "
-        f"difference {last['gap_low']:.1f} to {last['gap_high']:.1f} points, "
-        f"{last['significant']}). Across {len(have)} quarters the gap was significant in "
-        f"{significant}."
-    )
-
-
-def _table(columns: dict[str, object]) -> pa.Table:
-    """A display table as an Arrow table built straight from its columns (what the app sends
-    to the browser; missing values as nulls): given a DataFrame, st.dataframe would convert it
-    again on every rerun."""
-    return pa.table({k: pa.array(v, from_pandas=True) for k, v in columns.items()})
-
-
-def _whole(values: pd.Series) -> pd.arrays.IntegerArray:
-    """Counts for display: whole numbers, missing left empty."""
-    return pd.array(values.to_numpy("float64", na_value=np.nan), dtype="Float64").astype("Int64")
-
-
-def _one_place(values: pd.Series) -> np.ndarray:
-    return values.to_numpy("float64", na_value=np.nan).round(1)
-
-
-def _counts_and_rates(data: pd.DataFrame, measure: str, numerator: str, denominator: str
-                      ) -> dict[str, object]:
-    """The counts, our rate with its interval, and the published rate, as display columns."""
-    label = model.MEASURES[measure]["label"]
-    return {
-        numerator: _whole(data["numerator"]),
-        denominator: _whole(data["denominator"]),
-        f"{label} (%)": _one_place(data["rate"]),
-        "95% CI low (%)": _one_place(data["ci95_low"]),
-        "95% CI high (%)": _one_place(data["ci95_high"]),
-        "Published (%)": data["published_rate"].to_numpy("float64", na_value=np.nan),
-    }
-
-
-def trend_table(trend_data: pd.DataFrame, measure: str = "recovery") -> pa.Table:
-    """The trend as a person reads it: one row per series and quarter, gaps explained."""
-    t = trend_data
-    return _table({
-        "Quarter": t["period"].array,
-        "Area": t["area_name"].array,
-        "Population": t["group_label"].array,
-        **_counts_and_rates(t, measure, model.MEASURES[measure]["numerator_label"],
-                            "Finished treatment, at caseness"),
-        "Note": t["note"].to_numpy(object),
-    })
-
-
-def headline(trend_data: pd.DataFrame, measure: str = "recovery", rolling: bool = False,
-             main: int = 0) -> dict:
-    """Latest value of one series (the ``main``-th; the first by default), its change on a
-    year earlier, and the target verdict."""
-    if trend_data.empty:
-        return {}
-    p = _points(trend_data)
-    first = np.flatnonzero(p["series_order"] == main)
-    have = first[~np.isnan(p["rate"][first])]
-    if not len(have):
-        return {}
-    last = have[-1]
-    pos = int(np.flatnonzero(first == last)[0])
-    earlier = first[pos - 4] if pos >= 4 else None
-    rate, low, high = p["rate"], p["ci95_low"], p["ci95_high"]
-    change = delta = None
-    if earlier is not None and not np.isnan(rate[earlier]):
-        change = fmt_pct(rate[earlier])
-        delta = f"{rate[last] - rate[earlier]:+.1f} points"
-    verdict = stats.compare_with_target(low[last] / 100, high[last] / 100)
-    return {
-        "label": model.MEASURES[measure]["label"],
-        "period": ("four quarters to " if rolling else "") + p["period"][last],
-        "value": fmt_pct(rate[last]),
-        "interval": f"95% confidence interval {fmt_pct(low[last])} to "
-        f"{fmt_pct(high[last])}; {int(p['numerator'][last]):,} of {int(p['denominator'][last]):,}.",
-        "change": change,
-        "earlier_period": None if earlier is None else p["period"][earlier],
-        "delta": delta,
-        "verdict": verdict.capitalize() if measure == "recovery" else "Not applicable",
-    }
-
-
-def compare_table(table: pd.DataFrame, measure: str = "recovery") -> pa.Table:
-    """The compare-areas table in words (the comparison bands are words, not colours)."""
-    return _table({
-        "ICB": table["area"].array, "Region": table["region"].array,
-        **_counts_and_rates(table, measure, "Numerator", "Denominator"),
-        "Compared with England": table["vs_england"].to_numpy(object),
-        "Against the 50% target": (table["vs_target"].to_numpy(object) if measure == "recovery"
-                                   else np.full(len(table), "n/a", dtype=object)),
-    })
-
-
-def describe_compare(table: pd.DataFrame, england: pd.Series | None, period: str,
-                     group: str, measure: str = "recovery") -> str:
-    label = model.MEASURES[measure]["label"].lower()
-    rate = table["rate"].to_numpy("float64", na_value=np.nan)
-    have = np.flatnonzero(~np.isnan(rate))
-    if not len(have):
-        return f"No ICB has a {label} for {model.group_label(group)} in {period}."
-    area = table["area"].to_numpy(object)
-    best, worst = have[0], have[-1]
-    counts = Counter(table["vs_england"].to_numpy(object)[have].tolist()).most_common()
-    eng = f" England: {fmt_pct(england['rate'])}." if england is not None else ""
-    bands = ", ".join(f"{n} {band}" for band, n in counts)
-    text = (
-        f"{label.capitalize()} for {model.group_label(group)} in {period} across {len(have)} ICBs.{eng} "
-        f"Highest {area[best]} {fmt_pct(rate[best])}, lowest {area[worst]} "
-        f"{fmt_pct(rate[worst])}. Compared with England by 95% and 99.8% confidence "
-        f"intervals: {bands}."
-    )
-    if measure == "recovery":
-        target = table["vs_target"].to_numpy(object)[have]
-        meets, below = int((target == "meets the target").sum()), int((target == "below the target").sum())
-        text += f" {meets} meet the 50% target with confidence and {below} are below it."
-    return text
-
-
-def gap_table(gap: pd.DataFrame) -> pa.Table:
-    """The gap over time as a person reads it."""
-    if gap.empty:
-        return _table({})
-    return _table({
-        "Quarter": gap["period"].to_numpy(object),
-        "BAME (%)": gap["rate_a"].to_numpy().round(2),
-        "White British (%)": gap["rate_b"].to_numpy().round(2),
-        "Difference (points)": gap["gap"].to_numpy().round(2),
-        "95% CI low": gap["gap_low"].to_numpy().round(2),
-        "95% CI high": gap["gap_high"].to_numpy().round(2),
-        "Significance": gap["significant"].to_numpy(object),
-    })
-
-
-def groups_table(groups: pd.DataFrame) -> pa.Table:
-    """Rates by ethnic group as a person reads them."""
-    columns = {"breakdown": "Breakdown", "group_label": "Group", "numerator": "Numerator",
-               "denominator": "Denominator", "rate": "Rate (%)", "ci95_low": "95% CI low",
-               "ci95_high": "95% CI high", "published_rate": "Published (%)",
-               "suppressed": "Suppressed counts", "small_numbers": "Fewer than 30 people"}
-    out = {}
-    for source, name in columns.items():
-        values = groups[source].to_numpy()
-        out[name] = values.round(2) if values.dtype.kind == "f" else values
-    return _table(out)
-
-
-def describe_groups(groups: pd.DataFrame, area: str, period: str) -> str:
-    """A text alternative for the rates-by-group chart."""
-    rates = "; ".join(f"{g}: {fmt_pct(r)}"
-                      for g, r in zip(groups["group_label"], groups["rate"], strict=False))
-    return f"Rates by ethnic group in {area}, {period}: {rates}."

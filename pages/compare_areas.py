@@ -1,4 +1,4 @@
-"""Compare ICBs: every ICB in one quarter against England and the 50% target."""
+"""Compare ICBs: every ICB in one quarter or financial year against England and the 50% target."""
 
 import streamlit as st
 
@@ -8,10 +8,11 @@ from ui import data, page, render
 ctx = page.start("Compare ICBs")
 source, sel = ctx.source, ctx.sel
 
-quarters = ctx.explorer.published_quarters[::-1]
+noun = "Quarter" if sel.period == "quarter" else "Financial year"
 pick, rule = st.columns([1, 3], vertical_alignment="bottom")
-period = pick.selectbox("Quarter", quarters, key="compare_period",
-                        help="The latest published quarter is first.")
+period = pick.selectbox(
+    noun, ctx.explorer.published(sel.period)[::-1], key=f"compare_period_{sel.period}",
+    help=f"The latest {noun.lower()} is first. Change the period type in the sidebar.")
 unadjusted = rule.toggle(
     "Unadjusted limits (Fingertips-style bands)", key="compare_unadjusted",
     help="By default, when ICBs differ by more than chance alone explains, the limits and "
@@ -38,7 +39,8 @@ with tab_dots:
     render.chart_block(
         view.spec,
         table=view.table,
-        csv=lambda: table.drop(columns=["area", "region"]).assign(measure=sel.measure),
+        csv=lambda: data.with_credit(table.drop(columns=["area", "region"])
+                                     .assign(measure=sel.measure)),
         description=view.description,
         name=f"compare {title}",
         note="Counts below England level are rounded to 5 by NHS England: the table gives each "

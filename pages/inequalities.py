@@ -15,11 +15,12 @@ st.caption(
     "tested directly, with a 95% confidence interval for the difference (Newcombe's method), "
     "rather than by comparing each with England."
 )
-view = data.gap_view(source.path, source.mtime, level, code, sel.measure, name)
+view = data.gap_view(source.path, source.mtime, level, code, sel.measure, name, sel.period)
 render.chart_block(
     view.spec,
     table=view.table,
-    csv=lambda: view.data.assign(area_code=code, area_name=name, measure=sel.measure),
+    csv=lambda: data.with_credit(view.data.assign(area_code=code, area_name=name,
+                                                   measure=sel.measure)),
     description=view.description,
     name=f"gap {name}",
 )
@@ -28,7 +29,8 @@ st.markdown(render.md(view.extra["trend"]))
 
 st.subheader("Where the gap comes from", anchor=False)
 pick, show = st.columns([1, 3], vertical_alignment="bottom")
-period = pick.selectbox("Quarter", ex.published_quarters[::-1], key="groups_period")
+period = pick.selectbox("Quarter" if sel.period == "quarter" else "Financial year",
+                        ex.published(sel.period)[::-1], key=f"groups_period_{sel.period}")
 detailed = show.toggle("Show detailed ethnic groups", key="groups_detailed",
                        help="Indian, Pakistani, African, Caribbean and the rest, under each broad "
                        "group. Numbers are often small: check the denominator and the interval.")

@@ -11,28 +11,32 @@ measure_label = model.MEASURES[sel.measure]["label"]
 
 level, code, name = sel.area(ex)
 st.subheader(f"{render.md(name)}: {model.group_label(sel.population)}", anchor=False)
-st.caption(f"{'Rolling four quarters' if sel.rolling else 'Quarterly'}, "
-           f"{ex.published_quarters[0]} to {ex.latest}. "
+shown = ex.published(sel.period)
+unit = ("Rolling four quarters" if sel.rolling_on
+        else explore.PERIOD_TYPES[sel.period] + (" (April to March)" if sel.period == "year" else ""))
+st.caption(f"{unit}, {shown[0]} to {shown[-1]}. "
            + explore.sentence(model.POPULATIONS[sel.population].note))
 keys = tuple(sel.series(ex))
 # The headline figures describe the chosen area and population (on the ICB view the lines
 # start with its whole population and BAME, whatever population is chosen).
 chosen = explore.SeriesKey(level, code, sel.population)
 main = keys.index(chosen) if chosen in keys else 0
-view = data.trend_view(source.path, source.mtime, keys, sel.measure, sel.show_ci, sel.rolling,
-                       main)
+view = data.trend_view(source.path, source.mtime, keys, sel.measure, sel.show_ci, sel.rolling_on,
+                       main, sel.period)
 render.headline(view.extra["headline"])
 render.chart_block(
     view.spec,
     table=view.table,
-    csv=lambda: data.trend_export(source.path, source.mtime, keys, sel.measure, sel.rolling),
+    csv=lambda: data.trend_export(source.path, source.mtime, keys, sel.measure, sel.rolling_on,
+                                  sel.period),
     description=view.description,
     name=f"{measure_label} {name} {sel.population}",
     note=(
         "Rates are computed from counts: recovered ÷ (finished a course of treatment − not at "
         "caseness). Below England level NHS England rounds counts to 5 and suppresses counts "
         "under 5, so those rates and intervals are approximate; the published percentage is in "
-        "the table beside ours. Q2 2020/21 was never published."
+        "the table beside ours."
+        + (" Q2 2020/21 was never published." if sel.period == "quarter" else "")
     ),
 )
 if sel.measure != "recovery":

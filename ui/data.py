@@ -12,6 +12,7 @@ also cached on its own with ``st.cache_data``, so that switching the confidence 
 from __future__ import annotations
 
 import os
+import textwrap
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -22,6 +23,43 @@ from core import charts, explore, export, model, verdicts
 from core.store import Store
 
 UPLOAD_KEY = "session_store_path"
+
+
+def credit() -> str:
+    """The credit NHS England's annual figures require wherever they are shown or exported."""
+    from scripts.build_real import CREDIT
+
+    return CREDIT
+
+
+def _credited(spec: dict, kind: str) -> dict:
+    """A financial-year chart's source line names the annual reports it comes from (with
+    their licence) instead of the quarterly data: it is the line image exports carry too."""
+    title = spec.get("title")
+    if kind != "year" or not isinstance(title, dict):
+        return spec
+    wrapped = textwrap.wrap(charts.SOURCE, charts.SUBTITLE_WRAP)
+    lines = list(title.get("subtitle") or [])
+    for i in range(len(lines) - len(wrapped) + 1):
+        if lines[i:i + len(wrapped)] == wrapped:
+            lines[i:i + len(wrapped)] = textwrap.wrap(f"Source: {credit()}.",
+                                                      charts.SUBTITLE_WRAP)
+            return {**spec, "title": {**title, "subtitle": lines}}
+    return spec
+
+
+def with_credit(rows: pd.DataFrame) -> pd.DataFrame:
+    """Export rows with a ``credit`` column: the annual reports' credit on each published
+    financial-year row, empty elsewhere (quarterly rows name their file in ``source``)."""
+    if rows.empty or "synthetic" not in rows.columns:
+        return rows
+    real_year = ~rows["synthetic"].to_numpy(dtype=bool, na_value=False)
+    if "period_type" in rows.columns:
+        real_year &= (rows["period_type"] == "year").to_numpy()
+    else:
+        real_year &= ~rows["period"].astype(str).str.contains(" Q").to_numpy()
+    return rows.assign(credit=pd.Series(real_year, index=rows.index).map(
+        {True: credit(), False: ""}))
 
 
 @dataclass(frozen=True)
@@ -67,34 +105,38 @@ def log(path: str, mtime: float) -> list[dict]:
 
 @st.cache_data(show_spinner=False, max_entries=256)
 def trend(path: str, mtime: float, keys: tuple[explore.SeriesKey, ...], measure: str,
-          rolling: bool = False) -> pd.DataFrame:
+          rolling: bool = False, kind: str = "quarter") -> pd.DataFrame:
     """The trend with what rounding and suppression do to each rate (range, note), so the
     chart's tooltips and the table say it."""
-    t = explorer(path, mtime).trend(list(keys), measure, rolling)
+    t = explorer(path, mtime).trend(list(keys), measure, rolling, kind=kind)
     return verdicts.with_rounding(t, measure, parts=4 if rolling else 1)
 
 
 @st.cache_resource(show_spinner=False, max_entries=256)
 def trend_view(path: str, mtime: float, keys: tuple[explore.SeriesKey, ...], measure: str,
-               show_ci: bool, rolling: bool = False, main: int = 0) -> View:
-    """``main`` is the position in ``keys`` of the series the headline figures describe."""
+               show_ci: bool, rolling: bool = False, main: int = 0, kind: str = "quarter"
+               ) -> View:
+    """``main`` is the position in ``keys`` of the series the headline figures describe;
+    ``kind`` the period type (rolling applies to quarters only)."""
     ex = explorer(path, mtime)
-    t = trend(path, mtime, keys, measure, rolling)
-    spec = charts.trend_spec(t, domain=ex.quarters, measure=measure, show_ci=show_ci,
+    rolling = rolling and kind == "quarter"
+    t = trend(path, mtime, keys, measure, rolling, kind)
+    spec = charts.trend_spec(t, domain=ex.domain(kind), measure=measure, show_ci=show_ci,
                              synthetic=ex.synthetic, rolling=rolling, frames=True)
-    headline = explore.headline(t, measure, rolling, main)
+    headline = explore.headline(t, measure, rolling, main,
+                                per_year=4 if kind == "quarter" else 1)
     if headline:  # tested change, recent trend (on the plain quarters), figures as rounded
-        plain = trend(path, mtime, keys, measure, False) if rolling else t
+        plain = trend(path, mtime, keys, measure, False, kind) if rolling else t
         headline.update(verdicts.headline_figures(t, plain, main))
-    return View(spec, explore.trend_table(t, measure), explore.describe_trend(t, measure, rolling),
-                t, {"headline": headline})
+    return View(_credited(spec, kind), explore.trend_table(t, measure),
+                explore.describe_trend(t, measure, rolling), t, {"headline": headline})
 
 
 def trend_export(path: str, mtime: float, keys: tuple[explore.SeriesKey, ...],
-                 measure: str, rolling: bool = False) -> pd.DataFrame:
+                 measure: str, rolling: bool = False, kind: str = "quarter") -> pd.DataFrame:
     """Tidy rows for the CSV download (built when the button is pressed, not on every rerun)."""
-    rows = explorer(path, mtime).series_rows(list(keys), rolling=rolling)
-    return export.to_long(rows, [measure])
+    rows = explorer(path, mtime).series_rows(list(keys), rolling=rolling, kind=kind)
+    return with_credit(export.to_long(rows, [measure]))
 
 
 @st.cache_resource(show_spinner=False, max_entries=128)
@@ -122,6 +164,8 @@ def compare_view(path: str, mtime: float, period: str, group: str, measure: str,
     funnel = None if limits.empty else charts.funnel_spec(
         table, limits, title=f"Funnel plot: {title}", synthetic=ex.synthetic, measure=measure,
         frames=True)
+    kind = "quarter" if " Q" in period else "year"
+    dots, funnel = _credited(dots, kind), funnel and _credited(funnel, kind)
     return View(dots, explore.compare_table(table, measure),
                 explore.describe_compare(table, england, period, group, measure), table,
                 {"funnel": funnel, "limits": limits, "adjusted": used, "phi": info.phi,
@@ -131,20 +175,22 @@ def compare_view(path: str, mtime: float, period: str, group: str, measure: str,
 
 
 @st.cache_resource(show_spinner=False, max_entries=128)
-def gap_view(path: str, mtime: float, level: str, code: str, measure: str, name: str) -> View:
-    """``extra['trend']``: whether the gap is widening over the last five quarters (weighted
+def gap_view(path: str, mtime: float, level: str, code: str, measure: str, name: str,
+             kind: str = "quarter") -> View:
+    """``extra['trend']``: whether the gap is widening over the last five periods (weighted
     least squares on the gap, ``trend_tests.gap_trend``), in words."""
     ex = explorer(path, mtime)
-    g = ex.gap(level, code, measure)
-    spec = charts.gap_spec(g, domain=ex.quarters, title=f"BAME minus White British, {name}",
+    g = ex.gap(level, code, measure, kind=kind)
+    spec = charts.gap_spec(g, domain=ex.domain(kind), title=f"BAME minus White British, {name}",
                            synthetic=ex.synthetic, frames=True)
     both = ex.trend([explore.SeriesKey(level, code, "BME"),
-                     explore.SeriesKey(level, code, "White British")], measure)
+                     explore.SeriesKey(level, code, "White British")], measure, kind=kind)
     widening = verdicts.gap_trend(both) if len(both) else None
-    sentence = (verdicts.gap_trend_sentence(widening) if widening is not None
+    unit = "quarters" if kind == "quarter" else "financial years"
+    sentence = (verdicts.gap_trend_sentence(widening, unit=unit) if widening is not None
                 else "Whether the gap is widening could not be calculated: no data.")
-    return View(spec, explore.gap_table(g), explore.describe_gap(g, name, measure), g,
-                {"trend": sentence, "trend_verdict": getattr(widening, "verdict", "")})
+    return View(_credited(spec, kind), explore.gap_table(g), explore.describe_gap(g, name, measure),
+                g, {"trend": sentence, "trend_verdict": getattr(widening, "verdict", "")})
 
 
 @st.cache_resource(show_spinner=False, max_entries=128)
@@ -156,6 +202,7 @@ def groups_view(path: str, mtime: float, level: str, code: str, period: str, mea
     spec = charts.groups_spec(
         g, title=f"{model.MEASURES[measure]['label']} by ethnic group, {name}, {period}",
         synthetic=ex.synthetic, measure=measure, frames=True)
+    spec = _credited(spec, "quarter" if " Q" in period else "year")
     return View(spec, explore.groups_table(g), explore.describe_groups(g, name, period), g)
 
 
@@ -163,4 +210,4 @@ def groups_export(path: str, mtime: float, level: str, code: str, period: str, m
                   detailed: bool = False) -> pd.DataFrame:
     """Every stored column of the rows behind the groups chart, for its CSV download (built
     when the button is pressed: the chart itself needs far fewer columns)."""
-    return explorer(path, mtime).group_rows(level, code, period, measure, detailed)
+    return with_credit(explorer(path, mtime).group_rows(level, code, period, measure, detailed))

@@ -39,7 +39,9 @@ def start(title: str | Callable[[Selection | None], str], *, needs_quarters: boo
     source, explorer = st.session_state.get(CONTEXT_KEY) or _look_up()
     ctx = Context(source, explorer, st.session_state.get("selection"))
     st.title(title(ctx.sel) if callable(title) else title)
-    if needs_quarters and (ctx.sel is None or not ctx.explorer.published_quarters):
-        st.info("No quarterly data is loaded yet: add a published file on the Upload data page.")
+    if needs_quarters and (ctx.sel is None or not ctx.explorer.published(ctx.sel.period)):
+        kind = "quarterly" if ctx.sel is None or ctx.sel.period == "quarter" else "annual"
+        st.info(f"No {kind} data is loaded yet: add a published file on the Upload data page"
+                + ("." if ctx.sel is None else ", or choose the other period type in the sidebar."))
         st.stop()
     return ctx

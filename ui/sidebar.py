@@ -11,7 +11,7 @@ from ui.state import MAX_AREAS, MAX_POPULATIONS, VIEWS, Selection, from_params
 # the widget is not drawn (the ICB picker on the national view), so each value is kept under
 # its own key and copied into a widget key ("w_...") just before the widget is drawn.
 FIELDS = ("view", "icb", "population", "measure", "compare", "areas", "show_ci", "show_england",
-          "rolling")
+          "rolling", "period")
 
 
 def _init(ex: explore.Explorer) -> None:
@@ -44,6 +44,12 @@ def render(ex: explore.Explorer) -> Selection:
         ss["icb"] = ex.default_icb
     with st.sidebar:
         st.header("Choose what to see")
+        if ss["period"] not in ex.period_types:
+            ss["period"] = ex.default_period_type
+        st.radio("Period", ex.period_types, key=_bind("period"), on_change=_keep,
+                 args=("period",), horizontal=True, format_func=explore.PERIOD_TYPES.get,
+                 help="Quarterly figures, or financial years (April to March, such as 2024/25). "
+                 "Every page shows the period type chosen here.")
         st.radio("View", VIEWS, key=_bind("view"), on_change=_keep, args=("view",),
                  horizontal=True, help="England as a whole, or one Integrated Care Board (ICB).")
         if ss["view"] == "ICB" and icbs:
@@ -92,10 +98,11 @@ def render(ex: explore.Explorer) -> Selection:
                       on_change=_keep, args=("show_england",))
         st.toggle("Show 95% confidence band", key=_bind("show_ci"), on_change=_keep,
                   args=("show_ci",))
-        st.toggle("Rolling four quarters", key=_bind("rolling"), on_change=_keep,
-                  args=("rolling",),
-                  help="Each point sums the counts of the four quarters to it: steadier for "
-                  "small areas and groups. Applies to the Recovery over time page.")
+        if ss["period"] == "quarter":
+            st.toggle("Rolling four quarters", key=_bind("rolling"), on_change=_keep,
+                      args=("rolling",),
+                      help="Each point sums the counts of the four quarters to it: steadier "
+                      "for small areas and groups. Applies to the Recovery over time page.")
     sel = Selection(**{f: ss[f] for f in FIELDS})
     params = sel.to_params()
     if st.query_params.to_dict() != params:

@@ -28,11 +28,18 @@ class Selection:
     show_ci: bool = True
     show_england: bool = True
     rolling: bool = False
+    #: ``quarter`` or ``year`` (financial year): every page shows this period type.
+    period: str = "quarter"
+
+    @property
+    def rolling_on(self) -> bool:
+        """Rolling four quarters belong to the quarterly view only."""
+        return self.rolling and self.period == "quarter"
 
     def to_params(self) -> dict[str, str]:
-        p = {"view": self.view, "pop": self.population, "measure": self.measure,
-             "ci": "1" if self.show_ci else "0"}
-        if self.rolling:
+        p = {"view": self.view, "period": self.period, "pop": self.population,
+             "measure": self.measure, "ci": "1" if self.show_ci else "0"}
+        if self.rolling_on:
             p["roll"] = "1"
         if self.view == "ICB":
             if self.icb:
@@ -76,14 +83,17 @@ class Selection:
 def from_params(params: Mapping[str, str], ex: explore.Explorer) -> Selection:
     """A selection from a query string, keeping only values that are valid here. Without a
     valid ICB, the ICB is the store's default one (``Explorer.default_icb``), on every view,
-    so the ICB view opens on the same ICB however the page was opened."""
-    s = Selection()
+    so the ICB view opens on the same ICB however the page was opened. Without a valid
+    period type, the store's default one (``Explorer.default_period_type``)."""
+    s = Selection(period=ex.default_period_type)
     icbs = set(ex.icbs)
 
     def get(key: str) -> str:
         value = params.get(key, "")
         return value if isinstance(value, str) and len(value) <= 400 else ""
 
+    if get("period") in ex.period_types:
+        s.period = get("period")
     if get("view") in VIEWS:
         s.view = get("view")
     s.icb = get("icb") if get("icb") in icbs else ex.default_icb

@@ -260,7 +260,7 @@ def test_rolling_four_quarters(at):
         window["finished"].sum() - window["not_at_caseness"].sum())
     assert rate["2018/19 Q4"] == pytest.approx(expected)
     assert rate.notna()["2021/22 Q2"]
-    notes = at.dataframe[0].value.set_index("Quarter")["Note"]
+    notes = at.dataframe[0].value.set_index("Period")["Note"]
     assert notes["2018/19 Q1"] == "no complete four quarters"
     assert notes["2020/21 Q2"] == "not published"
 

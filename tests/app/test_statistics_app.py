@@ -38,8 +38,27 @@ def _metric(at, label: str):
     return next(m for m in at.metric if m.label.startswith(label))
 
 
-def test_compare_adjusted_by_default_with_phi_and_both_verdicts():
-    at = _open("pages/compare_areas.py")
+def test_real_2024_25_icbs_19_outside_unadjusted_none_adjusted_page_says_phi():
+    """The bundled financial years are NHS England's published annual figures: in 2024/25,
+    19 of 42 ICBs lie outside the binomial 99.8% limits; allowing for overdispersion
+    (phi about 13) leaves none outside 99.8% and 4 outside 95%."""
+    at = _open("pages/compare_areas.py", {"period": "year"})
+    assert at.selectbox(key="compare_period_year").value == "2024/25"
+    info = " ".join(i.value for i in at.info)
+    assert "phi = 13.2" in info
+    assert "0 of 42 lie outside the adjusted 99.8% limits (4 outside 95%)" in info
+    assert "against 19 outside the unadjusted 99.8% limits" in info
+    table = at.dataframe[0].value
+    plain = table["Compared with England, unadjusted (Fingertips)"].str.contains("99.8")
+    adjusted = table["Compared with England, allowing for overdispersion"].str.contains("99.8")
+    assert plain.sum() == 19 and adjusted.sum() == 0
+    # Three financial years of ICBs: no recent trend, said in words
+    assert set(table["Recent trend"]) == {"could not be calculated"}
+
+
+@pytest.mark.parametrize("period", ["quarter", "year"])
+def test_compare_adjusted_by_default_with_phi_and_both_verdicts(period):
+    at = _open("pages/compare_areas.py", {"period": period})
     info = " ".join(i.value for i in at.info)
     phi = re.search(r"phi = (\d+\.\d)", info)
     assert phi and float(phi.group(1)) > 1
@@ -59,7 +78,7 @@ def test_compare_adjusted_by_default_with_phi_and_both_verdicts():
 
 
 def test_compare_switch_gives_unadjusted_limits_and_fingertips_bands():
-    at = _open("pages/compare_areas.py")
+    at = _open("pages/compare_areas.py", {"period": "quarter"})
     adjusted_limits = _funnel_width(at)
     at.toggle(key="compare_unadjusted").set_value(True).run()
     assert not at.exception
@@ -119,7 +138,7 @@ def test_trend_table_and_chart_data_carry_rounding_range_and_notes():
 
 
 def test_inequalities_gap_trend_and_groups_notes():
-    at = _open("pages/inequalities.py")
+    at = _open("pages/inequalities.py", {"period": "quarter"})
     text = all_text(at)
     assert re.search(r"Gap between BAME and White British over the last 5 quarters: "
                      r"(widening|narrowing|no significant change)|could not be calculated",
@@ -127,6 +146,19 @@ def test_inequalities_gap_trend_and_groups_notes():
     groups = at.dataframe[1].value
     assert {"Range under rounding", "Note"} <= set(groups.columns)
     assert not any(BAD.search(c) for c in _cells(groups))
+
+
+def test_real_england_gap_widening_over_financial_years():
+    """England, 2020/21 to 2024/25 (published annual figures): the BME rate falls while White
+    British stays flat, so the gap widens, and the page says so."""
+    at = _open("pages/inequalities.py", {"period": "year"})
+    assert "over the last 5 financial years: widening" in all_text(at)
+
+
+def test_real_england_bme_headline_trend_decreasing():
+    at = _open("pages/trends.py", {"period": "year", "pop": "BME"})
+    assert _metric(at, "Recent trend").value == "↓ decreasing"
+    assert _metric(at, "A year earlier").label == "A year earlier (2023/24)"
 
 
 def test_about_cites_each_method():

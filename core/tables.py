@@ -1,0 +1,277 @@
+"""What a person reads beside each chart: the display tables, the text alternatives and the
+headline figures, made from what ``core.explore`` answers.
+
+Kept apart from the questions themselves so that wording and layout can change (statistics
+columns, provenance, period labels) without touching how the store is searched.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from core import model, periods, stats, verdicts
+
+
+def sentence(text: str) -> str:
+    """First letter upper case and a full stop, leaving the rest as written."""
+    text = text.strip()
+    if not text:
+        return ""
+    return text[0].upper() + text[1:] + ("" if text.endswith(".") else ".")
+
+
+def fmt_pct(value: float, digits: int = 1) -> str:
+    return "no data" if value is None or pd.isna(value) else f"{value:.{digits}f}%"
+
+
+def _points(data: pd.DataFrame) -> dict[str, np.ndarray]:
+    """A trend's columns as arrays: describing a few series row by row in pandas costs more
+    than everything else in a new view."""
+    return {
+        "series": data["series"].to_numpy(object), "period": data["period"].to_numpy(object),
+        **{c: data[c].to_numpy("float64", na_value=np.nan)
+           for c in ("rate", "ci95_low", "ci95_high", "numerator", "denominator",
+                     "series_order")},
+    }
+
+
+def describe_trend(data: pd.DataFrame, measure: str = "recovery", rolling: bool = False) -> str:
+    """A text alternative for a trend chart: what a sighted reader would take from it."""
+    if data.empty:
+        return "No data for this selection."
+    label = model.MEASURES[measure]["label"].lower()
+    sentences = ["Each point is the four quarters to that quarter, counts summed."] if rolling else []
+    p = _points(data)
+    rate, period = p["rate"], p["period"]
+    for series in dict.fromkeys(p["series"].tolist()):
+        have = np.flatnonzero((p["series"] == series) & ~np.isnan(rate))
+        if not len(have):
+            sentences.append(f"{series}: no published {label} in this period.")
+            continue
+        first, last = have[0], have[-1]
+        hi, lo = have[np.argmax(rate[have])], have[np.argmin(rate[have])]
+        verdict = stats.compare_with_target(p["ci95_low"][last] / 100, p["ci95_high"][last] / 100)
+        sentences.append(
+            f"{series}: {label} {fmt_pct(rate[last])} in {period[last]} "
+            f"(95% confidence interval {fmt_pct(p['ci95_low'][last])} to "
+            f"{fmt_pct(p['ci95_high'][last])}; "
+            f"{int(p['numerator'][last]):,} of {int(p['denominator'][last]):,}), {verdict}"
+            f"{'' if measure == 'recovery' else ' of 50% (the target applies to recovery)'}. "
+            f"It was {fmt_pct(rate[first])} in {period[first]}; highest "
+            f"{fmt_pct(rate[hi])} in {period[hi]}, lowest {fmt_pct(rate[lo])} in "
+            f"{period[lo]}."
+        )
+    shown = set(period.tolist())
+    missing = [q for q in periods.UNPUBLISHED_QUARTERS if q in shown]
+    if missing:
+        sentences.append(f"{', '.join(missing)} was never published and shows as a gap.")
+    return " ".join(sentences)
+
+
+def funnel(table: pd.DataFrame, baseline_percent: float) -> pd.DataFrame:
+    """Control limits across the denominators of ``table`` for a funnel plot."""
+    den = table["denominator"].dropna()
+    if den.empty or pd.isna(baseline_percent):
+        return pd.DataFrame()
+    n = np.unique(np.geomspace(max(den.min() * 0.8, 5), den.max() * 1.1, 120).round())
+    p0 = baseline_percent / 100
+    out = pd.DataFrame({"denominator": n})
+    for conf, name in ((0.95, "95"), (0.998, "998")):
+        lo, hi = stats.funnel_limits(p0, n, conf)
+        out[f"low{name}"], out[f"high{name}"] = lo * 100, hi * 100
+    out["baseline"] = baseline_percent
+    return out
+
+
+def describe_gap(gap: pd.DataFrame, area: str, measure: str = "recovery") -> str:
+    if gap.empty:
+        return f"No quarters with both groups' counts for {area}."
+    values = gap["gap"].to_numpy("float64", na_value=np.nan)
+    have = np.flatnonzero(~np.isnan(values))
+    if not len(have):
+        return f"No quarters with both groups' counts for {area}."
+    last = gap.iloc[have[-1]].to_dict()
+    direction = "lower" if last["gap"] < 0 else "higher"
+    label = model.MEASURES[measure]["label"].lower()
+    significant = int((gap["significant"].to_numpy(object)[have] == "significant at 95%").sum())
+    return (
+        f"In {last['period']}, the {label} for {last['group_a']} in {area} was "
+        f"{abs(last['gap']):.1f} percentage points {direction} than for {last['group_b']} "
+        f"({fmt_pct(last['rate_a'])} against {fmt_pct(last['rate_b'])}; 95% interval for the "
+        f"difference {last['gap_low']:.1f} to {last['gap_high']:.1f} points, "
+        f"{last['significant']}). Across {len(have)} periods the gap was significant in "
+        f"{significant}."
+    )
+
+
+def _table(columns: dict[str, object]) -> pa.Table:
+    """A display table as an Arrow table built straight from its columns (what the app sends
+    to the browser; missing values as nulls): given a DataFrame, st.dataframe would convert it
+    again on every rerun."""
+    return pa.table({k: pa.array(v, from_pandas=True) for k, v in columns.items()})
+
+
+def _whole(values: pd.Series) -> pd.arrays.IntegerArray:
+    """Counts for display: whole numbers, missing left empty."""
+    return pd.array(values.to_numpy("float64", na_value=np.nan), dtype="Float64").astype("Int64")
+
+
+def _one_place(values: pd.Series) -> np.ndarray:
+    return values.to_numpy("float64", na_value=np.nan).round(1)
+
+
+#: What the "Data" column of a table says of a row: where its numbers came from.
+PUBLISHED, SYNTHETIC = "published", "synthetic sample"
+
+
+def _provenance(data: pd.DataFrame, having: str = "rate") -> dict[str, object]:
+    """A "Data" column (published or synthetic sample; empty where the row has no value)
+    when the rows carry their own ``synthetic`` flag: a table says which numbers are real
+    exactly where the chart draws hollow points."""
+    if "synthetic" not in data.columns:
+        return {}
+    flag = data["synthetic"].to_numpy(dtype=bool, na_value=False)
+    has = ~np.isnan(data[having].to_numpy("float64", na_value=np.nan))
+    return {"Data": np.where(has, np.where(flag, SYNTHETIC, PUBLISHED), "").astype(object)}
+
+
+def _counts_and_rates(data: pd.DataFrame, measure: str, numerator: str, denominator: str
+                      ) -> dict[str, object]:
+    """The counts, our rate with its interval, and the published rate, as display columns."""
+    label = model.MEASURES[measure]["label"]
+    return {
+        numerator: _whole(data["numerator"]),
+        denominator: _whole(data["denominator"]),
+        f"{label} (%)": _one_place(data["rate"]),
+        "95% CI low (%)": _one_place(data["ci95_low"]),
+        "95% CI high (%)": _one_place(data["ci95_high"]),
+        "Published (%)": data["published_rate"].to_numpy("float64", na_value=np.nan),
+    }
+
+
+def trend_table(trend_data: pd.DataFrame, measure: str = "recovery") -> pa.Table:
+    """The trend as a person reads it: one row per series and quarter, gaps explained."""
+    t = trend_data
+    return _table({
+        "Period": t["period"].array,
+        "Area": t["area_name"].array,
+        "Population": t["group_label"].array,
+        **_counts_and_rates(t, measure, model.MEASURES[measure]["numerator_label"],
+                            "Finished treatment, at caseness"),
+        **verdicts.rounding_columns(t),  # issue 11: range under rounding
+        "Note": t["note"].to_numpy(object),
+        **_provenance(t),
+    })
+
+
+def headline(trend_data: pd.DataFrame, measure: str = "recovery", rolling: bool = False,
+             main: int = 0, per_year: int = 4) -> dict:
+    """Latest value of one series (the ``main``-th; the first by default), its change on a
+    year earlier (``per_year`` periods back: 4 quarters, or 1 financial year), and the
+    target verdict."""
+    if trend_data.empty:
+        return {}
+    p = _points(trend_data)
+    first = np.flatnonzero(p["series_order"] == main)
+    have = first[~np.isnan(p["rate"][first])]
+    if not len(have):
+        return {}
+    last = have[-1]
+    pos = int(np.flatnonzero(first == last)[0])
+    earlier = first[pos - per_year] if pos >= per_year else None
+    rate, low, high = p["rate"], p["ci95_low"], p["ci95_high"]
+    change = delta = None
+    if earlier is not None and not np.isnan(rate[earlier]):
+        change = fmt_pct(rate[earlier])
+        delta = f"{rate[last] - rate[earlier]:+.1f} points"
+    verdict = stats.compare_with_target(low[last] / 100, high[last] / 100)
+    return {
+        "label": model.MEASURES[measure]["label"],
+        "period": ("four quarters to " if rolling else "") + p["period"][last],
+        "value": fmt_pct(rate[last]),
+        "interval": f"95% confidence interval {fmt_pct(low[last])} to "
+        f"{fmt_pct(high[last])}; {int(p['numerator'][last]):,} of {int(p['denominator'][last]):,}.",
+        "change": change,
+        "earlier_period": None if earlier is None else p["period"][earlier],
+        "delta": delta,
+        "verdict": verdict.capitalize() if measure == "recovery" else "Not applicable",
+    }
+
+
+def compare_table(table: pd.DataFrame, measure: str = "recovery") -> pa.Table:
+    """The compare-areas table in words (the comparison bands are words, not colours)."""
+    return _table({
+        "ICB": table["area"].array, "Region": table["region"].array,
+        **_counts_and_rates(table, measure, "Numerator", "Denominator"),
+        "Compared with England": table["vs_england"].to_numpy(object),
+        "Against the 50% target": (table["vs_target"].to_numpy(object) if measure == "recovery"
+                                   else np.full(len(table), "n/a", dtype=object)),
+        **verdicts.compare_columns(table),  # issue 11: both verdicts, trend, rounding
+        **_provenance(table),
+    })
+
+
+def describe_compare(table: pd.DataFrame, england: pd.Series | None, period: str,
+                     group: str, measure: str = "recovery") -> str:
+    label = model.MEASURES[measure]["label"].lower()
+    rate = table["rate"].to_numpy("float64", na_value=np.nan)
+    have = np.flatnonzero(~np.isnan(rate))
+    if not len(have):
+        return f"No ICB has a {label} for {model.group_label(group)} in {period}."
+    area = table["area"].to_numpy(object)
+    best, worst = have[0], have[-1]
+    counts = Counter(table["vs_england"].to_numpy(object)[have].tolist()).most_common()
+    eng = f" England: {fmt_pct(england['rate'])}." if england is not None else ""
+    bands = ", ".join(f"{n} {band}" for band, n in counts)
+    text = (
+        f"{label.capitalize()} for {model.group_label(group)} in {period} across {len(have)} ICBs.{eng} "
+        f"Highest {area[best]} {fmt_pct(rate[best])}, lowest {area[worst]} "
+        f"{fmt_pct(rate[worst])}. Compared with England by 95% and 99.8% confidence "
+        f"intervals: {bands}."
+    )
+    if measure == "recovery":
+        target = table["vs_target"].to_numpy(object)[have]
+        meets, below = int((target == "meets the target").sum()), int((target == "below the target").sum())
+        text += f" {meets} meet the 50% target with confidence and {below} are below it."
+    return text
+
+
+def gap_table(gap: pd.DataFrame) -> pa.Table:
+    """The gap over time as a person reads it."""
+    if gap.empty:
+        return _table({})
+    return _table({
+        "Period": gap["period"].to_numpy(object),
+        "BAME (%)": gap["rate_a"].to_numpy().round(2),
+        "White British (%)": gap["rate_b"].to_numpy().round(2),
+        "Difference (points)": gap["gap"].to_numpy().round(2),
+        "95% CI low": gap["gap_low"].to_numpy().round(2),
+        "95% CI high": gap["gap_high"].to_numpy().round(2),
+        "Significance": gap["significant"].to_numpy(object),
+        **_provenance(gap, "gap"),
+    })
+
+
+def groups_table(groups: pd.DataFrame) -> pa.Table:
+    """Rates by ethnic group as a person reads them."""
+    columns = {"breakdown": "Breakdown", "group_label": "Group", "numerator": "Numerator",
+               "denominator": "Denominator", "rate": "Rate (%)", "ci95_low": "95% CI low",
+               "ci95_high": "95% CI high", "published_rate": "Published (%)",
+               "suppressed": "Suppressed counts", "small_numbers": "Fewer than 30 people"}
+    out = {}
+    for source, name in columns.items():
+        values = groups[source].to_numpy()
+        out[name] = values.round(2) if values.dtype.kind == "f" else values
+    return _table({**out, **verdicts.rounding_columns(groups, note=True),  # issue 11
+                   **_provenance(groups)})
+
+
+def describe_groups(groups: pd.DataFrame, area: str, period: str) -> str:
+    """A text alternative for the rates-by-group chart."""
+    rates = "; ".join(f"{g}: {fmt_pct(r)}"
+                      for g, r in zip(groups["group_label"], groups["rate"], strict=False))
+    return f"Rates by ethnic group in {area}, {period}: {rates}."
