@@ -48,8 +48,12 @@ def is_rounded_level(level) -> np.ndarray:
     return ~lv.astype(str).str.strip().str.lower().isin(["england", "eng"]).to_numpy(dtype=bool)
 
 
-def count_bounds(count, rounded) -> tuple[np.ndarray, np.ndarray]:
+def count_bounds(count, rounded, parts: int = 1) -> tuple[np.ndarray, np.ndarray]:
     """The true counts a published count can stand for, as ``(lowest, highest)``.
+
+    ``parts`` is how many rounded counts were summed into ``count`` (4 for a rolling year of
+    quarters): each can be 2 away, so a sum of rounded counts can be ``2*parts`` away (never
+    below 0).
 
     Exact where ``rounded`` is False, or where the count is not a multiple of 5 (it was not
     rounded). NaN in, NaN out: whether a missing count was suppressed is the caller's
@@ -58,13 +62,17 @@ def count_bounds(count, rounded) -> tuple[np.ndarray, np.ndarray]:
     c = stats._arr(count)
     r = np.broadcast_to(np.atleast_1d(np.asarray(rounded, dtype=bool)), c.shape)
     on_grid = r & np.isfinite(c) & (np.mod(c, 5) == 0)
+    if parts > 1:
+        slack = ROUNDING_SLACK * parts
+        return (np.where(on_grid, np.maximum(c - slack, 0), c),
+                np.where(on_grid, c + slack, c))
     lo = np.where(on_grid & (c >= 10), c - ROUNDING_SLACK, c)
     hi = np.where(on_grid & (c >= 10), c + ROUNDING_SLACK, np.where(on_grid & (c == 5), 7, c))
     return lo, hi
 
 
 def assess(finished, not_at_caseness, numerator, level, confidence: float = 0.95,
-           notes: bool = True) -> pd.DataFrame:
+           notes: bool = True, parts: int = 1) -> pd.DataFrame:
     """Everything a page or an export shows for a rate, from the published counts and level.
 
     Columns (percentages): ``rate`` (the value to display, never above 100, always inside its
@@ -74,6 +82,7 @@ def assess(finished, not_at_caseness, numerator, level, confidence: float = 0.95
     rounding; approximate; range; not reliable; no data),
     ``approximate``, ``not_reliable``, ``small_numbers`` and ``note`` (the reason in words;
     empty when ``notes`` is False, which saves the text for a second confidence level).
+    ``parts``: how many rounded counts each count sums (``count_bounds``).
     """
     f, nac, o = stats._arr(finished), stats._arr(not_at_caseness), stats._arr(numerator)
     size = max(len(f), len(nac), len(o))
@@ -81,9 +90,9 @@ def assess(finished, not_at_caseness, numerator, level, confidence: float = 0.95
     rounded = np.broadcast_to(is_rounded_level(level), size)
 
     nac_suppressed = rounded & np.isnan(nac) & np.isfinite(f) & np.isfinite(o)
-    f_lo, f_hi = count_bounds(f, rounded)
-    o_lo, o_hi = count_bounds(o, rounded)
-    n_lo, n_hi = count_bounds(nac, rounded)
+    f_lo, f_hi = count_bounds(f, rounded, parts)
+    o_lo, o_hi = count_bounds(o, rounded, parts)
+    n_lo, n_hi = count_bounds(nac, rounded, parts)
     n_lo = np.where(nac_suppressed, 0.0, n_lo)
     n_hi = np.where(nac_suppressed, float(SUPPRESSED_MAX), n_hi)
     n_mid = np.where(nac_suppressed, SUPPRESSED_MAX / 2, nac)

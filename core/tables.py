@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from core import model, periods, stats
+from core import model, periods, stats, verdicts
 
 
 def sentence(text: str) -> str:
@@ -162,6 +162,7 @@ def trend_table(trend_data: pd.DataFrame, measure: str = "recovery") -> pa.Table
         "Population": t["group_label"].array,
         **_counts_and_rates(t, measure, model.MEASURES[measure]["numerator_label"],
                             "Finished treatment, at caseness"),
+        **verdicts.rounding_columns(t),  # issue 11: range under rounding
         "Note": t["note"].to_numpy(object),
         **_provenance(t),
     })
@@ -209,6 +210,7 @@ def compare_table(table: pd.DataFrame, measure: str = "recovery") -> pa.Table:
         "Compared with England": table["vs_england"].to_numpy(object),
         "Against the 50% target": (table["vs_target"].to_numpy(object) if measure == "recovery"
                                    else np.full(len(table), "n/a", dtype=object)),
+        **verdicts.compare_columns(table),  # issue 11: both verdicts, trend, rounding
         **_provenance(table),
     })
 
@@ -264,7 +266,8 @@ def groups_table(groups: pd.DataFrame) -> pa.Table:
     for source, name in columns.items():
         values = groups[source].to_numpy()
         out[name] = values.round(2) if values.dtype.kind == "f" else values
-    return _table({**out, **_provenance(groups)})
+    return _table({**out, **verdicts.rounding_columns(groups, note=True),  # issue 11
+                   **_provenance(groups)})
 
 
 def describe_groups(groups: pd.DataFrame, area: str, period: str) -> str:

@@ -91,8 +91,9 @@ st.markdown(
   periods can be combined and confidence intervals calculated. For small areas or groups a rate
   from rounded counts can differ from NHS England's published percentage (computed before
   rounding) by about a point; both are in every table and download.
-- **Suppressed counts** give *no rate* (never 0%). A rate from fewer than 30 people is marked
-  as unreliable.
+- **Suppressed counts** give *no rate* (never 0%), except a suppressed "not at caseness"
+  (0 to 4) with the other counts present: the rate is then a range (see *Rounding ranges*
+  below). A rate from fewer than 30 people is marked as unreliable.
 - **Areas change**: ICBs replaced STPs and CCGs in July 2022, and several ICBs merged in April
   2026, so an area's series may start or stop. Before July 2022 STP figures are shown under the
   ICB with the same code.
@@ -114,6 +115,42 @@ We follow the methods of OHID's Fingertips tools and the `PHEindicatormethods` R
 - **Funnel plots**: control limits at 95% and 99.8% around England's rate, by denominator.
 - **Gap between two groups** (BAME and White British): a 95% interval for the difference of two
   proportions by Newcombe's hybrid score method; the gap is significant if it excludes 0.
+"""
+)
+
+st.markdown(
+    """
+**Comparing many areas, trends and changes** (the sources are named in `core/stats.py`,
+`core/overdispersion.py` and `core/trend_tests.py`):
+
+- **Wilson score intervals** (Wilson, 1927) for every rate, at 95% and 99.8%, as Fingertips.
+- **Fingertips' two-level comparison**: an area is better or worse than England at 95% or at
+  99.8% when England's rate lies outside the area's interval; otherwise similar.
+- **Allowing for overdispersion** (Spiegelhalter, 2005, *Handling over-dispersion of
+  performance indicators*): ICBs differ for reasons beyond chance (case mix, services,
+  recording), so binomial limits flag half of them. We compute each area's z-score, pull the
+  most extreme 10% at each end in (Winsorising), and take the dispersion ratio φ (1 means
+  chance alone). When φ is clearly above 1 we estimate the real between-area variance τ² and
+  widen the limits and bands by it. The Compare ICBs page says φ, uses the widened limits by
+  default, keeps the unadjusted ones (and Fingertips' bands) one switch away, and shows both
+  verdicts in its table. With 42 ICBs, about 2 would lie outside 95% limits by chance alone.
+- **Recent trend**: the chi-squared test for trend in proportions (Armitage, Berry and
+  Matthews) over the last five points, significant at 99.8%, as Fingertips' "recent trend":
+  increasing, decreasing, no significant change, or could not be calculated (fewer than five
+  consecutive points, or a gap among them).
+- **Is the gap widening?** Weighted least squares of the BAME − White British gap on time over
+  the last five points, each point weighted by the inverse of the gap's variance (the two
+  groups are independent), tested at 99.8%: widening, narrowing or no significant change.
+- **Change on a year ago**: Newcombe's hybrid score interval (Newcombe, 1998) for the
+  difference between the two periods. The change is coloured only when the interval excludes
+  0; otherwise it is grey and reads "no significant change". The difference shown is the
+  difference of the two rounded figures shown.
+- **Rounding ranges**: below England each count may be up to 2 from its published value
+  (summed counts, such as rolling quarters, up to 2 per count summed). The range of the rate
+  under rounding is in every table and tooltip; a rate whose range reaches more than 1 point
+  away is flagged *approximate*. Where "not at caseness" is suppressed (0 to 4) the rate is a
+  range with an interval covering both ends; where rounded counts give more recovered than
+  could recover, the rate is *not reliable* and the counts are shown instead.
 """
 )
 

@@ -9,18 +9,29 @@ ctx = page.start("Compare ICBs")
 source, sel = ctx.source, ctx.sel
 
 noun = "Quarter" if sel.period == "quarter" else "Financial year"
-period = st.columns([1, 3])[0].selectbox(
+pick, rule = st.columns([1, 3], vertical_alignment="bottom")
+period = pick.selectbox(
     noun, ctx.explorer.published(sel.period)[::-1], key=f"compare_period_{sel.period}",
     help=f"The latest {noun.lower()} is first. Change the period type in the sidebar.")
+unadjusted = rule.toggle(
+    "Unadjusted limits (Fingertips-style bands)", key="compare_unadjusted",
+    help="By default, when ICBs differ by more than chance alone explains, the limits and "
+    "bands allow for it (Spiegelhalter 2005). Switch on for the binomial limits and "
+    "Fingertips' two-level bands.")
 group_label = model.group_label(sel.population)
 measure_label = model.MEASURES[sel.measure]["label"]
 st.caption(
-    f"{measure_label} for {group_label} in every ICB, {period}. Each ICB is compared with "
-    "England by its 95% and 99.8% confidence intervals (England's own interval is ignored, as "
-    "in OHID Fingertips): *better* or *worse* when England's rate lies outside the ICB's "
-    "interval. Change the population or measure in the sidebar."
+    f"{measure_label} for {group_label} in every ICB, {period}, compared with England at "
+    "95% and 99.8%. When ICBs differ by more than chance alone explains, the comparison allows "
+    "for that spread (below); with the switch, each ICB is compared by its confidence "
+    "intervals as in OHID Fingertips (England's own interval ignored). The table gives both. "
+    "Change the population or measure in the sidebar."
 )
-view = data.compare_view(source.path, source.mtime, period, sel.population, sel.measure)
+view = data.compare_view(source.path, source.mtime, period, sel.population, sel.measure,
+                         False if unadjusted else None)
+st.info(view.extra["dispersion"], icon=":material/functions:")
+if view.extra["chance"]:
+    st.caption(view.extra["chance"])
 table, funnel, limits = view.data, view.extra["funnel"], view.extra["limits"]
 title = f"{measure_label}, {group_label}, {period}"
 tab_dots, tab_funnel = st.tabs(["Ranked with intervals", "Funnel plot"])
@@ -32,8 +43,10 @@ with tab_dots:
                                      .assign(measure=sel.measure)),
         description=view.description,
         name=f"compare {title}",
-        note="Counts below England level are rounded to 5 by NHS England, so intervals are "
-        "approximate. Fewer than 30 people makes a rate unreliable.",
+        note="Counts below England level are rounded to 5 by NHS England: the table gives each "
+        "rate's range under rounding, flags approximate ones and says where a count was "
+        "suppressed. The recent trend is Fingertips' (last five periods, 99.8%). Fewer than 30 "
+        "people makes a rate unreliable.",
     )
 with tab_funnel:
     if funnel is None:
@@ -41,8 +54,11 @@ with tab_funnel:
     else:
         st.caption(
             "A funnel plot shows each ICB's rate against its size. The lines are England's rate "
-            "and the 95% and 99.8% control limits around it: an ICB outside the 99.8% limits "
-            "is unlikely to differ from England by chance alone."
+            "and the 95% and 99.8% control limits around it"
+            + (", widened for the spread ICBs really have (overdispersion)" if
+               view.extra["adjusted"] else "")
+            + ": an ICB outside the 99.8% limits is unlikely to differ from England by chance "
+            "alone."
         )
         render.chart_block(
             funnel,

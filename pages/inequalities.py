@@ -24,6 +24,8 @@ render.chart_block(
     description=view.description,
     name=f"gap {name}",
 )
+# Is the gap widening? (core.verdicts.gap_trend: weighted least squares on the gap)
+st.markdown(render.md(view.extra["trend"]))
 
 st.subheader("Where the gap comes from", anchor=False)
 pick, show = st.columns([1, 3], vertical_alignment="bottom")

@@ -19,7 +19,7 @@ import pandas as pd
 import pyarrow as pa
 import streamlit as st
 
-from core import charts, explore, export, model
+from core import charts, explore, export, model, verdicts
 from core.store import Store
 
 UPLOAD_KEY = "session_store_path"
@@ -106,7 +106,10 @@ def log(path: str, mtime: float) -> list[dict]:
 @st.cache_data(show_spinner=False, max_entries=256)
 def trend(path: str, mtime: float, keys: tuple[explore.SeriesKey, ...], measure: str,
           rolling: bool = False, kind: str = "quarter") -> pd.DataFrame:
-    return explorer(path, mtime).trend(list(keys), measure, rolling, kind=kind)
+    """The trend with what rounding and suppression do to each rate (range, note), so the
+    chart's tooltips and the table say it."""
+    t = explorer(path, mtime).trend(list(keys), measure, rolling, kind=kind)
+    return verdicts.with_rounding(t, measure, parts=4 if rolling else 1)
 
 
 @st.cache_resource(show_spinner=False, max_entries=256)
@@ -120,10 +123,13 @@ def trend_view(path: str, mtime: float, keys: tuple[explore.SeriesKey, ...], mea
     t = trend(path, mtime, keys, measure, rolling, kind)
     spec = charts.trend_spec(t, domain=ex.domain(kind), measure=measure, show_ci=show_ci,
                              synthetic=ex.synthetic, rolling=rolling, frames=True)
+    headline = explore.headline(t, measure, rolling, main,
+                                per_year=4 if kind == "quarter" else 1)
+    if headline:  # tested change, recent trend (on the plain quarters), figures as rounded
+        plain = trend(path, mtime, keys, measure, False, kind) if rolling else t
+        headline.update(verdicts.headline_figures(t, plain, main))
     return View(_credited(spec, kind), explore.trend_table(t, measure),
-                explore.describe_trend(t, measure, rolling), t,
-                {"headline": explore.headline(t, measure, rolling, main,
-                                              per_year=4 if kind == "quarter" else 1)})
+                explore.describe_trend(t, measure, rolling), t, {"headline": headline})
 
 
 def trend_export(path: str, mtime: float, keys: tuple[explore.SeriesKey, ...],
@@ -134,16 +140,27 @@ def trend_export(path: str, mtime: float, keys: tuple[explore.SeriesKey, ...],
 
 
 @st.cache_resource(show_spinner=False, max_entries=128)
-def compare_view(path: str, mtime: float, period: str, group: str, measure: str) -> View:
+def compare_view(path: str, mtime: float, period: str, group: str, measure: str,
+                 adjust: bool | None = None) -> View:
     """The ranked chart; ``extra['funnel']`` is the funnel plot's spec (None without an
-    England rate) and ``extra['limits']`` its control limits."""
+    England rate) and ``extra['limits']`` its control limits.
+
+    Compared with England allowing for overdispersion (Spiegelhalter 2005) when the ICBs
+    differ by more than chance, unless ``adjust`` is False (Fingertips' bands and the binomial
+    limits) or True. ``extra``: ``dispersion`` (the sentence with phi), ``chance`` (how many
+    would be outside 95% by chance), ``adjusted`` (the rule used), ``phi``, ``outside``."""
     ex = explorer(path, mtime)
     table, england = ex.compare(period, group, measure)
+    table, info, used = verdicts.compare_areas(table, england, adjust)
+    table = verdicts.with_rounding(table, measure)
+    trends = verdicts.area_trends(verdicts.area_history(ex.frame, period, group), measure)
+    table["trend"] = table["area_code"].map(trends).fillna("could not be calculated")
+    outside = verdicts.outside_counts(table)
     title = f"{model.MEASURES[measure]['label']}, {model.group_label(group)}, {period}"
     eng_rate = None if england is None else england["rate"]
     dots = charts.compare_spec(table, eng_rate, title=title, synthetic=ex.synthetic,
                                measure=measure, frames=True)
-    limits = explore.funnel(table, eng_rate)
+    limits = verdicts.funnel_limits(table, eng_rate, info.tau2 if used else 0.0)
     funnel = None if limits.empty else charts.funnel_spec(
         table, limits, title=f"Funnel plot: {title}", synthetic=ex.synthetic, measure=measure,
         frames=True)
@@ -151,24 +168,37 @@ def compare_view(path: str, mtime: float, period: str, group: str, measure: str)
     dots, funnel = _credited(dots, kind), funnel and _credited(funnel, kind)
     return View(dots, explore.compare_table(table, measure),
                 explore.describe_compare(table, england, period, group, measure), table,
-                {"funnel": funnel, "limits": limits})
+                {"funnel": funnel, "limits": limits, "adjusted": used, "phi": info.phi,
+                 "overdispersed": info.overdispersed, "outside": outside,
+                 "dispersion": verdicts.dispersion_sentence(info, used, outside),
+                 "chance": verdicts.chance_sentence(outside["areas"])})
 
 
 @st.cache_resource(show_spinner=False, max_entries=128)
 def gap_view(path: str, mtime: float, level: str, code: str, measure: str, name: str,
              kind: str = "quarter") -> View:
+    """``extra['trend']``: whether the gap is widening over the last five periods (weighted
+    least squares on the gap, ``trend_tests.gap_trend``), in words."""
     ex = explorer(path, mtime)
     g = ex.gap(level, code, measure, kind=kind)
     spec = charts.gap_spec(g, domain=ex.domain(kind), title=f"BAME minus White British, {name}",
                            synthetic=ex.synthetic, frames=True)
-    return View(_credited(spec, kind), explore.gap_table(g), explore.describe_gap(g, name, measure), g)
+    both = ex.trend([explore.SeriesKey(level, code, "BME"),
+                     explore.SeriesKey(level, code, "White British")], measure, kind=kind)
+    widening = verdicts.gap_trend(both) if len(both) else None
+    unit = "quarters" if kind == "quarter" else "financial years"
+    sentence = (verdicts.gap_trend_sentence(widening, unit=unit) if widening is not None
+                else "Whether the gap is widening could not be calculated: no data.")
+    return View(_credited(spec, kind), explore.gap_table(g), explore.describe_gap(g, name, measure),
+                g, {"trend": sentence, "trend_verdict": getattr(widening, "verdict", "")})
 
 
 @st.cache_resource(show_spinner=False, max_entries=128)
 def groups_view(path: str, mtime: float, level: str, code: str, period: str, measure: str,
                 name: str, detailed: bool = False) -> View:
     ex = explorer(path, mtime)
-    g = ex.groups(level, code, period, measure, detailed)
+    g = verdicts.with_rounding(ex.groups(level, code, period, measure, detailed), measure,
+                               level=level)
     spec = charts.groups_spec(
         g, title=f"{model.MEASURES[measure]['label']} by ethnic group, {name}, {period}",
         synthetic=ex.synthetic, measure=measure, frames=True)

@@ -102,11 +102,16 @@ def headline(h: dict) -> None:
     """Latest value, change on a year earlier, and the verdict against the target."""
     if not h:
         return
-    c1, c2, c3 = st.columns(3)
+    c1, c2, c3, c4 = st.columns(4)
     c1.metric(f"{h['label']}, {h['period']}", h["value"], help=h["interval"])
     c2.metric(f"A year earlier ({h['earlier_period']})" if h.get("earlier_period") else
               "A year earlier", h["change"] or "no data", delta=h["delta"],
-              help="The same quarter a year before; the change is in percentage points.")
+              # Coloured only when the change is significant (core.verdicts.change).
+              delta_color=h.get("delta_color", "normal"),
+              help=h.get("change_help") or "The same quarter a year before; the change is in "
+              "percentage points.")
     c3.metric("Against the 50% target", h["verdict"],
               help="By the 95% confidence interval: meets the target if its lower limit is at "
               "least 50%, below it if its upper limit is under 50%.")
+    c4.metric("Recent trend", h.get("trend") or "could not be calculated",
+              help=h.get("trend_help"))

@@ -1,0 +1,413 @@
+"""What the statistics of issue 11 say, as the columns and sentences a page shows.
+
+``core.overdispersion``, ``core.trend_tests`` and ``core.rounding`` compute; this module turns
+their answers into display terms (a verdict column, an arrow, a neutral or coloured change, a
+note) on the frames ``core.explore`` returns, so that pages and the table builders only place
+them. Nothing here changes how a rate is computed; it adds what a statistician would insist a
+reader is told: whether areas differ by more than chance, whether a series is moving, whether a
+change is more than chance, and how far rounding and suppression leave a rate uncertain.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from core import model, overdispersion, rounding, stats, trend_tests
+
+#: Bands of the compare chart; a rate given only as a range is not compared.
+NOT_COMPARED = "no data"
+
+
+# --- Numbers as shown ----------------------------------------------------------------------
+
+
+def pct(value: float | None, digits: int = 1) -> str:
+    """A percentage rounded as published tables round (halves up), so that a change computed
+    from the shown figures agrees with them; "no data" where there is none."""
+    if value is None or pd.isna(value):
+        return "no data"
+    return f"{trend_tests.round_half_up(float(value), digits):.{digits}f}%"
+
+
+def _text(values: np.ndarray) -> np.ndarray:
+    """Object array of strings with no None/NaN left in it (tables and tooltips show text)."""
+    out = np.asarray(values, dtype=object).copy()
+    bad = np.array([v is None or (isinstance(v, float) and np.isnan(v)) for v in out], dtype=bool)
+    out[bad] = ""
+    return out
+
+
+# --- Rounding and suppression --------------------------------------------------------------
+
+
+def range_text(low: np.ndarray, high: np.ndarray, status: np.ndarray) -> np.ndarray:
+    """The rate's range under rounding in words ("48.2% to 51.3%"); "exact counts" where the
+    counts are England's, empty where there is no rate."""
+    low, high = np.asarray(low, dtype=float), np.asarray(high, dtype=float)
+    out = np.full(len(low), "", dtype=object)
+    ok = np.isfinite(low) & np.isfinite(high)
+    for i in np.flatnonzero(ok):
+        out[i] = f"{pct(low[i])} to {pct(high[i])}"
+    out[np.asarray(status, dtype=object) == rounding.STATUS_EXACT] = "exact counts"
+    return out
+
+
+def with_rounding(data: pd.DataFrame, measure: str = "recovery", level=None,
+                  parts: int = 1) -> pd.DataFrame:
+    """``data`` (a trend, compare or groups frame: counts, ``numerator``, rates) with what
+    rounding and suppression do to each rate.
+
+    Adds ``rate_low``/``rate_high``, ``rate_range`` (words), ``status`` (rounding's: exact,
+    rounded, approximate, range, not reliable, no data) and ``approximate``; ``note`` gets
+    rounding's reason where it has one (a row's own note, such as "not published", is kept
+    when rounding has nothing to say). Where "not at caseness" was suppressed but the other
+    counts are there, the rate and both intervals become rounding's (a midpoint inside a
+    range, with intervals that cover both ends) instead of nothing. ``level`` is used where
+    ``data`` has no ``level`` column; ``parts`` is how many rounded counts were summed into
+    each count (4 for rolling quarters), which widens the range.
+    """
+    if data.empty:
+        return data
+    spec = model.MEASURES[measure]
+    lv = data["level"].to_numpy(object) if "level" in data else np.full(len(data), level, object)
+    num = stats._numbers
+    args = (num(data["finished"]), num(data["not_at_caseness"]), num(data[spec["numerator"]]),
+            lv)
+    a95 = rounding.assess(*args, confidence=0.95, parts=parts)
+    a998 = rounding.assess(*args, confidence=0.998, notes=False, parts=parts)
+    status = a95["status"].to_numpy(object)
+    out = data.copy()
+    ranged = status == rounding.STATUS_RANGE
+    if ranged.any():
+        for col, src in (("rate", a95["rate"]), ("ci95_low", a95["ci_low"]),
+                         ("ci95_high", a95["ci_high"]), ("ci998_low", a998["ci_low"]),
+                         ("ci998_high", a998["ci_high"])):
+            if col in out:
+                values = out[col].to_numpy("float64", na_value=np.nan).copy()
+                values[ranged] = src.to_numpy()[ranged]
+                out[col] = values
+    unreliable = status == rounding.STATUS_NOT_RELIABLE
+    for col in ("rate", "ci95_low", "ci95_high", "ci998_low", "ci998_high"):
+        if col in out and unreliable.any():
+            values = out[col].to_numpy("float64", na_value=np.nan).copy()
+            values[unreliable] = np.nan
+            out[col] = values
+    own = _text(out["note"].to_numpy(object)) if "note" in out else np.full(len(out), "", object)
+    says = a95["note"].to_numpy(object)
+    # Rounding's reason wins, except "no data" where the row already says why (not published,
+    # suppressed, no complete four quarters) and a plain "rounded" where it flags small numbers.
+    keep_own = (own != "") & np.isin(status, [rounding.STATUS_NO_DATA, rounding.STATUS_ROUNDED])
+    note = np.where(keep_own, own, np.where(says != "", says, own)).astype(object)
+    out["note"] = _text(note)
+    out["rate_low"] = a95["rate_low"].to_numpy()
+    out["rate_high"] = a95["rate_high"].to_numpy()
+    out["rate_range"] = range_text(out["rate_low"], out["rate_high"], status)
+    out["status"] = status
+    out["approximate"] = a95["approximate"].to_numpy()
+    return out
+
+
+# --- Comparing many areas ------------------------------------------------------------------
+
+
+def compare_areas(table: pd.DataFrame, england: pd.Series | None, adjust: bool | None = None,
+                  higher_is_better: bool = True) -> tuple[pd.DataFrame, overdispersion.Overdispersion, bool]:
+    """The compare table with both comparisons with England and the one the chart uses.
+
+    ``vs_fingertips`` is Fingertips' two-level comparison (Wilson intervals against England's
+    rate); ``vs_adjusted`` allows for overdispersion (Spiegelhalter 2005); ``vs_england`` is
+    the adjusted one when ``adjust`` is True, or by default (None) when the areas differ by
+    more than chance. Also ``adjusted998_low``/``_high`` etc. at each area's denominator.
+    Returns ``(table, what the adjustment found, whether it is used)``.
+    """
+    bench = None if england is None or pd.isna(england["rate"]) else float(england["rate"]) / 100
+    num = table["numerator"].to_numpy("float64", na_value=np.nan)
+    den = table["denominator"].to_numpy("float64", na_value=np.nan)
+    found, info = overdispersion.compare_areas(num, den, bench, higher_is_better)
+    used = bool(info.overdispersed if adjust is None else adjust)
+    out = table.copy()
+    out["vs_fingertips"] = found["band"].to_numpy(object)
+    out["vs_adjusted"] = found["adjusted_band"].to_numpy(object)
+    if bench is None:
+        out["vs_fingertips"] = out["vs_adjusted"] = NOT_COMPARED
+    out["vs_england"] = out["vs_adjusted"] if used else out["vs_fingertips"]
+    for col in ("z", "adjusted_z", "adjusted95_low", "adjusted95_high", "adjusted998_low",
+                "adjusted998_high"):
+        out[col] = found[col].to_numpy()
+    return out, info, used
+
+
+def funnel_limits(table: pd.DataFrame, baseline_percent: float | None, tau2: float = 0.0
+                  ) -> pd.DataFrame:
+    """Funnel control limits across the areas' denominators, widened by ``tau2`` (0: the
+    binomial limits, as ``explore.funnel``). Same columns as ``explore.funnel``."""
+    den = table["denominator"].dropna() if "denominator" in table else pd.Series(dtype=float)
+    if den.empty or baseline_percent is None or pd.isna(baseline_percent):
+        return pd.DataFrame()
+    n = np.unique(np.geomspace(max(den.min() * 0.8, 5), den.max() * 1.1, 120).round())
+    p0 = baseline_percent / 100
+    out = pd.DataFrame({"denominator": n})
+    for conf, name in ((0.95, "95"), (0.998, "998")):
+        lo, hi = overdispersion.adjusted_limits(p0, n, tau2, conf)
+        out[f"low{name}"], out[f"high{name}"] = np.asarray(lo) * 100, np.asarray(hi) * 100
+    out["baseline"] = baseline_percent
+    return out
+
+
+def outside_counts(table: pd.DataFrame) -> dict[str, int]:
+    """How many areas lie outside the 99.8% limits (and the 95% ones: ``...95``), unadjusted
+    and adjusted, from the bands: an area is outside the 99.8% limits exactly when its band is
+    at 99.8%, outside the 95% limits when it is better or worse at either level."""
+    def count(col: str, text: str) -> int:
+        return int(pd.Series(table[col]).astype(str).str.contains(text, regex=False).sum())
+    return {"plain": count("vs_fingertips", "99.8"), "adjusted": count("vs_adjusted", "99.8"),
+            "plain95": count("vs_fingertips", "%"), "adjusted95": count("vs_adjusted", "%"),
+            "areas": int(table["denominator"].notna().sum())}
+
+
+def dispersion_sentence(info: overdispersion.Overdispersion, used: bool,
+                        counts: dict[str, int]) -> str:
+    """What the page says about the spread between areas, phi included, and which rule the
+    chart uses."""
+    if info.areas < 2:
+        return info.describe()
+    phi = f"dispersion ratio phi = {info.phi:.1f}, where 1 means chance alone"
+    plain, adj = counts["plain"], counts["adjusted"]
+    if info.overdispersed and used:
+        return (f"The {info.areas} areas differ by more than chance alone would explain ({phi}), "
+                "so limits and bands are widened by Spiegelhalter's (2005) random-effects "
+                f"adjustment: {adj} of {info.areas} lie outside the adjusted 99.8% limits "
+                f"({counts['adjusted95']} outside 95%), against {plain} outside the "
+                f"unadjusted 99.8% limits ({counts['plain95']} outside 95%). Both verdicts "
+                "are in the table.")
+    if info.overdispersed:
+        return (f"Unadjusted limits and Fingertips-style bands, as you chose: the {info.areas} "
+                f"areas differ by more than chance alone would explain ({phi}), so these "
+                f"limits flag {plain} of them outside 99.8%, against {adj} once the spread "
+                "between areas is allowed for.")
+    return (f"The {info.areas} areas differ by no more than chance would explain ({phi}), so the "
+            f"limits are not widened: {plain} lie outside the 99.8% limits.")
+
+
+def chance_sentence(areas: int) -> str:
+    """How many of the compared areas would fall outside 95% by chance alone."""
+    if areas < 2:
+        return ""
+    e = overdispersion.expected_outside(areas, 0.95)
+    return (f"Many comparisons: with {areas} areas, about {e['expected']:.1f} would fall "
+            "outside the 95% limits by chance alone even if all had the same underlying rate "
+            f"(a {e['at_least_one']:.0%} chance of at least one), so look first at the 99.8% "
+            "limits.")
+
+
+# --- Recent trend --------------------------------------------------------------------------
+
+
+def trend_words(trend: trend_tests.Trend) -> str:
+    """"↑ increasing", "→ no significant change", "could not be calculated"."""
+    return f"{trend.arrow} {trend.verdict}".strip()
+
+
+def _series_tail(data: pd.DataFrame, order: int, points: int) -> tuple[np.ndarray, np.ndarray, list]:
+    """The last ``points`` rows of one series of a trend frame (consecutive periods, gaps
+    present as rows), ending at its last period with a rate."""
+    rows = data[data["series_order"].to_numpy() == order]
+    rate = rows["rate"].to_numpy("float64", na_value=np.nan)
+    have = np.flatnonzero(np.isfinite(rate))
+    if not len(have):
+        return np.array([]), np.array([]), []
+    tail = rows.iloc[max(0, have[-1] - points + 1):have[-1] + 1]
+    num = tail["numerator"].to_numpy("float64", na_value=np.nan)
+    den = tail["denominator"].to_numpy("float64", na_value=np.nan)
+    return num, den, tail["period"].tolist()
+
+
+def series_trend(data: pd.DataFrame, order: int = 0,
+                 points: int = trend_tests.TREND_POINTS) -> trend_tests.Trend:
+    """Fingertips' recent trend of one series of a (quarterly, not rolling) trend frame: its
+    last five consecutive periods up to its latest value. A gap among them (an unpublished
+    quarter, a suppressed value) gives "could not be calculated", never a test across it."""
+    num, den, _ = _series_tail(data, order, points)
+    return trend_tests.recent_trend(num, den, points)
+
+
+def area_trends(history: pd.DataFrame, measure: str, points: int = trend_tests.TREND_POINTS
+                ) -> dict[str, str]:
+    """Area code -> recent trend in words, from every stored row of those areas (one
+    population, one kind of period) up to the compared period."""
+    if history.empty:
+        return {}
+    found = trend_tests.series_trends(history, ["area_code"], measure, points)
+    return {code: f"{arrow} {verdict}".strip() for code, arrow, verdict in
+            zip(found["area_code"], found["arrow"], found["verdict"], strict=True)}
+
+
+def area_history(frame: pd.DataFrame, period: str, group: str, level: str = "ICB"
+                 ) -> pd.DataFrame:
+    """Every stored row of ``level`` areas for one population, of the same kind of period as
+    ``period`` (quarters or financial years), up to and including it: what the compare
+    table's recent trend is tested on."""
+    at = frame["period"] == period
+    if not at.any():
+        return frame.iloc[0:0]
+    first = frame.loc[at].iloc[0]
+    keep = ((frame["level"] == level) & (frame["group"] == group)
+            & (frame["breakdown"] == model.POPULATIONS[group].breakdown)
+            & (frame["period_type"] == first["period_type"])
+            & (frame["period_start"] <= first["period_start"]))
+    return frame.loc[keep]
+
+
+def lag_of(data: pd.DataFrame) -> int:
+    """Periods in a year for a trend frame: 4 for quarters ("2024/25 Q3"), 1 for years."""
+    periods = data["period"].astype(str) if "period" in data else pd.Series(dtype=str)
+    return 4 if periods.str.contains(" Q").any() else 1
+
+
+# --- Change on a year ago ------------------------------------------------------------------
+
+
+def change(data: pd.DataFrame, order: int = 0, lag: int = 4) -> dict:
+    """The change of one series between its latest value and ``lag`` periods before (a year
+    ago: 4 quarters or 1 financial year), for ``st.metric``.
+
+    Returns ``earlier`` (the earlier rate as shown), ``earlier_period``, ``delta`` (the
+    difference of the two figures as shown, "+0.4 points"), ``delta_color`` ("normal" only
+    when Newcombe's 95% interval excludes 0, else "off": a change chance explains is grey),
+    ``verdict`` ("higher", "lower", "no significant change") and ``help`` (the interval in
+    words). Empty when there is no latest value.
+    """
+    rows = data[data["series_order"].to_numpy() == order]
+    rate = rows["rate"].to_numpy("float64", na_value=np.nan)
+    have = np.flatnonzero(np.isfinite(rate))
+    if not len(have):
+        return {}
+    last = have[-1]
+    period = rows["period"].to_numpy(object)
+    if last < lag:
+        return {"earlier": None, "earlier_period": None, "delta": None, "delta_color": "off",
+                "verdict": "", "help": "No period a year earlier in the data."}
+    before = last - lag
+    if not np.isfinite(rate[before]):
+        return {"earlier": None, "earlier_period": period[before], "delta": None,
+                "delta_color": "off", "verdict": "",
+                "help": f"No value for {period[before]}, so no change can be given."}
+    num = rows["numerator"].to_numpy("float64", na_value=np.nan)
+    den = rows["denominator"].to_numpy("float64", na_value=np.nan)
+    ch = trend_tests.change_between_periods(num[last], den[last], num[before], den[before])
+    if ch.verdict == "no data":  # a range (suppressed count): compare the shown figures only
+        diff = trend_tests.round_half_up(rate[last], 1) - trend_tests.round_half_up(rate[before], 1)
+        return {"earlier": pct(rate[before]), "earlier_period": period[before],
+                "delta": f"{diff:+.1f} points", "delta_color": "off", "verdict": "not tested",
+                "help": "One of the two rates is a range (a count was suppressed), so the "
+                "change is not tested."}
+    return {"earlier": pct(rate[before]), "earlier_period": period[before],
+            "delta": f"{ch.difference:+.1f} points", "delta_color": "normal" if ch.significant
+            else "off", "verdict": ch.verdict,
+            "help": (f"{pct(rate[last])} in {period[last]} against {pct(rate[before])} in "
+                     f"{period[before]}: {ch.verdict}. 95% interval for the change "
+                     f"{ch.lower:+.1f} to {ch.upper:+.1f} points (Newcombe's hybrid score "
+                     "method); coloured only when the interval excludes 0.")}
+
+
+def headline_figures(shown: pd.DataFrame, quarterly: pd.DataFrame | None = None, order: int = 0
+                     ) -> dict:
+    """What the headline adds to ``tables.headline``: the latest value as published tables
+    round it, the change on a year earlier (tested, neutral unless significant) and the recent
+    trend in words with its arrow.
+
+    ``shown`` is the trend as drawn (rolling sums with "rolling four quarters": two windows a
+    year apart do not overlap, so Newcombe's independent-samples interval holds); the recent
+    trend is tested on ``quarterly`` (the plain quarters, default ``shown``), because
+    overlapping windows are not independent points.
+    """
+    rows = shown[shown["series_order"].to_numpy() == order]
+    rate = rows["rate"].to_numpy("float64", na_value=np.nan)
+    if not np.isfinite(rate).any():
+        return {}
+    lag = lag_of(shown)
+    ch = change(shown, order, lag)
+    trend = series_trend(shown if quarterly is None else quarterly, order)
+    unit = "quarters" if lag == 4 else "years"
+    return {
+        "value": pct(rate[np.flatnonzero(np.isfinite(rate))[-1]]),
+        "change": ch.get("earlier"), "earlier_period": ch.get("earlier_period"),
+        "delta": ch.get("delta"), "delta_color": ch.get("delta_color", "off"),
+        "change_verdict": ch.get("verdict", ""), "change_help": ch.get("help", ""),
+        "trend": trend_words(trend),
+        "trend_help": (trend.describe() if trend.verdict != trend_tests.NOT_CALCULATED else
+                       f"Recent trend over the last {trend_tests.TREND_POINTS} {unit} could "
+                       f"not be calculated: {trend.reason}.") + " Fingertips' recent trend: "
+        "the chi-squared test for trend over the last five points, at the 99.8% level.",
+    }
+
+
+# --- The gap between two groups ------------------------------------------------------------
+
+
+def gap_trend(data: pd.DataFrame, points: int = trend_tests.TREND_POINTS) -> trend_tests.GapTrend:
+    """Is the gap between series 0 and series 1 of a (quarterly, not rolling) trend frame
+    widening? Weighted least squares over the last ``points`` periods up to the latest with
+    both values (``trend_tests.gap_trend``)."""
+    a = data[data["series_order"].to_numpy() == 0]
+    b = data[data["series_order"].to_numpy() == 1]
+    if a.empty or b.empty or len(a) != len(b):
+        return trend_tests.gap_trend([], [], [], [], points=points)
+    both = np.flatnonzero(np.isfinite(a["rate"].to_numpy("float64", na_value=np.nan))
+                          & np.isfinite(b["rate"].to_numpy("float64", na_value=np.nan)))
+    if not len(both):
+        return trend_tests.gap_trend([], [], [], [], points=points)
+    end = both[-1] + 1
+    cols = [s[c].to_numpy("float64", na_value=np.nan)[:end]
+            for s in (a, b) for c in ("numerator", "denominator")]
+    return trend_tests.gap_trend(cols[0], cols[1], cols[2], cols[3], points=points)
+
+
+def gap_trend_sentence(trend: trend_tests.GapTrend, group_a: str = "BAME",
+                       group_b: str = "White British", unit: str = "quarters") -> str:
+    if trend.verdict == trend_tests.NOT_CALCULATED:
+        return ("Whether the gap is widening could not be calculated: "
+                f"{trend.reason or 'not enough data'}.")
+    arrow = {"widening": "↔", "narrowing": "→←"}.get(trend.verdict, "→")
+    return (f"{arrow} Gap between {group_a} and {group_b} over the last "
+            f"{trend_tests.TREND_POINTS} {unit}: {trend.verdict} "
+            f"({trend.slope * 100:+.2f} points a period; weighted least-squares trend of the "
+            f"gap, z = {trend.z:.1f}, significant beyond 3.09, the 99.8% level).")
+
+
+
+
+# --- Columns the display tables add --------------------------------------------------------
+
+
+def rounding_columns(data: pd.DataFrame, note: bool = False) -> dict[str, np.ndarray]:
+    """A table's "Range under rounding" column (and its "Note" with ``note``), from a frame
+    that went through ``with_rounding``; nothing for one that did not."""
+    if "rate_range" not in data:
+        return {}
+    out = {"Range under rounding": _text(data["rate_range"].to_numpy(object))}
+    if note:
+        out["Note"] = _text(data["note"].to_numpy(object))
+    return out
+
+
+def compare_columns(table: pd.DataFrame) -> dict[str, np.ndarray]:
+    """The compare table's extra columns: both comparisons with England, the recent trend,
+    the range under rounding and the note."""
+    out: dict[str, np.ndarray] = {}
+    if "vs_adjusted" in table:
+        out["Compared with England, allowing for overdispersion"] = _text(
+            table["vs_adjusted"].to_numpy(object))
+        out["Compared with England, unadjusted (Fingertips)"] = _text(
+            table["vs_fingertips"].to_numpy(object))
+    if "trend" in table:
+        out["Recent trend"] = _text(table["trend"].to_numpy(object))
+    return {**out, **rounding_columns(table, note=True)}
+
+
+__all__ = [
+    "pct", "range_text", "with_rounding", "compare_areas", "funnel_limits", "outside_counts",
+    "dispersion_sentence", "chance_sentence", "trend_words", "series_trend", "area_trends",
+    "area_history", "lag_of", "change", "gap_trend", "headline_figures", "gap_trend_sentence", "rounding_columns", "compare_columns",
+]

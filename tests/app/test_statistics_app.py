@@ -1,0 +1,175 @@
+"""AppTest: issue 11's statistics as the pages show them (bundled synthetic store).
+
+Overdispersion on the Compare ICBs page (phi, one switch for unadjusted limits, both
+verdicts), the recent trend and the tested change in the headline, the gap's trend on the
+inequalities page, rounding ranges and notes in tables and chart data, and the methods on the
+About page.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from core import verdicts
+from tests.app.conftest import all_text, app, chart_specs
+
+TREND_WORDS = re.compile(r"^(↑ increasing|↓ decreasing|→ no significant change|"
+                         r"could not be calculated)$")
+BAD = re.compile(r"\b(None|nan|NaN|null)\b")
+
+
+def _open(page: str, query: dict[str, str] | None = None):
+    at = app(query)
+    at.run()
+    if page != "pages/trends.py":
+        at.switch_page(page)
+        at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _cells(frame) -> list[str]:
+    return [str(v) for col in frame.columns if frame[col].dtype == object for v in frame[col]]
+
+
+def _metric(at, label: str):
+    return next(m for m in at.metric if m.label.startswith(label))
+
+
+def test_real_2024_25_icbs_19_outside_unadjusted_none_adjusted_page_says_phi():
+    """The bundled financial years are NHS England's published annual figures: in 2024/25,
+    19 of 42 ICBs lie outside the binomial 99.8% limits; allowing for overdispersion
+    (phi about 13) leaves none outside 99.8% and 4 outside 95%."""
+    at = _open("pages/compare_areas.py", {"period": "year"})
+    assert at.selectbox(key="compare_period_year").value == "2024/25"
+    info = " ".join(i.value for i in at.info)
+    assert "phi = 13.2" in info
+    assert "0 of 42 lie outside the adjusted 99.8% limits (4 outside 95%)" in info
+    assert "against 19 outside the unadjusted 99.8% limits" in info
+    table = at.dataframe[0].value
+    plain = table["Compared with England, unadjusted (Fingertips)"].str.contains("99.8")
+    adjusted = table["Compared with England, allowing for overdispersion"].str.contains("99.8")
+    assert plain.sum() == 19 and adjusted.sum() == 0
+    # Three financial years of ICBs: no recent trend, said in words
+    assert set(table["Recent trend"]) == {"could not be calculated"}
+
+
+@pytest.mark.parametrize("period", ["quarter", "year"])
+def test_compare_adjusted_by_default_with_phi_and_both_verdicts(period):
+    at = _open("pages/compare_areas.py", {"period": period})
+    info = " ".join(i.value for i in at.info)
+    phi = re.search(r"phi = (\d+\.\d)", info)
+    assert phi and float(phi.group(1)) > 1
+    assert "Spiegelhalter" in info and "Both verdicts are in the table" in info
+    text = all_text(at)
+    assert "with 42 areas, about 2.1 would fall outside the 95% limits by chance alone" in text
+    table = at.dataframe[0].value
+    adj = table["Compared with England, allowing for overdispersion"]
+    plain = table["Compared with England, unadjusted (Fingertips)"]
+    assert list(table["Compared with England"]) == list(adj)
+    assert (adj != plain).any()  # the adjustment changes some verdicts on this store
+    assert table["Recent trend"].map(lambda v: bool(TREND_WORDS.match(v))).all()
+    assert table["Range under rounding"].str.contains("% to ").all()
+    assert table["Note"].map(lambda v: isinstance(v, str) and v != "").all()
+    assert not any(BAD.search(c) for c in _cells(table))
+    assert not BAD.search(text)
+
+
+def test_compare_switch_gives_unadjusted_limits_and_fingertips_bands():
+    at = _open("pages/compare_areas.py", {"period": "quarter"})
+    adjusted_limits = _funnel_width(at)
+    at.toggle(key="compare_unadjusted").set_value(True).run()
+    assert not at.exception
+    info = " ".join(i.value for i in at.info)
+    assert info.startswith("Unadjusted limits") and "phi = " in info
+    table = at.dataframe[0].value
+    assert list(table["Compared with England"]) == \
+        list(table["Compared with England, unadjusted (Fingertips)"])
+    assert _funnel_width(at) < adjusted_limits
+
+
+def _funnel_width(at) -> float:
+    """Width of the funnel's 99.8% limits at their narrowest end, from the chart's data."""
+    for _spec, frames in chart_specs(at):
+        for frame in frames.values():
+            if frame is not None and {"limit", "rate", "denominator"} <= set(frame.columns):
+                at_n = frame.sort_values("denominator").groupby("limit")["rate"].first()
+                return float(at_n["high998"] - at_n["low998"])
+    pytest.fail("no funnel limits in the page's charts")
+
+
+def test_trend_headline_has_recent_trend_and_tested_change():
+    at = _open("pages/trends.py")
+    trend = _metric(at, "Recent trend")
+    assert TREND_WORDS.match(trend.value)
+    assert "chi-squared test for trend" in trend.proto.help
+    change = _metric(at, "A year earlier")
+    assert re.fullmatch(r"[+-]\d+\.\d points", change.proto.delta)
+    assert "Newcombe" in change.proto.help
+    # The delta is the difference of the two figures shown.
+    now = float(_metric(at, "Recovery rate").value.rstrip("%"))
+    then = float(change.value.rstrip("%"))
+    assert change.proto.delta == f"{now - then:+.1f} points"
+    # Grey unless Newcombe's interval excludes 0 (the help says which).
+    significant = ": higher." in change.proto.help or ": lower." in change.proto.help
+    grey = change.proto.color == _gray()
+    assert grey != significant
+
+
+def _gray() -> int:
+    from streamlit.proto.Metric_pb2 import Metric
+
+    return Metric.MetricColor.GRAY
+
+
+def test_trend_table_and_chart_data_carry_rounding_range_and_notes():
+    at = _open("pages/trends.py", {"view": "ICB"})
+    table = at.dataframe[0].value
+    assert "Range under rounding" in table.columns
+    assert table["Range under rounding"].str.contains("% to ").any()
+    assert not any(BAD.search(c) for c in _cells(table))
+    spec, frames = chart_specs(at)[0]
+    data = max((f for f in frames.values() if f is not None), key=len)
+    notes = data["note"].dropna()
+    assert notes.str.contains("rounded to the nearest 5").any()
+    assert not notes.map(lambda v: bool(BAD.search(str(v)))).any()
+
+
+def test_inequalities_gap_trend_and_groups_notes():
+    at = _open("pages/inequalities.py", {"period": "quarter"})
+    text = all_text(at)
+    assert re.search(r"Gap between BAME and White British over the last 5 quarters: "
+                     r"(widening|narrowing|no significant change)|could not be calculated",
+                     text)
+    groups = at.dataframe[1].value
+    assert {"Range under rounding", "Note"} <= set(groups.columns)
+    assert not any(BAD.search(c) for c in _cells(groups))
+
+
+def test_real_england_gap_widening_over_financial_years():
+    """England, 2020/21 to 2024/25 (published annual figures): the BME rate falls while White
+    British stays flat, so the gap widens, and the page says so."""
+    at = _open("pages/inequalities.py", {"period": "year"})
+    assert "over the last 5 financial years: widening" in all_text(at)
+
+
+def test_real_england_bme_headline_trend_decreasing():
+    at = _open("pages/trends.py", {"period": "year", "pop": "BME"})
+    assert _metric(at, "Recent trend").value == "↓ decreasing"
+    assert _metric(at, "A year earlier").label == "A year earlier (2023/24)"
+
+
+def test_about_cites_each_method():
+    at = _open("pages/about.py")
+    text = all_text(at)
+    for words in ("Wilson", "two-level comparison", "Spiegelhalter, 2005", "dispersion ratio φ",
+                  "chi-squared test for trend", "99.8%", "Weighted least squares",
+                  "Newcombe's hybrid score", "Rounding ranges", "*approximate*"):
+        assert words in text, words
+
+
+def test_view_sentences_come_from_core():
+    """The page's sentences are core.verdicts' (no wording of its own to drift)."""
+    assert verdicts.chance_sentence(42).startswith("Many comparisons: with 42 areas")

@@ -1,0 +1,247 @@
+"""core.verdicts: what issue 11's statistics say, as the columns and sentences pages show.
+
+Checked on the real annual figures (``../shared``) where the issue states what a statistician
+expects, and on hand-made frames where a value can be worked out on paper.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from core import explore, rounding, stats, trend_tests, verdicts
+from tests.core import real
+
+
+@pytest.fixture(scope="module")
+def years() -> pd.DataFrame:
+    return pd.concat([real.year(y) for y in real.YEARS], ignore_index=True)
+
+
+@pytest.fixture(scope="module")
+def compared(years):
+    table, england = explore.Explorer(years).compare("2024/25", "Total", "recovery")
+    return table, england
+
+
+def _series(frame: pd.DataFrame, groups: list[str], measure: str = "recovery") -> pd.DataFrame:
+    """A trend-shaped frame (series_order, period, numerator, denominator, rate) of England's
+    annual rows for ``groups``, oldest first, as ``Explorer.trend`` gives for quarters."""
+    parts = []
+    for i, g in enumerate(groups):
+        rows = frame[(frame["level"] == "England") & (frame["group"] == g)
+                     & (frame["breakdown"] != "Ethnic Group (detailed)")]
+        rows = stats.add_rates(rows.sort_values("period_start"), measure)
+        parts.append(rows.assign(series_order=i))
+    return pd.concat(parts, ignore_index=True)
+
+
+# --- Overdispersion on the real ICBs ---------------------------------------------------------
+
+
+def test_real_icbs_2024_25_nineteen_outside_unadjusted_a_handful_adjusted(compared):
+    table, england = compared
+    out, info, used = verdicts.compare_areas(table, england)
+    counts = verdicts.outside_counts(out)
+    assert counts["plain"] == 19 and counts["areas"] == 42
+    assert counts["adjusted"] <= 5 and counts["adjusted95"] < counts["plain95"]
+    assert used and info.overdispersed and 12 < info.phi < 15
+    # by default the chart's bands are the adjusted ones
+    assert (out["vs_england"] == out["vs_adjusted"]).all()
+    text = verdicts.dispersion_sentence(info, used, counts)
+    assert f"phi = {info.phi:.1f}" in text and "19" in text and "Spiegelhalter" in text
+
+
+def test_unadjusted_control_gives_fingertips_bands_exactly(compared):
+    table, england = compared
+    out, info, used = verdicts.compare_areas(table, england, adjust=False)
+    assert not used
+    expected = stats.compare_two_levels(table["numerator"].to_numpy(float),
+                                        table["denominator"].to_numpy(float),
+                                        england["rate"] / 100)
+    assert list(out["vs_england"]) == list(expected) == list(out["vs_fingertips"])
+    assert "Unadjusted" in verdicts.dispersion_sentence(info, used, verdicts.outside_counts(out))
+
+
+def test_funnel_limits_widen_with_tau2_and_match_binomial_without(compared):
+    table, england = compared
+    _, info, _ = verdicts.compare_areas(table, england)
+    plain = verdicts.funnel_limits(table, england["rate"], 0.0)
+    pd.testing.assert_frame_equal(plain, explore.funnel(table, england["rate"]))
+    wide = verdicts.funnel_limits(table, england["rate"], info.tau2)
+    assert (wide["high998"] > plain["high998"]).all() and (wide["low998"] < plain["low998"]).all()
+    assert verdicts.funnel_limits(table, None).empty
+
+
+def test_chance_sentence_for_42_areas():
+    text = verdicts.chance_sentence(42)
+    assert "42 areas" in text and "2.1" in text and "95%" in text
+    assert verdicts.chance_sentence(1) == ""
+
+
+# --- Recent trend and the gap ----------------------------------------------------------------
+
+
+def test_real_england_bme_decreasing_white_british_flat_and_gap_widening(years):
+    five = years[years["period"] >= "2020/21"]
+    data = _series(five, ["BME", "White British"])
+    assert verdicts.trend_words(verdicts.series_trend(data, 0)) == "↓ decreasing"
+    assert verdicts.trend_words(verdicts.series_trend(data, 1)) == "→ no significant change"
+    gap = verdicts.gap_trend(data)
+    assert gap.verdict == "widening"
+    assert "widening" in verdicts.gap_trend_sentence(gap) and "least-squares" in \
+        verdicts.gap_trend_sentence(gap)
+
+
+def test_trend_is_not_tested_across_a_gap():
+    data = pd.DataFrame({"series_order": 0, "period": [f"P{i}" for i in range(6)],
+                         "numerator": [50, 52, np.nan, 56, 58, 60],
+                         "denominator": [100.0] * 6})
+    data["rate"] = data["numerator"] / data["denominator"] * 100
+    t = verdicts.series_trend(data)
+    assert t.verdict == trend_tests.NOT_CALCULATED
+    assert verdicts.trend_words(t) == "could not be calculated"
+
+
+def test_compare_table_trend_from_history_of_same_period_kind(years):
+    hist = verdicts.area_history(years, "2024/25", "Total")
+    assert set(hist["period"]) == {"2022/23", "2023/24", "2024/25"}
+    assert set(hist["level"]) == {"ICB"}
+    # Three years of ICBs: fewer than five points, said in words rather than guessed.
+    assert set(verdicts.area_trends(hist, "recovery").values()) == {"could not be calculated"}
+    eng = verdicts.area_history(years, "2024/25", "BME", level="England")
+    words = verdicts.area_trends(eng, "recovery")
+    assert len(words) == 1 and list(words.values()) == ["↓ decreasing"]
+
+
+# --- Change on a year ago --------------------------------------------------------------------
+
+
+def _two(now: tuple[int, int], then: tuple[int, int]) -> pd.DataFrame:
+    rows = [then, (1, 2), (1, 2), (1, 2), now]
+    d = pd.DataFrame({"series_order": 0, "period": [f"2024/25 Q{i}" for i in range(5)],
+                      "numerator": [float(o) for o, _ in rows],
+                      "denominator": [float(n) for _, n in rows]})
+    d["rate"] = d["numerator"] / d["denominator"] * 100
+    return d
+
+
+def test_change_not_significant_is_neutral_and_from_the_shown_figures():
+    # 50.7% against 50.9% (the issue's example): -0.2 points, grey, no significant change.
+    h = verdicts.change(_two((507, 1000), (509, 1000)))
+    assert h["delta"] == "-0.2 points" and h["delta_color"] == "off"
+    assert h["verdict"] == "no significant change" and h["earlier"] == "50.9%"
+    assert "Newcombe" in h["help"]
+
+
+def test_change_significant_is_coloured_with_a_verdict():
+    h = verdicts.change(_two((60000, 100000), (50000, 100000)))
+    assert h["delta"] == "+10.0 points" and h["delta_color"] == "normal"
+    assert h["verdict"] == "higher"
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.integers(1, 5000), st.integers(0, 5000), st.integers(1, 5000), st.integers(0, 5000))
+def test_change_equals_the_difference_of_the_figures_shown(n1, o1, n2, o2):
+    o1, o2 = min(o1, n1), min(o2, n2)
+    data = _two((o1, n1), (o2, n2))
+    h = verdicts.change(data)
+    shown_now = float(verdicts.pct(data["rate"].iloc[-1]).rstrip("%"))
+    shown_then = float(h["earlier"].rstrip("%"))
+    assert h["delta"] == f"{shown_now - shown_then:+.1f} points"
+    assert (h["delta_color"] == "normal") == (h["verdict"] in ("higher", "lower"))
+
+
+def test_headline_figures_lag_follows_the_kind_of_period(years):
+    data = _series(years, ["Total"])
+    assert verdicts.lag_of(data) == 1
+    h = verdicts.headline_figures(data)
+    assert h["earlier_period"] == "2023/24"
+    assert h["trend"].split(" ", 1)[1] in ("increasing", "decreasing", "no significant change")
+    assert verdicts.lag_of(_two((1, 2), (1, 2))) == 4
+
+
+# --- Rounding and suppression ----------------------------------------------------------------
+
+
+def _rows() -> pd.DataFrame:
+    return pd.DataFrame({
+        "level": ["England", "ICB", "ICB", "ICB", "ICB", "ICB"],
+        "finished": [100000, 2000, 60, 15, np.nan, 200],
+        "not_at_caseness": [10000, 200, np.nan, 10, 5, 20],
+        "recovered": [45000, 900, 25, 10, 5, 90],
+        "note": [None, "", None, None, "suppressed", None],
+    })
+
+
+def test_with_rounding_statuses_notes_and_ranges():
+    d = stats.add_rates(_rows())
+    out = verdicts.with_rounding(d)
+    assert list(out["status"]) == ["exact", "rounded", "range", "not reliable", "no data",
+                                   "approximate"]
+    assert out["rate_range"].iloc[0] == "exact counts"
+    # 90 of 200 - 20, each count +-2: 88/184 to 92/176, more than a point away: approximate
+    assert out["rate_range"].iloc[5] == "47.8% to 52.3%" and out["approximate"].iloc[5]
+    assert out["note"].iloc[5].startswith("Approximate")
+    # suppressed not-at-caseness: a rate and an interval that covers the whole range
+    r = out.iloc[2]
+    assert np.isfinite(r["rate"]) and r["ci95_low"] <= r["rate_low"] <= r["rate"]
+    assert r["rate"] <= r["rate_high"] <= r["ci95_high"]
+    assert "suppressed (0 to 4)" in r["note"] and " to " in r["rate_range"]
+    # 10 recovered of 15 - 10 = 5: no rate, the counts in the note
+    bad = out.iloc[3]
+    assert np.isnan(bad["rate"]) and "Not reliable" in bad["note"] and "10 recovered" in bad["note"]
+    assert out["note"].iloc[4] == "suppressed"  # the row's own reason is kept
+    for text in (*out["note"], *out["rate_range"]):
+        assert isinstance(text, str)
+        assert not any(w in text.lower() for w in ("none", "nan", "null"))
+
+
+def test_rolling_sums_widen_the_range():
+    lo, hi = rounding.count_bounds(np.array([100.0, 5.0, 7.0]), True, parts=4)
+    assert list(lo) == [92, 0, 7] and list(hi) == [108, 13, 7]
+    one = rounding.assess(200, 20, 90, "ICB")
+    four = rounding.assess(200, 20, 90, "ICB", parts=4)
+    assert four["rate_high"].iloc[0] - four["rate_low"].iloc[0] > \
+        one["rate_high"].iloc[0] - one["rate_low"].iloc[0]
+
+
+def test_real_suppressed_not_at_caseness_rows_all_get_a_range(years):
+    below = years[years["level"] != "England"]
+    m = below["not_at_caseness"].isna() & below["finished"].notna() & below["recovered"].notna()
+    out = verdicts.with_rounding(stats.add_rates(below[m]))
+    ok = out["status"] == rounding.STATUS_RANGE
+    assert ok.sum() > 55 and set(out["status"]) <= {rounding.STATUS_RANGE,
+                                                    rounding.STATUS_NOT_RELIABLE}
+    shown = out[ok]
+    assert shown["rate"].between(0, 100).all()
+    assert (shown["ci95_low"] <= shown["rate"]).all() and (shown["rate"] <= shown["ci95_high"]).all()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(0, 400).map(lambda v: v * 5), st.one_of(st.none(), st.integers(0, 80)),
+       st.integers(0, 400).map(lambda v: v * 5))
+def test_displayed_rate_within_its_interval_and_0_to_100(f, nac, o):
+    nac = np.nan if nac is None else nac * 5
+    d = stats.add_rates(pd.DataFrame({"level": ["ICB"], "finished": [float(f)],
+                                      "not_at_caseness": [nac], "recovered": [float(o)]}))
+    out = verdicts.with_rounding(d).iloc[0]
+    if np.isfinite(out["rate"]):
+        assert 0 <= out["rate"] <= 100
+        assert out["ci95_low"] - 1e-9 <= out["rate"] <= out["ci95_high"] + 1e-9
+    assert isinstance(out["note"], str)
+
+
+def test_compare_columns_carry_both_verdicts_trend_and_note(compared):
+    table, england = compared
+    out, _, _ = verdicts.compare_areas(table, england)
+    out = verdicts.with_rounding(out)
+    out["trend"] = "could not be calculated"
+    cols = verdicts.compare_columns(out)
+    assert {"Compared with England, allowing for overdispersion",
+            "Compared with England, unadjusted (Fingertips)", "Recent trend",
+            "Range under rounding", "Note"} <= set(cols)
+    assert all(isinstance(v, str) for c in cols.values() for v in c)
