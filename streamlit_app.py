@@ -39,9 +39,11 @@ source = data.active_source()
 if source.mtime == 0.0:
     st.error("No data store found at data/recovery.parquet. Run `python scripts/make_sample.py "
              "build` or load a file on the Upload data page.")
-explorer = data.explorer(source.path, source.mtime)
-page_context.remember(source, explorer)
-st.session_state["selection"] = sidebar.render(explorer) if len(explorer.areas) else None
+# A store that cannot be read must not take the app down: every page says so in words.
+explorer, store_problem = page_context.open_store(source)
+page_context.remember(source, explorer, store_problem)
+st.session_state["selection"] = (sidebar.render(explorer)
+                                 if explorer is not None and len(explorer.areas) else None)
 
 with st.sidebar:
     st.divider()
@@ -50,7 +52,7 @@ with st.sidebar:
         "level are rounded to 5 and under-5 suppressed by NHS England."
     )
 
-if explorer.synthetic:
+if explorer is not None and explorer.synthetic:
     st.warning(
         "**Synthetic sample data.** These numbers are invented for demonstration in the shape of "
         "the published statistics; they are not NHS England figures. Load a published quarterly "

@@ -11,12 +11,11 @@ import streamlit as st
 
 from core import charts, explore, export, model, preview, readers, store
 from core.errors import InputError
-from core.store import StoreError
 from core.uploads import SessionFolder
 from ui import data, page, render
 
 ss = st.session_state
-ctx = page.start("Upload data", needs_quarters=False)
+ctx = page.start("Upload data", needs_quarters=False, repairs=True)
 source = ctx.source
 shared = store.Store(model.DEFAULT_STORE)
 
@@ -48,25 +47,51 @@ def moved(action, done: str) -> None:
         result = action()
     except InputError as exc:
         st.error("The shared data could not be moved to another version. Nothing was changed.")
-        st.code(str(exc), language=None, wrap_lines=True)
+        st.code(page.plain_problem(str(exc)), language=None, wrap_lines=True)
         return
     st.success(done)
     if result.skipped:
         st.warning("Damaged versions were passed over:")
-        st.code("\n".join(result.skipped), language=None, wrap_lines=True)
+        st.code(page.plain_problem("\n".join(result.skipped)), language=None, wrap_lines=True)
 
 
-try:
-    stored = data.explorer(source.path, source.mtime).frame
-except StoreError as exc:
+notice = ss.pop("_moved_notice", None)  # what the restore below did, kept over its rerun
+if notice:
+    st.success(notice["done"])
+    if notice["skipped"]:
+        st.warning("Damaged versions were passed over:")
+        st.code("\n".join(notice["skipped"]), language=None, wrap_lines=True)
+
+if ctx.problem is not None:
     # A broken store must not take this page down: it is where a maintainer repairs it.
-    st.error("The stored data cannot be used, so uploads are switched off until it is repaired. "
-             "A maintainer can restore the last good version below.")
-    st.code(exc.problem, language=None, wrap_lines=True)
+    st.error("The stored data cannot be read, so uploads are switched off until it is repaired. "
+             "A maintainer can restore the last good version below, or run "
+             "`python -m core restore`.", icon=":material/error:")
+    st.text(f"What is wrong: {ctx.problem}")
+    if source.session_upload:
+        if st.button("Stop using my upload", key="discard_broken"):
+            ss.pop(data.UPLOAD_KEY, None)
+            folder = ss.pop("session_folder", None)
+            if folder is not None:
+                folder.close()
+            st.rerun()
+        st.stop()
     if password_ok() and st.button("Restore the last good version", key="restore_good",
                                    type="primary"):
-        moved(shared.undo, "The last good version of the shared data is back. Reload the page.")
+        try:
+            result = shared.undo()
+        except InputError as exc:
+            st.error("No good version could be restored. Nothing was changed.")
+            st.code(page.plain_problem(str(exc)), language=None, wrap_lines=True)
+        else:
+            ss["_moved_notice"] = {
+                "skipped": [page.plain_problem(x) for x in result.skipped],
+                "done": f"Version {result.version} of the shared data is back: every page "
+                        "works again."}
+            st.rerun()
     st.stop()
+
+stored = ctx.explorer.frame
 
 st.markdown(
     "Add a quarter by uploading the file NHS England publishes: the **quarterly zip**, the "

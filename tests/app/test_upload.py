@@ -385,3 +385,98 @@ def test_a_session_folder_goes_when_its_session_state_goes():
     del state  # Streamlit drops a session's state when the session ends
     gc.collect()
     assert not path.exists()
+
+
+# --- a broken store never takes the app down (issue 13, item 3) ---------------------------------
+
+PAGES = ["pages/trends.py", "pages/compare_areas.py", "pages/inequalities.py", "pages/about.py",
+         "pages/upload.py"]
+
+
+def _future(path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    from core import store as store_mod
+
+    table = pq.read_table(path)
+    meta = {**(table.schema.metadata or {}), store_mod.SCHEMA_KEY: b"99"}
+    pq.write_table(table.replace_schema_metadata(meta), path)
+
+
+def _bad_log(path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    from core import store as store_mod
+
+    table = pq.read_table(path)
+    meta = {**(table.schema.metadata or {}), store_mod.LOG_KEY: b'[{"loaded_at": 5}]'}
+    pq.write_table(table.replace_schema_metadata(meta), path)
+
+
+BREAKS = {
+    "garbage": (lambda p: p.write_bytes(b"not a parquet file at all" * 100), "damaged"),
+    "cut short": (lambda p: p.write_bytes(p.read_bytes()[: p.stat().st_size // 2]), "damaged"),
+    "empty": (lambda p: p.write_bytes(b""), "damaged"),
+    "newer format": (_future, "newer version of this tool"),
+    "bad log entry": (_bad_log, "load log is damaged"),
+}
+
+
+def broken_store(shared_store: Path, how: str) -> str:
+    """Record the good store as a version (any write does), then damage the store file."""
+    from core.store import Store
+
+    Store(shared_store).recover()
+    good = digest(shared_store)
+    BREAKS[how][0](shared_store)
+    return good
+
+
+@pytest.mark.parametrize("how", list(BREAKS))
+@pytest.mark.parametrize("page_file", PAGES)
+def test_a_broken_store_gives_every_page_a_plain_message(shared_store, how, page_file):
+    from tests.app.conftest import all_text
+
+    broken_store(shared_store, how)
+    at = app()
+    at.run()
+    assert not at.exception, at.exception  # the entry point itself no longer raises
+    at.switch_page(page_file).run()
+    assert not at.exception, at.exception
+    text = all_text(at)
+    assert "cannot be read" in text and "restore" in text and "previous version" in text or (
+        page_file.endswith("upload.py") and "last good version" in text), text
+    assert BREAKS[how][1] in text, text
+    assert str(shared_store.parent) not in text and "Traceback" not in text
+    assert "/tmp" not in text and "/work" not in text  # no server path anywhere
+    assert not at.get("vega_lite_chart") and not at.metric
+
+
+def test_a_maintainer_restores_the_last_good_version_from_the_upload_page(shared_store):
+    good = broken_store(shared_store, "garbage")
+    at = upload_page()
+    assert "cannot be read" in errors(at)
+    assert not any(b.key == "restore_good" for b in at.get("button"))  # no password set
+    at = upload_page({"upload_password": "s3cret"})
+    at.text_input(key="upload_password").set_value("s3cret").run()
+    at.button(key="restore_good").click().run()
+    assert not at.exception, at.exception
+    assert digest(shared_store) == good
+    assert any("every page works again" in s.value for s in at.success)
+    assert at.file_uploader(key="upload_file")  # the page works again, uploads included
+    at.switch_page("pages/trends.py").run()
+    assert not at.exception and at.metric[0].label == "Recovery rate, 2026/27 Q1"
+
+
+def test_a_broken_session_upload_can_be_dropped(shared_store):
+    at = upload(upload_page(), "q.zip", next_quarter_zip())
+    at.button(key="apply_session").click().run()
+    own = Path(at.session_state["session_store_path"])
+    own.write_bytes(b"garbage")
+    at.switch_page("pages/trends.py").run()
+    assert not at.exception and "cannot be read" in errors(at)
+    at.switch_page("pages/upload.py").run()
+    at.button(key="discard_broken").click().run()
+    assert not at.exception and not own.exists()
+    at.switch_page("pages/trends.py").run()
+    assert at.metric[0].label == "Recovery rate, 2026/27 Q1"
