@@ -12,7 +12,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import PurePath
 
 import streamlit as st
 
@@ -44,7 +43,7 @@ _PATH = re.compile(r"(?<![\w.])(?:[A-Za-z]:)?[/\\][^\s'\"(),;:]+")
 
 def plain_problem(problem: str) -> str:
     """The problem in words for a page: server paths reduced to the file's name."""
-    return _PATH.sub(lambda m: PurePath(m.group()).name or "(a file)", problem)
+    return _PATH.sub(lambda m: re.split(r"[/\\]", m.group())[-1] or "(a file)", problem)
 
 
 def open_store(source: data.Source) -> tuple[Explorer | None, str | None]:
