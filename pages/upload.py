@@ -70,7 +70,7 @@ if ctx.problem is not None:
     st.text(f"What is wrong: {ctx.problem}")
     if source.session_upload:
         if st.button("Stop using my upload", key="discard_broken"):
-            ss.pop(data.UPLOAD_KEY, None)
+            data.drop_session_store()
             folder = ss.pop("session_folder", None)
             if folder is not None:
                 folder.close()
@@ -107,7 +107,7 @@ if source.session_upload:
                "It is gone when you reload the page: download the merged data to keep it.")
     st.text(f"Quarters from your upload: {ss.get('upload_applied', '')}")
     if st.button("Stop using my upload", key="discard_session"):
-        ss.pop(data.UPLOAD_KEY, None)
+        data.drop_session_store()
         ss.pop("upload_applied", None)
         folder = ss.pop("session_folder", None)
         if folder is not None:
@@ -175,10 +175,10 @@ def merged_store():
     return store.merge_results(stored, [result], remove_synthetic=remove_sample)[0]
 
 
-def merged_bytes() -> bytes:
+def merged_bytes(merged=None) -> bytes:
     log = data.log(source.path, source.mtime) + [
         store.log_entry(report, synthetic=False)]
-    return store.to_parquet_bytes(merged_store(), log)
+    return store.to_parquet_bytes(merged_store() if merged is None else merged, log)
 
 
 st.header("1. Check", anchor=False)
@@ -239,15 +239,17 @@ if c1.button("Use for this session", type="primary", key="apply_session",
              help="Only you see it, until you reload the page or close the tab."):
     old = ss.pop("session_folder", None)
     folder = SessionFolder()
-    store.atomic_write(folder.store_path, merged_bytes())
+    merged = merged_store()
+    store.atomic_write(folder.store_path, merged_bytes(merged))
     ss["session_folder"] = folder
-    ss[data.UPLOAD_KEY] = str(folder.store_path)
+    data.use_session_store(str(folder.store_path), merged)
+    del merged
     ss["upload_applied"] = ", ".join(new_periods)
     if old is not None:
         old.close()  # the upload this one replaces
     st.rerun()
 c2.download_button(
-    "Merged data (Parquet)", merged_bytes,
+    "Merged data (Parquet)", lambda: merged_bytes(),
     file_name="recovery.parquet", mime="application/octet-stream", key="dl_parquet",
     on_click="ignore", help="Commit this as data/recovery.parquet to update a deployment.",
 )

@@ -480,3 +480,28 @@ def test_a_broken_session_upload_can_be_dropped(shared_store):
     assert not at.exception and not own.exists()
     at.switch_page("pages/trends.py").run()
     assert at.metric[0].label == "Recovery rate, 2026/27 Q1"
+
+
+def test_a_sessions_merged_store_does_not_outlive_the_session(shared_store):
+    """Today's main cached each session's merged store in the cache every session shares, so a
+    closed session's store stayed in memory (about 60 MB each on a real server)."""
+    import gc
+
+    from core.explore import Explorer
+
+    def with_upload() -> list[Explorer]:
+        gc.collect()
+        return [o for o in gc.get_objects() if isinstance(o, Explorer)
+                and "2026/27 Q2" in set(o.frame["period"].unique())]
+
+    at = upload(upload_page(), "q.zip", next_quarter_zip())
+    at.button(key="apply_session").click().run()
+    at.switch_page("pages/trends.py").run()
+    assert at.metric[0].label == "Recovery rate, 2026/27 Q2"
+    assert len(with_upload()) == 1  # this session's, in its own state
+    folder = Path(at.session_state["session_store_path"]).parent
+    del at  # the session closes: its state goes
+    # Streamlit leaves the last script run's globals in sys.modules["__main__"] until the next
+    # run, whichever session makes it: another session's run.
+    app().run()
+    assert with_upload() == [] and not folder.exists()
