@@ -192,11 +192,11 @@ st.text("\n".join(report.lines()))
 def show_coverage() -> None:
     st.caption("What the file covers against what the store holds, per period: areas, "
                "population groups, and area-and-group rows.")
-    st.dataframe(pv.coverage.drop(columns="stored_real").rename(columns={
+    render.dataframe(pv.coverage.drop(columns="stored_real").rename(columns={
         "period": "Period", "areas_file": "Areas in file", "areas_store": "Areas stored",
         "groups_file": "Groups in file", "groups_store": "Groups stored",
         "rows_covered": "Stored rows covered", "rows_store": "Rows stored"}),
-        hide_index=True, key="upload_coverage")
+        key="upload_coverage")
 
 
 if pv.cut:
@@ -209,13 +209,13 @@ if pv.cut:
 changes = pv.changes
 st.caption("Recovery rates for England and every ICB whose value this file adds or changes "
            "(whole population and BAME).")
-st.dataframe(
+render.dataframe(
     changes.rename(columns={
         "period": "Quarter", "level": "Level", "area_code": "Code", "area_name": "Area",
         "group": "Population", "numerator": "Recovered", "denominator": "Denominator",
         "rate_after": "Rate after (%)", "rate_before": "Rate before (%)", "change": "Change (points)",
     }).round(2),
-    hide_index=True, key="upload_changes",
+    key="upload_changes",
 )
 show_coverage()
 new_periods = report.periods_added + report.periods_replaced

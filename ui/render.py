@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import streamlit as st
 
 from core import charts, export
@@ -60,7 +61,7 @@ def chart_block(
         # Descriptions carry area and group names from data files: escape them for Markdown.
         st.caption("Description: " + md(description))
     with tab_table:
-        st.dataframe(table, hide_index=True, key=f"table-{key}")
+        dataframe(table, key=f"table-{key}")
     if note:
         st.caption(note)
     c1, c2, c3 = st.columns(3)
@@ -77,6 +78,35 @@ def chart_block(
         "Chart as SVG", lambda: charts.to_image(spec, "svg"), file_name=f"{key}.svg",
         mime="image/svg+xml", key=f"svg-{key}", on_click="ignore", icon=":material/image:",
     )
+
+
+def neutral(table: pd.DataFrame | pa.Table) -> pd.DataFrame | pa.Table:
+    """The table with text a spreadsheet would run as a formula prefixed with ``'``, as every
+    CSV export does (``export.neutralise``): the table's own toolbar offers "Download as CSV",
+    which exports exactly what is displayed. A table with no such text is returned as it is."""
+    if isinstance(table, pd.DataFrame):
+        return export.neutralise(table)
+    columns = list(table.columns)
+    changed = False
+    for i, col in enumerate(columns):
+        if not (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)):
+            continue
+        risky = None
+        for prefix in export.FORMULA_PREFIXES:
+            hit = pc.starts_with(col, prefix)
+            risky = hit if risky is None else pc.or_(risky, hit)
+        if risky is None or not pc.any(risky).as_py():
+            continue
+        quote, empty = pa.scalar("'", col.type), pa.scalar("", col.type)
+        columns[i] = pc.if_else(risky, pc.binary_join_element_wise(quote, col, empty), col)
+        changed = True
+    return pa.table(columns, schema=table.schema) if changed else table
+
+
+def dataframe(table: pd.DataFrame | pa.Table, **kwargs: object) -> None:
+    """``st.dataframe`` for a table whose text may come from a file: formula text neutralised
+    (see ``neutral``), no index."""
+    st.dataframe(neutral(table), hide_index=True, **kwargs)
 
 
 def share_link(params: dict[str, str], page: str) -> None:

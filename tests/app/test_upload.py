@@ -505,3 +505,37 @@ def test_a_sessions_merged_store_does_not_outlive_the_session(shared_store):
     # run, whichever session makes it: another session's run.
     app().run()
     assert with_upload() == [] and not folder.exists()
+
+
+def test_displayed_tables_hold_neutralised_text(shared_store):
+    """The table toolbar's own "Download as CSV" exports what the table displays: that text is
+    neutralised like every other export (today's main exported ``=cmd|' /C calc'!A0`` raw)."""
+    evil = "=cmd|' /C calc'!A0"
+    rows = small_quarter(*NEXT) + area_rows(*NEXT, code="QX9", name=evil)
+    at = upload(upload_page(), "evil.csv", quarterly_csv(rows), "text/csv")
+    areas = set(at.dataframe[0].value["Area"])
+    assert "'" + evil in areas and evil not in areas
+    at.button(key="apply_session").click().run()
+    at.switch_page("pages/trends.py").run()
+    at.sidebar.radio(key="w_view").set_value("ICB").run()
+    at.sidebar.selectbox(key="w_icb").set_value("QX9").run()
+    assert not at.exception
+    shown = [v for d in at.dataframe for c in d.value.columns for v in d.value[c].dropna()
+             if isinstance(v, str)]
+    assert "'" + evil in shown
+    assert not any(isinstance(v, str) and v.startswith(export.FORMULA_PREFIXES) for v in shown)
+
+
+def test_neutral_leaves_numbers_and_plain_tables_alone():
+    import pyarrow as pa
+
+    from ui.render import neutral
+
+    plain_table = pa.table({"Area": ["England", "North"], "Rate": [-1.5, 2.0]})
+    assert neutral(plain_table) is plain_table
+    risky = pa.table({"Area": ["=1+1", "+x", "ok", None, "@a", "-2"], "n": [-1, 2, 3, 4, 5, 6]})
+    out = neutral(risky)
+    assert out.column("Area").to_pylist() == ["'=1+1", "'+x", "ok", None, "'@a", "'-2"]
+    assert out.column("n").to_pylist() == [-1, 2, 3, 4, 5, 6] and out.schema == risky.schema
+    large = pa.table({"Area": pa.array(["=1", "a"], pa.large_string())})
+    assert neutral(large).column("Area").to_pylist() == ["'=1", "a"]
