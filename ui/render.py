@@ -120,12 +120,20 @@ def share_link(params: dict[str, str], page: str) -> None:
     st.code(f"{base or '/' + page}?{query}", language=None, wrap_lines=True)
 
 
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-!|<>~$])")
+#: Every ASCII punctuation character: CommonMark lets a backslash escape any of them, and with
+#: all of them escaped no Markdown construct can start (emphasis, code, links and autolinks
+#: such as ``https://``, ``www.`` and e-mail addresses, HTML and entities, headings, lists,
+#: tables, strikethrough, Streamlit's ``:colour[...]``, ``:emoji:`` and ``$maths$``).
+_MD_SPECIAL = re.compile(r"([!-/:-@\[-`{-~])")
+#: Line breaks (a newline followed by ``===`` makes a heading) and tabs become spaces.
+_MD_BREAKS = re.compile(r"[\t\n\v\f\r\x1c-\x1e\x85\u2028\u2029]+")
 
 
 def md(text: object) -> str:
-    """Escape text from a data file for Markdown, so it shows as typed: never a link or HTML."""
-    return _MD_SPECIAL.sub(r"\\\1", str(text))
+    """Escape text from a data file for Markdown, so it shows as typed on one line: never a
+    link, a heading or HTML. Leading spaces are dropped (four would start a code block)."""
+    one_line = _MD_BREAKS.sub(" ", str(text)).lstrip(" ")
+    return _MD_SPECIAL.sub(r"\\\1", one_line)
 
 
 def headline(h: dict) -> None:
