@@ -72,7 +72,8 @@ def start(title: str | Callable[[Selection | None], str], *, needs_quarters: boo
     # What the entry point found for this run (it ran just before the page): no second look-up.
     found = st.session_state.get(CONTEXT_KEY)
     source, explorer, problem = found if found and len(found) == 3 else _look_up()
-    ctx = Context(source, explorer, st.session_state.get("selection") if explorer else None,
+    ctx = Context(source, explorer,
+                  st.session_state.get("selection") if explorer is not None else None,
                   problem)
     st.title(title(ctx.sel) if callable(title) else title)
     if problem is not None and not repairs:
