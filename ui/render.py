@@ -6,6 +6,7 @@ import re
 from collections.abc import Callable
 from urllib.parse import urlencode
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -85,7 +86,7 @@ def neutral(table: pd.DataFrame | pa.Table) -> pd.DataFrame | pa.Table:
     CSV export does (``export.neutralise``): the table's own toolbar offers "Download as CSV",
     which exports exactly what is displayed. A table with no such text is returned as it is."""
     if isinstance(table, pd.DataFrame):
-        return export.neutralise(table)
+        return _neutral_frame(table)
     columns = list(table.columns)
     changed = False
     for i, col in enumerate(columns):
@@ -101,6 +102,25 @@ def neutral(table: pd.DataFrame | pa.Table) -> pd.DataFrame | pa.Table:
         columns[i] = pc.if_else(risky, pc.binary_join_element_wise(quote, col, empty), col)
         changed = True
     return pa.table(columns, schema=table.schema) if changed else table
+
+
+def _neutral_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    # Not export.neutralise: with pandas' "str" dtype its element-wise map gives text, not
+    # booleans, and combining the two masks raises.
+    out = None
+    for c in frame.columns:
+        col = frame[c]
+        if not (col.dtype == object or pd.api.types.is_string_dtype(col)):
+            continue
+        values = col.to_numpy(dtype=object)
+        risky = np.fromiter((isinstance(v, str) and v.startswith(export.FORMULA_PREFIXES)
+                             for v in values), dtype=bool, count=len(values))
+        if risky.any():
+            values = values.copy()
+            values[risky] = ["'" + v for v in values[risky]]
+            out = frame.copy() if out is None else out
+            out[c] = values
+    return frame if out is None else out
 
 
 def dataframe(table: pd.DataFrame | pa.Table, **kwargs: object) -> None:

@@ -537,5 +537,12 @@ def test_neutral_leaves_numbers_and_plain_tables_alone():
     out = neutral(risky)
     assert out.column("Area").to_pylist() == ["'=1+1", "'+x", "ok", None, "'@a", "'-2"]
     assert out.column("n").to_pylist() == [-1, 2, 3, 4, 5, 6] and out.schema == risky.schema
+    import pandas as pd
+
+    for dtype in ("str", object):  # pandas' text dtype as well as plain objects
+        frame = pd.DataFrame({"Area": pd.Series(["=1", "a", None], dtype=dtype), "n": [-1, 2, 3]})
+        out = neutral(frame)
+        assert out["Area"].tolist()[:2] == ["'=1", "a"] and out["n"].tolist() == [-1, 2, 3]
+        assert neutral(frame[1:]) is not None and frame["Area"].tolist()[0] == "=1"
     large = pa.table({"Area": pa.array(["=1", "a"], pa.large_string())})
     assert neutral(large).column("Area").to_pylist() == ["'=1", "a"]
