@@ -37,15 +37,20 @@ page = st.navigation(PAGES)
 
 source = data.active_source()
 if source.mtime == 0.0:
-    st.error("No data store found at data/recovery.parquet. Run `python scripts/make_sample.py "
-             "build` or load a file on the Upload data page.")
-explorer = data.explorer(source.path, source.mtime)
-page_context.remember(source, explorer)
-st.session_state["selection"] = sidebar.render(explorer) if len(explorer.areas) else None
+    st.error("No data store found at data/recovery.parquet. Run `python scripts/build_real.py` "
+             "(with ../shared beside the project) or load a file on the Upload data page.")
+# A store that cannot be read must not take the app down: every page says so in words.
+explorer, store_problem = page_context.open_store(source)
+page_context.remember(source, explorer, store_problem)
+st.session_state["selection"] = (sidebar.render(explorer)
+                                 if explorer is not None and len(explorer.areas) else None)
 
 selection = st.session_state["selection"]
-kind = selection.period if selection is not None else explorer.default_period_type
-synthetic, published = explorer.synthetic_periods(kind)
+if explorer is not None:
+    kind = selection.period if selection is not None else explorer.default_period_type
+    synthetic, published = explorer.synthetic_periods(kind)
+else:
+    kind, synthetic, published = "quarter", False, []
 with st.sidebar:
     st.divider()
     st.caption(

@@ -194,9 +194,13 @@ def cut_message(cov: pd.DataFrame, source: str) -> str | None:
 
 
 def suggest_removing_sample(stored: pd.DataFrame, results: Sequence[ReadResult]) -> bool:
-    """Whether to pre-tick "remove the synthetic sample": the store holds only synthetic rows
-    and this is the first real quarterly file."""
-    if stored.empty or not bool(stored["synthetic"].all()):
+    """Whether to pre-tick "remove the synthetic sample": every quarter the store holds is the
+    synthetic sample (real annual rows may sit beside it) and this is the first real quarterly
+    file. Removing the sample removes only synthetic rows."""
+    if stored.empty:
+        return False
+    quarterly = (stored["period_type"] == "quarter").to_numpy()
+    if not quarterly.any() or not bool(stored["synthetic"].to_numpy(dtype=bool)[quarterly].all()):
         return False
     return any((r.frame["period_type"] == "quarter").any() for r in results)
 

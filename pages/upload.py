@@ -11,12 +11,11 @@ import streamlit as st
 
 from core import charts, explore, export, model, preview, readers, store
 from core.errors import InputError
-from core.store import StoreError
 from core.uploads import SessionFolder
 from ui import data, page, render
 
 ss = st.session_state
-ctx = page.start("Upload data", needs_quarters=False)
+ctx = page.start("Upload data", needs_quarters=False, repairs=True)
 source = ctx.source
 shared = store.Store(model.DEFAULT_STORE)
 
@@ -48,25 +47,51 @@ def moved(action, done: str) -> None:
         result = action()
     except InputError as exc:
         st.error("The shared data could not be moved to another version. Nothing was changed.")
-        st.code(str(exc), language=None, wrap_lines=True)
+        st.code(page.plain_problem(str(exc)), language=None, wrap_lines=True)
         return
     st.success(done)
     if result.skipped:
         st.warning("Damaged versions were passed over:")
-        st.code("\n".join(result.skipped), language=None, wrap_lines=True)
+        st.code(page.plain_problem("\n".join(result.skipped)), language=None, wrap_lines=True)
 
 
-try:
-    stored = data.explorer(source.path, source.mtime).frame
-except StoreError as exc:
+notice = ss.pop("_moved_notice", None)  # what the restore below did, kept over its rerun
+if notice:
+    st.success(notice["done"])
+    if notice["skipped"]:
+        st.warning("Damaged versions were passed over:")
+        st.code("\n".join(notice["skipped"]), language=None, wrap_lines=True)
+
+if ctx.problem is not None:
     # A broken store must not take this page down: it is where a maintainer repairs it.
-    st.error("The stored data cannot be used, so uploads are switched off until it is repaired. "
-             "A maintainer can restore the last good version below.")
-    st.code(exc.problem, language=None, wrap_lines=True)
+    st.error("The stored data cannot be read, so uploads are switched off until it is repaired. "
+             "A maintainer can restore the last good version below, or run "
+             "`python -m core restore`.", icon=":material/error:")
+    st.text(f"What is wrong: {ctx.problem}")
+    if source.session_upload:
+        if st.button("Stop using my upload", key="discard_broken"):
+            data.drop_session_store()
+            folder = ss.pop("session_folder", None)
+            if folder is not None:
+                folder.close()
+            st.rerun()
+        st.stop()
     if password_ok() and st.button("Restore the last good version", key="restore_good",
                                    type="primary"):
-        moved(shared.undo, "The last good version of the shared data is back. Reload the page.")
+        try:
+            result = shared.undo()
+        except InputError as exc:
+            st.error("No good version could be restored. Nothing was changed.")
+            st.code(page.plain_problem(str(exc)), language=None, wrap_lines=True)
+        else:
+            ss["_moved_notice"] = {
+                "skipped": [page.plain_problem(x) for x in result.skipped],
+                "done": f"Version {result.version} of the shared data is back: every page "
+                        "works again."}
+            st.rerun()
     st.stop()
+
+stored = ctx.explorer.frame
 
 st.markdown(
     "Add a quarter by uploading the file NHS England publishes: the **quarterly zip**, the "
@@ -82,7 +107,7 @@ if source.session_upload:
                "It is gone when you reload the page: download the merged data to keep it.")
     st.text(f"Quarters from your upload: {ss.get('upload_applied', '')}")
     if st.button("Stop using my upload", key="discard_session"):
-        ss.pop(data.UPLOAD_KEY, None)
+        data.drop_session_store()
         ss.pop("upload_applied", None)
         folder = ss.pop("session_folder", None)
         if folder is not None:
@@ -150,10 +175,10 @@ def merged_store():
     return store.merge_results(stored, [result], remove_synthetic=remove_sample)[0]
 
 
-def merged_bytes() -> bytes:
+def merged_bytes(merged=None) -> bytes:
     log = data.log(source.path, source.mtime) + [
         store.log_entry(report, synthetic=False)]
-    return store.to_parquet_bytes(merged_store(), log)
+    return store.to_parquet_bytes(merged_store() if merged is None else merged, log)
 
 
 st.header("1. Check", anchor=False)
@@ -167,11 +192,11 @@ st.text("\n".join(report.lines()))
 def show_coverage() -> None:
     st.caption("What the file covers against what the store holds, per period: areas, "
                "population groups, and area-and-group rows.")
-    st.dataframe(pv.coverage.drop(columns="stored_real").rename(columns={
+    render.dataframe(pv.coverage.drop(columns="stored_real").rename(columns={
         "period": "Period", "areas_file": "Areas in file", "areas_store": "Areas stored",
         "groups_file": "Groups in file", "groups_store": "Groups stored",
         "rows_covered": "Stored rows covered", "rows_store": "Rows stored"}),
-        hide_index=True, key="upload_coverage")
+        key="upload_coverage")
 
 
 if pv.cut:
@@ -184,13 +209,13 @@ if pv.cut:
 changes = pv.changes
 st.caption("Recovery rates for England and every ICB whose value this file adds or changes "
            "(whole population and BAME).")
-st.dataframe(
+render.dataframe(
     changes.rename(columns={
         "period": "Quarter", "level": "Level", "area_code": "Code", "area_name": "Area",
         "group": "Population", "numerator": "Recovered", "denominator": "Denominator",
         "rate_after": "Rate after (%)", "rate_before": "Rate before (%)", "change": "Change (points)",
     }).round(2),
-    hide_index=True, key="upload_changes",
+    key="upload_changes",
 )
 show_coverage()
 new_periods = report.periods_added + report.periods_replaced
@@ -214,15 +239,17 @@ if c1.button("Use for this session", type="primary", key="apply_session",
              help="Only you see it, until you reload the page or close the tab."):
     old = ss.pop("session_folder", None)
     folder = SessionFolder()
-    store.atomic_write(folder.store_path, merged_bytes())
+    merged = merged_store()
+    store.atomic_write(folder.store_path, merged_bytes(merged))
     ss["session_folder"] = folder
-    ss[data.UPLOAD_KEY] = str(folder.store_path)
+    data.use_session_store(str(folder.store_path), merged)
+    del merged
     ss["upload_applied"] = ", ".join(new_periods)
     if old is not None:
         old.close()  # the upload this one replaces
     st.rerun()
 c2.download_button(
-    "Merged data (Parquet)", merged_bytes,
+    "Merged data (Parquet)", lambda: merged_bytes(),
     file_name="recovery.parquet", mime="application/octet-stream", key="dl_parquet",
     on_click="ignore", help="Commit this as data/recovery.parquet to update a deployment.",
 )

@@ -7,6 +7,12 @@ alternative) is a ``View``, cached with ``st.cache_resource`` on the path, mtime
 selection, so a rerun returns it without copying or unpickling anything. The trend's data is
 also cached on its own with ``st.cache_data``, so that switching the confidence band on or off
 (a new view of the same data) does not recompute it.
+
+A session's own merged upload is not put in that shared cache: it would stay in memory after
+its session closed, one store per session that ever applied an upload, until eight others
+pushed it out. Its Explorer lives in that session's state instead (``use_session_store``), so
+it goes when the session goes, and it is made from the frame the Upload page has just written,
+not read back from disk.
 """
 
 from __future__ import annotations
@@ -92,10 +98,42 @@ def active_source() -> Source:
     return Source(path, mtime, False)
 
 
+#: Session state key of this session's own Explorer: ((path, mtime), Explorer).
+SESSION_EXPLORER = "_session_explorer"
+
+
 @st.cache_resource(show_spinner="Loading data…", max_entries=8)
-def explorer(path: str, mtime: float) -> explore.Explorer:
-    """The store at ``path`` as it was at ``mtime``. Shared by every session: read-only."""
+def _shared_explorer(path: str, mtime: float) -> explore.Explorer:
     return explore.Explorer(model.compact(Store(path).load()))
+
+
+def explorer(path: str, mtime: float) -> explore.Explorer:
+    """The store at ``path`` as it was at ``mtime``, read-only: the shared store from the
+    cache every session shares, this session's own upload from this session's state. Raises
+    ``StoreError`` when the store cannot be read."""
+    ss = st.session_state
+    own = ss.get(SESSION_EXPLORER)
+    if own is not None and own[0] == (path, mtime):
+        return own[1]
+    if path == ss.get(UPLOAD_KEY):
+        ex = explore.Explorer(model.compact(Store(path).load()))
+        ss[SESSION_EXPLORER] = ((path, mtime), ex)
+        return ex
+    return _shared_explorer(path, mtime)
+
+
+def use_session_store(path: str, frame: pd.DataFrame) -> None:
+    """Make the store just written at ``path`` (holding ``frame``) this session's data."""
+    path = str(path)
+    st.session_state[SESSION_EXPLORER] = ((path, os.path.getmtime(path)),
+                                          explore.Explorer(model.compact(frame)))
+    st.session_state[UPLOAD_KEY] = path
+
+
+def drop_session_store() -> None:
+    """Stop using this session's own upload and let its memory go."""
+    st.session_state.pop(SESSION_EXPLORER, None)
+    st.session_state.pop(UPLOAD_KEY, None)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)

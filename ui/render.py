@@ -6,8 +6,10 @@ import re
 from collections.abc import Callable
 from urllib.parse import urlencode
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import streamlit as st
 
 from core import charts, export
@@ -60,7 +62,7 @@ def chart_block(
         # Descriptions carry area and group names from data files: escape them for Markdown.
         st.caption("Description: " + md(description))
     with tab_table:
-        st.dataframe(table, hide_index=True, key=f"table-{key}")
+        dataframe(table, key=f"table-{key}")
     if note:
         st.caption(note)
     c1, c2, c3 = st.columns(3)
@@ -79,6 +81,54 @@ def chart_block(
     )
 
 
+def neutral(table: pd.DataFrame | pa.Table) -> pd.DataFrame | pa.Table:
+    """The table with text a spreadsheet would run as a formula prefixed with ``'``, as every
+    CSV export does (``export.neutralise``): the table's own toolbar offers "Download as CSV",
+    which exports exactly what is displayed. A table with no such text is returned as it is."""
+    if isinstance(table, pd.DataFrame):
+        return _neutral_frame(table)
+    columns = list(table.columns)
+    changed = False
+    for i, col in enumerate(columns):
+        if not (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)):
+            continue
+        risky = None
+        for prefix in export.FORMULA_PREFIXES:
+            hit = pc.starts_with(col, prefix)
+            risky = hit if risky is None else pc.or_(risky, hit)
+        if risky is None or not pc.any(risky).as_py():
+            continue
+        quote, empty = pa.scalar("'", col.type), pa.scalar("", col.type)
+        columns[i] = pc.if_else(risky, pc.binary_join_element_wise(quote, col, empty), col)
+        changed = True
+    return pa.table(columns, schema=table.schema) if changed else table
+
+
+def _neutral_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    # Not export.neutralise: with pandas' "str" dtype its element-wise map gives text, not
+    # booleans, and combining the two masks raises.
+    out = None
+    for c in frame.columns:
+        col = frame[c]
+        if not (col.dtype == object or pd.api.types.is_string_dtype(col)):
+            continue
+        values = col.to_numpy(dtype=object)
+        risky = np.fromiter((isinstance(v, str) and v.startswith(export.FORMULA_PREFIXES)
+                             for v in values), dtype=bool, count=len(values))
+        if risky.any():
+            values = values.copy()
+            values[risky] = ["'" + v for v in values[risky]]
+            out = frame.copy() if out is None else out
+            out[c] = values
+    return frame if out is None else out
+
+
+def dataframe(table: pd.DataFrame | pa.Table, **kwargs: object) -> None:
+    """``st.dataframe`` for a table whose text may come from a file: formula text neutralised
+    (see ``neutral``), no index."""
+    st.dataframe(neutral(table), hide_index=True, **kwargs)
+
+
 def share_link(params: dict[str, str], page: str) -> None:
     """Show the link that reopens this exact view (with a copy button)."""
     query = urlencode(params)
@@ -90,12 +140,20 @@ def share_link(params: dict[str, str], page: str) -> None:
     st.code(f"{base or '/' + page}?{query}", language=None, wrap_lines=True)
 
 
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-!|<>~$])")
+#: Every ASCII punctuation character: CommonMark lets a backslash escape any of them, and with
+#: all of them escaped no Markdown construct can start (emphasis, code, links and autolinks
+#: such as ``https://``, ``www.`` and e-mail addresses, HTML and entities, headings, lists,
+#: tables, strikethrough, Streamlit's ``:colour[...]``, ``:emoji:`` and ``$maths$``).
+_MD_SPECIAL = re.compile(r"([!-/:-@\[-`{-~])")
+#: Line breaks (a newline followed by ``===`` makes a heading) and tabs become spaces.
+_MD_BREAKS = re.compile(r"[\t\n\v\f\r\x1c-\x1e\x85\u2028\u2029]+")
 
 
 def md(text: object) -> str:
-    """Escape text from a data file for Markdown, so it shows as typed: never a link or HTML."""
-    return _MD_SPECIAL.sub(r"\\\1", str(text))
+    """Escape text from a data file for Markdown, so it shows as typed on one line: never a
+    link, a heading or HTML. Leading spaces are dropped (four would start a code block)."""
+    one_line = _MD_BREAKS.sub(" ", str(text)).lstrip(" ")
+    return _MD_SPECIAL.sub(r"\\\1", one_line)
 
 
 def headline(h: dict) -> None:

@@ -301,13 +301,22 @@ def test_cli_and_page_use_the_same_reader(shared_store, tmp_path):
     # An annual CSV without a year in its name: the page asks for the year, the CLI --period.
     data = (b"OrgType,OrgCode,OrgName,VariableType,VariableA,VariableB,Count_FinishedCourseTreatment,"
             b"Count_NotAtCaseness,Count_Recovery\nEngland,All,All,Total,NULL,NULL,1000,50,480\n")
+    # The bundled store holds the real annual figures for 2017-18 to 2024-25, so a one-row file
+    # for 2024-25 is a cut file: both refuse it with the same words. A year not stored is added.
+    path = tmp_path / "annual.csv"
+    path.write_bytes(data)
+    before = digest(shared_store)
     at = upload(upload_page(), "annual.csv", data, "text/csv")
     assert "which financial year" in errors(at)
     at.text_input(key="upload_year").set_value("2024-25").run()
     assert "read without problems" in at.success[0].value
-    path = tmp_path / "annual.csv"
-    path.write_bytes(data)
-    assert cli.main(["ingest", str(path), "--period", "2024-25", "--store", str(shared_store)]) == 0
+    assert "looks cut short" in errors(at) and "covers 1 of the" in errors(at)
+    assert cli.main(["ingest", str(path), "--period", "2024-25", "--store", str(shared_store)]) == 2
+    assert digest(shared_store) == before
+    at.text_input(key="upload_year").set_value("2016-17").run()
+    assert "read without problems" in at.success[0].value and not at.get("code")
+    assert "New periods: 2016/17" in markdown(at)
+    assert cli.main(["ingest", str(path), "--period", "2016-17", "--store", str(shared_store)]) == 0
 
 
 def test_hostile_names_stay_text_on_the_chart_pages(shared_store):
@@ -376,3 +385,164 @@ def test_a_session_folder_goes_when_its_session_state_goes():
     del state  # Streamlit drops a session's state when the session ends
     gc.collect()
     assert not path.exists()
+
+
+# --- a broken store never takes the app down (issue 13, item 3) ---------------------------------
+
+PAGES = ["pages/trends.py", "pages/compare_areas.py", "pages/inequalities.py", "pages/about.py",
+         "pages/upload.py"]
+
+
+def _future(path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    from core import store as store_mod
+
+    table = pq.read_table(path)
+    meta = {**(table.schema.metadata or {}), store_mod.SCHEMA_KEY: b"99"}
+    pq.write_table(table.replace_schema_metadata(meta), path)
+
+
+def _bad_log(path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    from core import store as store_mod
+
+    table = pq.read_table(path)
+    meta = {**(table.schema.metadata or {}), store_mod.LOG_KEY: b'[{"loaded_at": 5}]'}
+    pq.write_table(table.replace_schema_metadata(meta), path)
+
+
+BREAKS = {
+    "garbage": (lambda p: p.write_bytes(b"not a parquet file at all" * 100), "damaged"),
+    "cut short": (lambda p: p.write_bytes(p.read_bytes()[: p.stat().st_size // 2]), "damaged"),
+    "empty": (lambda p: p.write_bytes(b""), "damaged"),
+    "newer format": (_future, "newer version of this tool"),
+    "bad log entry": (_bad_log, "load log is damaged"),
+}
+
+
+def broken_store(shared_store: Path, how: str) -> str:
+    """Record the good store as a version (any write does), then damage the store file."""
+    from core.store import Store
+
+    Store(shared_store).recover()
+    good = digest(shared_store)
+    BREAKS[how][0](shared_store)
+    return good
+
+
+@pytest.mark.parametrize("how", list(BREAKS))
+@pytest.mark.parametrize("page_file", PAGES)
+def test_a_broken_store_gives_every_page_a_plain_message(shared_store, how, page_file):
+    from tests.app.conftest import all_text
+
+    broken_store(shared_store, how)
+    at = app()
+    at.run()
+    assert not at.exception, at.exception  # the entry point itself no longer raises
+    at.switch_page(page_file).run()
+    assert not at.exception, at.exception
+    text = all_text(at)
+    assert "cannot be read" in text and "restore" in text and "previous version" in text or (
+        page_file.endswith("upload.py") and "last good version" in text), text
+    assert BREAKS[how][1] in text, text
+    assert str(shared_store.parent) not in text and "Traceback" not in text
+    assert "/tmp" not in text and "/work" not in text  # no server path anywhere
+    assert not at.get("vega_lite_chart") and not at.metric
+
+
+def test_a_maintainer_restores_the_last_good_version_from_the_upload_page(shared_store):
+    good = broken_store(shared_store, "garbage")
+    at = upload_page()
+    assert "cannot be read" in errors(at)
+    assert not any(b.key == "restore_good" for b in at.get("button"))  # no password set
+    at = upload_page({"upload_password": "s3cret"})
+    at.text_input(key="upload_password").set_value("s3cret").run()
+    at.button(key="restore_good").click().run()
+    assert not at.exception, at.exception
+    assert digest(shared_store) == good
+    assert any("every page works again" in s.value for s in at.success)
+    assert at.file_uploader(key="upload_file")  # the page works again, uploads included
+    at.switch_page("pages/trends.py").run()
+    assert not at.exception and at.metric[0].label == "Recovery rate, 2026/27 Q1"
+
+
+def test_a_broken_session_upload_can_be_dropped(shared_store):
+    at = upload(upload_page(), "q.zip", next_quarter_zip())
+    at.button(key="apply_session").click().run()
+    own = Path(at.session_state["session_store_path"])
+    own.write_bytes(b"garbage")
+    at.switch_page("pages/trends.py").run()
+    assert not at.exception and "cannot be read" in errors(at)
+    at.switch_page("pages/upload.py").run()
+    at.button(key="discard_broken").click().run()
+    assert not at.exception and not own.exists()
+    at.switch_page("pages/trends.py").run()
+    assert at.metric[0].label == "Recovery rate, 2026/27 Q1"
+
+
+def test_a_sessions_merged_store_does_not_outlive_the_session(shared_store):
+    """Today's main cached each session's merged store in the cache every session shares, so a
+    closed session's store stayed in memory (about 60 MB each on a real server)."""
+    import gc
+
+    from core.explore import Explorer
+
+    def with_upload() -> list[Explorer]:
+        gc.collect()
+        return [o for o in gc.get_objects() if isinstance(o, Explorer)
+                and "2026/27 Q2" in set(o.frame["period"].unique())]
+
+    at = upload(upload_page(), "q.zip", next_quarter_zip())
+    at.button(key="apply_session").click().run()
+    at.switch_page("pages/trends.py").run()
+    assert at.metric[0].label == "Recovery rate, 2026/27 Q2"
+    assert len(with_upload()) == 1  # this session's, in its own state
+    folder = Path(at.session_state["session_store_path"]).parent
+    del at  # the session closes: its state goes
+    # Streamlit leaves the last script run's globals in sys.modules["__main__"] until the next
+    # run, whichever session makes it: another session's run.
+    app().run()
+    assert with_upload() == [] and not folder.exists()
+
+
+def test_displayed_tables_hold_neutralised_text(shared_store):
+    """The table toolbar's own "Download as CSV" exports what the table displays: that text is
+    neutralised like every other export (today's main exported ``=cmd|' /C calc'!A0`` raw)."""
+    evil = "=cmd|' /C calc'!A0"
+    rows = small_quarter(*NEXT) + area_rows(*NEXT, code="QX9", name=evil)
+    at = upload(upload_page(), "evil.csv", quarterly_csv(rows), "text/csv")
+    areas = set(at.dataframe[0].value["Area"])
+    assert "'" + evil in areas and evil not in areas
+    at.button(key="apply_session").click().run()
+    at.switch_page("pages/trends.py").run()
+    at.sidebar.radio(key="w_view").set_value("ICB").run()
+    at.sidebar.selectbox(key="w_icb").set_value("QX9").run()
+    assert not at.exception
+    shown = [v for d in at.dataframe for c in d.value.columns for v in d.value[c].dropna()
+             if isinstance(v, str)]
+    assert "'" + evil in shown
+    assert not any(isinstance(v, str) and v.startswith(export.FORMULA_PREFIXES) for v in shown)
+
+
+def test_neutral_leaves_numbers_and_plain_tables_alone():
+    import pyarrow as pa
+
+    from ui.render import neutral
+
+    plain_table = pa.table({"Area": ["England", "North"], "Rate": [-1.5, 2.0]})
+    assert neutral(plain_table) is plain_table
+    risky = pa.table({"Area": ["=1+1", "+x", "ok", None, "@a", "-2"], "n": [-1, 2, 3, 4, 5, 6]})
+    out = neutral(risky)
+    assert out.column("Area").to_pylist() == ["'=1+1", "'+x", "ok", None, "'@a", "'-2"]
+    assert out.column("n").to_pylist() == [-1, 2, 3, 4, 5, 6] and out.schema == risky.schema
+    import pandas as pd
+
+    for dtype in ("str", object):  # pandas' text dtype as well as plain objects
+        frame = pd.DataFrame({"Area": pd.Series(["=1", "a", None], dtype=dtype), "n": [-1, 2, 3]})
+        out = neutral(frame)
+        assert out["Area"].tolist()[:2] == ["'=1", "a"] and out["n"].tolist() == [-1, 2, 3]
+        assert neutral(frame[1:]) is not None and frame["Area"].tolist()[0] == "=1"
+    large = pa.table({"Area": pa.array(["=1", "a"], pa.large_string())})
+    assert neutral(large).column("Area").to_pylist() == ["'=1", "a"]

@@ -28,9 +28,15 @@ def test_upload_zip_and_see_the_new_quarter(isolated_server, page, tmp_path):
     page.get_by_text("Includes your upload").first.wait_for(timeout=60_000)
 
     page.get_by_role("link", name="Recovery over time").click()
+    # Wait for what the trends page itself draws: the upload page's own chart and notice are
+    # still on screen until the new run replaces them, so a generic "a chart is there" or
+    # "the script is idle" check can pass too early on a loaded machine.
+    main_area = page.locator("[data-testid='stMain']")
+    main_area.get_by_text("Recovery rate, 2026/27 Q2").first.wait_for(timeout=60_000)
     wait_for_app(page)
-    page.wait_for_selector("[data-testid='stVegaLiteChart'] canvas, [data-testid='stVegaLiteChart'] svg")
-    main = page.locator("[data-testid='stMain']").inner_text()
+    main_area.locator("[data-testid='stVegaLiteChart'] canvas, "
+                      "[data-testid='stVegaLiteChart'] svg").first.wait_for()
+    main = main_area.inner_text()
     assert "Recovery rate, 2026/27 Q2" in main and "Includes your upload" in main
     tab = page.locator("[data-testid='stTab']").filter(has_text="Table").first
     tab.click()

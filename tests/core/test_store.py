@@ -408,3 +408,32 @@ def test_undo_repairs_an_unreadable_store_from_the_last_good_version(loaded, tmp
     loaded.path.write_bytes(b"not a store")
     moved = loaded.undo()
     assert digest(loaded.path) == good and moved.version == 2
+
+
+def test_git_ignores_what_a_write_of_the_bundled_store_creates():
+    """Any write keeps versions in data/recovery.history/ and takes data/recovery.parquet.lock:
+    neither may end up committed by accident."""
+    import subprocess
+
+    from core import history
+    from tests.conftest import ROOT
+
+    if shutil.which("git") is None or not (ROOT / ".git").exists():
+        pytest.skip("not a git checkout")
+    store = ROOT / "data" / "recovery.parquet"
+    made = [history.folder(store) / f"v000001.p000000.{'0' * 64}.parquet",
+            Store(store).lock_path,
+            store.parent / f"{history.TMP_PREFIX}{store.name}-abc.tmp"]
+    out = subprocess.run(["git", "-C", str(ROOT), "check-ignore", *map(str, made)],
+                         capture_output=True, text=True)
+    assert out.stdout.split() == list(map(str, made))
+    kept = subprocess.run(["git", "-C", str(ROOT), "check-ignore", str(store)], capture_output=True)
+    assert kept.returncode == 1  # the store itself is tracked
+
+
+def test_the_upload_bench_keeps_the_entry_point_through_ui_entry():
+    """``ui.entry.keep_entry_point`` is the one place that patches Streamlit's PagesManager."""
+    from tests.conftest import ROOT
+
+    text = (ROOT / "bench" / "upload.py").read_text()
+    assert "keep_entry_point()" in text and "PagesManager" not in text
