@@ -240,9 +240,8 @@ def scan(
 ) -> tuple[list[pa.RecordBatch], int, str]:
     """Kept rows (each with its file line in ``_line``), rows read, and the text encoding.
 
-    ``narrow``: the columns ``select`` reads, when they are a few of ``columns``. Each block is
-    then parsed twice: those columns first (a published quarter keeps a few rows in a hundred,
-    so most blocks end there), then every column of just the kept lines.
+    ``narrow``: the few columns ``select`` reads. Each block is then parsed on those first (a
+    published quarter keeps a few rows in a hundred), then on every column of its kept lines.
 
     The text is UTF-8 unless a byte says otherwise; then the whole file is read again as
     Windows-1252 (what Excel writes), provided what came before was plain ASCII. A file that
@@ -257,21 +256,20 @@ def scan(
 
 #: Above this share of a block's rows kept, parsing the kept lines again saves nothing.
 RECUT_SHARE = 0.25
+#: Blocks parsed at once (pyarrow releases the GIL): the next block is read meanwhile.
+WORKERS = max(2, min(4, os.cpu_count() or 2))
 
 
 def _parser(names: list[str], columns: list[str]) -> Callable[[bytes], pa.RecordBatch | None]:
     # A block is one chunk, parsed on one thread: blocks run side by side instead.
     read = pacsv.ReadOptions(column_names=names, use_threads=False, block_size=2 * BLOCK_BYTES)
-    convert = pacsv.ConvertOptions(
-        column_types={c: pa.string() for c in columns}, include_columns=columns,
-        strings_can_be_null=False, quoted_strings_can_be_null=False,
-    )
+    convert = pacsv.ConvertOptions(column_types=dict.fromkeys(columns, pa.string()),
+                                   include_columns=columns, strings_can_be_null=False,
+                                   quoted_strings_can_be_null=False)
 
     def parse(block: bytes) -> pa.RecordBatch | None:
-        table = pacsv.read_csv(pa.BufferReader(block), read_options=read,
-                               convert_options=convert)
-        return table.combine_chunks().to_batches()[0] if table.num_rows else None
-
+        t = pacsv.read_csv(pa.BufferReader(block), read_options=read, convert_options=convert)
+        return t.combine_chunks().to_batches()[0] if t.num_rows else None
     return parse
 
 
@@ -286,37 +284,29 @@ def _kept_lines(block: bytes, at: np.ndarray) -> bytes:
 def _select_block(block: bytes, n_lines: int, parse: Callable, first: Callable | None,
                   select: Select) -> tuple[int, pa.RecordBatch | None]:
     """Rows in the block, and its kept rows with their position in the block in ``_line``."""
-    if first is not None:
-        few = first(block)
-        if few is None:
-            return 0, None
-        kept = select(few)
-        if kept is None:
-            return few.num_rows, None
+    few = first(block) if first is not None else None
+    kept = select(few) if few is not None else None
+    if few is not None and kept is None:
+        return few.num_rows, None
+    # Cutting out lines is only safe where each row is one line (no blank lines, no line
+    # breaks inside quotes), and only worth it when few rows are kept.
+    if kept is not None and n_lines == few.num_rows >= len(kept) / RECUT_SHARE:
         at = kept.column("_line")
-        # Cutting out lines is only safe where each row is one line (no blank lines, no line
-        # breaks inside quotes), and only worth it when few rows are kept.
-        if n_lines == few.num_rows and len(at) <= RECUT_SHARE * few.num_rows:
-            full = parse(_kept_lines(block, at.to_numpy()))
-            if full is not None and full.num_rows == len(at):
-                return few.num_rows, pa.RecordBatch.from_arrays(
-                    [*full.columns, at], names=[*full.schema.names, "_line"])
+        full = parse(_kept_lines(block, at.to_numpy()))
+        if full is not None and full.num_rows == len(at):
+            return few.num_rows, pa.RecordBatch.from_arrays(
+                [*full.columns, at], names=[*full.schema.names, "_line"])
     batch = parse(block)
     return (0, None) if batch is None else (batch.num_rows, select(batch))
-
-
-#: Blocks parsed at once: pyarrow releases the GIL, so while one block is parsed the next is
-#: read and checked.
-WORKERS = max(2, min(4, os.cpu_count() or 2))
 
 
 def _scan(opener, columns, names, name, select, encoding, narrow):
     parse = _parser(names, columns)
     first = _parser(names, narrow) if narrow and len(narrow) < len(columns) else None
-    pieces, pending = [], deque()
+    pieces, pending, seen_text = [], deque(), False
     rows = kept = 0
 
-    def collect() -> None:
+    def collect() -> None:  # in file order, so the first bad row is the one reported
         nonlocal rows, kept
         future, block, first_line, n_lines = pending.popleft()
         try:
@@ -341,16 +331,15 @@ def _scan(opener, columns, names, name, select, encoding, narrow):
                 file=name, row=int(lines[-1].as_py()),
             )
 
-    seen_text = False
     with opener() as f, ThreadPoolExecutor(WORKERS) as pool:
         for block, first_line, n_lines in _blocks(f, name):
             # Decoded here, in order: whether a byte is an error depends on the blocks before.
             block, seen_text = _decode(block, first_line, encoding, seen_text, name)
-            future = pool.submit(_select_block, block, n_lines, parse, first, select)
-            pending.append((future, block, first_line, n_lines))
+            pending.append((pool.submit(_select_block, block, n_lines, parse, first, select),
+                            block, first_line, n_lines))
             if len(pending) > WORKERS:
                 collect()
-        while pending:  # in file order, so the first bad row is the one reported
+        while pending:
             collect()
     return pieces, rows
 
