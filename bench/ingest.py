@@ -7,7 +7,10 @@ peak memory is its own:
 * ours:    core.readers.read_file (core.sources.scan: newline-aligned blocks, each checked,
            parsed by pyarrow on its thread pool and filtered in turn; then tidying);
 * pandas:  pandas.read_csv of the whole file, then the same filter;
-* floor:   pyarrow.csv.read_csv of the whole file (multi-threaded parse, no filtering at all).
+* floor:   pyarrow.csv.read_csv of the whole file (multi-threaded parse, no filtering at all);
+* old:     the reader before issue 8 (``git show 4cb2dac:core/readers.py``, a thread pool over
+           blocks parsing the filter columns first) run from a temporary module, so that a
+           change of speed is told apart from a change of load on this shared machine.
 
 Prints times, peak RSS and ratios measured in the same run. Never asserts a time.
 
@@ -18,20 +21,32 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import subprocess
 import tempfile
 from pathlib import Path
 
-from common import full_size, run_child
+from common import ROOT, full_size, run_child
+
+#: The commit whose reader is the baseline.
+OLD = "4cb2dac"
 
 CHILD = r"""
 method, path = sys.argv[1], sys.argv[2]
+import importlib.util
 import pandas as pd, pyarrow as pa, pyarrow.csv as pacsv
 from core import readers
+if method == "old":
+    spec = importlib.util.spec_from_file_location("old_readers", sys.argv[3])
+    old = importlib.util.module_from_spec(spec)
+    sys.modules["old_readers"] = old
+    spec.loader.exec_module(old)
 
 base = hwm_mb()
 t = time.perf_counter()
 if method == "ours":
     rows = len(readers.read_file(path).frame)
+elif method == "old":
+    rows = len(old.read_file(path).frame)
 elif method == "pandas":
     # The straightforward route: read everything, then filter.
     df = pd.read_csv(path)
@@ -73,14 +88,17 @@ def main() -> int:
     args = p.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         files = make_files(Path(tmp), args.rows)
+        old = Path(tmp) / "old_readers.py"
+        old.write_bytes(subprocess.run(["git", "show", f"{OLD}:core/readers.py"], cwd=ROOT,
+                                       check=True, capture_output=True).stdout)
         for path in files:
             size_mb = path.stat().st_size / 1024**2
             lines = sum(1 for _ in open(path, "rb")) - 1
             # Round robin, so that a slow spell of this (noisy) machine hits every method alike.
-            timings: dict[str, list[dict]] = {"floor": [], "ours": [], "pandas": []}
+            timings: dict[str, list[dict]] = {"floor": [], "ours": [], "old": [], "pandas": []}
             for _ in range(args.repeat):
                 for method, done in timings.items():
-                    done.append(run_child(CHILD, method, str(path)))
+                    done.append(run_child(CHILD, method, str(path), str(old)))
             results = {}
             for method, runs in timings.items():
                 results[method] = {
@@ -96,8 +114,11 @@ def main() -> int:
             ours, floor, pandas = results["ours"], results["floor"], results["pandas"]
             print(f"ours / floor time:   {ratio(timings, 'ours', 'floor')}  (goal <= 1.5x)")
             print(f"pandas / ours time:  {ratio(timings, 'pandas', 'ours')}  (goal >= 3x)")
+            print(f"ours / old time:     {ratio(timings, 'ours', 'old')}  (old reader, {OLD}; "
+                  f"old / floor {ratio(timings, 'old', 'floor')})")
             print(f"ours peak RSS:       {ours['peak_mb']:.0f} MB (goal < 300 MB)  "
-                  f"floor {floor['peak_mb']:.0f} MB, pandas {pandas['peak_mb']:.0f} MB")
+                  f"floor {floor['peak_mb']:.0f} MB, old {results['old']['peak_mb']:.0f} MB, "
+                  f"pandas {pandas['peak_mb']:.0f} MB")
     return 0
 
 

@@ -100,7 +100,10 @@ def read(opener: sources.Opener, header: list[str], name: str, *,
         mask = pc.and_(mask, measure)
         return kept.filter(mask) if pc.any(mask).as_py() else None
 
-    pieces, rows_read, encoding = sources.scan(opener, list(cols.values()), header, name, select)
+    narrow = [cols[c] for c in ("variable_type", "group_type", "measure_id", "measure_name")
+              if c in cols]
+    pieces, rows_read, encoding = sources.scan(opener, list(cols.values()), header, name,
+                                               select, narrow)
     if rows_read == 0:
         raise InputError("the file has a header but no data rows", file=name)
     if not pieces:

@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import re
 import tomllib
 import zipfile
 import zlib
+from collections import deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import BinaryIO
 
@@ -232,56 +235,112 @@ def header(head: bytes, name: str) -> list[str]:
 
 
 def scan(
-    opener: Opener, columns: list[str], names: list[str], name: str, select: Select
+    opener: Opener, columns: list[str], names: list[str], name: str, select: Select,
+    narrow: list[str] | None = None,
 ) -> tuple[list[pa.RecordBatch], int, str]:
     """Kept rows (each with its file line in ``_line``), rows read, and the text encoding.
+
+    ``narrow``: the few columns ``select`` reads. Each block is then parsed on those first (a
+    published quarter keeps a few rows in a hundred), then on every column of its kept lines.
 
     The text is UTF-8 unless a byte says otherwise; then the whole file is read again as
     Windows-1252 (what Excel writes), provided what came before was plain ASCII. A file that
     mixes the two, or has bytes that neither encoding allows, is refused at that row.
     """
     try:
-        return (*_scan(opener, columns, names, name, select, "utf-8"), "utf-8")
+        return (*_scan(opener, columns, names, name, select, "utf-8", narrow), "utf-8")
     except NotUtf8:
-        return (*_scan(opener, columns, names, name, select, "windows-1252"), "windows-1252")
+        return (*_scan(opener, columns, names, name, select, "windows-1252", narrow),
+                "windows-1252")
 
 
-def _scan(opener, columns, names, name, select, encoding):
-    # Parse chunks of 1 MB: pyarrow parses the chunks of a block on its thread pool.
-    read = pacsv.ReadOptions(column_names=names, use_threads=True, block_size=1 << 20)
-    convert = pacsv.ConvertOptions(
-        column_types={c: pa.string() for c in columns}, include_columns=columns,
-        strings_can_be_null=False, quoted_strings_can_be_null=False,
-    )
-    pieces, rows, kept, seen_text = [], 0, 0, False
-    with opener() as f:
+#: Above this share of a block's rows kept, parsing the kept lines again saves nothing.
+RECUT_SHARE = 0.25
+#: Blocks parsed at once (pyarrow releases the GIL): the next block is read meanwhile.
+WORKERS = max(2, min(4, os.cpu_count() or 2))
+
+
+def _parser(names: list[str], columns: list[str]) -> Callable[[bytes], pa.RecordBatch | None]:
+    # A block is one chunk, parsed on one thread: blocks run side by side instead.
+    read = pacsv.ReadOptions(column_names=names, use_threads=False, block_size=2 * BLOCK_BYTES)
+    convert = pacsv.ConvertOptions(column_types=dict.fromkeys(columns, pa.string()),
+                                   include_columns=columns, strings_can_be_null=False,
+                                   quoted_strings_can_be_null=False)
+
+    def parse(block: bytes) -> pa.RecordBatch | None:
+        t = pacsv.read_csv(pa.BufferReader(block), read_options=read, convert_options=convert)
+        return t.combine_chunks().to_batches()[0] if t.num_rows else None
+    return parse
+
+
+def _kept_lines(block: bytes, at: np.ndarray) -> bytes:
+    """The lines of a block (one row a line) at the given row positions."""
+    ends = np.flatnonzero(np.frombuffer(block, dtype=np.uint8) == 10)
+    starts = np.concatenate([[0], ends[:-1] + 1])
+    with memoryview(block) as view:
+        return b"".join(view[starts[i]: ends[i] + 1] for i in at.tolist())
+
+
+def _select_block(block: bytes, n_lines: int, parse: Callable, first: Callable | None,
+                  select: Select) -> tuple[int, pa.RecordBatch | None]:
+    """Rows in the block, and its kept rows with their position in the block in ``_line``."""
+    few = first(block) if first is not None else None
+    kept = select(few) if few is not None else None
+    if few is not None and kept is None:
+        return few.num_rows, None
+    # Cutting out lines is only safe where each row is one line (no blank lines, no line
+    # breaks inside quotes), and only worth it when few rows are kept.
+    if kept is not None and n_lines == few.num_rows >= len(kept) / RECUT_SHARE:
+        at = kept.column("_line")
+        full = parse(_kept_lines(block, at.to_numpy()))
+        if full is not None and full.num_rows == len(at):
+            return few.num_rows, pa.RecordBatch.from_arrays(
+                [*full.columns, at], names=[*full.schema.names, "_line"])
+    batch = parse(block)
+    return (0, None) if batch is None else (batch.num_rows, select(batch))
+
+
+def _scan(opener, columns, names, name, select, encoding, narrow):
+    parse = _parser(names, columns)
+    first = _parser(names, narrow) if narrow and len(narrow) < len(columns) else None
+    pieces, pending, seen_text = [], deque(), False
+    rows = kept = 0
+
+    def collect() -> None:  # in file order, so the first bad row is the one reported
+        nonlocal rows, kept
+        future, block, first_line, n_lines = pending.popleft()
+        try:
+            n, piece = future.result()
+        except pa.ArrowInvalid as exc:
+            raise _parse_error(block, first_line, len(names), name, exc) from exc
+        rows += n
+        if piece is None:
+            return
+        at = piece.column("_line")
+        if n_lines == n:  # one row a line: the usual case
+            lines = pc.add(at, first_line)
+        else:  # blank lines or line breaks inside quotes
+            lines = pc.take(pa.array(_row_lines(block, first_line)), at)
+        pieces.append(piece.set_column(piece.num_columns - 1, "_line", lines))
+        kept += piece.num_rows
+        if kept > MAX_KEPT_ROWS:
+            raise InputError(
+                f"the file keeps more than {MAX_KEPT_ROWS:,} rows of recovery measures "
+                "(the largest published quarter keeps about 28,000): not a published "
+                "file; refusing it before it fills the memory",
+                file=name, row=int(lines[-1].as_py()),
+            )
+
+    with opener() as f, ThreadPoolExecutor(WORKERS) as pool:
         for block, first_line, n_lines in _blocks(f, name):
+            # Decoded here, in order: whether a byte is an error depends on the blocks before.
             block, seen_text = _decode(block, first_line, encoding, seen_text, name)
-            try:
-                table = pacsv.read_csv(pa.BufferReader(block), read_options=read,
-                                       convert_options=convert)
-            except pa.ArrowInvalid as exc:
-                raise _parse_error(block, first_line, len(names), name, exc) from exc
-            if table.num_rows == 0:
-                continue
-            batch = table.combine_chunks().to_batches()[0]
-            piece = select(batch)
-            if piece is not None:
-                at = piece.column("_line")
-                if n_lines == batch.num_rows:  # one row a line: the usual case
-                    lines = pc.add(at, first_line)
-                else:  # blank lines or line breaks inside quotes
-                    lines = pc.take(pa.array(_row_lines(block, first_line)), at)
-                pieces.append(piece.set_column(piece.num_columns - 1, "_line", lines))
-                kept += piece.num_rows
-                if kept > MAX_KEPT_ROWS:
-                    raise InputError(
-                        f"the file keeps more than {MAX_KEPT_ROWS:,} rows of recovery measures "
-                        "(the largest published quarter keeps about 28,000): not a published "
-                        "file; refusing it before it fills the memory",
-                        file=name, row=int(lines[-1].as_py()),
-                    )
-            rows += batch.num_rows
+            pending.append((pool.submit(_select_block, block, n_lines, parse, first, select),
+                            block, first_line, n_lines))
+            if len(pending) > WORKERS:
+                collect()
+        while pending:
+            collect()
     return pieces, rows
 
 

@@ -4,7 +4,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from core import periods
+from core import periods, readers
+from core.errors import InputError
+from tests.conftest import quarterly_csv, small_quarter
 
 
 @pytest.mark.parametrize(
@@ -29,10 +31,19 @@ def test_label_round_trip(day):
     assert periods.is_quarter(start, periods.quarter_end(start))
 
 
-def test_quarter_range_includes_unpublished_quarter():
+def test_unpublished_quarter_kept_on_the_axis_and_refused_in_a_file(tmp_path):
+    """2020/21 Q2 was never published: a time axis still has a place for it (so no line
+    bridges it), and a file claiming to hold it is refused at its row, naming the quarter."""
     labels = periods.quarter_range(dt.date(2020, 4, 1), dt.date(2021, 1, 1))
     assert labels == ["2020/21 Q1", "2020/21 Q2", "2020/21 Q3", "2020/21 Q4"]
-    assert "2020/21 Q2" in periods.UNPUBLISHED_QUARTERS
+    path = tmp_path / "nhstalkingtherapies_quarterly_q2_20_21.csv"
+    path.write_bytes(quarterly_csv(small_quarter("2020-07-01", "2020-09-30")))
+    with pytest.raises(InputError, match=r"2020/21 Q2 was never published") as caught:
+        readers.read_file(path, today=dt.date(2026, 11, 26))
+    assert "row 2" in str(caught.value)
+    # The neighbouring quarters are read.
+    path.write_bytes(quarterly_csv(small_quarter("2020-10-01", "2020-12-31")))
+    assert readers.read_file(path, today=dt.date(2026, 11, 26)).periods == ["2020/21 Q3"]
 
 
 def test_period_type_and_label():

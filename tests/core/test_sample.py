@@ -24,7 +24,11 @@ def test_deterministic_and_read_by_the_real_readers(tmp_path):
     path = make_sample.write_quarter(a, start, tmp_path)
     r = readers.read_file(path, today=dt.date(2026, 11, 26))
     assert r.periods == ["2019/20 Q3"]
-    assert r.frame.groupby("level")["area_code"].nunique().to_dict()["STP"] == 42  # issue 10: STPs stay STPs
+    # issue 10: STPs stay STPs and CCGs stay CCGs, every one the file names.
+    written = published.groupby("GroupType")[["STP", "CCG"]].nunique()
+    read = r.frame.groupby("level")["area_code"].nunique()
+    assert read["STP"] == written.at["STP", "STP"] and read["CCG"] == written.at["CCG", "CCG"]
+    assert "ICB" not in read and "SubICB" not in read
     assert r.skipped  # the InvalidRegionCode row
 
 
@@ -49,9 +53,25 @@ def test_bundled_store_quarters_are_marked_synthetic_and_have_the_gap():
                for s in set(q["source"]))  # the published-format sample files
     quarters = set(q["period"])
     assert "2020/21 Q2" not in quarters and {"2018/19 Q1", "2026/27 Q1"} <= quarters
-    eng = q[(q["level"] == "England") & (q["group"] == "Total")]
-    rate = 100 * eng["recovered"].sum() / (eng["finished"].sum() - eng["not_at_caseness"].sum())
-    assert 49 < rate < 53  # about 50%, like the published series
+
+
+
+def test_sample_england_rate_follows_the_published_years():
+    """Each financial year's four synthetic England quarters, summed, against the real
+    published annual row for that year (stored beside them, not synthetic)."""
+    f = Store().load()
+    eng = f[(f["level"] == "England") & (f["group"] == "Total")]
+    real = eng[(eng["period_type"] == "year") & ~eng["synthetic"]].set_index("period")
+    q = eng[eng["period_type"] == "quarter"]
+    sample = q.groupby(q["period"].str[:7])[["finished", "not_at_caseness", "recovered"]].sum()
+    years = sorted(set(sample.index) & set(real.index))
+    assert len(years) >= 5, years
+
+    def rate(d):
+        return 100 * d["recovered"] / (d["finished"] - d["not_at_caseness"])
+
+    diff = (rate(sample.loc[years]) - rate(real.loc[years]).astype(float)).abs()
+    assert diff.max() < 2, diff.sort_values()
 
 
 def test_sample_magnitudes_follow_each_icbs_real_figures():

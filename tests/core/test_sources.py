@@ -209,3 +209,25 @@ def test_same_frame_whatever_the_block_size(monkeypatch):
     monkeypatch.setattr(sources, "READ_BYTES", 300)
     monkeypatch.setattr(sources, "BLOCK_BYTES", 600)
     pd.testing.assert_frame_equal(read(data).frame, whole)
+
+
+def test_kept_lines_parsed_again_read_as_the_whole_file(monkeypatch):
+    """A block keeping few rows is parsed on the filter columns, then only its kept lines in
+    full: the rows read, and the row an error names, are those of the file itself."""
+    calls, cut = [], []
+    parser, kept_lines = sources._parser, sources._kept_lines
+    monkeypatch.setattr(sources, "_parser", lambda names, columns: calls.append(columns)
+                        or parser(names, columns))
+    monkeypatch.setattr(sources, "_kept_lines", lambda block, at: cut.append(len(at))
+                        or kept_lines(block, at))
+    kept = small_quarter()
+    assert read(quarterly_csv(filler(40) + kept + filler(40))).frame.drop(columns="source") \
+        .equals(read(quarterly_csv(kept)).frame.drop(columns="source"))
+    assert len(calls[0]) > len(calls[1]) == 4  # every column; the filter's four
+    assert cut and cut[0] < 80 * 6  # the kept lines only were parsed in full
+    rows = filler(40) + area_rows(code="QF7") + filler(7) + area_rows(recovered="lots")
+    data = quarterly_csv(rows + filler(40))
+    with pytest.raises(InputError, match="lots") as e:
+        read(data)
+    assert e.value.row == 1 + 40 * 6 + 6 + 7 * 6 + 3  # header, filler, QF7, filler, M191 row
+    assert data.split(b"\n")[e.value.row - 1].count(b"lots") == 1

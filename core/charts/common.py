@@ -1,0 +1,234 @@
+"""What every chart shares: the palette and styles, titles and source lines, names, datasets
+as Arrow tables, tooltips that never say "null", the layout kept once per set of options and
+filled per view, and rendering to PNG or SVG."""
+
+from __future__ import annotations
+
+import functools
+import json
+import pickle
+import re
+import textwrap
+from collections.abc import Callable
+from typing import Any
+
+import altair as alt
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from core import model
+
+PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#999999"]
+#: A population's line dash and point shape, in the model's order (the one table of them).
+DASHES = {code: list(p.dash) for code, p in model.POPULATIONS.items()}
+SHAPES = {code: p.shape for code, p in model.POPULATIONS.items()}
+BAND_STYLE = {
+    # band: (colour, shape); shapes differ so the band reads without colour.
+    "better (99.8%)": ("#0072B2", "triangle-up"),
+    "better (95%)": ("#56B4E9", "triangle-up"),
+    "similar": ("#E69F00", "circle"),
+    "worse (95%)": ("#CC79A7", "triangle-down"),
+    "worse (99.8%)": ("#D55E00", "triangle-down"),
+    "no data": ("#999999", "square"),
+}
+#: Fit the page width but keep titles and legends inside the chart (no clipping).
+AUTOSIZE = alt.AutoSizeParams(type="fit-x", contains="padding")
+SOURCE = "Source: NHS England, NHS Talking Therapies quarterly data."
+SYNTHETIC_SOURCE = "SYNTHETIC SAMPLE DATA for demonstration, not published statistics."
+#: Characters per line of a title and a subtitle: they fit a 390 px phone, so nothing is cut.
+TITLE_WRAP, SUBTITLE_WRAP = 44, 60
+#: Legends stacked below the chart, not side by side (they would run off a phone's screen).
+CONFIG = alt.Config(legend=alt.LegendConfig(layout=alt.ExprRef(
+    "{bottom: {direction: 'vertical', anchor: 'start', margin: 12}}")))
+#: A long legend label ("Area, population") on two lines, broken after the area.
+TWO_LINES = ("length(datum.label) > 36 && indexof(datum.label, ', ') > 0 ? "
+             "[slice(datum.label, 0, indexof(datum.label, ', ') + 1), "
+             "slice(datum.label, indexof(datum.label, ', ') + 2)] : datum.label")
+#: Below this container width the compare chart's area names are cut (full name in tooltip).
+NARROW = 600
+
+
+def source_line(synthetic: bool) -> str:
+    return SYNTHETIC_SOURCE if synthetic else SOURCE
+
+
+def _source(synthetic: str) -> list[str]:
+    """The source line, and where rows are flagged synthetic, what marks them on the chart."""
+    hollow = ["Hollow points: synthetic values."] if synthetic == "rows" else []
+    return [source_line(bool(synthetic)), *hollow]
+
+
+TREND_COLUMNS = [
+    "period", "series", "series_order", "group", "group_label", "area_name", "numerator",
+    "denominator", "rate", "ci95_low", "ci95_high", "published_rate", "note", "synthetic",
+]
+TABLE_COLUMNS = [
+    "area", "region", "rate", "ci95_low", "ci95_high", "numerator", "denominator", "vs_england",
+    "vs_target", "group_label", "note", "synthetic",
+]
+
+
+# --- Names ----------------------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=4096)
+def full_name(name: str) -> str:
+    """Published names are often upper case: 'NHS SOUTH YORKSHIRE INTEGRATED CARE BOARD' →
+    'NHS South Yorkshire Integrated Care Board' (same rules as ``explore.pretty_name``)."""
+    if not isinstance(name, str):
+        return ""
+    if name.isupper():
+        small = {"AND", "OF", "THE"}
+        name = " ".join(
+            w if w in {"NHS", "ICB"}
+            else (w.lower() if w in small and i else "-".join(p.capitalize() for p in w.split("-")))
+            for i, w in enumerate(name.split()))
+    return name.replace("-On-", "-on-").replace("-Upon-", "-upon-")
+
+
+@functools.lru_cache(maxsize=4096)
+def short_name(name: str) -> str:
+    """The place in an area's name, which is what fits beside a chart on a phone:
+    'NHS Birmingham and Solihull Integrated Care Board' → 'Birmingham and Solihull'."""
+    name = full_name(name)
+    name = re.sub(r"^NHS\s+", "", name)
+    name = re.sub(r"\s+(Integrated Care Board|ICB|Commissioning Region)$", "", name)
+    return name.strip() or full_name(name)
+
+
+# --- Building and filling -------------------------------------------------------------------
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    return textwrap.wrap(text, width) or [""]
+
+
+def _arrow(columns: dict[str, Any]) -> pa.Table:
+    """A dataset as an Arrow table built straight from its columns (missing values and NaN
+    as nulls): the app sends Arrow to the browser, so a DataFrame on the way is wasted work."""
+    return pa.table({c: pa.array(v, from_pandas=True) for c, v in columns.items()})
+
+
+def _column(data: pd.DataFrame, name: str) -> Any:
+    """A column's values for Arrow: plain NumPy where it is NumPy (Arrow copies that in
+    microseconds, where a pandas array costs it a hundred times more)."""
+    values = data[name]
+    if isinstance(values.dtype, np.dtype) and values.dtype.kind in "fiub":
+        return values.to_numpy()
+    return values.array
+
+
+def _slim(data: pd.DataFrame, columns: list[str], having: str | None = None,
+          **extra: Any) -> pa.Table:
+    """The columns a chart reads (and ``extra`` ones), keeping only the rows with a value in
+    ``having``: a chart draws no point there (its table and text say why)."""
+    table = _arrow({**{c: _column(data, c) for c in columns if c in data.columns}, **extra})
+    if having is None or having not in table.column_names:
+        return table
+    column = table.column(having)
+    return table.filter(column.is_valid()) if column.null_count else table
+
+
+def _synthetic(table: pa.Table, synthetic: bool) -> str:
+    """Whether the source line says "synthetic": the rows' own flag when they carry one (only
+    when synthetic values are on screen: "rows"), else what the caller says about the store
+    ("store" or "")."""
+    if "synthetic" in table.column_names and len(table):
+        return "rows" if pc.any(table.column("synthetic")).as_py() else ""
+    return "store" if synthetic else ""
+
+
+def _meta(title: str) -> pa.Table:
+    return pa.table({"title": ["\n".join(_wrap(title, TITLE_WRAP))]})
+
+
+def _named(name: str) -> alt.NamedData:
+    return alt.NamedData(name=name)
+
+
+def _title(subtitle: list[str], text: str | None = None) -> alt.TitleParams:
+    """A title read from the view's ``meta`` dataset (so the layout is the same for every
+    view), or a fixed ``text``; lines wrapped to fit a phone."""
+    lines = [line for s in subtitle for line in _wrap(s, SUBTITLE_WRAP)]
+    fixed = _wrap(text, TITLE_WRAP) if text is not None else []
+    title = (fixed[0] if len(fixed) == 1 else fixed) if text is not None else alt.ExprRef(
+        "length(data('meta')) ? split(data('meta')[0].title, '\\n') : ''")
+    return alt.TitleParams(text=title, subtitle=lines, anchor="start", subtitleColor="#425563",
+                           limit=0)
+
+
+def _meta_layer() -> alt.Chart:
+    """Vega-Lite only emits a dataset some mark reads: this invisible mark reads ``meta``."""
+    return alt.Chart(_named("meta")).mark_text(opacity=0, text="")
+
+
+#: Why a value is missing: the row's note where it has one.
+_REASON = "(isValid(datum.note) && datum.note != '' ? datum.note : 'no data')"
+
+
+def _tips(fields: list[tuple[str, str, str | None]]) -> tuple[dict[str, str], list[alt.Tooltip]]:
+    """Tooltip entries as text, so a missing value reads as its reason, never "null".
+
+    Each field is (column, title, number format or None for text). Returns the calculate
+    expressions to add to the layer and the tooltip encoding.
+    """
+    calc, tips = {}, []
+    for i, (col, title, fmt) in enumerate(fields):
+        v = f"datum[{json.dumps(col)}]"
+        if fmt is None:
+            shown = v
+            ok = f"isValid({v}) && {v} != ''"
+        else:
+            shown = f"format({v}, '{fmt}')"
+            ok = f"isValid({v}) && isFinite({v})"
+        fallback = "'none'" if col == "note" else _REASON
+        calc[f"tip{i}"] = f"{ok} ? {shown} : {fallback}"
+        tips.append(alt.Tooltip(f"tip{i}:N", title=title))
+    return calc, tips
+
+
+@functools.lru_cache(maxsize=256)
+def _layout(build: Callable[..., alt.TopLevelMixin], opts: tuple) -> tuple[bytes, dict]:
+    """The chart for one set of options, as a pickled Vega-Lite dict (each view unpickles its
+    own copy, so no view shares a mutable part with another) and its constant datasets."""
+    spec = build(**dict(opts)).to_dict(validate=False)
+    constants = {k: pa.Table.from_pylist(v) for k, v in spec.pop("datasets", {}).items()}
+    return pickle.dumps(spec, protocol=pickle.HIGHEST_PROTOCOL), constants
+
+
+def _view(build: Callable[..., alt.TopLevelMixin], opts: dict, datasets: dict[str, pa.Table],
+          frames: bool) -> dict:
+    blob, constants = _layout(build, tuple(opts.items()))
+    spec = pickle.loads(blob)
+    data = {**constants, **datasets}
+    spec["datasets"] = data if frames else {k: t.to_pylist() for k, t in data.items()}
+    return spec
+
+
+def _points(base: alt.Chart) -> list[alt.Chart]:
+    """Published points filled, synthetic ones hollow (same encodings)."""
+    return [base.transform_filter("datum.synthetic !== true").mark_point(
+                filled=True, size=60, opacity=1),
+            base.transform_filter("datum.synthetic === true").mark_point(
+                filled=False, size=60, opacity=1, strokeWidth=1.8)]
+
+
+def to_image(chart: alt.TopLevelMixin | dict, fmt: str = "png", width: int = 900) -> bytes:
+    """Render a chart, or its spec (datasets as records or as the Arrow tables the app keeps),
+    to PNG or SVG bytes (vl-convert; no browser needed).
+
+    A fixed width is set: 'container' width means nothing outside a page.
+    """
+    import vl_convert as vlc
+
+    if fmt not in ("png", "svg"):
+        raise ValueError(f"format must be png or svg, not {fmt!r}")
+    spec = chart if isinstance(chart, dict) else chart.to_dict(validate=False)
+    datasets = {k: v.to_pylist() if isinstance(v, pa.Table) else
+                json.loads(v.to_json(orient="records", date_format="iso"))
+                if isinstance(v, pd.DataFrame) else v
+                for k, v in spec.get("datasets", {}).items()}
+    text = json.dumps({**spec, "datasets": datasets, "width": width})
+    return vlc.vegalite_to_svg(text).encode() if fmt == "svg" else vlc.vegalite_to_png(text, scale=2)

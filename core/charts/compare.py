@@ -1,0 +1,249 @@
+"""Charts comparing areas or groups in one period: areas ranked with their intervals, areas
+against funnel limits, and the population groups of one area."""
+
+from __future__ import annotations
+
+import altair as alt
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from core import model
+from core.charts import common
+
+# --- Areas in one period: ranked and funnel -------------------------------------------------
+
+
+def _band_scales(has_england: bool) -> tuple[alt.Color, alt.Shape]:
+    # A fixed key, as Fingertips shows it: a band keeps its colour and shape in every view.
+    bands = [b for b in common.BAND_STYLE if b != "no data"] if has_england else ["no data"]
+    legend = alt.Legend(orient="bottom", title="Compared with England", labelLimit=0,
+                        direction="vertical")
+    return (alt.Color("vs_england:N", title="Compared with England", legend=legend,
+                      scale=alt.Scale(domain=bands, range=[common.BAND_STYLE[b][0] for b in bands])),
+            alt.Shape("vs_england:N", title="Compared with England", legend=legend,
+                      scale=alt.Scale(domain=bands, range=[common.BAND_STYLE[b][1] for b in bands])))
+
+
+def _area_tips(measure: str) -> tuple[dict[str, str], list[alt.Tooltip]]:
+    label = model.MEASURES[measure]["label"]
+    return common._tips([
+        ("full", "Area", None), ("region", "Region", None), ("rate", f"{label} (%)", ".1f"),
+        ("ci95_low", "95% CI low (%)", ".1f"), ("ci95_high", "95% CI high (%)", ".1f"),
+        ("numerator", "Numerator", ",.0f"), ("denominator", "Denominator", ",.0f"),
+        ("vs_england", "Compared with England", None), ("vs_target", "Against the 50% target", None),
+        ("note", "Note", None)])
+
+
+def _areas(table: pd.DataFrame, highlight: str | None) -> pa.Table:
+    """The areas with a rate: short name for the axis, full name for the tooltip, and which
+    one is the chosen area."""
+    names = table["area_name" if "area_name" in table.columns else "area"].tolist()
+    codes = table["area_code"].tolist() if "area_code" in table.columns else [None] * len(names)
+    return common._slim(table, common.TABLE_COLUMNS, "rate",
+                 label=[common.short_name(n) for n in names], full=[common.full_name(n) for n in names],
+                 highlight=[highlight is not None and c == highlight for c in codes])
+
+
+#: Whether an axis label names the chosen area (the view's ``chosen`` dataset).
+CHOSEN = "indata('chosen', 'label', datum.value)"
+
+
+def _ring(y: alt.Y | str, x: alt.X | str) -> alt.Chart:
+    """A large black ring round the chosen area's point (shape, not colour, marks it)."""
+    return alt.Chart(common._named("chosen")).mark_point(
+        shape="circle", size=420, filled=False, strokeWidth=2.5, color="#000000").encode(x=x, y=y)
+
+
+def _compare_layout(*, has_england: bool, synthetic: str, measure: str,
+                    width: int | str) -> alt.LayerChart:
+    color, shape = _band_scales(has_england)
+    # Short names; on a phone cut at 120 px (the tooltip has the full name). The chosen area's
+    # label is bold and marked with an arrow.
+    y = alt.Y("label:N", sort=alt.EncodingSortField("rate", order="descending"), title=None,
+              axis=alt.Axis(
+                  labelLimit=alt.ExprRef(
+                      f"containerSize()[0] > 0 && containerSize()[0] < {common.NARROW} ? 120 : 0"),
+                  labelExpr=f"{CHOSEN} ? '▶ ' + datum.label : datum.label",
+                  labelFontWeight=alt.ConditionalAxisLabelFontWeight(
+                      condition={"test": CHOSEN, "value": "bold"}, value="normal"),
+                  labelColor=alt.ConditionalAxisColor(
+                      condition={"test": CHOSEN, "value": "#000000"}, value="#425563")))
+    label = model.MEASURES[measure]["label"]
+    # Fitted to the data, not from zero: the points spread over the width even on a phone.
+    x_scale = alt.Scale(zero=False, nice=False, padding=6)
+
+    def quiet(field: str) -> alt.X:  # on the shared scale, drawing no axis of its own
+        return alt.X(f"{field}:Q", scale=x_scale, axis=None)
+
+    calc, tooltip = _area_tips(measure)
+    base = alt.Chart(common._named("areas"))
+    lines = ([[1, 0]] if has_england else []) + ([[4, 4]] if measure == "recovery" else [])
+    layers = [
+        common._meta_layer(),
+        base.mark_rule(strokeWidth=1.5, color="#425563").encode(
+            y=y, x=alt.X("ci95_low:Q", title=f"{label} (%)", scale=x_scale), x2="ci95_high:Q"),
+        # The axis at the top too: a ranked list of 42 is taller than a phone's screen.
+        *common._points(base.transform_calculate(**calc).encode(
+            y=y, x=alt.X("rate:Q", scale=x_scale, axis=alt.Axis(orient="top", title=None)),
+            color=color, shape=shape, tooltip=tooltip)),
+        _ring(y, quiet("rate")),
+    ]
+    if lines:  # England and the target as lines named in a legend: no label to overlap
+        layers.append(alt.Chart(common._named("references")).mark_rule(color="#231f20").encode(
+            x=quiet("x"), strokeDash=alt.StrokeDash(
+                "text:N", title="Lines", sort=alt.EncodingSortField("order"),
+                scale=alt.Scale(range=lines),
+                legend=alt.Legend(orient="bottom", labelLimit=0, direction="vertical"))))
+    return alt.layer(
+        *layers, width=width, autosize=common.AUTOSIZE, config=common.CONFIG, height=alt.Step(18),
+        title=common._title(["Bars: 95% confidence interval. Shape and colour: compared with England.",
+                      *common._source(synthetic)]),
+        resolve=alt.Resolve(axis=alt.AxisResolveMap(x="independent"),
+                            scale=alt.ScaleResolveMap(strokeDash="independent")),
+    )
+
+
+def _references(england: float | None, measure: str) -> pa.Table:
+    refs = []
+    if _has_england(england):
+        refs.append((float(england), f"England {england:.1f}%", 0))
+    if measure == "recovery":
+        refs.append((model.TARGET_PERCENT, "50% target", 1))
+    return common._arrow({"x": [r[0] for r in refs], "text": [r[1] for r in refs],
+                   "order": [r[2] for r in refs]})
+
+
+def _has_england(england: float | None) -> bool:
+    return england is not None and bool(pd.notna(england))
+
+
+def compare_spec(
+    table: pd.DataFrame, england: float | None, *, title: str, synthetic: bool = False,
+    measure: str = "recovery", width: int | str = "container", frames: bool = False,
+    highlight: str | None = None,
+) -> dict:
+    """Every area's rate with its 95% interval, ranked, marked against England and the target;
+    ``highlight`` is the area code to ring and label."""
+    areas = _areas(table, highlight)
+    opts = {"has_england": _has_england(england), "synthetic": common._synthetic(areas, synthetic),
+            "measure": measure, "width": width}
+    return common._view(_compare_layout, opts, {
+        "areas": areas, "chosen": areas.filter(areas.column("highlight")),
+        "references": _references(england, measure), "meta": common._meta(title)}, frames)
+
+
+def _funnel_layout(*, has_england: bool, synthetic: str, measure: str,
+                   width: int | str) -> alt.LayerChart:
+    label = model.MEASURES[measure]["label"]
+    color, shape = _band_scales(has_england)
+    # No "nice" rounding: on a log scale it stretches 1,000-20,000 to 100-100,000.
+    x = alt.X("denominator:Q", title="Denominator (finished treatment, at caseness)",
+              scale=alt.Scale(type="log", nice=False), axis=alt.Axis(format=",.0f"))
+    calc, tooltip = _area_tips(measure)
+    areas = alt.Chart(common._named("areas"))
+    return alt.layer(
+        common._meta_layer(),
+        alt.Chart(common._named("limits")).mark_line(color="#425563", clip=True).encode(
+            x=x, y=alt.Y("rate:Q", title=f"{label} (%)", scale=alt.Scale(zero=False)),
+            detail="limit:N",
+            strokeDash=alt.StrokeDash("kind:N", title="Lines", scale=alt.Scale(
+                domain=["England", "95% limits", "99.8% limits"], range=[[1, 0], [6, 3], [2, 2]]),
+                legend=alt.Legend(orient="bottom", labelLimit=0))),
+        *common._points(areas.transform_calculate(**calc).encode(
+            x=x, y="rate:Q", color=color, shape=shape, tooltip=tooltip)),
+        _ring("rate:Q", x),
+        # Named beside its ring, on the side with room (``left``: in the left part of the plot).
+        alt.Chart(common._named("chosen")).mark_text(align="left", dx=14, fontWeight="bold",
+                                              color="#000000").encode(x=x, y="rate:Q", text="label:N")
+        .transform_filter("datum.left === true"),
+        alt.Chart(common._named("chosen")).mark_text(align="right", dx=-14, fontWeight="bold",
+                                              color="#000000").encode(x=x, y="rate:Q", text="label:N")
+        .transform_filter("datum.left !== true"),
+        width=width, autosize=common.AUTOSIZE, config=common.CONFIG, height=420,
+        title=common._title(["Each point is an area; outside the dotted lines is unlikely by chance.",
+                      *common._source(synthetic)]),
+        resolve=alt.Resolve(scale=alt.ScaleResolveMap(strokeDash="independent")),
+    )
+
+
+def funnel_spec(
+    table: pd.DataFrame, limits: pd.DataFrame, *, title: str, synthetic: bool = False,
+    measure: str = "recovery", width: int | str = "container", frames: bool = False,
+    highlight: str | None = None,
+) -> dict:
+    """Areas by denominator against 95% and 99.8% control limits around England's rate,
+    over the span of the areas' denominators; ``highlight`` is the area code to ring and name."""
+    areas = _areas(table, highlight)
+    den = limits["denominator"].to_numpy("float64") if len(limits) else np.array([])
+    have = areas.column("denominator").to_numpy(zero_copy_only=False).astype("float64") \
+        if "denominator" in areas.column_names else np.array([])
+    have = have[~np.isnan(have)]
+    inside = ((den >= have.min() * 0.8) & (den <= have.max() * 1.2)) if len(have) \
+        else np.ones(len(den), bool)
+    kinds = {"low95": "95% limits", "high95": "95% limits", "low998": "99.8% limits",
+             "high998": "99.8% limits", "baseline": "England"}
+    n = int(inside.sum())
+    lines = common._arrow({  # long form, one block of rows per limit line
+        "denominator": np.tile(den[inside], len(kinds)),
+        "limit": np.repeat(np.array(list(kinds), dtype=object), n),
+        "rate": np.concatenate([limits[c].to_numpy("float64")[inside] if len(limits)
+                                else np.array([]) for c in kinds]),
+        "kind": np.repeat(np.array(list(kinds.values()), dtype=object), n),
+    })
+    has_england = "vs_england" in areas.column_names and bool(
+        pc.any(pc.not_equal(areas.column("vs_england"), "no data")).as_py())
+    opts = {"has_england": has_england, "synthetic": common._synthetic(areas, synthetic),
+            "measure": measure, "width": width}
+    chosen = areas.filter(areas.column("highlight"))
+    if len(chosen) and len(have):  # where it sits along the log axis, 0 to 1
+        span = np.log(have.max() * 1.2) - np.log(have.min() * 0.8)
+        at = (np.log(chosen.column("denominator").to_numpy(zero_copy_only=False))
+              - np.log(have.min() * 0.8)) / (span or 1)
+        chosen = chosen.append_column("left", pa.array(at < 0.6))
+    return common._view(_funnel_layout, opts, {
+        "limits": lines, "areas": areas, "chosen": chosen, "meta": common._meta(title)}, frames)
+
+# --- Ethnic groups in one area and period ---------------------------------------------------
+
+
+def _groups_layout(*, synthetic: str, measure: str, width: int | str) -> alt.LayerChart:
+    label = model.MEASURES[measure]["label"]
+    data = alt.Chart(common._named("groups"))
+    y = alt.Y("group_label:N", sort=alt.EncodingSortField("order"), title=None,
+              axis=alt.Axis(labelLimit=0, labelExpr="length(datum.label) > 26 ? split(datum.label, ': ') : datum.label"))
+    calc, tooltip = common._tips([
+        ("group_label", "Group", None), ("rate", f"{label} (%)", ".1f"),
+        ("ci95_low", "95% CI low (%)", ".1f"), ("ci95_high", "95% CI high (%)", ".1f"),
+        ("numerator", "Numerator", ",.0f"), ("denominator", "Denominator", ",.0f"),
+        ("note", "Note", None)])
+    layers = [
+        common._meta_layer(),
+        data.mark_rule(color="#425563").encode(
+            y=y, x=alt.X("ci95_low:Q", title=f"{label} (%)", scale=alt.Scale(zero=False)),
+            x2="ci95_high:Q"),
+        *common._points(data.transform_calculate(**calc).encode(
+            y=y, x="rate:Q", tooltip=tooltip, color=alt.value("#0072B2"),
+            shape=alt.value("diamond"))),
+    ]
+    if measure == "recovery":
+        layers.append(alt.Chart(alt.InlineData(values=[{"x": model.TARGET_PERCENT}]))
+                      .mark_rule(strokeDash=[4, 4], color="#231f20").encode(x="x:Q"))
+    return alt.layer(*layers, width=width, autosize=common.AUTOSIZE, config=common.CONFIG,
+                     height=alt.Step(30),
+                     title=common._title([("Dashed line: the 50% target. " if measure == "recovery"
+                                    else "") + "Bars: 95% confidence interval.",
+                                   *common._source(synthetic)]))
+
+
+def groups_spec(
+    data: pd.DataFrame, *, title: str, synthetic: bool = False, measure: str = "recovery",
+    width: int | str = "container", frames: bool = False,
+) -> dict:
+    """Rate for each population group in one area and period, with 95% intervals."""
+    d = common._slim(data, common.TABLE_COLUMNS, "rate", order=np.arange(len(data)))
+    opts = {"synthetic": common._synthetic(d, synthetic), "measure": measure, "width": width}
+    return common._view(_groups_layout, opts, {"groups": d, "meta": common._meta(title)}, frames)
+
+

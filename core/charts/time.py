@@ -1,0 +1,243 @@
+"""Charts over time: the trend of one or more series, and the gap between two groups. Both
+share the period axis, with the unpublished, synthetic and highlighted quarters shaded."""
+
+from __future__ import annotations
+
+import json
+
+import altair as alt
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from core import model, periods
+from core.charts import common
+
+#: Pixels: the crosses that mark a missing value sit along the bottom of the plot.
+TREND_HEIGHT = 380
+
+
+# --- Time axis (trend and gap) --------------------------------------------------------------
+
+
+def _time_x(domain: tuple[str, ...]) -> alt.X:
+    quarterly = any(" Q" in p for p in domain)
+    axis = alt.Axis(labelAngle=-45, labelExpr=(
+        "indexof(datum.label, 'Q1') >= 0 ? datum.label : ''" if quarterly else "datum.label"))
+    return alt.X("period:O", title="Quarter (financial year)" if quarterly else "Financial year",
+                 scale=alt.Scale(domain=list(domain)), axis=axis)
+
+
+def _period_spans(domain: tuple[str, ...]) -> list[alt.Chart]:
+    """Shaded spans over whole quarters: unpublished ones (fixed), synthetic ones and
+    highlighted ones (the view's ``synthetic`` and ``highlight`` datasets), each labelled."""
+    x = _time_x(domain)
+    # Cover half a step either side of a quarter's centre on the point scale.
+    half = (f"(scale('x', {json.dumps(domain[1])}) - scale('x', {json.dumps(domain[0])})) / 2"
+            if len(domain) > 1 else "width / 2")
+    span = dict(xOffset=alt.ExprRef(f"-{half}"), x2Offset=alt.ExprRef(half))
+    gaps = [p for p in periods.UNPUBLISHED_QUARTERS if p in domain]
+    layers = [
+        alt.Chart(common._named("synthetic")).mark_rect(color="#999999", opacity=0.18, **span)
+        .encode(x=x, x2="period:O"),
+        alt.Chart(common._named("synthetic")).mark_text(align="left", baseline="top", dx=2, y=2,
+                                                 fontSize=10, color="#425563")
+        .encode(x=x, text="label:N").transform_filter("datum.label != ''"),
+        alt.Chart(common._named("highlight")).mark_rect(color="#E69F00", opacity=0.3, **span)
+        .encode(x=x, x2="period:O"),
+    ]
+    if gaps:
+        g = alt.InlineData(values=[{"period": p, "text": f"{p}: not published"} for p in gaps])
+        layers += [
+            alt.Chart(g).mark_rect(color="#768692", opacity=0.3, **span).encode(x=x, x2="period:O"),
+            alt.Chart(g).mark_text(angle=270, align="right", baseline="middle", y=6,
+                                   color="#231f20", fontSize=11).encode(x=x, text="text:N"),
+        ]
+    return layers
+
+
+def _periods(periods_: list[str], labels: list[str]) -> pa.Table:
+    return pa.table({"period": pa.array(periods_, pa.string()),
+                     "label": pa.array(labels, pa.string())})
+
+
+def _synthetic_periods(table: pa.Table, domain: tuple[str, ...]) -> pa.Table:
+    """The periods holding a synthetic value, the label on the first of each run."""
+    if "synthetic" not in table.column_names or not len(table):
+        return _periods([], [])
+    flagged = set(table.column("period").filter(
+        pc.fill_null(table.column("synthetic"), False)).to_pylist())
+    inside = [i for i, p in enumerate(domain) if p in flagged]
+    return _periods([domain[i] for i in inside],
+                    ["" if i and domain[i - 1] in flagged else "synthetic sample" for i in inside])
+
+
+
+# --- Trend ----------------------------------------------------------------------------------
+
+
+def _trend_layout(*, domain: tuple[str, ...], measure: str, show_ci: bool, synthetic: str,
+                  width: int | str, rolling: bool) -> alt.LayerChart:
+    label = model.MEASURES[measure]["label"]
+    color = alt.Color(
+        "series:N", title="Series", sort=alt.EncodingSortField("series_order"),
+        scale=alt.Scale(range=common.PALETTE),
+        legend=alt.Legend(orient="bottom", direction="vertical", labelLimit=0,
+                          labelExpr=common.TWO_LINES, symbolStrokeWidth=3, symbolOpacity=1, symbolType="stroke"))
+    # Populations in the model's order take the line styles in that order.
+    dash = alt.StrokeDash(
+        "group_label:N", title="Population (line style)", sort=alt.EncodingSortField("group_order"),
+        scale=alt.Scale(range=list(common.DASHES.values())),
+        legend=alt.Legend(orient="bottom", direction="vertical", symbolStrokeWidth=2.5,
+                          labelLimit=0, symbolSize=400, symbolType="stroke"))
+    shape = alt.Shape("group_label:N", sort=alt.EncodingSortField("group_order"),
+                      scale=alt.Scale(range=list(common.SHAPES.values())), legend=None)
+    x = _time_x(domain)
+    y_scale = alt.Scale(domain=alt.DomainUnionWith(unionWith=[45, 55]), zero=False, nice=True)
+    y = alt.Y("rate:Q", title=f"{label} (%)", scale=y_scale)
+    calc, tooltip = common._tips([
+        ("period", "Quarter" if " Q" in "".join(domain) else "Year", None),
+        ("area_name", "Area", None), ("group_label", "Population", None),
+        ("numerator", model.MEASURES[measure]["numerator_label"], ",.0f"),
+        ("denominator", "Finished treatment, at caseness", ",.0f"),
+        ("rate", f"{label} (%)", ".1f"), ("ci95_low", "95% CI low (%)", ".1f"),
+        ("ci95_high", "95% CI high (%)", ".1f"), ("published_rate", "Published (%)", ".1f"),
+        ("note", "Note", None)])
+    base = alt.Chart(common._named("trend"))
+    layers = [*_period_spans(domain), common._meta_layer()]
+    if show_ci:  # the main series only: seven overlapping bands cannot be read
+        layers.append(base.mark_area(opacity=0.16, invalid="break-paths-show-domains").encode(
+            x=x, y=alt.Y("ci95_low:Q", title=f"{label} (%)"), y2="ci95_high:Q",
+            color=color, detail="path:N").transform_filter("datum.main === true"))
+    layers.append(base.mark_line(invalid="break-paths-show-domains").encode(
+        x=x, y=y, color=color, strokeDash=dash, detail="path:N",
+        strokeWidth=alt.condition("datum.main === true", alt.value(3), alt.value(1.8))))
+    # The y domain (data and 45-55) is set once, on the line; the other layers share it.
+    layers += common._points(base.transform_filter("isValid(datum.rate)").transform_calculate(**calc)
+                      .encode(x=x, y="rate:Q", color=color, shape=shape, tooltip=tooltip))
+    # A quarter with no value (other than the unpublished one, which has its span) gets a
+    # cross along the bottom, one row per series, whose tooltip says why.
+    gap_calc, gap_tips = common._tips([("series", "Series", None), ("period", "Period", None),
+                                ("note", "No value", None)])
+    layers.append(
+        base.transform_filter("!isValid(datum.rate) && datum.note !== 'not published'")
+        .transform_calculate(**gap_calc, below=f"{TREND_HEIGHT - 6} - 7 * datum.series_order")
+        .mark_point(shape="cross", filled=True, size=45, opacity=1)
+        .encode(x=x, y=alt.Y("below:Q", scale=None, axis=None), color=color, tooltip=gap_tips))
+    if measure == "recovery":
+        target = alt.InlineData(values=[{"y": model.TARGET_PERCENT, "text": "50% target"}])
+        layers.append(alt.Chart(target).mark_rule(color="#231f20", strokeDash=[4, 4],
+                                                  strokeWidth=1.5).encode(y="y:Q"))
+        layers.append(alt.Chart(target).mark_text(
+            align="right", baseline="bottom", dx=-2, dy=-3, fontWeight="bold", color="#231f20",
+            x="width").encode(y="y:Q", text="text:N"))
+    subtitle = [
+        f"{model.MEASURES[measure]['numerator_label']} ÷ (finished a course of treatment − "
+        "not at caseness at the start)."
+        + (" Shaded band: 95% confidence interval of the first series." if show_ci else ""),
+        *(["Rolling: each point sums the counts of the four quarters to it."] if rolling else []),
+        "Crosses at the bottom: no value (the tooltip says why).",
+        *common._source(synthetic),
+    ]
+    unit = "by quarter" if " Q" in "".join(domain) else "by financial year"
+    title = f"{label}, rolling four quarters" if rolling else f"{label} {unit}"
+    return alt.layer(
+        *layers, width=width, height=TREND_HEIGHT, title=common._title(subtitle, title), autosize=common.AUTOSIZE,
+        config=common.CONFIG,
+        resolve=alt.Resolve(scale=alt.ScaleResolveMap(strokeDash="independent", shape="independent")),
+    )
+
+
+def _trend_data(data: pd.DataFrame, main: int) -> pa.Table:
+    # Each run of quarters with a rate gets its own path id, so no line ever bridges a gap,
+    # whatever the renderer does with missing values: the segment is the number of missing
+    # quarters so far in the series.
+    names = data["series"].tolist()
+    rate = data["rate"].to_numpy("float64", na_value=np.nan)
+    seen: dict[str, int] = {}
+    path = []
+    for name, missing in zip(names, np.isnan(rate).tolist(), strict=True):
+        seen[name] = seen.get(name, 0) + missing
+        path.append(f"{name} #{seen[name]}")
+    order = {g: i for i, g in enumerate(common.DASHES)}
+    return common._arrow({
+        **{c: common._column(data, c) for c in common.TREND_COLUMNS if c in data.columns},
+        "path": path,
+        "main": data["series_order"].to_numpy() == main,
+        "group_order": [order.get(g, len(order)) for g in data["group"].tolist()],
+    })
+
+
+def trend_spec(
+    data: pd.DataFrame,
+    *,
+    domain: list[str],
+    measure: str = "recovery",
+    show_ci: bool = True,
+    synthetic: bool = False,
+    highlight: list[str] | None = None,
+    width: int | str = "container",
+    rolling: bool = False,
+    frames: bool = False,
+    main: int = 0,
+) -> dict:
+    """Lines over periods, one per series, with the target, unpublished and synthetic quarters
+    marked, and the confidence band of the ``main`` series (its position in ``series_order``).
+
+    ``highlight``: periods to shade (an upload's new quarters). With ``frames`` the datasets
+    stay Arrow tables (what the app keeps); otherwise they are JSON records.
+    """
+    dom = tuple(domain)
+    d = _trend_data(data, main)
+    opts = {"domain": dom, "measure": measure, "show_ci": show_ci,
+            "synthetic": common._synthetic(d, synthetic), "width": width, "rolling": rolling}
+    marked = [p for p in dom if p in set(highlight or ())]
+    return common._view(_trend_layout, opts, {
+        "trend": d, "synthetic": _synthetic_periods(d, dom),
+        "highlight": _periods(marked, ["new"] * len(marked)),
+        "meta": common._meta("")}, frames)
+
+# --- Gap between two groups -----------------------------------------------------------------
+
+
+def _gap_layout(*, domain: tuple[str, ...], synthetic: str, width: int | str, label_a: str,
+                label_b: str) -> alt.LayerChart:
+    x = _time_x(domain)
+    sig = alt.Shape("significant:N", title="Difference", scale=alt.Scale(
+        domain=["significant at 95%", "not significant"], range=["square", "circle"]),
+        legend=alt.Legend(orient="bottom", labelLimit=0))
+    data = alt.Chart(common._named("gap"))
+    calc, tooltip = common._tips([
+        ("period", "Period", None), ("gap", "Difference (points)", ".1f"),
+        ("gap_low", "95% CI low", ".1f"), ("gap_high", "95% CI high", ".1f"),
+        ("rate_a", f"{label_a} (%)", ".1f"), ("rate_b", f"{label_b} (%)", ".1f"),
+        ("significant", "Significance", None)])
+    return alt.layer(
+        *_period_spans(domain), common._meta_layer(),
+        alt.Chart(alt.InlineData(values=[{"y": 0}])).mark_rule(color="#231f20").encode(y="y:Q"),
+        data.mark_rule(color="#425563").encode(
+            x=x, y=alt.Y("gap_low:Q", title="Difference (percentage points)"), y2="gap_high:Q"),
+        *common._points(data.transform_filter("isValid(datum.gap)").transform_calculate(**calc).encode(
+            x=x, y="gap:Q", shape=sig, tooltip=tooltip, color=alt.value("#0072B2"))),
+        width=width, autosize=common.AUTOSIZE, config=common.CONFIG, height=320,
+        title=common._title([f"Below 0: the {label_a} rate is lower than the {label_b} rate. "
+                      "Bars: 95% confidence interval (Newcombe).", *common._source(synthetic)]))
+
+
+def gap_spec(
+    gap: pd.DataFrame, *, domain: list[str], title: str, synthetic: bool = False,
+    width: int | str = "container", frames: bool = False,
+) -> dict:
+    """Difference between two groups over time with Newcombe 95% intervals; 0 = no gap."""
+    dom = tuple(domain)
+    first = {c: str(gap[c].iat[0]) if len(gap) and c in gap.columns else d
+             for c, d in (("group_a", "first group"), ("group_b", "second group"))}
+    d = common._slim(gap, list(gap.columns), "gap")
+    opts = {"domain": dom, "synthetic": common._synthetic(d, synthetic), "width": width,
+            "label_a": first["group_a"], "label_b": first["group_b"]}
+    return common._view(_gap_layout, opts, {
+        "gap": d, "synthetic": _synthetic_periods(d, dom), "highlight": _periods([], []),
+        "meta": common._meta(title)}, frames)
+
+
