@@ -13,7 +13,14 @@ import re
 import pytest
 
 from core import verdicts
-from tests.app.conftest import all_text, app, chart_specs
+from tests.app.conftest import all_text as _raw_text
+from tests.app.conftest import app, chart_specs
+
+
+def all_text(at) -> str:
+    """The page's text as a reader sees it: Markdown's backslash escapes (``render.md``
+    escapes every punctuation mark) taken out."""
+    return re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", _raw_text(at))
 
 TREND_WORDS = re.compile(r"^(↑ increasing|↓ decreasing|→ no significant change|"
                          r"could not be calculated)$")
