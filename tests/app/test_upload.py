@@ -113,7 +113,7 @@ def test_upload_check_preview_apply_download(shared_store):
     at.switch_page("pages/upload.py").run()
     at.button(key="discard_session").click().run()
     at.switch_page("pages/trends.py").run()
-    assert at.metric[0].label == "Recovery rate, 2026/27 Q1"
+    assert at.metric[0].label == "Recovery rate, 2024/25"  # the published year opens first
 
 
 def test_two_sessions_only_the_uploader_sees_it(shared_store):
@@ -122,7 +122,7 @@ def test_two_sessions_only_the_uploader_sees_it(shared_store):
     b = app()
     b.run()
     assert not any("Includes your upload" in i.value for i in b.info)
-    assert b.metric[0].label == "Recovery rate, 2026/27 Q1"
+    assert b.metric[0].label == "Recovery rate, 2024/25"  # the published year opens first
     a.switch_page("pages/trends.py").run()
     assert a.metric[0].label == "Recovery rate, 2026/27 Q2"
 
@@ -465,7 +465,7 @@ def test_a_maintainer_restores_the_last_good_version_from_the_upload_page(shared
     assert any("every page works again" in s.value for s in at.success)
     assert at.file_uploader(key="upload_file")  # the page works again, uploads included
     at.switch_page("pages/trends.py").run()
-    assert not at.exception and at.metric[0].label == "Recovery rate, 2026/27 Q1"
+    assert not at.exception and at.metric[0].label == "Recovery rate, 2024/25"  # the published year opens first
 
 
 def test_a_broken_session_upload_can_be_dropped(shared_store):
@@ -479,7 +479,7 @@ def test_a_broken_session_upload_can_be_dropped(shared_store):
     at.button(key="discard_broken").click().run()
     assert not at.exception and not own.exists()
     at.switch_page("pages/trends.py").run()
-    assert at.metric[0].label == "Recovery rate, 2026/27 Q1"
+    assert at.metric[0].label == "Recovery rate, 2024/25"  # the published year opens first
 
 
 def test_a_sessions_merged_store_does_not_outlive_the_session(shared_store):

@@ -71,7 +71,7 @@ def test_corrupt_store_every_page_plain_then_restored(broken_server, page):
     page.get_by_text("every page works again").wait_for(timeout=60_000)
     assert store.read_bytes() == good
     page.get_by_role("link", name="Recovery over time").click()
-    page.get_by_text("Recovery rate, 2026/27 Q1").first.wait_for(timeout=60_000)
+    page.get_by_text("Recovery rate, 2024/25").first.wait_for(timeout=60_000)
     main = settled(page)
     assert "cannot be read" not in main
     page.wait_for_selector("[data-testid='stVegaLiteChart']")

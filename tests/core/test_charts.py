@@ -142,7 +142,12 @@ def test_trend_encodings_palette_and_one_band(frame, domain):
     assert len(area) == 1 and {"filter": "datum.main === true"} in area[0]["transform"]
     t = spec["datasets"]["trend"].to_pandas()
     assert set(t.loc[t["main"], "series_order"]) == {1}
-    assert charts.SOURCE in " ".join(spec["title"]["subtitle"])
+    # The source line follows the rows' own flag: these quarters are the synthetic sample.
+    said = " ".join(spec["title"]["subtitle"])
+    assert bool(data["synthetic"].any()) and charts.SYNTHETIC_SOURCE.split()[0] in said
+    plain = charts.trend_spec(data.assign(synthetic=False), domain=domain, frames=True, main=1)
+    assert charts.SOURCE in " ".join(plain["title"]["subtitle"])
+    assert charts.SYNTHETIC_SOURCE.split()[0] not in " ".join(plain["title"]["subtitle"])
 
 
 def test_reliable_recovery_without_band_has_no_target(frame, domain):
