@@ -123,4 +123,7 @@ def neutralise(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def to_csv(frame: pd.DataFrame) -> str:
-    return neutralise(frame).to_csv(index=False, lineterminator="\n", na_rep="")
+    """RFC 4180 line ends: with ``\r\n`` as the terminator the writer quotes any field holding
+    a lone ``\r`` or ``\n``, so a name such as ``"x\r=cmd"`` cannot start a new row with a
+    formula (with ``\n`` alone a bare ``\r`` went out unquoted)."""
+    return neutralise(frame).to_csv(index=False, lineterminator="\r\n", na_rep="")

@@ -295,3 +295,11 @@ def test_one_label_per_breakdown_and_group(ex, frame):
     # Labels without a clash stay as they were.
     g = ex.groups("England", "ENG", "2024/25")
     assert "White British" in set(g["group_label"]) and "Mixed" in set(g["group_label"])
+
+
+def test_a_carriage_return_cannot_start_a_formula_row():
+    """Found by hypothesis: with ``\\n`` line ends a lone ``\\r`` went out unquoted, and a CSV
+    reader started a new row at it, whose first cell was the formula."""
+    df = pd.DataFrame({"name": ["\r=cmd|' /C calc'!A0", "x\r@SUM(1)"], "count": [1, 2]})
+    rows = list(csv.reader(io.StringIO(export.to_csv(df), newline="")))
+    assert [r[0] for r in rows] == ["name", "'\r=cmd|' /C calc'!A0", "x\r@SUM(1)"]
