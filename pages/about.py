@@ -4,7 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from core import model, periods
-from ui import data, page
+from ui import data, page, render
 
 ctx = page.start("About the data", needs_quarters=False)
 source, ex = ctx.source, ctx.explorer
@@ -183,7 +183,7 @@ under *Period* in the sidebar.
 log = data.log(source.path, source.mtime)
 if log:
     st.subheader("What was loaded, and when", anchor=False)
-    st.dataframe(
+    render.dataframe(  # file names come from uploads: formula text neutralised
         pd.DataFrame([{
             "Loaded (UTC)": e["loaded_at"],
             "Files": "; ".join(e["sources"]),
@@ -194,7 +194,6 @@ if log:
             "Synthetic": "yes" if e.get("synthetic") else "no",
             "Credit": e.get("credit", ""),
         } for e in reversed(log)]),
-        hide_index=True,
     )
 spans = [f"{noun} {found[0]} to {found[-1]}" for noun, found in (
     ("quarters", ex.published("quarter")), ("financial years", ex.published("year"))) if found]
