@@ -212,10 +212,18 @@ def incoming_rows(results: Sequence[ReadResult], *, synthetic: bool = False) -> 
     return incoming[~incoming.duplicated(list(model.KEY_COLUMNS), keep="last")]
 
 
+def without_sample(stored: pd.DataFrame, remove: bool = True) -> tuple[pd.DataFrame, int]:
+    """The store less the synthetic sample (when ``remove``), and how many rows that took out:
+    the one place the write, the preview and the merged download drop it."""
+    if not remove or not len(stored):
+        return stored, 0
+    sample = stored["synthetic"].to_numpy(dtype=bool)
+    return stored[~sample].reset_index(drop=True), int(sample.sum())
+
+
 def merge_results(
     stored: pd.DataFrame, results: Sequence[ReadResult], *, synthetic: bool = False,
     remove_synthetic: bool = False,
 ) -> tuple[pd.DataFrame, MergeReport]:
-    if remove_synthetic and len(stored):
-        stored = stored[~stored["synthetic"].to_numpy(dtype=bool)].reset_index(drop=True)
+    stored, _ = without_sample(stored, remove_synthetic)
     return merge(stored, incoming_rows(results, synthetic=synthetic))

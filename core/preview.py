@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from core import model, stats
+from core.merge import without_sample
 from core.readers import ReadResult
 from core.store import MergeReport, coverage, cut_message, diff, incoming_rows, merge
 
@@ -37,11 +38,7 @@ def _headline_rows(frame: pd.DataFrame, levels: Sequence[str]) -> pd.Series:
 
 def preview(stored: pd.DataFrame, results: Sequence[ReadResult], *, synthetic: bool = False,
             remove_synthetic: bool = False) -> Preview:
-    removed = 0
-    if remove_synthetic and len(stored):
-        sample = stored["synthetic"].to_numpy(dtype=bool)
-        removed = int(sample.sum())
-        stored = stored[~sample].reset_index(drop=True)
+    stored, removed = without_sample(stored, remove_synthetic)
     incoming = incoming_rows(results, synthetic=synthetic)
     report = diff(stored, incoming)
     report.synthetic_removed = removed

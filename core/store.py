@@ -38,6 +38,7 @@ from core.merge import (
     merge,
     merge_results,
     suggest_removing_sample,
+    without_sample,
 )
 from core.readers import ReadResult, read_file
 
@@ -140,11 +141,7 @@ class Store:
         with self.locked():
             stored = self.load()
             log = self.log()
-            removed = 0
-            if remove_synthetic and len(stored):
-                sample = stored["synthetic"].to_numpy(dtype=bool)
-                removed = int(sample.sum())
-                stored = stored[~sample].reset_index(drop=True)
+            stored, removed = without_sample(stored, remove_synthetic)
             incoming = incoming_rows(results, synthetic=synthetic)
             if not partial:
                 message = cut_message(coverage(stored, incoming),
