@@ -42,7 +42,7 @@ if source.mtime == 0.0:
 # A store that cannot be read must not take the app down: every page says so in words.
 explorer, store_problem = page_context.open_store(source)
 page_context.remember(source, explorer, store_problem)
-st.session_state["selection"] = (sidebar.render(explorer)
+st.session_state["selection"] = (sidebar.render(explorer, page.url_path or "trends")
                                  if explorer is not None and len(explorer.areas) else None)
 
 selection = st.session_state["selection"]

@@ -3,18 +3,19 @@
 import streamlit as st
 
 from core import model
-from ui import data, page, render
+from ui import data, page, render, sidebar
 
 ctx = page.start("Compare ICBs")
 source, sel = ctx.source, ctx.sel
 
 noun = "Quarter" if sel.period == "quarter" else "Financial year"
 pick, rule = st.columns([1, 3], vertical_alignment="bottom")
+periods = ctx.explorer.published(sel.period)[::-1]
 period = pick.selectbox(
-    noun, ctx.explorer.published(sel.period)[::-1], key=f"compare_period_{sel.period}",
+    noun, periods, **sidebar.bound("at", periods[0]),
     help=f"The latest {noun.lower()} is first. Change the period type in the sidebar.")
 unadjusted = rule.toggle(
-    "Unadjusted limits (Fingertips-style bands)", key="compare_unadjusted",
+    "Unadjusted limits (Fingertips-style bands)", **sidebar.bound("unadjusted"),
     help="By default, when ICBs differ by more than chance alone explains, the limits and "
     "bands allow for it (Spiegelhalter 2005). Switch on for the binomial limits and "
     "Fingertips' two-level bands.")

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from core import model
-from ui import data, page, render
+from ui import data, page, render, sidebar
 
 ctx = page.start("Ethnic inequalities in recovery")
 source, ex, sel = ctx.source, ctx.explorer, ctx.sel
@@ -29,9 +29,10 @@ st.markdown(render.md(view.extra["trend"]))
 
 st.subheader("Where the gap comes from", anchor=False)
 pick, show = st.columns([1, 3], vertical_alignment="bottom")
-period = pick.selectbox("Quarter" if sel.period == "quarter" else "Financial year",
-                        ex.published(sel.period)[::-1], key=f"groups_period_{sel.period}")
-detailed = show.toggle("Show detailed ethnic groups", key="groups_detailed",
+periods = ex.published(sel.period)[::-1]
+period = pick.selectbox("Quarter" if sel.period == "quarter" else "Financial year", periods,
+                        **sidebar.bound("at", periods[0]))
+detailed = show.toggle("Show detailed ethnic groups", **sidebar.bound("detailed"),
                        help="Indian, Pakistani, African, Caribbean and the rest, under each broad "
                        "group. Numbers are often small: check the denominator and the interval.")
 groups = data.groups_view(source.path, source.mtime, level, code, period, sel.measure, name,

@@ -1,25 +1,45 @@
-"""The shared sidebar: view, area, population, measure, comparisons, display options."""
+"""The shared sidebar: view, area, population, measure, comparisons, display options.
+
+Every control of every page lives in the session state and in the URL, so a link reopens the
+view exactly. Each user change writes the URL once (Streamlit adds one browser-history entry
+for it). Back and Forward (or an edited link) bring a query string this session did not write
+last: the whole state is then read again from it, so the view follows the browser history
+instead of rewriting the URL back to where it was."""
 
 from __future__ import annotations
 
 import streamlit as st
 
 from core import explore, model
-from ui.state import MAX_AREAS, MAX_POPULATIONS, VIEWS, Selection, from_params
+from ui.state import (
+    BOUNDARIES,
+    MAX_AREAS,
+    MAX_POPULATIONS,
+    PAGE_CONTROLS,
+    SORTS,
+    VIEWS,
+    Selection,
+    from_params,
+    region_codes,
+)
 
 # Session keys that outlive their widgets: Streamlit forgets a widget's value in a run where
 # the widget is not drawn (the ICB picker on the national view), so each value is kept under
 # its own key and copied into a widget key ("w_...") just before the widget is drawn.
 FIELDS = ("view", "icb", "population", "measure", "compare", "areas", "show_ci", "show_england",
-          "rolling", "period")
+          "rolling", "period", "at", "unadjusted", "detailed", "sort", "region", "boundaries",
+          "since")
 CHOSEN = "_period_chosen"
+#: The query string this session wrote (or accepted) last.
+WRITTEN = "_url_written"
 
 
 def _init(ex: explore.Explorer) -> None:
     ss = st.session_state
-    if ss.get("_sel_ready"):
-        return
     params = st.query_params.to_dict()
+    if ss.get("_sel_ready") and params == ss.get(WRITTEN):
+        return
+    # First run, or the browser brought another URL (Back, Forward, an edited link).
     sel = from_params(params, ex)
     for f in FIELDS:
         ss[f] = getattr(sel, f)
@@ -29,10 +49,12 @@ def _init(ex: explore.Explorer) -> None:
     ss["_sel_ready"] = True
 
 
-def _bind(name: str) -> str:
-    """Prepare widget key ``w_name`` from the persistent value; return the widget key."""
+def _bind(name: str, default: object = None) -> str:
+    """Prepare widget key ``w_name`` from the persistent value (``default`` when that is
+    None); return the widget key."""
     wkey = f"w_{name}"
-    st.session_state[wkey] = st.session_state[name]
+    value = st.session_state[name]
+    st.session_state[wkey] = default if value is None else value
     return wkey
 
 
@@ -42,39 +64,69 @@ def _keep(name: str) -> None:
         st.session_state[CHOSEN] = True
 
 
-def render(ex: explore.Explorer) -> Selection:
-    """Draw the sidebar from what the store offers (areas, their labels, the series)."""
+def bound(name: str, default: object = None) -> dict:
+    """Keyword arguments that bind a page's own widget to the selection field ``name``, so it
+    is in the URL: ``st.selectbox("Quarter", periods, **sidebar.bound("at", periods[0]))``.
+    The widget shows ``default`` while the field is None (not in the URL)."""
+    return {"key": _bind(name, default), "on_change": _keep, "args": (name,)}
+
+
+def render(ex: explore.Explorer, page: str = "trends") -> Selection:
+    """Draw the sidebar for ``page`` (a url path) from what the store offers: only the
+    controls that change that page (``state.PAGE_CONTROLS``). Every field is kept and stays in
+    the URL whichever page is shown, so moving between pages changes only the page."""
     labels, series, icbs = ex.labels, ex.series_choices, ex.icbs
     _init(ex)
     ss = st.session_state
     if ss["icb"] not in icbs:
         ss["icb"] = ex.default_icb
+    if ss["period"] not in ex.period_types or not ss.get(CHOSEN):
+        ss["period"] = ex.default_period_type
+    published = ex.published(ss["period"])
+    for name in ("at", "since"):  # a period of the other period type means "the default"
+        if ss[name] not in published:
+            ss[name] = None
+    if ss["region"] not in region_codes(ex):
+        ss["region"] = None
+    if ss["sort"] not in SORTS:
+        ss["sort"] = "rate"
+    if ss["boundaries"] not in BOUNDARIES:
+        ss["boundaries"] = None
+    shown = set(PAGE_CONTROLS.get(page, ()))
+    if not shown:
+        return _finish()
+    icb_view = ss["view"] == "ICB" or "view" not in shown
     with st.sidebar:
         st.header("Choose what to see")
-        if ss["period"] not in ex.period_types or not ss.get(CHOSEN):
-            ss["period"] = ex.default_period_type
         st.radio("Period", ex.period_types, key=_bind("period"), on_change=_keep,
                  args=("period",), horizontal=True, format_func=explore.PERIOD_TYPES.get,
                  help="Quarterly figures, or financial years (April to March, such as 2024/25). "
                  "Every page shows the period type chosen here.")
-        st.radio("View", VIEWS, key=_bind("view"), on_change=_keep, args=("view",),
-                 horizontal=True, help="England as a whole, or one Integrated Care Board (ICB).")
-        if ss["view"] == "ICB" and icbs:
+        if "view" in shown:
+            st.radio("View", VIEWS, key=_bind("view"), on_change=_keep, args=("view",),
+                     horizontal=True,
+                     help="England as a whole, or one Integrated Care Board (ICB).")
+        if icb_view and icbs:
+            highlight = "view" not in shown  # Compare and the map mark the chosen ICB
             st.selectbox(
-                "Integrated Care Board", icbs, key=_bind("icb"), on_change=_keep, args=("icb",),
-                format_func=lambda c: labels.get(c) or c,
-                help="Type to search. Each ICB is shown with its NHS region.",
+                "Your ICB (highlighted)" if highlight else "Integrated Care Board", icbs,
+                key=_bind("icb"), on_change=_keep, args=("icb",),
+                format_func=lambda c: f"{labels.get(c) or c} · {c}",
+                help="Type a name or an ICB code to search. Each ICB is shown with its NHS "
+                "region and code." + (" It is marked on the charts and named in the table."
+                                      if highlight else ""),
             )
-        st.selectbox(
-            "Population", list(model.POPULATIONS), key=_bind("population"), on_change=_keep,
-            args=("population",), format_func=model.group_label,
-        )
-        st.caption(explore.sentence(model.POPULATIONS[ss["population"]].note))
+        if "population" in shown:
+            st.selectbox(
+                "Population", list(model.POPULATIONS), key=_bind("population"),
+                on_change=_keep, args=("population",), format_func=model.group_label,
+            )
+            st.caption(explore.sentence(model.POPULATIONS[ss["population"]].note))
         st.radio("Measure", list(model.MEASURES), key=_bind("measure"), on_change=_keep,
                  args=("measure",), format_func=lambda m: model.MEASURES[m]["label"],
                  help="Recovery rate carries the 50% target; reliable recovery also requires "
                  "reliable improvement.")
-        if ss["view"] == "National":
+        if "compare" in shown and ss["view"] == "National":
             primary = f"ENG~{ss['population']}"
             options = [s for s in series if s != primary]
             ss["compare"] = [c for c in ss["compare"] if c in options][:MAX_POPULATIONS]
@@ -88,7 +140,7 @@ def render(ex: explore.Explorer) -> Selection:
             if len(ss["compare"]) >= MAX_POPULATIONS:
                 st.info(f"That is the most: {MAX_POPULATIONS} comparisons. Remove one to add "
                         "another.", icon=":material/info:")
-        else:
+        elif "areas" in shown:
             options = [c for c in labels if c != ss["icb"]]
             ss["areas"] = [a for a in ss["areas"] if a in options][:MAX_AREAS]
             st.multiselect(
@@ -103,15 +155,23 @@ def render(ex: explore.Explorer) -> Selection:
                         "another.", icon=":material/info:")
             st.toggle("Show England for comparison", key=_bind("show_england"),
                       on_change=_keep, args=("show_england",))
-        st.toggle("Show 95% confidence band", key=_bind("show_ci"), on_change=_keep,
-                  args=("show_ci",))
-        if ss["period"] == "quarter":
+        if "show_ci" in shown:
+            st.toggle("Show 95% confidence band", key=_bind("show_ci"), on_change=_keep,
+                      args=("show_ci",))
+        if "rolling" in shown and ss["period"] == "quarter":
             st.toggle("Rolling four quarters", key=_bind("rolling"), on_change=_keep,
                       args=("rolling",),
                       help="Each point sums the counts of the four quarters to it: steadier "
-                      "for small areas and groups. Applies to the Recovery over time page.")
+                      "for small areas and groups.")
+    return _finish()
+
+
+def _finish() -> Selection:
+    """The selection from the session state, written to the URL when it changed."""
+    ss = st.session_state
     sel = Selection(**{f: ss[f] for f in FIELDS})
     params = sel.to_params()
     if st.query_params.to_dict() != params:
         st.query_params.from_dict(params)
+    ss[WRITTEN] = params
     return sel

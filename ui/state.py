@@ -15,6 +15,21 @@ from core import explore, model
 MAX_POPULATIONS = 5  # national view: other populations
 MAX_AREAS = 2  # ICB view: other areas
 VIEWS = ("National", "ICB")
+#: How Compare ICBs can order its rows.
+SORTS = {"rate": "By rate", "name": "By name", "size": "By size (denominator)"}
+#: The two ICB geographies (issue 10): the 42 ICBs of July 2022 and the 36 of April 2026.
+BOUNDARIES = {"2022": "ICBs 2022–26 (42)", "2026": "ICBs from April 2026 (36)"}
+
+#: The controls each page shows (and that change it): a page shows no control that does
+#: nothing there. Pages not named here (About, Upload) show none.
+PAGE_CONTROLS: dict[str, tuple[str, ...]] = {
+    "trends": ("period", "view", "icb", "population", "measure", "compare", "areas",
+               "show_england", "show_ci", "rolling", "since"),
+    "compare": ("period", "icb", "population", "measure", "at", "unadjusted", "sort", "region",
+                "boundaries"),
+    "inequalities": ("period", "view", "icb", "measure", "at", "detailed"),
+    "map": ("period", "icb", "population", "measure", "at", "boundaries"),
+}
 
 
 @dataclass
@@ -30,6 +45,21 @@ class Selection:
     rolling: bool = False
     #: ``quarter`` or ``year`` (financial year): every page shows this period type.
     period: str = "quarter"
+    #: The one period Compare ICBs, the map and "where the gap comes from" show (None: the
+    #: latest published one).
+    at: str | None = None
+    #: Compare ICBs: binomial limits and Fingertips' bands instead of the overdispersion rule.
+    unadjusted: bool = False
+    #: Ethnic inequalities: detailed ethnic groups under the broad ones.
+    detailed: bool = False
+    #: Compare ICBs: row order (a key of ``SORTS``).
+    sort: str = "rate"
+    #: Compare ICBs: one region's ICBs only (a region code), or None for all.
+    region: str | None = None
+    #: ICB geography, a key of ``BOUNDARIES``; None: the boundaries of the latest period.
+    boundaries: str | None = None
+    #: Trend charts start at this period (None: the first one).
+    since: str | None = None
 
     @property
     def rolling_on(self) -> bool:
@@ -49,6 +79,17 @@ class Selection:
             p["eng"] = "1" if self.show_england else "0"
         elif self.compare:
             p["cmp"] = ",".join(self.compare)
+        # Page controls: only what differs from the default, so a plain link stays short.
+        for key, value in (("at", self.at), ("since", self.since), ("region", self.region),
+                           ("bnd", self.boundaries)):
+            if value:
+                p[key] = value
+        if self.unadjusted:
+            p["adj"] = "0"
+        if self.detailed:
+            p["det"] = "1"
+        if self.sort != "rate":
+            p["sort"] = self.sort
         return p
 
     def area(self, ex: explore.Explorer) -> tuple[str, str, str]:
@@ -108,4 +149,20 @@ def from_params(params: Mapping[str, str], ex: explore.Explorer) -> Selection:
     s.compare = list(dict.fromkeys(cmp))[:MAX_POPULATIONS]
     other = [a for a in get("areas").split(",") if ex.area(a) is not None and a != s.icb]
     s.areas = list(dict.fromkeys(other))[:MAX_AREAS]
+    published = set(ex.published(s.period))
+    s.at = get("at") if get("at") in published else None
+    s.since = get("since") if get("since") in published else None
+    s.unadjusted = get("adj") == "0"
+    s.detailed = get("det") == "1"
+    s.sort = get("sort") if get("sort") in SORTS else "rate"
+    s.region = get("region") if get("region") in region_codes(ex) else None
+    s.boundaries = get("bnd") if get("bnd") in BOUNDARIES else None
     return s
+
+
+def region_codes(ex: explore.Explorer) -> dict[str, str]:
+    """{region code: name} of the regions the store holds, in the store's order."""
+    areas = ex.areas
+    regions = areas[areas["level"] == "Region"]
+    return {str(c): explore.pretty_name(str(n))
+            for c, n in zip(regions["area_code"], regions["area_name"], strict=True)}

@@ -144,7 +144,7 @@ def test_the_two_not_stated_groups_are_separate_with_real_rows(landing):
     at.switch_page("pages/inequalities.py").run()
     assert not at.exception
     table = at.dataframe[1].value
-    assert at.selectbox(key="groups_period_year").value == "2024/25"
+    assert at.selectbox(key="w_at").value == "2024/25"
     not_stated = table[table["Group"].str.startswith("Not stated")]
     assert len(not_stated) == 2 and not_stated["Group"].nunique() == 2
     assert set(not_stated["Breakdown"]) == {"BME Group", "Ethnic Group"}
@@ -320,7 +320,7 @@ def test_compare_page_table_and_bands(at):
     at.switch_page("pages/compare_areas.py").run()
     assert not at.exception
     df = at.dataframe[0].value
-    period = at.selectbox(key="compare_period_quarter").value
+    period = at.selectbox(key="w_at").value
     frame = Store().load()
     icbs = frame[(frame["level"] == "ICB") & (frame["period"] == period)
                  & (frame["group"] == "Total")]
@@ -328,8 +328,8 @@ def test_compare_page_table_and_bands(at):
     assert set(df["Compared with England"]) <= {
         "better (99.8%)", "better (95%)", "similar", "worse (95%)", "worse (99.8%)", "no data"}
     assert any("Description:" in c.value and "ICBs" in c.value for c in at.caption)
-    periods_offered = at.selectbox(key="compare_period_quarter").options
-    at.selectbox(key="compare_period_quarter").set_value(periods_offered[3]).run()
+    periods_offered = at.selectbox(key="w_at").options
+    at.selectbox(key="w_at").set_value(periods_offered[3]).run()
     assert not at.exception
 
 
@@ -402,7 +402,7 @@ def test_rolling_four_quarters(at):
 def test_detailed_ethnic_groups(at):
     at.switch_page("pages/inequalities.py").run()
     broad = len(at.dataframe[1].value)
-    at.toggle(key="groups_detailed").set_value(True).run()
+    at.toggle(key="w_detailed").set_value(True).run()
     assert not at.exception
     table = at.dataframe[1].value
     assert len(table) > broad
@@ -517,3 +517,40 @@ def test_default_follows_the_store_until_the_visitor_chooses(tmp_path):
     at.session_state[ui_data.UPLOAD_KEY] = str(store_path)
     at.run()
     assert at.sidebar.radio(key="w_period").value == "year"  # chosen: it stays
+
+
+def test_links_reopen_page_controls_and_back_restores_the_previous_view():
+    """A link made on a non-default period with detailed groups reopens that view; a URL the
+    session did not write (the browser's Back) brings the earlier view back instead of being
+    overwritten by the current one."""
+    at = app({"period": "year", "at": "2021/22", "det": "1"})
+    at.switch_page("pages/inequalities.py").run()
+    assert at.selectbox(key="w_at").value == "2021/22"
+    assert at.toggle(key="w_detailed").value is True
+    first = dict(at.query_params)
+    assert first["at"] == "2021/22" and first["det"] == "1"
+    at.selectbox(key="w_at").set_value("2023/24").run()
+    at.toggle(key="w_detailed").set_value(False).run()
+    assert at.query_params["at"] == "2023/24" and "det" not in at.query_params
+    # Back twice: the browser hands the first URL back.
+    at.query_params.clear()
+    at.query_params.update(first)
+    at.run()
+    assert at.selectbox(key="w_at").value == "2021/22"
+    assert at.toggle(key="w_detailed").value is True
+    assert dict(at.query_params) == first
+
+
+def test_sidebar_shows_only_the_controls_that_change_the_page():
+    at = app({"period": "year"})
+    at.run()
+    trend_labels = {w.label for w in at.sidebar.radio} | {w.label for w in at.sidebar.toggle}
+    assert {"View", "Period", "Show 95% confidence band"} <= trend_labels
+    at.switch_page("pages/compare_areas.py").run()
+    labels = ({w.label for w in at.sidebar.radio} | {w.label for w in at.sidebar.toggle}
+              | {w.label for w in at.sidebar.selectbox} | {w.label for w in at.sidebar.multiselect})
+    assert "View" not in labels and "Show 95% confidence band" not in labels
+    assert not any(label.startswith("Compare with") for label in labels)
+    assert {"Period", "Population", "Your ICB (highlighted)"} <= labels
+    at.switch_page("pages/about.py").run()
+    assert not at.sidebar.radio and not at.sidebar.selectbox and not at.sidebar.toggle

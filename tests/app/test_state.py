@@ -62,3 +62,22 @@ def test_period_type_round_trip_and_default():
     year = Selection(period="year", rolling=True)
     assert not year.rolling_on and "roll" not in year.to_params()
     assert Selection(period="quarter", rolling=True).rolling_on
+
+
+def test_page_controls_round_trip_and_validation():
+    """Compare's and the inequalities page's own controls live in the URL too; values the store
+    does not hold are dropped (a quarter on the financial-year view means "the latest")."""
+    years = EX.published("year")
+    s = Selection(period="year", icb=EX.default_icb, at=years[2], unadjusted=True, detailed=True, sort="name",
+                  region="Y56", boundaries="2026", since=years[1])
+    params = s.to_params()
+    assert {k: params[k] for k in ("at", "adj", "det", "sort", "region", "bnd", "since")} == {
+        "at": years[2], "adj": "0", "det": "1", "sort": "name", "region": "Y56", "bnd": "2026",
+        "since": years[1]}
+    assert from_params(params, EX) == s
+    plain = Selection(period="year").to_params()
+    assert not {"at", "adj", "det", "sort", "region", "bnd", "since"} & set(plain)
+    odd = from_params({"period": "year", "at": "2020/21 Q3", "sort": "<b>", "region": "Y99",
+                       "bnd": "1999", "since": "x" * 500}, EX)
+    assert (odd.at, odd.sort, odd.region, odd.boundaries, odd.since) == (
+        None, "rate", None, None, None)

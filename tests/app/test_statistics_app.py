@@ -50,7 +50,7 @@ def test_real_2024_25_icbs_19_outside_unadjusted_none_adjusted_page_says_phi():
     19 of 42 ICBs lie outside the binomial 99.8% limits; allowing for overdispersion
     (phi about 13) leaves none outside 99.8% and 4 outside 95%."""
     at = _open("pages/compare_areas.py", {"period": "year"})
-    assert at.selectbox(key="compare_period_year").value == "2024/25"
+    assert at.selectbox(key="w_at").value == "2024/25"
     info = " ".join(i.value for i in at.info)
     assert "phi = 13.2" in info
     assert "0 of 42 lie outside the adjusted 99.8% limits (4 outside 95%)" in info
@@ -87,7 +87,7 @@ def test_compare_adjusted_by_default_with_phi_and_both_verdicts(period):
 def test_compare_switch_gives_unadjusted_limits_and_fingertips_bands():
     at = _open("pages/compare_areas.py", {"period": "quarter"})
     adjusted_limits = _funnel_width(at)
-    at.toggle(key="compare_unadjusted").set_value(True).run()
+    at.toggle(key="w_unadjusted").set_value(True).run()
     assert not at.exception
     info = " ".join(i.value for i in at.info)
     assert info.startswith("Unadjusted limits") and "phi = " in info
