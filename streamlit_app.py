@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from ui import data, entry, sidebar  # noqa: E402
+from ui import data, entry, sidebar, style  # noqa: E402
 from ui import page as page_context  # noqa: E402
 
 st.set_page_config(
@@ -24,7 +24,7 @@ st.set_page_config(
 PAGES = [
     st.Page(str(ROOT / "pages" / "trends.py"), title="Recovery over time", icon=":material/show_chart:",
             url_path="trends", default=True),
-    st.Page(str(ROOT / "pages" / "compare_areas.py"), title="Compare ICBs", icon=":material/leaderboard:",
+    st.Page(str(ROOT / "pages" / "compare.py"), title="Compare ICBs", icon=":material/leaderboard:",
             url_path="compare"),
     st.Page(str(ROOT / "pages" / "inequalities.py"), title="Ethnic inequalities",
             icon=":material/diversity_3:", url_path="inequalities"),
@@ -34,6 +34,7 @@ PAGES = [
             url_path="upload"),
 ]
 page = st.navigation(PAGES)
+style.apply()
 
 source = data.active_source()
 if source.mtime == 0.0:

@@ -47,7 +47,7 @@ POPULATIONS = ["BME", "White British", "Mixed", "Asian or Asian British", "White
 PAGES = {
     # Every value differs from the page's first (whole population): each is a real change.
     "trends": ("pages/trends.py", ("selectbox", "w_population", POPULATIONS)),
-    "compare": ("pages/compare_areas.py", ("selectbox", "w_population", POPULATIONS[::-1])),
+    "compare": ("pages/compare.py", ("selectbox", "w_population", POPULATIONS[::-1])),
     # Each run starts on the recovery rate, so this is always a change (to both of the
     # inequalities page's charts).
     "inequalities": ("pages/inequalities.py", ("radio", "w_measure", ["reliable_recovery"])),
@@ -56,7 +56,7 @@ PAGES = {
     # The Period control: each run opens on the bundled store's default (financial years), so
     # switching to quarterly is always a change, to every chart of the page.
     "trends:period": ("pages/trends.py", ("radio", "w_period", ["quarter"])),
-    "compare:period": ("pages/compare_areas.py", ("radio", "w_period", ["quarter"])),
+    "compare:period": ("pages/compare.py", ("radio", "w_period", ["quarter"])),
     "inequal:period": ("pages/inequalities.py", ("radio", "w_period", ["quarter"])),
 }
 

@@ -8,9 +8,12 @@ instead of rewriting the URL back to where it was."""
 
 from __future__ import annotations
 
+import re
+
 import streamlit as st
 
 from core import explore, model
+from core.charts.common import short_name
 from ui.state import (
     BOUNDARIES,
     MAX_AREAS,
@@ -47,6 +50,13 @@ def _init(ex: explore.Explorer) -> None:
     # the store's default, which changes when an upload brings a published latest quarter.
     ss[CHOSEN] = params.get("period") == sel.period
     ss["_sel_ready"] = True
+
+
+def _icb_label(label: str, code: str) -> str:
+    """'NHS Birmingham and Solihull ICB (Midlands)' → 'Birmingham and Solihull (Midlands) ·
+    QHL': the place fits the sidebar on a phone, and the code is there to be searched."""
+    match = re.fullmatch(r"(.*?)(\s\([^()]*\))?", label)
+    return f"{short_name(match[1])}{match[2] or ''} · {code}"
 
 
 def _bind(name: str, default: object = None) -> str:
@@ -111,7 +121,7 @@ def render(ex: explore.Explorer, page: str = "trends") -> Selection:
             st.selectbox(
                 "Your ICB (highlighted)" if highlight else "Integrated Care Board", icbs,
                 key=_bind("icb"), on_change=_keep, args=("icb",),
-                format_func=lambda c: f"{labels.get(c) or c} · {c}",
+                format_func=lambda c: _icb_label(labels.get(c) or c, c),
                 help="Type a name or an ICB code to search. Each ICB is shown with its NHS "
                 "region and code." + (" It is marked on the charts and named in the table."
                                       if highlight else ""),

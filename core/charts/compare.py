@@ -43,7 +43,8 @@ def _areas(table: pd.DataFrame, highlight: str | None) -> pa.Table:
     codes = table["area_code"].tolist() if "area_code" in table.columns else [None] * len(names)
     return common._slim(table, common.TABLE_COLUMNS, "rate",
                  label=[common.short_name(n) for n in names], full=[common.full_name(n) for n in names],
-                 highlight=[highlight is not None and c == highlight for c in codes])
+                 highlight=pa.array([highlight is not None and c == highlight for c in codes],
+                                    pa.bool_()))
 
 
 #: Whether an axis label names the chosen area (the view's ``chosen`` dataset).

@@ -8,7 +8,7 @@ from core import explore
 from core.store import Store
 from tests.app.conftest import all_text, app, chart_specs
 
-PAGES = ["pages/trends.py", "pages/compare_areas.py", "pages/inequalities.py", "pages/about.py",
+PAGES = ["pages/trends.py", "pages/compare.py", "pages/inequalities.py", "pages/about.py",
          "pages/upload.py"]
 
 
@@ -166,7 +166,7 @@ def test_icb_picker_holds_the_42_icbs_with_regions(landing):
     codes = [o.rsplit(" · ", 1)[-1] for o in options]
     assert len(set(codes)) == 42 and all(c.isalnum() and c.isupper() for c in codes)
     assert "QF7" in codes
-    at.switch_page("pages/compare_areas.py").run()
+    at.switch_page("pages/compare.py").run()
     assert len(at.dataframe[0].value) == 42
 
 
@@ -278,7 +278,7 @@ def test_state_survives_rerun_and_page_switch(at):
     at.run()
     at.switch_page("pages/about.py").run()  # no controls there, but the state is kept
     assert not at.sidebar.selectbox
-    at.switch_page("pages/compare_areas.py").run()
+    at.switch_page("pages/compare.py").run()
     assert at.sidebar.selectbox(key="w_icb").value == "QF7"
     assert at.sidebar.selectbox(key="w_population").value == "White British"
     at.switch_page("pages/trends.py").run()
@@ -322,7 +322,7 @@ def test_hostile_url_values_ignored_never_shown():
 
 
 def test_compare_page_table_and_bands(at):
-    at.switch_page("pages/compare_areas.py").run()
+    at.switch_page("pages/compare.py").run()
     assert not at.exception
     df = at.dataframe[0].value
     period = at.selectbox(key="w_at").value
@@ -551,7 +551,7 @@ def test_sidebar_shows_only_the_controls_that_change_the_page():
     at.run()
     trend_labels = {w.label for w in at.sidebar.radio} | {w.label for w in at.sidebar.toggle}
     assert {"View", "Period", "Show 95% confidence band"} <= trend_labels
-    at.switch_page("pages/compare_areas.py").run()
+    at.switch_page("pages/compare.py").run()
     labels = ({w.label for w in at.sidebar.radio} | {w.label for w in at.sidebar.toggle}
               | {w.label for w in at.sidebar.selectbox} | {w.label for w in at.sidebar.multiselect})
     assert "View" not in labels and "Show 95% confidence band" not in labels

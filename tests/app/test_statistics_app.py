@@ -49,7 +49,7 @@ def test_real_2024_25_icbs_19_outside_unadjusted_none_adjusted_page_says_phi():
     """The bundled financial years are NHS England's published annual figures: in 2024/25,
     19 of 42 ICBs lie outside the binomial 99.8% limits; allowing for overdispersion
     (phi about 13) leaves none outside 99.8% and 4 outside 95%."""
-    at = _open("pages/compare_areas.py", {"period": "year"})
+    at = _open("pages/compare.py", {"period": "year"})
     assert at.selectbox(key="w_at").value == "2024/25"
     info = " ".join(i.value for i in at.info)
     assert "phi = 13.2" in info
@@ -65,7 +65,7 @@ def test_real_2024_25_icbs_19_outside_unadjusted_none_adjusted_page_says_phi():
 
 @pytest.mark.parametrize("period", ["quarter", "year"])
 def test_compare_adjusted_by_default_with_phi_and_both_verdicts(period):
-    at = _open("pages/compare_areas.py", {"period": period})
+    at = _open("pages/compare.py", {"period": period})
     info = " ".join(i.value for i in at.info)
     phi = re.search(r"phi = (\d+\.\d)", info)
     assert phi and float(phi.group(1)) > 1
@@ -85,7 +85,7 @@ def test_compare_adjusted_by_default_with_phi_and_both_verdicts(period):
 
 
 def test_compare_switch_gives_unadjusted_limits_and_fingertips_bands():
-    at = _open("pages/compare_areas.py", {"period": "quarter"})
+    at = _open("pages/compare.py", {"period": "quarter"})
     adjusted_limits = _funnel_width(at)
     at.toggle(key="w_unadjusted").set_value(True).run()
     assert not at.exception

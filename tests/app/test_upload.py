@@ -389,7 +389,7 @@ def test_a_session_folder_goes_when_its_session_state_goes():
 
 # --- a broken store never takes the app down (issue 13, item 3) ---------------------------------
 
-PAGES = ["pages/trends.py", "pages/compare_areas.py", "pages/inequalities.py", "pages/about.py",
+PAGES = ["pages/trends.py", "pages/compare.py", "pages/inequalities.py", "pages/about.py",
          "pages/upload.py"]
 
 

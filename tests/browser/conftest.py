@@ -88,6 +88,15 @@ def browser():
         b.close()
 
 
+def viewport_page(browser, width: int, height: int):
+    """A page of a fresh browser context of the given size (close its ``context`` after)."""
+    context = browser.new_context(viewport={"width": width, "height": height},
+                                  accept_downloads=True)
+    pg = context.new_page()
+    pg.set_default_timeout(30_000)
+    return pg
+
+
 @pytest.fixture
 def page(browser):
     context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
@@ -98,9 +107,10 @@ def page(browser):
 
 
 def wait_for_app(pg) -> None:
-    """Streamlit has finished running the script: its sidebar is drawn and nothing is running."""
+    """Streamlit has finished running the script: the page's title is drawn (every page has
+    one; About and Upload have no sidebar controls) and nothing is running."""
     pg.wait_for_selector("[data-testid='stApp']")
-    pg.wait_for_selector("[data-testid='stSidebar'] [data-testid='stRadio']")
+    pg.wait_for_selector("[data-testid='stMain'] h1")
     pg.wait_for_timeout(300)
     pg.wait_for_selector("[data-testid='stStatusWidget']", state="detached", timeout=60_000)
     pg.wait_for_timeout(300)

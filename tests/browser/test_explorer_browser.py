@@ -65,7 +65,7 @@ def test_icb_view_two_comparisons_table_download_and_shared_link(server, page, t
 
     sidebar(pg).get_by_text("ICB", exact=True).click()
     wait_for_app(pg)
-    choose(pg, "Integrated Care Board", "NHS West Yorkshire ICB")
+    choose(pg, "Integrated Care Board", "West Yorkshire (North East and Yorkshire) · QWO")
     choose(pg, "Compare with up to 2 other areas", "NHS South Yorkshire ICB")
     choose(pg, "Compare with up to 2 other areas", "NHS Humber and North Yorkshire ICB")
     assert "That is the most: 2 other areas" in sidebar(pg).inner_text()
@@ -106,7 +106,7 @@ def test_icb_view_two_comparisons_table_download_and_shared_link(server, page, t
     wait_for_app(fresh)
     fresh.wait_for_selector("[data-testid='stVegaLiteChart'] canvas, [data-testid='stVegaLiteChart'] svg")
     picker = sidebar(fresh).get_by_role("combobox", name="Integrated Care Board")
-    assert picker.input_value().startswith("NHS West Yorkshire ICB")
+    assert picker.input_value().startswith("West Yorkshire (North East and Yorkshire) · QWO")
     compared = sidebar(fresh).locator("[data-testid='stMultiSelect']").inner_text()
     assert "NHS South Yorkshire ICB" in compared and "NHS Humber and North Yorkshire ICB" in compared
     assert fresh.get_by_role("radio", name="ICB").is_checked()

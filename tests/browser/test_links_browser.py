@@ -1,0 +1,117 @@
+"""Links and history in a real browser, at a laptop's and a phone's size: a link made on a
+non-default period reopens that view on every page, Back and Forward move between views, and
+on a phone the choices are one labelled tap away."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from tests.browser.conftest import viewport_page, wait_for_app
+
+pytestmark = pytest.mark.timeout(300)
+
+SIZES = [(1400, 900), (390, 844)]
+
+
+def params(pg) -> dict[str, str]:
+    return {k: v[0] for k, v in parse_qs(urlsplit(pg.url).query).items()}
+
+
+def main_select(pg, label: str):
+    return pg.locator("[data-testid='stMain']").get_by_role("combobox", name=label).first
+
+
+def shown_value(pg, label: str) -> str:
+    return main_select(pg, label).input_value().strip()
+
+
+def pick(pg, label: str, option: str) -> None:
+    main_select(pg, label).click()
+    pg.locator("[role='option']").filter(has_text=option).first.click()
+    wait_for_app(pg)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}px")
+@pytest.mark.parametrize("path,query,checks", [
+    ("compare", "period=quarter&at=2023%2F24+Q3", {"Quarter": "2023/24 Q3"}),
+    ("inequalities", "period=year&view=ICB&icb=QHL&at=2021%2F22&det=1",
+     {"Financial year": "2021/22"}),
+    ("trends", "period=quarter&view=ICB&icb=QF7&pop=BME&ci=0", {}),
+])
+def test_a_link_made_on_a_non_default_view_reopens_it(server, browser, size, path, query, checks):
+    pg = viewport_page(browser, *size)
+    try:
+        pg.goto(f"{server}/{path}?{query}")
+        wait_for_app(pg)
+        pg.wait_for_selector("[data-testid='stVegaLiteChart'] svg, "
+                             "[data-testid='stVegaLiteChart'] canvas")
+        for label, value in checks.items():
+            assert shown_value(pg, label) == value
+        wanted = {k: v[0] for k, v in parse_qs(query).items()}
+        got = params(pg)
+        assert {k: got.get(k) for k in wanted} == wanted, got
+        if path == "inequalities":
+            toggle = pg.locator("[data-testid='stMain'] label").filter(
+                has_text="Show detailed ethnic groups").locator("input")
+            assert toggle.is_checked()
+            assert "Birmingham" in pg.locator("[data-testid='stMain'] h3").first.inner_text()
+        if path == "trends":
+            assert "South Yorkshire" in pg.locator("[data-testid='stMain'] h3").first.inner_text()
+    finally:
+        pg.context.close()
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}px")
+def test_back_after_two_changes_restores_the_previous_view(server, browser, size):
+    pg = viewport_page(browser, *size)
+    try:
+        pg.goto(f"{server}/compare?period=year")
+        wait_for_app(pg)
+        assert shown_value(pg, "Financial year") == "2024/25"
+        pick(pg, "Financial year", "2022/23")
+        assert params(pg)["at"] == "2022/23"
+        pick(pg, "Financial year", "2019/20")
+        assert params(pg)["at"] == "2019/20"
+        pg.go_back()
+        wait_for_app(pg)
+        pg.wait_for_timeout(500)
+        assert params(pg)["at"] == "2022/23"
+        assert shown_value(pg, "Financial year") == "2022/23"
+        pg.go_back()
+        wait_for_app(pg)
+        pg.wait_for_timeout(500)
+        assert "at" not in params(pg)
+        assert shown_value(pg, "Financial year") == "2024/25"
+        pg.go_forward()
+        wait_for_app(pg)
+        pg.wait_for_timeout(500)
+        assert shown_value(pg, "Financial year") == "2022/23"
+    finally:
+        pg.context.close()
+
+
+def test_phone_choices_one_labelled_tap_away(server, browser):
+    """At 390 px the sidebar is tucked away; its button is labelled in words, and one tap shows
+    the period, area and population choices."""
+    pg = viewport_page(browser, 390, 844)
+    try:
+        pg.goto(server)
+        wait_for_app(pg)
+        button = pg.locator("[data-testid='stExpandSidebarButton']")
+        label = pg.evaluate("""() => getComputedStyle(document.querySelector(
+            "[data-testid='stExpandSidebarButton']"), '::after').content""")
+        assert "area" in label and "period" in label
+        box = button.bounding_box()
+        assert box and box["width"] > 150 and box["x"] + box["width"] <= 390
+        button.click()
+        side = pg.locator("[data-testid='stSidebar']")
+        side.get_by_text("Period", exact=True).wait_for()
+        for text in ("Period", "View", "Population"):
+            el = side.get_by_text(text, exact=True).first
+            el.wait_for()
+            b = el.bounding_box()
+            assert b and 0 <= b["x"] < 390, text
+    finally:
+        pg.context.close()
