@@ -1,9 +1,12 @@
 """About the data: definitions, caveats, methods and where each quarter came from."""
 
+import os
+from pathlib import Path
+
 import pandas as pd
 import streamlit as st
 
-from core import model, periods
+from core import model, periods, provenance
 from ui import data, page, render
 
 ctx = page.start("About the data", needs_quarters=False)
@@ -195,6 +198,37 @@ if log:
             "Credit": e.get("credit", ""),
         } for e in reversed(log)]),
     )
+st.subheader("Each period: its file, when it was loaded, and its source", anchor=False)
+st.caption("Follow the link to NHS England's publication page to check any figure at its "
+           "source. Synthetic sample periods have no publication.")
+render.dataframe(
+    data.sources_by_period(source.path, source.mtime),
+    column_config={"Publication": st.column_config.LinkColumn(
+        "Publication", display_text="NHS England publication")},
+)
+st.markdown("Publication pages: " + "; ".join(
+    f"[{title}]({url})" for title, url in provenance.PUBLICATIONS.values()) + ".")
+
+st.subheader("Download all data", anchor=False)
+st.caption(
+    "Every England, region and ICB figure of one period type, in the tidy layout of every "
+    "other download (one row per area, group, period and measure, with counts, rates, "
+    "intervals, rounding ranges and whether each row is published or synthetic). The complete "
+    "store, with STP, CCG and sub-ICB rows, is the Parquet file.")
+by_kind = [(k, n) for k, n in (("year", "financial years"), ("quarter", "quarters"))
+           if ex.published(k)]
+buttons = st.columns(len(by_kind) + 1)
+for column, (kind, noun) in zip(buttons, by_kind, strict=False):
+    column.download_button(
+        f"All {noun} (CSV)", lambda kind=kind: data.all_rows_csv(source.path, source.mtime, kind),
+        file_name=f"nhs-talking-therapies-recovery-{kind}.csv", mime="text/csv",
+        on_click="ignore", icon=":material/download:", key=f"all-{kind}")
+buttons[-1].download_button(
+    f"Whole store (Parquet, {os.path.getsize(source.path) / 1e6:.1f} MB)",
+    lambda: Path(source.path).read_bytes(), file_name="recovery.parquet",
+    mime="application/vnd.apache.parquet", on_click="ignore", icon=":material/database:",
+    key="all-parquet")
+
 spans = [f"{noun} {found[0]} to {found[-1]}" for noun, found in (
     ("quarters", ex.published("quarter")), ("financial years", ex.published("year"))) if found]
 st.caption(f"{len(ex.frame):,} rows; {'; '.join(spans) or 'no periods'}.")

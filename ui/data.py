@@ -25,7 +25,7 @@ import pandas as pd
 import pyarrow as pa
 import streamlit as st
 
-from core import charts, explore, export, model, verdicts
+from core import charts, explore, export, model, provenance, verdicts
 from core.store import Store
 
 UPLOAD_KEY = "session_store_path"
@@ -139,6 +139,17 @@ def drop_session_store() -> None:
 @st.cache_data(show_spinner=False, max_entries=16)
 def log(path: str, mtime: float) -> list[dict]:
     return Store(path).log()
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def sources_by_period(path: str, mtime: float) -> pd.DataFrame:
+    """The About page's table: each period's file, load time and publication page."""
+    return provenance.by_period(explorer(path, mtime).frame, log(path, mtime))
+
+
+def all_rows_csv(path: str, mtime: float, kind: str) -> str:
+    """The "all data" CSV of one period type (built when its button is pressed)."""
+    return export.to_csv(with_credit(provenance.tidy_rows(explorer(path, mtime).frame, kind)))
 
 
 @st.cache_data(show_spinner=False, max_entries=256)

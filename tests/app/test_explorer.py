@@ -361,6 +361,15 @@ def test_about_page_explains(at):
     assert (log.loc[log["Synthetic"] == "yes", "Credit"] == "").all()
     assert any("2017/18 to 2024/25 are published" in s.value and CREDIT in s.value
                for s in at.success)
+    # each period: its file, load time and a link to NHS England's publication page
+    periods = at.dataframe[1].value
+    year = periods[periods["Period"] == "2024/25"].iloc[0]
+    assert year["Files"] == "psych-ther-ann-2024-25.csv" and year["Loaded (UTC)"][:4] == "2026"
+    assert year["Publication"].startswith("https://digital.nhs.uk/")
+    assert "digital.nhs.uk" in text  # the publication pages, as links
+    labels = [b.label for b in at.get("download_button")]
+    assert "All financial years (CSV)" in labels and "All quarters (CSV)" in labels
+    assert any(label.startswith("Whole store (Parquet") for label in labels)
 
 
 def test_every_chart_has_table_description_and_downloads(at):
