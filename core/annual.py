@@ -14,23 +14,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from core import periods, sources, validate
+from core import periods, sources, terms, validate
 from core.errors import InputError
 from core.quarterly import resolve
-from core.terms import (
-    BREAKDOWN_BY_VARIABLE_TYPE,
-    LEVEL_BY_ORG_TYPE,
-    MEASURE_BY_NAME,
-    add_groups,
-    clean,
-    current_regions,
-    is_placeholder,
-    keep,
-    lookup,
-    matches,
-    norm,
-    norm_arrow,
-)
 
 ID_COLUMNS = {
     "org_type": ("orgtype",),
@@ -69,8 +55,8 @@ def read(opener: sources.Opener, header: list[str], name: str, *, period: str | 
     cols = resolve(header, ID_COLUMNS, name, set(), "annual file")
     measure_cols: dict[str, str] = {}
     for h in header:
-        m = MEASURE_BY_NAME.get(norm(h))
-        if m and norm(h).startswith(("count", "percentage")):
+        m = terms.MEASURE_BY_NAME.get(terms.norm(h))
+        if m and terms.norm(h).startswith(("count", "percentage")):
             measure_cols.setdefault(m, h)
     for needed, column in (("finished", "Count_FinishedCourseTreatment"),
                            ("not_at_caseness", "Count_NotAtCaseness"),
@@ -86,10 +72,12 @@ def read(opener: sources.Opener, header: list[str], name: str, *, period: str | 
 
     def select(batch: pa.RecordBatch) -> pa.RecordBatch | None:
         mask = pc.and_(
-            matches(batch.column(cols["org_type"]), norm_arrow, LEVEL_BY_ORG_TYPE),
-            matches(batch.column(cols["variable_type"]), norm_arrow, BREAKDOWN_BY_VARIABLE_TYPE),
+            terms.matches(batch.column(cols["org_type"]), terms.norm_arrow,
+                          terms.LEVEL_BY_ORG_TYPE),
+            terms.matches(batch.column(cols["variable_type"]), terms.norm_arrow,
+                          terms.BREAKDOWN_BY_VARIABLE_TYPE),
         )
-        return keep(batch, mask)
+        return terms.keep(batch, mask)
 
     columns = list(cols.values()) + list(measure_cols.values())
     pieces, rows_read, encoding = sources.scan(opener, columns, header, name, select)
@@ -104,22 +92,22 @@ def read(opener: sources.Opener, header: list[str], name: str, *, period: str | 
     wide = wide.rename(columns={v: k for k, v in cols.items()})
     long = wide.melt(id_vars=[*cols, "_line"], value_vars=list(measure_cols.values()),
                      var_name="value_column", value_name="value")
-    long["measure"] = lookup(long["value_column"], MEASURE_BY_NAME)
-    long["level"] = lookup(long["org_type"], LEVEL_BY_ORG_TYPE)
-    code, org_name = clean(long["org_code"]), clean(long["org_name"])
+    long["measure"] = terms.lookup(long["value_column"], terms.MEASURE_BY_NAME)
+    long["level"] = terms.lookup(long["org_type"], terms.LEVEL_BY_ORG_TYPE)
+    code, org_name = terms.clean(long["org_code"]), terms.clean(long["org_name"])
     england = long["level"] == "England"
     long["area_code"] = np.where(england, "ENG", code)
     long["area_name"] = np.where(england, "England", org_name)
     long["parent_code"] = None
     long["parent_name"] = None
     skipped: Counter = Counter()
-    unknown = ~england & is_placeholder(long["area_code"])
+    unknown = ~england & terms.is_placeholder(long["area_code"])
     if unknown.any():
         skipped["area code unknown or a placeholder (UNKNOWN, ...)"] += int(
             unknown.sum() // max(len(measure_cols), 1))
         long = long[~unknown]
-    long = current_regions(long)
-    long = add_groups(long, "variable_type", "variable_a", "variable_b")
+    long = terms.current_regions(long)
+    long = terms.add_groups(long, "variable_type", "variable_a", "variable_b")
     long = long.assign(period_start=start, period_end=end,
                        period=periods.financial_year_label(start), period_type="year")
     return validate.finish(long, name, "annual CSV", rows_read, encoding, skipped, "")
