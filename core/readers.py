@@ -19,8 +19,9 @@ import pyarrow as pa
 
 from core import annual, quarterly, sources
 from core.errors import InputError
+from core.limits import MAX_UPLOAD_BYTES, MAX_UPLOAD_MB
 from core.periods import financial_year_from_name
-from core.sources import MAX_UPLOAD_BYTES, MAX_UPLOAD_MB, Source
+from core.sources import Source
 from core.terms import MEASURE_BY_ID, MEASURE_BY_NAME, norm
 from core.validate import ReadResult, attach_regions
 

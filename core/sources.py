@@ -13,7 +13,6 @@ import csv
 import io
 import os
 import re
-import tomllib
 import zipfile
 import zlib
 from collections import deque
@@ -28,6 +27,15 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from core.errors import InputError
+from core.limits import (
+    BLOCK_BYTES,
+    LIST_AT_MOST,
+    MAX_COMPRESSION_RATIO,
+    MAX_CSV_BYTES,
+    MAX_KEPT_ROWS,
+    MAX_LINE_BYTES,
+    READ_BYTES,
+)
 
 Source = str | Path | bytes | BinaryIO
 Opener = Callable[[], BinaryIO]
@@ -35,29 +43,6 @@ Opener = Callable[[], BinaryIO]
 #: their index in the block (or None when nothing is kept).
 Select = Callable[[pa.RecordBatch], "pa.RecordBatch | None"]
 
-_CONFIG = Path(__file__).resolve().parent.parent / ".streamlit" / "config.toml"
-with open(_CONFIG, "rb") as _f:
-    #: The upload limit, in MB as Streamlit counts them (MiB): one number, set once as
-    #: ``server.maxUploadSize`` in .streamlit/config.toml, which the upload widget also obeys.
-    MAX_UPLOAD_MB: int = int(tomllib.load(_f)["server"]["maxUploadSize"])
-MAX_UPLOAD_BYTES = MAX_UPLOAD_MB * 1024**2
-
-#: Largest CSV we will decompress from a zip. The largest published ICB/sub-ICB CSV is a few
-#: hundred MB; three times the upload limit leaves room and still refuses a bomb.
-MAX_CSV_BYTES = 3 * MAX_UPLOAD_BYTES
-#: A zip member that claims to expand more than this many times its compressed size is refused.
-MAX_COMPRESSION_RATIO = 200
-#: No published line is longer than a few hundred bytes; a longer one is not a published file.
-MAX_LINE_BYTES = 1 << 20
-#: Rows a file may keep (every row of the measures and breakdowns we read). The largest real
-#: quarter keeps about 28,000 (4,700 areas-and-groups x 6 measures); this is ten times that.
-MAX_KEPT_ROWS = 300_000
-#: Bytes read at a time (at most MAX_LINE_BYTES, so that a line's length is measured exactly).
-READ_BYTES = 1 << 20
-#: Bytes parsed at a time.
-BLOCK_BYTES = 2 << 20
-#: Member names a zip error lists at most.
-LIST_AT_MOST = 10
 
 
 def open_source(source: Source, name: str | None) -> tuple[Opener, str]:
