@@ -95,6 +95,11 @@ def test_compare_switch_gives_unadjusted_limits_and_fingertips_bands():
     assert list(table["Compared with England"]) == \
         list(table["Compared with England, unadjusted (Fingertips)"])
     assert _funnel_width(at) < adjusted_limits
+    # the choice is in the link, and the link reopens it
+    assert at.query_params["adj"] == "0"
+    again = _open("pages/compare.py", {"period": "quarter", "adj": "0"})
+    assert again.toggle(key="w_unadjusted").value is True
+    assert " ".join(i.value for i in again.info).startswith("Unadjusted limits")
 
 
 def _funnel_width(at) -> float:
