@@ -71,9 +71,9 @@ class Selection:
              "measure": self.measure, "ci": "1" if self.show_ci else "0"}
         if self.rolling_on:
             p["roll"] = "1"
+        if self.icb:  # the ICB view's area, and the ICB Compare and the map highlight
+            p["icb"] = self.icb
         if self.view == "ICB":
-            if self.icb:
-                p["icb"] = self.icb
             if self.areas:
                 p["areas"] = ",".join(self.areas)
             p["eng"] = "1" if self.show_england else "0"
