@@ -58,6 +58,7 @@ with tab_dots:
                                      .assign(measure=sel.measure)),
         description=view.description,
         name=f"compare {title}",
+        blank="–",
         note="Counts below England level are rounded to 5 by NHS England: the table gives each "
         "rate's range under rounding, flags approximate ones and says where a count was "
         "suppressed. The recent trend is Fingertips' (last five periods, 99.8%). Fewer than 30 "
@@ -82,5 +83,6 @@ with tab_funnel:
                 period=period, group=sel.population, measure=sel.measure)),
             description="Funnel plot. " + view.description,
             name=f"funnel {title}",
+            blank="–",
         )
 render.share_link(sel.to_params(), "compare")
