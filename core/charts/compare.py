@@ -92,14 +92,17 @@ def _compare_layout(*, has_england: bool, synthetic: str, measure: str,
     every = alt.Chart(common._named("areas"))
     base = every.transform_filter("isValid(datum.rate) && isFinite(datum.rate)")
     lines = ([[1, 0]] if has_england else []) + ([[4, 4]] if measure == "recovery" else [])
+    published, synthetic_points = common._points(base.transform_calculate(**calc).encode(
+        y=y, x=quiet("rate"), color=color, shape=shape, tooltip=tooltip))
+    # The axis at the top too (once): a ranked list of 42 is taller than a phone's screen.
+    points = [published.encode(x=alt.X("rate:Q", scale=x_scale,
+                                       axis=alt.Axis(orient="top", title=None))),
+              synthetic_points]
     layers = [
         common._meta_layer(),
         base.mark_rule(strokeWidth=1.5, color="#425563").encode(
             y=y, x=alt.X("ci95_low:Q", title=f"{label} (%)", scale=x_scale), x2="ci95_high:Q"),
-        # The axis at the top too: a ranked list of 42 is taller than a phone's screen.
-        *common._points(base.transform_calculate(**calc).encode(
-            y=y, x=alt.X("rate:Q", scale=x_scale, axis=alt.Axis(orient="top", title=None)),
-            color=color, shape=shape, tooltip=tooltip)),
+        *points,
         _ring(y, quiet("rate")),
         # An area with no rate keeps its row, saying why where its point would be.
         every.transform_filter("!isValid(datum.rate) || !isFinite(datum.rate)")
