@@ -39,6 +39,12 @@ st.caption(
 view = data.compare_view(source.path, source.mtime, period, sel.population, sel.measure,
                          False if unadjusted else None, highlight=sel.icb, sort=sort,
                          region=region or None)
+if view.data.empty:
+    st.info(f"No ICB figures for {period}. ICBs began in July 2022: for earlier periods NHS "
+            "England published CCG and STP figures, which the Recovery over time page shows "
+            "for England.", icon=":material/info:")
+    render.share_link(sel.to_params(), "compare")
+    st.stop()
 st.info(view.extra["dispersion"], icon=":material/functions:")
 if view.extra["chance"]:
     st.caption(view.extra["chance"])

@@ -50,7 +50,8 @@ def _areas(table: pd.DataFrame, highlight: str | None, having: str | None = "rat
     return common._slim(table, common.TABLE_COLUMNS, having,
                         label=[common.short_name(n) for n in names],
                         full=[common.full_name(n) for n in names],
-                        highlight=[highlight is not None and c == highlight for c in codes],
+                        highlight=pa.array([highlight is not None and c == highlight
+                                            for c in codes], pa.bool_()),
                         order=np.arange(len(names)),
                         missing=verdicts.why_no_rate(table))
 

@@ -9,15 +9,18 @@ import re
 from core import explore, tables
 from core.store import Store
 from tests.app.conftest import app, chart_specs
+from tests.conftest import ROOT
 
 BAD = re.compile(r"\b(None|nan|NaN|null)\b")
 QHL = "NHS Birmingham and Solihull ICB"
+#: The page's file (main renames compare_areas.py to compare.py, to match its URL).
+PAGE = next(p for p in ("pages/compare.py", "pages/compare_areas.py") if (ROOT / p).exists())
 
 
 def _compare(query: dict[str, str]):
     at = app(query)
     at.run()
-    at.switch_page("pages/compare_areas.py").run()
+    at.switch_page(PAGE).run()
     assert not at.exception, at.exception
     return at
 
@@ -138,3 +141,12 @@ def test_suppressed_icbs_say_why_in_table_chart_and_text():
     first = gone.iloc[0]
     assert f"{first['ICB']} ({first['Compared with England']})" in text
     assert not BAD.search(text)
+
+
+def test_a_year_before_icbs_says_so_in_any_region():
+    """2019/20 has CCG and STP figures, no ICBs: the page says so, with a region and a sort
+    chosen too, instead of failing."""
+    at = _compare({"period": "year", "at": "2019/20", "region": "Y56", "sort": "size"})
+    assert at.selectbox(key="w_at").value == "2019/20"
+    assert any("No ICB figures for 2019/20" in i.value for i in at.info)
+    assert not at.dataframe and not chart_specs(at)
