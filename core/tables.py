@@ -202,42 +202,105 @@ def headline(trend_data: pd.DataFrame, measure: str = "recovery", rolling: bool 
     }
 
 
-def compare_table(table: pd.DataFrame, measure: str = "recovery") -> pa.Table:
-    """The compare-areas table in words (the comparison bands are words, not colours)."""
+#: The "Your ICB" column's mark on the chosen area's row (an arrow and words, not a colour).
+YOURS = "▶ yes"
+
+
+def compare_table(table: pd.DataFrame, measure: str = "recovery",
+                  highlight: str | None = None) -> pa.Table:
+    """The compare-areas table in words (the comparison bands are words, not colours), in
+    the order of ``table``; with ``highlight`` (an area code in the table) a leading
+    "Your ICB" column marks that row."""
+    yours = {}
+    if highlight is not None and "area_code" in table and (table["area_code"] == highlight).any():
+        yours = {"Your ICB": np.where(table["area_code"].to_numpy(object) == highlight,
+                                      YOURS, "").astype(object)}
     return _table({
+        **yours,
         "ICB": table["area"].array, "Region": table["region"].array,
         **_counts_and_rates(table, measure, "Numerator", "Denominator"),
-        "Compared with England": table["vs_england"].to_numpy(object),
-        "Against the 50% target": (table["vs_target"].to_numpy(object) if measure == "recovery"
+        "Compared with England": verdicts._text(table["vs_england"].to_numpy(object)),
+        "Against the 50% target": (verdicts._text(table["vs_target"].to_numpy(object))
+                                   if measure == "recovery"
                                    else np.full(len(table), "n/a", dtype=object)),
         **verdicts.compare_columns(table),  # issue 11: both verdicts, trend, rounding
         **_provenance(table),
     })
 
 
+def _ordinal(n: int) -> str:
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+#: How the text alternative says the rows are ordered (keys of ``verdicts.SORT_KEYS``).
+_ORDER_WORDS = {"rate": "Listed from the highest rate to the lowest.",
+                "name": "Listed by name.",
+                "size": "Listed by size, the largest number finishing treatment first."}
+
+
 def describe_compare(table: pd.DataFrame, england: pd.Series | None, period: str,
-                     group: str, measure: str = "recovery") -> str:
+                     group: str, measure: str = "recovery", *, highlight: str | None = None,
+                     highlight_name: str | None = None, region: str | None = None,
+                     total: int | None = None, sort: str = "rate") -> str:
+    """The text alternative of the ranking and the funnel plot: the spread, the bands, the
+    chosen area (``highlight``, a code; ``highlight_name`` names it where it is not shown),
+    the region shown (``region``, a name, of ``total`` ICBs in England), the order and
+    which areas have no rate and why."""
     label = model.MEASURES[measure]["label"].lower()
     rate = table["rate"].to_numpy("float64", na_value=np.nan)
     have = np.flatnonzero(~np.isnan(rate))
+    where = f" in the {region} region" if region else ""
     if not len(have):
-        return f"No ICB has a {label} for {model.group_label(group)} in {period}."
+        return f"No ICB{where} has a {label} for {model.group_label(group)} in {period}."
     area = table["area"].to_numpy(object)
-    best, worst = have[0], have[-1]
+    ranked = have[np.argsort(-rate[have], kind="stable")]
+    best, worst = ranked[0], ranked[-1]
     counts = Counter(table["vs_england"].to_numpy(object)[have].tolist()).most_common()
     eng = f" England: {fmt_pct(england['rate'])}." if england is not None else ""
     bands = ", ".join(f"{n} {band}" for band, n in counts)
+    of = f" (of {total} in England)" if region and total else ""
     text = (
-        f"{label.capitalize()} for {model.group_label(group)} in {period} across {len(have)} ICBs.{eng} "
+        f"{label.capitalize()} for {model.group_label(group)} in {period} across {len(have)} "
+        f"ICBs{where}{of}.{eng} "
         f"Highest {area[best]} {fmt_pct(rate[best])}, lowest {area[worst]} "
         f"{fmt_pct(rate[worst])}. Compared with England by 95% and 99.8% confidence "
         f"intervals: {bands}."
     )
+    if region:
+        text += (" Each ICB is compared with England, not with the region: the verdicts are "
+                 "the same as on the all-England view.")
     if measure == "recovery":
         target = table["vs_target"].to_numpy(object)[have]
         meets, below = int((target == "meets the target").sum()), int((target == "below the target").sum())
         text += f" {meets} meet the 50% target with confidence and {below} are below it."
-    return text
+    if highlight:
+        text += " " + _yours(table, highlight, highlight_name, rate, ranked, where, measure)
+    missing = verdicts.why_no_rate(table)
+    gone = np.flatnonzero(missing != "")
+    if len(gone):
+        listed = "; ".join(f"{area[i]} ({missing[i]})" for i in gone)
+        text += (f" {len(gone)} ICB{'s have' if len(gone) > 1 else ' has'} no rate: "
+                 f"{listed}.")
+    return text + " " + _ORDER_WORDS.get(sort, "")
+
+
+def _yours(table: pd.DataFrame, code: str, name: str | None, rate: np.ndarray,
+           ranked: np.ndarray, where: str, measure: str) -> str:
+    """The sentence about the chosen area, wherever it is in the table (or not in it)."""
+    hit = np.flatnonzero(table["area_code"].to_numpy(object) == code)
+    if not len(hit):
+        return f"Your ICB{', ' + name + ',' if name else ''} is not{where or ' shown'}."
+    i = hit[0]
+    who = f"Your ICB, {table['area'].iat[i]}"
+    if np.isnan(rate[i]):
+        return f"{who}: no rate ({verdicts.why_no_rate(table)[i]})."
+    place = int(np.flatnonzero(ranked == i)[0]) + 1
+    text = (f"{who}: {fmt_pct(rate[i])}, {_ordinal(place)} highest of {len(ranked)}; "
+            f"compared with England: {table['vs_england'].iat[i]}")
+    if measure == "recovery":
+        text += f"; against the 50% target: {table['vs_target'].iat[i]}"
+    return text + "."
 
 
 def gap_table(gap: pd.DataFrame) -> pa.Table:

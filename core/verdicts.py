@@ -155,6 +155,107 @@ def funnel_limits(table: pd.DataFrame, baseline_percent: float | None, tau2: flo
     return out
 
 
+#: How Compare ICBs orders its rows (``ui.state.SORTS`` words them).
+SORT_KEYS = ("rate", "name", "size")
+#: The note of an area whose rate is missing because NHS England withheld a count.
+SUPPRESSED_NOTE = "Suppressed: NHS England withheld a small count, so there is no rate."
+
+
+def sort_areas(table: pd.DataFrame, sort: str = "rate") -> pd.DataFrame:
+    """The compare table in the order a reader chose: by rate (highest first), by name, or
+    by size (largest denominator first); areas with no value last. Stable, so ties keep the
+    ranking's order."""
+    if sort not in SORT_KEYS:
+        raise ValueError(f"sort must be one of {', '.join(SORT_KEYS)}, not {sort!r}")
+    if table.empty:
+        return table
+    if sort == "name":
+        names = table["area"] if "area" in table else table["area_name"]
+        key = names.astype(str).str.replace(r"^NHS\s+", "", regex=True).str.casefold()
+        return table.iloc[np.argsort(key.to_numpy(object), kind="stable")]
+    column = "rate" if sort == "rate" else "denominator"
+    values = table[column].to_numpy("float64", na_value=np.nan)
+    return table.iloc[np.argsort(np.where(np.isnan(values), np.inf, -values), kind="stable")]
+
+
+def in_region(table: pd.DataFrame, region: str | None) -> pd.DataFrame:
+    """The areas of one region (by its code; None: every area). Their comparisons stay
+    against England: narrowing what is shown changes no verdict."""
+    if not region:
+        return table
+    return table[table["parent_code"].to_numpy(object) == region]
+
+
+def why_no_rate(table: pd.DataFrame) -> np.ndarray:
+    """Why an area has no rate, in the word or two that fits where its point would be:
+    "suppressed" (NHS England withheld a count), "not reliable" (the rounded counts cannot
+    give a rate) or "no data"; empty where there is a rate."""
+    n = len(table)
+    rate = (table["rate"].to_numpy("float64", na_value=np.nan) if "rate" in table
+            else np.full(n, np.nan))
+    flag = (table["suppressed"].to_numpy(dtype=bool, na_value=False) if "suppressed" in table
+            else np.zeros(n, bool))
+    status = table["status"].to_numpy(object) if "status" in table else np.full(n, "", object)
+    words = np.where(status == rounding.STATUS_NOT_RELIABLE, "not reliable",
+                     np.where(flag, "suppressed", "no data"))
+    return np.where(np.isnan(rate), words, "").astype(object)
+
+
+def explain_missing(table: pd.DataFrame) -> pd.DataFrame:
+    """The compare table with ``missing`` (``why_no_rate``), the verdicts of an area with no
+    rate saying why, and where a count was withheld a note that says so instead of
+    rounding's "missing or suppressed"."""
+    out = table.copy()
+    why = why_no_rate(table)
+    out["missing"] = why
+    if "note" in out:
+        note = _text(out["note"].to_numpy(object))
+        note[why == "suppressed"] = SUPPRESSED_NOTE
+        out["note"] = note
+    # With no rate there is nothing to compare: the verdicts say why ("suppressed").
+    for col in ("vs_england", "vs_adjusted", "vs_fingertips", "vs_target"):
+        if col in out:
+            out[col] = np.where(why != "", why, _text(out[col].to_numpy(object))).astype(object)
+    return out
+
+
+#: What each funnel line is called in the funnel's CSV.
+FUNNEL_LINES = {"baseline": "England", "low95": "95% lower", "high95": "95% upper",
+                "low998": "99.8% lower", "high998": "99.8% upper"}
+
+
+def funnel_rows(table: pd.DataFrame, limits: pd.DataFrame, adjusted: bool) -> pd.DataFrame:
+    """The funnel plot as tidy rows: one per area (``row`` "ICB": its counts, rate, interval
+    and verdicts) and one per point of each control line (``row`` "limit": ``limit`` names the
+    line, ``rate`` is its value at that ``denominator``), so the CSV holds what the chart
+    draws. ``limits_rule`` says how the limits were drawn."""
+    rule = ("allowing for overdispersion (Spiegelhalter 2005)" if adjusted
+            else "binomial (unadjusted)")
+    cols = ["area_code", "area_name", "region", "numerator", "denominator", "rate", "ci95_low",
+            "ci95_high", "vs_england", "vs_adjusted", "vs_fingertips", "vs_target", "note",
+            "synthetic"]
+    areas = table[[c for c in cols if c in table]].rename(columns={
+        "vs_england": "compared_with_england", "vs_adjusted": "compared_allowing_for_spread",
+        "vs_fingertips": "compared_unadjusted", "vs_target": "against_target"})
+    areas.insert(0, "row", "ICB")
+    parts = [areas.reset_index(drop=True)]
+    if not limits.empty:
+        n = len(limits)
+        den = limits["denominator"].to_numpy("float64")
+        parts.append(pd.DataFrame({
+            "row": "limit",
+            "limit": np.repeat(np.array(list(FUNNEL_LINES.values()), dtype=object), n),
+            "denominator": np.tile(den, len(FUNNEL_LINES)),
+            "rate": np.concatenate([limits[c].to_numpy("float64") for c in FUNNEL_LINES]),
+        }))
+    out = pd.concat(parts, ignore_index=True)
+    if "limit" not in out:
+        out["limit"] = ""
+    out["limit"] = out["limit"].fillna("")
+    out["limits_rule"] = rule
+    return out
+
+
 def outside_counts(table: pd.DataFrame) -> dict[str, int]:
     """How many areas lie outside the 99.8% limits (and the 95% ones: ``...95``), unadjusted
     and adjusted, from the bands: an area is outside the 99.8% limits exactly when its band is
@@ -410,4 +511,5 @@ __all__ = [
     "pct", "range_text", "with_rounding", "compare_areas", "funnel_limits", "outside_counts",
     "dispersion_sentence", "chance_sentence", "trend_words", "series_trend", "area_trends",
     "area_history", "lag_of", "change", "gap_trend", "headline_figures", "gap_trend_sentence", "rounding_columns", "compare_columns",
+    "sort_areas", "in_region", "why_no_rate", "explain_missing", "funnel_rows",
 ]

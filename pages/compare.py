@@ -3,18 +3,26 @@
 import streamlit as st
 
 from core import model
-from ui import data, page, render, sidebar
+from ui import data, page, render, sidebar, state
 
 ctx = page.start("Compare ICBs")
 source, sel = ctx.source, ctx.sel
 
 noun = "Quarter" if sel.period == "quarter" else "Financial year"
-pick, rule = st.columns([1, 3], vertical_alignment="bottom")
+pick, where, order = st.columns(3, vertical_alignment="bottom")
 periods = ctx.explorer.published(sel.period)[::-1]
 period = pick.selectbox(
     noun, periods, **sidebar.bound("at", periods[0]),
     help=f"The latest {noun.lower()} is first. Change the period type in the sidebar.")
-unadjusted = rule.toggle(
+regions = state.region_codes(ctx.explorer)
+region = where.selectbox(
+    "Region", ["", *regions], format_func=lambda c: regions.get(c, "All regions"),
+    **sidebar.bound("region", ""),
+    help="Show one NHS region's ICBs. Each is still compared with England, not with the region.")
+sort = order.selectbox("Sort", list(state.SORTS), format_func=state.SORTS.get,
+                       **sidebar.bound("sort", "rate"),
+                       help="Order the ranking, the table and the CSV.")
+unadjusted = st.toggle(
     "Unadjusted limits (Fingertips-style bands)", **sidebar.bound("unadjusted"),
     help="By default, when ICBs differ by more than chance alone explains, the limits and "
     "bands allow for it (Spiegelhalter 2005). Switch on for the binomial limits and "
@@ -29,7 +37,8 @@ st.caption(
     "Change the population or measure in the sidebar."
 )
 view = data.compare_view(source.path, source.mtime, period, sel.population, sel.measure,
-                         False if unadjusted else None)
+                         False if unadjusted else None, highlight=sel.icb, sort=sort,
+                         region=region or None)
 if view.data.empty:
     st.info(f"No ICB figures for {period}. ICBs began in July 2022: for earlier periods NHS "
             "England published CCG and STP figures, which the Recovery over time page shows "
@@ -39,8 +48,13 @@ if view.data.empty:
 st.info(view.extra["dispersion"], icon=":material/functions:")
 if view.extra["chance"]:
     st.caption(view.extra["chance"])
-table, funnel, limits = view.data, view.extra["funnel"], view.extra["limits"]
-title = f"{measure_label}, {group_label}, {period}"
+table, funnel = view.data, view.extra["funnel"]
+if view.extra["region"]:
+    st.caption(f"Showing the {view.extra['shown']} ICBs of the {view.extra['region']} region, "
+               f"of {view.extra['total']} in England. Each is compared with England, not with "
+               "the region; the spread and the limits come from every ICB.")
+title = f"{measure_label}, {group_label}, {period}" + (
+    f", {view.extra['region']} region" if view.extra["region"] else "")
 tab_dots, tab_funnel = st.tabs(["Ranked with intervals", "Funnel plot"])
 with tab_dots:
     render.chart_block(
@@ -50,6 +64,7 @@ with tab_dots:
                                      .assign(measure=sel.measure)),
         description=view.description,
         name=f"compare {title}",
+        blank="–",
         note="Counts below England level are rounded to 5 by NHS England: the table gives each "
         "rate's range under rounding, flags approximate ones and says where a count was "
         "suppressed. The recent trend is Fingertips' (last five periods, 99.8%). Fewer than 30 "
@@ -70,8 +85,10 @@ with tab_funnel:
         render.chart_block(
             funnel,
             table=view.table,
-            csv=limits,
+            csv=lambda: data.with_credit(view.extra["funnel_rows"].assign(
+                period=period, group=sel.population, measure=sel.measure)),
             description="Funnel plot. " + view.description,
             name=f"funnel {title}",
+            blank="–",
         )
 render.share_link(sel.to_params(), "compare")

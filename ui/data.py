@@ -27,6 +27,7 @@ import streamlit as st
 
 from core import charts, explore, export, model, provenance, verdicts
 from core.store import Store
+from ui import state
 
 UPLOAD_KEY = "session_store_path"
 
@@ -190,14 +191,20 @@ def trend_export(path: str, mtime: float, keys: tuple[explore.SeriesKey, ...],
 
 @st.cache_resource(show_spinner=False, max_entries=128)
 def compare_view(path: str, mtime: float, period: str, group: str, measure: str,
-                 adjust: bool | None = None) -> View:
+                 adjust: bool | None = None, highlight: str | None = None, sort: str = "rate",
+                 region: str | None = None) -> View:
     """The ranked chart; ``extra['funnel']`` is the funnel plot's spec (None without an
-    England rate) and ``extra['limits']`` its control limits.
+    England rate), ``extra['limits']`` its control limits and ``extra['funnel_rows']`` its
+    tidy CSV (every area's point and verdicts, then the limits).
 
     Compared with England allowing for overdispersion (Spiegelhalter 2005) when the ICBs
     differ by more than chance, unless ``adjust`` is False (Fingertips' bands and the binomial
-    limits) or True. ``extra``: ``dispersion`` (the sentence with phi), ``chance`` (how many
-    would be outside 95% by chance), ``adjusted`` (the rule used), ``phi``, ``outside``."""
+    limits) or True. The spread and every verdict come from all ICBs; ``region`` (a region
+    code) then narrows what is shown, still against England, and ``sort`` orders it
+    (``verdicts.SORT_KEYS``). ``highlight``: the chosen ICB's code, marked on both charts, in
+    the table and in the text. ``extra``: ``dispersion`` (the sentence with phi), ``chance``
+    (how many would be outside 95% by chance), ``adjusted`` (the rule used), ``phi``,
+    ``outside``, ``region`` (its name, or None), ``shown`` and ``total`` (ICBs)."""
     ex = explorer(path, mtime)
     table, england = ex.compare(period, group, measure)
     table, info, used = verdicts.compare_areas(table, england, adjust)
@@ -205,20 +212,33 @@ def compare_view(path: str, mtime: float, period: str, group: str, measure: str,
     trends = verdicts.area_trends(verdicts.area_history(ex.frame, period, group), measure)
     table["trend"] = table["area_code"].map(trends).fillna("could not be calculated")
     outside = verdicts.outside_counts(table)
+    total = len(table)
+    regions = state.region_codes(ex)
+    region = region if region in regions else None
+    table = verdicts.sort_areas(verdicts.explain_missing(verdicts.in_region(table, region)), sort)
+    region_name = regions.get(region) if region else None
     title = f"{model.MEASURES[measure]['label']}, {model.group_label(group)}, {period}"
+    if region_name:
+        title += f", {region_name} region"
     eng_rate = None if england is None else england["rate"]
     dots = charts.compare_spec(table, eng_rate, title=title, synthetic=ex.synthetic,
-                               measure=measure, frames=True)
+                               measure=measure, frames=True, highlight=highlight)
     limits = verdicts.funnel_limits(table, eng_rate, info.tau2 if used else 0.0)
     funnel = None if limits.empty else charts.funnel_spec(
         table, limits, title=f"Funnel plot: {title}", synthetic=ex.synthetic, measure=measure,
-        frames=True)
+        frames=True, highlight=highlight)
     kind = "quarter" if " Q" in period else "year"
     dots, funnel = _credited(dots, kind), funnel and _credited(funnel, kind)
-    return View(dots, explore.compare_table(table, measure),
-                explore.describe_compare(table, england, period, group, measure), table,
+    chosen = ex.area(highlight) if highlight else None
+    return View(dots, explore.compare_table(table, measure, highlight),
+                explore.describe_compare(
+                    table, england, period, group, measure, highlight=highlight,
+                    highlight_name=explore.pretty_name(chosen[1]) if chosen else None,
+                    region=region_name, total=total, sort=sort), table,
                 {"funnel": funnel, "limits": limits, "adjusted": used, "phi": info.phi,
+                 "funnel_rows": verdicts.funnel_rows(table, limits, used),
                  "overdispersed": info.overdispersed, "outside": outside,
+                 "region": region_name, "shown": len(table), "total": total,
                  "dispersion": verdicts.dispersion_sentence(info, used, outside),
                  "chance": verdicts.chance_sentence(outside["areas"])})
 

@@ -9,15 +9,18 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from core import model
+from core import model, verdicts
 from core.charts import common
 
 # --- Areas in one period: ranked and funnel -------------------------------------------------
 
 
-def _band_scales(has_england: bool) -> tuple[alt.Color, alt.Shape]:
+def _band_scales(has_england: bool, no_data: bool = False) -> tuple[alt.Color, alt.Shape]:
     # A fixed key, as Fingertips shows it: a band keeps its colour and shape in every view.
-    bands = [b for b in common.BAND_STYLE if b != "no data"] if has_england else ["no data"]
+    # "no data" joins it when a drawn point has no comparison (a rate known only as a range,
+    # with no denominator to compare): outside the scale's domain it would draw nothing.
+    bands = [b for b in common.BAND_STYLE if b != "no data" or no_data] if has_england \
+        else ["no data"]
     legend = alt.Legend(orient="bottom", title="Compared with England", labelLimit=0,
                         direction="vertical")
     return (alt.Color("vs_england:N", title="Compared with England", legend=legend,
@@ -36,15 +39,21 @@ def _area_tips(measure: str) -> tuple[dict[str, str], list[alt.Tooltip]]:
         ("note", "Note", None)])
 
 
-def _areas(table: pd.DataFrame, highlight: str | None) -> pa.Table:
-    """The areas with a rate: short name for the axis, full name for the tooltip, and which
-    one is the chosen area."""
+def _areas(table: pd.DataFrame, highlight: str | None, having: str | None = "rate"
+           ) -> pa.Table:
+    """The areas (only those with a rate unless ``having`` is None), in the table's order
+    (``order``: the ranking follows the caller's sort): short name for the axis, full name for
+    the tooltip, which one is the chosen area, and for an area with no rate why not
+    (``missing``)."""
     names = table["area_name" if "area_name" in table.columns else "area"].tolist()
     codes = table["area_code"].tolist() if "area_code" in table.columns else [None] * len(names)
-    return common._slim(table, common.TABLE_COLUMNS, "rate",
-                 label=[common.short_name(n) for n in names], full=[common.full_name(n) for n in names],
-                 highlight=pa.array([highlight is not None and c == highlight for c in codes],
-                                    pa.bool_()))
+    return common._slim(table, common.TABLE_COLUMNS, having,
+                        label=[common.short_name(n) for n in names],
+                        full=[common.full_name(n) for n in names],
+                        highlight=pa.array([highlight is not None and c == highlight
+                                            for c in codes], pa.bool_()),
+                        order=np.arange(len(names)),
+                        missing=verdicts.why_no_rate(table))
 
 
 #: Whether an axis label names the chosen area (the view's ``chosen`` dataset).
@@ -58,11 +67,13 @@ def _ring(y: alt.Y | str, x: alt.X | str) -> alt.Chart:
 
 
 def _compare_layout(*, has_england: bool, synthetic: str, measure: str,
-                    width: int | str) -> alt.LayerChart:
-    color, shape = _band_scales(has_england)
+                    width: int | str, no_data: bool = False) -> alt.LayerChart:
+    color, shape = _band_scales(has_england, no_data)
     # Short names; on a phone cut at 120 px (the tooltip has the full name). The chosen area's
     # label is bold and marked with an arrow.
-    y = alt.Y("label:N", sort=alt.EncodingSortField("rate", order="descending"), title=None,
+    # In the caller's order (by rate, name or size): one ``order`` for every layer.
+    y = alt.Y("label:N", sort=alt.EncodingSortField("order", op="min", order="ascending"),
+              title=None,
               axis=alt.Axis(
                   labelLimit=alt.ExprRef(
                       f"containerSize()[0] > 0 && containerSize()[0] < {common.NARROW} ? 120 : 0"),
@@ -79,17 +90,26 @@ def _compare_layout(*, has_england: bool, synthetic: str, measure: str,
         return alt.X(f"{field}:Q", scale=x_scale, axis=None)
 
     calc, tooltip = _area_tips(measure)
-    base = alt.Chart(common._named("areas"))
+    every = alt.Chart(common._named("areas"))
+    base = every.transform_filter("isValid(datum.rate) && isFinite(datum.rate)")
     lines = ([[1, 0]] if has_england else []) + ([[4, 4]] if measure == "recovery" else [])
+    published, synthetic_points = common._points(base.transform_calculate(**calc).encode(
+        y=y, x=quiet("rate"), color=color, shape=shape, tooltip=tooltip))
+    # The axis at the top too (once): a ranked list of 42 is taller than a phone's screen.
+    points = [published.encode(x=alt.X("rate:Q", scale=x_scale,
+                                       axis=alt.Axis(orient="top", title=None))),
+              synthetic_points]
     layers = [
         common._meta_layer(),
         base.mark_rule(strokeWidth=1.5, color="#425563").encode(
             y=y, x=alt.X("ci95_low:Q", title=f"{label} (%)", scale=x_scale), x2="ci95_high:Q"),
-        # The axis at the top too: a ranked list of 42 is taller than a phone's screen.
-        *common._points(base.transform_calculate(**calc).encode(
-            y=y, x=alt.X("rate:Q", scale=x_scale, axis=alt.Axis(orient="top", title=None)),
-            color=color, shape=shape, tooltip=tooltip)),
+        *points,
         _ring(y, quiet("rate")),
+        # An area with no rate keeps its row, saying why where its point would be.
+        every.transform_filter("!isValid(datum.rate) || !isFinite(datum.rate)")
+        .transform_calculate(**calc).mark_text(
+            align="left", baseline="middle", dx=4, fontStyle="italic", color="#425563")
+        .encode(y=y, x=alt.value(0), text="missing:N", tooltip=tooltip),
     ]
     if lines:  # England and the target as lines named in a legend: no label to overlap
         layers.append(alt.Chart(common._named("references")).mark_rule(color="#231f20").encode(
@@ -116,6 +136,12 @@ def _references(england: float | None, measure: str) -> pa.Table:
                    "order": [r[2] for r in refs]})
 
 
+def _uncompared(drawn: pa.Table) -> bool:
+    """Whether a point that is drawn has no comparison with England."""
+    return "vs_england" in drawn.column_names and bool(
+        pc.any(pc.equal(drawn.column("vs_england"), "no data")).as_py())
+
+
 def _has_england(england: float | None) -> bool:
     return england is not None and bool(pd.notna(england))
 
@@ -125,20 +151,23 @@ def compare_spec(
     measure: str = "recovery", width: int | str = "container", frames: bool = False,
     highlight: str | None = None,
 ) -> dict:
-    """Every area's rate with its 95% interval, ranked, marked against England and the target;
-    ``highlight`` is the area code to ring and label."""
-    areas = _areas(table, highlight)
-    opts = {"has_england": _has_england(england), "synthetic": common._synthetic(areas, synthetic),
-            "measure": measure, "width": width}
+    """Every area's rate with its 95% interval, in the table's order (the caller sorts: by
+    rate, name or size), marked against England and the target; an area with no rate keeps
+    its row and says why. ``highlight`` is the area code to ring and label."""
+    areas = _areas(table, highlight, having=None)
+    drawn = areas.filter(pc.is_valid(areas.column("rate"))) if "rate" in areas.column_names \
+        else areas
+    opts = {"has_england": _has_england(england), "synthetic": common._synthetic(drawn, synthetic),
+            "measure": measure, "width": width, "no_data": _uncompared(drawn)}
     return common._view(_compare_layout, opts, {
         "areas": areas, "chosen": areas.filter(areas.column("highlight")),
         "references": _references(england, measure), "meta": common._meta(title)}, frames)
 
 
 def _funnel_layout(*, has_england: bool, synthetic: str, measure: str,
-                   width: int | str) -> alt.LayerChart:
+                   width: int | str, no_data: bool = False) -> alt.LayerChart:
     label = model.MEASURES[measure]["label"]
-    color, shape = _band_scales(has_england)
+    color, shape = _band_scales(has_england, no_data)
     # No "nice" rounding: on a log scale it stretches 1,000-20,000 to 100-100,000.
     x = alt.X("denominator:Q", title="Denominator (finished treatment, at caseness)",
               scale=alt.Scale(type="log", nice=False), axis=alt.Axis(format=",.0f"))
@@ -196,7 +225,9 @@ def funnel_spec(
     has_england = "vs_england" in areas.column_names and bool(
         pc.any(pc.not_equal(areas.column("vs_england"), "no data")).as_py())
     opts = {"has_england": has_england, "synthetic": common._synthetic(areas, synthetic),
-            "measure": measure, "width": width}
+            "measure": measure, "width": width,
+            "no_data": _uncompared(areas.filter(pc.is_valid(areas.column("denominator")))
+                                   if "denominator" in areas.column_names else areas)}
     chosen = areas.filter(areas.column("highlight"))
     if len(chosen) and len(have):  # where it sits along the log axis, 0 to 1
         span = np.log(have.max() * 1.2) - np.log(have.min() * 0.8)

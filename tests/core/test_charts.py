@@ -272,6 +272,41 @@ def test_compare_usable_on_a_phone(compared):
     assert areas["full"].str.len().ge(areas["label"].str.len()).all()
 
 
+def test_ranking_in_the_callers_order_keeps_areas_without_a_rate_and_says_why():
+    """Sorted by name, the ranking's rows are in that order; an ICB whose counts were
+    withheld keeps its row with "suppressed" where its point would be; a point with no
+    comparison (a rate known only as a range) is still drawn, as "no data"."""
+    import re
+
+    from core import verdicts
+
+    ex = explore.Explorer(Store().load())
+    table, england = ex.compare(ex.published("quarter")[-1], "Black or Black British")
+    table, _, _ = verdicts.compare_areas(table, england)
+    table = verdicts.sort_areas(verdicts.explain_missing(verdicts.with_rounding(table)), "name")
+    spec = charts.compare_spec(table, england["rate"], title="t", frames=True, highlight="QHL")
+    areas = spec["datasets"]["areas"].to_pandas()
+    assert len(areas) == len(table) and list(areas["order"]) == list(range(len(table)))
+    y = layer_on(spec, "areas", "rule")[0]["encoding"]["y"]
+    assert y["sort"] == {"field": "order", "op": "min", "order": "ascending"}
+    svg = charts.to_image(spec, "svg").decode()
+    labels = [t for t in re.findall(r"<text[^>]*>([^<]*)</text>", svg)
+              if t.strip() and not re.match(r"^[0-9.]+$", t)]
+    shown = [charts.short_name(n) for n in table["area_name"]]
+    first = labels.index(shown[0])
+    assert [t.removeprefix("▶ ") for t in labels[first:first + len(shown)]] == shown
+    gone = int(table["rate"].isna().sum())
+    assert gone and labels.count("suppressed") == gone
+    # Drawn points with no comparison are in the colour and shape key, so they are drawn.
+    drawn = table[table["rate"].notna()]
+    assert (drawn["vs_england"] == "no data").any()
+    assert "no data" in json.dumps(layer_on(spec, "areas", "point")[0]["encoding"]["color"])
+    # The top axis is drawn once (one layer carries it), the bottom one by the bars.
+    tops = [layer for layer in spec["layer"] if (layer.get("encoding", {}).get("x") or {})
+            .get("axis", {}) and layer["encoding"]["x"]["axis"].get("orient") == "top"]
+    assert len(tops) == 1
+
+
 @pytest.mark.parametrize("name, short", [
     ("NHS Birmingham and Solihull Integrated Care Board", "Birmingham and Solihull"),
     ("NHS BIRMINGHAM AND SOLIHULL INTEGRATED CARE BOARD", "Birmingham and Solihull"),

@@ -1,0 +1,152 @@
+"""AppTest: Compare ICBs (issue 12) with your ICB marked everywhere, narrowed to one region and
+sorted, and areas with no rate saying why, on the bundled store (published 2024/25 figures,
+synthetic quarters)."""
+
+from __future__ import annotations
+
+import re
+
+from core import explore, tables
+from core.store import Store
+from tests.app.conftest import app, chart_specs
+from tests.conftest import ROOT
+
+BAD = re.compile(r"\b(None|nan|NaN|null)\b")
+QHL = "NHS Birmingham and Solihull ICB"
+#: The page's file (main renames compare_areas.py to compare.py, to match its URL).
+PAGE = next(p for p in ("pages/compare.py", "pages/compare_areas.py") if (ROOT / p).exists())
+
+
+def _compare(query: dict[str, str]):
+    at = app(query)
+    at.run()
+    at.switch_page(PAGE).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _descriptions(at) -> list[str]:
+    # The page escapes punctuation for Markdown; a reader sees the text without backslashes.
+    return [re.sub(r"\\(.)", r"\1", c.value) for c in at.caption
+            if c.value.startswith("Description")]
+
+
+def _charts(at) -> tuple[dict, dict]:
+    """(ranked chart's datasets, funnel's datasets)."""
+    specs = chart_specs(at)
+    ranked = next(f for s, f in specs if "references" in f)
+    funnel = next(f for s, f in specs if "limits" in f)
+    return ranked, funnel
+
+
+def _region_icbs(code: str, period: str) -> set[str]:
+    frame = Store().load()
+    rows = frame[(frame["level"] == "ICB") & (frame["period"] == period)
+                 & (frame["group"] == "Total") & (frame["parent_code"] == code)]
+    return {explore.pretty_name(n) for n in rows["area_name"]}
+
+
+def test_your_icb_marked_in_ranking_funnel_table_and_both_texts():
+    at = _compare({"period": "year"})
+    at.selectbox(key="w_icb").set_value("QHL").run()
+    assert not at.exception
+    ranked, funnel = _charts(at)
+    for data in (ranked, funnel):
+        assert data["chosen"]["area"].tolist() == [QHL]
+        assert data["chosen"]["label"].tolist() == ["Birmingham and Solihull"]
+        marked = data["areas"][data["areas"]["highlight"]]
+        assert marked["area"].tolist() == [QHL]
+    table = at.dataframe[0].value
+    assert table.columns[0] == "Your ICB"
+    assert table.loc[table["Your ICB"] == tables.YOURS, "ICB"].tolist() == [QHL]
+    assert (table["Your ICB"] == "").sum() == len(table) - 1
+    ranked_text, funnel_text = _descriptions(at)
+    for text in (ranked_text, funnel_text):
+        # Its real 2024/25 rate and place (41st of 42), in words.
+        assert f"Your ICB, {QHL}: 47.7%, 41st highest of 42" in text
+    assert funnel_text.startswith("Description: Funnel plot.")
+    # Another ICB moves the mark.
+    at.selectbox(key="w_icb").set_value("QHG").run()
+    ranked, _ = _charts(at)
+    assert ranked["chosen"]["area"].tolist() == ["NHS Bedfordshire, Luton and Milton Keynes ICB"]
+    assert "Your ICB, NHS Bedfordshire, Luton and Milton Keynes ICB" in _descriptions(at)[0]
+
+
+def test_london_by_name_shows_only_londons_icbs_against_england_and_the_link_carries_it():
+    at = _compare({"period": "year"})
+    everyone = at.dataframe[0].value
+    at.selectbox(key="w_region").set_value("Y56").run()
+    at.selectbox(key="w_sort").set_value("name").run()
+    assert not at.exception
+    assert dict(at.query_params)["region"] in ("Y56", ["Y56"])
+    assert dict(at.query_params)["sort"] in ("name", ["name"])
+    link = at.code[-1].value
+    assert "region=Y56" in link and "sort=name" in link
+    table = at.dataframe[0].value
+    london = _region_icbs("Y56", "2024/25")
+    assert set(table["ICB"]) == london and len(table) == 5
+    assert list(table["ICB"]) == sorted(london)
+    assert set(table["Region"]) == {"London"}
+    # Still compared with England: every verdict as on the all-England view.
+    before = everyone.set_index("ICB")["Compared with England"]
+    assert (table.set_index("ICB")["Compared with England"] == before[list(table["ICB"])]).all()
+    ranked, funnel = _charts(at)
+    assert ranked["areas"].sort_values("order")["area"].tolist() == sorted(london)
+    assert set(funnel["areas"]["area"]) == london
+    text = _descriptions(at)[0]
+    assert "across 5 ICBs in the London region (of 42 in England)" in text
+    assert "compared with England, not with the region" in text and "Listed by name." in text
+    assert any("Showing the 5 ICBs of the London region" in c.value for c in at.caption)
+    # The link reopens exactly that view.
+    again = _compare({"period": "year", "region": "Y56", "sort": "name"})
+    assert again.selectbox(key="w_region").value == "Y56"
+    assert again.selectbox(key="w_sort").value == "name"
+    assert list(again.dataframe[0].value["ICB"]) == list(table["ICB"])
+    # Back to every region.
+    at.selectbox(key="w_region").set_value("").run()
+    assert len(at.dataframe[0].value) == 42 and "region" not in at.query_params
+
+
+def test_sort_by_size_orders_table_and_chart_by_denominator():
+    at = _compare({"period": "year", "sort": "size"})
+    assert at.selectbox(key="w_sort").value == "size"
+    table = at.dataframe[0].value
+    den = table["Denominator"].astype(float).tolist()
+    assert den == sorted(den, reverse=True)
+    ranked, _ = _charts(at)
+    assert ranked["areas"].sort_values("order")["area"].tolist() == list(table["ICB"])
+    assert "Listed by size" in _descriptions(at)[0]
+
+
+def test_suppressed_icbs_say_why_in_table_chart_and_text():
+    """In the synthetic latest quarter some ICBs' counts for Black or Black British people were
+    withheld: each keeps its row and says "suppressed", never None, nan or null."""
+    at = _compare({"period": "quarter", "pop": "Black or Black British"})
+    table = at.dataframe[0].value
+    gone = table[table["Recovery rate (%)"].isna()]
+    assert len(gone) >= 1
+    assert set(gone["Compared with England"]) <= {"suppressed", "no data", "not reliable"}
+    assert "suppressed" in set(gone["Compared with England"])
+    assert gone["Note"].str.len().gt(0).all()
+    for col in table.columns:
+        if table[col].dtype == object:
+            assert not any(BAD.search(str(v)) for v in table[col]), col
+    ranked, _ = _charts(at)
+    areas = ranked["areas"]
+    missing = areas[areas["rate"].isna()]
+    assert sorted(missing["area"]) == sorted(gone["ICB"])
+    assert set(missing["missing"]) == set(gone["Compared with England"])
+    assert (areas.loc[areas["rate"].notna(), "missing"] == "").all()
+    text = _descriptions(at)[0]
+    first = gone.iloc[0]
+    assert f"{first['ICB']} ({first['Compared with England']})" in text
+    assert not BAD.search(text)
+
+
+def test_a_year_before_icbs_says_so_in_any_region():
+    """2019/20 has CCG and STP figures, no ICBs: the page says so, with a region and a sort
+    chosen too, instead of failing."""
+    at = _compare({"period": "year", "at": "2019/20", "region": "Y56", "sort": "size"})
+    assert at.selectbox(key="w_at").value == "2019/20"
+    assert any("No ICB figures for 2019/20" in i.value for i in at.info)
+    assert not at.dataframe and not chart_specs(at)
