@@ -9,12 +9,10 @@ import re
 from core import explore, tables
 from core.store import Store
 from tests.app.conftest import app, chart_specs
-from tests.conftest import ROOT
 
 BAD = re.compile(r"\b(None|nan|NaN|null)\b")
 QHL = "NHS Birmingham and Solihull ICB"
-#: The page's file (main renames compare_areas.py to compare.py, to match its URL).
-PAGE = next(p for p in ("pages/compare.py", "pages/compare_areas.py") if (ROOT / p).exists())
+PAGE = "pages/compare.py"
 
 
 def _compare(query: dict[str, str]):
