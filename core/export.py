@@ -23,7 +23,8 @@ EXPORT_COLUMNS = [
     "period", "period_start", "period_end", "period_type", "level", "area_code", "area_name",
     "parent_code", "parent_name", "breakdown", "group", "measure", "numerator", "denominator",
     "rate", "ci95_low", "ci95_high", "ci998_low", "ci998_high", "rate_low", "rate_high",
-    "rate_status", "published_rate", "suppressed", "small_numbers", "synthetic", "source",
+    "rate_status", "published_rate", "suppressed", "small_numbers", "synthetic", "derived",
+    "source",
     "note",
 ]
 #: Decimal places kept in exported rates and limits (display uses 1).
