@@ -192,7 +192,8 @@ def _tips(fields: list[tuple[str, str, str | None]]) -> tuple[dict[str, str], li
 
 #: The tooltip line that says whether a point's counts were published or summed by the
 #: product (the rows' ``derived`` flag; the same words as the tables' "Counts" column).
-DERIVED_TIP = ("datum.derived === true ? 'derived: sum of ethnic groups' : 'as in the file'")
+DERIVED_TIP = ("isValid(datum.derived) ? (datum.derived === true ? 'derived: sum of ethnic "
+               "groups' : 'as in the file') : 'no data'")
 
 
 def _with_derived(calc: dict[str, str], tips: list[alt.Tooltip]
