@@ -614,3 +614,31 @@ def test_preview_table_short_names_changed_figures_first_and_fits(shared_store):
     widths = {c: config.get(c, {}).get("width") for c in columns}
     assert all(isinstance(w, int) for w in widths.values()), widths
     assert sum(widths.values()) <= MAIN_AT_1400, widths
+
+
+def test_about_load_log_table_neutralises_formula_file_names(shared_store):
+    """The About page's "What was loaded, and when" table shows file names from uploads: a
+    name such as ``=cmd|' /C calc'!A0`` must reach the table (and so its toolbar's own CSV
+    download) as text, prefixed with an apostrophe, in every column it appears in."""
+    from core.merge import MergeReport
+    from core.store import Store, log_entry, to_parquet_bytes
+
+    evil = "=cmd|' /C calc'!A0"
+    store = Store(shared_store)
+    report = MergeReport(sources=[evil], periods_added=["@SUM(1+1)"], added=1)
+    entry = log_entry(report, synthetic=False) | {"credit": "+HYPERLINK(\"http://x\")"}
+    shared_store.write_bytes(to_parquet_bytes(store.load(), [*store.log(), entry]))
+    at = app()
+    at.run()
+    at.switch_page("pages/about.py").run()
+    assert not at.exception, at.exception
+    logs = [d.value for d in at.dataframe if "Files" in d.value.columns]
+    assert len(logs) == 1
+    log = logs[0]
+    assert log["Files"].iloc[0] == "'" + evil  # newest entry first
+    assert log["New periods"].iloc[0] == "'@SUM(1+1)"
+    assert log["Credit"].iloc[0] == "'+HYPERLINK(\"http://x\")"
+    shown = [v for c in log.columns for v in log[c].dropna() if isinstance(v, str)]
+    assert not any(v.startswith(export.FORMULA_PREFIXES) for v in shown)
+    # The other entries (the bundled store's own loads) are shown as they are.
+    assert any(v.startswith("psych-ther-ann-") for v in log["Files"])
