@@ -42,6 +42,7 @@ at.run()
 at.switch_page("pages/upload.py").run()
 before = hwm_mb()  # the app itself, with the store loaded, before any upload
 data = Path(zip_path).read_bytes()
+with_file = hwm_mb()  # plus the harness's own copy of the file's bytes
 t = time.perf_counter()
 at.file_uploader(key="upload_file").upload(Path(zip_path).name, data, "application/zip").run()
 checked = time.perf_counter() - t
@@ -51,7 +52,7 @@ at.button(key="apply_session").click().run()
 total = time.perf_counter() - t
 assert not at.exception
 print(json.dumps({"seconds": checked, "with_apply": total, "peak_mb": hwm_mb(), "before_mb": before,
-                  "preview_mb": peak_preview}))
+                  "with_file_mb": with_file, "preview_mb": peak_preview}))
 """
 
 # Sessions that upload and apply, then close: the server's RSS (now, not its high-water mark)
@@ -121,8 +122,9 @@ def worst(tmp: Path) -> None:
         r = run_child(code, str(path), str(store))
         peak = r["peak_mb"]
         verdict = "meets" if peak <= GOAL_MB else "MISSES"
-        extra = (f" (before the upload {r['before_mb']:.0f} MB, previewing "
-                 f"{r['preview_mb']:.0f} MB)" if "before_mb" in r else "")
+        extra = (f" (app and store before the upload {r['before_mb']:.0f} MB; with the test "
+                 f"harness's own copy of the file {r['with_file_mb']:.0f} MB; peak while "
+                 f"checking and previewing {r['preview_mb']:.0f} MB)" if "before_mb" in r else "")
         print(f"  {label:<28} {r['seconds']:7.1f} s  peak RSS {peak:6.0f} MB = "
               f"{peak / GOAL_MB:.2f} x 1 GB: {verdict} the goal{extra}")
         store.unlink()
