@@ -77,14 +77,17 @@ data = m.csv_bytes(m.as_published(frame, start))
 # Padding: rows of a measure the readers skip, up to just under the upload limit.
 filler = frame[~frame["MEASURE_ID"].isin(kept_ids)].head(5000)
 pad = m.csv_bytes(m.as_published(filler, start)).split(b"\r\n", 1)[1]
-room = sources.MAX_UPLOAD_BYTES - (1 << 20) - len(data)
+# The upload widget counts MB in thousands on every system but Windows, where it counts MiB
+# (Streamlit's frontend), so the largest file a browser can upload is the smaller of the two.
+widget = min(sources.MAX_UPLOAD_BYTES, sources.MAX_UPLOAD_MB * 1000**2)
+room = widget - (1 << 20) - len(data)
 with open(path, "wb") as f:
     f.write(data)
     f.write(pad * max(0, room // len(pad)))
 rows = len(frame) + len(filler) * max(0, room // len(pad))
 print(json.dumps({"kept_rows": kept, "areas": n_areas, "rows": rows,
                   "max_kept_rows": sources.MAX_KEPT_ROWS, "max_areas": validate.MAX_AREAS,
-                  "max_upload_mb": sources.MAX_UPLOAD_MB}))
+                  "max_upload_mb": sources.MAX_UPLOAD_MB, "widget_bytes": widget}))
 """
 
 
@@ -92,5 +95,6 @@ def worst_case(path: Path) -> dict:
     """The largest file the readers accept (issue 13's "any accepted file"): a quarterly CSV
     keeping as many rows and areas as ``core.sources.MAX_KEPT_ROWS`` and
     ``core.validate.MAX_AREAS`` allow, padded with skipped rows to just under the upload
-    limit. Made in a child process; returns what it holds."""
+    limit (as the browser's upload widget counts it: 300 MB is 300,000,000 bytes there,
+    against ``core.sources.MAX_UPLOAD_BYTES`` = 300 MiB). Made in a child process; returns what it holds."""
     return run_child(f"ROOT = __import__('pathlib').Path({str(ROOT)!r})\n" + WORST, str(path))
