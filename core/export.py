@@ -100,6 +100,8 @@ def to_long(frame: pd.DataFrame, measures: list[str] | None = None) -> pd.DataFr
     if not parts or frame.empty:
         return pd.DataFrame(columns=EXPORT_COLUMNS)
     out = pd.concat(parts, ignore_index=True)
+    if "derived" not in out:  # a frame from before rows carried it reads as a format-2 store
+        out["derived"] = False
     for c in ("rate", "ci95_low", "ci95_high", "ci998_low", "ci998_high", "rate_low",
               "rate_high"):
         out[c] = out[c].astype(float).round(EXPORT_DECIMALS)
