@@ -41,3 +41,60 @@ def run_child(code: str, *args: str) -> dict:
     if out.returncode:
         raise SystemExit(out.stderr[-3000:])
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+WORST = r"""
+path = sys.argv[1]
+import pandas as pd
+sys.path.insert(0, str(ROOT / "scripts"))
+import make_sample as m
+from core import sources, validate
+from core.terms import MEASURE_BY_ID
+start = m.quarters()[-1]
+base = m.quarter_frame(m.Model(), start, filler_scale=0)
+kept_ids = {k for k in MEASURE_BY_ID}
+is_kept = base["MEASURE_ID"].isin(kept_ids)
+sub = base[base["GroupType"] == "SubICB"]
+one = sub[sub["SubICB"] == sub["SubICB"].iloc[0]]           # every group of one sub-ICB location
+total = one[one["VariableType"] == "Total"]                 # its whole-population rows only
+per_full, per_total = int(one["MEASURE_ID"].isin(kept_ids).sum()), int(total["MEASURE_ID"].isin(kept_ids).sum())
+others = base[base["GroupType"] != "SubICB"]
+fixed_rows, fixed_areas = int(others["MEASURE_ID"].isin(kept_ids).sum()), int(others["ICB"].nunique())
+# As many areas as the readers accept, each with every group while the kept-row cap allows,
+# the rest with their whole-population rows: both caps reached at once.
+areas = validate.MAX_AREAS - fixed_areas
+full = (sources.MAX_KEPT_ROWS - fixed_rows - per_total * areas) // (per_full - per_total)
+parts = [others]
+for i in range(areas):
+    block = (one if i < full else total).copy()
+    block["SubICB"], block["SubICBName"] = f"X{i:05d}", f"NHS WORST CASE SUB-ICB LOCATION {i:05d}"
+    parts.append(block)
+frame = pd.concat(parts, ignore_index=True)
+kept = int(frame["MEASURE_ID"].isin(kept_ids).sum())
+n_areas = fixed_areas + areas
+assert kept <= sources.MAX_KEPT_ROWS and n_areas <= validate.MAX_AREAS, (kept, n_areas)
+data = m.csv_bytes(m.as_published(frame, start))
+# Padding: rows of a measure the readers skip, up to just under the upload limit.
+filler = frame[~frame["MEASURE_ID"].isin(kept_ids)].head(5000)
+pad = m.csv_bytes(m.as_published(filler, start)).split(b"\r\n", 1)[1]
+# The upload widget counts MB in thousands on every system but Windows, where it counts MiB
+# (Streamlit's frontend), so the largest file a browser can upload is the smaller of the two.
+widget = min(sources.MAX_UPLOAD_BYTES, sources.MAX_UPLOAD_MB * 1000**2)
+room = widget - (1 << 20) - len(data)
+with open(path, "wb") as f:
+    f.write(data)
+    f.write(pad * max(0, room // len(pad)))
+rows = len(frame) + len(filler) * max(0, room // len(pad))
+print(json.dumps({"kept_rows": kept, "areas": n_areas, "rows": rows,
+                  "max_kept_rows": sources.MAX_KEPT_ROWS, "max_areas": validate.MAX_AREAS,
+                  "max_upload_mb": sources.MAX_UPLOAD_MB, "widget_bytes": widget}))
+"""
+
+
+def worst_case(path: Path) -> dict:
+    """The largest file the readers accept (issue 13's "any accepted file"): a quarterly CSV
+    keeping as many rows and areas as ``core.sources.MAX_KEPT_ROWS`` and
+    ``core.validate.MAX_AREAS`` allow, padded with skipped rows to just under the upload
+    limit (as the browser's upload widget counts it: 300 MB is 300,000,000 bytes there,
+    against ``core.sources.MAX_UPLOAD_BYTES`` = 300 MiB). Made in a child process; returns what it holds."""
+    return run_child(f"ROOT = __import__('pathlib').Path({str(ROOT)!r})\n" + WORST, str(path))

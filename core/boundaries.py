@@ -315,9 +315,10 @@ def _aggregate(rows: pd.DataFrame, p: Plan, status: str) -> pd.DataFrame:
     n = expected.reindex(out.index.get_level_values("target")).to_numpy()
     for c in COUNTS:
         out[c] = out[c].where(present[c].to_numpy() == n)
-    flags = g[["suppressed", "synthetic"]].any()
+    flags = g[["suppressed", "synthetic", "derived"]].any()
     out["suppressed"] = flags["suppressed"] | out[COUNTS].isna().any(axis=1)
     out["synthetic"] = flags["synthetic"]
+    out["derived"] = flags["derived"]
     out["source"] = g["source"].first()
     mixed = g["source"].nunique() > 1
     if mixed.any():
@@ -354,7 +355,8 @@ def icb_series(frame: pd.DataFrame, boundaries: str) -> pd.DataFrame:
         **{c: rel[c].astype("float64").to_numpy() for c in COUNTS},
         **{c: rel[c].to_numpy() for c in model.PERCENT_COLUMNS},
         "suppressed": rel["suppressed"].to_numpy(dtype=bool),
-        "synthetic": rel["synthetic"].to_numpy(dtype=bool), "source": rel["source"].to_numpy(),
+        "synthetic": rel["synthetic"].to_numpy(dtype=bool),
+        "derived": rel["derived"].to_numpy(dtype=bool), "source": rel["source"].to_numpy(),
     })
     by_level = {}
     for level, rows in slim.groupby("level", sort=False):
@@ -381,7 +383,7 @@ def icb_series(frame: pd.DataFrame, boundaries: str) -> pd.DataFrame:
     best = best[best["target"].isin(info.index)]
     out = cells.loc[best["_cell"].to_numpy()].reset_index(drop=True)
     best = best.reset_index(drop=True)
-    for c in (*COUNTS, *model.PERCENT_COLUMNS, "suppressed", "synthetic", "source"):
+    for c in (*COUNTS, *model.PERCENT_COLUMNS, "suppressed", "synthetic", "derived", "source"):
         out[c] = best[c]
     out["level"] = "ICB"
     out["area_code"] = best["target"]

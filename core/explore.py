@@ -102,6 +102,7 @@ class Explorer(Catalogue):
                for c in (*model.COUNT_COLUMNS, *model.PERCENT_COLUMNS)},
             "suppressed": frame["suppressed"].to_numpy(dtype=bool, na_value=False),
             "synthetic": frame["synthetic"].to_numpy(dtype=bool, na_value=False),
+            "derived": frame["derived"].to_numpy(dtype=bool, na_value=False),
             "quarter": quarters[starts],
         }
 
@@ -125,16 +126,20 @@ class Explorer(Catalogue):
         rows = {k: v[at] for k, v in self._arrays.items()}
         order = np.repeat(np.arange(len(keys)), [len(f) for f in found])
         period, suppressed, synthetic = rows["period"], rows["suppressed"], rows["synthetic"]
+        derived = rows["derived"]
         source = {c: rows[c] for c in (*model.COUNT_COLUMNS, *model.PERCENT_COLUMNS)}
         if rolling and len(at):
             quarter = rows["quarter"]
             by_time = np.lexsort((quarter, order))
             order, period, suppressed = order[by_time], period[by_time], suppressed[by_time]
-            # A window holding any synthetic quarter is synthetic: summed like a count.
+            # A window holding any synthetic (or derived) quarter is synthetic (derived):
+            # summed like a count.
             sums, suppressed = stats.window_sums(
                 order, quarter[by_time], {c: source[c][by_time] for c in model.COUNT_COLUMNS}
-                | {"synthetic": synthetic[by_time].astype(float)}, suppressed)
+                | {"synthetic": synthetic[by_time].astype(float),
+                   "derived": derived[by_time].astype(float)}, suppressed)
             synthetic = np.nan_to_num(sums.pop("synthetic")) > 0
+            derived = np.nan_to_num(sums.pop("derived")) > 0
             source = {**sums, **{c: np.full(len(order), np.nan) for c in model.PERCENT_COLUMNS}}
         # From here on, the stored rows are scattered onto the grid of series x quarters.
         where = {p: i for i, p in enumerate(domain)}
@@ -154,6 +159,7 @@ class Explorer(Catalogue):
             **stats.rate_columns(counts[model.MEASURES[measure]["numerator"]],
                                  counts["finished"] - counts["not_at_caseness"]),
             "suppressed": grid(suppressed, False), "synthetic": grid(synthetic, False),
+            "derived": grid(derived, False),
         }, found
 
     def trend(self, keys: list[SeriesKey], measure: str = "recovery", rolling: bool = False,
@@ -203,7 +209,7 @@ class Explorer(Catalogue):
             "group": np.repeat([k.group for k in keys], each),
             "group_label": np.repeat(labels, each),
             "suppressed": suppressed, "small_numbers": small, "status": status, "note": note,
-            "synthetic": grid["synthetic"],
+            "synthetic": grid["synthetic"], "derived": grid["derived"],
         })
 
     def series_rows(self, keys: list[SeriesKey], rolling: bool = False,
@@ -245,7 +251,7 @@ class Explorer(Catalogue):
             group_a: str = "BME", group_b: str = "White British",
             domain: list[str] | None = None, kind: str = "quarter") -> pd.DataFrame:
         """Gap between two disjoint groups in one area over time (Newcombe's interval,
-        points); ``synthetic`` where either side is."""
+        points); ``synthetic`` (``derived``) where either side is."""
         domain = self.domain(kind) if domain is None else domain
         if not domain:
             return pd.DataFrame()
@@ -264,6 +270,7 @@ class Explorer(Catalogue):
             "gap": d, "gap_low": lo, "gap_high": hi, "significant": significant,
             "group_a": model.group_label(group_a), "group_b": model.group_label(group_b),
             "synthetic": grid["synthetic"][a] | grid["synthetic"][b],
+            "derived": grid["derived"][a] | grid["derived"][b],
         })
 
     def _group_positions(self, level: str, area_code: str, period: str, detailed: bool
@@ -306,7 +313,7 @@ class Explorer(Catalogue):
         spec = model.MEASURES[measure]
         columns = {c: self._arrays[c][at] for c in (
             "breakdown", "group", "group_parent", *model.COUNT_COLUMNS, *model.PERCENT_COLUMNS,
-            "suppressed", "synthetic")}
+            "suppressed", "synthetic", "derived")}
         den = columns["finished"] - columns["not_at_caseness"]
         return pd.DataFrame({
             **columns,

@@ -23,7 +23,8 @@ EXPORT_COLUMNS = [
     "period", "period_start", "period_end", "period_type", "level", "area_code", "area_name",
     "parent_code", "parent_name", "breakdown", "group", "measure", "numerator", "denominator",
     "rate", "ci95_low", "ci95_high", "ci998_low", "ci998_high", "rate_low", "rate_high",
-    "rate_status", "published_rate", "suppressed", "small_numbers", "synthetic", "source",
+    "rate_status", "published_rate", "suppressed", "small_numbers", "synthetic", "derived",
+    "source",
     "note",
 ]
 #: Decimal places kept in exported rates and limits (display uses 1).
@@ -99,6 +100,8 @@ def to_long(frame: pd.DataFrame, measures: list[str] | None = None) -> pd.DataFr
     if not parts or frame.empty:
         return pd.DataFrame(columns=EXPORT_COLUMNS)
     out = pd.concat(parts, ignore_index=True)
+    if "derived" not in out:  # a frame from before rows carried it reads as a format-2 store
+        out["derived"] = False
     for c in ("rate", "ci95_low", "ci95_high", "ci998_low", "ci998_high", "rate_low",
               "rate_high"):
         out[c] = out[c].astype(float).round(EXPORT_DECIMALS)

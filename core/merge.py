@@ -99,7 +99,8 @@ def _diff(stored: pd.DataFrame, incoming: pd.DataFrame, old_key: pd.MultiIndex,
     hit = new_key.isin(old_key)
     report.added = int((~hit).sum())
     if hit.any():
-        values = [*model.COUNT_COLUMNS, *model.PERCENT_COLUMNS, "area_name", "suppressed"]
+        values = [*model.COUNT_COLUMNS, *model.PERCENT_COLUMNS, "area_name", "suppressed",
+                  "derived"]
         positions = old_key.get_indexer(new_key[hit])
         before = stored.iloc[positions][values].reset_index(drop=True)
         after = incoming[hit][values].reset_index(drop=True)

@@ -28,6 +28,10 @@ column                        meaning
 ``suppressed``                at least one count was withheld (``*``) or, for a group summed
                               from detailed groups, at least one part was
 ``synthetic``                 the row comes from the bundled synthetic sample, not NHS England
+``derived``                   the product computed the counts by summing other rows of the same
+                              file (BME and White British from the Ethnic Group rows where no
+                              BME Group row was published; a broad ethnic group from its
+                              detailed groups); False where the file published the row
 ``source``                    file the row was read from
 ============================  ==================================================================
 
@@ -155,6 +159,7 @@ SCHEMA = pa.schema(
         ("published_reliable", pa.float64()),
         ("suppressed", pa.bool_()),
         ("synthetic", pa.bool_()),
+        ("derived", pa.bool_()),
         ("source", pa.string()),
     ]
 )

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from core import model, stats
+from core.charts import full_name, short_name
 from core.merge import without_sample
 from core.readers import ReadResult
 from core.store import MergeReport, coverage, cut_message, diff, incoming_rows, merge
@@ -29,6 +30,17 @@ class Preview:
     coverage: pd.DataFrame
     #: Why the file looks cut short (the store refuses it), or None.
     cut: str | None
+    #: The file's period type (``quarter`` or ``year``): what the preview chart draws.
+    kind: str = "quarter"
+
+
+def period_kind(results: Sequence[ReadResult]) -> str:
+    """``year`` for annual files (every row a financial year), else ``quarter``: a preview
+    chart of quarters would leave an annual file's new year off the chart."""
+    types = set()
+    for r in results:
+        types |= set(r.frame["period_type"].unique())
+    return "year" if types == {"year"} else "quarter"
 
 
 def _headline_rows(frame: pd.DataFrame, levels: Sequence[str]) -> pd.Series:
@@ -50,7 +62,7 @@ def preview(stored: pd.DataFrame, results: Sequence[ReadResult], *, synthetic: b
     england, _ = merge(stored[_headline_rows(stored, ["England"])],
                        incoming[_headline_rows(incoming, ["England"])])
     return Preview(report, changes(before, after, period_labels), england, cov,
-                   cut_message(cov, ", ".join(report.sources)))
+                   cut_message(cov, ", ".join(report.sources)), period_kind(results))
 
 
 def changes(before: pd.DataFrame, after: pd.DataFrame, period_labels: list[str]) -> pd.DataFrame:
@@ -73,3 +85,33 @@ def changes(before: pd.DataFrame, after: pd.DataFrame, period_labels: list[str])
     order = {"England": 0, "ICB": 1}
     out["_o"] = out["level"].map(order)
     return out.sort_values(["period", "_o", "area_name", "group"]).drop(columns="_o").reset_index(drop=True)
+
+
+#: The preview table's columns, in the order shown: the figures that change first, then what
+#: they belong to, the full published name last (the short name is what fits at 1400 px).
+TABLE_COLUMNS = {
+    "rate_before": "Before (%)", "rate_after": "After (%)", "change": "Change (pts)",
+    "area": "Area", "group": "Population", "period": "Period", "numerator": "Recovered",
+    "denominator": "Denominator", "full_name": "Full name (code)",
+}
+
+
+#: Population labels short enough for the table ("BAME" is defined on the About page).
+SHORT_GROUPS = {model.group_label("BME"): "BAME"}
+
+
+def changes_table(changes: pd.DataFrame, kind: str = "quarter") -> pd.DataFrame:
+    """The changes as the upload page shows them: the recovery rate before and after and the
+    change first; the area by its short name ('NHS BIRMINGHAM AND SOLIHULL INTEGRATED CARE
+    BOARD' -> 'Birmingham and Solihull'; England stays England); its full name and code
+    last; rates to 2 decimals; the period column named for the file's period type."""
+    names = changes["area_name"].tolist()
+    out = changes.assign(
+        area=[short_name(n) for n in names],
+        group=changes["group"].replace(SHORT_GROUPS),
+        full_name=[f"{full_name(n)} ({c})" for n, c in zip(names, changes["area_code"],
+                                                           strict=True)])
+    out = out[list(TABLE_COLUMNS)].rename(columns=TABLE_COLUMNS)
+    for c in ("Before (%)", "After (%)", "Change (pts)"):
+        out[c] = out[c].astype(float).round(2)
+    return out.rename(columns={"Period": "Year" if kind == "year" else "Quarter"})

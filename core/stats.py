@@ -303,12 +303,18 @@ def rolling_quarters(frame: pd.DataFrame, window: int = 4, relabel: bool = True)
     q["_i"] = quarter_number(q["period_start"])
     q = q.sort_values([*keys, "_i"]).reset_index(drop=True)
     out = q.copy()
+    flags = [f for f in ("synthetic", "derived") if f in q]
     sums, suppressed = window_sums(
         q.groupby(keys, sort=False).ngroup().to_numpy(), q["_i"].to_numpy(),
-        {c: q[c].to_numpy("float64", na_value=np.nan) for c in counts},
+        {c: q[c].to_numpy("float64", na_value=np.nan) for c in counts}
+        | {f: q[f].to_numpy(dtype=float, na_value=0) for f in flags},
         q["suppressed"].to_numpy(dtype=bool, na_value=False), window)
     for c in counts:
         out[c] = pd.array(sums[c], dtype="Float64").astype("Int64")
+    # A window holding a synthetic or derived quarter is synthetic or derived (where the
+    # window is incomplete it has no counts, and keeps its last quarter's flag).
+    for f in flags:
+        out[f] = np.where(np.isnan(sums[f]), q[f].to_numpy(dtype=bool), sums[f] > 0)
     out["suppressed"] = suppressed
     if relabel:
         out["period"] = f"{window} quarters to " + q["period"]

@@ -50,8 +50,13 @@ LOG_KEY = b"nhstt.log"
 SCHEMA_KEY = b"nhstt.schema"
 VERSION_KEY = b"nhstt.version"
 PARENT_KEY = b"nhstt.parent"
-#: The store format this code writes. 1: no format number (before versions were kept).
-SCHEMA_VERSION = 2
+#: The store format this code writes. 1: no format number (before versions were kept);
+#: 2: format number and versions; 3: a ``derived`` column (rows the product summed).
+SCHEMA_VERSION = 3
+#: Columns added by each format, with the value rows of an older store take: what a store of
+#: that older format means (format 2 could not hold a derived row, so none of its rows was
+#: marked; rows it summed are marked when their file is read again).
+ADDED_COLUMNS: dict[int, dict[str, object]] = {3: {"derived": False}}
 DEFAULT_KEEP = 10
 MIN_KEEP = 5
 RESTORE_HINT = ("A maintainer can restore a previous version: on the Upload data page, or with "
@@ -321,7 +326,7 @@ def _meta(schema: pa.Schema) -> dict:
 def _read_store(source: bytes | Path) -> tuple[pd.DataFrame, dict]:
     table = pq.read_table(io.BytesIO(source) if isinstance(source, bytes) else source)
     meta = _meta(table.schema)
-    return load_table(table), meta
+    return load_table(table, meta["format"]), meta
 
 
 def log_entry(report: MergeReport, *, synthetic: bool, rows: int | None = None) -> dict:
@@ -377,7 +382,22 @@ def read_log(schema: pa.Schema) -> list[dict]:
     return log
 
 
-def load_table(table: pa.Table) -> pd.DataFrame:
+def migrate(table: pa.Table, fmt: int) -> pa.Table:
+    """A table of an older store format with the columns later formats added, each with the
+    value its format implies (``ADDED_COLUMNS``); only columns the table lacks are added."""
+    for version, columns in sorted(ADDED_COLUMNS.items()):
+        if fmt >= version:
+            continue
+        for name, value in columns.items():
+            if name not in table.column_names:
+                field = model.SCHEMA.field(name)
+                table = table.append_column(field, pa.array([value] * table.num_rows, field.type))
+    return table
+
+
+def load_table(table: pa.Table, fmt: int = SCHEMA_VERSION) -> pd.DataFrame:
+    """The model's frame from a store's table of format ``fmt`` (older formats migrated)."""
+    table = migrate(table, fmt)
     missing = set(model.COLUMNS) - set(table.column_names)
     if missing:
         raise StoreError(

@@ -126,6 +126,8 @@ def _one_place(values: pd.Series) -> np.ndarray:
 
 #: What the "Data" column of a table says of a row: where its numbers came from.
 PUBLISHED, SYNTHETIC = "published", "synthetic sample"
+#: What the "Counts" column says of a row the product summed (``derived``) and of the others.
+DERIVED, AS_IN_FILE = "derived: sum of ethnic groups", "as in the file"
 
 
 def _provenance(data: pd.DataFrame, having: str = "rate") -> dict[str, object]:
@@ -136,7 +138,19 @@ def _provenance(data: pd.DataFrame, having: str = "rate") -> dict[str, object]:
         return {}
     flag = data["synthetic"].to_numpy(dtype=bool, na_value=False)
     has = ~np.isnan(data[having].to_numpy("float64", na_value=np.nan))
-    return {"Data": np.where(has, np.where(flag, SYNTHETIC, PUBLISHED), "").astype(object)}
+    return {"Data": np.where(has, np.where(flag, SYNTHETIC, PUBLISHED), "").astype(object),
+            **_derivation(data)}
+
+
+def _derivation(data: pd.DataFrame) -> dict[str, object]:
+    """A "Counts" column when the rows carry ``derived``: which counts NHS England did not
+    publish but the product summed from the ethnic-group rows (BME and White British before
+    2020-21, a broad group from its detailed groups). Said on every row, rate or not: a
+    derived row with no rate is derived all the same."""
+    if "derived" not in data.columns:
+        return {}
+    flag = data["derived"].to_numpy(dtype=bool, na_value=False)
+    return {"Counts": np.where(flag, DERIVED, AS_IN_FILE).astype(object)}
 
 
 def _counts_and_rates(data: pd.DataFrame, measure: str, numerator: str, denominator: str

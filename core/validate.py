@@ -191,7 +191,8 @@ def finish(df: pd.DataFrame, name: str, kind: str, rows_read: int, encoding: str
         raise InputError(f"the file holds {areas:,} areas, more than the {MAX_AREAS:,} this "
                          "product accepts (a published file holds a few hundred)", file=name)
     ids = [c for c in model.COLUMNS if c in df and c not in model.COUNT_COLUMNS
-           and c not in model.PERCENT_COLUMNS and c not in ("suppressed", "synthetic", "source")]
+           and c not in model.PERCENT_COLUMNS
+           and c not in ("suppressed", "synthetic", "derived", "source")]
     # One row per period, area and group (in order of first appearance), one column per
     # measure: scattered into arrays by group and measure codes, a fraction of a pivot's cost.
     index = list(model.KEY_COLUMNS)
@@ -216,6 +217,7 @@ def finish(df: pd.DataFrame, name: str, kind: str, rows_read: int, encoding: str
             wide[c] = np.nan
     _check_consistency(wide, lines, name)
     wide = wide.reset_index()
+    wide["derived"] = False
     wide, derived = _derive_broad_groups(wide)
     wide, derived_bme = _derive_bme(wide)
     wide["source"] = name
@@ -298,7 +300,10 @@ def _sum_parts(parts: pd.DataFrame, extra: tuple[str, ...] = ()) -> tuple[pd.Dat
 
 
 def _derived(out: pd.DataFrame, breakdown: str, group: str | None = None) -> pd.DataFrame:
-    out = out.assign(breakdown=breakdown, published_recovery=np.nan, published_reliable=np.nan)
+    """Summed rows: no published percentage, and marked ``derived`` so that every table,
+    export and tooltip can say the product made them, not NHS England."""
+    out = out.assign(breakdown=breakdown, published_recovery=np.nan, published_reliable=np.nan,
+                     derived=True)
     if group is not None:
         out["group"] = out["group_parent"] = group
     else:

@@ -206,32 +206,48 @@ if pv.cut:
     show_coverage()
     st.stop()
 
-changes = pv.changes
 st.caption("Recovery rates for England and every ICB whose value this file adds or changes "
-           "(whole population and BAME).")
+           "(whole population and BAME), before and after. Areas by their short name; the "
+           "full name as published, with the area code, is the last column.")
+# Widths that fit the main column at 1400 px with the sidebar open (938 px), so no column
+# is behind a horizontal scroll (a browser test measures it).
+_NUMBER, _TEXT = st.column_config.NumberColumn, st.column_config.TextColumn
 render.dataframe(
-    changes.rename(columns={
-        "period": "Quarter", "level": "Level", "area_code": "Code", "area_name": "Area",
-        "group": "Population", "numerator": "Recovered", "denominator": "Denominator",
-        "rate_after": "Rate after (%)", "rate_before": "Rate before (%)", "change": "Change (points)",
-    }).round(2),
-    key="upload_changes",
+    preview.changes_table(pv.changes, pv.kind),
+    key="upload_changes", placeholder="–",
+    column_config={
+        "Before (%)": _NUMBER(width=80, format="%.2f", help="Recovery rate stored now; – "
+                              "where the store has none"),
+        "After (%)": _NUMBER(width=72, format="%.2f", help="Recovery rate with this file"),
+        "Change (pts)": _NUMBER(width=96, format="%+.2f", help="After minus before, in "
+                                "percentage points"),
+        "Area": _TEXT(width=210, help="Short name; the full name is in the last column"),
+        "Population": _TEXT(width=112),
+        "Quarter" if pv.kind == "quarter" else "Year": _TEXT(width=82),
+        "Recovered": _NUMBER(width=78, format="%d"),
+        "Denominator": _NUMBER(width=92, format="%d",
+                               help="Finished a course of treatment, at caseness at the start"),
+        "Full name (code)": _TEXT(width=110, help="The name as published, and the area code"),
+    },
 )
 show_coverage()
 new_periods = report.periods_added + report.periods_replaced
 england = pv.england
 keys = [explore.SeriesKey("England", "ENG", "Total"), explore.SeriesKey("England", "ENG", "BME")]
-trend = explore.trend(england, keys)
+# The chart follows the file's period type: an annual file's new year is a financial year.
+domain = (explore.year_domain if pv.kind == "year" else explore.quarter_domain)(england)
+trend = explore.trend(england, keys, domain=domain, kind=pv.kind)
 if not trend.empty:
+    unit = "financial years" if pv.kind == "year" else "quarters"
     render.chart(
         charts.trend_spec(
-            trend, domain=explore.quarter_domain(england), show_ci=False,
+            trend, domain=domain, show_ci=False,
             synthetic=bool(england["synthetic"].any()), highlight=new_periods, frames=True),
         key="upload_chart",
-        alt="England recovery rate with the uploaded quarters highlighted. "
+        alt=f"England recovery rate by {unit[:-1]}, with the uploaded {unit} highlighted. "
         + explore.describe_trend(trend),
     )
-    st.caption("Highlighted: " + ", ".join(new_periods) + ".")
+    st.caption(f"Highlighted (uploaded {unit}): " + ", ".join(new_periods) + ".")
 
 st.header("3. Use it", anchor=False)
 c1, c2, c3 = st.columns(3)

@@ -5,7 +5,8 @@ never carried by colour alone (line dash and point shape repeat the population g
 shape repeats a comparison band, hollow points and a labelled span mark synthetic values, a ring
 and a label mark the chosen area); a source line in the chart itself so an exported PNG or SVG
 still says where the numbers came from and whether they are synthetic; no "null" in a tooltip
-(a missing value says why).
+(a missing value says why); a "Counts" tooltip line says where a point's counts were summed by
+the product (``derived``) rather than published.
 
 How a chart is built: each chart's layout is laid out in Altair once per set of options (the
 ``opts`` of ``_layout``: measure, band on or off, width, ...) and kept as a Vega-Lite dict whose
@@ -22,6 +23,7 @@ from core.charts.common import (
     BAND_STYLE,
     CONFIG,
     DASHES,
+    DERIVED_TIP,
     NARROW,
     PALETTE,
     SHAPES,
@@ -44,7 +46,7 @@ from core.charts.compare import compare_spec, funnel_spec, groups_spec
 from core.charts.time import TREND_HEIGHT, gap_spec, trend_spec
 
 __all__ = [
-    "AUTOSIZE", "BAND_STYLE", "CONFIG", "DASHES", "NARROW", "PALETTE", "SHAPES", "SOURCE",
+    "AUTOSIZE", "BAND_STYLE", "CONFIG", "DASHES", "DERIVED_TIP", "NARROW", "PALETTE", "SHAPES", "SOURCE",
     "SUBTITLE_WRAP", "SYNTHETIC_SOURCE", "TABLE_COLUMNS", "TITLE_WRAP", "TREND_COLUMNS",
     "TREND_HEIGHT", "TWO_LINES", "_layout", "_tips", "_title", "compare_spec", "full_name",
     "funnel_spec", "gap_spec", "groups_spec", "short_name", "source_line", "to_image",

@@ -63,10 +63,11 @@ def _source(synthetic: str) -> list[str]:
 TREND_COLUMNS = [
     "period", "series", "series_order", "group", "group_label", "area_name", "numerator",
     "denominator", "rate", "ci95_low", "ci95_high", "published_rate", "note", "synthetic",
+    "derived",
 ]
 TABLE_COLUMNS = [
     "area", "region", "rate", "ci95_low", "ci95_high", "numerator", "denominator", "vs_england",
-    "vs_target", "group_label", "note", "synthetic",
+    "vs_target", "group_label", "note", "synthetic", "derived",
 ]
 
 
@@ -187,6 +188,20 @@ def _tips(fields: list[tuple[str, str, str | None]]) -> tuple[dict[str, str], li
         calc[f"tip{i}"] = f"{ok} ? {shown} : {fallback}"
         tips.append(alt.Tooltip(f"tip{i}:N", title=title))
     return calc, tips
+
+
+#: The tooltip line that says whether a point's counts were published or summed by the
+#: product (the rows' ``derived`` flag; the same words as the tables' "Counts" column).
+DERIVED_TIP = ("isValid(datum.derived) ? (datum.derived === true ? 'derived: sum of ethnic "
+               "groups' : 'as in the file') : 'no data'")
+
+
+def _with_derived(calc: dict[str, str], tips: list[alt.Tooltip]
+                  ) -> tuple[dict[str, str], list[alt.Tooltip]]:
+    """Tooltips plus a "Counts" line: derived (summed from the ethnic-group rows) or as in
+    the file."""
+    return {**calc, "tip_derived": DERIVED_TIP}, [*tips, alt.Tooltip("tip_derived:N",
+                                                                     title="Counts")]
 
 
 @functools.lru_cache(maxsize=256)

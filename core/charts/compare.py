@@ -250,6 +250,7 @@ def _groups_layout(*, synthetic: str, measure: str, width: int | str) -> alt.Lay
         ("ci95_low", "95% CI low (%)", ".1f"), ("ci95_high", "95% CI high (%)", ".1f"),
         ("numerator", "Numerator", ",.0f"), ("denominator", "Denominator", ",.0f"),
         ("note", "Note", None)])
+    calc, tooltip = common._with_derived(calc, tooltip)
     layers = [
         common._meta_layer(),
         data.mark_rule(color="#425563").encode(

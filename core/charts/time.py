@@ -104,6 +104,7 @@ def _trend_layout(*, domain: tuple[str, ...], measure: str, show_ci: bool, synth
         ("rate", f"{label} (%)", ".1f"), ("ci95_low", "95% CI low (%)", ".1f"),
         ("ci95_high", "95% CI high (%)", ".1f"), ("published_rate", "Published (%)", ".1f"),
         ("note", "Note", None)])
+    calc, tooltip = common._with_derived(calc, tooltip)
     base = alt.Chart(common._named("trend"))
     layers = [*_period_spans(domain), common._meta_layer()]
     if show_ci:  # the main series only: seven overlapping bands cannot be read
@@ -213,6 +214,7 @@ def _gap_layout(*, domain: tuple[str, ...], synthetic: str, width: int | str, la
         ("gap_low", "95% CI low", ".1f"), ("gap_high", "95% CI high", ".1f"),
         ("rate_a", f"{label_a} (%)", ".1f"), ("rate_b", f"{label_b} (%)", ".1f"),
         ("significant", "Significance", None)])
+    calc, tooltip = common._with_derived(calc, tooltip)
     return alt.layer(
         *_period_spans(domain), common._meta_layer(),
         alt.Chart(alt.InlineData(values=[{"y": 0}])).mark_rule(color="#231f20").encode(y="y:Q"),

@@ -7,6 +7,7 @@ import csv
 import functools
 import hashlib
 import io
+import json
 import shutil
 import zipfile
 from pathlib import Path
@@ -94,7 +95,7 @@ def test_upload_check_preview_apply_download(shared_store):
     assert "2026/27 Q2" in text and "quarterly zip" in text
     assert "New periods: 2026/27 Q2" in text
     changes = at.dataframe[0].value
-    assert "England" in set(changes["Level"]) and set(changes["Quarter"]) == {"2026/27 Q2"}
+    assert "England" in set(changes["Area"]) and set(changes["Quarter"]) == {"2026/27 Q2"}
     spec, frames = chart_specs(at)[0]
     assert any("2026/27 Q2" in str(f.get("period", "").tolist()) for f in frames.values()
                if f is not None and "period" in f)
@@ -255,7 +256,9 @@ def test_bom_and_windows_1252_accepted(shared_store, encoding, prefix):
     at = upload(upload_page(), "q.csv", prefix + quarterly_csv(rows, encoding=encoding), "text/csv")
     assert "read without problems" in at.success[0].value
     changes = at.dataframe[0].value
-    assert "NHS CAFÉ ICB" in set(changes["Area"])
+    # Decoded right: the short name and the full name (title-cased) keep the É.
+    assert "Café" in set(changes["Area"])
+    assert "NHS Café ICB (QHM)" in set(changes["Full name (code)"])
 
 
 def test_exact_duplicate_rows_accepted_and_reported(shared_store):
@@ -546,3 +549,96 @@ def test_neutral_leaves_numbers_and_plain_tables_alone():
         assert neutral(frame[1:]) is not None and frame["Area"].tolist()[0] == "=1"
     large = pa.table({"Area": pa.array(["=1", "a"], pa.large_string())})
     assert neutral(large).column("Area").to_pylist() == ["'=1", "a"]
+
+
+# --- the preview follows the file (issue 9) and fits the screen (issue 12, item 9) -----------
+
+
+def _preview_chart(at) -> tuple[dict, list[str], list[str]]:
+    """The preview chart's spec, the periods it draws and the periods it highlights."""
+    spec, frames = chart_specs(at)[0]
+    return spec, frames["trend"]["period"].tolist(), frames["highlight"]["period"].tolist()
+
+
+def test_preview_chart_follows_the_files_period_type(shared_store):
+    """An annual file previews financial years, with its year highlighted; a quarterly file
+    previews quarters. (Today's main drew quarters for every file, so an annual file's new
+    year was not on the chart at all.)"""
+    annual = (b"OrgType,OrgCode,OrgName,VariableType,VariableA,VariableB,"
+              b"Count_FinishedCourseTreatment,Count_NotAtCaseness,Count_Recovery\n"
+              b"England,All,All,Total,NULL,NULL,1000,50,480\n")
+    at = upload(upload_page(), "annual.csv", annual, "text/csv")
+    at.text_input(key="upload_year").set_value("2016-17").run()
+    assert "read without problems" in at.success[0].value
+    spec, drawn, highlighted = _preview_chart(at)
+    assert highlighted == ["2016/17"]
+    assert "2016/17" in drawn and "2024/25" in drawn
+    assert not any(" Q" in p for p in drawn)  # financial years only
+    assert "by financial year" in json.dumps(spec["title"])
+    assert "Year" in at.dataframe[0].value.columns and "Quarter" not in at.dataframe[0].value
+    assert any("uploaded financial years" in c.value for c in at.caption)
+
+    at = upload(upload_page(), "nhstalkingtherapies_quarterly_data_q2_26_27.zip",
+                next_quarter_zip())
+    spec, drawn, highlighted = _preview_chart(at)
+    assert highlighted == ["2026/27 Q2"]
+    assert drawn and all(" Q" in p for p in drawn)  # quarters only
+    assert "by quarter" in json.dumps(spec["title"])
+    assert "Quarter" in at.dataframe[0].value.columns
+
+
+#: The main column's width at 1400 px with the sidebar open, measured in Chromium
+#: (tests/browser/test_upload_browser.py measures the table itself against it).
+MAIN_AT_1400 = 938
+
+
+def test_preview_table_short_names_changed_figures_first_and_fits(shared_store):
+    rows = small_quarter(*NEXT) + area_rows(
+        *NEXT, code="QHL", name="NHS BIRMINGHAM AND SOLIHULL INTEGRATED CARE BOARD",
+        finished="3000", nac="150", recovered="1500", reliable="1400", pct="52.6")
+    at = upload(upload_page(), "q.csv", quarterly_csv(rows), "text/csv")
+    table = at.dataframe[0]
+    frame = table.value
+    columns = list(frame.columns)
+    assert columns[:3] == ["Before (%)", "After (%)", "Change (pts)"]
+    assert columns[3] == "Area" and columns[-1] == "Full name (code)"
+    birmingham = frame[frame["Area"] == "Birmingham and Solihull"]
+    assert len(birmingham) == 1
+    assert birmingham["Full name (code)"].item() == (
+        "NHS Birmingham and Solihull Integrated Care Board (QHL)")
+    assert birmingham["After (%)"].item() == pytest.approx(100 * 1500 / 2850, abs=0.005)
+    assert not frame["Area"].str.contains("INTEGRATED CARE BOARD|Integrated Care Board").any()
+    assert set(frame["Population"]) <= {"Whole population", "BAME"}
+    # Every column has a width, and together they fit the main column at 1400 px.
+    config = json.loads(table.proto.columns)
+    widths = {c: config.get(c, {}).get("width") for c in columns}
+    assert all(isinstance(w, int) for w in widths.values()), widths
+    assert sum(widths.values()) <= MAIN_AT_1400, widths
+
+
+def test_about_load_log_table_neutralises_formula_file_names(shared_store):
+    """The About page's "What was loaded, and when" table shows file names from uploads: a
+    name such as ``=cmd|' /C calc'!A0`` must reach the table (and so its toolbar's own CSV
+    download) as text, prefixed with an apostrophe, in every column it appears in."""
+    from core.merge import MergeReport
+    from core.store import Store, log_entry, to_parquet_bytes
+
+    evil = "=cmd|' /C calc'!A0"
+    store = Store(shared_store)
+    report = MergeReport(sources=[evil], periods_added=["@SUM(1+1)"], added=1)
+    entry = log_entry(report, synthetic=False) | {"credit": "+HYPERLINK(\"http://x\")"}
+    shared_store.write_bytes(to_parquet_bytes(store.load(), [*store.log(), entry]))
+    at = app()
+    at.run()
+    at.switch_page("pages/about.py").run()
+    assert not at.exception, at.exception
+    logs = [d.value for d in at.dataframe if "Files" in d.value.columns]
+    assert len(logs) == 1
+    log = logs[0]
+    assert log["Files"].iloc[0] == "'" + evil  # newest entry first
+    assert log["New periods"].iloc[0] == "'@SUM(1+1)"
+    assert log["Credit"].iloc[0] == "'+HYPERLINK(\"http://x\")"
+    shown = [v for c in log.columns for v in log[c].dropna() if isinstance(v, str)]
+    assert not any(v.startswith(export.FORMULA_PREFIXES) for v in shown)
+    # The other entries (the bundled store's own loads) are shown as they are.
+    assert any(v.startswith("psych-ther-ann-") for v in log["Files"])

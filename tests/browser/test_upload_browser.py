@@ -42,3 +42,28 @@ def test_upload_zip_and_see_the_new_quarter(isolated_server, page, tmp_path):
     tab.click()
     page.locator("[data-testid='stDataFrame']").first.wait_for(state="visible")
     assert (copy / "data" / "recovery.parquet").read_bytes() == before
+
+
+def test_upload_preview_table_fits_at_1400px(isolated_server, page, tmp_path):
+    """Issue 12 item 9: at 1400 px, with the sidebar open, the preview table shows every
+    column (before, after and change first; short names) with no horizontal scrolling."""
+    from tests.app.test_upload import next_quarter_zip
+
+    url, _ = isolated_server
+    zpath = tmp_path / "nhstalkingtherapies_quarterly_data_q2_26_27.zip"
+    zpath.write_bytes(next_quarter_zip())
+    page.goto(url + "/upload")
+    wait_for_app(page)
+    with page.expect_file_chooser() as chooser:
+        page.locator("[data-testid='stFileUploader'] button").filter(has_text="Upload").click()
+    chooser.value.set_files(str(zpath))
+    page.get_by_text("The file was read without problems").wait_for(timeout=60_000)
+    wait_for_app(page)
+    assert page.viewport_size["width"] == 1400
+    table = page.locator("[data-testid='stMain'] [data-testid='stDataFrame']").first
+    table.scroll_into_view_if_needed()
+    scroller = table.locator(".dvn-scroller").first
+    scroller.wait_for()
+    sizes = scroller.evaluate("e => [e.scrollWidth, e.clientWidth]")
+    page.screenshot(path=str(tmp_path / "upload_preview_1400.png"), full_page=True)
+    assert sizes[0] <= sizes[1] + 1, f"the table scrolls sideways: {sizes[0]} px in {sizes[1]} px"

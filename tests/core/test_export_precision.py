@@ -28,6 +28,7 @@ def _frame(rows):
     df["breakdown"], df["group"] = "Total", "Total"
     df["published_recovery"] = df["published_reliable"] = np.nan
     df["suppressed"], df["synthetic"] = df["not_at_caseness"].isna(), False
+    df["derived"] = False
     return df
 
 

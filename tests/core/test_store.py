@@ -11,7 +11,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from core import history
+from core import history, model
 from core import store as store_mod
 from core.errors import InputError
 from core.readers import read_file
@@ -362,9 +362,11 @@ def rewrite_meta(path: Path, **changes: bytes) -> None:
 
 def test_a_store_from_a_newer_version_is_refused_clearly(loaded, small_csv):
     """Today's main: ``info`` crashes and ``ingest`` silently drops the newer columns."""
-    rewrite_meta(loaded.path, **{"nhstt.schema": b"3"})
+    newer = store_mod.SCHEMA_VERSION + 1
+    rewrite_meta(loaded.path, **{"nhstt.schema": str(newer).encode()})
     before = digest(loaded.path)
-    with pytest.raises(store_mod.StoreError, match="newer version of this tool .store format 3"):
+    with pytest.raises(store_mod.StoreError,
+                       match=f"newer version of this tool .store format {newer}"):
         loaded.load()
     with pytest.raises(store_mod.StoreError):
         ingest([small_csv], loaded)
@@ -377,8 +379,31 @@ def test_an_older_store_is_migrated(loaded, tmp_path):
     pq.write_table(table.replace_schema_metadata(meta), loaded.path)
     rows = len(loaded.load())
     ingest([quarter_file(tmp_path, 3)], loaded)
-    assert pq.read_schema(loaded.path).metadata[b"nhstt.schema"] == b"2"
+    assert pq.read_schema(loaded.path).metadata[b"nhstt.schema"] == str(
+        store_mod.SCHEMA_VERSION).encode()
     assert len(loaded.load()) == 2 * rows
+
+
+def test_a_format_2_store_without_derived_loads_and_is_migrated(loaded, tmp_path):
+    """A store written before rows carried ``derived`` (format 2, no such column) still loads:
+    every row reads as published (derived False), and the next write is format 3 with the
+    column; nothing else about its rows changes."""
+    assert store_mod.SCHEMA_VERSION == 3
+    table = pq.read_table(loaded.path)
+    expected = loaded.load().drop(columns="derived")
+    old = table.drop_columns(["derived"])
+    meta = dict(table.schema.metadata)
+    meta[b"nhstt.schema"] = b"2"
+    pq.write_table(old.replace_schema_metadata(meta), loaded.path)
+    assert "derived" not in pq.read_schema(loaded.path).names
+    frame = loaded.load()
+    assert list(frame.columns) == list(model.COLUMNS)
+    assert frame["derived"].dtype == bool and not frame["derived"].any()
+    pd.testing.assert_frame_equal(frame.drop(columns="derived"), expected)
+    assert loaded.log()  # the log survives the migration
+    ingest([quarter_file(tmp_path, 3)], loaded)
+    schema = pq.read_schema(loaded.path)
+    assert schema.metadata[b"nhstt.schema"] == b"3" and "derived" in schema.names
 
 
 @pytest.mark.parametrize("damage", ["garbage", "empty", "folder", "bad log", "log not json"])
