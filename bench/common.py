@@ -48,7 +48,7 @@ path = sys.argv[1]
 import pandas as pd
 sys.path.insert(0, str(ROOT / "scripts"))
 import make_sample as m
-from core import sources, validate
+from core import limits, sources, validate
 from core.terms import MEASURE_BY_ID
 start = m.quarters()[-1]
 base = m.quarter_frame(m.Model(), start, filler_scale=0)
@@ -79,7 +79,7 @@ filler = frame[~frame["MEASURE_ID"].isin(kept_ids)].head(5000)
 pad = m.csv_bytes(m.as_published(filler, start)).split(b"\r\n", 1)[1]
 # The upload widget counts MB in thousands on every system but Windows, where it counts MiB
 # (Streamlit's frontend), so the largest file a browser can upload is the smaller of the two.
-widget = min(sources.MAX_UPLOAD_BYTES, sources.MAX_UPLOAD_MB * 1000**2)
+widget = limits.MAX_UPLOAD_BYTES
 room = widget - (1 << 20) - len(data)
 with open(path, "wb") as f:
     f.write(data)
@@ -87,7 +87,7 @@ with open(path, "wb") as f:
 rows = len(frame) + len(filler) * max(0, room // len(pad))
 print(json.dumps({"kept_rows": kept, "areas": n_areas, "rows": rows,
                   "max_kept_rows": sources.MAX_KEPT_ROWS, "max_areas": validate.MAX_AREAS,
-                  "max_upload_mb": sources.MAX_UPLOAD_MB, "widget_bytes": widget}))
+                  "max_upload_mb": limits.MAX_UPLOAD_MB, "widget_bytes": widget}))
 """
 
 
@@ -96,5 +96,5 @@ def worst_case(path: Path) -> dict:
     keeping as many rows and areas as ``core.sources.MAX_KEPT_ROWS`` and
     ``core.validate.MAX_AREAS`` allow, padded with skipped rows to just under the upload
     limit (as the browser's upload widget counts it: 300 MB is 300,000,000 bytes there,
-    against ``core.sources.MAX_UPLOAD_BYTES`` = 300 MiB). Made in a child process; returns what it holds."""
+    as ``core.limits.MAX_UPLOAD_BYTES`` does). Made in a child process; returns what it holds."""
     return run_child(f"ROOT = __import__('pathlib').Path({str(ROOT)!r})\n" + WORST, str(path))

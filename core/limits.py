@@ -15,7 +15,9 @@ with open(_CONFIG, "rb") as _f:
     #: The upload limit, in MB as Streamlit counts them (MiB): one number, set once as
     #: ``server.maxUploadSize`` in .streamlit/config.toml, which the upload widget also obeys.
     MAX_UPLOAD_MB: int = int(tomllib.load(_f)["server"]["maxUploadSize"])
-MAX_UPLOAD_BYTES = MAX_UPLOAD_MB * 1024**2
+#: The browser's upload widget counts that number in millions of bytes (its server counts
+#: MiB); the smaller is the limit that holds, so a file the page accepts the widget accepts too.
+MAX_UPLOAD_BYTES = MAX_UPLOAD_MB * 1000**2
 
 #: Largest CSV we will decompress from a zip. The largest published ICB/sub-ICB CSV is a few
 #: hundred MB; three times the upload limit leaves room and still refuses a bomb.

@@ -27,6 +27,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from core.errors import InputError
+from core.in_memory import in_memory
 from core.limits import (
     BLOCK_BYTES,
     LIST_AT_MOST,
@@ -63,12 +64,18 @@ def open_source(source: Source, name: str | None) -> tuple[Opener, str]:
             raise InputError("this is a folder, not a file", file=str(source))
         return open_path, label
     if isinstance(source, bytes):
-        data = source
-        return (lambda: io.BytesIO(data)), name or "upload"
-    # An uploaded file (Streamlit's UploadedFile, BytesIO): already in memory, so take the bytes.
+        data = memoryview(source)
+        return (lambda: in_memory(data)), name or "upload"
     label = name or getattr(source, "name", None) or "upload"
-    data = _read(source, -1, label)
-    return (lambda: io.BytesIO(data)), label
+    if isinstance(source, io.BytesIO):
+        # An uploaded file (Streamlit's UploadedFile is a BytesIO): read its buffer in place.
+        # A copy of a 300 MB upload would be 300 MB more at the page's peak.
+        data = source.getbuffer()
+        return (lambda: in_memory(data)), label
+    data = memoryview(_read(source, -1, label))
+    return (lambda: in_memory(data)), label
+
+
 
 
 def read_head(opener: Opener, name: str, size: int = 65536) -> bytes:

@@ -116,7 +116,7 @@ if source.session_upload:
 
 uploaded = st.file_uploader(
     "Published file (.zip or .csv)", type=["zip", "csv"], key="upload_file",
-    help=f"Up to {readers.MAX_UPLOAD_BYTES // 1024**2} MB.",
+    help=f"Up to {readers.MAX_UPLOAD_MB} MB.",
 )
 year = st.text_input(
     "Financial year of an annual CSV (only if its file name does not say)", key="upload_year",
@@ -128,8 +128,8 @@ if uploaded is None:
 
 name = os.path.basename(uploaded.name)[:200]
 if uploaded.size > readers.MAX_UPLOAD_BYTES:
-    st.error(f"The file is {uploaded.size / 1024**2:,.0f} MB, over the "
-             f"{readers.MAX_UPLOAD_BYTES // 1024**2} MB limit. Nothing was changed.")
+    st.error(f"The file is {uploaded.size / 1000**2:,.0f} MB, over the "
+             f"{readers.MAX_UPLOAD_MB} MB limit. Nothing was changed.")
     st.text(name)
     st.stop()
 
@@ -141,7 +141,7 @@ if not parsed or parsed["token"] != token:
     ss.pop("upload_parsed", None)  # let the previous file's rows go before reading this one
     with st.spinner("Reading and checking the file…"):
         try:
-            result = readers.read_file(uploaded.getvalue(), name, period=year.strip() or None)
+            result = readers.read_file(uploaded, name, period=year.strip() or None)
             parsed = {"token": token, "result": result, "error": None, "base": None,
                       "suggest": store.suggest_removing_sample(stored, [result])}
         except InputError as exc:
@@ -214,7 +214,7 @@ st.caption("Recovery rates for England and every ICB whose value this file adds 
 _NUMBER, _TEXT = st.column_config.NumberColumn, st.column_config.TextColumn
 render.dataframe(
     preview.changes_table(pv.changes, pv.kind),
-    key="upload_changes", placeholder="–",
+    key="upload_changes",
     column_config={
         "Before (%)": _NUMBER(width=80, format="%.2f", help="Recovery rate stored now; – "
                               "where the store has none"),

@@ -48,7 +48,7 @@ def chart_block(
     description: str,
     name: str,
     note: str | None = None,
-    blank: str | None = None,
+    blank: str | None = "–",
 ) -> None:
     """A chart with its table, a visible text description, and the three downloads.
 
@@ -125,11 +125,11 @@ def _neutral_frame(frame: pd.DataFrame) -> pd.DataFrame:
     return frame if out is None else out
 
 
-def dataframe(table: pd.DataFrame | pa.Table, blank: str | None = None,
+def dataframe(table: pd.DataFrame | pa.Table, blank: str | None = "–",
               **kwargs: object) -> None:
     """``st.dataframe`` for a table whose text may come from a file: formula text neutralised
-    (see ``neutral``), no index. With ``blank``, an empty cell shows that text instead of
-    Streamlit's "None" (the table's own columns say why a value is missing)."""
+    (see ``neutral``), no index. An empty cell shows ``blank`` instead of Streamlit's "None"
+    (the table's own columns say why a value is missing)."""
     st.dataframe(neutral(table), hide_index=True, placeholder=blank, **kwargs)
 
 

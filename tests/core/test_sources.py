@@ -200,7 +200,7 @@ def test_kept_rows_capped_with_the_limit_in_the_error(monkeypatch):
 def test_upload_limit_is_the_widgets_number():
     with open(ROOT / ".streamlit" / "config.toml", "rb") as f:
         mb = tomllib.load(f)["server"]["maxUploadSize"]
-    assert readers.MAX_UPLOAD_MB == mb and readers.MAX_UPLOAD_BYTES == mb * 1024**2
+    assert readers.MAX_UPLOAD_MB == mb and readers.MAX_UPLOAD_BYTES == mb * 1000**2  # as the widget counts
 
 
 def test_same_frame_whatever_the_block_size(monkeypatch):
