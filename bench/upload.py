@@ -5,7 +5,7 @@ each in a fresh process so peak memory is its own. Prints ratios; never asserts 
 It also checks issue 13's memory goal, "peak <= 1 GB for any accepted file", on the worst file
 the readers accept: a quarterly CSV at the caps (``core.sources.MAX_KEPT_ROWS`` kept rows,
 ``core.validate.MAX_AREAS`` areas) padded with skipped rows to just under the upload limit
-(``core.sources.MAX_UPLOAD_BYTES``), through both the command line and the page.
+(``core.limits.MAX_UPLOAD_BYTES``), through both the command line and the page.
 
     python bench/upload.py [--repeat 3]
     python bench/upload.py --worst-only      # only the worst-case accepted file
