@@ -400,3 +400,43 @@ def _empty_series() -> pd.DataFrame:
     out["approximate"] = pd.Series(dtype=bool)
     out["note"] = pd.Series(dtype="str")
     return out
+
+
+@lru_cache(maxsize=2)
+def changed_icbs(boundaries: str) -> frozenset[str]:
+    """The ICBs of ``boundaries`` whose area differs in the other geography: those whose
+    series must be summed from parts after (2022) or before (2026) April 2026."""
+    geo._check(boundaries)
+    other = "2022" if boundaries == "2026" else "2026"
+    mine, theirs = (geo.subicb_icb(b).groupby("icb_code")["subicb_code"].apply(frozenset)
+                    for b in (boundaries, other))
+    return frozenset(code for code, members in mine.items()
+                     if theirs.get(code) != members)
+
+
+def gap_note(boundaries: str) -> str:
+    """Why a redrawn ICB has no figure for a period: said wherever the gap shows."""
+    return (f"no figure in the {geo.label(boundaries)}: this ICB's area changed on "
+            "1 April 2026 and the rows published for this period cannot be summed into it "
+            "exactly (no other area's numbers are used)")
+
+
+def corresponding_icb(code: str, boundaries: str) -> str | None:
+    """The ICB of ``boundaries`` that holds most of ICB ``code`` of either geography (by
+    sub-ICB locations), so a chosen ICB survives a switch of boundaries: QH8 Mid and South
+    Essex -> D7T5G Essex, and back. None for a code that is not an ICB of either."""
+    geo._check(boundaries)
+    if code in set(geo.icbs(boundaries)["icb_code"]):
+        return code
+    other = "2022" if boundaries == "2026" else "2026"
+    if code not in set(geo.icbs(other)["icb_code"]):
+        return None
+    members = geo.subicb_icb(other)
+    subs = members.loc[members["icb_code"] == code, "subicb_code"]
+    target = geo.subicb_icb(boundaries)
+    hits = target[target["subicb_code"].isin(subs)]
+    if hits.empty:
+        return None
+    # Most sub-ICB locations wholly inside first; then most touched.
+    score = hits.assign(w=hits["whole"].astype(int)).groupby("icb_code")["w"].agg(["sum", "size"])
+    return str(score.sort_values(["sum", "size"], ascending=False).index[0])

@@ -221,3 +221,106 @@ def _rate_legend(rates: list[float], england: float | None,
     for value, text in marks.items():
         expr = f"abs(datum.value - {value!r}) < 1e-6 ? {json.dumps(text)} : ({expr})"
     return ticks, expr
+
+
+# ---------------------------------------------------------------------------------------------
+# What the map page shows beside the map
+# ---------------------------------------------------------------------------------------------
+
+
+def map_rows(compare: pd.DataFrame) -> pd.DataFrame:
+    """The compare-areas table (``Explorer.compare`` with its comparison bands) cut to what
+    the map reads: one row per ICB, ``note`` saying how an approximate figure was made."""
+    out = pd.DataFrame({
+        "area_code": compare["area_code"].astype(str).to_numpy(object),
+        "area": [charts.short_name(str(n)) for n in compare["area_name"].tolist()],
+        "region": compare["region"].to_numpy(object) if "region" in compare else None,
+        "rate": compare["rate"].to_numpy("float64", na_value=np.nan),
+        "numerator": compare["numerator"].to_numpy("float64", na_value=np.nan),
+        "denominator": compare["denominator"].to_numpy("float64", na_value=np.nan),
+        "vs_england": compare["vs_england"].fillna("no data").astype(str).to_numpy(object),
+        "approximate": (compare["approximate"].to_numpy(dtype=bool, na_value=False)
+                        if "approximate" in compare else False),
+        "note": (compare["geo_note"].fillna("").astype(str).to_numpy(object)
+                 if "geo_note" in compare else ""),
+        "synthetic": (compare["synthetic"].to_numpy(dtype=bool, na_value=False)
+                      if "synthetic" in compare else False),
+    })
+    out["note"] = np.where(out["approximate"], out["note"], "")
+    return out
+
+
+def map_table(rows: pd.DataFrame, boundaries: str, measure: str = "recovery") -> pd.DataFrame:
+    """The table beside the map: every ICB of the geography (those without a figure say
+    "no data"), by region and name, its band in words."""
+    icbs = geography.icbs(boundaries)
+    t = icbs[["icb_code", "short_name", "region_name"]].rename(columns={
+        "icb_code": "area_code", "short_name": "ICB", "region_name": "Region"}).merge(
+        rows.drop(columns=["area", "region"], errors="ignore"), on="area_code", how="left")
+    label = model.MEASURES[measure]["label"]
+    return pd.DataFrame({
+        "ICB": t["ICB"], "Region": t["Region"], "Code": t["area_code"],
+        f"{label} (%)": t["rate"].round(1),
+        "Compared with England": t["vs_england"].fillna("no data"),
+        "Numerator": t["numerator"].astype("Float64").round().astype("Int64"),
+        "Denominator": t["denominator"].astype("Float64").round().astype("Int64"),
+        "Figure": np.where(t["approximate"].fillna(False).astype(bool),
+                           "approximate: " + t["note"].fillna("").astype(str),
+                           np.where(t["rate"].notna(), "exact", "")),
+    })
+
+
+def describe_map(rows: pd.DataFrame, boundaries: str, *, period: str, group_label: str,
+                 measure: str = "recovery", england: float | None = None,
+                 colour_by: str = "rate", selected: str | None = None) -> str:
+    """The map's text alternative: what it shows and what a sighted reader takes from it."""
+    icbs = geography.icbs(boundaries)
+    label = model.MEASURES[measure]["label"].lower()
+    names = dict(zip(icbs["icb_code"], icbs["short_name"], strict=True))
+    have = rows[rows["rate"].notna() & rows["area_code"].isin(names)]
+    have = have.sort_values("rate", ascending=False)
+    what = "its rate" if colour_by == "rate" else "how it compares with England"
+    parts = [f"Map of the {len(icbs)} ICBs ({geography.label(boundaries)}), each shaded by "
+             f"{what}: {label} for {group_label}, {period}."]
+    if england is not None and pd.notna(england):
+        parts.append(f"England {england:.1f}%.")
+    if len(have):
+        hi, lo = have.iloc[0], have.iloc[-1]
+        parts.append(f"Highest {names[hi['area_code']]} {hi['rate']:.1f}%, lowest "
+                     f"{names[lo['area_code']]} {lo['rate']:.1f}%.")
+        by_region = have.groupby("region", sort=True)["rate"].median()
+        parts.append("Median by region: " + "; ".join(
+            f"{r} {v:.1f}%" for r, v in by_region.items()) + ".")
+        bands = have["vs_england"].value_counts()
+        parts.append("Compared with England: " + ", ".join(
+            f"{n} {b}" for b, n in bands.items()) + ".")
+    missing = sorted(set(names) - set(have["area_code"]))
+    if missing:
+        parts.append("No figure: " + ", ".join(names[c] for c in missing) + ".")
+    approx = have[have["approximate"]] if "approximate" in have else have.iloc[0:0]
+    if len(approx):
+        parts.append("Approximate (a boundary cut through an area they are summed from): "
+                     + ", ".join(names[c] for c in approx["area_code"]) + ".")
+    if selected in names:
+        parts.append(f"{names[selected]} is outlined.")
+    return " ".join(parts)
+
+
+def picked_icb(selection: Any, boundaries: str) -> str | None:
+    """The ICB a click on the map chose, from Streamlit's chart selection state (its ``icb``
+    point selection: ``{"selection": {"icb": [{"area_code": ...}]}}``); None when the
+    selection is empty (a double click clears it) or names no ICB of ``boundaries``."""
+    try:
+        points = selection["selection"]["icb"]
+    except (KeyError, TypeError, IndexError):
+        return None
+    if isinstance(points, dict):  # some releases give the fields, not the points
+        points = [points]
+    codes = set(geography.icbs(boundaries)["icb_code"])
+    for point in points or []:
+        code = point.get("area_code") if isinstance(point, dict) else None
+        if isinstance(code, list):
+            code = code[0] if code else None
+        if isinstance(code, str) and code in codes:
+            return code
+    return None

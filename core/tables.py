@@ -139,6 +139,25 @@ def _provenance(data: pd.DataFrame, having: str = "rate") -> dict[str, object]:
     return {"Data": np.where(has, np.where(flag, SYNTHETIC, PUBLISHED), "").astype(object)}
 
 
+#: What the "Figure" column says of a point summed across a boundary cut (issue 10).
+APPROXIMATE = "approximate"
+
+
+def _approximate(data: pd.DataFrame, note: str | None = "geo_note") -> dict[str, object]:
+    """A "Figure" column (``approximate`` with what moved, or empty) when the rows come from
+    an Explorer in chosen ICB boundaries and any of them is approximate: a table says which
+    points are approximate exactly where the chart marks them."""
+    if "approximate" not in data.columns:
+        return {}
+    flag = data["approximate"].to_numpy(dtype=bool, na_value=False)
+    if not flag.any():
+        return {}
+    why = (data[note].fillna("").to_numpy(object) if note and note in data.columns
+           else np.full(len(data), "", dtype=object))
+    return {"Figure": np.where(flag, [f"{APPROXIMATE}: {w}" if w else APPROXIMATE
+                                      for w in why], "").astype(object)}
+
+
 def _counts_and_rates(data: pd.DataFrame, measure: str, numerator: str, denominator: str
                       ) -> dict[str, object]:
     """The counts, our rate with its interval, and the published rate, as display columns."""
@@ -165,6 +184,7 @@ def trend_table(trend_data: pd.DataFrame, measure: str = "recovery") -> pa.Table
         **verdicts.rounding_columns(t),  # issue 11: range under rounding
         "Note": t["note"].to_numpy(object),
         **_provenance(t),
+        **_approximate(t, None),  # the note already says what moved
     })
 
 
@@ -212,6 +232,7 @@ def compare_table(table: pd.DataFrame, measure: str = "recovery") -> pa.Table:
                                    else np.full(len(table), "n/a", dtype=object)),
         **verdicts.compare_columns(table),  # issue 11: both verdicts, trend, rounding
         **_provenance(table),
+        **_approximate(table),
     })
 
 
@@ -253,6 +274,7 @@ def gap_table(gap: pd.DataFrame) -> pa.Table:
         "95% CI high": gap["gap_high"].to_numpy().round(2),
         "Significance": gap["significant"].to_numpy(object),
         **_provenance(gap, "gap"),
+        **_approximate(gap),
     })
 
 

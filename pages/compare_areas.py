@@ -29,7 +29,7 @@ st.caption(
     "Change the population or measure in the sidebar."
 )
 view = data.compare_view(source.path, source.mtime, period, sel.population, sel.measure,
-                         False if unadjusted else None)
+                         False if unadjusted else None, boundaries=sel.boundaries)
 st.info(view.extra["dispersion"], icon=":material/functions:")
 if view.extra["chance"]:
     st.caption(view.extra["chance"])
