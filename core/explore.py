@@ -106,6 +106,25 @@ class Explorer(Catalogue):
             return self._source.default_boundaries
         return geography.default_boundaries(self.frame)
 
+    @functools.cached_property
+    def _default_icb(self) -> str | None:
+        icbs = self.icbs
+        if self.boundaries is None or not icbs:
+            return icbs[0] if icbs else None
+        kind = self.default_period_type
+        latest = self.latest_of(kind)
+        rows = self.frame[(self.frame["level"] == "ICB") & (self.frame["period"] == latest)
+                          & (self.frame["group"] == "Total")]
+        have = set(rows.loc[rows["finished"].notna(), "area_code"].tolist())
+        return next((c for c in icbs if c in have), icbs[0])
+
+    @property
+    def default_icb(self) -> str | None:
+        """The ICB a view shows when none was chosen, however the page was opened: the first
+        the picker offers; in chosen boundaries, the first with a figure for the latest
+        period of the default period type (an ICB the boundaries redrew may have none)."""
+        return self._default_icb
+
     def in_boundaries(self, boundaries: str | None = None) -> Explorer:
         """This store with its ICBs in ``boundaries`` (None: ``default_boundaries``).
 
