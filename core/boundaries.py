@@ -282,7 +282,15 @@ _ORDER = (("ICB", "exact"), ("SubICB", "exact"), ("CCG", "exact"), ("STP", "exac
 def _key_of(level: str, frame: pd.DataFrame) -> pd.Series:
     if level == "ICB":
         ends = pd.Series(pd.to_datetime(frame["period_end"]).dt.date, index=frame.index)
-        return ends.map(geo.boundaries_of)
+        key = ends.map(geo.boundaries_of)
+        # A code of one geography only is of that vintage whatever its date (a file may
+        # carry the old codes for a while: the bundled sample's 2026/27 quarter does).
+        only = {b: set(geo.icbs(b)["icb_code"]) - set(geo.icbs(o)["icb_code"])
+                for b, o in (("2022", "2026"), ("2026", "2022"))}
+        codes = frame["area_code"].astype(str)
+        for b, codes_of in only.items():
+            key = key.mask(codes.isin(codes_of).to_numpy() & key.notna().to_numpy(), b)
+        return key
     if level == "SubICB":
         return pd.Series("any", index=frame.index)
     starts = pd.Series(pd.to_datetime(frame["period_start"]).dt.date, index=frame.index)

@@ -101,10 +101,15 @@ class Explorer(Catalogue):
     def default_boundaries(self) -> str:
         """The ICB geography a view uses when none was chosen: that of the latest period in
         the store (``geography.default_boundaries``), so a store holding April 2026 data
-        opens on the 36 ICBs and one ending earlier on the 42."""
+        opens on the 36 ICBs and one ending earlier on the 42. Periods holding only the
+        synthetic sample do not count while the store holds published figures (as for
+        ``default_period_type``): the bundled sample's invented 2026/27 quarter does not
+        redraw the published 2024/25 figures into ICBs they were not published for."""
         if self._source is not None:
             return self._source.default_boundaries
-        return geography.default_boundaries(self.frame)
+        f = self.frame
+        real = f[~f["synthetic"].to_numpy(dtype=bool, na_value=False)] if len(f) else f
+        return geography.default_boundaries(real if len(real) else f)
 
     @functools.cached_property
     def _default_icb(self) -> str | None:

@@ -134,6 +134,9 @@ def map_chart(
     data["approximate"] = data["approximate"].fillna(False).astype(bool)
     data["note"] = data["note"].fillna("").astype(str)
     data["how"] = data["approximate"].map({True: "Approximate (see note)", False: "Exact"})
+    # Each shape's label for screen readers (its aria-label): the ICB, its rate and band.
+    data["described"] = (data["area"] + ", " + data["region"] + ": " + data["rate"].map(
+        lambda v: "no data" if pd.isna(v) else f"{v:.1f}%") + ", " + data["vs_england"])
     records = [{k: (None if isinstance(v, float) and pd.isna(v) else v) for k, v in r.items()}
                for r in data.to_dict("records")]
     fields = [c for c in data.columns if c != "area_code"]
@@ -154,6 +157,7 @@ def map_chart(
         alt.Tooltip("denominator:Q", format=",", title="Denominator"),
         alt.Tooltip("how:N", title="Figure"), alt.Tooltip("note:N", title="Note"),
     ]
+    describe = alt.Description("described:N")
     bands = [b for b in charts.BAND_STYLE if b in set(data["vs_england"])]
     band_scale = alt.Scale(domain=bands, range=[charts.BAND_STYLE[b][0] for b in bands])
     if colour_by == "rate":
@@ -164,7 +168,7 @@ def map_chart(
                                            values=values, labelExpr=label_expr,
                                            gradientLength=180, labelOverlap=False))
         shapes_layer = base.mark_geoshape(stroke="white", strokeWidth=0.6, invalid="show").encode(
-            color=fill, tooltip=tooltip,
+            color=fill, tooltip=tooltip, description=describe,
             opacity=alt.condition(pick, alt.value(1), alt.value(0.55))).add_params(pick)
         layers = [shapes_layer]
     else:
@@ -174,7 +178,7 @@ def map_chart(
             stroke=alt.value("#231f20"),
             strokeDash=alt.StrokeDash("vs_england:N", legend=None, scale=alt.Scale(
                 domain=bands, range=[BAND_DASH[b] for b in bands])),
-            tooltip=tooltip,
+            tooltip=tooltip, description=describe,
             opacity=alt.condition(pick, alt.value(1), alt.value(0.55))).add_params(pick)
         points = label_points(boundaries).merge(data[["area_code", "area", "vs_england"]],
                                                 on="area_code")

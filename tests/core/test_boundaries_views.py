@@ -35,11 +35,21 @@ def years(ex):
 
 
 def test_default_boundaries_are_those_of_the_latest_period(ex, years):
-    assert ex.frame["period_end"].max() >= geography.REORGANISATION_2026
-    assert ex.default_boundaries == "2026"
+    """The latest published period: the bundled store's 2026/27 Q1 is the synthetic sample,
+    so its default is the boundaries of its published 2024/25; a published April 2026
+    quarter makes it the 36 ICBs."""
+    f = ex.frame
+    assert f["period_end"].max() >= geography.REORGANISATION_2026
+    assert f.loc[f["period_end"] >= geography.REORGANISATION_2026, "synthetic"].all()
+    assert ex.default_boundaries == "2022"
+    assert ex.in_boundaries() is ex.in_boundaries("2022")
+    assert ex.in_boundaries("2026").default_boundaries == "2022"  # the store's, not its own
     assert explore.Explorer(years).default_boundaries == "2022"  # last period 2024/25
-    assert ex.in_boundaries() is ex.in_boundaries("2026")
-    assert ex.in_boundaries("2022").default_boundaries == "2026"  # the store's, not its own
+    late = (f["period_end"] >= geography.REORGANISATION_2026).to_numpy()
+    published = f.assign(synthetic=f["synthetic"].where(~late, False))
+    assert explore.Explorer(published).default_boundaries == "2026"
+    sample = f[f["period_type"] == "quarter"].assign(synthetic=True)  # only synthetic rows
+    assert explore.Explorer(sample).default_boundaries == "2026"
 
 
 @pytest.mark.parametrize("b,n", [("2022", 42), ("2026", 36)])
