@@ -67,14 +67,15 @@ def frame_in_boundaries(frame: pd.DataFrame, boundaries: str) -> pd.DataFrame:
     stored, and one ICB series per ICB of ``boundaries`` (``core.boundaries.icb_series``) in
     place of the stored ICB, sub-ICB, CCG and STP rows.
 
-    Two columns are added: ``approximate`` (a point summed from units a boundary cut through)
-    and ``geo_note`` (how the point was made and, for an approximate one, what moved).
+    Two columns are added: ``geo_approximate`` (a point summed from units a boundary cut
+    through; "approximate" alone is rounding's word, ``core.rounding``) and ``geo_note`` (how the point was made and, for an approximate one, what moved).
     """
     keep = frame[~frame["level"].isin(ICB_SOURCE_LEVELS)]
-    series = icb_boundaries.icb_series(frame, boundaries).rename(columns={"note": "geo_note"})
-    keep = keep.assign(approximate=False, geo_note="")
+    series = icb_boundaries.icb_series(frame, boundaries).rename(
+        columns={"note": "geo_note", "approximate": "geo_approximate"})
+    keep = keep.assign(geo_approximate=False, geo_note="")
     out = pd.concat([keep, series], ignore_index=True) if len(series) else keep
-    out["approximate"] = out["approximate"].astype(bool)
+    out["geo_approximate"] = out["geo_approximate"].astype(bool)
     out["geo_note"] = out["geo_note"].fillna("").astype(object)
     return model.compact(out.reset_index(drop=True))
 
@@ -189,8 +190,9 @@ class Explorer(Catalogue):
             "synthetic": frame["synthetic"].to_numpy(dtype=bool, na_value=False),
             "quarter": quarters[starts],
             # In an Explorer for one ICB geography: points summed across a boundary cut.
-            "approximate": (frame["approximate"].to_numpy(dtype=bool, na_value=False)
-                            if "approximate" in frame else np.zeros(len(frame), dtype=bool)),
+            "approximate": (frame["geo_approximate"].to_numpy(dtype=bool, na_value=False)
+                            if "geo_approximate" in frame
+                            else np.zeros(len(frame), dtype=bool)),
             "geo_note": (frame["geo_note"].to_numpy(object) if "geo_note" in frame
                          else np.full(len(frame), "", dtype=object)),
         }
@@ -314,7 +316,7 @@ class Explorer(Catalogue):
             "group": np.repeat([k.group for k in keys], each),
             "group_label": np.repeat(labels, each),
             "suppressed": suppressed, "small_numbers": small, "status": status, "note": note,
-            "synthetic": grid["synthetic"], "approximate": approximate,
+            "synthetic": grid["synthetic"], "geo_approximate": approximate,
         })
 
     def series_rows(self, keys: list[SeriesKey], rolling: bool = False,
@@ -375,7 +377,7 @@ class Explorer(Catalogue):
             "gap": d, "gap_low": lo, "gap_high": hi, "significant": significant,
             "group_a": model.group_label(group_a), "group_b": model.group_label(group_b),
             "synthetic": grid["synthetic"][a] | grid["synthetic"][b],
-            "approximate": ((grid["approximate"][a] | grid["approximate"][b])
+            "geo_approximate": ((grid["approximate"][a] | grid["approximate"][b])
                             & ~np.isnan(d)),
             "geo_note": np.where(grid["approximate"][a], grid["geo_note"][a],
                                  grid["geo_note"][b]),

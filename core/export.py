@@ -100,7 +100,7 @@ def to_long(frame: pd.DataFrame, measures: list[str] | None = None) -> pd.DataFr
         rated["measure"] = measure
         parts.append(rated)
     if not parts or frame.empty:
-        extra = BOUNDARY_COLUMNS if "approximate" in frame.columns else []
+        extra = BOUNDARY_COLUMNS if "geo_approximate" in frame.columns else []
         return pd.DataFrame(columns=EXPORT_COLUMNS + extra)
     out = pd.concat(parts, ignore_index=True)
     for c in ("rate", "ci95_low", "ci95_high", "ci998_low", "ci998_high", "rate_low",
@@ -109,8 +109,8 @@ def to_long(frame: pd.DataFrame, measures: list[str] | None = None) -> pd.DataFr
     for c in ("numerator", "denominator"):
         out[c] = out[c].astype("Int64")
     columns = list(EXPORT_COLUMNS)
-    if "approximate" in out.columns:
-        out["approximate"] = out["approximate"].fillna(False).astype(bool)
+    if "geo_approximate" in out.columns:
+        out["approximate"] = out["geo_approximate"].fillna(False).astype(bool)
         out["boundaries_note"] = (out["geo_note"].fillna("").astype(object)
                                   if "geo_note" in out.columns else "")
         columns += BOUNDARY_COLUMNS

@@ -243,8 +243,8 @@ def map_rows(compare: pd.DataFrame) -> pd.DataFrame:
         "numerator": compare["numerator"].to_numpy("float64", na_value=np.nan),
         "denominator": compare["denominator"].to_numpy("float64", na_value=np.nan),
         "vs_england": compare["vs_england"].fillna("no data").astype(str).to_numpy(object),
-        "approximate": (compare["approximate"].to_numpy(dtype=bool, na_value=False)
-                        if "approximate" in compare else False),
+        "approximate": (compare["geo_approximate"].to_numpy(dtype=bool, na_value=False)
+                        if "geo_approximate" in compare else False),
         "note": (compare["geo_note"].fillna("").astype(str).to_numpy(object)
                  if "geo_note" in compare else ""),
         "synthetic": (compare["synthetic"].to_numpy(dtype=bool, na_value=False)

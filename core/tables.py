@@ -147,9 +147,9 @@ def _approximate(data: pd.DataFrame, note: str | None = "geo_note") -> dict[str,
     """A "Figure" column (``approximate`` with what moved, or empty) when the rows come from
     an Explorer in chosen ICB boundaries and any of them is approximate: a table says which
     points are approximate exactly where the chart marks them."""
-    if "approximate" not in data.columns:
+    if "geo_approximate" not in data.columns:
         return {}
-    flag = data["approximate"].to_numpy(dtype=bool, na_value=False)
+    flag = data["geo_approximate"].to_numpy(dtype=bool, na_value=False)
     if not flag.any():
         return {}
     why = (data[note].fillna("").to_numpy(object) if note and note in data.columns

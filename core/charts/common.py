@@ -63,7 +63,7 @@ def _source(synthetic: str) -> list[str]:
 TREND_COLUMNS = [
     "period", "series", "series_order", "group", "group_label", "area_name", "numerator",
     "denominator", "rate", "ci95_low", "ci95_high", "published_rate", "note", "synthetic",
-    "approximate",
+    "geo_approximate",
 ]
 TABLE_COLUMNS = [
     "area", "region", "rate", "ci95_low", "ci95_high", "numerator", "denominator", "vs_england",
@@ -228,7 +228,7 @@ def _any(table: pa.Table, column: str) -> bool:
 
 def _approximate_ring(base: alt.Chart, y: str) -> alt.Chart:
     """An open diamond round each approximate point, so it is told apart without colour."""
-    return base.transform_filter("datum.approximate === true").mark_point(
+    return base.transform_filter("datum.geo_approximate === true").mark_point(
         shape="diamond", size=260, filled=False, strokeWidth=1.6, opacity=1,
         color="#231f20").encode(y=y)
 

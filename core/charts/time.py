@@ -196,7 +196,7 @@ def trend_spec(
     d = _trend_data(data, main)
     opts = {"domain": dom, "measure": measure, "show_ci": show_ci,
             "synthetic": common._synthetic(d, synthetic), "width": width, "rolling": rolling,
-            "approximate": common._any(d, "approximate")}
+            "approximate": common._any(d, "geo_approximate")}
     marked = [p for p in dom if p in set(highlight or ())]
     return common._view(_trend_layout, opts, {
         "trend": d, "synthetic": _synthetic_periods(d, dom),
@@ -248,7 +248,7 @@ def gap_spec(
     d = common._slim(gap, list(gap.columns), "gap")
     opts = {"domain": dom, "synthetic": common._synthetic(d, synthetic), "width": width,
             "label_a": first["group_a"], "label_b": first["group_b"],
-            "approximate": common._any(d, "approximate")}
+            "approximate": common._any(d, "geo_approximate")}
     return common._view(_gap_layout, opts, {
         "gap": d, "synthetic": _synthetic_periods(d, dom), "highlight": _periods([], []),
         "meta": common._meta(title)}, frames)

@@ -161,7 +161,8 @@ def test_icb_picker_holds_the_42_icbs_with_regions(landing):
     assert len(options) == 42
     regions = ("East of England", "London", "Midlands", "North East and Yorkshire",
                "North West", "South East", "South West")
-    assert all(o.endswith(tuple(f"({r})" for r in regions)) for o in options)
+    # Each label carries its region (and the code): "NHS Devon ICB (South West) · QJK".
+    assert all(any(f"({r}) · " in o for r in regions) for o in options)
     at.switch_page("pages/compare_areas.py").run()
     assert len(at.dataframe[0].value) == 42
 

@@ -49,7 +49,7 @@ def test_map_renders_one_shape_per_icb_of_the_boundaries(b, n):
     assert "Office for National Statistics" in text  # the credit line under the map
     assert f"{n} ICBs" in text
     # The table beside the map: every ICB, with its band in words.
-    beside = at.dataframe(key="map-table").value
+    beside = next(d.value for d in at.dataframe if d.value.shape[1] == 4)
     assert len(beside) == n and "Compared with England" in beside.columns
 
 
@@ -102,7 +102,7 @@ def test_approximate_points_on_the_icb_trend():
     trend = frames["trend"]
     point = trend[(trend["period"] == "2021/22")
                   & trend["series"].str.startswith("NHS Black Country ICB")].iloc[0]
-    assert point["approximate"] and "West Birmingham" in point["note"]
+    assert point["geo_approximate"] and "West Birmingham" in point["note"]
     assert any("approximate" in line.lower() for line in spec["title"]["subtitle"])
     table = at.dataframe[0].value
     assert "Figure" in table.columns and (table["Figure"] == "approximate").any()

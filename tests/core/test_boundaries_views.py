@@ -84,8 +84,8 @@ def test_approximate_points_are_marked_in_trend_table_chart_and_export(ex):
     keys = [explore.SeriesKey("ICB", "QUA", "Total")]
     t = exb.trend(keys, kind="year")
     point = t[t["period"] == "2021/22"].iloc[0]
-    assert point["approximate"] and "West Birmingham" in point["note"]
-    assert not t[t["period"] == "2023/24"].iloc[0]["approximate"]  # QUA's own row
+    assert point["geo_approximate"] and "West Birmingham" in point["note"]
+    assert not t[t["period"] == "2023/24"].iloc[0]["geo_approximate"]  # QUA's own row
     table = explore.trend_table(t).to_pandas()
     figure = table.loc[table["Period"] == "2021/22", "Figure"].iloc[0]
     assert figure == "approximate"
@@ -123,7 +123,7 @@ def test_compare_and_gap_in_boundaries(ex):
     qua = table[table["ICB"].str.contains("Black Country")].iloc[0]
     assert qua["Figure"].startswith("approximate: ") and "West Birmingham" in qua["Figure"]
     gap = ex22.gap("ICB", "QUA", kind="year")
-    assert gap.set_index("period").loc["2021/22", "approximate"]
+    assert gap.set_index("period").loc["2021/22", "geo_approximate"]
 
 
 def test_chosen_icb_follows_a_switch_of_boundaries():
