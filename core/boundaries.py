@@ -22,6 +22,7 @@ are computed from counts elsewhere (``core.stats``).
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -279,10 +280,20 @@ _ORDER = (("ICB", "exact"), ("SubICB", "exact"), ("CCG", "exact"), ("STP", "exac
           ("SubICB", "approximate"), ("ICB", "approximate"), ("CCG", "approximate"))
 
 
+def _objects(column: pd.Series) -> pd.Series:
+    return pd.Series(column.to_numpy(object), dtype=object)
+
+
+def _by_value(values: pd.Series, fn) -> pd.Series:
+    """``values.map(fn)`` computed once per distinct value (a handful of dates per store)."""
+    codes, distinct = pd.factorize(values)
+    mapped = pd.Series([fn(v) for v in distinct] + [None], dtype=object)
+    return pd.Series(mapped.to_numpy()[codes], index=values.index, dtype=object)
+
+
 def _key_of(level: str, frame: pd.DataFrame) -> pd.Series:
     if level == "ICB":
-        ends = pd.Series(pd.to_datetime(frame["period_end"]).dt.date, index=frame.index)
-        key = ends.map(geo.boundaries_of)
+        key = _by_value(frame["period_end"], lambda d: geo.boundaries_of(_date(d)))
         # A code of one geography only is of that vintage whatever its date (a file may
         # carry the old codes for a while: the bundled sample's 2026/27 quarter does).
         only = {b: set(geo.icbs(b)["icb_code"]) - set(geo.icbs(o)["icb_code"])
@@ -293,8 +304,11 @@ def _key_of(level: str, frame: pd.DataFrame) -> pd.Series:
         return key
     if level == "SubICB":
         return pd.Series("any", index=frame.index)
-    starts = pd.Series(pd.to_datetime(frame["period_start"]).dt.date, index=frame.index)
-    return starts.map(geo.history_year)
+    return _by_value(frame["period_start"], lambda d: geo.history_year(_date(d)))
+
+
+def _date(value: object) -> dt.date:
+    return pd.Timestamp(value).date()
 
 
 def _aggregate(rows: pd.DataFrame, p: Plan, status: str) -> pd.DataFrame:
@@ -358,11 +372,13 @@ def icb_series(frame: pd.DataFrame, boundaries: str) -> pd.DataFrame:
     cell = rel.groupby(KEYS, dropna=False, sort=False).ngroup().to_numpy()
     cells = rel[KEYS].assign(_cell=cell).drop_duplicates("_cell").set_index("_cell")
     slim = pd.DataFrame({
-        "_cell": cell, "level": rel["level"].to_numpy(), "area_code": rel["area_code"].to_numpy(),
+        # Text as plain object columns: pandas would otherwise keep them as Arrow strings,
+        # and every take and group-by below would then cost tens of times more.
+        "_cell": cell, "level": _objects(rel["level"]), "area_code": _objects(rel["area_code"]),
         **{c: rel[c].astype("float64").to_numpy() for c in COUNTS},
         **{c: rel[c].to_numpy() for c in model.PERCENT_COLUMNS},
         "suppressed": rel["suppressed"].to_numpy(dtype=bool),
-        "synthetic": rel["synthetic"].to_numpy(dtype=bool), "source": rel["source"].to_numpy(),
+        "synthetic": rel["synthetic"].to_numpy(dtype=bool), "source": _objects(rel["source"]),
     })
     by_level = {}
     for level, rows in slim.groupby("level", sort=False):

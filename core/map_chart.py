@@ -195,7 +195,9 @@ def map_chart(
         layers.append(base.mark_geoshape(filled=False, stroke="#000000", strokeWidth=3,
                                           strokeJoin="round")
                       .transform_filter(alt.datum.area_code == selected))
-    subtitle = [charts.source_line(synthetic), *ONS_CREDIT_LINES]
+    grey = (["Grey: no figure for this period (the tooltip and the table say why)."]
+            if colour_by == "rate" and data["rate"].isna().any() else [])
+    subtitle = [*grey, charts.source_line(synthetic), *ONS_CREDIT_LINES]
     return alt.layer(
         *layers, width=width, height=height, autosize=charts.AUTOSIZE,
         title=charts._title(subtitle, title),

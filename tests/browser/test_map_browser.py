@@ -19,6 +19,8 @@ PICKER = "[data-testid='stSidebar'] input[aria-label='Your ICB (highlighted)']"
 def test_click_on_the_map_chooses_the_icb(server, page):
     page.set_viewport_size({"width": 1400, "height": 900})
     page.goto(f"{server}/map?bnd=2022&icb=QHM&period=year")
+    # A fresh server loads the store and builds its ICB series once: allow for a slow machine.
+    page.wait_for_selector("[data-testid='stSidebar'] [data-testid='stRadio']", timeout=180_000)
     wait_for_app(page)
     assert page.locator(PICKER).input_value().endswith("· QHM")
     shapes = page.locator("[data-testid='stVegaLiteChart'] path[aria-label]")
