@@ -59,11 +59,11 @@ PAGES = {
     "compare:period": ("pages/compare_areas.py", ("radio", "w_period", ["quarter"])),
     "inequal:period": ("pages/inequalities.py", ("radio", "w_period", ["quarter"])),
     # The map of ICBs (issue 10), and the boundaries switch: each run opens on the bundled
-    # store's default (the April 2026 ICBs, its latest quarter being 2026/27 Q1), so the
-    # 2022 ICBs are always a change, to every ICB of the page.
+    # store's default (the 42 ICBs of 2022: its latest published period is 2024/25), so the
+    # April 2026 ICBs are always a change, to every ICB of the page.
     "map": ("pages/map.py", ("selectbox", "w_population", POPULATIONS)),
-    "map:bnd": ("pages/map.py", ("radio", "w_boundaries", ["2022"])),
-    "compare:bnd": ("pages/compare_areas.py", ("radio", "w_boundaries", ["2022"])),
+    "map:bnd": ("pages/map.py", ("radio", "w_boundaries", ["2026"])),
+    "compare:bnd": ("pages/compare_areas.py", ("radio", "w_boundaries", ["2026"])),
 }
 
 
