@@ -63,7 +63,6 @@ PAGES = {
     # April 2026 ICBs are always a change, to every ICB of the page.
     "map": ("pages/map.py", ("selectbox", "w_population", POPULATIONS)),
     "map:bnd": ("pages/map.py", ("radio", "w_boundaries", ["2026"])),
-    "compare:bnd": ("pages/compare_areas.py", ("radio", "w_boundaries", ["2026"])),
 }
 
 
