@@ -70,10 +70,19 @@ def frame_in_boundaries(frame: pd.DataFrame, boundaries: str) -> pd.DataFrame:
     Two columns are added: ``geo_approximate`` (a point summed from units a boundary cut
     through; "approximate" alone is rounding's word, ``core.rounding``) and ``geo_note`` (how the point was made and, for an approximate one, what moved).
     """
-    keep = frame[~frame["level"].isin(ICB_SOURCE_LEVELS)]
+    known = {c for b in geography.BOUNDARIES for c in geography.icbs(b)["icb_code"]}
+    # An ICB code no reference table knows (named in a warning at ingest) keeps its own rows,
+    # under "Region unknown": never dropped, never summed into another ICB.
+    unknown = (frame["level"] == "ICB") & ~frame["area_code"].isin(known)
+    keep = frame[~frame["level"].isin(ICB_SOURCE_LEVELS) | unknown]
     series = icb_boundaries.icb_series(frame, boundaries).rename(
         columns={"note": "geo_note", "approximate": "geo_approximate"})
     keep = keep.assign(geo_approximate=False, geo_note="")
+    if unknown.any():
+        mine = (keep["level"] == "ICB").to_numpy()
+        keep.loc[mine, "parent_name"] = keep.loc[mine, "parent_name"].fillna(
+            geography.REGION_UNKNOWN)
+        keep.loc[mine, "geo_note"] = "not in the reference tables of ICBs"
     out = pd.concat([keep, series], ignore_index=True) if len(series) else keep
     out["geo_approximate"] = out["geo_approximate"].astype(bool)
     out["geo_note"] = out["geo_note"].fillna("").astype(object)

@@ -198,6 +198,10 @@ def test_unknown_codes_are_warnings_naming_the_code_and_rows_are_kept(tmp_path, 
     kept = frame[frame["area_code"] == "QZZ9"]
     assert len(kept) and set(kept["parent_name"]) == {geography.REGION_UNKNOWN}
     assert explore.Explorer(frame).labels["QZZ9"].endswith("(Region unknown)")
+    # In either boundaries it is still offered, last, under "Region unknown".
+    for b in geography.BOUNDARIES:
+        exb = explore.Explorer(frame).in_boundaries(b)
+        assert exb.icbs[-1] == "QZZ9" and exb.labels["QZZ9"].endswith("(Region unknown)")
 
 
 def test_new_2026_icb_gets_its_region_at_ingest(tmp_path):
