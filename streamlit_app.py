@@ -13,6 +13,7 @@ if str(ROOT) not in sys.path:
 
 from ui import data, entry, sidebar, style  # noqa: E402
 from ui import page as page_context  # noqa: E402
+from ui.state import PAGE_CONTROLS  # noqa: E402
 
 st.set_page_config(
     page_title="NHS Talking Therapies recovery rates",
@@ -26,6 +27,8 @@ PAGES = [
             url_path="trends", default=True),
     st.Page(str(ROOT / "pages" / "compare.py"), title="Compare ICBs", icon=":material/leaderboard:",
             url_path="compare"),
+    st.Page(str(ROOT / "pages" / "map.py"), title="Map of ICBs", icon=":material/map:",
+            url_path="map"),
     st.Page(str(ROOT / "pages" / "inequalities.py"), title="Ethnic inequalities",
             icon=":material/diversity_3:", url_path="inequalities"),
     st.Page(str(ROOT / "pages" / "about.py"), title="About the data", icon=":material/info:",
@@ -45,6 +48,11 @@ explorer, store_problem = page_context.open_store(source)
 page_context.remember(source, explorer, store_problem)
 st.session_state["selection"] = (sidebar.render(explorer, page.url_path or "trends")
                                  if explorer is not None and len(explorer.areas) else None)
+if st.session_state["selection"] is not None and "boundaries" in PAGE_CONTROLS.get(
+        page.url_path or "trends", ()):
+    # Pages with ICB views see the store in the chosen ICB boundaries (issue 10).
+    page_context.remember(source, explorer.in_boundaries(
+        st.session_state["selection"].boundaries), store_problem)
 
 selection = st.session_state["selection"]
 if explorer is not None:

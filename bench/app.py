@@ -58,6 +58,11 @@ PAGES = {
     "trends:period": ("pages/trends.py", ("radio", "w_period", ["quarter"])),
     "compare:period": ("pages/compare.py", ("radio", "w_period", ["quarter"])),
     "inequal:period": ("pages/inequalities.py", ("radio", "w_period", ["quarter"])),
+    # The map of ICBs (issue 10), and the boundaries switch: each run opens on the bundled
+    # store's default (the 42 ICBs of 2022: its latest published period is 2024/25), so the
+    # April 2026 ICBs are always a change, to every ICB of the page.
+    "map": ("pages/map.py", ("selectbox", "w_population", POPULATIONS)),
+    "map:bnd": ("pages/map.py", ("radio", "w_boundaries", ["2026"])),
 }
 
 

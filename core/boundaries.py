@@ -22,6 +22,7 @@ are computed from counts elsewhere (``core.stats``).
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -279,14 +280,35 @@ _ORDER = (("ICB", "exact"), ("SubICB", "exact"), ("CCG", "exact"), ("STP", "exac
           ("SubICB", "approximate"), ("ICB", "approximate"), ("CCG", "approximate"))
 
 
+def _objects(column: pd.Series) -> pd.Series:
+    return pd.Series(column.to_numpy(object), dtype=object)
+
+
+def _by_value(values: pd.Series, fn) -> pd.Series:
+    """``values.map(fn)`` computed once per distinct value (a handful of dates per store)."""
+    codes, distinct = pd.factorize(values)
+    mapped = pd.Series([fn(v) for v in distinct] + [None], dtype=object)
+    return pd.Series(mapped.to_numpy()[codes], index=values.index, dtype=object)
+
+
 def _key_of(level: str, frame: pd.DataFrame) -> pd.Series:
     if level == "ICB":
-        ends = pd.Series(pd.to_datetime(frame["period_end"]).dt.date, index=frame.index)
-        return ends.map(geo.boundaries_of)
+        key = _by_value(frame["period_end"], lambda d: geo.boundaries_of(_date(d)))
+        # A code of one geography only is of that vintage whatever its date (a file may
+        # carry the old codes for a while: the bundled sample's 2026/27 quarter does).
+        only = {b: set(geo.icbs(b)["icb_code"]) - set(geo.icbs(o)["icb_code"])
+                for b, o in (("2022", "2026"), ("2026", "2022"))}
+        codes = frame["area_code"].astype(str)
+        for b, codes_of in only.items():
+            key = key.mask(codes.isin(codes_of).to_numpy() & key.notna().to_numpy(), b)
+        return key
     if level == "SubICB":
         return pd.Series("any", index=frame.index)
-    starts = pd.Series(pd.to_datetime(frame["period_start"]).dt.date, index=frame.index)
-    return starts.map(geo.history_year)
+    return _by_value(frame["period_start"], lambda d: geo.history_year(_date(d)))
+
+
+def _date(value: object) -> dt.date:
+    return pd.Timestamp(value).date()
 
 
 def _aggregate(rows: pd.DataFrame, p: Plan, status: str) -> pd.DataFrame:
@@ -351,12 +373,14 @@ def icb_series(frame: pd.DataFrame, boundaries: str) -> pd.DataFrame:
     cell = rel.groupby(KEYS, dropna=False, sort=False).ngroup().to_numpy()
     cells = rel[KEYS].assign(_cell=cell).drop_duplicates("_cell").set_index("_cell")
     slim = pd.DataFrame({
-        "_cell": cell, "level": rel["level"].to_numpy(), "area_code": rel["area_code"].to_numpy(),
+        # Text as plain object columns: pandas would otherwise keep them as Arrow strings,
+        # and every take and group-by below would then cost tens of times more.
+        "_cell": cell, "level": _objects(rel["level"]), "area_code": _objects(rel["area_code"]),
         **{c: rel[c].astype("float64").to_numpy() for c in COUNTS},
         **{c: rel[c].to_numpy() for c in model.PERCENT_COLUMNS},
         "suppressed": rel["suppressed"].to_numpy(dtype=bool),
         "synthetic": rel["synthetic"].to_numpy(dtype=bool),
-        "derived": rel["derived"].to_numpy(dtype=bool), "source": rel["source"].to_numpy(),
+        "derived": rel["derived"].to_numpy(dtype=bool), "source": _objects(rel["source"]),
     })
     by_level = {}
     for level, rows in slim.groupby("level", sort=False):
@@ -402,3 +426,43 @@ def _empty_series() -> pd.DataFrame:
     out["approximate"] = pd.Series(dtype=bool)
     out["note"] = pd.Series(dtype="str")
     return out
+
+
+@lru_cache(maxsize=2)
+def changed_icbs(boundaries: str) -> frozenset[str]:
+    """The ICBs of ``boundaries`` whose area differs in the other geography: those whose
+    series must be summed from parts after (2022) or before (2026) April 2026."""
+    geo._check(boundaries)
+    other = "2022" if boundaries == "2026" else "2026"
+    mine, theirs = (geo.subicb_icb(b).groupby("icb_code")["subicb_code"].apply(frozenset)
+                    for b in (boundaries, other))
+    return frozenset(code for code, members in mine.items()
+                     if theirs.get(code) != members)
+
+
+def gap_note(boundaries: str) -> str:
+    """Why a redrawn ICB has no figure for a period: said wherever the gap shows."""
+    return (f"no figure in the {geo.label(boundaries)}: this ICB's area changed on "
+            "1 April 2026 and the rows published for this period cannot be summed into it "
+            "exactly (no other area's numbers are used)")
+
+
+def corresponding_icb(code: str, boundaries: str) -> str | None:
+    """The ICB of ``boundaries`` that holds most of ICB ``code`` of either geography (by
+    sub-ICB locations), so a chosen ICB survives a switch of boundaries: QH8 Mid and South
+    Essex -> D7T5G Essex, and back. None for a code that is not an ICB of either."""
+    geo._check(boundaries)
+    if code in set(geo.icbs(boundaries)["icb_code"]):
+        return code
+    other = "2022" if boundaries == "2026" else "2026"
+    if code not in set(geo.icbs(other)["icb_code"]):
+        return None
+    members = geo.subicb_icb(other)
+    subs = members.loc[members["icb_code"] == code, "subicb_code"]
+    target = geo.subicb_icb(boundaries)
+    hits = target[target["subicb_code"].isin(subs)]
+    if hits.empty:
+        return None
+    # Most sub-ICB locations wholly inside first; then most touched.
+    score = hits.assign(w=hits["whole"].astype(int)).groupby("icb_code")["w"].agg(["sum", "size"])
+    return str(score.sort_values(["sum", "size"], ascending=False).index[0])

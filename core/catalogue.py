@@ -124,8 +124,10 @@ class Catalogue:
         latest = f.sort_values("period_start").drop_duplicates(["level", "area_code"], keep="last")
         out = latest[["level", "area_code", "area_name", "parent_code", "parent_name"]].copy()
         out["_o"] = out["level"].map({"England": 0, "Region": 1, "ICB": 2})
-        out = out.sort_values(["_o", "parent_name", "area_name"], na_position="last")
-        return out.drop(columns="_o").reset_index(drop=True)
+        # ICBs whose region is unknown (a code no reference table knows) come last.
+        out["_u"] = out["parent_name"].isna() | (out["parent_name"] == "Region unknown")
+        out = out.sort_values(["_o", "_u", "parent_name", "area_name"], na_position="last")
+        return out.drop(columns=["_o", "_u"]).reset_index(drop=True)
 
     @functools.cached_property
     def _lookup(self) -> dict[str, tuple[str, str]]:

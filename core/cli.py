@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from core import export, model
+from core import explore, export, geography, model
 from core.errors import InputError
 from core.store import DEFAULT_KEEP, MIN_KEEP, Store, ingest
 
@@ -59,6 +59,13 @@ def _parser() -> argparse.ArgumentParser:
     sp.add_argument("--measure", choices=list(model.MEASURES))
     sp.add_argument("--from", dest="start", help="first period: 2024/25 Q1, 2024/25 or a date")
     sp.add_argument("--to", dest="end", help="last period: 2024/25 Q4, 2024/25 or a date")
+    sp.add_argument(
+        "--boundaries", choices=list(geography.BOUNDARIES),
+        help="ICBs in one geography, as the app shows them: 2022 (the 42 ICBs of July 2022) or "
+        "2026 (the 36 from April 2026); earlier periods rebuilt from the areas they were "
+        "published for, with 'approximate' and 'boundaries_note' columns. Without it, the "
+        "rows as stored (STPs, CCGs and sub-ICB locations included)",
+    )
     store_arg(sp)
 
     sp = sub.add_parser("info", help="what the store holds")
@@ -101,12 +108,15 @@ def _run(args: argparse.Namespace) -> int:
             remove_synthetic=args.remove_synthetic, partial=args.allow_partial,
         )
         for r in results:
-            print("\n".join(r.summary()))
+            print("\n".join(r.summary() + r.warnings))
         print("\n".join(report.lines()))
         print(f"Store: {store.path}")
     elif args.command == "export":
+        frame = store.load()
+        if args.boundaries:
+            frame = explore.frame_in_boundaries(frame, args.boundaries)
         frame = export.select(
-            store.load(), level=args.level, area=args.area, group=args.group,
+            frame, level=args.level, area=args.area, group=args.group,
             start=args.start, end=args.end,
         )
         long = export.to_long(frame, [args.measure] if args.measure else None)

@@ -10,12 +10,14 @@ reads beside each (the table in words, the text alternative, the headline) is in
 from __future__ import annotations
 
 import functools
+import threading
 from collections import Counter
 
 import numpy as np
 import pandas as pd
 
-from core import model, periods, stats
+from core import boundaries as icb_boundaries
+from core import geography, model, periods, stats
 from core.catalogue import (  # noqa: F401  (re-exported)
     PERIOD_TYPES,
     Catalogue,
@@ -54,6 +56,39 @@ def _breakdown(group: str) -> str:
     return model.POPULATIONS[group].breakdown
 
 
+#: Levels an ICB series in chosen boundaries is built from (``core.boundaries``): in an
+#: Explorer for one geography their rows are replaced by that geography's ICB rows.
+ICB_SOURCE_LEVELS = ("ICB", "SubICB", "CCG", "STP")
+_BOUNDARIES_LOCK = threading.Lock()
+
+
+def frame_in_boundaries(frame: pd.DataFrame, boundaries: str) -> pd.DataFrame:
+    """The store as every ICB view sees it in one geography: England and region rows as
+    stored, and one ICB series per ICB of ``boundaries`` (``core.boundaries.icb_series``) in
+    place of the stored ICB, sub-ICB, CCG and STP rows.
+
+    Two columns are added: ``geo_approximate`` (a point summed from units a boundary cut
+    through; "approximate" alone is rounding's word, ``core.rounding``) and ``geo_note`` (how the point was made and, for an approximate one, what moved).
+    """
+    known = {c for b in geography.BOUNDARIES for c in geography.icbs(b)["icb_code"]}
+    # An ICB code no reference table knows (named in a warning at ingest) keeps its own rows,
+    # under "Region unknown": never dropped, never summed into another ICB.
+    unknown = (frame["level"] == "ICB") & ~frame["area_code"].isin(known)
+    keep = frame[~frame["level"].isin(ICB_SOURCE_LEVELS) | unknown]
+    series = icb_boundaries.icb_series(frame, boundaries).rename(
+        columns={"note": "geo_note", "approximate": "geo_approximate"})
+    keep = keep.assign(geo_approximate=False, geo_note="")
+    if unknown.any():
+        mine = (keep["level"] == "ICB").to_numpy()
+        keep.loc[mine, "parent_name"] = keep.loc[mine, "parent_name"].fillna(
+            geography.REGION_UNKNOWN)
+        keep.loc[mine, "geo_note"] = "not in the reference tables of ICBs"
+    out = pd.concat([keep, series], ignore_index=True) if len(series) else keep
+    out["geo_approximate"] = out["geo_approximate"].astype(bool)
+    out["geo_note"] = out["geo_note"].fillna("").astype(object)
+    return model.compact(out.reset_index(drop=True))
+
+
 class Explorer(Catalogue):
     """One store and the questions the pages ask of it.
 
@@ -61,7 +96,67 @@ class Explorer(Catalogue):
     on first use and then kept: the app holds one Explorer per store, shared by every session,
     so a new view costs dictionary look-ups and a few dozen rows, never a scan of the store.
     Treat it and what it returns as read-only.
+
+    ``in_boundaries`` gives the same store seen in one ICB geography (the 42 ICBs of July
+    2022 or the 36 of April 2026), built once per geography and kept with this Explorer.
     """
+
+    #: The ICB geography of this Explorer's ICB rows; None for a store as it was loaded.
+    boundaries: str | None = None
+    _source: Explorer | None = None
+
+    # --- Boundaries -------------------------------------------------------------------------
+
+    @functools.cached_property
+    def default_boundaries(self) -> str:
+        """The ICB geography a view uses when none was chosen: that of the latest period in
+        the store (``geography.default_boundaries``), so a store holding April 2026 data
+        opens on the 36 ICBs and one ending earlier on the 42. Periods holding only the
+        synthetic sample do not count while the store holds published figures (as for
+        ``default_period_type``): the bundled sample's invented 2026/27 quarter does not
+        redraw the published 2024/25 figures into ICBs they were not published for."""
+        if self._source is not None:
+            return self._source.default_boundaries
+        f = self.frame
+        real = f[~f["synthetic"].to_numpy(dtype=bool, na_value=False)] if len(f) else f
+        return geography.default_boundaries(real if len(real) else f)
+
+    @functools.cached_property
+    def _default_icb(self) -> str | None:
+        icbs = self.icbs
+        if self.boundaries is None or not icbs:
+            return icbs[0] if icbs else None
+        kind = self.default_period_type
+        latest = self.latest_of(kind)
+        rows = self.frame[(self.frame["level"] == "ICB") & (self.frame["period"] == latest)
+                          & (self.frame["group"] == "Total")]
+        have = set(rows.loc[rows["finished"].notna(), "area_code"].tolist())
+        return next((c for c in icbs if c in have), icbs[0])
+
+    @property
+    def default_icb(self) -> str | None:
+        """The ICB a view shows when none was chosen, however the page was opened: the first
+        the picker offers; in chosen boundaries, the first with a figure for the latest
+        period of the default period type (an ICB the boundaries redrew may have none)."""
+        return self._default_icb
+
+    def in_boundaries(self, boundaries: str | None = None) -> Explorer:
+        """This store with its ICBs in ``boundaries`` (None: ``default_boundaries``).
+
+        Every question (areas, the ICB picker, trends, compare, gaps) then answers in that
+        geography. Made on first use per geography, then shared (read-only)."""
+        b = boundaries or self.default_boundaries
+        geography._check(b)
+        if self._source is not None:
+            return self if b == self.boundaries else self._source.in_boundaries(b)
+        made = self.__dict__.setdefault("_by_boundaries", {})
+        if b not in made:
+            with _BOUNDARIES_LOCK:  # sessions share this Explorer: build each one once
+                if b not in made:
+                    ex = Explorer(frame_in_boundaries(self.frame, b))
+                    ex.boundaries, ex._source = b, self
+                    made[b] = ex
+        return made[b]
 
     # --- Look-ups, each made once per store -------------------------------------------------
 
@@ -104,6 +199,12 @@ class Explorer(Catalogue):
             "synthetic": frame["synthetic"].to_numpy(dtype=bool, na_value=False),
             "derived": frame["derived"].to_numpy(dtype=bool, na_value=False),
             "quarter": quarters[starts],
+            # In an Explorer for one ICB geography: points summed across a boundary cut.
+            "approximate": (frame["geo_approximate"].to_numpy(dtype=bool, na_value=False)
+                            if "geo_approximate" in frame
+                            else np.zeros(len(frame), dtype=bool)),
+            "geo_note": (frame["geo_note"].to_numpy(object) if "geo_note" in frame
+                         else np.full(len(frame), "", dtype=object)),
         }
 
     def _series_positions(self, keys: list[SeriesKey], kind: str = "quarter"
@@ -127,19 +228,25 @@ class Explorer(Catalogue):
         order = np.repeat(np.arange(len(keys)), [len(f) for f in found])
         period, suppressed, synthetic = rows["period"], rows["suppressed"], rows["synthetic"]
         derived = rows["derived"]
+        approximate, geo_note = rows["approximate"], rows["geo_note"]
         source = {c: rows[c] for c in (*model.COUNT_COLUMNS, *model.PERCENT_COLUMNS)}
         if rolling and len(at):
             quarter = rows["quarter"]
             by_time = np.lexsort((quarter, order))
             order, period, suppressed = order[by_time], period[by_time], suppressed[by_time]
-            # A window holding any synthetic (or derived) quarter is synthetic (derived):
+            # A window holding any synthetic (derived, approximate) quarter is synthetic
+            # (derived, approximate):
             # summed like a count.
             sums, suppressed = stats.window_sums(
                 order, quarter[by_time], {c: source[c][by_time] for c in model.COUNT_COLUMNS}
                 | {"synthetic": synthetic[by_time].astype(float),
-                   "derived": derived[by_time].astype(float)}, suppressed)
+                   "derived": derived[by_time].astype(float),
+                   "approximate": approximate[by_time].astype(float)}, suppressed)
             synthetic = np.nan_to_num(sums.pop("synthetic")) > 0
             derived = np.nan_to_num(sums.pop("derived")) > 0
+            approximate = np.nan_to_num(sums.pop("approximate")) > 0
+            geo_note = np.where(approximate, "Approximate: the four quarters include a quarter "
+                                "summed across a boundary change.", "").astype(object)
             source = {**sums, **{c: np.full(len(order), np.nan) for c in model.PERCENT_COLUMNS}}
         # From here on, the stored rows are scattered onto the grid of series x quarters.
         where = {p: i for i, p in enumerate(domain)}
@@ -160,6 +267,7 @@ class Explorer(Catalogue):
                                  counts["finished"] - counts["not_at_caseness"]),
             "suppressed": grid(suppressed, False), "synthetic": grid(synthetic, False),
             "derived": grid(derived, False),
+            "approximate": grid(approximate, False), "geo_note": grid(geo_note, ""),
         }, found
 
     def trend(self, keys: list[SeriesKey], measure: str = "recovery", rolling: bool = False,
@@ -194,6 +302,20 @@ class Explorer(Catalogue):
         # One note per point, for the tooltip and the table alike.
         note = np.where(status != "", status, None).astype(object)
         note[small & ~no_rate] = SMALL_NUMBERS_NOTE
+        # An approximate point (a boundary cut through a unit it is summed from) says what
+        # moved, in the tooltip and the table alike.
+        approximate = grid["approximate"] & ~no_rate
+        if self.boundaries is not None:
+            # An ICB the chosen boundaries redrew has no figure where the published rows
+            # cannot be summed into it: say why rather than just "no data".
+            changed = icb_boundaries.changed_icbs(self.boundaries)
+            redrawn = np.repeat([k.level == "ICB" and k.area_code in changed for k in keys],
+                                each)
+            why = icb_boundaries.gap_note(self.boundaries)
+            for i in np.flatnonzero(redrawn & (status == "no data")):
+                note[i] = why
+        for i in np.flatnonzero(approximate):
+            note[i] = grid["geo_note"][i] if note[i] is None else f"{note[i]}; {grid['geo_note'][i]}"
         return pd.DataFrame({
             **{c: pd.array(grid[c], dtype="Float64").astype("Int64") for c in model.COUNT_COLUMNS},
             **{c: grid[c] for c in (*model.PERCENT_COLUMNS, "numerator", "denominator", "rate",
@@ -210,6 +332,7 @@ class Explorer(Catalogue):
             "group_label": np.repeat(labels, each),
             "suppressed": suppressed, "small_numbers": small, "status": status, "note": note,
             "synthetic": grid["synthetic"], "derived": grid["derived"],
+            "geo_approximate": approximate,
         })
 
     def series_rows(self, keys: list[SeriesKey], rolling: bool = False,
@@ -271,6 +394,10 @@ class Explorer(Catalogue):
             "group_a": model.group_label(group_a), "group_b": model.group_label(group_b),
             "synthetic": grid["synthetic"][a] | grid["synthetic"][b],
             "derived": grid["derived"][a] | grid["derived"][b],
+            "geo_approximate": ((grid["approximate"][a] | grid["approximate"][b])
+                            & ~np.isnan(d)),
+            "geo_note": np.where(grid["approximate"][a], grid["geo_note"][a],
+                                 grid["geo_note"][b]),
         })
 
     def _group_positions(self, level: str, area_code: str, period: str, detailed: bool

@@ -27,6 +27,9 @@ EXPORT_COLUMNS = [
     "source",
     "note",
 ]
+#: Added after those where the rows are ICBs in chosen boundaries (issue 10): whether a point
+#: was summed across a boundary cut, and how it was made (what moved, for an approximate one).
+BOUNDARY_COLUMNS = ["approximate", "boundaries_note"]
 #: Decimal places kept in exported rates and limits (display uses 1).
 EXPORT_DECIMALS = 6
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -98,7 +101,8 @@ def to_long(frame: pd.DataFrame, measures: list[str] | None = None) -> pd.DataFr
         rated["measure"] = measure
         parts.append(rated)
     if not parts or frame.empty:
-        return pd.DataFrame(columns=EXPORT_COLUMNS)
+        extra = BOUNDARY_COLUMNS if "geo_approximate" in frame.columns else []
+        return pd.DataFrame(columns=EXPORT_COLUMNS + extra)
     out = pd.concat(parts, ignore_index=True)
     if "derived" not in out:  # a frame from before rows carried it reads as a format-2 store
         out["derived"] = False
@@ -107,7 +111,13 @@ def to_long(frame: pd.DataFrame, measures: list[str] | None = None) -> pd.DataFr
         out[c] = out[c].astype(float).round(EXPORT_DECIMALS)
     for c in ("numerator", "denominator"):
         out[c] = out[c].astype("Int64")
-    return out[EXPORT_COLUMNS].sort_values(
+    columns = list(EXPORT_COLUMNS)
+    if "geo_approximate" in out.columns:
+        out["approximate"] = out["geo_approximate"].fillna(False).astype(bool)
+        out["boundaries_note"] = (out["geo_note"].fillna("").astype(object)
+                                  if "geo_note" in out.columns else "")
+        columns += BOUNDARY_COLUMNS
+    return out[columns].sort_values(
         ["measure", "period_start", "level", "area_code", "breakdown", "group"], kind="stable"
     )
 

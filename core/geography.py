@@ -297,6 +297,35 @@ def unknown_codes(frame: pd.DataFrame) -> list[str]:
                    if (lv, str(c)) not in places})
 
 
+def unknown_code_warnings(frame: pd.DataFrame) -> list[str]:
+    """One warning per area code no reference table knows (``unknown_codes``), naming the
+    code, its level and its published name: the ingest report and the Upload page show
+    them. The rows are kept; an unknown ICB's sit under :data:`REGION_UNKNOWN`."""
+    unknown = set(unknown_codes(frame))
+    if not unknown:
+        return []
+    rows = frame.loc[frame["area_code"].astype(str).isin(unknown),
+                     ["level", "area_code", "area_name"]].drop_duplicates(["level", "area_code"])
+    out = []
+    for level, code, name in sorted(rows.itertuples(index=False, name=None),
+                                    key=lambda r: (str(r[1]), str(r[0]))):
+        shown = f" ({name})" if isinstance(name, str) and name and name != code else ""
+        out.append(f"Warning: unknown {level} code {code}{shown}: it is not in the reference "
+                   "tables of NHS commissioning geography (data/reference). Its rows are kept"
+                   + (f", under \"{REGION_UNKNOWN}\"" if level in ("ICB", "SubICB", "Region")
+                      else "")
+                   + "; check the code, or update the reference tables.")
+    return out
+
+
+def icb_region(code: str) -> tuple[str, str] | None:
+    """(region code, region name) of an ICB of either geography; None for an unknown code."""
+    place = _places("2026").get(("ICB", str(code)))
+    if place is None or place.region_code is None:
+        return None
+    return place.region_code, place.region_name
+
+
 def icb_series(frame: pd.DataFrame, boundaries: str) -> pd.DataFrame:
     """Every ICB's series in the chosen boundaries (see :mod:`core.boundaries`)."""
     from core.boundaries import icb_series as build

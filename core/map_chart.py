@@ -134,6 +134,9 @@ def map_chart(
     data["approximate"] = data["approximate"].fillna(False).astype(bool)
     data["note"] = data["note"].fillna("").astype(str)
     data["how"] = data["approximate"].map({True: "Approximate (see note)", False: "Exact"})
+    # Each shape's label for screen readers (its aria-label): the ICB, its rate and band.
+    data["described"] = (data["area"] + ", " + data["region"] + ": " + data["rate"].map(
+        lambda v: "no data" if pd.isna(v) else f"{v:.1f}%") + ", " + data["vs_england"])
     records = [{k: (None if isinstance(v, float) and pd.isna(v) else v) for k, v in r.items()}
                for r in data.to_dict("records")]
     fields = [c for c in data.columns if c != "area_code"]
@@ -154,6 +157,7 @@ def map_chart(
         alt.Tooltip("denominator:Q", format=",", title="Denominator"),
         alt.Tooltip("how:N", title="Figure"), alt.Tooltip("note:N", title="Note"),
     ]
+    describe = alt.Description("described:N")
     bands = [b for b in charts.BAND_STYLE if b in set(data["vs_england"])]
     band_scale = alt.Scale(domain=bands, range=[charts.BAND_STYLE[b][0] for b in bands])
     if colour_by == "rate":
@@ -164,7 +168,7 @@ def map_chart(
                                            values=values, labelExpr=label_expr,
                                            gradientLength=180, labelOverlap=False))
         shapes_layer = base.mark_geoshape(stroke="white", strokeWidth=0.6, invalid="show").encode(
-            color=fill, tooltip=tooltip,
+            color=fill, tooltip=tooltip, description=describe,
             opacity=alt.condition(pick, alt.value(1), alt.value(0.55))).add_params(pick)
         layers = [shapes_layer]
     else:
@@ -174,7 +178,7 @@ def map_chart(
             stroke=alt.value("#231f20"),
             strokeDash=alt.StrokeDash("vs_england:N", legend=None, scale=alt.Scale(
                 domain=bands, range=[BAND_DASH[b] for b in bands])),
-            tooltip=tooltip,
+            tooltip=tooltip, description=describe,
             opacity=alt.condition(pick, alt.value(1), alt.value(0.55))).add_params(pick)
         points = label_points(boundaries).merge(data[["area_code", "area", "vs_england"]],
                                                 on="area_code")
@@ -191,7 +195,9 @@ def map_chart(
         layers.append(base.mark_geoshape(filled=False, stroke="#000000", strokeWidth=3,
                                           strokeJoin="round")
                       .transform_filter(alt.datum.area_code == selected))
-    subtitle = [charts.source_line(synthetic), *ONS_CREDIT_LINES]
+    grey = (["Grey: no figure for this period (the tooltip and the table say why)."]
+            if colour_by == "rate" and data["rate"].isna().any() else [])
+    subtitle = [*grey, charts.source_line(synthetic), *ONS_CREDIT_LINES]
     return alt.layer(
         *layers, width=width, height=height, autosize=charts.AUTOSIZE,
         title=charts._title(subtitle, title),
@@ -221,3 +227,106 @@ def _rate_legend(rates: list[float], england: float | None,
     for value, text in marks.items():
         expr = f"abs(datum.value - {value!r}) < 1e-6 ? {json.dumps(text)} : ({expr})"
     return ticks, expr
+
+
+# ---------------------------------------------------------------------------------------------
+# What the map page shows beside the map
+# ---------------------------------------------------------------------------------------------
+
+
+def map_rows(compare: pd.DataFrame) -> pd.DataFrame:
+    """The compare-areas table (``Explorer.compare`` with its comparison bands) cut to what
+    the map reads: one row per ICB, ``note`` saying how an approximate figure was made."""
+    out = pd.DataFrame({
+        "area_code": compare["area_code"].astype(str).to_numpy(object),
+        "area": [charts.short_name(str(n)) for n in compare["area_name"].tolist()],
+        "region": compare["region"].to_numpy(object) if "region" in compare else None,
+        "rate": compare["rate"].to_numpy("float64", na_value=np.nan),
+        "numerator": compare["numerator"].to_numpy("float64", na_value=np.nan),
+        "denominator": compare["denominator"].to_numpy("float64", na_value=np.nan),
+        "vs_england": compare["vs_england"].fillna("no data").astype(str).to_numpy(object),
+        "approximate": (compare["geo_approximate"].to_numpy(dtype=bool, na_value=False)
+                        if "geo_approximate" in compare else False),
+        "note": (compare["geo_note"].fillna("").astype(str).to_numpy(object)
+                 if "geo_note" in compare else ""),
+        "synthetic": (compare["synthetic"].to_numpy(dtype=bool, na_value=False)
+                      if "synthetic" in compare else False),
+    })
+    out["note"] = np.where(out["approximate"], out["note"], "")
+    return out
+
+
+def map_table(rows: pd.DataFrame, boundaries: str, measure: str = "recovery") -> pd.DataFrame:
+    """The table beside the map: every ICB of the geography (those without a figure say
+    "no data"), by region and name, its band in words."""
+    icbs = geography.icbs(boundaries)
+    t = icbs[["icb_code", "short_name", "region_name"]].rename(columns={
+        "icb_code": "area_code", "short_name": "ICB", "region_name": "Region"}).merge(
+        rows.drop(columns=["area", "region"], errors="ignore"), on="area_code", how="left")
+    label = model.MEASURES[measure]["label"]
+    return pd.DataFrame({
+        "ICB": t["ICB"], "Region": t["Region"], "Code": t["area_code"],
+        f"{label} (%)": t["rate"].round(1),
+        "Compared with England": t["vs_england"].fillna("no data"),
+        "Numerator": t["numerator"].astype("Float64").round().astype("Int64"),
+        "Denominator": t["denominator"].astype("Float64").round().astype("Int64"),
+        "Figure": np.where(t["approximate"].fillna(False).astype(bool),
+                           "approximate: " + t["note"].fillna("").astype(str),
+                           np.where(t["rate"].notna(), "exact", "")),
+    })
+
+
+def describe_map(rows: pd.DataFrame, boundaries: str, *, period: str, group_label: str,
+                 measure: str = "recovery", england: float | None = None,
+                 colour_by: str = "rate", selected: str | None = None) -> str:
+    """The map's text alternative: what it shows and what a sighted reader takes from it."""
+    icbs = geography.icbs(boundaries)
+    label = model.MEASURES[measure]["label"].lower()
+    names = dict(zip(icbs["icb_code"], icbs["short_name"], strict=True))
+    have = rows[rows["rate"].notna() & rows["area_code"].isin(names)]
+    have = have.sort_values("rate", ascending=False)
+    what = "its rate" if colour_by == "rate" else "how it compares with England"
+    parts = [f"Map of the {len(icbs)} ICBs ({geography.label(boundaries)}), each shaded by "
+             f"{what}: {label} for {group_label}, {period}."]
+    if england is not None and pd.notna(england):
+        parts.append(f"England {england:.1f}%.")
+    if len(have):
+        hi, lo = have.iloc[0], have.iloc[-1]
+        parts.append(f"Highest {names[hi['area_code']]} {hi['rate']:.1f}%, lowest "
+                     f"{names[lo['area_code']]} {lo['rate']:.1f}%.")
+        by_region = have.groupby("region", sort=True)["rate"].median()
+        parts.append("Median by region: " + "; ".join(
+            f"{r} {v:.1f}%" for r, v in by_region.items()) + ".")
+        bands = have["vs_england"].value_counts()
+        parts.append("Compared with England: " + ", ".join(
+            f"{n} {b}" for b, n in bands.items()) + ".")
+    missing = sorted(set(names) - set(have["area_code"]))
+    if missing:
+        parts.append("No figure: " + ", ".join(names[c] for c in missing) + ".")
+    approx = have[have["approximate"]] if "approximate" in have else have.iloc[0:0]
+    if len(approx):
+        parts.append("Approximate (a boundary cut through an area they are summed from): "
+                     + ", ".join(names[c] for c in approx["area_code"]) + ".")
+    if selected in names:
+        parts.append(f"{names[selected]} is outlined.")
+    return " ".join(parts)
+
+
+def picked_icb(selection: Any, boundaries: str) -> str | None:
+    """The ICB a click on the map chose, from Streamlit's chart selection state (its ``icb``
+    point selection: ``{"selection": {"icb": [{"area_code": ...}]}}``); None when the
+    selection is empty (a double click clears it) or names no ICB of ``boundaries``."""
+    try:
+        points = selection["selection"]["icb"]
+    except (KeyError, TypeError, IndexError):
+        return None
+    if isinstance(points, dict):  # some releases give the fields, not the points
+        points = [points]
+    codes = set(geography.icbs(boundaries)["icb_code"])
+    for point in points or []:
+        code = point.get("area_code") if isinstance(point, dict) else None
+        if isinstance(code, list):
+            code = code[0] if code else None
+        if isinstance(code, str) and code in codes:
+            return code
+    return None

@@ -153,6 +153,25 @@ def _derivation(data: pd.DataFrame) -> dict[str, object]:
     return {"Counts": np.where(flag, DERIVED, AS_IN_FILE).astype(object)}
 
 
+#: What the "Figure" column says of a point summed across a boundary cut (issue 10).
+APPROXIMATE = "approximate"
+
+
+def _approximate(data: pd.DataFrame, note: str | None = "geo_note") -> dict[str, object]:
+    """A "Figure" column (``approximate`` with what moved, or empty) when the rows come from
+    an Explorer in chosen ICB boundaries and any of them is approximate: a table says which
+    points are approximate exactly where the chart marks them."""
+    if "geo_approximate" not in data.columns:
+        return {}
+    flag = data["geo_approximate"].to_numpy(dtype=bool, na_value=False)
+    if not flag.any():
+        return {}
+    why = (data[note].fillna("").to_numpy(object) if note and note in data.columns
+           else np.full(len(data), "", dtype=object))
+    return {"Figure": np.where(flag, [f"{APPROXIMATE}: {w}" if w else APPROXIMATE
+                                      for w in why], "").astype(object)}
+
+
 def _counts_and_rates(data: pd.DataFrame, measure: str, numerator: str, denominator: str
                       ) -> dict[str, object]:
     """The counts, our rate with its interval, and the published rate, as display columns."""
@@ -179,6 +198,7 @@ def trend_table(trend_data: pd.DataFrame, measure: str = "recovery") -> pa.Table
         **verdicts.rounding_columns(t),  # issue 11: range under rounding
         "Note": t["note"].to_numpy(object),
         **_provenance(t),
+        **_approximate(t, None),  # the note already says what moved
     })
 
 
@@ -239,6 +259,7 @@ def compare_table(table: pd.DataFrame, measure: str = "recovery",
                                    else np.full(len(table), "n/a", dtype=object)),
         **verdicts.compare_columns(table),  # issue 11: both verdicts, trend, rounding
         **_provenance(table),
+        **_approximate(table),
     })
 
 
@@ -330,6 +351,7 @@ def gap_table(gap: pd.DataFrame) -> pa.Table:
         "95% CI high": gap["gap_high"].to_numpy().round(2),
         "Significance": gap["significant"].to_numpy(object),
         **_provenance(gap, "gap"),
+        **_approximate(gap),
     })
 
 

@@ -16,7 +16,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from core import model, periods
+from core import geography, model, periods
 from core.errors import InputError
 from core.terms import MISSING_MARKS, clean
 
@@ -48,6 +48,12 @@ class ReadResult:
             return []
         f = self.frame.drop_duplicates("period").sort_values("period_start")
         return list(f["period"])
+
+    @property
+    def warnings(self) -> list[str]:
+        """Area codes no reference table knows, each named (``geography.unknown_codes``):
+        the rows are kept, so these are warnings, not refusals."""
+        return geography.unknown_code_warnings(self.frame)
 
     def summary(self) -> list[str]:
         f = self.frame
@@ -365,11 +371,18 @@ def _derive_bme(wide: pd.DataFrame) -> tuple[pd.DataFrame, int]:
 
 
 def attach_regions(frame: pd.DataFrame) -> pd.DataFrame:
-    """Fill an ICB's parent region from the reference table where the file did not give one."""
+    """Fill an ICB's parent region from the reference tables where the file did not give one:
+    the 42 ICBs of 2022 as NHS England names them, then the ICBs of April 2026
+    (``core.geography``). An ICB no table knows is kept under "Region unknown" (and named in
+    a warning: ``ReadResult.warnings``)."""
     ref = model.icb_regions().set_index("icb_code")
     missing = (frame["level"] == "ICB") & frame["parent_code"].isna()
     if missing.any():
         codes = frame.loc[missing, "area_code"]
-        frame.loc[missing, "parent_code"] = codes.map(ref["region_code"])
-        frame.loc[missing, "parent_name"] = codes.map(ref["region_name"])
+        other = {c: geography.icb_region(c) for c in set(codes) - set(ref.index)}
+        frame.loc[missing, "parent_code"] = codes.map(ref["region_code"]).fillna(
+            codes.map({c: r[0] for c, r in other.items() if r}))
+        frame.loc[missing, "parent_name"] = codes.map(ref["region_name"]).fillna(
+            codes.map({c: r[1] for c, r in other.items() if r})).fillna(
+            geography.REGION_UNKNOWN)
     return frame

@@ -22,13 +22,13 @@ keys = tuple(sel.series(ex))
 chosen = explore.SeriesKey(level, code, sel.population)
 main = keys.index(chosen) if chosen in keys else 0
 view = data.trend_view(source.path, source.mtime, keys, sel.measure, sel.show_ci, sel.rolling_on,
-                       main, sel.period)
+                       main, sel.period, boundaries=sel.boundaries)
 render.headline(view.extra["headline"])
 render.chart_block(
     view.spec,
     table=view.table,
     csv=lambda: data.trend_export(source.path, source.mtime, keys, sel.measure, sel.rolling_on,
-                                  sel.period),
+                                  sel.period, boundaries=sel.boundaries),
     description=view.description,
     name=f"{measure_label} {name} {sel.population}",
     note=(

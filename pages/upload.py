@@ -184,6 +184,8 @@ def merged_bytes(merged=None) -> bytes:
 st.header("1. Check", anchor=False)
 st.success("The file was read without problems.", icon=":material/check_circle:")
 st.text("\n".join(result.summary()))
+for warning in result.warnings:  # unknown area codes: kept, named (core.geography)
+    st.warning(render.md(warning), icon=":material/warning:")
 
 st.header("2. Preview", anchor=False)
 st.text("\n".join(report.lines()))

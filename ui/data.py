@@ -25,7 +25,7 @@ import pandas as pd
 import pyarrow as pa
 import streamlit as st
 
-from core import charts, explore, export, model, provenance, verdicts
+from core import charts, explore, export, map_chart, model, provenance, verdicts
 from core.store import Store
 from ui import state
 
@@ -108,10 +108,20 @@ def _shared_explorer(path: str, mtime: float) -> explore.Explorer:
     return explore.Explorer(model.compact(Store(path).load()))
 
 
-def explorer(path: str, mtime: float) -> explore.Explorer:
+def explorer(path: str, mtime: float, boundaries: str | None = None, *,
+             raw: bool = False) -> explore.Explorer:
     """The store at ``path`` as it was at ``mtime``, read-only: the shared store from the
     cache every session shares, this session's own upload from this session's state. Raises
-    ``StoreError`` when the store cannot be read."""
+    ``StoreError`` when the store cannot be read.
+
+    Its ICBs are those of ``boundaries`` (``Explorer.in_boundaries``; None: the boundaries of
+    the store's latest period), unless ``raw``: the rows as stored (the Upload and About
+    pages)."""
+    ex = _explorer(path, mtime)
+    return ex if raw else ex.in_boundaries(boundaries)
+
+
+def _explorer(path: str, mtime: float) -> explore.Explorer:
     ss = st.session_state
     own = ss.get(SESSION_EXPLORER)
     if own is not None and own[0] == (path, mtime):
@@ -155,44 +165,48 @@ def all_rows_csv(path: str, mtime: float, kind: str) -> str:
 
 @st.cache_data(show_spinner=False, max_entries=256)
 def trend(path: str, mtime: float, keys: tuple[explore.SeriesKey, ...], measure: str,
-          rolling: bool = False, kind: str = "quarter") -> pd.DataFrame:
+          rolling: bool = False, kind: str = "quarter", boundaries: str | None = None
+          ) -> pd.DataFrame:
     """The trend with what rounding and suppression do to each rate (range, note), so the
     chart's tooltips and the table say it."""
-    t = explorer(path, mtime).trend(list(keys), measure, rolling, kind=kind)
+    t = explorer(path, mtime, boundaries).trend(list(keys), measure, rolling, kind=kind)
     return verdicts.with_rounding(t, measure, parts=4 if rolling else 1)
 
 
 @st.cache_resource(show_spinner=False, max_entries=256)
 def trend_view(path: str, mtime: float, keys: tuple[explore.SeriesKey, ...], measure: str,
-               show_ci: bool, rolling: bool = False, main: int = 0, kind: str = "quarter"
-               ) -> View:
+               show_ci: bool, rolling: bool = False, main: int = 0, kind: str = "quarter",
+               boundaries: str | None = None) -> View:
     """``main`` is the position in ``keys`` of the series the headline figures describe;
-    ``kind`` the period type (rolling applies to quarters only)."""
-    ex = explorer(path, mtime)
+    ``kind`` the period type (rolling applies to quarters only); ``boundaries`` the ICB
+    geography (None: the store's default)."""
+    ex = explorer(path, mtime, boundaries)
     rolling = rolling and kind == "quarter"
-    t = trend(path, mtime, keys, measure, rolling, kind)
+    t = trend(path, mtime, keys, measure, rolling, kind, boundaries)
     spec = charts.trend_spec(t, domain=ex.domain(kind), measure=measure, show_ci=show_ci,
                              synthetic=ex.synthetic, rolling=rolling, frames=True)
     headline = explore.headline(t, measure, rolling, main,
                                 per_year=4 if kind == "quarter" else 1)
     if headline:  # tested change, recent trend (on the plain quarters), figures as rounded
-        plain = trend(path, mtime, keys, measure, False, kind) if rolling else t
+        plain = trend(path, mtime, keys, measure, False, kind, boundaries) if rolling else t
         headline.update(verdicts.headline_figures(t, plain, main))
     return View(_credited(spec, kind), explore.trend_table(t, measure),
                 explore.describe_trend(t, measure, rolling), t, {"headline": headline})
 
 
 def trend_export(path: str, mtime: float, keys: tuple[explore.SeriesKey, ...],
-                 measure: str, rolling: bool = False, kind: str = "quarter") -> pd.DataFrame:
-    """Tidy rows for the CSV download (built when the button is pressed, not on every rerun)."""
-    rows = explorer(path, mtime).series_rows(list(keys), rolling=rolling, kind=kind)
+                 measure: str, rolling: bool = False, kind: str = "quarter",
+                 boundaries: str | None = None) -> pd.DataFrame:
+    """Tidy rows for the CSV download (built when the button is pressed, not on every rerun);
+    ICB rows carry ``approximate`` and how each was made."""
+    rows = explorer(path, mtime, boundaries).series_rows(list(keys), rolling=rolling, kind=kind)
     return with_credit(export.to_long(rows, [measure]))
 
 
 @st.cache_resource(show_spinner=False, max_entries=128)
 def compare_view(path: str, mtime: float, period: str, group: str, measure: str,
                  adjust: bool | None = None, highlight: str | None = None, sort: str = "rate",
-                 region: str | None = None) -> View:
+                 region: str | None = None, boundaries: str | None = None) -> View:
     """The ranked chart; ``extra['funnel']`` is the funnel plot's spec (None without an
     England rate), ``extra['limits']`` its control limits and ``extra['funnel_rows']`` its
     tidy CSV (every area's point and verdicts, then the limits).
@@ -204,8 +218,9 @@ def compare_view(path: str, mtime: float, period: str, group: str, measure: str,
     (``verdicts.SORT_KEYS``). ``highlight``: the chosen ICB's code, marked on both charts, in
     the table and in the text. ``extra``: ``dispersion`` (the sentence with phi), ``chance``
     (how many would be outside 95% by chance), ``adjusted`` (the rule used), ``phi``,
-    ``outside``, ``region`` (its name, or None), ``shown`` and ``total`` (ICBs)."""
-    ex = explorer(path, mtime)
+    ``outside``, ``region`` (its name, or None), ``shown`` and ``total`` (ICBs). ICBs in
+    ``boundaries`` (None: the store's default)."""
+    ex = explorer(path, mtime, boundaries)
     table, england = ex.compare(period, group, measure)
     table, info, used = verdicts.compare_areas(table, england, adjust)
     table = verdicts.with_rounding(table, measure)
@@ -240,15 +255,16 @@ def compare_view(path: str, mtime: float, period: str, group: str, measure: str,
                  "overdispersed": info.overdispersed, "outside": outside,
                  "region": region_name, "shown": len(table), "total": total,
                  "dispersion": verdicts.dispersion_sentence(info, used, outside),
-                 "chance": verdicts.chance_sentence(outside["areas"])})
+                 "chance": verdicts.chance_sentence(outside["areas"]),
+                 "boundaries": ex.boundaries})
 
 
 @st.cache_resource(show_spinner=False, max_entries=128)
 def gap_view(path: str, mtime: float, level: str, code: str, measure: str, name: str,
-             kind: str = "quarter") -> View:
+             kind: str = "quarter", boundaries: str | None = None) -> View:
     """``extra['trend']``: whether the gap is widening over the last five periods (weighted
     least squares on the gap, ``trend_tests.gap_trend``), in words."""
-    ex = explorer(path, mtime)
+    ex = explorer(path, mtime, boundaries)
     g = ex.gap(level, code, measure, kind=kind)
     spec = charts.gap_spec(g, domain=ex.domain(kind), title=f"BAME minus White British, {name}",
                            synthetic=ex.synthetic, frames=True)
@@ -264,8 +280,8 @@ def gap_view(path: str, mtime: float, level: str, code: str, measure: str, name:
 
 @st.cache_resource(show_spinner=False, max_entries=128)
 def groups_view(path: str, mtime: float, level: str, code: str, period: str, measure: str,
-                name: str, detailed: bool = False) -> View:
-    ex = explorer(path, mtime)
+                name: str, detailed: bool = False, boundaries: str | None = None) -> View:
+    ex = explorer(path, mtime, boundaries)
     g = verdicts.with_rounding(ex.groups(level, code, period, measure, detailed), measure,
                                level=level)
     spec = charts.groups_spec(
@@ -276,7 +292,53 @@ def groups_view(path: str, mtime: float, level: str, code: str, period: str, mea
 
 
 def groups_export(path: str, mtime: float, level: str, code: str, period: str, measure: str,
-                  detailed: bool = False) -> pd.DataFrame:
+                  detailed: bool = False, boundaries: str | None = None) -> pd.DataFrame:
     """Every stored column of the rows behind the groups chart, for its CSV download (built
     when the button is pressed: the chart itself needs far fewer columns)."""
-    return with_credit(explorer(path, mtime).group_rows(level, code, period, measure, detailed))
+    return with_credit(explorer(path, mtime, boundaries).group_rows(level, code, period,
+                                                                    measure, detailed))
+
+
+@st.cache_resource(show_spinner=False, max_entries=64)
+def map_view(path: str, mtime: float, period: str, group: str, measure: str,
+             colour_by: str = "rate", selected: str | None = None,
+             boundaries: str | None = None) -> View:
+    """The choropleth of ICBs for one period, population and measure, in ``boundaries``
+    (None: the store's default), with the bands Compare ICBs uses (``compare_view``).
+
+    ``extra``: ``boundaries`` (the geography drawn), ``england`` (England's rate or None),
+    ``rows`` (one per ICB, as the map reads them)."""
+    ex = explorer(path, mtime, boundaries)
+    compare = compare_view(path, mtime, period, group, measure, boundaries=boundaries)
+    _, england = ex.compare(period, group, measure)
+    eng = None if england is None or pd.isna(england["rate"]) else float(england["rate"])
+    rows = map_chart.map_rows(compare.data)
+    title = (f"{model.MEASURES[measure]['label']}, {model.group_label(group)}, {period}: "
+             f"{geography_label(ex.boundaries)}")
+    spec = map_chart.map_spec(rows, ex.boundaries, title=title, colour_by=colour_by,
+                              england=eng, selected=selected,
+                              synthetic=bool(rows["synthetic"].any()), measure=measure)
+    spec = _credited(spec, "quarter" if " Q" in period else "year")
+    description = map_chart.describe_map(
+        rows, ex.boundaries, period=period, group_label=model.group_label(group),
+        measure=measure, england=eng, colour_by=colour_by, selected=selected)
+    return View(spec, pa.Table.from_pandas(map_chart.map_table(rows, ex.boundaries, measure),
+                                           preserve_index=False),
+                description, rows, {"boundaries": ex.boundaries, "england": eng})
+
+
+def map_export(view: View, period: str, group: str, measure: str) -> pd.DataFrame:
+    """The map's rows for its CSV download: one per ICB with its region, rate, band,
+    ``approximate`` and how an approximate figure was made (``boundaries_note``)."""
+    rows = view.data.rename(columns={"area": "area_name", "region": "region_name",
+                                     "note": "boundaries_note"})
+    return with_credit(rows.assign(
+        period=period, period_type="quarter" if " Q" in period else "year", group=group,
+        measure=measure, boundaries=view.extra["boundaries"],
+        boundaries_source=map_chart.ONS_CREDIT))
+
+
+def geography_label(boundaries: str) -> str:
+    from core import geography
+
+    return geography.label(boundaries)

@@ -49,7 +49,7 @@ def plain_problem(problem: str) -> str:
 def open_store(source: data.Source) -> tuple[Explorer | None, str | None]:
     """The store's Explorer, or None and what is wrong with the store in plain words."""
     try:
-        return data.explorer(source.path, source.mtime), None
+        return data.explorer(source.path, source.mtime, raw=True), None
     except StoreError as exc:
         return None, plain_problem(exc.problem)
 

@@ -33,11 +33,25 @@ def _arrow(name: str, values: object) -> pa.Table:
     return table
 
 
-def chart(spec: dict, *, alt: str, key: str) -> None:
-    """Draw a chart from its spec, every dataset handed over as an Arrow table."""
+def _geojson(values: object) -> bool:
+    """GeoJSON features (a map's boundaries): Streamlit sends them as they are."""
+    return (isinstance(values, list) and bool(values) and isinstance(values[0], dict)
+            and values[0].get("type") == "Feature")
+
+
+def chart(spec: dict, *, alt: str, key: str, on_select: Callable[[], None] | None = None,
+          selection: str | None = None) -> object:
+    """Draw a chart from its spec, every table dataset handed over as an Arrow table.
+
+    With ``on_select``, a click on the chart's point selection ``selection`` calls it (the
+    chart's state is then in ``st.session_state[key]``); returns the chart's state."""
     # Streamlit moves the datasets out of the spec it is given: hand it a shallow copy.
-    datasets = {k: _arrow(k, v) for k, v in spec.get("datasets", {}).items()}
-    st.vega_lite_chart({**spec, "datasets": datasets}, theme=None, alt=alt, key=key)
+    datasets = {k: v if _geojson(v) else _arrow(k, v)
+                for k, v in spec.get("datasets", {}).items()}
+    if on_select is None:
+        return st.vega_lite_chart({**spec, "datasets": datasets}, theme=None, alt=alt, key=key)
+    return st.vega_lite_chart({**spec, "datasets": datasets}, theme=None, alt=alt, key=key,
+                              on_select=on_select, selection_mode=selection)
 
 
 def chart_block(
@@ -49,18 +63,22 @@ def chart_block(
     name: str,
     note: str | None = None,
     blank: str | None = "–",
+    on_select: Callable[[], None] | None = None,
+    selection: str | None = None,
 ) -> None:
     """A chart with its table, a visible text description, and the three downloads.
 
     ``table`` is what a person reads (columns in words); ``csv`` is the tidy export, or a
     function that makes it when the button is pressed. Values are shown through Streamlit's
     components, never as HTML, so text from a file cannot inject markup. ``blank``: what an
-    empty cell of the table shows (see ``dataframe``).
+    empty cell of the table shows (see ``dataframe``). ``on_select`` and ``selection``: see
+    ``chart`` (the chart's key is ``chart-`` and the slug of ``name``).
     """
     key = slug(name)
     tab_chart, tab_table = st.tabs(["Chart", "Table"])
     with tab_chart:
-        chart(spec, alt=description, key=f"chart-{key}")
+        chart(spec, alt=description, key=f"chart-{key}", on_select=on_select,
+              selection=selection)
         # Descriptions carry area and group names from data files: escape them for Markdown.
         st.caption("Description: " + md(description))
     with tab_table:

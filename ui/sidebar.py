@@ -12,10 +12,12 @@ import re
 
 import streamlit as st
 
-from core import explore, model
+from core import boundaries as icb_boundaries
+from core import explore, map_chart, model
 from core.charts.common import short_name
 from ui.state import (
     BOUNDARIES,
+    COLOURS,
     MAX_AREAS,
     MAX_POPULATIONS,
     PAGE_CONTROLS,
@@ -31,7 +33,7 @@ from ui.state import (
 # its own key and copied into a widget key ("w_...") just before the widget is drawn.
 FIELDS = ("view", "icb", "population", "measure", "compare", "areas", "show_ci", "show_england",
           "rolling", "period", "at", "unadjusted", "detailed", "sort", "region", "boundaries",
-          "since")
+          "since", "colour")
 CHOSEN = "_period_chosen"
 #: The query string this session wrote (or accepted) last.
 WRITTEN = "_url_written"
@@ -81,13 +83,39 @@ def bound(name: str, default: object = None) -> dict:
     return {"key": _bind(name, default), "on_change": _keep, "args": (name,)}
 
 
+def _boundaries_changed() -> None:
+    """Keep the chosen ICB across a switch of boundaries: the ICB of the new geography that
+    holds most of it (``core.boundaries.corresponding_icb``)."""
+    _keep("boundaries")
+    ss = st.session_state
+    chosen = ss["boundaries"] or ss.get("_default_boundaries")
+    if ss.get("icb") and chosen:
+        ss["icb"] = icb_boundaries.corresponding_icb(ss["icb"], chosen) or ss["icb"]
+
+
+def pick_from_map(key: str, boundaries: str) -> None:
+    """A click on the map of ICBs (chart ``key``) chooses that ICB for every page: the
+    sidebar picker and the ICB views follow. A double click (empty selection) changes
+    nothing."""
+    code = map_chart.picked_icb(st.session_state.get(key), boundaries)
+    if code is not None:
+        st.session_state["icb"] = code
+
+
 def render(ex: explore.Explorer, page: str = "trends") -> Selection:
     """Draw the sidebar for ``page`` (a url path) from what the store offers: only the
     controls that change that page (``state.PAGE_CONTROLS``). Every field is kept and stays in
-    the URL whichever page is shown, so moving between pages changes only the page."""
-    labels, series, icbs = ex.labels, ex.series_choices, ex.icbs
+    the URL whichever page is shown, so moving between pages changes only the page.
+
+    ``ex`` is the store as loaded; ICBs are offered in the chosen boundaries
+    (``Explorer.in_boundaries``), on every page, so a choice survives moving between pages."""
     _init(ex)
     ss = st.session_state
+    if ss["boundaries"] not in BOUNDARIES:
+        ss["boundaries"] = None
+    ss["_default_boundaries"] = ex.default_boundaries
+    ex = ex.in_boundaries(ss["boundaries"])
+    labels, series, icbs = ex.labels, ex.series_choices, ex.icbs
     if ss["icb"] not in icbs:
         ss["icb"] = ex.default_icb
     if ss["period"] not in ex.period_types or not ss.get(CHOSEN):
@@ -100,8 +128,8 @@ def render(ex: explore.Explorer, page: str = "trends") -> Selection:
         ss["region"] = None
     if ss["sort"] not in SORTS:
         ss["sort"] = "rate"
-    if ss["boundaries"] not in BOUNDARIES:
-        ss["boundaries"] = None
+    if ss["colour"] not in COLOURS:
+        ss["colour"] = "rate"
     shown = set(PAGE_CONTROLS.get(page, ()))
     if not shown:
         return _finish()
@@ -116,6 +144,16 @@ def render(ex: explore.Explorer, page: str = "trends") -> Selection:
             st.radio("View", VIEWS, key=_bind("view"), on_change=_keep, args=("view",),
                      horizontal=True,
                      help="England as a whole, or one Integrated Care Board (ICB).")
+        if "boundaries" in shown and (icb_view or any(
+                ex.parse_series(c) and ex.parse_series(c).level == "ICB"
+                for c in ss["compare"])):
+            st.radio("ICB boundaries", list(BOUNDARIES), key=_bind("boundaries",
+                                                                   ex.default_boundaries),
+                     on_change=_boundaries_changed, format_func=BOUNDARIES.get,
+                     help="The 42 ICBs of July 2022 to March 2026, or the 36 from 1 April "
+                     "2026. Earlier figures are rebuilt for the chosen ICBs from the areas "
+                     "they were published for; a point marked approximate says what moved. "
+                     "The default is the boundaries of the latest period.")
         if icb_view and icbs:
             highlight = "view" not in shown  # Compare and the map mark the chosen ICB
             st.selectbox(

@@ -10,25 +10,27 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from core import explore, model
+from core import explore, geography, model
 
 MAX_POPULATIONS = 5  # national view: other populations
 MAX_AREAS = 2  # ICB view: other areas
 VIEWS = ("National", "ICB")
 #: How Compare ICBs can order its rows.
 SORTS = {"rate": "By rate", "name": "By name", "size": "By size (denominator)"}
+#: What colours the map of ICBs.
+COLOURS = {"rate": "Rate", "band": "Compared with England"}
 #: The two ICB geographies (issue 10): the 42 ICBs of July 2022 and the 36 of April 2026.
-BOUNDARIES = {"2022": "ICBs 2022–26 (42)", "2026": "ICBs from April 2026 (36)"}
+BOUNDARIES = dict(geography.BOUNDARY_LABELS)
 
 #: The controls each page shows (and that change it): a page shows no control that does
 #: nothing there. Pages not named here (About, Upload) show none.
 PAGE_CONTROLS: dict[str, tuple[str, ...]] = {
     "trends": ("period", "view", "icb", "population", "measure", "compare", "areas",
-               "show_england", "show_ci", "rolling", "since"),
+               "show_england", "show_ci", "rolling", "since", "boundaries"),
     "compare": ("period", "icb", "population", "measure", "at", "unadjusted", "sort", "region",
                 "boundaries"),
-    "inequalities": ("period", "view", "icb", "measure", "at", "detailed"),
-    "map": ("period", "icb", "population", "measure", "at", "boundaries"),
+    "inequalities": ("period", "view", "icb", "measure", "at", "detailed", "boundaries"),
+    "map": ("period", "icb", "population", "measure", "at", "boundaries", "colour"),
 }
 
 
@@ -58,6 +60,8 @@ class Selection:
     region: str | None = None
     #: ICB geography, a key of ``BOUNDARIES``; None: the boundaries of the latest period.
     boundaries: str | None = None
+    #: Map of ICBs: colour by the rate or by the comparison band (a key of ``COLOURS``).
+    colour: str = "rate"
     #: Trend charts start at this period (None: the first one).
     since: str | None = None
 
@@ -90,6 +94,8 @@ class Selection:
             p["det"] = "1"
         if self.sort != "rate":
             p["sort"] = self.sort
+        if self.colour != "rate":
+            p["colour"] = self.colour
         return p
 
     def area(self, ex: explore.Explorer) -> tuple[str, str, str]:
@@ -125,13 +131,17 @@ def from_params(params: Mapping[str, str], ex: explore.Explorer) -> Selection:
     """A selection from a query string, keeping only values that are valid here. Without a
     valid ICB, the ICB is the store's default one (``Explorer.default_icb``), on every view,
     so the ICB view opens on the same ICB however the page was opened. Without a valid
-    period type, the store's default one (``Explorer.default_period_type``)."""
+    period type, the store's default one (``Explorer.default_period_type``). ICBs are
+    checked against the chosen boundaries (``bnd``; the store's default without one)."""
     s = Selection(period=ex.default_period_type)
-    icbs = set(ex.icbs)
 
     def get(key: str) -> str:
         value = params.get(key, "")
         return value if isinstance(value, str) and len(value) <= 400 else ""
+
+    s.boundaries = get("bnd") if get("bnd") in BOUNDARIES else None
+    ex = ex.in_boundaries(s.boundaries)
+    icbs = set(ex.icbs)
 
     if get("period") in ex.period_types:
         s.period = get("period")
@@ -155,8 +165,8 @@ def from_params(params: Mapping[str, str], ex: explore.Explorer) -> Selection:
     s.unadjusted = get("adj") == "0"
     s.detailed = get("det") == "1"
     s.sort = get("sort") if get("sort") in SORTS else "rate"
+    s.colour = get("colour") if get("colour") in COLOURS else "rate"
     s.region = get("region") if get("region") in region_codes(ex) else None
-    s.boundaries = get("bnd") if get("bnd") in BOUNDARIES else None
     return s
 
 

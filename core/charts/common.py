@@ -64,6 +64,7 @@ TREND_COLUMNS = [
     "period", "series", "series_order", "group", "group_label", "area_name", "numerator",
     "denominator", "rate", "ci95_low", "ci95_high", "published_rate", "note", "synthetic",
     "derived",
+    "geo_approximate",
 ]
 TABLE_COLUMNS = [
     "area", "region", "rate", "ci95_low", "ci95_high", "numerator", "denominator", "vs_england",
@@ -228,6 +229,23 @@ def _points(base: alt.Chart) -> list[alt.Chart]:
                 filled=True, size=60, opacity=1),
             base.transform_filter("datum.synthetic === true").mark_point(
                 filled=False, size=60, opacity=1, strokeWidth=1.8)]
+
+
+#: What the subtitle says of the ring drawn round an approximate point (issue 10).
+APPROXIMATE_LINE = ("Open diamonds: approximate points (a boundary cut through an area they "
+                    "are summed from; the tooltip and table say what moved).")
+
+
+def _any(table: pa.Table, column: str) -> bool:
+    return column in table.column_names and len(table) > 0 and bool(
+        pc.any(pc.fill_null(table.column(column), False)).as_py())
+
+
+def _approximate_ring(base: alt.Chart, y: str) -> alt.Chart:
+    """An open diamond round each approximate point, so it is told apart without colour."""
+    return base.transform_filter("datum.geo_approximate === true").mark_point(
+        shape="diamond", size=260, filled=False, strokeWidth=1.6, opacity=1,
+        color="#231f20").encode(y=y)
 
 
 def to_image(chart: alt.TopLevelMixin | dict, fmt: str = "png", width: int = 900) -> bytes:

@@ -78,7 +78,7 @@ def _synthetic_periods(table: pa.Table, domain: tuple[str, ...]) -> pa.Table:
 
 
 def _trend_layout(*, domain: tuple[str, ...], measure: str, show_ci: bool, synthetic: str,
-                  width: int | str, rolling: bool) -> alt.LayerChart:
+                  width: int | str, rolling: bool, approximate: bool = False) -> alt.LayerChart:
     label = model.MEASURES[measure]["label"]
     color = alt.Color(
         "series:N", title="Series", sort=alt.EncodingSortField("series_order"),
@@ -115,8 +115,11 @@ def _trend_layout(*, domain: tuple[str, ...], measure: str, show_ci: bool, synth
         x=x, y=y, color=color, strokeDash=dash, detail="path:N",
         strokeWidth=alt.condition("datum.main === true", alt.value(3), alt.value(1.8))))
     # The y domain (data and 45-55) is set once, on the line; the other layers share it.
-    layers += common._points(base.transform_filter("isValid(datum.rate)").transform_calculate(**calc)
-                      .encode(x=x, y="rate:Q", color=color, shape=shape, tooltip=tooltip))
+    valid = base.transform_filter("isValid(datum.rate)").transform_calculate(**calc)
+    layers += common._points(valid.encode(x=x, y="rate:Q", color=color, shape=shape,
+                                          tooltip=tooltip))
+    if approximate:
+        layers.append(common._approximate_ring(valid.encode(x=x, tooltip=tooltip), "rate:Q"))
     # A quarter with no value (other than the unpublished one, which has its span) gets a
     # cross along the bottom, one row per series, whose tooltip says why.
     gap_calc, gap_tips = common._tips([("series", "Series", None), ("period", "Period", None),
@@ -139,6 +142,7 @@ def _trend_layout(*, domain: tuple[str, ...], measure: str, show_ci: bool, synth
         + (" Shaded band: 95% confidence interval of the first series." if show_ci else ""),
         *(["Rolling: each point sums the counts of the four quarters to it."] if rolling else []),
         "Crosses at the bottom: no value (the tooltip says why).",
+        *([common.APPROXIMATE_LINE] if approximate else []),
         *common._source(synthetic),
     ]
     unit = "by quarter" if " Q" in "".join(domain) else "by financial year"
@@ -192,7 +196,8 @@ def trend_spec(
     dom = tuple(domain)
     d = _trend_data(data, main)
     opts = {"domain": dom, "measure": measure, "show_ci": show_ci,
-            "synthetic": common._synthetic(d, synthetic), "width": width, "rolling": rolling}
+            "synthetic": common._synthetic(d, synthetic), "width": width, "rolling": rolling,
+            "approximate": common._any(d, "geo_approximate")}
     marked = [p for p in dom if p in set(highlight or ())]
     return common._view(_trend_layout, opts, {
         "trend": d, "synthetic": _synthetic_periods(d, dom),
@@ -203,7 +208,7 @@ def trend_spec(
 
 
 def _gap_layout(*, domain: tuple[str, ...], synthetic: str, width: int | str, label_a: str,
-                label_b: str) -> alt.LayerChart:
+                label_b: str, approximate: bool = False) -> alt.LayerChart:
     x = _time_x(domain)
     sig = alt.Shape("significant:N", title="Difference", scale=alt.Scale(
         domain=["significant at 95%", "not significant"], range=["square", "circle"]),
@@ -213,18 +218,25 @@ def _gap_layout(*, domain: tuple[str, ...], synthetic: str, width: int | str, la
         ("period", "Period", None), ("gap", "Difference (points)", ".1f"),
         ("gap_low", "95% CI low", ".1f"), ("gap_high", "95% CI high", ".1f"),
         ("rate_a", f"{label_a} (%)", ".1f"), ("rate_b", f"{label_b} (%)", ".1f"),
-        ("significant", "Significance", None)])
+        ("significant", "Significance", None),
+        *([("geo_note", "How made", None)] if approximate else [])])
     calc, tooltip = common._with_derived(calc, tooltip)
+    valid = data.transform_filter("isValid(datum.gap)").transform_calculate(**calc)
+    ring = [common._approximate_ring(valid.encode(x=x, tooltip=tooltip), "gap:Q")
+            ] if approximate else []
     return alt.layer(
         *_period_spans(domain), common._meta_layer(),
         alt.Chart(alt.InlineData(values=[{"y": 0}])).mark_rule(color="#231f20").encode(y="y:Q"),
         data.mark_rule(color="#425563").encode(
             x=x, y=alt.Y("gap_low:Q", title="Difference (percentage points)"), y2="gap_high:Q"),
-        *common._points(data.transform_filter("isValid(datum.gap)").transform_calculate(**calc).encode(
+        *common._points(valid.encode(
             x=x, y="gap:Q", shape=sig, tooltip=tooltip, color=alt.value("#0072B2"))),
+        *ring,
         width=width, autosize=common.AUTOSIZE, config=common.CONFIG, height=320,
         title=common._title([f"Below 0: the {label_a} rate is lower than the {label_b} rate. "
-                      "Bars: 95% confidence interval (Newcombe).", *common._source(synthetic)]))
+                      "Bars: 95% confidence interval (Newcombe).",
+                      *([common.APPROXIMATE_LINE] if approximate else []),
+                      *common._source(synthetic)]))
 
 
 def gap_spec(
@@ -237,7 +249,8 @@ def gap_spec(
              for c, d in (("group_a", "first group"), ("group_b", "second group"))}
     d = common._slim(gap, list(gap.columns), "gap")
     opts = {"domain": dom, "synthetic": common._synthetic(d, synthetic), "width": width,
-            "label_a": first["group_a"], "label_b": first["group_b"]}
+            "label_a": first["group_a"], "label_b": first["group_b"],
+            "approximate": common._any(d, "geo_approximate")}
     return common._view(_gap_layout, opts, {
         "gap": d, "synthetic": _synthetic_periods(d, dom), "highlight": _periods([], []),
         "meta": common._meta(title)}, frames)

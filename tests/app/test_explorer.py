@@ -161,8 +161,8 @@ def test_icb_picker_holds_the_42_icbs_with_regions(landing):
     assert len(options) == 42
     regions = ("East of England", "London", "Midlands", "North East and Yorkshire",
                "North West", "South East", "South West")
-    assert all(any(f"({r})" in o for r in regions) for o in options)
-    # the code is in each label, so typing a code finds the ICB (the picker searches labels)
+    # Each label carries its region and code, so typing a code finds the ICB.
+    assert all(any(f"({r}) · " in o for r in regions) for o in options)
     codes = [o.rsplit(" · ", 1)[-1] for o in options]
     assert len(set(codes)) == 42 and all(c.isalnum() and c.isupper() for c in codes)
     assert "QF7" in codes

@@ -68,7 +68,8 @@ def test_page_controls_round_trip_and_validation():
     """Compare's and the inequalities page's own controls live in the URL too; values the store
     does not hold are dropped (a quarter on the financial-year view means "the latest")."""
     years = EX.published("year")
-    s = Selection(period="year", icb=EX.default_icb, at=years[2], unadjusted=True, detailed=True, sort="name",
+    s = Selection(period="year", icb=EX.in_boundaries("2026").default_icb, at=years[2],
+                  unadjusted=True, detailed=True, sort="name",
                   region="Y56", boundaries="2026", since=years[1])
     params = s.to_params()
     assert {k: params[k] for k in ("at", "adj", "det", "sort", "region", "bnd", "since")} == {

@@ -1,0 +1,42 @@
+"""Map of ICBs: every ICB in the chosen boundaries, shaded by its rate or its comparison band."""
+
+import streamlit as st
+
+from core import map_chart, model
+from ui import data, page, render, sidebar
+from ui.state import COLOURS
+
+ctx = page.start("Map of ICBs")
+source, ex, sel = ctx.source, ctx.explorer, ctx.sel
+
+noun = "Quarter" if sel.period == "quarter" else "Financial year"
+pick, colour = st.columns([1, 2], vertical_alignment="bottom")
+periods = ex.published(sel.period)[::-1]
+period = pick.selectbox(noun, periods, **sidebar.bound("at", periods[0]),
+                        help=f"The latest {noun.lower()} is first.")
+colour_by = colour.radio("Colour by", list(COLOURS), format_func=COLOURS.get, horizontal=True,
+                         **sidebar.bound("colour"),
+                         help="The rate on a colour-blind-safe scale, or how each ICB compares "
+                         "with England (as on Compare ICBs). Bands are also in the tooltip, "
+                         "the table and the markers' shapes.")
+view = data.map_view(source.path, source.mtime, period, sel.population, sel.measure, colour_by,
+                     sel.icb, boundaries=sel.boundaries)
+bnd = view.extra["boundaries"]
+st.caption(
+    f"{model.MEASURES[sel.measure]['label']} for {model.group_label(sel.population)} in each of "
+    f"the {len(view.table)} ICBs ({data.geography_label(bnd)}), {period}. "
+    "Click an ICB to choose it for every page (it is outlined); double-click to clear. "
+    "Change the boundaries, population or measure in the sidebar.")
+name = f"map {period} {sel.population} {sel.measure} {bnd}"
+chart_key = f"chart-{render.slug(name)}"
+left, right = st.columns([3, 2])
+with left:
+    render.chart_block(
+        view.spec, table=view.table,
+        csv=lambda: data.map_export(view, period, sel.population, sel.measure),
+        description=view.description, name=name, note=map_chart.ONS_CREDIT,
+        on_select=lambda: sidebar.pick_from_map(chart_key, bnd), selection="icb")
+with right:
+    st.caption("Every ICB by region: its rate and how it compares with England (in words).")
+    render.dataframe(view.table.select([0, 1, 3, 4]), key="map-table", height=560)
+render.share_link(sel.to_params(), "map")

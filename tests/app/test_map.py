@@ -1,0 +1,168 @@
+"""AppTest: the boundaries control and the Map of ICBs (issue 10).
+
+AppTest cannot click a chart, so a click is tested in two halves: the handler the map calls
+with Streamlit's selection state (``sidebar.pick_from_map``, run inside Streamlit), and what
+the app shows once the ICB is chosen. The browser test clicks a real shape.
+"""
+
+from __future__ import annotations
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from core import geography
+from tests.app.conftest import all_text, app, chart_specs
+from tests.app.test_upload import shared_store, upload, upload_page  # noqa: F401
+from tests.conftest import area_rows, quarterly_csv, small_quarter
+
+
+def map_page(query: dict[str, str] | None = None) -> AppTest:
+    at = app(query)
+    at.run()
+    at.switch_page("pages/map.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
+def the_map(at: AppTest) -> dict:
+    specs = [spec for spec, _ in chart_specs(at)
+             if any(k.startswith("icb_boundaries_") for k in spec.get("datasets", {}))]
+    assert len(specs) == 1
+    return specs[0]
+
+
+@pytest.mark.parametrize("b,n", [("2022", 42), ("2026", 36)])
+def test_map_renders_one_shape_per_icb_of_the_boundaries(b, n):
+    at = map_page({"bnd": b})
+    spec = the_map(at)
+    features = spec["datasets"][f"icb_boundaries_{b}"]
+    assert len(features) == n
+    assert sorted(f["properties"]["icb_code"] for f in features) == sorted(
+        geography.icbs(b)["icb_code"])
+    assert at.sidebar.radio(key="w_boundaries").value == b
+    # The click selection Streamlit returns, on the ICB code.
+    params = spec.get("params", []) + [p for layer in spec["layer"]
+                                       for p in layer.get("params", [])]
+    assert [p["name"] for p in params] == ["icb"]
+    assert params[0]["select"]["fields"] == ["area_code"]
+    text = all_text(at)
+    assert "Office for National Statistics" in text  # the credit line under the map
+    assert f"{n} ICBs" in text
+    # The table beside the map: every ICB, with its band in words.
+    beside = next(d.value for d in at.dataframe if d.value.shape[1] == 4)
+    assert len(beside) == n and "Compared with England" in beside.columns
+
+
+def test_default_boundaries_are_the_latest_published_periods_and_survive_the_share_link():
+    at = map_page()
+    # The bundled store's latest published period is 2024/25 (its 2026/27 Q1 is synthetic).
+    assert at.sidebar.radio(key="w_boundaries").value == "2022"
+    assert "bnd" not in at.query_params  # the default stays out of the link
+    at.sidebar.radio(key="w_boundaries").set_value("2026").run()
+    assert at.query_params["bnd"] == "2026"
+    link = at.code[-1].value
+    assert "bnd=2026" in link
+    assert len(the_map(at)["datasets"]["icb_boundaries_2026"]) == 36
+    # The link reopens the same boundaries, on another page too.
+    again = app({"bnd": "2026", "view": "ICB", "period": "year"})
+    again.run()
+    assert again.sidebar.radio(key="w_boundaries").value == "2026"
+    assert len(again.sidebar.selectbox(key="w_icb").options) == 36
+    again.switch_page("pages/compare.py").run()
+    assert not again.exception
+    assert "bnd=2026" in again.code[-1].value
+    # 33 rows: three new East of England ICBs take parts of split ICBs, which the published
+    # 2024/25 rows (whole ICBs) cannot be summed into; never another area's numbers.
+    assert len(again.dataframe[0].value) == 33
+
+
+def test_switching_boundaries_keeps_the_icb_and_changes_every_icb_view():
+    at = app({"view": "ICB", "icb": "QH8", "bnd": "2022", "period": "year"})
+    at.run()
+    assert at.sidebar.selectbox(key="w_icb").value == "QH8"
+    at.sidebar.radio(key="w_boundaries").set_value("2026").run()
+    assert not at.exception
+    # Mid and South Essex is most of the new Essex ICB: the view follows it.
+    assert at.sidebar.selectbox(key="w_icb").value == "D7T5G"
+    assert len(at.sidebar.selectbox(key="w_icb").options) == 36
+    assert at.query_params["icb"] == "D7T5G" and at.query_params["bnd"] == "2026"
+    _, frames = chart_specs(at)[0]
+    trend = frames["trend"]
+    essex = trend[trend["series"].str.startswith("NHS Essex ICB")]
+    assert essex["rate"].notna().any()
+    at.switch_page("pages/compare.py").run()
+    assert len(at.dataframe[0].value) <= 36
+
+
+def test_approximate_points_on_the_icb_trend():
+    at = app({"view": "ICB", "icb": "QUA", "bnd": "2022", "period": "year"})
+    at.run()
+    assert not at.exception
+    spec, frames = chart_specs(at)[0]
+    trend = frames["trend"]
+    point = trend[(trend["period"] == "2021/22")
+                  & trend["series"].str.startswith("NHS Black Country ICB")].iloc[0]
+    assert point["geo_approximate"] and "West Birmingham" in point["note"]
+    assert any("approximate" in line.lower() for line in spec["title"]["subtitle"])
+    table = at.dataframe[0].value
+    assert "Figure" in table.columns and (table["Figure"] == "approximate").any()
+
+
+def test_a_click_handler_chooses_the_icb():
+    """``pick_from_map`` with the selection state Streamlit keeps for a clicked map."""
+
+    def script():
+        import streamlit as st
+
+        from ui import sidebar
+
+        st.session_state.setdefault("icb", "QHM")
+        st.session_state["map"] = st.session_state.get("event")
+        sidebar.pick_from_map("map", "2026")
+        st.text(str(st.session_state["icb"]))
+
+    at = AppTest.from_function(script)
+    at.session_state["event"] = {"selection": {"icb": [{"area_code": "QF7"}]}}
+    at.run()
+    assert at.text[0].value == "QF7"
+    at.session_state["event"] = {"selection": {"icb": []}}  # a double click clears
+    at.run()
+    assert at.text[0].value == "QF7"
+    at.session_state["event"] = {"selection": {"icb": [{"area_code": "QH8"}]}}  # not in 2026
+    at.run()
+    assert at.text[0].value == "QF7"
+
+
+def test_a_chosen_icb_is_outlined_and_used_by_the_other_pages():
+    at = map_page({"bnd": "2026"})
+    at.session_state["icb"] = "QF7"  # what the click handler sets
+    at.run()
+    assert at.sidebar.selectbox(key="w_icb").value == "QF7"
+    outline = [layer for layer in the_map(at)["layer"]
+               if layer.get("mark", {}).get("filled") is False]
+    assert len(outline) == 1 and "QF7" in str(outline[0]["transform"])
+    assert "South Yorkshire is outlined" in at.caption[1].value or any(
+        "South Yorkshire is outlined" in c.value for c in at.caption)
+    at.switch_page("pages/trends.py").run()
+    at.sidebar.radio(key="w_view").set_value("ICB").run()
+    assert at.sidebar.selectbox(key="w_icb").value == "QF7"
+
+
+def test_colour_by_band_is_in_the_link_and_marks_bands_by_shape():
+    at = map_page({"colour": "band"})
+    assert at.radio(key="w_colour").value == "band"
+    spec = the_map(at)
+    assert any("shape" in layer.get("encoding", {}) for layer in spec["layer"])
+    at.radio(key="w_colour").set_value("rate").run()
+    assert "colour" not in at.query_params
+
+
+def test_upload_names_an_unknown_code(shared_store):  # noqa: F811
+    rows = small_quarter("2026-07-01", "2026-09-30")
+    rows += area_rows("2026-07-01", "2026-09-30", code="QZZ9", name="NHS NOWHERE ICB")
+    at = upload_page()
+    upload(at, "q.csv", quarterly_csv(rows), "text/csv")
+    warnings = "\n".join(w.value for w in at.warning).replace("\\", "")
+    assert "unknown ICB code QZZ9 (NHS NOWHERE ICB)" in warnings
+    assert "Region unknown" in warnings
+    assert "QHM" not in warnings

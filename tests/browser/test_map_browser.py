@@ -1,0 +1,35 @@
+"""Browser: clicking an ICB on the Map of ICBs chooses it in the sidebar (issue 10).
+
+Chromium at 1400x900 against the real server: AppTest cannot click a chart, so this is where
+Streamlit's chart selection is exercised end to end. Each shape carries its ICB's name as its
+accessible label (the map's ``description`` channel), which is also how the test finds it.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.browser.conftest import wait_for_app
+
+pytest.importorskip("playwright")
+
+PICKER = "[data-testid='stSidebar'] input[aria-label='Your ICB (highlighted)']"
+
+
+def test_click_on_the_map_chooses_the_icb(server, page):
+    page.set_viewport_size({"width": 1400, "height": 900})
+    page.goto(f"{server}/map?bnd=2022&icb=QHM&period=year")
+    # A fresh server loads the store and builds its ICB series once: allow for a slow machine.
+    page.wait_for_selector("[data-testid='stSidebar'] [data-testid='stRadio']", timeout=180_000)
+    wait_for_app(page)
+    assert page.locator(PICKER).input_value().endswith("· QHM")
+    shapes = page.locator("[data-testid='stVegaLiteChart'] path[aria-label]")
+    shapes.first.wait_for(timeout=60_000)
+    assert shapes.count() >= 42  # one labelled shape per ICB (and the outline of the chosen)
+    target = page.locator("[data-testid='stVegaLiteChart'] "
+                          "path[aria-label^='Birmingham and Solihull, Midlands']").first
+    target.click(force=True)  # Vega picks the shape under the pointer
+    page.wait_for_function(
+        f"() => document.querySelector(\"{PICKER}\").value.endsWith('· QHL')", timeout=60_000)
+    wait_for_app(page)
+    assert page.locator(PICKER).input_value() == "NHS Birmingham and Solihull ICB (Midlands) · QHL"
