@@ -141,10 +141,11 @@ def test_suppressed_icbs_say_why_in_table_chart_and_text():
     assert not BAD.search(text)
 
 
-def test_a_year_before_icbs_says_so_in_any_region():
-    """2019/20 has CCG and STP figures, no ICBs: the page says so, with a region and a sort
-    chosen too, instead of failing."""
+def test_a_year_before_icbs_shows_them_built_from_their_predecessors():
+    """2019/20 has CCG and STP figures, no ICBs: in the chosen boundaries each ICB is built
+    from its predecessors (issue 10), so London's five ICBs are there, ordered by size."""
     at = _compare({"period": "year", "at": "2019/20", "region": "Y56", "sort": "size"})
     assert at.selectbox(key="w_at").value == "2019/20"
-    assert any("No ICB figures for 2019/20" in i.value for i in at.info)
-    assert not at.dataframe and not chart_specs(at)
+    assert not any("No ICB figures" in i.value for i in at.info)
+    table = at.dataframe[0].value
+    assert len(table) == 5 and chart_specs(at)
