@@ -15,7 +15,9 @@ from core import model, periods
 from core.charts import common
 
 #: Pixels: the crosses that mark a missing value sit along the bottom of the plot.
-TREND_HEIGHT = 380
+TREND_HEIGHT, GAP_HEIGHT = 380, 320
+#: The note of the quarter NHS England never published (it has a labelled span instead).
+NOT_PUBLISHED = "not published"
 
 
 # --- Time axis (trend and gap) --------------------------------------------------------------
@@ -119,10 +121,10 @@ def _trend_layout(*, domain: tuple[str, ...], measure: str, show_ci: bool, synth
     # A quarter with no value (other than the unpublished one, which has its span) gets a
     # cross along the bottom, one row per series, whose tooltip says why.
     gap_calc, gap_tips = common._tips([("series", "Series", None), ("period", "Period", None),
-                                ("note", "No value", None)])
+                                       ("why", "No value", None)])
     layers.append(
-        base.transform_filter("!isValid(datum.rate) && datum.note !== 'not published'")
-        .transform_calculate(**gap_calc, below=f"{TREND_HEIGHT - 6} - 7 * datum.series_order")
+        base.transform_filter(f"!isValid(datum.rate) && datum.note !== {NOT_PUBLISHED!r}")
+        .transform_calculate(why="datum.note").transform_calculate(**gap_calc, below=f"{TREND_HEIGHT - 6} - 7 * datum.series_order")
         .mark_point(shape="cross", filled=True, size=45, opacity=1)
         .encode(x=x, y=alt.Y("below:Q", scale=None, axis=None), color=color, tooltip=gap_tips))
     if measure == "recovery":
@@ -213,16 +215,26 @@ def _gap_layout(*, domain: tuple[str, ...], synthetic: str, width: int | str, la
         ("gap_low", "95% CI low", ".1f"), ("gap_high", "95% CI high", ".1f"),
         ("rate_a", f"{label_a} (%)", ".1f"), ("rate_b", f"{label_b} (%)", ".1f"),
         ("significant", "Significance", None)])
+    # A period with no gap (other than the unpublished quarter, which has its span) gets a
+    # cross along the bottom whose tooltip says why (which group has no value, and why).
+    gap_calc, gap_tips = common._tips([("period", "Period", None), ("why", "No value", None)])
+    crosses = (data.transform_filter(f"!isValid(datum.gap) && datum.note !== {NOT_PUBLISHED!r}")
+               .transform_calculate(why="datum.note").transform_calculate(**gap_calc, below=f"{GAP_HEIGHT - 6}")
+               .mark_point(shape="cross", filled=True, size=45, opacity=1, color="#425563")
+               .encode(x=x, y=alt.Y("below:Q", scale=None, axis=None), tooltip=gap_tips))
     return alt.layer(
         *_period_spans(domain), common._meta_layer(),
         alt.Chart(alt.InlineData(values=[{"y": 0}])).mark_rule(color="#231f20").encode(y="y:Q"),
-        data.mark_rule(color="#425563").encode(
+        data.transform_filter("isValid(datum.gap)").mark_rule(color="#425563").encode(
             x=x, y=alt.Y("gap_low:Q", title="Difference (percentage points)"), y2="gap_high:Q"),
         *common._points(data.transform_filter("isValid(datum.gap)").transform_calculate(**calc).encode(
             x=x, y="gap:Q", shape=sig, tooltip=tooltip, color=alt.value("#0072B2"))),
-        width=width, autosize=common.AUTOSIZE, config=common.CONFIG, height=320,
+        crosses,
+        width=width, autosize=common.AUTOSIZE, config=common.CONFIG, height=GAP_HEIGHT,
         title=common._title([f"Below 0: the {label_a} rate is lower than the {label_b} rate. "
-                      "Bars: 95% confidence interval (Newcombe).", *common._source(synthetic)]))
+                      "Bars: 95% confidence interval (Newcombe).",
+                      "Crosses at the bottom: no value (the tooltip says why).",
+                      *common._source(synthetic)]))
 
 
 def gap_spec(
@@ -233,7 +245,8 @@ def gap_spec(
     dom = tuple(domain)
     first = {c: str(gap[c].iat[0]) if len(gap) and c in gap.columns else d
              for c, d in (("group_a", "first group"), ("group_b", "second group"))}
-    d = common._slim(gap, list(gap.columns), "gap")
+    # Every period is kept, with or without a gap: the ones without carry their reason.
+    d = common._slim(gap, list(gap.columns))
     opts = {"domain": dom, "synthetic": common._synthetic(d, synthetic), "width": width,
             "label_a": first["group_a"], "label_b": first["group_b"]}
     return common._view(_gap_layout, opts, {

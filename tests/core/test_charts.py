@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from core import charts, explore, periods
 from core.store import Store
+from core.charts.common import NO_NOTE
 
 UNPUBLISHED = next(iter(periods.UNPUBLISHED_QUARTERS))
 
@@ -314,7 +315,7 @@ def test_no_cut_text_legends_below_titles_wrapped(frame, domain, compared, icb):
 
 def test_tooltips_say_why_a_value_is_missing(frame, domain, compared, icb):
     """Each tooltip entry is text made in the chart: a value, or the row's note, or "no data"
-    -- never null."""
+    (or, for a note where a value has none to add, "no caveats") -- never null or none."""
     for name, spec in every_spec(frame, domain, compared, icb).items():
         for layer in layers_of(spec):
             tips = layer.get("encoding", {}).get("tooltip")
@@ -324,7 +325,8 @@ def test_tooltips_say_why_a_value_is_missing(frame, domain, compared, icb):
             for tip in tips:
                 expr = calc[tip["field"]]
                 assert expr.startswith("isValid("), (name, tip)
-                assert "'no data'" in expr or "'none'" in expr
+                assert "'no data'" in expr or f"'{NO_NOTE}'" in expr
+                assert "'none'" not in expr and "'null'" not in expr
 
 
 def test_tooltip_fallback_renders(compared):
@@ -335,7 +337,7 @@ def test_tooltip_fallback_renders(compared):
         line="datum.tip0 + ' | ' + datum.tip1").mark_text().encode(
         y=alt.Y("line:N"), text="line:N")
     svg = charts.to_image(chart, "svg", width=300)
-    assert b"suppressed | suppressed" in svg and b"51.3 | none" in svg
+    assert b"suppressed | suppressed" in svg and b"51.3 | no caveats" in svg
     assert b"null" not in svg and b"NaN" not in svg
 
 
