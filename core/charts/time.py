@@ -83,7 +83,7 @@ def _trend_layout(*, domain: tuple[str, ...], measure: str, show_ci: bool, synth
                   width: int | str, rolling: bool) -> alt.LayerChart:
     label = model.MEASURES[measure]["label"]
     color = alt.Color(
-        "series:N", title="Series", sort=alt.EncodingSortField("series_order"),
+        "legend:N", title="Series", sort=alt.EncodingSortField("series_order"),
         scale=alt.Scale(range=common.PALETTE),
         legend=alt.Legend(orient="bottom", direction="vertical", labelLimit=0,
                           labelExpr=common.TWO_LINES, symbolStrokeWidth=3, symbolOpacity=1, symbolType="stroke"))
@@ -151,6 +151,27 @@ def _trend_layout(*, domain: tuple[str, ...], measure: str, show_ci: bool, synth
     )
 
 
+#: A population's name in a legend entry, where the line style's legend gives the full one.
+SHORT_GROUPS = {"BME": "BAME"}
+
+
+def legend_names(data: pd.DataFrame) -> list[str]:
+    """Each row's series as its legend says it: the place, not the organisation ("NHS West
+    Yorkshire ICB" → "West Yorkshire"), and "BAME" for the long group label, so an entry fits
+    a phone (the tooltip keeps the full names). A short name two series would share stays
+    long, so a legend entry always names one series."""
+    if "area_name" not in data or "group" not in data:
+        return data["series"].astype(str).tolist()
+    rows = list(zip(data["series"].tolist(), data["area_name"].tolist(),
+                    data["group"].tolist(), strict=True))
+    short = {s: f"{common.short_name(str(a))}, {SHORT_GROUPS.get(g, model.group_label(g))}"
+             for s, a, g in rows}
+    taken: dict[str, set[str]] = {}
+    for full, name in short.items():
+        taken.setdefault(name, set()).add(full)
+    return [short[s] if len(taken[short[s]]) == 1 else s for s, _, _ in rows]
+
+
 def _trend_data(data: pd.DataFrame, main: int) -> pa.Table:
     # Each run of quarters with a rate gets its own path id, so no line ever bridges a gap,
     # whatever the renderer does with missing values: the segment is the number of missing
@@ -165,6 +186,7 @@ def _trend_data(data: pd.DataFrame, main: int) -> pa.Table:
     order = {g: i for i, g in enumerate(common.DASHES)}
     return common._arrow({
         **{c: common._column(data, c) for c in common.TREND_COLUMNS if c in data.columns},
+        "legend": legend_names(data),
         "path": path,
         "main": data["series_order"].to_numpy() == main,
         "group_order": [order.get(g, len(order)) for g in data["group"].tolist()],

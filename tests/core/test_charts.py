@@ -17,8 +17,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from core import charts, explore, periods
-from core.store import Store
 from core.charts.common import NO_NOTE
+from core.store import Store
 
 UNPUBLISHED = next(iter(periods.UNPUBLISHED_QUARTERS))
 
