@@ -15,7 +15,7 @@ from collections import Counter
 import numpy as np
 import pandas as pd
 
-from core import model, periods, stats
+from core import missing, model, periods, stats
 from core.catalogue import (  # noqa: F401  (re-exported)
     PERIOD_TYPES,
     Catalogue,
@@ -55,20 +55,9 @@ def _breakdown(group: str) -> str:
 
 
 #: Why a period of a series has no value (``status``/``note`` of a trend or gap row).
-NOT_PUBLISHED = "not published"  # Q2 2020/21: NHS England never published it
-SUPPRESSED = "suppressed"  # NHS England published * (a count under 5)
-NOT_YET_PUBLISHED = "not yet published"  # after the series' latest published period
-NO_DATA = "no data"
-NO_WINDOW = "no complete four quarters"
-#: What each of those means, in a sentence (the table's and the chart's explanation).
-MISSING_MEANING = {
-    NOT_PUBLISHED: "NHS England never published this quarter (2020/21 Q2, during the "
-    "COVID-19 pandemic).",
-    SUPPRESSED: "NHS England published * instead of a count under 5, so no rate can be given.",
-    NOT_YET_PUBLISHED: "Later than the latest period published for this series.",
-    NO_DATA: "Nothing published for this area and population in this period.",
-    NO_WINDOW: "The four quarters to this one are not all published, so no rolling sum.",
-}
+NOT_PUBLISHED, SUPPRESSED, NOT_YET_PUBLISHED, NO_DATA, NO_WINDOW = (
+    missing.NOT_PUBLISHED, missing.SUPPRESSED, missing.NOT_YET_PUBLISHED, missing.NO_DATA,
+    missing.NO_WINDOW)
 
 
 def missing_status(domain: list[str], no_rate: np.ndarray, suppressed: np.ndarray,

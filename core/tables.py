@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from core import model, periods, stats, verdicts
+from core import missing, model, periods, stats, verdicts
 
 
 def sentence(text: str) -> str:
@@ -108,12 +108,6 @@ def describe_gap(gap: pd.DataFrame, area: str, measure: str = "recovery") -> str
     )
 
 
-def _words(values: pd.Series) -> np.ndarray:
-    """A text column with nothing missing in it: a table must never say "None" or "nan"."""
-    return np.array(["" if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA
-                      else str(v) for v in values.tolist()], dtype=object)
-
-
 def _table(columns: dict[str, object]) -> pa.Table:
     """A display table as an Arrow table built straight from its columns (what the app sends
     to the browser; missing values as nulls): given a DataFrame, st.dataframe would convert it
@@ -169,7 +163,7 @@ def trend_table(trend_data: pd.DataFrame, measure: str = "recovery") -> pa.Table
         **_counts_and_rates(t, measure, model.MEASURES[measure]["numerator_label"],
                             "Finished treatment, at caseness"),
         **verdicts.rounding_columns(t),  # issue 11: range under rounding
-        "Note": _words(t["note"]),
+        "Note": missing.explain(t["note"]),
         **_provenance(t),
     })
 
@@ -258,7 +252,7 @@ def gap_table(gap: pd.DataFrame) -> pa.Table:
         "95% CI low": gap["gap_low"].to_numpy().round(2),
         "95% CI high": gap["gap_high"].to_numpy().round(2),
         "Significance": gap["significant"].to_numpy(object),
-        **({"Note": _words(gap["note"])} if "note" in gap else {}),
+        **({"Note": missing.explain(gap["note"])} if "note" in gap else {}),
         **_provenance(gap, "gap"),
     })
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from core import model, overdispersion, rounding, stats, trend_tests
+from core import missing, model, overdispersion, rounding, stats, trend_tests
 
 #: Bands of the compare chart; a rate given only as a range is not compared.
 NOT_COMPARED = "no data"
@@ -443,8 +443,8 @@ def rounding_columns(data: pd.DataFrame, note: bool = False) -> dict[str, np.nda
     if "rate_range" not in data:
         return {}
     out = {"Range under rounding": _text(data["rate_range"].to_numpy(object))}
-    if note:
-        out["Note"] = _text(data["note"].to_numpy(object))
+    if note:  # a missing value's bare reason ("suppressed") spelt out
+        out["Note"] = missing.explain(data["note"].to_numpy(object))
     return out
 
 

@@ -11,7 +11,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from core import model, periods
+from core import missing, model, periods
 from core.charts import common
 
 #: Pixels: the crosses that mark a missing value sit along the bottom of the plot.
@@ -124,7 +124,7 @@ def _trend_layout(*, domain: tuple[str, ...], measure: str, show_ci: bool, synth
                                        ("why", "No value", None)])
     layers.append(
         base.transform_filter(f"!isValid(datum.rate) && datum.note !== {NOT_PUBLISHED!r}")
-        .transform_calculate(why="datum.note").transform_calculate(**gap_calc, below=f"{TREND_HEIGHT - 6} - 7 * datum.series_order")
+        .transform_calculate(**gap_calc, below=f"{TREND_HEIGHT - 6} - 7 * datum.series_order")
         .mark_point(shape="cross", filled=True, size=45, opacity=1)
         .encode(x=x, y=alt.Y("below:Q", scale=None, axis=None), color=color, tooltip=gap_tips))
     if measure == "recovery":
@@ -172,6 +172,14 @@ def legend_names(data: pd.DataFrame) -> list[str]:
     return [short[s] if len(taken[short[s]]) == 1 else s for s, _, _ in rows]
 
 
+def _why(data: pd.DataFrame, value: str) -> np.ndarray:
+    """Why each row without a ``value`` has none, in a sentence (its tooltip); "" elsewhere."""
+    if "note" not in data:
+        return np.full(len(data), "", dtype=object)
+    empty = data[value].isna().to_numpy()
+    return np.where(empty, missing.explain(data["note"].to_numpy(object)), "").astype(object)
+
+
 def _trend_data(data: pd.DataFrame, main: int) -> pa.Table:
     # Each run of quarters with a rate gets its own path id, so no line ever bridges a gap,
     # whatever the renderer does with missing values: the segment is the number of missing
@@ -180,13 +188,14 @@ def _trend_data(data: pd.DataFrame, main: int) -> pa.Table:
     rate = data["rate"].to_numpy("float64", na_value=np.nan)
     seen: dict[str, int] = {}
     path = []
-    for name, missing in zip(names, np.isnan(rate).tolist(), strict=True):
-        seen[name] = seen.get(name, 0) + missing
+    for name, absent in zip(names, np.isnan(rate).tolist(), strict=True):
+        seen[name] = seen.get(name, 0) + absent
         path.append(f"{name} #{seen[name]}")
     order = {g: i for i, g in enumerate(common.DASHES)}
     return common._arrow({
         **{c: common._column(data, c) for c in common.TREND_COLUMNS if c in data.columns},
         "legend": legend_names(data),
+        "why": _why(data, "rate"),
         "path": path,
         "main": data["series_order"].to_numpy() == main,
         "group_order": [order.get(g, len(order)) for g in data["group"].tolist()],
@@ -241,7 +250,7 @@ def _gap_layout(*, domain: tuple[str, ...], synthetic: str, width: int | str, la
     # cross along the bottom whose tooltip says why (which group has no value, and why).
     gap_calc, gap_tips = common._tips([("period", "Period", None), ("why", "No value", None)])
     crosses = (data.transform_filter(f"!isValid(datum.gap) && datum.note !== {NOT_PUBLISHED!r}")
-               .transform_calculate(why="datum.note").transform_calculate(**gap_calc, below=f"{GAP_HEIGHT - 6}")
+               .transform_calculate(**gap_calc, below=f"{GAP_HEIGHT - 6}")
                .mark_point(shape="cross", filled=True, size=45, opacity=1, color="#425563")
                .encode(x=x, y=alt.Y("below:Q", scale=None, axis=None), tooltip=gap_tips))
     return alt.layer(
@@ -268,7 +277,7 @@ def gap_spec(
     first = {c: str(gap[c].iat[0]) if len(gap) and c in gap.columns else d
              for c, d in (("group_a", "first group"), ("group_b", "second group"))}
     # Every period is kept, with or without a gap: the ones without carry their reason.
-    d = common._slim(gap, list(gap.columns))
+    d = common._slim(gap, list(gap.columns), why=_why(gap, "gap") if "gap" in gap else [])
     opts = {"domain": dom, "synthetic": common._synthetic(d, synthetic), "width": width,
             "label_a": first["group_a"], "label_b": first["group_b"]}
     return common._view(_gap_layout, opts, {
