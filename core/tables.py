@@ -39,6 +39,14 @@ def _points(data: pd.DataFrame) -> dict[str, np.ndarray]:
     }
 
 
+def _of(numerator: float, denominator: float) -> str:
+    """"1,234 of 2,345"; where a count was suppressed the rate is a range from rounding
+    (``verdicts.with_rounding``) and there is no count to give."""
+    if np.isnan(numerator) or np.isnan(denominator):
+        return "a count was suppressed, so the rate is the middle of its possible range"
+    return f"{int(numerator):,} of {int(denominator):,}"
+
+
 def describe_trend(data: pd.DataFrame, measure: str = "recovery", rolling: bool = False) -> str:
     """A text alternative for a trend chart: what a sighted reader would take from it."""
     if data.empty:
@@ -59,7 +67,7 @@ def describe_trend(data: pd.DataFrame, measure: str = "recovery", rolling: bool 
             f"{series}: {label} {fmt_pct(rate[last])} in {period[last]} "
             f"(95% confidence interval {fmt_pct(p['ci95_low'][last])} to "
             f"{fmt_pct(p['ci95_high'][last])}; "
-            f"{int(p['numerator'][last]):,} of {int(p['denominator'][last]):,}), {verdict}"
+            f"{_of(p['numerator'][last], p['denominator'][last])}), {verdict}"
             f"{'' if measure == 'recovery' else ' of 50% (the target applies to recovery)'}. "
             f"It was {fmt_pct(rate[first])} in {period[first]}; highest "
             f"{fmt_pct(rate[hi])} in {period[hi]}, lowest {fmt_pct(rate[lo])} in "
@@ -194,7 +202,7 @@ def headline(trend_data: pd.DataFrame, measure: str = "recovery", rolling: bool 
         "period": ("four quarters to " if rolling else "") + p["period"][last],
         "value": fmt_pct(rate[last]),
         "interval": f"95% confidence interval {fmt_pct(low[last])} to "
-        f"{fmt_pct(high[last])}; {int(p['numerator'][last]):,} of {int(p['denominator'][last]):,}.",
+        f"{fmt_pct(high[last])}; {_of(p['numerator'][last], p['denominator'][last])}.",
         "change": change,
         "earlier_period": None if earlier is None else p["period"][earlier],
         "delta": delta,
@@ -273,6 +281,9 @@ def groups_table(groups: pd.DataFrame) -> pa.Table:
 
 def describe_groups(groups: pd.DataFrame, area: str, period: str) -> str:
     """A text alternative for the rates-by-group chart."""
-    rates = "; ".join(f"{g}: {fmt_pct(r)}"
-                      for g, r in zip(groups["group_label"], groups["rate"], strict=False))
+    notes = (missing.explain(groups["note"].to_numpy(object)) if "note" in groups
+             else [""] * len(groups))
+    rates = "; ".join(f"{g}: {fmt_pct(r) if pd.notna(r) else n or 'no data'}"
+                      for g, r, n in zip(groups["group_label"], groups["rate"], notes,
+                                         strict=False))
     return f"Rates by ethnic group in {area}, {period}: {rates}."

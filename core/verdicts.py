@@ -406,8 +406,9 @@ def gap_headline(gap: pd.DataFrame, period: str, trend: trend_tests.GapTrend | N
     value = float(row["gap"].iat[0]) if len(row) and pd.notna(row["gap"].iat[0]) else np.nan
     if not np.isfinite(value):
         why = str(row["note"].iat[0]) if len(row) and "note" in row and row["note"].iat[0] else (
-            "no data")
-        out["verdict"] = f"No gap for {period}: {why}."
+            missing.NO_DATA)
+        why = str(missing.explain([why.replace(a, short_a)])[0])
+        out["verdict"] = f"No gap for {period}: {why}"
     else:
         low, high = float(row["gap_low"].iat[0]), float(row["gap_high"].iat[0])
         significant = high < 0 or low > 0
@@ -424,8 +425,9 @@ def gap_headline(gap: pd.DataFrame, period: str, trend: trend_tests.GapTrend | N
                                                      trend.reason else "")
     else:
         out["trend"] = trend.verdict
-    out["trend_words"] = (f"Over the last {trend_tests.TREND_POINTS} {unit}: "
-                          f"{out['trend']}")
+    have = gap["period"][gap["gap"].notna()] if len(gap) else gap
+    to = f" to {have.iat[-1]}" if len(have) else ""
+    out["trend_words"] = f"Over the {trend_tests.TREND_POINTS} {unit}{to}: {out['trend']}"
     out["help"] = (f"{short_a} rate minus {b} rate, in percentage points. The 95% interval is "
                    "Newcombe's method for the difference between two independent proportions; "
                    "significant when it excludes 0. Widening or narrowing: weighted "

@@ -137,7 +137,8 @@ def _trend_layout(*, domain: tuple[str, ...], measure: str, show_ci: bool, synth
     subtitle = [
         f"{model.MEASURES[measure]['numerator_label']} ÷ (finished a course of treatment − "
         "not at caseness at the start)."
-        + (" Shaded band: 95% confidence interval of the first series." if show_ci else ""),
+        + (" Shaded band: 95% confidence interval of the thick line (the chosen area and "
+           "population)." if show_ci else ""),
         *(["Rolling: each point sums the counts of the four quarters to it."] if rolling else []),
         "Crosses at the bottom: no value (the tooltip says why).",
         *common._source(synthetic),
