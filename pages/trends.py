@@ -25,6 +25,7 @@ main = keys.index(chosen) if chosen in keys else 0
 view = data.trend_view(source.path, source.mtime, keys, sel.measure, sel.show_ci, sel.rolling_on,
                        main, sel.period, sel.since)
 render.headline(view.extra["headline"])
+render.wrap_chips()
 # The time range: the chart, its table and CSV start here; the headline is unaffected.
 pick, _ = st.columns([1, 3])
 pick.selectbox("Show from", periods, **sidebar.bound("since", periods[0]),

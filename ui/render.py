@@ -162,6 +162,21 @@ def md(text: object) -> str:
     return _MD_SPECIAL.sub(r"\\\1", one_line)
 
 
+#: Streamlit cuts a multiselect's chips to one line ("England: Whole po…"): let them wrap, so
+#: a chosen comparison is always read in full. Constant CSS, no value from any file.
+_WRAP_CHIPS = """<style>
+[data-testid="stMultiSelectTagsContainer"] [data-tag] {height: auto; min-height: 1.5rem;
+  max-width: 100%; padding-top: 0.125rem; padding-bottom: 0.125rem;}
+[data-testid="stMultiSelectTagsContainer"] [data-tag] > span {white-space: normal;
+  overflow: visible; text-overflow: clip; overflow-wrap: anywhere; line-height: 1.25;}
+</style>"""
+
+
+def wrap_chips() -> None:
+    """Let the chips of the page's multiselects wrap instead of being cut."""
+    st.html(_WRAP_CHIPS)
+
+
 #: What the target verdict means, under the headline.
 TARGET_HELP = ("By the 95% confidence interval: meets the target if its lower limit is at least "
                "50%, below it if its upper limit is under 50%.")
