@@ -420,14 +420,13 @@ def gap_headline(gap: pd.DataFrame, period: str, trend: trend_tests.GapTrend | N
                      if significant else
                      f"Not significant: chance could explain the difference between {short_a} "
                      f"and {b}"))
-    if trend is None or trend.verdict == trend_tests.NOT_CALCULATED:
-        out["trend"] = "could not be calculated" + (f" ({trend.reason})" if trend and
-                                                     trend.reason else "")
-    else:
-        out["trend"] = trend.verdict
+    out["trend"] = trend_tests.NOT_CALCULATED if trend is None else trend.verdict
+    out["trend_reason"] = (f" ({trend.reason})" if trend is not None and trend.reason
+                           and trend.verdict == trend_tests.NOT_CALCULATED else "")
     have = gap["period"][gap["gap"].notna()] if len(gap) else gap
     to = f" to {have.iat[-1]}" if len(have) else ""
-    out["trend_words"] = f"Over the {trend_tests.TREND_POINTS} {unit}{to}: {out['trend']}"
+    out["trend_when"] = f"Over the {trend_tests.TREND_POINTS} {unit}{to}"
+    out["trend_words"] = f"{out['trend_when']}: {out['trend']}{out['trend_reason']}"
     out["help"] = (f"{short_a} rate minus {b} rate, in percentage points. The 95% interval is "
                    "Newcombe's method for the difference between two independent proportions; "
                    "significant when it excludes 0. Widening or narrowing: weighted "

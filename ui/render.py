@@ -209,5 +209,5 @@ def headline(h: dict) -> None:
         c3.metric(gap["label"], gap["value"], help=gap["help"])
         head, _, rest = gap["verdict"].partition(": ")
         interval = f" ({gap['interval']})" if gap["interval"] else ""
-        when, _, trend = gap["trend_words"].partition(": ")
-        c3.markdown(f"**{head}**: {rest}{interval}. {when}: **{trend}**.", help=gap["help"])
+        c3.markdown(f"**{head}**: {rest}{interval}. {gap['trend_when']}: **{gap['trend']}**"
+                    f"{gap['trend_reason']}.", help=gap["help"])
