@@ -161,15 +161,53 @@ def _counts_and_rates(data: pd.DataFrame, measure: str, numerator: str, denomina
     }
 
 
+#: A table's column saying, in a word or two, why a row has no value (the Note spells it out),
+#: next to the row's name so it is seen without scrolling to the Note.
+WHY = "No value because"
+COUNT_SUPPRESSED = "a count suppressed (rate from its range)"
+NO_PUBLISHED_RATE = "no published percentage (rate from the counts)"
+
+
+def _why(data: pd.DataFrame, value: str) -> np.ndarray:
+    """The reason a row without ``value`` has none (its note's reason, or "no data"); ""
+    where it has one."""
+    empty = data[value].isna().to_numpy()
+    notes = (data["note"].to_numpy(object) if "note" in data
+             else np.full(len(data), "", dtype=object))
+    out = np.array([(n if isinstance(n, str) and n else missing.NO_DATA) if e else ""
+                    for e, n in zip(empty.tolist(), notes.tolist(), strict=True)], dtype=object)
+    # A rate from rounding's range (a count suppressed): the counts are what is missing.
+    no_count = np.zeros(len(data), dtype=bool)
+    for col in ("numerator", "denominator"):
+        if col in data:
+            no_count |= data[col].isna().to_numpy()
+    out[no_count & ~empty] = COUNT_SUPPRESSED
+    if "published_rate" in data:  # ours from the counts; the file gave no percentage
+        unpublished = data["published_rate"].isna().to_numpy() & ~empty & ~no_count
+        out[unpublished] = NO_PUBLISHED_RATE
+    return out
+
+
+def _published_if_any(columns: dict[str, object]) -> dict[str, object]:
+    """Without the "Published (%)" column when it holds nothing (NHS England publishes no
+    rolling four-quarter rate): a column of blanks would only say "missing"."""
+    published = columns.get("Published (%)")
+    if published is not None and np.isnan(np.asarray(published, dtype=float)).all():
+        return {k: v for k, v in columns.items() if k != "Published (%)"}
+    return columns
+
+
 def trend_table(trend_data: pd.DataFrame, measure: str = "recovery") -> pa.Table:
     """The trend as a person reads it: one row per series and quarter, gaps explained."""
     t = trend_data
+    figures = _published_if_any(_counts_and_rates(
+        t, measure, model.MEASURES[measure]["numerator_label"], "Finished treatment, at caseness"))
     return _table({
         "Period": t["period"].array,
         "Area": t["area_name"].array,
         "Population": t["group_label"].array,
-        **_counts_and_rates(t, measure, model.MEASURES[measure]["numerator_label"],
-                            "Finished treatment, at caseness"),
+        WHY: _why(t if "Published (%)" in figures else t.drop(columns="published_rate"), "rate"),
+        **figures,
         **verdicts.rounding_columns(t),  # issue 11: range under rounding
         "Note": missing.explain(t["note"]),
         **_provenance(t),
@@ -254,6 +292,7 @@ def gap_table(gap: pd.DataFrame) -> pa.Table:
         return _table({})
     return _table({
         "Period": gap["period"].to_numpy(object),
+        WHY: _why(gap, "gap"),
         "BAME (%)": gap["rate_a"].to_numpy().round(2),
         "White British (%)": gap["rate_b"].to_numpy().round(2),
         "Difference (points)": gap["gap"].to_numpy().round(2),
@@ -275,6 +314,8 @@ def groups_table(groups: pd.DataFrame) -> pa.Table:
     for source, name in columns.items():
         values = groups[source].to_numpy()
         out[name] = values.round(2) if values.dtype.kind == "f" else values
+        if source == "group_label":
+            out[WHY] = _why(groups, "rate")
     return _table({**out, **verdicts.rounding_columns(groups, note=True),  # issue 11
                    **_provenance(groups)})
 
