@@ -394,9 +394,11 @@ def test_rolling_four_quarters(at):
         window["finished"].sum() - window["not_at_caseness"].sum())
     assert rate["2018/19 Q4"] == pytest.approx(expected)
     assert rate.notna()["2021/22 Q2"]
-    notes = at.dataframe[0].value.set_index("Period")["Note"]
-    assert notes["2018/19 Q1"] == "no complete four quarters"
-    assert notes["2020/21 Q2"] == "not published"
+    table = at.dataframe[0].value.set_index("Period")
+    assert table.loc["2018/19 Q1", "No value because"] == "no complete four quarters"
+    assert table.loc["2020/21 Q2", "No value because"] == "not published"
+    assert table.loc["2018/19 Q1", "Note"].startswith("no complete four quarters: ")
+    assert table.loc["2020/21 Q2", "Note"].startswith("not published: NHS England never")
 
 
 def test_detailed_ethnic_groups(at):
