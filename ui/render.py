@@ -48,12 +48,14 @@ def chart_block(
     description: str,
     name: str,
     note: str | None = None,
+    blank: str | None = "–",
 ) -> None:
     """A chart with its table, a visible text description, and the three downloads.
 
     ``table`` is what a person reads (columns in words); ``csv`` is the tidy export, or a
     function that makes it when the button is pressed. Values are shown through Streamlit's
-    components, never as HTML, so text from a file cannot inject markup.
+    components, never as HTML, so text from a file cannot inject markup. ``blank``: what an
+    empty cell of the table shows (see ``dataframe``).
     """
     key = slug(name)
     tab_chart, tab_table = st.tabs(["Chart", "Table"])
@@ -62,7 +64,7 @@ def chart_block(
         # Descriptions carry area and group names from data files: escape them for Markdown.
         st.caption("Description: " + md(description))
     with tab_table:
-        dataframe(table, key=f"table-{key}")
+        dataframe(table, key=f"table-{key}", blank=blank)
     if note:
         st.caption(note)
     c1, c2, c3 = st.columns(3)
@@ -123,16 +125,12 @@ def _neutral_frame(frame: pd.DataFrame) -> pd.DataFrame:
     return frame if out is None else out
 
 
-#: What a table shows in an empty cell (Streamlit's default is "None"): the row's Note says
-#: why the value is missing.
-EMPTY_CELL = "–"
-
-
-def dataframe(table: pd.DataFrame | pa.Table, **kwargs: object) -> None:
+def dataframe(table: pd.DataFrame | pa.Table, blank: str | None = "–",
+              **kwargs: object) -> None:
     """``st.dataframe`` for a table whose text may come from a file: formula text neutralised
-    (see ``neutral``), no index, and a dash, never "None", in an empty cell."""
-    kwargs.setdefault("placeholder", EMPTY_CELL)
-    st.dataframe(neutral(table), hide_index=True, **kwargs)
+    (see ``neutral``), no index. An empty cell shows ``blank`` instead of Streamlit's "None"
+    (the table's own columns say why a value is missing)."""
+    st.dataframe(neutral(table), hide_index=True, placeholder=blank, **kwargs)
 
 
 def share_link(params: dict[str, str], page: str) -> None:
