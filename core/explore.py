@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from core import boundaries as icb_boundaries
-from core import geography, model, periods, stats
+from core import geography, missing, model, periods, stats
 from core.catalogue import (  # noqa: F401  (re-exported)
     PERIOD_TYPES,
     Catalogue,
@@ -87,6 +87,47 @@ def frame_in_boundaries(frame: pd.DataFrame, boundaries: str) -> pd.DataFrame:
     out["geo_approximate"] = out["geo_approximate"].astype(bool)
     out["geo_note"] = out["geo_note"].fillna("").astype(object)
     return model.compact(out.reset_index(drop=True))
+
+
+#: Why a period of a series has no value (``status``/``note`` of a trend or gap row).
+NOT_PUBLISHED, SUPPRESSED, NOT_YET_PUBLISHED, NO_DATA, NO_WINDOW = (
+    missing.NOT_PUBLISHED, missing.SUPPRESSED, missing.NOT_YET_PUBLISHED, missing.NO_DATA,
+    missing.NO_WINDOW)
+
+
+def missing_status(domain: list[str], no_rate: np.ndarray, suppressed: np.ndarray,
+                   stored: np.ndarray, series: int, rolling: bool = False) -> np.ndarray:
+    """Why each point of ``series`` blocks of ``domain`` (flattened, one block per series) has
+    no value, "" where it has one: never published (2020/21 Q2), suppressed, not yet published
+    (after the series' last stored period), no complete window (rolling), or no data."""
+    each = len(domain)
+    period = np.tile(np.asarray(domain, dtype=object), series)
+    unpublished = np.isin(period, list(periods.UNPUBLISHED_QUARTERS))
+    position = np.tile(np.arange(each), series)
+    has_row = np.asarray(stored, dtype=bool).reshape(series, each) if each else np.zeros(
+        (series, 0), dtype=bool)
+    last = np.array([np.flatnonzero(r)[-1] if r.any() else -1 for r in has_row])
+    later = (position > np.repeat(last, each)) & np.repeat(last >= 0, each)
+    status = np.where(unpublished, NOT_PUBLISHED, np.where(
+        ~no_rate, "", np.where(suppressed, SUPPRESSED, np.where(
+            later, NOT_YET_PUBLISHED, NO_WINDOW if rolling else NO_DATA))))
+    return status.astype(object)
+
+
+def gap_notes(status_a: np.ndarray, status_b: np.ndarray, missing: np.ndarray,
+              names: tuple[str, str]) -> np.ndarray:
+    """Why a gap has no value, from its two groups' reasons: one reason when both share it
+    ("not published"), else each group's ("BAME: suppressed"); "" where the gap has a value."""
+    out = np.full(len(missing), "", dtype=object)
+    for i in np.flatnonzero(missing):
+        a, b = status_a[i], status_b[i]
+        if a and b:
+            out[i] = a if a == b else f"{names[0]}: {a}; {names[1]}: {b}"
+        elif a or b:
+            out[i] = f"{names[0]}: {a}" if a else f"{names[1]}: {b}"
+        else:  # both rates present but no interval (a zero denominator)
+            out[i] = NO_DATA
+    return out
 
 
 class Explorer(Catalogue):
@@ -268,6 +309,7 @@ class Explorer(Catalogue):
             "suppressed": grid(suppressed, False), "synthetic": grid(synthetic, False),
             "derived": grid(derived, False),
             "approximate": grid(approximate, False), "geo_note": grid(geo_note, ""),
+            "stored": grid(np.ones(len(period), dtype=bool), False),
         }, found
 
     def trend(self, keys: list[SeriesKey], measure: str = "recovery", rolling: bool = False,
@@ -295,10 +337,8 @@ class Explorer(Catalogue):
         period = np.tile(np.asarray(domain, dtype=object), len(keys))
         no_rate = np.isnan(grid["rate"])
         small = grid["denominator"] < stats.SMALL_DENOMINATOR
-        unpublished = np.isin(period, list(periods.UNPUBLISHED_QUARTERS))
-        missing = "no complete four quarters" if rolling else "no data"
-        status = np.where(unpublished, "not published", np.where(
-            no_rate, np.where(suppressed, "suppressed", missing), ""))
+        status = missing_status(domain, no_rate, suppressed, grid["stored"], len(keys),
+                                rolling)
         # One note per point, for the tooltip and the table alike.
         note = np.where(status != "", status, None).astype(object)
         note[small & ~no_rate] = SMALL_NUMBERS_NOTE
@@ -387,11 +427,15 @@ class Explorer(Catalogue):
                      for v in stats.newcombe_difference(num[a], den[a], num[b], den[b]))
         significant = np.where(np.isnan(d), "no data", np.where(
             (hi < 0) | (lo > 0), "significant at 95%", "not significant"))
+        status = missing_status(domain, np.isnan(grid["rate"]), grid["suppressed"],
+                                grid["stored"], 2)
+        names = (model.group_label(group_a), model.group_label(group_b))
         return pd.DataFrame({
             "period": np.asarray(domain, dtype=object),
             "rate_a": grid["rate"][a], "rate_b": grid["rate"][b],
             "gap": d, "gap_low": lo, "gap_high": hi, "significant": significant,
-            "group_a": model.group_label(group_a), "group_b": model.group_label(group_b),
+            "group_a": names[0], "group_b": names[1],
+            "note": gap_notes(status[a], status[b], np.isnan(d), names),
             "synthetic": grid["synthetic"][a] | grid["synthetic"][b],
             "derived": grid["derived"][a] | grid["derived"][b],
             "geo_approximate": ((grid["approximate"][a] | grid["approximate"][b])
@@ -442,9 +486,13 @@ class Explorer(Catalogue):
             "breakdown", "group", "group_parent", *model.COUNT_COLUMNS, *model.PERCENT_COLUMNS,
             "suppressed", "synthetic", "derived")}
         den = columns["finished"] - columns["not_at_caseness"]
+        rates = stats.rate_columns(columns[spec["numerator"]], den)
+        no_rate = np.isnan(np.asarray(rates["rate"], dtype=float))
         return pd.DataFrame({
             **columns,
-            **stats.rate_columns(columns[spec["numerator"]], den),
+            **rates,
+            "note": np.where(no_rate, np.where(columns["suppressed"], SUPPRESSED, NO_DATA),
+                             "").astype(object),
             "published_rate": columns[spec["published"]],
             "small_numbers": den < stats.SMALL_DENOMINATOR,
             "group_label": np.asarray(labels, dtype=object),

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from core import model, periods, stats, verdicts
+from core import missing, model, periods, stats, verdicts
 
 
 def sentence(text: str) -> str:
@@ -39,6 +39,14 @@ def _points(data: pd.DataFrame) -> dict[str, np.ndarray]:
     }
 
 
+def _of(numerator: float, denominator: float) -> str:
+    """"1,234 of 2,345"; where a count was suppressed the rate is a range from rounding
+    (``verdicts.with_rounding``) and there is no count to give."""
+    if np.isnan(numerator) or np.isnan(denominator):
+        return "a count was suppressed, so the rate is the middle of its possible range"
+    return f"{int(numerator):,} of {int(denominator):,}"
+
+
 def describe_trend(data: pd.DataFrame, measure: str = "recovery", rolling: bool = False) -> str:
     """A text alternative for a trend chart: what a sighted reader would take from it."""
     if data.empty:
@@ -59,7 +67,7 @@ def describe_trend(data: pd.DataFrame, measure: str = "recovery", rolling: bool 
             f"{series}: {label} {fmt_pct(rate[last])} in {period[last]} "
             f"(95% confidence interval {fmt_pct(p['ci95_low'][last])} to "
             f"{fmt_pct(p['ci95_high'][last])}; "
-            f"{int(p['numerator'][last]):,} of {int(p['denominator'][last]):,}), {verdict}"
+            f"{_of(p['numerator'][last], p['denominator'][last])}), {verdict}"
             f"{'' if measure == 'recovery' else ' of 50% (the target applies to recovery)'}. "
             f"It was {fmt_pct(rate[first])} in {period[first]}; highest "
             f"{fmt_pct(rate[hi])} in {period[hi]}, lowest {fmt_pct(rate[lo])} in "
@@ -186,17 +194,55 @@ def _counts_and_rates(data: pd.DataFrame, measure: str, numerator: str, denomina
     }
 
 
+#: A table's column saying, in a word or two, why a row has no value (the Note spells it out),
+#: next to the row's name so it is seen without scrolling to the Note.
+WHY = "No value because"
+COUNT_SUPPRESSED = "a count suppressed (rate from its range)"
+NO_PUBLISHED_RATE = "no published percentage (rate from the counts)"
+
+
+def _why(data: pd.DataFrame, value: str) -> np.ndarray:
+    """The reason a row without ``value`` has none (its note's reason, or "no data"); ""
+    where it has one."""
+    empty = data[value].isna().to_numpy()
+    notes = (data["note"].to_numpy(object) if "note" in data
+             else np.full(len(data), "", dtype=object))
+    out = np.array([(n if isinstance(n, str) and n else missing.NO_DATA) if e else ""
+                    for e, n in zip(empty.tolist(), notes.tolist(), strict=True)], dtype=object)
+    # A rate from rounding's range (a count suppressed): the counts are what is missing.
+    no_count = np.zeros(len(data), dtype=bool)
+    for col in ("numerator", "denominator"):
+        if col in data:
+            no_count |= data[col].isna().to_numpy()
+    out[no_count & ~empty] = COUNT_SUPPRESSED
+    if "published_rate" in data:  # ours from the counts; the file gave no percentage
+        unpublished = data["published_rate"].isna().to_numpy() & ~empty & ~no_count
+        out[unpublished] = NO_PUBLISHED_RATE
+    return out
+
+
+def _published_if_any(columns: dict[str, object]) -> dict[str, object]:
+    """Without the "Published (%)" column when it holds nothing (NHS England publishes no
+    rolling four-quarter rate): a column of blanks would only say "missing"."""
+    published = columns.get("Published (%)")
+    if published is not None and np.isnan(np.asarray(published, dtype=float)).all():
+        return {k: v for k, v in columns.items() if k != "Published (%)"}
+    return columns
+
+
 def trend_table(trend_data: pd.DataFrame, measure: str = "recovery") -> pa.Table:
     """The trend as a person reads it: one row per series and quarter, gaps explained."""
     t = trend_data
+    figures = _published_if_any(_counts_and_rates(
+        t, measure, model.MEASURES[measure]["numerator_label"], "Finished treatment, at caseness"))
     return _table({
         "Period": t["period"].array,
         "Area": t["area_name"].array,
         "Population": t["group_label"].array,
-        **_counts_and_rates(t, measure, model.MEASURES[measure]["numerator_label"],
-                            "Finished treatment, at caseness"),
+        WHY: _why(t if "Published (%)" in figures else t.drop(columns="published_rate"), "rate"),
+        **figures,
         **verdicts.rounding_columns(t),  # issue 11: range under rounding
-        "Note": t["note"].to_numpy(object),
+        "Note": missing.explain(t["note"]),
         **_provenance(t),
         **_approximate(t, None),  # the note already says what moved
     })
@@ -228,7 +274,7 @@ def headline(trend_data: pd.DataFrame, measure: str = "recovery", rolling: bool 
         "period": ("four quarters to " if rolling else "") + p["period"][last],
         "value": fmt_pct(rate[last]),
         "interval": f"95% confidence interval {fmt_pct(low[last])} to "
-        f"{fmt_pct(high[last])}; {int(p['numerator'][last]):,} of {int(p['denominator'][last]):,}.",
+        f"{fmt_pct(high[last])}; {_of(p['numerator'][last], p['denominator'][last])}.",
         "change": change,
         "earlier_period": None if earlier is None else p["period"][earlier],
         "delta": delta,
@@ -344,12 +390,14 @@ def gap_table(gap: pd.DataFrame) -> pa.Table:
         return _table({})
     return _table({
         "Period": gap["period"].to_numpy(object),
+        WHY: _why(gap, "gap"),
         "BAME (%)": gap["rate_a"].to_numpy().round(2),
         "White British (%)": gap["rate_b"].to_numpy().round(2),
         "Difference (points)": gap["gap"].to_numpy().round(2),
         "95% CI low": gap["gap_low"].to_numpy().round(2),
         "95% CI high": gap["gap_high"].to_numpy().round(2),
         "Significance": gap["significant"].to_numpy(object),
+        **({"Note": missing.explain(gap["note"])} if "note" in gap else {}),
         **_provenance(gap, "gap"),
         **_approximate(gap),
     })
@@ -365,12 +413,17 @@ def groups_table(groups: pd.DataFrame) -> pa.Table:
     for source, name in columns.items():
         values = groups[source].to_numpy()
         out[name] = values.round(2) if values.dtype.kind == "f" else values
+        if source == "group_label":
+            out[WHY] = _why(groups, "rate")
     return _table({**out, **verdicts.rounding_columns(groups, note=True),  # issue 11
                    **_provenance(groups)})
 
 
 def describe_groups(groups: pd.DataFrame, area: str, period: str) -> str:
     """A text alternative for the rates-by-group chart."""
-    rates = "; ".join(f"{g}: {fmt_pct(r)}"
-                      for g, r in zip(groups["group_label"], groups["rate"], strict=False))
+    notes = (missing.explain(groups["note"].to_numpy(object)) if "note" in groups
+             else [""] * len(groups))
+    rates = "; ".join(f"{g}: {fmt_pct(r) if pd.notna(r) else n or 'no data'}"
+                      for g, r, n in zip(groups["group_label"], groups["rate"], notes,
+                                         strict=False))
     return f"Rates by ethnic group in {area}, {period}: {rates}."

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from core import model, overdispersion, rounding, stats, trend_tests
+from core import missing, model, overdispersion, rounding, stats, trend_tests
 
 #: Bands of the compare chart; a rate given only as a range is not compared.
 NOT_COMPARED = "no data"
@@ -479,6 +479,63 @@ def gap_trend_sentence(trend: trend_tests.GapTrend, group_a: str = "BAME",
 
 
 
+def points(value: float) -> str:
+    """Percentage points with a true minus sign, as a headline shows them: "−4.2 points"."""
+    return f"{trend_tests.round_half_up(float(value), 1):+.1f} points".replace("-", "\u2212")
+
+
+def _signed(value: float) -> str:
+    return f"{trend_tests.round_half_up(float(value), 1):.1f}".replace("-", "\u2212")
+
+
+def gap_headline(gap: pd.DataFrame, period: str, trend: trend_tests.GapTrend | None = None,
+                 unit: str = "quarters") -> dict:
+    """The BAME − White British gap in ``period`` for the headline, in words.
+
+    ``gap`` is ``Explorer.gap``'s frame (points, Newcombe's 95% interval, ``note`` saying why
+    a period has none); ``trend`` whether the gap is widening (``gap_trend``). Returns
+    ``label``, ``value`` ("−4.2 points" or "no data"), ``verdict`` (significant or not, and
+    which way, or why there is no gap), ``interval``, ``trend`` (widening, narrowing, no
+    significant change, could not be calculated) and ``help`` (the methods in a sentence).
+    """
+    a = str(gap["group_a"].iat[0]) if len(gap) else "BAME"
+    b = str(gap["group_b"].iat[0]) if len(gap) else "White British"
+    short_a = "BAME" if a.endswith("(BAME)") else a
+    out = {"label": f"{short_a} − {b}, {period}", "value": "no data", "interval": "",
+           "significant": None}
+    row = gap[gap["period"] == period] if len(gap) else gap
+    value = float(row["gap"].iat[0]) if len(row) and pd.notna(row["gap"].iat[0]) else np.nan
+    if not np.isfinite(value):
+        why = str(row["note"].iat[0]) if len(row) and "note" in row and row["note"].iat[0] else (
+            missing.NO_DATA)
+        why = str(missing.explain([why.replace(a, short_a)])[0])
+        out["verdict"] = f"No gap for {period}: {why}"
+    else:
+        low, high = float(row["gap_low"].iat[0]), float(row["gap_high"].iat[0])
+        significant = high < 0 or low > 0
+        way = "lower" if value < 0 else "higher"
+        out.update(
+            value=points(value), significant=significant,
+            interval=f"95% interval {_signed(low)} to {_signed(high)} points",
+            verdict=(f"Significant: the {short_a} rate is {way} than the {b} rate"
+                     if significant else
+                     f"Not significant: chance could explain the difference between {short_a} "
+                     f"and {b}"))
+    out["trend"] = trend_tests.NOT_CALCULATED if trend is None else trend.verdict
+    out["trend_reason"] = (f" ({trend.reason})" if trend is not None and trend.reason
+                           and trend.verdict == trend_tests.NOT_CALCULATED else "")
+    have = gap["period"][gap["gap"].notna()] if len(gap) else gap
+    to = f" to {have.iat[-1]}" if len(have) else ""
+    out["trend_when"] = f"Over the {trend_tests.TREND_POINTS} {unit}{to}"
+    out["trend_words"] = f"{out['trend_when']}: {out['trend']}{out['trend_reason']}"
+    out["help"] = (f"{short_a} rate minus {b} rate, in percentage points. The 95% interval is "
+                   "Newcombe's method for the difference between two independent proportions; "
+                   "significant when it excludes 0. Widening or narrowing: weighted "
+                   "least-squares trend of the gap over the last "
+                   f"{trend_tests.TREND_POINTS} {unit}, at the 99.8% level.")
+    return out
+
+
 # --- Columns the display tables add --------------------------------------------------------
 
 
@@ -488,8 +545,8 @@ def rounding_columns(data: pd.DataFrame, note: bool = False) -> dict[str, np.nda
     if "rate_range" not in data:
         return {}
     out = {"Range under rounding": _text(data["rate_range"].to_numpy(object))}
-    if note:
-        out["Note"] = _text(data["note"].to_numpy(object))
+    if note:  # a missing value's bare reason ("suppressed") spelt out
+        out["Note"] = missing.explain(data["note"].to_numpy(object))
     return out
 
 
@@ -510,6 +567,7 @@ def compare_columns(table: pd.DataFrame) -> dict[str, np.ndarray]:
 __all__ = [
     "pct", "range_text", "with_rounding", "compare_areas", "funnel_limits", "outside_counts",
     "dispersion_sentence", "chance_sentence", "trend_words", "series_trend", "area_trends",
-    "area_history", "lag_of", "change", "gap_trend", "headline_figures", "gap_trend_sentence", "rounding_columns", "compare_columns",
+    "area_history", "lag_of", "change", "gap_trend", "headline_figures", "gap_trend_sentence",
+    "gap_headline", "points", "rounding_columns", "compare_columns",
     "sort_areas", "in_region", "why_no_rate", "explain_missing", "funnel_rows",
 ]

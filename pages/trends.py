@@ -3,7 +3,7 @@
 import streamlit as st
 
 from core import explore, model
-from ui import data, page, render
+from ui import data, page, render, sidebar
 
 ctx = page.start(lambda sel: f"{model.MEASURES[sel.measure]['label'] if sel else 'Recovery rate'} over time")
 source, ex, sel = ctx.source, ctx.explorer, ctx.sel
@@ -17,18 +17,25 @@ unit = ("Rolling four quarters" if sel.rolling_on
 st.caption(f"{unit}, {shown[0]} to {shown[-1]}. "
            + explore.sentence(model.POPULATIONS[sel.population].note))
 keys = tuple(sel.series(ex))
+periods = list(shown)
 # The headline figures describe the chosen area and population (on the ICB view the lines
 # start with its whole population and BAME, whatever population is chosen).
 chosen = explore.SeriesKey(level, code, sel.population)
 main = keys.index(chosen) if chosen in keys else 0
 view = data.trend_view(source.path, source.mtime, keys, sel.measure, sel.show_ci, sel.rolling_on,
-                       main, sel.period, boundaries=sel.boundaries)
+                       main, sel.period, sel.since, boundaries=sel.boundaries)
 render.headline(view.extra["headline"])
+render.wrap_chips()
+# The time range: the chart, its table and CSV start here; the headline is unaffected.
+pick, _ = st.columns([1, 3])
+pick.selectbox("Show from", periods, **sidebar.bound("since", periods[0]),
+               help="The first period the chart, its table and the CSV download show. The "
+               "headline figures above always use the whole series.")
 render.chart_block(
     view.spec,
     table=view.table,
     csv=lambda: data.trend_export(source.path, source.mtime, keys, sel.measure, sel.rolling_on,
-                                  sel.period, boundaries=sel.boundaries),
+                                  sel.period, sel.since, boundaries=sel.boundaries),
     description=view.description,
     name=f"{measure_label} {name} {sel.population}",
     note=(

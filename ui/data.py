@@ -173,33 +173,60 @@ def trend(path: str, mtime: float, keys: tuple[explore.SeriesKey, ...], measure:
     return verdicts.with_rounding(t, measure, parts=4 if rolling else 1)
 
 
+def since_domain(domain: list[str], since: str | None) -> list[str]:
+    """The periods of ``domain`` from ``since`` on (all of them when it is None or unknown):
+    the time range a trend chart, its table and its CSV show."""
+    return domain[domain.index(since):] if since in domain else list(domain)
+
+
 @st.cache_resource(show_spinner=False, max_entries=256)
 def trend_view(path: str, mtime: float, keys: tuple[explore.SeriesKey, ...], measure: str,
                show_ci: bool, rolling: bool = False, main: int = 0, kind: str = "quarter",
-               boundaries: str | None = None) -> View:
-    """``main`` is the position in ``keys`` of the series the headline figures describe;
-    ``kind`` the period type (rolling applies to quarters only); ``boundaries`` the ICB
-    geography (None: the store's default)."""
+               since: str | None = None, boundaries: str | None = None) -> View:
+    """``main`` is the position in ``keys`` of the series the headline figures describe (and
+    the only one with a confidence band); ``kind`` the period type (rolling applies to
+    quarters only); ``since`` the first period the chart, table and text show (the headline
+    figures always describe the latest period, tested on the whole series); ``boundaries``
+    the ICB geography (None: the store's default).
+
+    ``extra['headline']`` also holds ``gap``: the BAME − White British gap of the main
+    series' area in its latest period (``verdicts.gap_headline``)."""
     ex = explorer(path, mtime, boundaries)
     rolling = rolling and kind == "quarter"
     t = trend(path, mtime, keys, measure, rolling, kind, boundaries)
-    spec = charts.trend_spec(t, domain=ex.domain(kind), measure=measure, show_ci=show_ci,
-                             synthetic=ex.synthetic, rolling=rolling, frames=True)
+    domain = since_domain(ex.domain(kind), since)
+    shown = t[t["period"].isin(domain).to_numpy()] if len(domain) < len(ex.domain(kind)) else t
+    spec = charts.trend_spec(shown, domain=domain, measure=measure, show_ci=show_ci,
+                             synthetic=ex.synthetic, rolling=rolling, frames=True, main=main)
     headline = explore.headline(t, measure, rolling, main,
                                 per_year=4 if kind == "quarter" else 1)
     if headline:  # tested change, recent trend (on the plain quarters), figures as rounded
         plain = trend(path, mtime, keys, measure, False, kind, boundaries) if rolling else t
         headline.update(verdicts.headline_figures(t, plain, main))
-    return View(_credited(spec, kind), explore.trend_table(t, measure),
-                explore.describe_trend(t, measure, rolling), t, {"headline": headline})
+        key = keys[main]
+        gap, widening = gap_summary(path, mtime, key.level, key.area_code, measure, kind,
+                                    boundaries)
+        latest = plain[(plain["series_order"].to_numpy() == main)
+                       & plain["rate"].notna().to_numpy()]["period"]
+        if len(latest):
+            headline["gap"] = verdicts.gap_headline(
+                gap, str(latest.iat[-1]), widening,
+                "quarters" if kind == "quarter" else "financial years")
+    return View(_credited(spec, kind), explore.trend_table(shown, measure),
+                explore.describe_trend(shown, measure, rolling), shown, {"headline": headline})
 
 
 def trend_export(path: str, mtime: float, keys: tuple[explore.SeriesKey, ...],
                  measure: str, rolling: bool = False, kind: str = "quarter",
-                 boundaries: str | None = None) -> pd.DataFrame:
-    """Tidy rows for the CSV download (built when the button is pressed, not on every rerun);
-    ICB rows carry ``approximate`` and how each was made."""
-    rows = explorer(path, mtime, boundaries).series_rows(list(keys), rolling=rolling, kind=kind)
+                 since: str | None = None, boundaries: str | None = None) -> pd.DataFrame:
+    """Tidy rows for the CSV download (built when the button is pressed, not on every rerun),
+    from ``since`` on; ICB rows carry ``approximate`` and how each was made."""
+    ex = explorer(path, mtime, boundaries)
+    rows = ex.series_rows(list(keys), rolling=rolling, kind=kind)
+    if since is not None and len(rows):
+        keep = set(since_domain(ex.domain(kind), since))
+        last = rows["period"].astype(str).str.replace(r"^\d+ quarters to ", "", regex=True)
+        rows = rows[last.isin(keep).to_numpy()]
     return with_credit(export.to_long(rows, [measure]))
 
 
@@ -260,17 +287,28 @@ def compare_view(path: str, mtime: float, period: str, group: str, measure: str,
 
 
 @st.cache_resource(show_spinner=False, max_entries=128)
+def gap_summary(path: str, mtime: float, level: str, code: str, measure: str,
+                kind: str = "quarter", boundaries: str | None = None
+                ) -> tuple[pd.DataFrame, object]:
+    """The BAME − White British gap of one area over every period (``Explorer.gap``) and
+    whether it is widening over the last five (``verdicts.gap_trend``; None without data):
+    what the inequalities page charts and the trend page's headline states."""
+    ex = explorer(path, mtime, boundaries)
+    g = ex.gap(level, code, measure, kind=kind)
+    both = ex.trend([explore.SeriesKey(level, code, "BME"),
+                     explore.SeriesKey(level, code, "White British")], measure, kind=kind)
+    return g, (verdicts.gap_trend(both) if len(both) else None)
+
+
+@st.cache_resource(show_spinner=False, max_entries=128)
 def gap_view(path: str, mtime: float, level: str, code: str, measure: str, name: str,
              kind: str = "quarter", boundaries: str | None = None) -> View:
     """``extra['trend']``: whether the gap is widening over the last five periods (weighted
     least squares on the gap, ``trend_tests.gap_trend``), in words."""
     ex = explorer(path, mtime, boundaries)
-    g = ex.gap(level, code, measure, kind=kind)
+    g, widening = gap_summary(path, mtime, level, code, measure, kind, boundaries)
     spec = charts.gap_spec(g, domain=ex.domain(kind), title=f"BAME minus White British, {name}",
                            synthetic=ex.synthetic, frames=True)
-    both = ex.trend([explore.SeriesKey(level, code, "BME"),
-                     explore.SeriesKey(level, code, "White British")], measure, kind=kind)
-    widening = verdicts.gap_trend(both) if len(both) else None
     unit = "quarters" if kind == "quarter" else "financial years"
     sentence = (verdicts.gap_trend_sentence(widening, unit=unit) if widening is not None
                 else "Whether the gap is widening could not be calculated: no data.")

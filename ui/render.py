@@ -178,20 +178,52 @@ def md(text: object) -> str:
     return _MD_SPECIAL.sub(r"\\\1", one_line)
 
 
+#: Streamlit cuts a multiselect's chips to one line ("England: Whole po…"): let them wrap, so
+#: a chosen comparison is always read in full. Constant CSS, no value from any file.
+_WRAP_CHIPS = """<style>
+[data-testid="stMultiSelectTagsContainer"] [data-tag] {height: auto; min-height: 1.5rem;
+  max-width: 100%; padding-top: 0.125rem; padding-bottom: 0.125rem;}
+[data-testid="stMultiSelectTagsContainer"] [data-tag] > span {white-space: normal;
+  overflow: visible; text-overflow: clip; overflow-wrap: anywhere; line-height: 1.25;}
+</style>"""
+
+
+def wrap_chips() -> None:
+    """Let the chips of the page's multiselects wrap instead of being cut."""
+    st.html(_WRAP_CHIPS)
+
+
+#: What the target verdict means, under the headline.
+TARGET_HELP = ("By the 95% confidence interval: meets the target if its lower limit is at least "
+               "50%, below it if its upper limit is under 50%.")
+
+
 def headline(h: dict) -> None:
-    """Latest value, change on a year earlier, and the verdict against the target."""
+    """Latest value with the verdict against the target, the change on a year earlier with
+    the recent trend, and the BAME − White British gap with its interval and verdicts.
+
+    Figures are metrics; verdicts are sentences under them, which wrap (a metric's value is
+    cut at the column's width: "Meets the ta…")."""
     if not h:
         return
-    c1, c2, c3, c4 = st.columns(4)
+    c1, c2, c3 = st.columns(3)
     c1.metric(f"{h['label']}, {h['period']}", h["value"], help=h["interval"])
+    target = (f"Against the 50% target: **{h['verdict'].lower()}**" if h["verdict"] !=
+              "Not applicable" else "Against the 50% target: not applicable (the target is "
+              "for the recovery rate)")
+    c1.markdown(target, help=TARGET_HELP)
     c2.metric(f"A year earlier ({h['earlier_period']})" if h.get("earlier_period") else
               "A year earlier", h["change"] or "no data", delta=h["delta"],
               # Coloured only when the change is significant (core.verdicts.change).
               delta_color=h.get("delta_color", "normal"),
               help=h.get("change_help") or "The same quarter a year before; the change is in "
               "percentage points.")
-    c3.metric("Against the 50% target", h["verdict"],
-              help="By the 95% confidence interval: meets the target if its lower limit is at "
-              "least 50%, below it if its upper limit is under 50%.")
-    c4.metric("Recent trend", h.get("trend") or "could not be calculated",
-              help=h.get("trend_help"))
+    c2.markdown(f"Recent trend: **{h.get('trend') or 'could not be calculated'}**",
+                help=h.get("trend_help"))
+    gap = h.get("gap")
+    if gap:
+        c3.metric(gap["label"], gap["value"], help=gap["help"])
+        head, _, rest = gap["verdict"].partition(": ")
+        interval = f" ({gap['interval']})" if gap["interval"] else ""
+        c3.markdown(f"**{head}**: {rest}{interval}. {gap['trend_when']}: **{gap['trend']}**"
+                    f"{gap['trend_reason']}.", help=gap["help"])

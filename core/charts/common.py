@@ -166,6 +166,8 @@ def _meta_layer() -> alt.Chart:
     return alt.Chart(_named("meta")).mark_text(opacity=0, text="")
 
 
+#: A tooltip's note where a value has nothing to add (never "none" or "null").
+NO_NOTE = "no caveats"
 #: Why a value is missing: the row's note where it has one.
 _REASON = "(isValid(datum.note) && datum.note != '' ? datum.note : 'no data')"
 
@@ -185,7 +187,7 @@ def _tips(fields: list[tuple[str, str, str | None]]) -> tuple[dict[str, str], li
         else:
             shown = f"format({v}, '{fmt}')"
             ok = f"isValid({v}) && isFinite({v})"
-        fallback = "'none'" if col == "note" else _REASON
+        fallback = f"'{NO_NOTE}'" if col == "note" else _REASON
         calc[f"tip{i}"] = f"{ok} ? {shown} : {fallback}"
         tips.append(alt.Tooltip(f"tip{i}:N", title=title))
     return calc, tips

@@ -11,11 +11,13 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from core import model, periods
+from core import missing, model, periods
 from core.charts import common
 
 #: Pixels: the crosses that mark a missing value sit along the bottom of the plot.
-TREND_HEIGHT = 380
+TREND_HEIGHT, GAP_HEIGHT = 380, 320
+#: The note of the quarter NHS England never published (it has a labelled span instead).
+NOT_PUBLISHED = "not published"
 
 
 # --- Time axis (trend and gap) --------------------------------------------------------------
@@ -81,7 +83,7 @@ def _trend_layout(*, domain: tuple[str, ...], measure: str, show_ci: bool, synth
                   width: int | str, rolling: bool, approximate: bool = False) -> alt.LayerChart:
     label = model.MEASURES[measure]["label"]
     color = alt.Color(
-        "series:N", title="Series", sort=alt.EncodingSortField("series_order"),
+        "legend:N", title="Series", sort=alt.EncodingSortField("series_order"),
         scale=alt.Scale(range=common.PALETTE),
         legend=alt.Legend(orient="bottom", direction="vertical", labelLimit=0,
                           labelExpr=common.TWO_LINES, symbolStrokeWidth=3, symbolOpacity=1, symbolType="stroke"))
@@ -123,9 +125,9 @@ def _trend_layout(*, domain: tuple[str, ...], measure: str, show_ci: bool, synth
     # A quarter with no value (other than the unpublished one, which has its span) gets a
     # cross along the bottom, one row per series, whose tooltip says why.
     gap_calc, gap_tips = common._tips([("series", "Series", None), ("period", "Period", None),
-                                ("note", "No value", None)])
+                                       ("why", "No value", None)])
     layers.append(
-        base.transform_filter("!isValid(datum.rate) && datum.note !== 'not published'")
+        base.transform_filter(f"!isValid(datum.rate) && datum.note !== {NOT_PUBLISHED!r}")
         .transform_calculate(**gap_calc, below=f"{TREND_HEIGHT - 6} - 7 * datum.series_order")
         .mark_point(shape="cross", filled=True, size=45, opacity=1)
         .encode(x=x, y=alt.Y("below:Q", scale=None, axis=None), color=color, tooltip=gap_tips))
@@ -139,7 +141,8 @@ def _trend_layout(*, domain: tuple[str, ...], measure: str, show_ci: bool, synth
     subtitle = [
         f"{model.MEASURES[measure]['numerator_label']} ÷ (finished a course of treatment − "
         "not at caseness at the start)."
-        + (" Shaded band: 95% confidence interval of the first series." if show_ci else ""),
+        + (" Shaded band: 95% confidence interval of the thick line (the chosen area and "
+           "population)." if show_ci else ""),
         *(["Rolling: each point sums the counts of the four quarters to it."] if rolling else []),
         "Crosses at the bottom: no value (the tooltip says why).",
         *([common.APPROXIMATE_LINE] if approximate else []),
@@ -154,6 +157,35 @@ def _trend_layout(*, domain: tuple[str, ...], measure: str, show_ci: bool, synth
     )
 
 
+#: A population's name in a legend entry, where the line style's legend gives the full one.
+SHORT_GROUPS = {"BME": "BAME"}
+
+
+def legend_names(data: pd.DataFrame) -> list[str]:
+    """Each row's series as its legend says it: the place, not the organisation ("NHS West
+    Yorkshire ICB" → "West Yorkshire"), and "BAME" for the long group label, so an entry fits
+    a phone (the tooltip keeps the full names). A short name two series would share stays
+    long, so a legend entry always names one series."""
+    if "area_name" not in data or "group" not in data:
+        return data["series"].astype(str).tolist()
+    rows = list(zip(data["series"].tolist(), data["area_name"].tolist(),
+                    data["group"].tolist(), strict=True))
+    short = {s: f"{common.short_name(str(a))}, {SHORT_GROUPS.get(g, model.group_label(g))}"
+             for s, a, g in rows}
+    taken: dict[str, set[str]] = {}
+    for full, name in short.items():
+        taken.setdefault(name, set()).add(full)
+    return [short[s] if len(taken[short[s]]) == 1 else s for s, _, _ in rows]
+
+
+def _why(data: pd.DataFrame, value: str) -> np.ndarray:
+    """Why each row without a ``value`` has none, in a sentence (its tooltip); "" elsewhere."""
+    if "note" not in data:
+        return np.full(len(data), "", dtype=object)
+    empty = data[value].isna().to_numpy()
+    return np.where(empty, missing.explain(data["note"].to_numpy(object)), "").astype(object)
+
+
 def _trend_data(data: pd.DataFrame, main: int) -> pa.Table:
     # Each run of quarters with a rate gets its own path id, so no line ever bridges a gap,
     # whatever the renderer does with missing values: the segment is the number of missing
@@ -162,12 +194,14 @@ def _trend_data(data: pd.DataFrame, main: int) -> pa.Table:
     rate = data["rate"].to_numpy("float64", na_value=np.nan)
     seen: dict[str, int] = {}
     path = []
-    for name, missing in zip(names, np.isnan(rate).tolist(), strict=True):
-        seen[name] = seen.get(name, 0) + missing
+    for name, absent in zip(names, np.isnan(rate).tolist(), strict=True):
+        seen[name] = seen.get(name, 0) + absent
         path.append(f"{name} #{seen[name]}")
     order = {g: i for i, g in enumerate(common.DASHES)}
     return common._arrow({
         **{c: common._column(data, c) for c in common.TREND_COLUMNS if c in data.columns},
+        "legend": legend_names(data),
+        "why": _why(data, "rate"),
         "path": path,
         "main": data["series_order"].to_numpy() == main,
         "group_order": [order.get(g, len(order)) for g in data["group"].tolist()],
@@ -224,17 +258,26 @@ def _gap_layout(*, domain: tuple[str, ...], synthetic: str, width: int | str, la
     valid = data.transform_filter("isValid(datum.gap)").transform_calculate(**calc)
     ring = [common._approximate_ring(valid.encode(x=x, tooltip=tooltip), "gap:Q")
             ] if approximate else []
+    # A period with no gap (other than the unpublished quarter, which has its span) gets a
+    # cross along the bottom whose tooltip says why (which group has no value, and why).
+    gap_calc, gap_tips = common._tips([("period", "Period", None), ("why", "No value", None)])
+    crosses = (data.transform_filter(f"!isValid(datum.gap) && datum.note !== {NOT_PUBLISHED!r}")
+               .transform_calculate(**gap_calc, below=f"{GAP_HEIGHT - 6}")
+               .mark_point(shape="cross", filled=True, size=45, opacity=1, color="#425563")
+               .encode(x=x, y=alt.Y("below:Q", scale=None, axis=None), tooltip=gap_tips))
     return alt.layer(
         *_period_spans(domain), common._meta_layer(),
         alt.Chart(alt.InlineData(values=[{"y": 0}])).mark_rule(color="#231f20").encode(y="y:Q"),
-        data.mark_rule(color="#425563").encode(
+        data.transform_filter("isValid(datum.gap)").mark_rule(color="#425563").encode(
             x=x, y=alt.Y("gap_low:Q", title="Difference (percentage points)"), y2="gap_high:Q"),
         *common._points(valid.encode(
             x=x, y="gap:Q", shape=sig, tooltip=tooltip, color=alt.value("#0072B2"))),
         *ring,
-        width=width, autosize=common.AUTOSIZE, config=common.CONFIG, height=320,
+        crosses,
+        width=width, autosize=common.AUTOSIZE, config=common.CONFIG, height=GAP_HEIGHT,
         title=common._title([f"Below 0: the {label_a} rate is lower than the {label_b} rate. "
                       "Bars: 95% confidence interval (Newcombe).",
+                      "Crosses at the bottom: no value (the tooltip says why).",
                       *([common.APPROXIMATE_LINE] if approximate else []),
                       *common._source(synthetic)]))
 
@@ -247,7 +290,8 @@ def gap_spec(
     dom = tuple(domain)
     first = {c: str(gap[c].iat[0]) if len(gap) and c in gap.columns else d
              for c, d in (("group_a", "first group"), ("group_b", "second group"))}
-    d = common._slim(gap, list(gap.columns), "gap")
+    # Every period is kept, with or without a gap: the ones without carry their reason.
+    d = common._slim(gap, list(gap.columns), why=_why(gap, "gap") if "gap" in gap else [])
     opts = {"domain": dom, "synthetic": common._synthetic(d, synthetic), "width": width,
             "label_a": first["group_a"], "label_b": first["group_b"],
             "approximate": common._any(d, "geo_approximate")}

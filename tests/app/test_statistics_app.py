@@ -45,6 +45,13 @@ def _metric(at, label: str):
     return next(m for m in at.metric if m.label.startswith(label))
 
 
+def _verdict(at, label: str) -> tuple[str, str]:
+    """A headline verdict, a sentence under its figure (it wraps where a metric is cut):
+    ("↓ decreasing", its help) for "Recent trend"."""
+    m = next(m for m in at.markdown if m.value.startswith(label + ": "))
+    return m.value.split(": ", 1)[1].strip("*"), m.proto.help
+
+
 def test_real_2024_25_icbs_19_outside_unadjusted_none_adjusted_page_says_phi():
     """The bundled financial years are NHS England's published annual figures: in 2024/25,
     19 of 42 ICBs lie outside the binomial 99.8% limits; allowing for overdispersion
@@ -116,9 +123,9 @@ def _funnel_width(at) -> float:
 
 def test_trend_headline_has_recent_trend_and_tested_change():
     at = _open("pages/trends.py")
-    trend = _metric(at, "Recent trend")
-    assert TREND_WORDS.match(trend.value)
-    assert "chi-squared test for trend" in trend.proto.help
+    trend, trend_help = _verdict(at, "Recent trend")
+    assert TREND_WORDS.match(trend)
+    assert "chi-squared test for trend" in trend_help
     change = _metric(at, "A year earlier")
     assert re.fullmatch(r"[+-]\d+\.\d points", change.proto.delta)
     assert "Newcombe" in change.proto.help
@@ -171,7 +178,7 @@ def test_real_england_gap_widening_over_financial_years():
 
 def test_real_england_bme_headline_trend_decreasing():
     at = _open("pages/trends.py", {"period": "year", "pop": "BME"})
-    assert _metric(at, "Recent trend").value == "↓ decreasing"
+    assert _verdict(at, "Recent trend")[0] == "↓ decreasing"
     assert _metric(at, "A year earlier").label == "A year earlier (2023/24)"
 
 

@@ -17,6 +17,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from core import charts, explore, periods
+from core.charts.common import NO_NOTE
 from core.store import Store
 
 UNPUBLISHED = next(iter(periods.UNPUBLISHED_QUARTERS))
@@ -349,7 +350,7 @@ def test_no_cut_text_legends_below_titles_wrapped(frame, domain, compared, icb):
 
 def test_tooltips_say_why_a_value_is_missing(frame, domain, compared, icb):
     """Each tooltip entry is text made in the chart: a value, or the row's note, or "no data"
-    -- never null."""
+    (or, for a note where a value has none to add, "no caveats") -- never null or none."""
     for name, spec in every_spec(frame, domain, compared, icb).items():
         for layer in layers_of(spec):
             tips = layer.get("encoding", {}).get("tooltip")
@@ -359,7 +360,8 @@ def test_tooltips_say_why_a_value_is_missing(frame, domain, compared, icb):
             for tip in tips:
                 expr = calc[tip["field"]]
                 assert expr.startswith("isValid("), (name, tip)
-                assert "'no data'" in expr or "'none'" in expr
+                assert "'no data'" in expr or f"'{NO_NOTE}'" in expr
+                assert "'none'" not in expr and "'null'" not in expr
 
 
 def test_tooltip_fallback_renders(compared):
@@ -370,7 +372,7 @@ def test_tooltip_fallback_renders(compared):
         line="datum.tip0 + ' | ' + datum.tip1").mark_text().encode(
         y=alt.Y("line:N"), text="line:N")
     svg = charts.to_image(chart, "svg", width=300)
-    assert b"suppressed | suppressed" in svg and b"51.3 | none" in svg
+    assert b"suppressed | suppressed" in svg and b"51.3 | no caveats" in svg
     assert b"null" not in svg and b"NaN" not in svg
 
 
@@ -408,3 +410,72 @@ def test_source_says_synthetic_only_with_synthetic_values(frame, domain, compare
         published, england, title="t", synthetic=True)["title"]["subtitle"])
     assert charts.source_line(True) == charts.SYNTHETIC_SOURCE
     assert charts.source_line(False) == charts.SOURCE
+
+
+# --- Issue 12: blanks that say why, many series ---------------------------------------------
+
+
+def test_gap_chart_marks_unpublished_quarter_and_every_empty_period(frame, domain, icb):
+    """An ICB's gap over the quarterly domain: the unpublished quarter has its labelled span;
+    every other period without a gap (before the ICB existed) keeps its row with a reason
+    and gets a cross whose tooltip says it."""
+    code, _ = icb
+    gap = explore.group_gap(frame, "ICB", code)
+    spec = charts.gap_spec(gap, domain=domain, title="g", frames=True)
+    assert unpublished_marked(spec)
+    d = spec["datasets"]["gap"].to_pandas()
+    assert len(d) == len(domain)  # no period dropped: the empty ones say why
+    empty = d[d["gap"].isna()]
+    assert len(empty) > 1 and (empty["why"] != "").all() and (empty["note"] != "").all()
+    assert empty.set_index("period").loc[UNPUBLISHED, "note"] == "not published"
+    cross = [layer for layer in layer_on(spec, "gap", "point")
+             if layer["mark"].get("shape") == "cross"]
+    assert len(cross) == 1
+    shown = {json.dumps(t) for t in cross[0]["transform"]}
+    assert json.dumps({"filter": "!isValid(datum.gap) && datum.note !== 'not published'"}) in shown
+    assert any("crosses" in line.lower() for line in spec["title"]["subtitle"])
+    assert b"null" not in charts.to_image(spec, "svg")
+
+
+def test_trend_band_follows_the_main_series(frame, domain):
+    data = explore.trend(frame, keys_for("QHL"), domain=domain)
+    spec = charts.trend_spec(data, domain=domain, frames=True, main=1)
+    d = spec["datasets"]["trend"].to_pandas()
+    assert set(d.loc[d["main"], "series_order"]) == {1}
+    band = layer_on(spec, "trend", "area")
+    assert len(band) == 1 and {"filter": "datum.main === true"} in band[0]["transform"]
+
+
+def test_legend_names_are_short_unique_and_full_in_the_tooltip(frame, domain):
+    keys = [explore.SeriesKey("ICB", "QHL", "Total"), explore.SeriesKey("ICB", "QHL", "BME"),
+            explore.SeriesKey("England", "ENG", "Total")]
+    data = explore.trend(frame, keys, domain=domain)
+    spec = charts.trend_spec(data, domain=domain, frames=True)
+    d = spec["datasets"]["trend"].to_pandas()
+    names = list(dict.fromkeys(d["legend"]))
+    assert names == ["Birmingham and Solihull, Whole population", "Birmingham and Solihull, BAME",
+                     "England, Whole population"]
+    line = layer_on(spec, "trend", "line")[0]
+    assert line["encoding"]["color"]["field"] == "legend"
+    assert "NHS Birmingham and Solihull ICB" in set(d["area_name"])  # the tooltip's "Area"
+    # Two series whose short names would be the same keep their full names.
+    twin = data.assign(area_name="NHS Same ICB", group="Total")
+    assert len(set(time_legend(twin))) == data["series"].nunique()
+
+
+def time_legend(data):
+    from core.charts.time import legend_names
+
+    return legend_names(data)
+
+
+def test_trend_crosses_tooltip_explains_the_reason(frame, domain):
+    data = explore.trend(frame, keys_for("QHL")[:1], domain=domain)
+    hit = data.index[data["rate"].notna()][2]
+    data.loc[hit, ["rate", "note"]] = [np.nan, "suppressed"]
+    d = charts.trend_spec(data, domain=domain, frames=True)["datasets"]["trend"].to_pandas()
+    why = d.set_index("period")["why"]
+    assert why[data.at[hit, "period"]] == ("suppressed: NHS England published * instead of a "
+                                           "count under 5")
+    assert (d.loc[d["rate"].notna(), "why"] == "").all()
+    assert (d.loc[d["rate"].isna(), "why"] != "").all()

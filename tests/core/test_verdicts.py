@@ -245,3 +245,54 @@ def test_compare_columns_carry_both_verdicts_trend_and_note(compared):
             "Compared with England, unadjusted (Fingertips)", "Recent trend",
             "Range under rounding", "Note"} <= set(cols)
     assert all(isinstance(v, str) for c in cols.values() for v in c)
+
+
+# --- The gap beside the headline -----------------------------------------------------------
+
+
+def test_real_england_gap_headline_2024_25(years):
+    """England 2024/25 (published annual figures): BAME 4.2 points below White British,
+    Newcombe 95% interval about −4.5 to −3.9, significant; widening over five years."""
+    ex = explore.Explorer(years)
+    gap = ex.gap("England", "ENG", kind="year")
+    both = ex.trend([explore.SeriesKey("England", "ENG", "BME"),
+                     explore.SeriesKey("England", "ENG", "White British")], kind="year")
+    h = verdicts.gap_headline(gap, "2024/25", verdicts.gap_trend(both), "financial years")
+    assert h["label"] == "BAME − White British, 2024/25"
+    assert h["value"] == "−4.2 points" and h["significant"] is True
+    assert h["interval"] == "95% interval −4.5 to −3.9 points"
+    row = gap.set_index("period").loc["2024/25"]
+    assert row["gap_low"] == pytest.approx(-4.5, abs=0.05)
+    assert row["gap_high"] == pytest.approx(-3.9, abs=0.05)
+    assert h["verdict"].startswith("Significant: the BAME rate is lower")
+    assert h["trend"] == "widening"
+    assert h["trend_words"] == "Over the 5 financial years to 2024/25: widening"
+
+
+def _gap_frame(values: list[tuple[str, float, float, float, str]]) -> pd.DataFrame:
+    return pd.DataFrame([{"period": p, "gap": g, "gap_low": lo, "gap_high": hi, "note": n,
+                          "group_a": "Black, Asian and minority ethnic (BAME)",
+                          "group_b": "White British"} for p, g, lo, hi, n in values])
+
+
+@pytest.mark.parametrize(("row", "value", "start"), [
+    (("Q", 1.04, -0.2, 2.3, ""), "+1.0 points", "Not significant: chance could explain"),
+    (("Q", 2.0, 0.5, 3.5, ""), "+2.0 points", "Significant: the BAME rate is higher"),
+    (("Q", np.nan, np.nan, np.nan, "Black, Asian and minority ethnic (BAME): suppressed"),
+     "no data", "No gap for Q: BAME: suppressed (NHS England published *"),
+    (("Q", np.nan, np.nan, np.nan, "not published"), "no data",
+     "No gap for Q: not published: NHS England never published 2020/21 Q2"),
+    (("Q", np.nan, np.nan, np.nan, ""), "no data", "No gap for Q: no data: nothing published"),
+])
+def test_gap_headline_in_words(row, value, start):
+    h = verdicts.gap_headline(_gap_frame([row]), "Q")
+    assert h["value"] == value and h["verdict"].startswith(start)
+    assert h["trend"] == "could not be calculated"
+    shown = " ".join(v for v in h.values() if isinstance(v, str))
+    assert "None" not in shown and "nan" not in shown
+
+
+def test_gap_headline_for_a_period_the_frame_lacks_says_no_data():
+    h = verdicts.gap_headline(_gap_frame([("A", -1.0, -2.0, -0.1, "")]), "B")
+    assert h["value"] == "no data" and h["verdict"].startswith("No gap for B: no data")
+    assert h["trend_words"].endswith("to A: could not be calculated")
