@@ -352,7 +352,7 @@ class Explorer(Catalogue):
             redrawn = np.repeat([k.level == "ICB" and k.area_code in changed for k in keys],
                                 each)
             why = icb_boundaries.gap_note(self.boundaries)
-            for i in np.flatnonzero(redrawn & (status == "no data")):
+            for i in np.flatnonzero(redrawn & np.isin(status, [NO_DATA, NOT_YET_PUBLISHED])):
                 note[i] = why
         for i in np.flatnonzero(approximate):
             note[i] = grid["geo_note"][i] if note[i] is None else f"{note[i]}; {grid['geo_note'][i]}"
