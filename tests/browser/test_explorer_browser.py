@@ -109,7 +109,7 @@ def test_icb_view_two_comparisons_table_download_and_shared_link(server, page, t
     assert picker.input_value().startswith("West Yorkshire (North East and Yorkshire) · QWO")
     compared = sidebar(fresh).locator("[data-testid='stMultiSelect']").inner_text()
     assert "NHS South Yorkshire ICB" in compared and "NHS Humber and North Yorkshire ICB" in compared
-    assert fresh.get_by_role("radio", name="ICB").is_checked()
+    assert fresh.get_by_role("radio", name="ICB", exact=True).is_checked()
     heading = fresh.locator("[data-testid='stHeading']").filter(has_text="ICB").first.inner_text()
     assert "West Yorkshire" in heading
 

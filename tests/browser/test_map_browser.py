@@ -32,4 +32,4 @@ def test_click_on_the_map_chooses_the_icb(server, page):
     page.wait_for_function(
         f"() => document.querySelector(\"{PICKER}\").value.endsWith('· QHL')", timeout=60_000)
     wait_for_app(page)
-    assert page.locator(PICKER).input_value() == "NHS Birmingham and Solihull ICB (Midlands) · QHL"
+    assert page.locator(PICKER).input_value() == "Birmingham and Solihull (Midlands) · QHL"
