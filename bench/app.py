@@ -51,8 +51,6 @@ PAGES = {
     # Each run starts on the recovery rate, so this is always a change (to both of the
     # inequalities page's charts).
     "inequalities": ("pages/inequalities.py", ("radio", "w_measure", ["reliable_recovery"])),
-    "about": ("pages/about.py", ("radio", "w_measure", ["reliable_recovery"])),
-    "upload": ("pages/upload.py", ("radio", "w_measure", ["reliable_recovery"])),
     # The Period control: each run opens on the bundled store's default (financial years), so
     # switching to quarterly is always a change, to every chart of the page.
     "trends:period": ("pages/trends.py", ("radio", "w_period", ["quarter"])),

@@ -71,9 +71,14 @@ class Catalogue:
         """The latest quarter (``latest_of`` for either period type)."""
         return self.latest_of("quarter")
 
+    @functools.cached_property
+    def years(self) -> list[str]:
+        return year_domain(self.frame)
+
     def domain(self, kind: str = "quarter") -> list[str]:
-        """Every period of ``kind`` from the first to the last, gaps included."""
-        return self.quarters if kind == "quarter" else year_domain(self.frame)
+        """Every period of ``kind`` from the first to the last, gaps included (worked out
+        once: every rerun of every page asks)."""
+        return self.quarters if kind == "quarter" else self.years
 
     @functools.cached_property
     def _synthetic_by_period(self) -> dict[str, bool]:
@@ -82,8 +87,12 @@ class Catalogue:
 
     def published(self, kind: str = "quarter") -> list[str]:
         """The periods of ``kind`` the store has rows for, oldest first."""
+        return list(self._published[kind])
+
+    @functools.cached_property
+    def _published(self) -> dict[str, tuple[str, ...]]:
         have = self._synthetic_by_period
-        return [p for p in self.domain(kind) if p in have]
+        return {kind: tuple(p for p in self.domain(kind) if p in have) for kind in PERIOD_TYPES}
 
     def latest_of(self, kind: str = "quarter") -> str | None:
         found = self.published(kind)
