@@ -61,7 +61,8 @@ if explorer is not None:
 else:
     kind, synthetic, published = "quarter", False, []
 with st.sidebar:
-    st.divider()
+    if sidebar.PAGE_CONTROLS.get(page.url_path or "trends"):  # About and Upload show none
+        st.divider()
     st.caption(
         ("Data: NHS England, NHS Talking Therapies quarterly statistics." if kind == "quarter"
          else f"Data: {data.credit()}.")

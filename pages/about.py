@@ -97,9 +97,12 @@ st.markdown(
 - **Suppressed counts** give *no rate* (never 0%), except a suppressed "not at caseness"
   (0 to 4) with the other counts present: the rate is then a range (see *Rounding ranges*
   below). A rate from fewer than 30 people is marked as unreliable.
-- **Areas change**: ICBs replaced STPs and CCGs in July 2022, and several ICBs merged in April
-  2026, so an area's series may start or stop. Before July 2022 STP figures are shown under the
-  ICB with the same code.
+- **Areas change**: ICBs replaced STPs and CCGs in July 2022, and on 1 April 2026 12 of the 42
+  ICBs merged or split into 6. ICB views offer both geographies (*ICBs 2022–26*, 42, and *ICBs
+  from April 2026*, 36, under *ICB boundaries* in the sidebar). An ICB's figure for a period
+  before it existed is the sum of the CCGs (or STPs) that map wholly onto it; where a boundary
+  cut through a CCG the point is marked *approximate* and says what moved; where no honest sum
+  exists the period has no value and says why. STP and CCG rows are never shown as ICBs.
 """
 )
 
