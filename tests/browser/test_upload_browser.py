@@ -23,7 +23,9 @@ def test_upload_zip_and_see_the_new_quarter(isolated_server, page, tmp_path):
         page.locator("[data-testid='stFileUploader'] button").filter(has_text="Upload").click()
     chooser.value.set_files(str(zpath))
     page.get_by_text("The file was read without problems").wait_for(timeout=60_000)
-    assert "New periods: 2026/27 Q2" in page.locator("[data-testid='stMain']").inner_text()
+    # the check report comes first; the preview (with the new period) follows in the same run
+    page.locator("[data-testid='stMain']").get_by_text("New periods: 2026/27 Q2").first.wait_for(
+        timeout=60_000)
     page.get_by_role("button", name="Use for this session").click()
     page.get_by_text("Includes your upload").first.wait_for(timeout=60_000)
 
