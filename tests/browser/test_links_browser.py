@@ -112,7 +112,10 @@ def test_phone_choices_one_labelled_tap_away(server, browser):
         for text in ("Period", "View", "Population"):
             el = side.get_by_text(text, exact=True).first
             el.wait_for()
-            b = el.bounding_box()
-            assert b and 0 <= b["x"] < 390, text
+            # the sidebar slides in: wait until the label is on screen (fails after 30 s)
+            expect(el).to_be_in_viewport(timeout=30_000)
+            pg.wait_for_function(
+                "el => { const r = el.getBoundingClientRect(); return r.left >= 0 && r.left < 390; }",
+                arg=el.element_handle(), timeout=30_000)
     finally:
         pg.context.close()
