@@ -101,8 +101,11 @@ def test_phone_choices_one_labelled_tap_away(server, browser):
         pg.goto(server)
         wait_for_app(pg)
         button = pg.locator("[data-testid='stExpandSidebarButton']")
-        label = pg.evaluate("""() => getComputedStyle(document.querySelector(
-            "[data-testid='stExpandSidebarButton']"), '::after').content""")
+        # the style arrives with the script's run: wait for it (fails after 30 s)
+        label = pg.wait_for_function("""() => {
+            const b = document.querySelector("[data-testid='stExpandSidebarButton']");
+            const c = b && getComputedStyle(b, '::after').content;
+            return c && c.includes('area') ? c : null; }""", timeout=30_000).json_value()
         assert "area" in label and "period" in label
         box = button.bounding_box()
         assert box and box["width"] > 150 and box["x"] + box["width"] <= 390
