@@ -107,13 +107,22 @@ def page(browser):
 
 
 def wait_for_app(pg) -> None:
-    """Streamlit has finished running the script: the page's title is drawn (every page has
-    one; About and Upload have no sidebar controls) and nothing is running."""
-    pg.wait_for_selector("[data-testid='stApp']")
+    """Streamlit has finished running the script and drawn the page.
+
+    Streamlit marks its root with ``data-test-script-state`` (``running``, ``rerunRequested``,
+    ``notRunning``); a widget change flips it away from ``notRunning`` at once, so waiting for
+    ``notRunning`` after an action cannot read the page before the rerun (as the status-widget
+    check could on a busy machine). Every page has a title; the short pause lets a rerun that
+    the script itself requests (``st.rerun``) begin before the second check.
+    """
+    done = "[data-testid='stApp'][data-test-script-state='notRunning']"
+    pg.wait_for_selector("[data-testid='stApp'][data-test-connection-state='CONNECTED']",
+                         timeout=60_000)
+    pg.wait_for_selector(done, timeout=90_000)
     pg.wait_for_selector("[data-testid='stMain'] h1")
     pg.wait_for_timeout(300)
+    pg.wait_for_selector(done, timeout=90_000)
     pg.wait_for_selector("[data-testid='stStatusWidget']", state="detached", timeout=60_000)
-    pg.wait_for_timeout(300)
 
 
 @pytest.fixture

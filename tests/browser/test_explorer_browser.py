@@ -6,6 +6,7 @@ import csv
 import io
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.conftest import wait_for_app
 
@@ -44,15 +45,16 @@ def test_landing_page_shows_englands_real_rate_and_no_synthetic_banner(server, p
     pg.goto(server)
     wait_for_app(pg)
     pg.wait_for_selector("[data-testid='stVegaLiteChart'] canvas, [data-testid='stVegaLiteChart'] svg")
-    metric = pg.locator("[data-testid='stMetric']").first.inner_text()
-    assert "Recovery rate, 2024/25" in metric and "50.5%" in metric
+    metric = pg.locator("[data-testid='stMetric']").first
+    expect(metric).to_contain_text("Recovery rate, 2024/25")
+    expect(metric).to_contain_text("50.5%")
     assert "synthetic" not in alerts(pg).lower()
-    assert "period=year" in pg.url
-    assert sidebar(pg).get_by_role("radio", name="Financial year").is_checked()
+    pg.wait_for_url("**period=year**")
+    expect(sidebar(pg).get_by_role("radio", name="Financial year")).to_be_checked()
     sidebar(pg).get_by_text("Quarterly", exact=True).click()
     wait_for_app(pg)
     pg.get_by_text("Synthetic sample data").first.wait_for()
-    assert "period=quarter" in pg.url
+    pg.wait_for_url("**period=quarter**")
 
 
 def test_icb_view_two_comparisons_table_download_and_shared_link(server, page, tmp_path):
