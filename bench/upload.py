@@ -194,12 +194,20 @@ def worst(tmp: Path) -> None:
         shutil.copy(ROOT / "data" / "recovery.parquet", store)
         r = run_child(code, str(path), str(store))
         peak = r["peak_mb"]
+        if "before_mb" in r:
+            # AppTest runs the page in the harness's process, which holds copies of the file
+            # a server never has (the test's bytes, and the upload AppTest registers on each
+            # run): informative, but the goal is the server's (the real-server line below).
+            harness = r["with_file_mb"] - r["before_mb"]
+            print(f"  {label:<28} {r['seconds']:7.1f} s  peak RSS {peak:6.0f} MB, of which the "
+                  f"test harness's own copy of the file is {harness:.0f} MB (app and store "
+                  f"before the upload {r['before_mb']:.0f} MB; peak while checking and "
+                  f"previewing {r['preview_mb']:.0f} MB): not the goal's measure, see the "
+                  "real server")
+            continue
         verdict = "meets" if peak <= GOAL_MB else "MISSES"
-        extra = (f" (app and store before the upload {r['before_mb']:.0f} MB; with the test "
-                 f"harness's own copy of the file {r['with_file_mb']:.0f} MB; peak while "
-                 f"checking and previewing {r['preview_mb']:.0f} MB)" if "before_mb" in r else "")
         print(f"  {label:<28} {r['seconds']:7.1f} s  peak RSS {peak:6.0f} MB = "
-              f"{peak / GOAL_MB:.2f} x 1 GB: {verdict} the goal{extra}")
+              f"{peak / GOAL_MB:.2f} x 1 GB: {verdict} the goal")
         store.unlink()
     r = server_route(path)
     if r is None:

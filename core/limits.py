@@ -27,8 +27,10 @@ MAX_COMPRESSION_RATIO = 200
 #: No published line is longer than a few hundred bytes; a longer one is not a published file.
 MAX_LINE_BYTES = 1 << 20
 #: Rows a file may keep (every row of the measures and breakdowns we read). The largest real
-#: quarter keeps about 28,000 (4,700 areas-and-groups x 6 measures); this is ten times that.
-MAX_KEPT_ROWS = 300_000
+#: quarter keeps about 28,000 (4,700 areas-and-groups x 6 measures); this is five times that,
+#: and what a page upload of a file at this cap and the upload limit may cost stays under 1 GB
+#: (bench/upload.py --worst-only).
+MAX_KEPT_ROWS = 150_000
 #: Bytes read at a time (at most MAX_LINE_BYTES, so that a line's length is measured exactly).
 READ_BYTES = 1 << 20
 #: Bytes parsed at a time.

@@ -187,7 +187,11 @@ def compact(df: pd.DataFrame) -> pd.DataFrame:
         chunked = arrow()
         if isinstance(chunked, pa.ChunkedArray) and chunked.num_chunks > 1:
             changed[name] = pd.array(chunked.combine_chunks(), dtype=df[name].dtype)
-    return df.assign(**changed) if changed else df
+    if not changed:
+        return df
+    out = df.assign(**changed)
+    pa.default_memory_pool().release_unused()  # the chunks just replaced (see Store.load)
+    return out
 
 
 def conform(df: pd.DataFrame) -> pd.DataFrame:

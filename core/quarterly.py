@@ -22,7 +22,7 @@ from core.terms import (
     MEASURE_BY_ID,
     MEASURE_BY_NAME,
     add_groups,
-    clean,
+    clean_labels,
     current_regions,
     is_placeholder,
     keep,
@@ -135,7 +135,7 @@ def _tidy(df: pd.DataFrame, cols: dict, name: str, rows_read: int, encoding: str
 
     # Object arrays once, then numpy choices: each Series handed to np.select is converted
     # again, and that conversion was most of the cost.
-    icb, icb_name, sub, sub_name = (clean(df[c]).to_numpy(object)
+    icb, icb_name, sub, sub_name = (clean_labels(df[c]).to_numpy(object)
                                     for c in ("icb", "icb_name", "sub", "sub_name"))
     level = df["level"].to_numpy(object)
     is_england = level == "England"
@@ -148,6 +148,10 @@ def _tidy(df: pd.DataFrame, cols: dict, name: str, rows_read: int, encoding: str
                                        np.where(is_icb, icb_name, np.where(is_sub, sub_name, ""))))
     df["parent_code"] = as_text(np.where(is_sub, icb, None))
     df["parent_name"] = as_text(np.where(is_sub, icb_name, None))
+    # The published columns these came from are not needed again; rows dropped below would
+    # otherwise copy them too (a large upload's peak).
+    df = df.drop(columns=["icb", "icb_name", "sub", "sub_name", "group_type", "measure_id",
+                          "measure_name"])
     unknown = (df["level"] != "England") & is_placeholder(df["area_code"])
     if unknown.any():
         skipped["area code unknown or a placeholder (InvalidRegionCode, Unknown, ...)"] += int(

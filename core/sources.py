@@ -68,9 +68,11 @@ def open_source(source: Source, name: str | None) -> tuple[Opener, str]:
         return (lambda: in_memory(data)), name or "upload"
     label = name or getattr(source, "name", None) or "upload"
     if isinstance(source, io.BytesIO):
-        # An uploaded file (Streamlit's UploadedFile is a BytesIO): read its buffer in place.
-        # A copy of a 300 MB upload would be 300 MB more at the page's peak.
-        data = source.getbuffer()
+        # An uploaded file (Streamlit's UploadedFile is a BytesIO over the upload's bytes):
+        # read those bytes in place. ``getvalue`` hands back the very bytes object the BytesIO
+        # was made from; ``getbuffer`` would first copy it (CPython un-shares the buffer
+        # before exporting it), 300 MB more at the upload page's peak.
+        data = memoryview(source.getvalue())
         return (lambda: in_memory(data)), label
     data = memoryview(_read(source, -1, label))
     return (lambda: in_memory(data)), label

@@ -114,39 +114,69 @@ if source.session_upload:
             folder.close()
         st.rerun()
 
-uploaded = st.file_uploader(
-    "Published file (.zip or .csv)", type=["zip", "csv"], key="upload_file",
-    help=f"Up to {readers.MAX_UPLOAD_MB} MB.",
-)
-year = st.text_input(
-    "Financial year of an annual CSV (only if its file name does not say)", key="upload_year",
-    placeholder="2025-26", max_chars=7,
-)
-if uploaded is None:
-    ss.pop("upload_parsed", None)  # release the last file's rows
-    st.stop()
 
-name = os.path.basename(uploaded.name)[:200]
-if uploaded.size > readers.MAX_UPLOAD_BYTES:
-    st.error(f"The file is {uploaded.size / 1000**2:,.0f} MB, over the "
-             f"{readers.MAX_UPLOAD_MB} MB limit. Nothing was changed.")
-    st.text(name)
-    st.stop()
 
-# Read the file once per upload (Streamlit gives each upload its own id); recompute only the
-# (cheap) preview when the base or the sample choice changes.
-token = f"{uploaded.file_id}|{year.strip()}"
-parsed = ss.get("upload_parsed")
-if not parsed or parsed["token"] != token:
-    ss.pop("upload_parsed", None)  # let the previous file's rows go before reading this one
+def read(upload, name: str, year: str) -> dict:
+    """Read and check the file; what the rest of the page needs from it, or its error."""
     with st.spinner("Reading and checking the file…"):
         try:
-            result = readers.read_file(uploaded, name, period=year.strip() or None)
-            parsed = {"token": token, "result": result, "error": None, "base": None,
-                      "suggest": store.suggest_removing_sample(stored, [result])}
+            result = readers.read_file(upload, name, period=year or None)
         except InputError as exc:
-            parsed = {"token": token, "error": str(exc), "base": None}
-    ss["upload_parsed"] = parsed
+            # The file is kept (one copy) only for an error a year may cure: the page asks
+            # for the year and reads it again.
+            return {"error": str(exc), "year": year, "name": name, "size": upload.size,
+                    "retry": upload if "financial year" in str(exc) else None}
+    return {"result": result, "error": None, "year": year, "base": None, "name": name,
+            "size": upload.size, "retry": None,
+            "suggest": store.suggest_removing_sample(stored, [result])}
+
+
+round_ = ss.get("upload_round", 0)
+parsed = ss.get("upload_parsed")
+if parsed is None:
+    uploader_key = "upload_file" if not round_ else f"upload_file_{round_}"
+    uploaded = st.file_uploader(
+        "Published file (.zip or .csv)", type=["zip", "csv"], key=uploader_key,
+        help=f"Up to {readers.MAX_UPLOAD_MB} MB.",
+    )
+    year = st.text_input(
+        "Financial year of an annual CSV (only if its file name does not say)",
+        key="upload_year" if not round_ else f"upload_year_{round_}", placeholder="2025-26",
+        max_chars=7,
+    )
+    if uploaded is None:
+        st.stop()
+    name = os.path.basename(uploaded.name)[:200]
+    if uploaded.size > readers.MAX_UPLOAD_BYTES:
+        st.error(f"The file is {uploaded.size / 1000**2:,.0f} MB, over the "
+                 f"{readers.MAX_UPLOAD_MB} MB limit. Nothing was changed.")
+        st.text(name)
+        st.stop()
+    # Streamlit holds the upload twice while the widget has it (its uploader's bytes, and
+    # the copy each run's widget value is): let its own go before reading, so a 300 MB file
+    # costs 300 MB, not 600, at the page's peak (issue 13's 1 GB). The file is read once;
+    # the uploader gives way to its name until another file is wanted.
+    data.release_upload(uploaded.file_id)
+    ss.pop(uploader_key, None)
+    ss["upload_parsed"] = read(uploaded, name, year.strip())
+    del uploaded
+    st.rerun()
+
+st.text(f"File: {parsed['name']} ({parsed['size'] / 1000**2:,.1f} MB)")
+if parsed["retry"] is not None:
+    # A year cures this error: ask for it and read the kept file again.
+    year = st.text_input(
+        "Financial year of this annual CSV", key=f"retry_year_{round_}", placeholder="2025-26",
+        max_chars=7, help="The year the file covers, for example 2024-25: the file is then "
+        "read again.")
+    if year.strip() and year.strip() != parsed["year"]:
+        ss["upload_parsed"] = read(parsed["retry"], parsed["name"], year.strip())
+        st.rerun()
+if st.button("Upload a different file", key="upload_another"):
+    ss.pop("upload_parsed", None)  # the last file's rows, and any kept copy of it, go
+    # A new uploader (a new key), so nothing of the old one comes back with it.
+    ss["upload_round"] = round_ + 1
+    st.rerun()
 
 if parsed["error"]:
     st.error("This file cannot be used. Nothing was changed: the stored data and this "

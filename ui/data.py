@@ -380,3 +380,18 @@ def geography_label(boundaries: str) -> str:
     from core import geography
 
     return geography.label(boundaries)
+
+
+def release_upload(file_id: str) -> None:
+    """Let Streamlit drop an uploaded file's bytes once the page has read them.
+
+    Streamlit keeps every upload whole in memory until the session ends or the user removes
+    it; for a 300 MB file that is 300 MB held through the preview and the merge. This is what
+    ``st.chat_input`` does with its files (only the in-memory manager can remove them).
+    """
+    from streamlit.runtime.memory_uploaded_file_manager import MemoryUploadedFileManager
+    from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    if ctx is not None and isinstance(ctx.uploaded_file_mgr, MemoryUploadedFileManager):
+        ctx.uploaded_file_mgr.remove_file(session_id=ctx.session_id, file_id=file_id)

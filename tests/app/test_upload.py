@@ -56,7 +56,10 @@ def upload_page(secrets: dict | None = None):
 
 
 def upload(at, name: str, data: bytes, mime: str = "application/octet-stream"):
-    at.file_uploader(key="upload_file").upload(name, data, mime).run()
+    """Upload a file, first asking for the uploader back if a file was already read."""
+    if "upload_another" in {b.key for b in at.get("button")}:
+        at.button(key="upload_another").click().run()
+    at.get("file_uploader")[0].upload(name, data, mime).run()
     assert not at.exception, at.exception
     return at
 
@@ -311,12 +314,15 @@ def test_cli_and_page_use_the_same_reader(shared_store, tmp_path):
     before = digest(shared_store)
     at = upload(upload_page(), "annual.csv", data, "text/csv")
     assert "which financial year" in errors(at)
-    at.text_input(key="upload_year").set_value("2024-25").run()
+    at.get("text_input")[0].set_value("2024-25").run()  # the year box the error brings
     assert "read without problems" in at.success[0].value
     assert "looks cut short" in errors(at) and "covers 1 of the" in errors(at)
     assert cli.main(["ingest", str(path), "--period", "2024-25", "--store", str(shared_store)]) == 2
     assert digest(shared_store) == before
-    at.text_input(key="upload_year").set_value("2016-17").run()
+    # the year read is the year used; another year means reading the file again
+    upload(at, "annual.csv", data, "text/csv")
+    assert "which financial year" in errors(at)  # a new uploader, and a new year box
+    at.get("text_input")[0].set_value("2016-17").run()
     assert "read without problems" in at.success[0].value and not at.get("code")
     assert "New periods: 2016/17" in markdown(at)
     assert cli.main(["ingest", str(path), "--period", "2016-17", "--store", str(shared_store)]) == 0
@@ -358,10 +364,42 @@ def test_the_file_is_read_once_per_upload_not_per_rerun(shared_store, monkeypatc
     monkeypatch.setattr(hashlib, "sha256", sha256)
     at = upload(upload_page(), "q.zip", data)
     at.run()
-    at.text_input(key="upload_year").set_value("").run()
+    at.checkbox(key="remove_synthetic").uncheck().run()  # a new preview, not a new read
     assert len(calls) == 1 and not any(hashed)
     upload(at, "q2.zip", next_quarter_zip())  # a new upload (new id): read again
     assert len(calls) == 2
+
+
+def test_a_read_files_bytes_are_let_go_and_the_uploader_comes_back_on_request(shared_store,
+                                                                            monkeypatch):
+    """Streamlit holds an upload whole until the session ends: for a 300 MB file that was
+    300 MB through the preview and the merge, the upload page's peak (issue 13)."""
+    from streamlit.runtime.memory_uploaded_file_manager import MemoryUploadedFileManager
+
+    managers = []
+    original = MemoryUploadedFileManager.remove_file
+
+    def remove_file(self, session_id, file_id):
+        managers.append(self)
+        return original(self, session_id, file_id)
+
+    monkeypatch.setattr(MemoryUploadedFileManager, "remove_file", remove_file)
+    at = upload(upload_page(), "q.zip", next_quarter_zip())
+    assert "read without problems" in at.success[0].value
+    assert managers and not any(any(s.values()) for s in managers[0].file_storage.values())
+    assert "upload_file" not in {u.key for u in at.get("file_uploader")}
+    assert "File: q.zip" in markdown(at)
+    at.button(key="apply_session").click().run()  # the read rows are all it needs
+    assert not at.exception and any("Includes your upload" in i.value for i in at.info)
+    at.button(key="upload_another").click().run()
+    assert len(at.get("file_uploader")) == 1 and not at.get("dataframe")  # preview gone too
+    # a file with an error: its uploader gives way too, and the button brings it back
+    at.get("file_uploader")[0].upload("empty.csv", b"", "text/csv").run()
+    assert "the file is empty" in errors(at) and not at.get("file_uploader")
+    assert not at.get("text_input")  # no year cures this one, so no copy is kept
+    assert at.session_state["upload_parsed"]["retry"] is None
+    at.button(key="upload_another").click().run()
+    assert len(at.get("file_uploader")) == 1
 
 
 def test_session_folders_are_deleted_when_replaced_or_discarded(shared_store):
@@ -569,7 +607,7 @@ def test_preview_chart_follows_the_files_period_type(shared_store):
               b"Count_FinishedCourseTreatment,Count_NotAtCaseness,Count_Recovery\n"
               b"England,All,All,Total,NULL,NULL,1000,50,480\n")
     at = upload(upload_page(), "annual.csv", annual, "text/csv")
-    at.text_input(key="upload_year").set_value("2016-17").run()
+    at.get("text_input")[0].set_value("2016-17").run()
     assert "read without problems" in at.success[0].value
     spec, drawn, highlighted = _preview_chart(at)
     assert highlighted == ["2016/17"]

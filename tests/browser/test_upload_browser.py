@@ -9,20 +9,28 @@ from tests.browser.conftest import wait_for_app
 pytestmark = pytest.mark.timeout(240)
 
 
-def test_upload_zip_and_see_the_new_quarter(isolated_server, page, tmp_path):
+def upload_next_quarter(page, url: str, tmp_path) -> None:
+    """Open the Upload page, choose the next quarter's zip in the file chooser, and wait until
+    it is read: the uploader then gives way to the file's name (its bytes are let go)."""
     from tests.app.test_upload import next_quarter_zip
 
-    url, copy = isolated_server
-    before = (copy / "data" / "recovery.parquet").read_bytes()
     zpath = tmp_path / "nhstalkingtherapies_quarterly_data_q2_26_27.zip"
     zpath.write_bytes(next_quarter_zip())
-
     page.goto(url + "/upload")
     wait_for_app(page)
     with page.expect_file_chooser() as chooser:
         page.locator("[data-testid='stFileUploader'] button").filter(has_text="Upload").click()
     chooser.value.set_files(str(zpath))
     page.get_by_text("The file was read without problems").wait_for(timeout=60_000)
+    page.get_by_text(f"File: {zpath.name}").wait_for(timeout=60_000)
+    wait_for_app(page)
+    assert page.locator("[data-testid='stFileUploader']").count() == 0
+
+
+def test_upload_zip_and_see_the_new_quarter(isolated_server, page, tmp_path):
+    url, copy = isolated_server
+    before = (copy / "data" / "recovery.parquet").read_bytes()
+    upload_next_quarter(page, url, tmp_path)
     # the check report comes first; the preview (with the new period) follows in the same run
     page.locator("[data-testid='stMain']").get_by_text("New periods: 2026/27 Q2").first.wait_for(
         timeout=60_000)
@@ -49,18 +57,8 @@ def test_upload_zip_and_see_the_new_quarter(isolated_server, page, tmp_path):
 def test_upload_preview_table_fits_at_1400px(isolated_server, page, tmp_path):
     """Issue 12 item 9: at 1400 px, with the sidebar open, the preview table shows every
     column (before, after and change first; short names) with no horizontal scrolling."""
-    from tests.app.test_upload import next_quarter_zip
-
     url, _ = isolated_server
-    zpath = tmp_path / "nhstalkingtherapies_quarterly_data_q2_26_27.zip"
-    zpath.write_bytes(next_quarter_zip())
-    page.goto(url + "/upload")
-    wait_for_app(page)
-    with page.expect_file_chooser() as chooser:
-        page.locator("[data-testid='stFileUploader'] button").filter(has_text="Upload").click()
-    chooser.value.set_files(str(zpath))
-    page.get_by_text("The file was read without problems").wait_for(timeout=60_000)
-    wait_for_app(page)
+    upload_next_quarter(page, url, tmp_path)
     assert page.viewport_size["width"] == 1400
     table = page.locator("[data-testid='stMain'] [data-testid='stDataFrame']").first
     table.scroll_into_view_if_needed()
