@@ -24,7 +24,7 @@ st.set_page_config(
 
 PAGES = [
     st.Page(str(ROOT / "pages" / "trends.py"), title="Recovery over time", icon=":material/show_chart:",
-            url_path="trends", default=True),
+            url_path="recovery", default=True),
     st.Page(str(ROOT / "pages" / "compare.py"), title="Compare ICBs", icon=":material/leaderboard:",
             url_path="compare"),
     st.Page(str(ROOT / "pages" / "map.py"), title="Map of ICBs", icon=":material/map:",
@@ -35,8 +35,15 @@ PAGES = [
             url_path="about"),
     st.Page(str(ROOT / "pages" / "upload.py"), title="Upload data", icon=":material/upload_file:",
             url_path="upload"),
+    # The first page lives at "/" (Streamlit reserves its url_path, but does not serve it), so
+    # /trends, the form every other page's address takes, said "Page not found". The same
+    # page, kept out of the menu, answers there.
+    st.Page(str(ROOT / "pages" / "trends.py"), title="Recovery over time",
+            icon=":material/show_chart:", url_path="trends", visibility="hidden"),
 ]
 page = st.navigation(PAGES)
+# The trends page is the default (url_path "" at "/") or its alias at /trends.
+page_key = page.url_path if page.url_path not in ("", "recovery") else "trends"
 style.apply()
 
 source = data.active_source()
@@ -46,10 +53,9 @@ if source.mtime == 0.0:
 # A store that cannot be read must not take the app down: every page says so in words.
 explorer, store_problem = page_context.open_store(source)
 page_context.remember(source, explorer, store_problem)
-st.session_state["selection"] = (sidebar.render(explorer, page.url_path or "trends")
+st.session_state["selection"] = (sidebar.render(explorer, page_key)
                                  if explorer is not None and len(explorer.areas) else None)
-if st.session_state["selection"] is not None and "boundaries" in PAGE_CONTROLS.get(
-        page.url_path or "trends", ()):
+if st.session_state["selection"] is not None and "boundaries" in PAGE_CONTROLS.get(page_key, ()):
     # Pages with ICB views see the store in the chosen ICB boundaries (issue 10).
     page_context.remember(source, explorer.in_boundaries(
         st.session_state["selection"].boundaries), store_problem)
@@ -61,7 +67,7 @@ if explorer is not None:
 else:
     kind, synthetic, published = "quarter", False, []
 with st.sidebar:
-    if sidebar.PAGE_CONTROLS.get(page.url_path or "trends"):  # About and Upload show none
+    if sidebar.PAGE_CONTROLS.get(page_key):  # About and Upload show none
         st.divider()
     st.caption(
         ("Data: NHS England, NHS Talking Therapies quarterly statistics." if kind == "quarter"

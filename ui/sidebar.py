@@ -42,7 +42,9 @@ WRITTEN = "_url_written"
 def _init(ex: explore.Explorer) -> None:
     ss = st.session_state
     params = st.query_params.to_dict()
-    if ss.get("_sel_ready") and params == ss.get(WRITTEN):
+    if ss.get("_sel_ready") and (params == ss.get(WRITTEN) or not params):
+        # Nothing new, or a move to another page from the menu: Streamlit opens the page
+        # with an empty query string, and the choices made so far carry over to it.
         return
     # First run, or the browser brought another URL (Back, Forward, an edited link).
     sel = from_params(params, ex)

@@ -122,3 +122,27 @@ def test_phone_choices_one_labelled_tap_away(server, browser):
                 arg=el.element_handle(), timeout=30_000)
     finally:
         pg.context.close()
+
+
+def test_choices_carry_over_the_menu_and_trends_has_an_address(server, browser):
+    """Streamlit opens a page chosen from the menu with an empty query string: the session's
+    choices (here from a link) carry over to it rather than going back to the defaults. And
+    /trends, the address the other pages' form suggests, is the trends page, not "Page not
+    found"."""
+    pg = viewport_page(browser, 1400, 900)
+    try:
+        pg.goto(f"{server}/trends?period=quarter&view=ICB&icb=QWO")
+        wait_for_app(pg)
+        pg.wait_for_selector("[data-testid='stVegaLiteChart'] svg, "
+                             "[data-testid='stVegaLiteChart'] canvas")
+        assert "Page not found" not in pg.locator("body").inner_text()
+        assert "West Yorkshire" in pg.locator("[data-testid='stMain']").inner_text()
+        chosen = {"period": "quarter", "view": "ICB", "icb": "QWO"}
+        for name in ("Compare ICBs", "Ethnic inequalities", "Recovery over time"):
+            pg.locator("[data-testid='stSidebarNav'] a").filter(has_text=name).click()
+            wait_for_app(pg)
+            got = params(pg)
+            assert {k: got.get(k) for k in chosen} == chosen, (name, got)
+        assert "West Yorkshire" in pg.locator("[data-testid='stMain']").inner_text()
+    finally:
+        pg.context.close()
