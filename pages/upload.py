@@ -162,7 +162,9 @@ if parsed is None:
     del uploaded
     st.rerun()
 
-st.text(f"File: {parsed['name']} ({parsed['size'] / 1000**2:,.1f} MB)")
+size = parsed["size"]
+st.text(f"File: {parsed['name']} ("
+        + (f"{size / 1000**2:,.1f} MB)" if size >= 1000**2 else f"{max(size, 1) / 1000:,.0f} KB)"))
 if parsed["retry"] is not None:
     # A year cures this error: ask for it and read the kept file again.
     year = st.text_input(
