@@ -164,7 +164,7 @@ if parsed is None:
 
 size = parsed["size"]
 st.text(f"File: {parsed['name']} ("
-        + (f"{size / 1000**2:,.1f} MB)" if size >= 1000**2 else f"{max(size, 1) / 1000:,.0f} KB)"))
+        + (f"{size / 1000**2:,.1f} MB)" if size >= 1000**2 else f"{-(-size // 1000):,} KB)"))  # rounded up: never "0 KB"
 if parsed["retry"] is not None:
     # A year cures this error: ask for it and read the kept file again.
     year = st.text_input(
