@@ -395,8 +395,10 @@ class Explorer(Catalogue):
         eng = stats.add_rates(self.frame.iloc[self._slices.get((*where, "England"), _NONE)],
                               measure)
         england = eng.iloc[0] if len(eng) else None
-        table = stats.add_rates(self.frame.iloc[self._slices.get((*where, level), _NONE)],
-                                measure)
+        rows = self.frame.iloc[self._slices.get((*where, level), _NONE)]
+        if level == "ICB" and len(rows):
+            rows = self._with_absent_icbs(rows, period, group)
+        table = stats.add_rates(rows, measure)
         benchmark = england["rate"] / 100 if england is not None else np.nan
         num, den = (table[c].to_numpy("float64", na_value=np.nan)
                     for c in ("numerator", "denominator"))
@@ -409,6 +411,35 @@ class Explorer(Catalogue):
             "region": [pretty_name(n) for n in table["parent_name"].tolist()],
         }, index=table.index)], axis=1)
         return table.sort_values("rate", ascending=False, na_position="last"), england
+
+    def _with_absent_icbs(self, rows: pd.DataFrame, period: str, group: str) -> pd.DataFrame:
+        """Every ICB of the geography, one row each: an ICB with no figure for the period
+        (its area redrawn in April 2026 and its published rows not summable into it) is
+        listed with empty counts, so a comparison names it rather than silently leaving it
+        out. Its gap is explained where the value would be."""
+        have = set(rows["area_code"].tolist())
+        absent = [c for c in self.icbs if c not in have]
+        if not absent or self.boundaries is None:
+            return rows
+        ref = geography.icbs(self.boundaries).set_index("icb_code")
+        first = rows.iloc[0]
+        extra = model.empty_frame().reindex(range(len(absent)))
+        for c in ("period", "period_start", "period_end", "period_type", "breakdown", "group",
+                  "group_parent"):
+            extra[c] = first[c]
+        extra["level"] = "ICB"
+        extra["area_code"] = absent
+        extra["area_name"] = [str(ref.at[c, "icb_name"]) for c in absent]
+        extra["parent_code"] = [str(ref.at[c, "region_code"]) for c in absent]
+        extra["parent_name"] = [str(ref.at[c, "region_name"]) for c in absent]
+        for c in ("suppressed", "synthetic", "derived"):
+            extra[c] = False
+        extra["source"] = ""
+        extra = model.conform(extra)
+        if "geo_approximate" in rows:
+            extra["geo_approximate"] = False
+            extra["geo_note"] = icb_boundaries.gap_note(self.boundaries)
+        return pd.concat([rows, extra], ignore_index=True)
 
     def gap(self, level: str, area_code: str, measure: str = "recovery",
             group_a: str = "BME", group_b: str = "White British",

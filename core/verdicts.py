@@ -201,16 +201,30 @@ def why_no_rate(table: pd.DataFrame) -> np.ndarray:
     return np.where(np.isnan(rate), words, "").astype(object)
 
 
+#: Why a redrawn ICB has no rate, in the words that fit where its point would be.
+REDRAWN = "area redrawn"
+
+
 def explain_missing(table: pd.DataFrame) -> pd.DataFrame:
     """The compare table with ``missing`` (``why_no_rate``), the verdicts of an area with no
     rate saying why, and where a count was withheld a note that says so instead of
     rounding's "missing or suppressed"."""
     out = table.copy()
     why = why_no_rate(table)
+    # An ICB the chosen boundaries redrew, with no rows that sum into it for this period
+    # (``Explorer.compare`` lists it with its reason in ``geo_note``).
+    redrawn = np.zeros(len(out), dtype=bool)
+    if "geo_note" in out:
+        approximate = out["geo_approximate"].to_numpy(dtype=bool, na_value=False)
+        redrawn = (why == "no data") & ~approximate & np.array(
+            [isinstance(n, str) and bool(n) for n in out["geo_note"].tolist()], dtype=bool)
+        why[redrawn] = REDRAWN
     out["missing"] = why
     if "note" in out:
         note = _text(out["note"].to_numpy(object))
         note[why == "suppressed"] = SUPPRESSED_NOTE
+        if redrawn.any():
+            note[redrawn] = out["geo_note"].to_numpy(object)[redrawn]
         out["note"] = note
     # With no rate there is nothing to compare: the verdicts say why ("suppressed").
     for col in ("vs_england", "vs_adjusted", "vs_fingertips", "vs_target"):

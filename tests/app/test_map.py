@@ -71,9 +71,14 @@ def test_default_boundaries_are_the_latest_published_periods_and_survive_the_sha
     again.switch_page("pages/compare.py").run()
     assert not again.exception
     assert "bnd=2026" in again.code[-1].value
-    # 33 rows: three new East of England ICBs take parts of split ICBs, which the published
-    # 2024/25 rows (whole ICBs) cannot be summed into; never another area's numbers.
-    assert len(again.dataframe[0].value) == 33
+    # All 36: three new East of England ICBs take parts of split ICBs, which the published
+    # 2024/25 rows (whole ICBs) cannot be summed into, so they have no figure (never another
+    # area's numbers) and the table says why.
+    shown = again.dataframe[0].value
+    assert len(shown) == 36
+    redrawn = shown[shown["Recovery rate (%)"].isna()]
+    assert set(redrawn["Compared with England"]) == {"area redrawn"}
+    assert redrawn["Note"].str.contains("area changed on 1 April 2026").all()
 
 
 def test_switching_boundaries_keeps_the_icb_and_changes_every_icb_view():

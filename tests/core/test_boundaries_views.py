@@ -14,7 +14,7 @@ import io
 import pandas as pd
 import pytest
 
-from core import boundaries, charts, cli, explore, export, geography, map_chart, model
+from core import boundaries, charts, cli, explore, export, geography, map_chart, model, verdicts
 from core.store import Store
 from tests.conftest import area_rows, quarterly_csv, small_quarter
 
@@ -220,12 +220,18 @@ def test_new_2026_icb_gets_its_region_at_ingest(tmp_path):
 def test_map_rows_table_and_text_alternative(ex):
     exb = ex.in_boundaries("2026")
     table, england = exb.compare("2024/25")
-    table["vs_england"] = "similar"
-    rows = map_chart.map_rows(table)
+    table.loc[table["rate"].notna(), "vs_england"] = "similar"
     # Three 2026 ICBs take sub-ICB locations from split ICBs: the published annual rows
-    # (whole ICBs) cannot be summed into them, so they have no row (a gap, never a guess).
-    assert len(rows) == 33
-    assert {"S1Y5D", "D7T5G", "T6Y0W"}.isdisjoint(rows["area_code"])
+    # (whole ICBs) cannot be summed into them, so they have no figure (a gap, never a guess),
+    # but they are listed, with the reason.
+    redrawn = table[table["area_code"].isin(["S1Y5D", "D7T5G", "T6Y0W"])]
+    assert len(table) == 36 and len(redrawn) == 3 and redrawn["rate"].isna().all()
+    assert redrawn["geo_note"].str.contains("area changed on 1 April 2026").all()
+    missing = verdicts.explain_missing(verdicts.with_rounding(table, "recovery"))
+    gone = missing[missing["area_code"].isin(redrawn["area_code"])]
+    assert set(gone["missing"]) == {verdicts.REDRAWN}
+    assert gone["note"].str.contains("cannot be summed").all()
+    rows = map_chart.map_rows(table)
     shown = map_chart.map_table(rows, "2026")
     assert len(shown) == 36 and list(shown.columns[:3]) == ["ICB", "Region", "Code"]
     assert shown["Region"].tolist() == sorted(shown["Region"])
