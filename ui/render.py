@@ -218,7 +218,8 @@ def headline(h: dict) -> None:
               delta_color=h.get("delta_color", "normal"),
               help=h.get("change_help") or "The same quarter a year before; the change is in "
               "percentage points.")
-    c2.markdown(f"Recent trend: **{h.get('trend') or 'could not be calculated'}**",
+    c2.markdown(f"{h.get('trend_label', 'Recent trend')}: "
+                f"**{h.get('trend') or 'could not be calculated'}**",
                 help=h.get("trend_help"))
     gap = h.get("gap")
     if gap:

@@ -48,7 +48,7 @@ def _metric(at, label: str):
 def _verdict(at, label: str) -> tuple[str, str]:
     """A headline verdict, a sentence under its figure (it wraps where a metric is cut):
     ("↓ decreasing", its help) for "Recent trend"."""
-    m = next(m for m in at.markdown if m.value.startswith(label + ": "))
+    m = next(m for m in at.markdown if m.value.startswith(label))
     return m.value.split(": ", 1)[1].strip("*"), m.proto.help
 
 
@@ -123,7 +123,7 @@ def _funnel_width(at) -> float:
 
 def test_trend_headline_has_recent_trend_and_tested_change():
     at = _open("pages/trends.py")
-    trend, trend_help = _verdict(at, "Recent trend")
+    trend, trend_help = _verdict(at, "Trend over the last 5")
     assert TREND_WORDS.match(trend)
     assert "chi-squared test for trend" in trend_help
     change = _metric(at, "A year earlier")
@@ -178,8 +178,12 @@ def test_real_england_gap_widening_over_financial_years():
 
 def test_real_england_bme_headline_trend_decreasing():
     at = _open("pages/trends.py", {"period": "year", "pop": "BME"})
-    assert _verdict(at, "Recent trend")[0] == "↓ decreasing"
+    assert _verdict(at, "Trend over the last 5 years")[0] == "↓ decreasing"
     assert _metric(at, "A year earlier").label == "A year earlier (2023/24)"
+    # the label says the span, so a rise on a year ago beside a five-year fall reads true
+    whole = _open("pages/trends.py", {"period": "year"})
+    assert _metric(whole, "A year earlier").delta.startswith("+")
+    assert _verdict(whole, "Trend over the last 5 years")[0] == "↓ decreasing"
 
 
 def test_about_cites_each_method():
