@@ -12,7 +12,7 @@ from typing import NamedTuple
 import pandas as pd
 
 from core import model, periods
-from core.names import area_label
+from core.names import area_label, pretty_name
 
 
 class SeriesKey(NamedTuple):
@@ -124,6 +124,14 @@ class Catalogue:
     def synthetic(self) -> bool:
         """Whether any row of the store is synthetic (``synthetic_periods`` says where)."""
         return bool(self.frame["synthetic"].any()) if len(self.frame) else False
+
+    @functools.cached_property
+    def regions(self) -> dict[str, str]:
+        """{region code: name} of the regions the store holds, in the pickers' order: asked
+        on every rerun of every page with a region filter, so worked out once."""
+        regions = self.areas[self.areas["level"] == "Region"]
+        return {str(c): pretty_name(str(n))
+                for c, n in zip(regions["area_code"], regions["area_name"], strict=True)}
 
     @functools.cached_property
     def areas(self) -> pd.DataFrame:

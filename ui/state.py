@@ -171,8 +171,6 @@ def from_params(params: Mapping[str, str], ex: explore.Explorer) -> Selection:
 
 
 def region_codes(ex: explore.Explorer) -> dict[str, str]:
-    """{region code: name} of the regions the store holds, in the store's order."""
-    areas = ex.areas
-    regions = areas[areas["level"] == "Region"]
-    return {str(c): explore.pretty_name(str(n))
-            for c, n in zip(regions["area_code"], regions["area_name"], strict=True)}
+    """{region code: name} of the regions the store holds, in the store's order (kept with
+    the Explorer: read-only)."""
+    return ex.regions
