@@ -412,6 +412,18 @@ class Explorer(Catalogue):
         }, index=table.index)], axis=1)
         return table.sort_values("rate", ascending=False, na_position="last"), england
 
+    def history(self, period: str, group: str, level: str = "ICB") -> pd.DataFrame:
+        """Every row of ``level`` areas for one population, in the periods of ``period``'s
+        type up to and including it: what the compare table's recent trend is tested on.
+        Taken from the row index rather than by masking the whole store on each new view."""
+        kind = next((k for k in self.period_types if period in self.published(k)), None)
+        if kind is None:
+            return self.frame.iloc[0:0]
+        shown = self.published(kind)
+        where = [self._slices.get((p, group, _breakdown(group), level), _NONE)
+                 for p in shown[:shown.index(period) + 1]]
+        return self.frame.iloc[np.sort(np.concatenate(where))]
+
     def _with_absent_icbs(self, rows: pd.DataFrame, period: str, group: str) -> pd.DataFrame:
         """Every ICB of the geography, one row each: an ICB with no figure for the period
         (its area redrawn in April 2026 and its published rows not summable into it) is

@@ -358,22 +358,6 @@ def area_trends(history: pd.DataFrame, measure: str, points: int = trend_tests.T
             zip(found["area_code"], found["arrow"], found["verdict"], strict=True)}
 
 
-def area_history(frame: pd.DataFrame, period: str, group: str, level: str = "ICB"
-                 ) -> pd.DataFrame:
-    """Every stored row of ``level`` areas for one population, of the same kind of period as
-    ``period`` (quarters or financial years), up to and including it: what the compare
-    table's recent trend is tested on."""
-    at = frame["period"] == period
-    if not at.any():
-        return frame.iloc[0:0]
-    first = frame.loc[at].iloc[0]
-    keep = ((frame["level"] == level) & (frame["group"] == group)
-            & (frame["breakdown"] == model.POPULATIONS[group].breakdown)
-            & (frame["period_type"] == first["period_type"])
-            & (frame["period_start"] <= first["period_start"]))
-    return frame.loc[keep]
-
-
 def lag_of(data: pd.DataFrame) -> int:
     """Periods in a year for a trend frame: 4 for quarters ("2024/25 Q3"), 1 for years."""
     periods = data["period"].astype(str) if "period" in data else pd.Series(dtype=str)
@@ -584,7 +568,7 @@ def compare_columns(table: pd.DataFrame) -> dict[str, np.ndarray]:
 __all__ = [
     "pct", "range_text", "with_rounding", "compare_areas", "funnel_limits", "outside_counts",
     "dispersion_sentence", "chance_sentence", "trend_words", "series_trend", "area_trends",
-    "area_history", "lag_of", "change", "gap_trend", "headline_figures", "gap_trend_sentence",
+    "lag_of", "change", "gap_trend", "headline_figures", "gap_trend_sentence",
     "gap_headline", "points", "rounding_columns", "compare_columns",
     "sort_areas", "in_region", "why_no_rate", "explain_missing", "funnel_rows",
 ]

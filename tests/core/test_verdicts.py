@@ -107,12 +107,12 @@ def test_trend_is_not_tested_across_a_gap():
 
 
 def test_compare_table_trend_from_history_of_same_period_kind(years):
-    hist = verdicts.area_history(years, "2024/25", "Total")
+    hist = explore.Explorer(years).history("2024/25", "Total")
     assert set(hist["period"]) == {"2022/23", "2023/24", "2024/25"}
     assert set(hist["level"]) == {"ICB"}
     # Three years of ICBs: fewer than five points, said in words rather than guessed.
     assert set(verdicts.area_trends(hist, "recovery").values()) == {"could not be calculated"}
-    eng = verdicts.area_history(years, "2024/25", "BME", level="England")
+    eng = explore.Explorer(years).history("2024/25", "BME", level="England")
     words = verdicts.area_trends(eng, "recovery")
     assert len(words) == 1 and list(words.values()) == ["↓ decreasing"]
 
