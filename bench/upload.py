@@ -199,11 +199,12 @@ def worst(tmp: Path) -> None:
             # a server never has (the test's bytes, and the upload AppTest registers on each
             # run): informative, but the goal is the server's (the real-server line below).
             harness = r["with_file_mb"] - r["before_mb"]
-            print(f"  {label:<28} {r['seconds']:7.1f} s  peak RSS {peak:6.0f} MB, of which the "
-                  f"test harness's own copy of the file is {harness:.0f} MB (app and store "
-                  f"before the upload {r['before_mb']:.0f} MB; peak while checking and "
-                  f"previewing {r['preview_mb']:.0f} MB): not the goal's measure, see the "
-                  "real server")
+            verdict = "meets" if peak <= GOAL_MB else "MISSES"
+            print(f"  {label:<28} {r['seconds']:7.1f} s  peak RSS {peak:6.0f} MB = "
+                  f"{peak / GOAL_MB:.2f} x 1 GB: {verdict} the goal, with the test harness's "
+                  f"own copy of the file ({harness:.0f} MB) counted in (app and store before "
+                  f"the upload {r['before_mb']:.0f} MB; peak while checking and previewing "
+                  f"{r['preview_mb']:.0f} MB)")
             continue
         verdict = "meets" if peak <= GOAL_MB else "MISSES"
         print(f"  {label:<28} {r['seconds']:7.1f} s  peak RSS {peak:6.0f} MB = "

@@ -135,14 +135,25 @@ round_ = ss.get("upload_round", 0)
 parsed = ss.get("upload_parsed")
 if parsed is None:
     uploader_key = "upload_file" if not round_ else f"upload_file_{round_}"
+    year_key = "upload_year" if not round_ else f"upload_year_{round_}"
+    # A file just given to the uploader is read here, before the widget is drawn: drawing it
+    # returns a deep copy of the file (Streamlit copies every widget's value), which for a
+    # 300 MB file was 300 MB more at the page's peak (issue 13's 1 GB).
+    held = ss.get(uploader_key)
+    if getattr(held, "file_id", None) and getattr(held, "size", 0) <= readers.MAX_UPLOAD_BYTES:
+        data.release_upload(held.file_id)
+        ss.pop(uploader_key, None)
+        ss["upload_parsed"] = read(held, os.path.basename(held.name)[:200],
+                                   str(ss.get(year_key) or "").strip())
+        del held
+        st.rerun()
     uploaded = st.file_uploader(
         "Published file (.zip or .csv)", type=["zip", "csv"], key=uploader_key,
         help=f"Up to {readers.MAX_UPLOAD_MB} MB.",
     )
     year = st.text_input(
         "Financial year of an annual CSV (only if its file name does not say)",
-        key="upload_year" if not round_ else f"upload_year_{round_}", placeholder="2025-26",
-        max_chars=7,
+        key=year_key, placeholder="2025-26", max_chars=7,
     )
     if uploaded is None:
         st.stop()

@@ -379,14 +379,23 @@ def test_a_read_files_bytes_are_let_go_and_the_uploader_comes_back_on_request(sh
     managers = []
     original = MemoryUploadedFileManager.remove_file
 
+    held, read = [], []
+
     def remove_file(self, session_id, file_id):
         managers.append(self)
+        held.append(self.file_storage[session_id][file_id].data)
         return original(self, session_id, file_id)
 
     monkeypatch.setattr(MemoryUploadedFileManager, "remove_file", remove_file)
+    real_read = readers.read_file
+    monkeypatch.setattr(readers, "read_file",
+                        lambda source, *a, **k: read.append(source.getvalue()) or real_read(
+                            source, *a, **k))
     at = upload(upload_page(), "q.zip", next_quarter_zip())
     assert "read without problems" in at.success[0].value
     assert managers and not any(any(s.values()) for s in managers[0].file_storage.values())
+    # read from the uploader's own bytes, not from the copy drawing the widget makes
+    assert len(read) == 1 and read[0] is held[0]
     assert "upload_file" not in {u.key for u in at.get("file_uploader")}
     assert "File: q.zip" in markdown(at)
     at.button(key="apply_session").click().run()  # the read rows are all it needs
