@@ -202,7 +202,10 @@ remove_sample = False
 if bool(stored["synthetic"].any()) if len(stored) else False:
     remove_sample = st.checkbox(
         "Remove the synthetic sample (suggested with the first real quarterly file)",
-        value=parsed["suggest"], key="remove_synthetic",
+        # One box per file (a new key each "Upload a different file"): a box kept from the
+        # last file showed its own default while the preview used the last file's choice.
+        value=parsed["suggest"], key="remove_synthetic" if not round_ else
+        f"remove_synthetic_{round_}",
         help="The bundled data is made up. Tick this so the merged data holds published "
         "figures only.")
 base = f"{source.path}|{source.mtime}|{remove_sample}"

@@ -402,6 +402,7 @@ def test_a_read_files_bytes_are_let_go_and_the_uploader_comes_back_on_request(sh
     assert not at.exception and any("Includes your upload" in i.value for i in at.info)
     at.button(key="upload_another").click().run()
     assert len(at.get("file_uploader")) == 1 and not at.get("dataframe")  # preview gone too
+
     # a file with an error: its uploader gives way too, and the button brings it back
     at.get("file_uploader")[0].upload("empty.csv", b"", "text/csv").run()
     assert "the file is empty" in errors(at) and not at.get("file_uploader")
@@ -409,6 +410,20 @@ def test_a_read_files_bytes_are_let_go_and_the_uploader_comes_back_on_request(sh
     assert at.session_state["upload_parsed"]["retry"] is None
     at.button(key="upload_another").click().run()
     assert len(at.get("file_uploader")) == 1
+
+
+def test_the_next_file_gets_its_own_remove_the_sample_box(shared_store):
+    """A review found the box kept from the last file showing its own default (unticked)
+    while the preview, and so the Parquet download, still removed the synthetic sample."""
+    at = upload(upload_page(), "q.zip", next_quarter_zip())
+    assert at.get("checkbox")[0].value is True  # suggested with the first real quarter
+    annual = (b"OrgType,OrgCode,OrgName,VariableType,VariableA,VariableB,"
+              b"Count_FinishedCourseTreatment,Count_NotAtCaseness,Count_Recovery\n"
+              b"England,All,All,Total,NULL,NULL,1000,50,480\n")
+    upload(at, "annual_2016-17.csv", annual, "text/csv")
+    assert "read without problems" in at.success[0].value
+    assert at.get("checkbox")[0].value is False
+    assert "Synthetic sample rows removed" not in markdown(at)
 
 
 def test_session_folders_are_deleted_when_replaced_or_discarded(shared_store):
