@@ -33,7 +33,8 @@ def _year(name: str, period: str | None, today: dt.date) -> tuple[dt.date, dt.da
     if year is None:
         raise InputError(
             "cannot tell which financial year this annual file covers: name the file with its "
-            "year (for example '..._2024-25.csv') or give the year (--period 2024-25)",
+            "year (for example '..._2024-25.csv') or give the year: --period 2024-25 on the command "
+            "line, or the year box on the Upload data page",
             file=name,
         )
     try:

@@ -176,12 +176,17 @@ if parsed is None:
 size = parsed["size"]
 st.text(f"File: {parsed['name']} ("
         + (f"{size / 1000**2:,.1f} MB)" if size >= 1000**2 else f"{-(-size // 1000):,} KB)"))  # rounded up: never "0 KB"
+if parsed["error"]:
+    st.error("This file cannot be used. Nothing was changed: the stored data and this "
+             "session's data are as they were.", icon=":material/error:")
+    st.code(parsed["error"], language=None, wrap_lines=True)
 if parsed["retry"] is not None:
-    # A year cures this error: ask for it and read the kept file again.
+    # A year cures this error: ask for it here, under the message, and read the kept file
+    # again (the command line's --period is this box).
     year = st.text_input(
-        "Financial year of this annual CSV", key=f"retry_year_{round_}", placeholder="2025-26",
-        max_chars=7, help="The year the file covers, for example 2024-25: the file is then "
-        "read again.")
+        "Financial year of this annual CSV (its file name does not say)",
+        key=f"retry_year_{round_}", placeholder="2025-26", max_chars=7,
+        help="The year the file covers, for example 2024-25: the file is then read again.")
     if year.strip() and year.strip() != parsed["year"]:
         ss["upload_parsed"] = read(parsed["retry"], parsed["name"], year.strip())
         st.rerun()
@@ -190,11 +195,7 @@ if st.button("Upload a different file", key="upload_another"):
     # A new uploader (a new key), so nothing of the old one comes back with it.
     ss["upload_round"] = round_ + 1
     st.rerun()
-
 if parsed["error"]:
-    st.error("This file cannot be used. Nothing was changed: the stored data and this "
-             "session's data are as they were.", icon=":material/error:")
-    st.code(parsed["error"], language=None, wrap_lines=True)
     st.stop()
 
 result = parsed["result"]
