@@ -347,15 +347,21 @@ def series_trend(data: pd.DataFrame, order: int = 0,
     return trend_tests.recent_trend(num, den, points)
 
 
-def area_trends(history: pd.DataFrame, measure: str, points: int = trend_tests.TREND_POINTS
-                ) -> dict[str, str]:
+def area_trends(history: pd.DataFrame, measure: str, points: int = trend_tests.TREND_POINTS,
+                period: str | None = None) -> dict[str, str]:
     """Area code -> recent trend in words, from every stored row of those areas (one
-    population, one kind of period) up to the compared period."""
+    population, one kind of period) up to the compared period.
+
+    With ``period``, a series whose rows stop before it (an ICB the chosen boundaries redrew,
+    with no figure since) has no recent trend: its last five points are not recent."""
     if history.empty:
         return {}
     found = trend_tests.series_trends(history, ["area_code"], measure, points)
-    return {code: f"{arrow} {verdict}".strip() for code, arrow, verdict in
-            zip(found["area_code"], found["arrow"], found["verdict"], strict=True)}
+    stale = (found["last_period"] != period).to_numpy() if period is not None else \
+        np.zeros(len(found), dtype=bool)
+    return {code: trend_tests.NOT_CALCULATED if old else f"{arrow} {verdict}".strip()
+            for code, arrow, verdict, old in zip(found["area_code"], found["arrow"],
+                                                 found["verdict"], stale, strict=True)}
 
 
 def lag_of(data: pd.DataFrame) -> int:

@@ -251,7 +251,7 @@ def compare_view(path: str, mtime: float, period: str, group: str, measure: str,
     table, england = ex.compare(period, group, measure)
     table, info, used = verdicts.compare_areas(table, england, adjust)
     table = verdicts.with_rounding(table, measure)
-    trends = verdicts.area_trends(ex.history(period, group), measure)
+    trends = verdicts.area_trends(ex.history(period, group), measure, period=period)
     table["trend"] = table["area_code"].map(trends).fillna("could not be calculated")
     outside = verdicts.outside_counts(table)
     total = len(table)

@@ -79,6 +79,8 @@ def test_default_boundaries_are_the_latest_published_periods_and_survive_the_sha
     redrawn = shown[shown["Recovery rate (%)"].isna()]
     assert set(redrawn["Compared with England"]) == {"area redrawn"}
     assert redrawn["Note"].str.contains("area changed on 1 April 2026").all()
+    # their last rows are years old: no "recent" trend from them
+    assert set(redrawn["Recent trend"]) == {"could not be calculated"}
 
 
 def test_switching_boundaries_keeps_the_icb_and_changes_every_icb_view():
