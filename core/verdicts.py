@@ -443,7 +443,8 @@ def headline_figures(shown: pd.DataFrame, quarterly: pd.DataFrame | None = None,
         "trend": trend_words(trend),
         # The span in the label: a year-on-year rise beside a five-year fall must not read
         # as a contradiction.
-        "trend_label": f"Trend over the last {trend_tests.TREND_POINTS} {unit}",
+        "trend_label": (f"Trend over the {trend_tests.TREND_POINTS} {unit} to "
+                        f"{rows['period'].iloc[np.flatnonzero(np.isfinite(rate))[-1]]}"),
         "trend_help": (trend.describe() if trend.verdict != trend_tests.NOT_CALCULATED else
                        f"Recent trend over the last {trend_tests.TREND_POINTS} {unit} could "
                        f"not be calculated: {trend.reason}.") + " Fingertips' recent trend: "

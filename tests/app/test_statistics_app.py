@@ -123,7 +123,7 @@ def _funnel_width(at) -> float:
 
 def test_trend_headline_has_recent_trend_and_tested_change():
     at = _open("pages/trends.py")
-    trend, trend_help = _verdict(at, "Trend over the last 5")
+    trend, trend_help = _verdict(at, "Trend over the 5 ")
     assert TREND_WORDS.match(trend)
     assert "chi-squared test for trend" in trend_help
     change = _metric(at, "A year earlier")
@@ -178,12 +178,16 @@ def test_real_england_gap_widening_over_financial_years():
 
 def test_real_england_bme_headline_trend_decreasing():
     at = _open("pages/trends.py", {"period": "year", "pop": "BME"})
-    assert _verdict(at, "Trend over the last 5 years")[0] == "↓ decreasing"
+    assert _verdict(at, "Trend over the 5 years to 2024/25")[0] == "↓ decreasing"
     assert _metric(at, "A year earlier").label == "A year earlier (2023/24)"
     # the label says the span, so a rise on a year ago beside a five-year fall reads true
     whole = _open("pages/trends.py", {"period": "year"})
     assert _metric(whole, "A year earlier").delta.startswith("+")
-    assert _verdict(whole, "Trend over the last 5 years")[0] == "↓ decreasing"
+    assert _verdict(whole, "Trend over the 5 years to 2024/25")[0] == "↓ decreasing"
+    # a redrawn 2026 ICB's series ends in 2021/22: the label says so rather than "last 5"
+    redrawn = _open("pages/trends.py", {"period": "year", "view": "ICB", "bnd": "2026",
+                                         "icb": "T6Y0W"})
+    assert any(m.value.startswith("Trend over the 5 years to 2021/22") for m in redrawn.markdown)
 
 
 def test_about_cites_each_method():
