@@ -198,7 +198,20 @@ def why_no_rate(table: pd.DataFrame) -> np.ndarray:
     status = table["status"].to_numpy(object) if "status" in table else np.full(n, "", object)
     words = np.where(status == rounding.STATUS_NOT_RELIABLE, "not reliable",
                      np.where(flag, "suppressed", "no data"))
+    words = np.where(_redrawn(table) & ~flag, REDRAWN, words)
     return np.where(np.isnan(rate), words, "").astype(object)
+
+
+def _redrawn(table: pd.DataFrame) -> np.ndarray:
+    """Rows of an ICB the chosen boundaries redrew, with no rows that sum into it for the
+    period (``Explorer.compare`` lists it, its reason in ``geo_note``)."""
+    if "geo_note" not in table:
+        return np.zeros(len(table), dtype=bool)
+    approximate = (table["geo_approximate"].to_numpy(dtype=bool, na_value=False)
+                   if "geo_approximate" in table else np.zeros(len(table), dtype=bool))
+    noted = np.array([isinstance(n, str) and bool(n) for n in table["geo_note"].tolist()],
+                     dtype=bool)
+    return noted & ~approximate
 
 
 #: Why a redrawn ICB has no rate, in the words that fit where its point would be.
@@ -211,14 +224,7 @@ def explain_missing(table: pd.DataFrame) -> pd.DataFrame:
     rounding's "missing or suppressed"."""
     out = table.copy()
     why = why_no_rate(table)
-    # An ICB the chosen boundaries redrew, with no rows that sum into it for this period
-    # (``Explorer.compare`` lists it with its reason in ``geo_note``).
-    redrawn = np.zeros(len(out), dtype=bool)
-    if "geo_note" in out:
-        approximate = out["geo_approximate"].to_numpy(dtype=bool, na_value=False)
-        redrawn = (why == "no data") & ~approximate & np.array(
-            [isinstance(n, str) and bool(n) for n in out["geo_note"].tolist()], dtype=bool)
-        why[redrawn] = REDRAWN
+    redrawn = why == REDRAWN
     out["missing"] = why
     if "note" in out:
         note = _text(out["note"].to_numpy(object))
