@@ -6,6 +6,7 @@ with ``st.text``/``st.code``/tables, never through Markdown, so they always show
 
 import hmac
 import os
+from pathlib import Path
 
 import streamlit as st
 
@@ -105,8 +106,14 @@ st.markdown(
 if source.session_upload:
     st.success("Your session includes your upload. Every page uses it; nobody else sees it. "
                "It is gone when you reload the page: download the merged data to keep it.")
-    st.text(f"Quarters from your upload: {ss.get('upload_applied', '')}")
-    if st.button("Stop using my upload", key="discard_session"):
+    st.text(f"Periods from your upload: {ss.get('upload_applied', '')}")
+    keep, stop = st.columns(2)
+    keep.download_button(
+        "Merged data (Parquet)", lambda: Path(source.path).read_bytes(),
+        file_name="recovery.parquet", mime="application/octet-stream", key="dl_session_parquet",
+        on_click="ignore", help="This session's data, your upload merged in: commit it as "
+        "data/recovery.parquet to update a deployment.")
+    if stop.button("Stop using my upload", key="discard_session"):
         data.drop_session_store()
         ss.pop("upload_applied", None)
         folder = ss.pop("session_folder", None)
@@ -309,9 +316,14 @@ if c1.button("Use for this session", type="primary", key="apply_session",
     ss["session_folder"] = folder
     data.use_session_store(str(folder.store_path), merged)
     del merged
-    ss["upload_applied"] = ", ".join(new_periods)
+    applied = [p for p in ss.get("upload_applied", "").split(", ") if p]
+    ss["upload_applied"] = ", ".join(dict.fromkeys([*applied, *new_periods]))
     if old is not None:
         old.close()  # the upload this one replaces
+    # The file is used: its preview (now of the file against itself) goes, and the page
+    # offers the next upload; the session's merged data is downloadable above.
+    ss.pop("upload_parsed", None)
+    ss["upload_round"] = round_ + 1
     st.rerun()
 c2.download_button(
     "Merged data (Parquet)", lambda: merged_bytes(),

@@ -400,8 +400,11 @@ def test_a_read_files_bytes_are_let_go_and_the_uploader_comes_back_on_request(sh
     assert "File: q.zip" in markdown(at)
     at.button(key="apply_session").click().run()  # the read rows are all it needs
     assert not at.exception and any("Includes your upload" in i.value for i in at.info)
-    at.button(key="upload_another").click().run()
-    assert len(at.get("file_uploader")) == 1 and not at.get("dataframe")  # preview gone too
+    # used: the preview (of the file against itself now) goes, the next upload is offered,
+    # and the session's merged data is a download beside "Stop using my upload"
+    assert len(at.get("file_uploader")) == 1 and not at.get("dataframe")
+    assert "Periods from your upload: 2026/27 Q2" in markdown(at)
+    assert "dl_session_parquet" in {b.key for b in at.get("download_button")}
 
     # a file with an error: its uploader gives way too, and the button brings it back
     at.get("file_uploader")[0].upload("empty.csv", b"", "text/csv").run()
@@ -432,6 +435,7 @@ def test_session_folders_are_deleted_when_replaced_or_discarded(shared_store):
     at.button(key="apply_session").click().run()
     first = Path(at.session_state["session_store_path"]).parent
     assert first.name.startswith("nhstt-session-") and first.is_dir()
+    upload(at, "q.zip", next_quarter_zip())  # the page offers the next upload
     at.button(key="apply_session").click().run()  # a new apply replaces the old folder
     second = Path(at.session_state["session_store_path"]).parent
     assert second != first and second.is_dir() and not first.exists()
