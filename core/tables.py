@@ -158,7 +158,10 @@ def _derivation(data: pd.DataFrame) -> dict[str, object]:
     if "derived" not in data.columns:
         return {}
     flag = data["derived"].to_numpy(dtype=bool, na_value=False)
-    return {"Counts": np.where(flag, DERIVED, AS_IN_FILE).astype(object)}
+    counts = np.where(flag, DERIVED, AS_IN_FILE).astype(object)
+    if "rate" in data:  # an ICB listed only to say it was redrawn has no counts to describe
+        counts[verdicts.why_no_rate(data) == verdicts.REDRAWN] = ""
+    return {"Counts": counts}
 
 
 #: What the "Figure" column says of a point summed across a boundary cut (issue 10).
