@@ -58,9 +58,11 @@ class ReadResult:
     def summary(self) -> list[str]:
         f = self.frame
         lines = [
-            f"{self.source}: {self.kind}, read {self.rows_read:,} rows, kept {self.rows_kept:,} "
-            f"(the recovery measures for England, regions, ICBs and sub-ICB locations by total, "
-            f"BME group and ethnic group).",
+            # "values", not "rows": an annual file's row holds several measures, so "read 1
+            # rows, kept 3" read as an error to a maintainer.
+            f"{self.source}: {self.kind}, read {_count(self.rows_read, 'row')}, kept "
+            f"{_count(self.rows_kept, 'measure value')} (the recovery measures for England, "
+            "regions, ICBs and sub-ICB locations by total, BME group and ethnic group).",
             f"Periods: {', '.join(self.periods) or 'none'}.",
             "Areas: "
             + ", ".join(f"{n} {lvl}" for lvl, n in f.groupby("level")["area_code"].nunique().items())
@@ -386,3 +388,7 @@ def attach_regions(frame: pd.DataFrame) -> pd.DataFrame:
             codes.map({c: r[1] for c, r in other.items() if r})).fillna(
             geography.REGION_UNKNOWN)
     return frame
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"

@@ -419,3 +419,12 @@ def test_error_row_exact_across_blocks(monkeypatch):
         read(quarterly_csv(rows))
     assert e.value.row == 1 + 6 * 300 + 3  # header, the noise, then the third row (M191)
     assert "lots" in str(e.value)
+
+
+def test_summary_counts_rows_read_and_measure_values_kept():
+    """An annual row holds three measures: "read 1 rows, kept 3" read as an error."""
+    data = (b"OrgType,OrgCode,OrgName,VariableType,VariableA,VariableB,"
+            b"Count_FinishedCourseTreatment,Count_NotAtCaseness,Count_Recovery\n"
+            b"England,All,All,Total,NULL,NULL,1000,50,480\n")
+    first = readers.read_file(data, "annual_2016-17.csv").summary()[0]
+    assert "read 1 row, kept 3 measure values (" in first
