@@ -429,9 +429,11 @@ class Explorer(Catalogue):
         (its area redrawn in April 2026 and its published rows not summable into it) is
         listed with empty counts, so a comparison names it rather than silently leaving it
         out. Its gap is explained where the value would be."""
+        if self.boundaries is None:
+            return rows
         have = set(rows["area_code"].tolist())
         absent = [c for c in self.icbs if c not in have]
-        if not absent or self.boundaries is None:
+        if not absent:
             return rows
         ref = geography.icbs(self.boundaries).set_index("icb_code")
         first = rows.iloc[0]

@@ -441,8 +441,9 @@ def headline_figures(shown: pd.DataFrame, quarterly: pd.DataFrame | None = None,
     ch = change(shown, order, lag)
     trend = series_trend(shown if quarterly is None else quarterly, order)
     unit = "quarters" if lag == 4 else "years"
+    last = np.flatnonzero(np.isfinite(rate))[-1]
     return {
-        "value": pct(rate[np.flatnonzero(np.isfinite(rate))[-1]]),
+        "value": pct(rate[last]),
         "change": ch.get("earlier"), "earlier_period": ch.get("earlier_period"),
         "delta": ch.get("delta"), "delta_color": ch.get("delta_color", "off"),
         "change_verdict": ch.get("verdict", ""), "change_help": ch.get("help", ""),
@@ -450,7 +451,7 @@ def headline_figures(shown: pd.DataFrame, quarterly: pd.DataFrame | None = None,
         # The span in the label: a year-on-year rise beside a five-year fall must not read
         # as a contradiction.
         "trend_label": (f"Trend over the {trend_tests.TREND_POINTS} {unit} to "
-                        f"{rows['period'].iloc[np.flatnonzero(np.isfinite(rate))[-1]]}"),
+                        f"{rows['period'].iloc[last]}"),
         "trend_help": (trend.describe() if trend.verdict != trend_tests.NOT_CALCULATED else
                        f"Recent trend over the last {trend_tests.TREND_POINTS} {unit} could "
                        f"not be calculated: {trend.reason}.") + " Fingertips' recent trend: "

@@ -106,7 +106,7 @@ st.markdown(
 if source.session_upload:
     st.success("Your session includes your upload. Every page uses it; nobody else sees it. "
                "It is gone when you reload the page: download the merged data to keep it.")
-    st.text(f"Periods from your upload: {ss.get('upload_applied', '')}")
+    st.text(f"Periods from your upload: {', '.join(ss.get('upload_applied', []))}")
     keep, stop = st.columns(2)
     keep.download_button(
         "Merged data (Parquet)", lambda: Path(source.path).read_bytes(),
@@ -138,6 +138,15 @@ def read(upload, name: str, year: str) -> dict:
             "suggest": store.suggest_removing_sample(stored, [result])}
 
 
+def take(upload, year: str, key: str) -> None:
+    """Read a file the uploader just got, once, then let Streamlit's bytes of it go: the page
+    keeps what it read, and the uploader gives way to the file's name (issue 13's 1 GB)."""
+    data.release_upload(upload.file_id)
+    ss.pop(key, None)  # the widget's own reference to the file
+    ss["upload_parsed"] = read(upload, os.path.basename(upload.name)[:200], year.strip())
+    st.rerun()
+
+
 round_ = ss.get("upload_round", 0)
 parsed = ss.get("upload_parsed")
 if parsed is None:
@@ -148,12 +157,7 @@ if parsed is None:
     # 300 MB file was 300 MB more at the page's peak (issue 13's 1 GB).
     held = ss.get(uploader_key)
     if getattr(held, "file_id", None) and getattr(held, "size", 0) <= readers.MAX_UPLOAD_BYTES:
-        data.release_upload(held.file_id)
-        ss.pop(uploader_key, None)
-        ss["upload_parsed"] = read(held, os.path.basename(held.name)[:200],
-                                   str(ss.get(year_key) or "").strip())
-        del held
-        st.rerun()
+        take(held, str(ss.get(year_key) or ""), uploader_key)
     uploaded = st.file_uploader(
         "Published file (.zip or .csv)", type=["zip", "csv"], key=uploader_key,
         help=f"Up to {readers.MAX_UPLOAD_MB} MB.",
@@ -170,15 +174,7 @@ if parsed is None:
                  f"{readers.MAX_UPLOAD_MB} MB limit. Nothing was changed.")
         st.text(name)
         st.stop()
-    # Streamlit holds the upload twice while the widget has it (its uploader's bytes, and
-    # the copy each run's widget value is): let its own go before reading, so a 300 MB file
-    # costs 300 MB, not 600, at the page's peak (issue 13's 1 GB). The file is read once;
-    # the uploader gives way to its name until another file is wanted.
-    data.release_upload(uploaded.file_id)
-    ss.pop(uploader_key, None)
-    ss["upload_parsed"] = read(uploaded, name, year.strip())
-    del uploaded
-    st.rerun()
+    take(uploaded, year, uploader_key)  # only if the session state did not have it above
 
 size = parsed["size"]
 st.text(f"File: {parsed['name']} ("
@@ -316,8 +312,7 @@ if c1.button("Use for this session", type="primary", key="apply_session",
     ss["session_folder"] = folder
     data.use_session_store(str(folder.store_path), merged)
     del merged
-    applied = [p for p in ss.get("upload_applied", "").split(", ") if p]
-    ss["upload_applied"] = ", ".join(dict.fromkeys([*applied, *new_periods]))
+    ss["upload_applied"] = list(dict.fromkeys([*ss.get("upload_applied", []), *new_periods]))
     if old is not None:
         old.close()  # the upload this one replaces
     # The file is used: its preview (now of the file against itself) goes, and the page
