@@ -19,8 +19,10 @@ from typing import Any
 import altair as alt
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from core import charts, geography, model
+from core.charts import common
 
 ONS_CREDIT = ("Source: Office for National Statistics licensed under the Open Government "
               "Licence v.3.0. Contains OS data © Crown copyright and database right 2026.")
@@ -84,41 +86,68 @@ def _inside_point(ring: list[list[float]]) -> tuple[float, float]:
     return (cx if lo <= cx <= hi else (lo + hi) / 2), cy
 
 
-def map_spec(table: pd.DataFrame, boundaries: str, **options: Any) -> dict[str, Any]:
-    """The map as a Vega-Lite dict, for ``st.vega_lite_chart`` and ``charts.to_image``.
-
-    The same chart as :func:`map_chart`, but the boundaries go into the dict's ``datasets``
-    after Altair has built it: Altair copies and hashes inline data when it writes a spec,
-    which for 340 KB of coordinates cost seconds on every call.
-    """
-    chart = map_chart(table, boundaries, _shapes=alt.NamedData(name=_shapes_name(boundaries)),
-                      **options)
-    spec = chart.to_dict(validate=False)
-    spec.setdefault("datasets", {})[_shapes_name(boundaries)] = shapes(boundaries)["features"]
-    return spec
-
-
-def _shapes_name(boundaries: str) -> str:
-    return f"icb_boundaries_{boundaries}"
+#: The per-view datasets: one row per ICB (what the shapes look up by code), and ``meta``
+#: (the title on its first row; the colour legend's ticks and their labels).
+VALUES = "map_values"
+#: The layout's stand-in name for the boundaries, which go inline as GeoJSON text.
+_GEOMETRY = "icb_boundaries"
+#: What each shape looks up in ``VALUES`` (the tooltip, the description and the outline).
+FIELDS = ["area", "region", "rate", "numerator", "denominator", "vs_england", "approximate",
+          "note", "how", "described", "selected"]
+#: The legend's ticks and labels, and the rate scale's ends, read from ``meta``.
+_TICKS = "pluck(data('meta'), 'value')"
+_LABEL = ("indexof(pluck(data('meta'), 'value'), datum.value) >= 0 ? "
+          "data('meta')[indexof(pluck(data('meta'), 'value'), datum.value)].label : "
+          "format(datum.value, '.0f') + '%'")
+_DOMAIN = "[data('meta')[0].value, peek(data('meta')).value]"
 
 
-def map_chart(
+@lru_cache(maxsize=2)
+def geometry(boundaries: str) -> str:
+    """The boundaries as GeoJSON text, for the spec to carry inline (Vega-Lite parses inline
+    text by its format). Streamlit passes a string through as it is; a list of features it
+    would serialise and parse again, 380 KB of nested coordinates, several times a rerun."""
+    return json.dumps(shapes(boundaries), separators=(",", ":"))
+
+
+def map_spec(
     table: pd.DataFrame, boundaries: str, *, title: str, colour_by: str = "rate",
     england: float | None = None, selected: str | None = None, synthetic: bool = False,
     measure: str = "recovery", width: int | str = "container", height: int = 520,
-    _shapes: alt.NamedData | None = None,
-) -> alt.LayerChart:
-    """Every ICB of ``boundaries`` coloured by its rate or its comparison band.
+    frames: bool = True,
+) -> dict[str, Any]:
+    """Every ICB of ``boundaries`` coloured by its rate or its comparison band, as a Vega-Lite
+    dict for ``st.vega_lite_chart`` and ``charts.to_image``.
 
     ``table`` has one row per ICB: ``area_code``, ``area``, ``region``, ``rate``,
     ``numerator``, ``denominator``, ``vs_england`` (a band of ``charts.BAND_STYLE``) and
     optionally ``approximate`` and ``note``. ICBs missing from it are drawn as "no data".
     A click selects an ICB through the point selection named ``icb`` (its field
     ``area_code``), which Streamlit's chart selection returns; ``selected`` is outlined.
+
+    The layout is made once per set of options (``charts._layout``); a view adds its own
+    rows (``VALUES``) and ``meta``, so a new view costs no chart building. ``frames``: the
+    datasets as Arrow tables (for the app) or as records.
     """
     if colour_by not in ("rate", "band"):
         raise ValueError("colour_by must be 'rate' or 'band'")
-    label = model.MEASURES[measure]["label"]
+    data = _values(table, boundaries, selected)
+    have = data["rate"].dropna()
+    if colour_by == "rate":
+        ticks, labels = _rate_legend(have.tolist(), england, measure)
+    else:
+        ticks, labels = [0.0], [""]
+    meta = pa.table({"title": ["\n".join(common._wrap(title, charts.TITLE_WRAP))]
+                     + [None] * (len(ticks) - 1), "value": ticks, "label": labels})
+    opts = {"boundaries": boundaries, "colour_by": colour_by, "measure": measure,
+            "grey": colour_by == "rate" and len(have) < len(data), "synthetic": bool(synthetic),
+            "width": width, "height": height}
+    values = pa.Table.from_pandas(data[["area_code", *FIELDS]], preserve_index=False)
+    return common._view(_map_layout, opts, {VALUES: values, "meta": meta}, frames)
+
+
+def _values(table: pd.DataFrame, boundaries: str, selected: str | None) -> pd.DataFrame:
+    """One row per ICB of ``boundaries``, those without a row in ``table`` as "no data"."""
     icbs = geography.icbs(boundaries)
     data = icbs[["icb_code", "short_name", "region_name"]].rename(
         columns={"icb_code": "area_code", "short_name": "area", "region_name": "region"})
@@ -128,85 +157,101 @@ def map_chart(
                             ("approximate", False), ("note", "")):
         if column not in data:
             data[column] = default
-    data["rate"] = pd.to_numeric(data["rate"], errors="coerce")
-    data["vs_england"] = data["vs_england"].where(data["rate"].notna(), "no data").fillna(
+    rate = pd.to_numeric(data["rate"], errors="coerce").astype("float64")
+    data["rate"] = rate
+    for c in ("numerator", "denominator"):
+        data[c] = pd.to_numeric(data[c], errors="coerce").astype("float64") if c in data \
+            else float("nan")
+    data["vs_england"] = data["vs_england"].where(rate.notna(), "no data").fillna(
         "no data").astype(str)
     data["approximate"] = data["approximate"].fillna(False).astype(bool)
     data["note"] = data["note"].fillna("").astype(str)
-    data["how"] = data["approximate"].map({True: "Approximate (see note)", False: "Exact"})
+    data["how"] = np.where(data["approximate"], "Approximate (see note)", "Exact")
     # Each shape's label for screen readers (its aria-label): the ICB, its rate and band.
-    data["described"] = (data["area"] + ", " + data["region"] + ": " + data["rate"].map(
+    data["described"] = (data["area"] + ", " + data["region"] + ": " + rate.map(
         lambda v: "no data" if pd.isna(v) else f"{v:.1f}%") + ", " + data["vs_england"])
-    records = [{k: (None if isinstance(v, float) and pd.isna(v) else v) for k, v in r.items()}
-               for r in data.to_dict("records")]
-    fields = [c for c in data.columns if c != "area_code"]
+    data["selected"] = (data["area_code"] == selected).to_numpy(dtype=bool)
+    return data
 
-    geo_data = _shapes if _shapes is not None else alt.InlineData(
-        values=shapes(boundaries), format=alt.DataFormat(property="features", type="json"))
-    base = (alt.Chart(geo_data)
+
+def _map_layout(*, boundaries: str, colour_by: str, measure: str, grey: bool,
+                synthetic: bool, width: int | str, height: int) -> dict[str, Any]:
+    """The map for one set of options, every value read from the view's datasets, with the
+    boundaries inline as text (``geometry``)."""
+    label = model.MEASURES[measure]["label"]
+    base = (alt.Chart(alt.NamedData(name=_GEOMETRY))
             .transform_calculate(area_code="datum.properties.icb_code")
             .transform_lookup(lookup="area_code",
-                              from_=alt.LookupData(alt.InlineData(values=records), "area_code",
-                                                   fields)))
+                              from_=alt.LookupData(alt.NamedData(name=VALUES), "area_code",
+                                                   FIELDS)))
     pick = alt.selection_point(name="icb", fields=["area_code"], on="click", clear="dblclick")
-    tooltip = [
-        alt.Tooltip("area:N", title="ICB"), alt.Tooltip("region:N", title="Region"),
-        alt.Tooltip("rate:Q", format=".1f", title=f"{label} (%)"),
-        alt.Tooltip("vs_england:N", title="Compared with England"),
-        alt.Tooltip("numerator:Q", format=",", title="Numerator"),
-        alt.Tooltip("denominator:Q", format=",", title="Denominator"),
-        alt.Tooltip("how:N", title="Figure"), alt.Tooltip("note:N", title="Note"),
-    ]
-    describe = alt.Description("described:N")
-    bands = [b for b in charts.BAND_STYLE if b in set(data["vs_england"])]
-    band_scale = alt.Scale(domain=bands, range=[charts.BAND_STYLE[b][0] for b in bands])
+    calc, tooltip = charts._tips([
+        ("area", "ICB", None), ("region", "Region", None), ("rate", f"{label} (%)", ".1f"),
+        ("vs_england", "Compared with England", None), ("numerator", "Numerator", ",.0f"),
+        ("denominator", "Denominator", ",.0f"), ("how", "Figure", None), ("note", "Note", None),
+    ])
+    # The chosen ICB: a thick dark outline, drawn last so no neighbour covers it.
+    chosen = {"order": alt.Order("z:Q"),
+              "strokeWidth": alt.condition("datum.selected === true", alt.value(3.5),
+                                           alt.value(0.6 if colour_by == "rate" else 1.2)),
+              "description": alt.Description("described:N"),
+              "opacity": alt.condition(pick, alt.value(1), alt.value(0.55))}
+    base = base.transform_calculate(z="datum.selected === true ? 1 : 0", **calc)
+    bands = list(charts.BAND_STYLE)
     if colour_by == "rate":
-        values, label_expr = _rate_legend(data["rate"].dropna().tolist(), england, measure)
         fill = alt.Color("rate:Q", title=f"{label} (%)",
-                         scale=alt.Scale(scheme=RATE_SCHEME, domain=[values[0], values[-1]]),
+                         scale=alt.Scale(scheme=RATE_SCHEME, domain=alt.ExprRef(_DOMAIN)),
                          legend=alt.Legend(orient="bottom", direction="vertical",
-                                           values=values, labelExpr=label_expr,
+                                           values=alt.ExprRef(_TICKS), labelExpr=_LABEL,
                                            gradientLength=180, labelOverlap=False))
-        shapes_layer = base.mark_geoshape(stroke="white", strokeWidth=0.6, invalid="show").encode(
-            color=fill, tooltip=tooltip, description=describe,
-            opacity=alt.condition(pick, alt.value(1), alt.value(0.55))).add_params(pick)
-        layers = [shapes_layer]
+        layers = [base.mark_geoshape(invalid="show").encode(
+            color=fill, tooltip=tooltip, stroke=alt.condition(
+                "datum.selected === true", alt.value("#000000"), alt.value("white")),
+            **chosen).add_params(pick)]
     else:
-        shapes_layer = base.mark_geoshape(strokeWidth=1.2).encode(
+        band_scale = alt.Scale(domain=bands, range=[charts.BAND_STYLE[b][0] for b in bands])
+        shapes_layer = base.mark_geoshape().encode(
             color=alt.Color("vs_england:N", title="Compared with England", scale=band_scale,
                             legend=alt.Legend(orient="bottom")),
             stroke=alt.value("#231f20"),
-            strokeDash=alt.StrokeDash("vs_england:N", legend=None, scale=alt.Scale(
-                domain=bands, range=[BAND_DASH[b] for b in bands])),
-            tooltip=tooltip, description=describe,
-            opacity=alt.condition(pick, alt.value(1), alt.value(0.55))).add_params(pick)
-        points = label_points(boundaries).merge(data[["area_code", "area", "vs_england"]],
-                                                on="area_code")
-        markers = alt.Chart(alt.InlineData(values=points.to_dict("records"))).mark_point(
-            filled=True, size=70, stroke="white", strokeWidth=1, opacity=1).encode(
-            longitude="lon:Q", latitude="lat:Q",
-            shape=alt.Shape("vs_england:N", title="Compared with England", scale=alt.Scale(
-                domain=bands, range=[charts.BAND_STYLE[b][1] for b in bands]),
-                legend=alt.Legend(orient="bottom")),
-            color=alt.value("#231f20"), tooltip=[alt.Tooltip("area:N", title="ICB"),
-                                                 alt.Tooltip("vs_england:N", title="Band")])
+            # The chosen ICB's outline is solid, whatever its band's dash.
+            strokeDash=alt.condition("datum.selected === true", alt.value([1, 0]),
+                                     alt.StrokeDash("vs_england:N", legend=None, scale=alt.Scale(
+                                         domain=bands, range=[BAND_DASH[b] for b in bands]))),
+            tooltip=tooltip, **chosen).add_params(pick)
+        points = label_points(boundaries)
+        markers = (alt.Chart(alt.InlineData(values=points.to_dict("records")))
+                   .transform_lookup(lookup="area_code", from_=alt.LookupData(
+                       alt.NamedData(name=VALUES), "area_code", ["area", "vs_england"]))
+                   .mark_point(filled=True, size=70, stroke="white", strokeWidth=1, opacity=1)
+                   .encode(longitude="lon:Q", latitude="lat:Q",
+                           shape=alt.Shape("vs_england:N", title="Compared with England",
+                                           scale=alt.Scale(domain=bands, range=[
+                                               charts.BAND_STYLE[b][1] for b in bands]),
+                                           legend=alt.Legend(orient="bottom")),
+                           color=alt.value("#231f20"),
+                           tooltip=[alt.Tooltip("area:N", title="ICB"),
+                                    alt.Tooltip("vs_england:N", title="Band")]))
         layers = [shapes_layer, markers]
-    if selected:
-        layers.append(base.mark_geoshape(filled=False, stroke="#000000", strokeWidth=3,
-                                          strokeJoin="round")
-                      .transform_filter(alt.datum.area_code == selected))
-    grey = (["Grey: no figure for this period (the tooltip and the table say why)."]
-            if colour_by == "rate" and data["rate"].isna().any() else [])
-    subtitle = [*grey, charts.source_line(synthetic), *ONS_CREDIT_LINES]
-    return alt.layer(
-        *layers, width=width, height=height, autosize=charts.AUTOSIZE,
-        title=charts._title(subtitle, title),
-    ).project(type="mercator").configure_scale(invalid={"color": {"value": NO_DATA}})
+    lines = (["Grey: no figure for this period (the tooltip and the table say why)."]
+             if grey else [])
+    subtitle = [*lines, charts.source_line(synthetic), *ONS_CREDIT_LINES]
+    spec = alt.layer(
+        *layers, common._meta_layer(), width=width, height=height, autosize=charts.AUTOSIZE,
+        title=charts._title(subtitle),
+    ).project(type="mercator").configure_scale(
+        invalid={"color": {"value": NO_DATA}}).to_dict(validate=False)
+    inline = {"values": geometry(boundaries), "format": {"type": "json", "property": "features"}}
+    for layer in spec["layer"]:
+        if layer.get("data") == {"name": _GEOMETRY}:
+            layer["data"] = inline
+    return spec
 
 
 def _rate_legend(rates: list[float], england: float | None,
-                 measure: str) -> tuple[list[float], str]:
-    """Legend ticks: the ends of the scale, England and the 50% target, each labelled.
+                 measure: str) -> tuple[list[float], list[str]]:
+    """Legend ticks in order and their labels: the ends of the scale, England and the 50%
+    target, each labelled; the first and last are the rate scale's ends.
 
     England and the target share one label when they are too close to be read apart.
     """
@@ -223,10 +268,7 @@ def _rate_legend(rates: list[float], england: float | None,
     hi = max([*rates, *marks], default=100.0)
     lo, hi = float(np.floor(lo)), float(np.ceil(hi))
     ticks = sorted({lo, hi, *marks})
-    expr = "format(datum.value, '.0f') + '%'"
-    for value, text in marks.items():
-        expr = f"abs(datum.value - {value!r}) < 1e-6 ? {json.dumps(text)} : ({expr})"
-    return ticks, expr
+    return ticks, [marks.get(t, f"{t:.0f}%") for t in ticks]
 
 
 # ---------------------------------------------------------------------------------------------

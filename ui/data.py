@@ -342,15 +342,18 @@ def map_view(path: str, mtime: float, period: str, group: str, measure: str,
              colour_by: str = "rate", selected: str | None = None,
              boundaries: str | None = None) -> View:
     """The choropleth of ICBs for one period, population and measure, in ``boundaries``
-    (None: the store's default), with the bands Compare ICBs uses (``compare_view``).
+    (None: the store's default), with the rates and bands Compare ICBs shows.
 
     ``extra``: ``boundaries`` (the geography drawn), ``england`` (England's rate or None),
     ``rows`` (one per ICB, as the map reads them)."""
     ex = explorer(path, mtime, boundaries)
-    compare = compare_view(path, mtime, period, group, measure, boundaries=boundaries)
-    _, england = ex.compare(period, group, measure)
+    # Rates and bands as Compare ICBs gives them (all ICBs, the default adjustment), without
+    # that page's charts and trends, which the map does not show.
+    table, england = ex.compare(period, group, measure)
+    table = verdicts.compare_areas(table, england)[0]
+    table = verdicts.explain_missing(verdicts.with_rounding(table, measure))
     eng = None if england is None or pd.isna(england["rate"]) else float(england["rate"])
-    rows = map_chart.map_rows(compare.data)
+    rows = map_chart.map_rows(table)
     title = (f"{model.MEASURES[measure]['label']}, {model.group_label(group)}, {period}: "
              f"{geography_label(ex.boundaries)}")
     spec = map_chart.map_spec(rows, ex.boundaries, title=title, colour_by=colour_by,

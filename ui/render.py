@@ -33,12 +33,6 @@ def _arrow(name: str, values: object) -> pa.Table:
     return table
 
 
-def _geojson(values: object) -> bool:
-    """GeoJSON features (a map's boundaries): Streamlit sends them as they are."""
-    return (isinstance(values, list) and bool(values) and isinstance(values[0], dict)
-            and values[0].get("type") == "Feature")
-
-
 def chart(spec: dict, *, alt: str, key: str, on_select: Callable[[], None] | None = None,
           selection: str | None = None) -> object:
     """Draw a chart from its spec, every table dataset handed over as an Arrow table.
@@ -46,8 +40,7 @@ def chart(spec: dict, *, alt: str, key: str, on_select: Callable[[], None] | Non
     With ``on_select``, a click on the chart's point selection ``selection`` calls it (the
     chart's state is then in ``st.session_state[key]``); returns the chart's state."""
     # Streamlit moves the datasets out of the spec it is given: hand it a shallow copy.
-    datasets = {k: v if _geojson(v) else _arrow(k, v)
-                for k, v in spec.get("datasets", {}).items()}
+    datasets = {k: _arrow(k, v) for k, v in spec.get("datasets", {}).items()}
     if on_select is None:
         return st.vega_lite_chart({**spec, "datasets": datasets}, theme=None, alt=alt, key=key)
     return st.vega_lite_chart({**spec, "datasets": datasets}, theme=None, alt=alt, key=key,

@@ -208,15 +208,17 @@ def _with_derived(calc: dict[str, str], tips: list[alt.Tooltip]
 
 
 @functools.lru_cache(maxsize=256)
-def _layout(build: Callable[..., alt.TopLevelMixin], opts: tuple) -> tuple[bytes, dict]:
+def _layout(build: Callable[..., alt.TopLevelMixin | dict], opts: tuple) -> tuple[bytes, dict]:
     """The chart for one set of options, as a pickled Vega-Lite dict (each view unpickles its
-    own copy, so no view shares a mutable part with another) and its constant datasets."""
-    spec = build(**dict(opts)).to_dict(validate=False)
+    own copy, so no view shares a mutable part with another) and its constant datasets.
+    ``build`` returns an Altair chart, or the dict one gives (the map adds its boundaries)."""
+    built = build(**dict(opts))
+    spec = built if isinstance(built, dict) else built.to_dict(validate=False)
     constants = {k: pa.Table.from_pylist(v) for k, v in spec.pop("datasets", {}).items()}
     return pickle.dumps(spec, protocol=pickle.HIGHEST_PROTOCOL), constants
 
 
-def _view(build: Callable[..., alt.TopLevelMixin], opts: dict, datasets: dict[str, pa.Table],
+def _view(build: Callable[..., alt.TopLevelMixin | dict], opts: dict, datasets: dict[str, pa.Table],
           frames: bool) -> dict:
     blob, constants = _layout(build, tuple(opts.items()))
     spec = pickle.loads(blob)

@@ -7,6 +7,8 @@ the app shows once the ICB is chosen. The browser test clicks a real shape.
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -24,20 +26,28 @@ def map_page(query: dict[str, str] | None = None) -> AppTest:
     return at
 
 
-def the_map(at: AppTest) -> dict:
-    specs = [spec for spec, _ in chart_specs(at)
-             if any(k.startswith("icb_boundaries_") for k in spec.get("datasets", {}))]
-    assert len(specs) == 1
-    return specs[0]
+def the_map(at: AppTest) -> tuple[dict, dict]:
+    """The map's spec and its datasets (Streamlit sends them apart from the spec)."""
+    found = [(spec, frames) for spec, frames in chart_specs(at) if "map_values" in frames]
+    assert len(found) == 1
+    return found[0]
+
+
+def features(spec: dict) -> list[dict]:
+    """The boundaries the map carries inline, as GeoJSON text (one copy)."""
+    texts = {layer["data"]["values"] for layer in spec["layer"]
+             if isinstance(layer.get("data", {}).get("values"), str)}
+    assert len(texts) == 1
+    return json.loads(texts.pop())["features"]
 
 
 @pytest.mark.parametrize("b,n", [("2022", 42), ("2026", 36)])
 def test_map_renders_one_shape_per_icb_of_the_boundaries(b, n):
     at = map_page({"bnd": b})
-    spec = the_map(at)
-    features = spec["datasets"][f"icb_boundaries_{b}"]
-    assert len(features) == n
-    assert sorted(f["properties"]["icb_code"] for f in features) == sorted(
+    spec, frames = the_map(at)
+    shapes = features(spec)
+    assert len(shapes) == n and len(frames["map_values"]) == n
+    assert sorted(f["properties"]["icb_code"] for f in shapes) == sorted(
         geography.icbs(b)["icb_code"])
     assert at.sidebar.radio(key="w_boundaries").value == b
     # The click selection Streamlit returns, on the ICB code.
@@ -62,7 +72,7 @@ def test_default_boundaries_are_the_latest_published_periods_and_survive_the_sha
     assert at.query_params["bnd"] == "2026"
     link = at.code[-1].value
     assert "bnd=2026" in link
-    assert len(the_map(at)["datasets"]["icb_boundaries_2026"]) == 36
+    assert len(features(the_map(at)[0])) == 36
     # The link reopens the same boundaries, on another page too.
     again = app({"bnd": "2026", "view": "ICB", "period": "year"})
     again.run()
@@ -148,9 +158,9 @@ def test_a_chosen_icb_is_outlined_and_used_by_the_other_pages():
     at.session_state["icb"] = "QF7"  # what the click handler sets
     at.run()
     assert at.sidebar.selectbox(key="w_icb").value == "QF7"
-    outline = [layer for layer in the_map(at)["layer"]
-               if layer.get("mark", {}).get("filled") is False]
-    assert len(outline) == 1 and "QF7" in str(outline[0]["transform"])
+    _, frames = the_map(at)
+    assert frames["map_values"].loc[frames["map_values"]["selected"], "area_code"].tolist() == [
+        "QF7"]
     assert "South Yorkshire is outlined" in at.caption[1].value or any(
         "South Yorkshire is outlined" in c.value for c in at.caption)
     at.switch_page("pages/trends.py").run()
@@ -161,7 +171,7 @@ def test_a_chosen_icb_is_outlined_and_used_by_the_other_pages():
 def test_colour_by_band_is_in_the_link_and_marks_bands_by_shape():
     at = map_page({"colour": "band"})
     assert at.radio(key="w_colour").value == "band"
-    spec = the_map(at)
+    spec, _ = the_map(at)
     assert any("shape" in layer.get("encoding", {}) for layer in spec["layer"])
     at.radio(key="w_colour").set_value("rate").run()
     assert "colour" not in at.query_params

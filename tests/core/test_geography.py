@@ -420,36 +420,61 @@ def test_boundaries_read_once_and_marker_inside_each_icb(b, n):
         assert any(_inside(p[0], lon, lat) for p in polys), f["properties"]["icb_code"]
 
 
+def _geometry(spec):
+    """The boundaries a map spec carries inline (GeoJSON text), as features."""
+    texts = {layer["data"]["values"] for layer in spec["layer"]
+             if isinstance(layer.get("data", {}).get("values"), str)}
+    assert len(texts) == 1  # one copy, however many layers read it
+    return json.loads(texts.pop())["features"]
+
+
 @pytest.mark.parametrize("b,n", [("2022", 42), ("2026", 36)])
 def test_rate_map_spec(b, n):
     table = _map_table(b).iloc[1:]  # one ICB without a row: drawn, as "no data"
-    chart = map_chart.map_chart(table, b, title="Recovery", england=47.3, selected="QF7")
-    spec = chart.to_dict()
+    spec = map_chart.map_spec(table, b, title="Recovery", england=47.3, selected="QF7",
+                              frames=False)
     params = spec.get("params", []) + [p for layer in spec["layer"]
                                        for p in layer.get("params", [])]
     assert [p["name"] for p in params] == ["icb"]
     assert params[0]["select"]["fields"] == ["area_code"]
+    assert len(_geometry(spec)) == n
     lookup = next(t for t in spec["layer"][0]["transform"] if "lookup" in t)
     rows = spec["datasets"][lookup["from"]["data"]["name"]]
     assert len(rows) == n and sum(r["vs_england"] == "no data" for r in rows) == 1
-    legend = spec["layer"][0]["encoding"]["color"]["legend"]
-    assert 47.3 in legend["values"] and 50.0 in legend["values"]
-    assert "England 47.3%" in legend["labelExpr"] and "50% target" in legend["labelExpr"]
+    # The chosen ICB is the one row marked, and its outline is drawn from that mark.
+    assert [r["area_code"] for r in rows if r["selected"]] == ["QF7"]
+    assert "datum.selected" in json.dumps(spec["layer"][0]["encoding"]["strokeWidth"])
+    # The legend's ticks and labels: the scale's ends, England and the target.
+    legend = {r["value"]: r["label"] for r in spec["datasets"]["meta"]}
+    assert legend[47.3] == "England 47.3%" and legend[50.0] == "50% target"
+    assert min(legend) <= 40 and max(legend) >= 59
     assert "Office for National Statistics" in " ".join(spec["title"]["subtitle"])
-    assert any("QF7" in json.dumps(layer.get("transform", [])) for layer in spec["layer"][1:])
-    fast = map_chart.map_spec(table, b, title="Recovery", england=47.3, selected="QF7")
-    assert len(fast["datasets"][f"icb_boundaries_{b}"]) == n
-    assert fast["layer"][0]["encoding"] == spec["layer"][0]["encoding"]
-    svg = charts.to_image(fast, "svg", width=500).decode()
+    # Drawn, with the title, the legend's labels and one shape per ICB.
+    svg = charts.to_image(spec, "svg", width=500).decode()
     assert svg.count("<path") >= n
+    assert "England 47.3%" in svg and "50% target" in svg and ">Recovery<" in svg
+
+
+def test_a_new_map_view_reuses_the_layout():
+    """Views differ only in their datasets: the layout is made once per set of options."""
+    a = map_chart.map_spec(_map_table("2022"), "2022", title="A", england=47.3)
+    b = map_chart.map_spec(_map_table("2022").assign(rate=45.0), "2022", title="B",
+                           england=51.0, selected="QF7")
+    assert {k: v for k, v in a.items() if k != "datasets"} == {
+        k: v for k, v in b.items() if k != "datasets"}
+    assert a["datasets"]["meta"]["title"][0].as_py() == "A"
+    assert b["datasets"]["meta"]["title"][0].as_py() == "B"
 
 
 def test_band_map_marks_bands_by_shape_and_outline():
-    spec = map_chart.map_spec(_map_table("2026"), "2026", title="Recovery", colour_by="band")
+    spec = map_chart.map_spec(_map_table("2026"), "2026", title="Recovery", colour_by="band",
+                              frames=False)
     markers = spec["layer"][1]
     assert markers["encoding"]["shape"]["scale"]["range"] == [
         charts.BAND_STYLE[b][1] for b in markers["encoding"]["shape"]["scale"]["domain"]]
     assert "strokeDash" in spec["layer"][0]["encoding"]
     assert len(spec["datasets"][markers["data"]["name"]]) == 36
+    svg = charts.to_image(spec, "svg", width=500).decode()
+    assert "better (99.8%)" in svg and "Compared with England" in svg
     with pytest.raises(ValueError):
-        map_chart.map_chart(_map_table("2026"), "2026", title="x", colour_by="colour")
+        map_chart.map_spec(_map_table("2026"), "2026", title="x", colour_by="colour")
