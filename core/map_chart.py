@@ -148,30 +148,53 @@ def map_spec(
 
 def _values(table: pd.DataFrame, boundaries: str, selected: str | None) -> pd.DataFrame:
     """One row per ICB of ``boundaries``, those without a row in ``table`` as "no data"."""
+    codes, names, regions = _geography(boundaries)
+    take = _positions(table, codes)
+    rate = _numbers(table, "rate", take)
+    band = _texts(table, "vs_england", take, "no data")
+    band[np.isnan(rate)] = "no data"
+    approximate = _texts(table, "approximate", take, False).astype(bool)
+    shown = np.array(["no data" if np.isnan(v) else f"{v:.1f}%" for v in rate], dtype=object)
+    return pd.DataFrame({
+        "area_code": codes, "area": names, "region": regions, "rate": rate,
+        "numerator": _numbers(table, "numerator", take),
+        "denominator": _numbers(table, "denominator", take),
+        "vs_england": band, "approximate": approximate,
+        "note": _texts(table, "note", take, ""),
+        "how": np.where(approximate, "Approximate (see note)", "Exact").astype(object),
+        # Each shape's label for screen readers (its aria-label): the ICB, its rate and band.
+        "described": names + ", " + regions + ": " + shown + ", " + band,
+        "selected": codes == selected,
+    })
+
+
+@lru_cache(maxsize=2)
+def _geography(boundaries: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Codes, short names and region names of the ICBs of ``boundaries``, in map order."""
     icbs = geography.icbs(boundaries)
-    data = icbs[["icb_code", "short_name", "region_name"]].rename(
-        columns={"icb_code": "area_code", "short_name": "area", "region_name": "region"})
-    given = table.drop(columns=[c for c in ("area", "region") if c in table], errors="ignore")
-    data = data.merge(given, on="area_code", how="left")
-    for column, default in (("rate", float("nan")), ("vs_england", None),
-                            ("approximate", False), ("note", "")):
-        if column not in data:
-            data[column] = default
-    rate = pd.to_numeric(data["rate"], errors="coerce").astype("float64")
-    data["rate"] = rate
-    for c in ("numerator", "denominator"):
-        data[c] = pd.to_numeric(data[c], errors="coerce").astype("float64") if c in data \
-            else float("nan")
-    data["vs_england"] = data["vs_england"].where(rate.notna(), "no data").fillna(
-        "no data").astype(str)
-    data["approximate"] = data["approximate"].fillna(False).astype(bool)
-    data["note"] = data["note"].fillna("").astype(str)
-    data["how"] = np.where(data["approximate"], "Approximate (see note)", "Exact")
-    # Each shape's label for screen readers (its aria-label): the ICB, its rate and band.
-    data["described"] = (data["area"] + ", " + data["region"] + ": " + rate.map(
-        lambda v: "no data" if pd.isna(v) else f"{v:.1f}%") + ", " + data["vs_england"])
-    data["selected"] = (data["area_code"] == selected).to_numpy(dtype=bool)
-    return data
+    return tuple(icbs[c].to_numpy(object) for c in ("icb_code", "short_name", "region_name"))
+
+
+def _positions(table: pd.DataFrame, codes: np.ndarray) -> np.ndarray:
+    """Each ICB's row in ``table`` (-1 where it has none)."""
+    where = {str(c): i for i, c in enumerate(table["area_code"].tolist())}
+    return np.array([where.get(c, -1) for c in codes], dtype=int)
+
+
+def _numbers(table: pd.DataFrame, column: str, take: np.ndarray) -> np.ndarray:
+    if column not in table:
+        return np.full(len(take), np.nan)
+    values = pd.to_numeric(table[column], errors="coerce").to_numpy("float64", na_value=np.nan)
+    return np.where(take >= 0, values[take], np.nan)
+
+
+def _texts(table: pd.DataFrame, column: str, take: np.ndarray, empty: object) -> np.ndarray:
+    if column not in table:
+        return np.full(len(take), empty, dtype=object)
+    values = table[column].to_numpy(object)[take]
+    missing = (take < 0) | pd.isna(values)
+    values[missing] = empty
+    return values
 
 
 def _map_layout(*, boundaries: str, colour_by: str, measure: str, grey: bool,
@@ -301,20 +324,19 @@ def map_rows(compare: pd.DataFrame) -> pd.DataFrame:
 def map_table(rows: pd.DataFrame, boundaries: str, measure: str = "recovery") -> pd.DataFrame:
     """The table beside the map: every ICB of the geography (those without a figure say
     "no data"), by region and name, its band in words."""
-    icbs = geography.icbs(boundaries)
-    t = icbs[["icb_code", "short_name", "region_name"]].rename(columns={
-        "icb_code": "area_code", "short_name": "ICB", "region_name": "Region"}).merge(
-        rows.drop(columns=["area", "region"], errors="ignore"), on="area_code", how="left")
+    codes, names, regions = _geography(boundaries)
+    take = _positions(rows, codes)
+    rate = _numbers(rows, "rate", take)
+    approximate = _texts(rows, "approximate", take, False).astype(bool)
     label = model.MEASURES[measure]["label"]
     return pd.DataFrame({
-        "ICB": t["ICB"], "Region": t["Region"], "Code": t["area_code"],
-        f"{label} (%)": t["rate"].round(1),
-        "Compared with England": t["vs_england"].fillna("no data"),
-        "Numerator": t["numerator"].astype("Float64").round().astype("Int64"),
-        "Denominator": t["denominator"].astype("Float64").round().astype("Int64"),
-        "Figure": np.where(t["approximate"].fillna(False).astype(bool),
-                           "approximate: " + t["note"].fillna("").astype(str),
-                           np.where(t["rate"].notna(), "exact", "")),
+        "ICB": names, "Region": regions, "Code": codes,
+        f"{label} (%)": np.round(rate, 1),
+        "Compared with England": _texts(rows, "vs_england", take, "no data"),
+        "Numerator": pd.array(np.round(_numbers(rows, "numerator", take)), dtype="Int64"),
+        "Denominator": pd.array(np.round(_numbers(rows, "denominator", take)), dtype="Int64"),
+        "Figure": np.where(approximate, "approximate: " + _texts(rows, "note", take, ""),
+                           np.where(~np.isnan(rate), "exact", "")),
     })
 
 
@@ -322,35 +344,41 @@ def describe_map(rows: pd.DataFrame, boundaries: str, *, period: str, group_labe
                  measure: str = "recovery", england: float | None = None,
                  colour_by: str = "rate", selected: str | None = None) -> str:
     """The map's text alternative: what it shows and what a sighted reader takes from it."""
-    icbs = geography.icbs(boundaries)
+    codes, names, _ = _geography(boundaries)
+    name_of = dict(zip(codes.tolist(), names.tolist(), strict=True))
     label = model.MEASURES[measure]["label"].lower()
-    names = dict(zip(icbs["icb_code"], icbs["short_name"], strict=True))
-    have = rows[rows["rate"].notna() & rows["area_code"].isin(names)]
-    have = have.sort_values("rate", ascending=False)
+    code = rows["area_code"].astype(str).to_numpy(object)
+    rate = pd.to_numeric(rows["rate"], errors="coerce").to_numpy("float64", na_value=np.nan)
+    have = np.flatnonzero(~np.isnan(rate) & np.isin(code, codes))
+    have = have[np.argsort(-rate[have], kind="stable")]  # highest first
     what = "its rate" if colour_by == "rate" else "how it compares with England"
-    parts = [f"Map of the {len(icbs)} ICBs ({geography.label(boundaries)}), each shaded by "
+    parts = [f"Map of the {len(codes)} ICBs ({geography.label(boundaries)}), each shaded by "
              f"{what}: {label} for {group_label}, {period}."]
     if england is not None and pd.notna(england):
         parts.append(f"England {england:.1f}%.")
     if len(have):
-        hi, lo = have.iloc[0], have.iloc[-1]
-        parts.append(f"Highest {names[hi['area_code']]} {hi['rate']:.1f}%, lowest "
-                     f"{names[lo['area_code']]} {lo['rate']:.1f}%.")
-        by_region = have.groupby("region", sort=True)["rate"].median()
+        hi, lo = have[0], have[-1]
+        parts.append(f"Highest {name_of[code[hi]]} {rate[hi]:.1f}%, lowest "
+                     f"{name_of[code[lo]]} {rate[lo]:.1f}%.")
+        region = rows["region"].to_numpy(object)[have]
+        by_region = {r: float(np.median(rate[have][region == r])) for r in sorted(set(region))}
         parts.append("Median by region: " + "; ".join(
             f"{r} {v:.1f}%" for r, v in by_region.items()) + ".")
-        bands = have["vs_england"].value_counts()
+        bands: dict[str, int] = {}
+        for b in rows["vs_england"].to_numpy(object)[have]:
+            bands[b] = bands.get(b, 0) + 1
         parts.append("Compared with England: " + ", ".join(
-            f"{n} {b}" for b, n in bands.items()) + ".")
-    missing = sorted(set(names) - set(have["area_code"]))
+            f"{n} {b}" for b, n in sorted(bands.items(), key=lambda kv: -kv[1])) + ".")
+    missing = sorted(set(codes.tolist()) - set(code[have].tolist()))
     if missing:
-        parts.append("No figure: " + ", ".join(names[c] for c in missing) + ".")
-    approx = have[have["approximate"]] if "approximate" in have else have.iloc[0:0]
-    if len(approx):
-        parts.append("Approximate (a boundary cut through an area they are summed from): "
-                     + ", ".join(names[c] for c in approx["area_code"]) + ".")
-    if selected in names:
-        parts.append(f"{names[selected]} is outlined.")
+        parts.append("No figure: " + ", ".join(name_of[c] for c in missing) + ".")
+    if "approximate" in rows:
+        approximate = rows["approximate"].to_numpy(dtype=bool, na_value=False)[have]
+        if approximate.any():
+            parts.append("Approximate (a boundary cut through an area they are summed from): "
+                         + ", ".join(name_of[c] for c in code[have][approximate]) + ".")
+    if selected in name_of:
+        parts.append(f"{name_of[selected]} is outlined.")
     return " ".join(parts)
 
 
