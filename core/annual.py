@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from core import periods, sources, terms, validate
-from core.errors import InputError
+from core.errors import InputError, YearError
 from core.quarterly import resolve
 
 ID_COLUMNS = {
@@ -31,7 +31,7 @@ ID_COLUMNS = {
 def _year(name: str, period: str | None, today: dt.date) -> tuple[dt.date, dt.date]:
     year = period or periods.financial_year_from_name(name)
     if year is None:
-        raise InputError(
+        raise YearError(
             "cannot tell which financial year this annual file covers: name the file with its "
             "year (for example '..._2024-25.csv') or give the year: --period 2024-25 on the command "
             "line, or the year box on the Upload data page",
@@ -40,14 +40,14 @@ def _year(name: str, period: str | None, today: dt.date) -> tuple[dt.date, dt.da
     try:
         start = periods.financial_year_start_date(year)
     except ValueError as exc:
-        raise InputError(str(exc), file=name) from exc
+        raise YearError(str(exc), file=name) from exc
     end = dt.date(start.year + 1, 3, 31)
     if end > today:
-        raise InputError(f"the financial year {year} has not ended yet: it cannot have been "
-                         "published", file=name)
+        raise YearError(f"the financial year {year} has not ended yet: it cannot have been "
+                        "published", file=name)
     problem = validate.check_period(start, end, today)
     if problem:
-        raise InputError(problem, file=name)
+        raise YearError(problem, file=name)
     return start, end
 
 

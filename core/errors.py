@@ -41,3 +41,11 @@ class InputError(ValueError):
             self.file = file
             self.args = (str(self),)
         return self
+
+
+class YearError(InputError):
+    """An annual file's financial year is missing from its name, or is not one it can be.
+
+    The one error a maintainer can cure without a new file, by giving the year (``--period``
+    on the command line, the year box on the Upload data page): callers offer that by type.
+    """

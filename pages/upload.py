@@ -11,7 +11,7 @@ from pathlib import Path
 import streamlit as st
 
 from core import charts, explore, export, model, preview, readers, store
-from core.errors import InputError
+from core.errors import InputError, YearError
 from core.uploads import SessionFolder
 from ui import data, page, render
 
@@ -132,7 +132,7 @@ def read(upload, name: str, year: str) -> dict:
             # The file is kept (one copy) only for an error a year may cure: the page asks
             # for the year and reads it again.
             return {"error": str(exc), "year": year, "name": name, "size": upload.size,
-                    "retry": upload if "financial year" in str(exc) else None}
+                    "retry": upload if isinstance(exc, YearError) else None}
     return {"result": result, "error": None, "year": year, "base": None, "name": name,
             "size": upload.size, "retry": None,
             "suggest": store.suggest_removing_sample(stored, [result])}

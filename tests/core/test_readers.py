@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from core import readers, sources
-from core.errors import InputError
+from core.errors import InputError, YearError
 from tests.conftest import HEADER, REAL, area_rows, needs_shared, quarterly_csv, small_quarter
 
 TODAY = dt.date(2026, 11, 26)
@@ -346,6 +346,22 @@ def test_annual_year_not_ended():
         b"Count_NotAtCaseness,Count_Recovery\nEngland,All,All,Total,NULL,NULL,100,10,45\n"
     with pytest.raises(InputError, match="has not ended"):
         read(data, "annual_2026-27.csv")
+
+
+def test_only_a_year_error_is_one_a_given_year_can_cure():
+    """The upload page offers its year box by the error's type (``YearError``), not its words:
+    every year problem of an annual file is one, and no other error is."""
+    head = b"OrgType,OrgCode,OrgName,VariableType,VariableA,VariableB," \
+        b"Count_FinishedCourseTreatment,Count_NotAtCaseness,Count_Recovery\n"
+    good = head + b"England,All,All,Total,NULL,NULL,100,10,45\n"
+    for name, period in (("annual.csv", None), ("annual_2026-27.csv", None),
+                         ("annual.csv", "2024-26"), ("annual.csv", "2020-21 Q2")):
+        with pytest.raises(YearError):
+            read(good, name, period=period)
+    bad = head + b"England,All,All,Total,NULL,NULL,100,ten,45\n"  # a year cannot cure this
+    with pytest.raises(InputError) as caught:
+        read(bad, "annual_2024-25.csv")
+    assert not isinstance(caught.value, YearError)
 
 
 @needs_shared()
