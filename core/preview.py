@@ -17,6 +17,7 @@ from core.charts import full_name, short_name
 from core.merge import without_sample
 from core.readers import ReadResult
 from core.store import MergeReport, coverage, cut_message, diff, incoming_rows, merge
+from core.trend_tests import TREND_POINTS
 
 HEADLINE_GROUPS = {"Total": "Total", "BME": "BME Group"}
 
@@ -32,6 +33,8 @@ class Preview:
     cut: str | None
     #: The file's period type (``quarter`` or ``year``): what the preview chart draws.
     kind: str = "quarter"
+    #: Why the merged quarterly series would be too short to read, or None (``short_series``).
+    short: str | None = None
 
 
 def period_kind(results: Sequence[ReadResult]) -> str:
@@ -61,8 +64,34 @@ def preview(stored: pd.DataFrame, results: Sequence[ReadResult], *, synthetic: b
     after, _ = merge(before, incoming[_headline_rows(incoming, ["England", "ICB"])])
     england, _ = merge(stored[_headline_rows(stored, ["England"])],
                        incoming[_headline_rows(incoming, ["England"])])
+    short = short_series(stored, incoming) if removed else None
     return Preview(report, changes(before, after, period_labels), england, cov,
-                   cut_message(cov, ", ".join(report.sources)), period_kind(results))
+                   cut_message(cov, ", ".join(report.sources)), period_kind(results), short)
+
+
+def short_series(stored: pd.DataFrame, incoming: pd.DataFrame) -> str | None:
+    """With the synthetic sample removed, the quarters left may be too few to read as a
+    series (the first real quarterly file leaves one; an annual file, none): say so before it
+    is applied, rather than let a maintainer find a one-point chart. None when enough remain.
+    ``stored`` is the store without the sample."""
+    quarters = sorted({*_quarters(stored), *_quarters(incoming)})
+    if len(quarters) >= TREND_POINTS:
+        return None
+    if not quarters:
+        return ("With the synthetic sample removed, the merged data holds no quarters: only "
+                "financial years can be shown until a real quarterly file is loaded.")
+    span = quarters[0] if len(quarters) == 1 else f"{quarters[0]} to {quarters[-1]}"
+    count = "1 quarter" if len(quarters) == 1 else f"{len(quarters)} quarters"
+    return (f"With the synthetic sample removed, the quarterly view will hold {count} "
+            f"({span}): a recent trend needs {TREND_POINTS} and rolling four quarters need 4, "
+            "so those will say 'could not be calculated' until more quarters are loaded. "
+            "Financial-year figures are not affected.")
+
+
+def _quarters(frame: pd.DataFrame) -> set[str]:
+    if not len(frame):
+        return set()
+    return set(frame.loc[(frame["period_type"] == "quarter").to_numpy(), "period"].unique())
 
 
 def changes(before: pd.DataFrame, after: pd.DataFrame, period_labels: list[str]) -> pd.DataFrame:

@@ -218,6 +218,8 @@ if parsed["base"] != base:
     parsed.update(base=base, preview=pv)
 pv = parsed["preview"]
 report = pv.report
+if pv.short:
+    st.warning(pv.short, icon=":material/warning:")
 
 
 def merged_store():

@@ -173,7 +173,11 @@ def test_real_rows(shared_store):
     # the first real quarterly file: removing the synthetic sample is suggested, not forced
     assert at.checkbox(key="remove_synthetic").value is True
     assert "Synthetic sample rows removed" in markdown(at)
+    # ... and the page says what that leaves: one quarter, too few for a trend
+    short = "quarterly view will hold 1 quarter"
+    assert any(short in w.value for w in at.warning)
     at.checkbox(key="remove_synthetic").uncheck().run()
+    assert not any(short in w.value for w in at.warning)
     text = markdown(at)
     assert "2026/27 Q1" in text and "06Q" in text  # a merged ICB's sub-ICB: named, not rejected
     assert "InvalidRegionCode" in text  # skipped, and said so

@@ -33,3 +33,20 @@ def test_preview_agrees_with_the_full_merge():
     assert set(pv.changes["level"]) == {"England", "ICB"}
     england = pv.england
     assert set(england["area_code"]) == {"ENG"} and "2026/27 Q2" in set(england["period"])
+
+
+def test_removing_the_sample_warns_when_too_few_quarters_are_left():
+    """The first real quarterly file with the sample removed leaves one quarter: the preview
+    says the quarterly view will be too short to show a trend; with the sample kept, nothing."""
+    stored = Store().load()
+    rows = small_quarter("2026-07-01", "2026-09-30")
+    result = read_file(quarterly_csv(rows), "q.csv", today=TODAY)
+    short = preview.preview(stored, [result], remove_synthetic=True).short
+    assert short is not None and "1 quarter (2026/27 Q2)" in short
+    assert "Financial-year figures are not affected" in short
+    assert preview.preview(stored, [result]).short is None
+    # The same check on the published quarters an earlier real file left in the store.
+    real = merge_results(stored, [result], remove_synthetic=True)[0]
+    assert preview.short_series(real, real.iloc[0:0]) is not None
+    many = stored[stored["period_type"] == "quarter"].assign(synthetic=False)
+    assert preview.short_series(many, many.iloc[0:0]) is None
