@@ -21,6 +21,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -408,7 +409,17 @@ def load_table(table: pa.Table, fmt: int = SCHEMA_VERSION) -> pd.DataFrame:
             "this Parquet file is not a store of this tool: missing columns "
             + ", ".join(sorted(missing))
         )
-    return model.conform(table.select(list(model.COLUMNS)).to_pandas())
+    return model.conform(table.select(list(model.COLUMNS)).to_pandas(types_mapper=_dtype))
+
+
+def _dtype(arrow_type: pa.DataType) -> object:
+    """The model's pandas dtype for an Arrow type, so a store's columns arrive conforming:
+    converting them after the read (``model.conform``) cost five times the read itself."""
+    if pa.types.is_int64(arrow_type):
+        return pd.Int64Dtype()
+    if pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type):
+        return pd.StringDtype("pyarrow", na_value=np.nan)  # pandas' "str"
+    return None
 
 
 def ingest(
