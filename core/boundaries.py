@@ -26,6 +26,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+import numpy as np
 import pandas as pd
 
 from core import geography as geo
@@ -278,83 +279,217 @@ def plan(level: str, key: str | None, boundaries: str) -> Plan:
 #: Candidates in order of preference: exact before approximate, finer units before coarser.
 _ORDER = (("ICB", "exact"), ("SubICB", "exact"), ("CCG", "exact"), ("STP", "exact"),
           ("SubICB", "approximate"), ("ICB", "approximate"), ("CCG", "approximate"))
+_LEVELS = ("ICB", "SubICB", "CCG", "STP")
+_FLAGS = ("suppressed", "synthetic", "derived")
 
 
-def _objects(column: pd.Series) -> pd.Series:
-    return pd.Series(column.to_numpy(object), dtype=object)
+@dataclass(frozen=True)
+class _Recipe:
+    """One candidate of a plan (the ICBs of one status) as arrays over the ICBs of the chosen
+    geography, in the order of ``geo.icbs``: what ``icb_series`` needs per call, made once."""
+
+    units: tuple[str, ...]  # unit codes
+    target: np.ndarray  # ICB position of each unit
+    expected: np.ndarray  # units each ICB needs (0: not made by this candidate)
+    own: np.ndarray  # ICB made from its own row alone: its published percentages are kept
+    notes: np.ndarray  # note of each ICB (object)
+    aliases: tuple[tuple[str, str], ...]  # other published code -> unit code
 
 
-def _by_value(values: pd.Series, fn) -> pd.Series:
+@lru_cache(maxsize=64)
+def _recipe(level: str, key: str | None, boundaries: str, status: str) -> _Recipe:
+    p = plan(level, key, boundaries)
+    icbs = list(geo.icbs(boundaries)["icb_code"])
+    at = {c: i for i, c in enumerate(icbs)}
+    # A target outside the geography's ICBs would be dropped from the series anyway.
+    targets = {t for t, s in p.status.items() if s == status and t in at}
+    units = p.units[p.units["target"].isin(targets)]
+    target = np.array([at[t] for t in units["target"]], dtype=np.int64)
+    return _Recipe(
+        units=tuple(units["unit"]), target=target,
+        expected=np.bincount(target, minlength=len(icbs)),
+        own=np.array([c in p.own for c in icbs], dtype=bool),
+        notes=np.array([p.notes.get(c, "") for c in icbs], dtype=object),
+        aliases=tuple(p.aliases.items()))
+
+
+def _by_value(values: pd.Series, fn) -> np.ndarray:
     """``values.map(fn)`` computed once per distinct value (a handful of dates per store)."""
     codes, distinct = pd.factorize(values)
-    mapped = pd.Series([fn(v) for v in distinct] + [None], dtype=object)
-    return pd.Series(mapped.to_numpy()[codes], index=values.index, dtype=object)
-
-
-def _key_of(level: str, frame: pd.DataFrame) -> pd.Series:
-    if level == "ICB":
-        key = _by_value(frame["period_end"], lambda d: geo.boundaries_of(_date(d)))
-        # A code of one geography only is of that vintage whatever its date (a file may
-        # carry the old codes for a while: the bundled sample's 2026/27 quarter does).
-        only = {b: set(geo.icbs(b)["icb_code"]) - set(geo.icbs(o)["icb_code"])
-                for b, o in (("2022", "2026"), ("2026", "2022"))}
-        codes = frame["area_code"].astype(str)
-        for b, codes_of in only.items():
-            key = key.mask(codes.isin(codes_of).to_numpy() & key.notna().to_numpy(), b)
-        return key
-    if level == "SubICB":
-        return pd.Series("any", index=frame.index)
-    return _by_value(frame["period_start"], lambda d: geo.history_year(_date(d)))
+    mapped = np.array([fn(v) for v in distinct] + [None], dtype=object)
+    return mapped[codes]
 
 
 def _date(value: object) -> dt.date:
     return pd.Timestamp(value).date()
 
 
-def _aggregate(rows: pd.DataFrame, p: Plan, status: str) -> pd.DataFrame:
-    """Sum the included units of each ICB with ``status`` in the plan, cell by cell.
+@lru_cache(maxsize=1)
+def _one_geography_codes() -> dict[str, frozenset[str]]:
+    """ICB codes of one geography only: a row with one is of that vintage whatever its date
+    (a file may carry the old codes for a while: the bundled sample's 2026/27 quarter does)."""
+    return {b: frozenset(geo.icbs(b)["icb_code"]) - frozenset(geo.icbs(o)["icb_code"])
+            for b, o in (("2022", "2026"), ("2026", "2022"))}
 
-    ``rows`` are slim: ``_cell`` (period, breakdown and group), ``area_code``, counts and
-    flags. A unit counts towards one ICB at most, so the unit -> ICB map is a function.
-    """
-    targets = {t for t, s in p.status.items() if s == status}
-    units = p.units[p.units["target"].isin(targets)]
-    if units.empty or rows.empty:
-        return pd.DataFrame()
-    to_target = dict(zip(units["unit"], units["target"], strict=True))
-    if p.aliases:
-        # One STP under either of its codes, counted once.
-        rows = rows.assign(area_code=rows["area_code"].replace(p.aliases))
-        rows = rows.drop_duplicates(["_cell", "area_code"])
-    m = rows[rows["area_code"].isin(to_target)]
-    if m.empty:
-        return pd.DataFrame()
-    m = m.assign(target=m["area_code"].map(to_target))
-    expected = units.groupby("target").size()
-    g = m.groupby(["_cell", "target"], sort=False)
-    out = g[COUNTS].sum(min_count=1)
-    present = g[COUNTS].count()
-    n = expected.reindex(out.index.get_level_values("target")).to_numpy()
-    for c in COUNTS:
-        out[c] = out[c].where(present[c].to_numpy() == n)
-    flags = g[["suppressed", "synthetic", "derived"]].any()
-    out["suppressed"] = flags["suppressed"] | out[COUNTS].isna().any(axis=1)
-    out["synthetic"] = flags["synthetic"]
-    out["derived"] = flags["derived"]
-    out["source"] = g["source"].first()
-    mixed = g["source"].nunique() > 1
-    if mixed.any():
-        joined = m.set_index(["_cell", "target"]).loc[mixed[mixed].index, "source"]
-        out.loc[mixed, "source"] = joined.groupby(level=[0, 1]).agg(
-            lambda s: "; ".join(sorted(set(map(str, s)))))
-    own = out.index.get_level_values("target").isin(list(p.own))
-    firsts = g[list(model.PERCENT_COLUMNS)].first()
-    for c in model.PERCENT_COLUMNS:
-        out[c] = firsts[c].where(own)
-    out = out.reset_index()
-    out["approximate"] = status == "approximate"
-    out["note"] = out["target"].map(p.notes)
+
+def _codes(column: pd.Series, at: np.ndarray) -> tuple[np.ndarray, pd.Index]:
+    """Integer codes (from 0, one for every missing value) of ``column`` at rows ``at``."""
+    codes, distinct = pd.factorize(column)
+    return codes[at] + 1, distinct
+
+
+def _cells(frame: pd.DataFrame, at: np.ndarray) -> np.ndarray:
+    """One integer per (period, breakdown, group) of the rows ``at``: grouping on it costs a
+    fraction of grouping on seven text columns."""
+    key = np.zeros(len(at), dtype=np.int64)
+    for c in KEYS:
+        codes, distinct = _codes(frame[c], at)
+        key, _ = pd.factorize(key * (len(distinct) + 1) + codes)
+    return key
+
+
+def _first_of_each(groups: np.ndarray, values: np.ndarray, n: int, fill) -> np.ndarray:
+    """For each of ``n`` groups, the value of its first row (``fill`` where it has none)."""
+    out = np.full(n, fill, dtype=values.dtype)
+    hit, first = np.unique(groups, return_index=True)
+    out[hit] = values[first]
     return out
+
+
+class _Rows:
+    """The rows ``icb_series`` is made from, as plain arrays (counts as floats, NaN where
+    missing), and their cells."""
+
+    def __init__(self, frame: pd.DataFrame, at: np.ndarray):
+        self.cell = _cells(frame, at)
+        self.n_cells = int(self.cell.max()) + 1
+        _, self.cell_first = np.unique(self.cell, return_index=True)
+        self.first_row = at[self.cell_first]  # frame position of each cell's first row
+        self.area, areas = _codes(frame["area_code"], at)
+        # Code 0 is a missing area code; the area codes of a plan absent from the frame get
+        # codes after the frame's (``code``), so an alias can point to them.
+        self.code_of = {c: i + 1 for i, c in enumerate(areas)}
+        self.counts = [frame[c].to_numpy("float64", na_value=np.nan)[at] for c in COUNTS]
+        self.percents = [frame[c].to_numpy("float64", na_value=np.nan)[at]
+                         for c in model.PERCENT_COLUMNS]
+        self.flags = [frame[c].to_numpy(dtype=bool)[at] for c in _FLAGS]
+        self.source, sources = _codes(frame["source"], at)
+        self.source_text: list = [np.nan, *sources]  # code 0: no source
+
+    def code(self, area: str) -> int:
+        return self.code_of.setdefault(area, len(self.code_of) + 1)
+
+
+def _by_level_and_key(frame: pd.DataFrame, at: np.ndarray, rows: _Rows
+                      ) -> dict[str, list[tuple[str, np.ndarray]]]:
+    """Positions (in ``rows``) of each level's rows, per vintage key, keys sorted: the ICB
+    geography of ICB rows, the financial year of CCG and STP rows (a period whose key is None
+    has no plan, and its rows are not used)."""
+    level, levels = _codes(frame["level"], at)
+    out: dict[str, list[tuple[str, np.ndarray]]] = {}
+    for name in _LEVELS:
+        if name not in levels:
+            continue
+        mine = np.flatnonzero(level == levels.get_loc(name) + 1)
+        if name == "SubICB":
+            out[name] = [("any", mine)]
+            continue
+        # Keys as integers: the key of each cell (-1: None), and for an ICB row of a code of
+        # one geography only, that geography whatever its date.
+        if name == "ICB":
+            column, fn = "period_end", geo.boundaries_of
+        else:
+            column, fn = "period_start", geo.history_year
+        by_cell = _by_value(frame[column].take(rows.first_row), lambda d, fn=fn: fn(_date(d)))
+        names = sorted({k for k in by_cell if k is not None} | (
+            set(_one_geography_codes()) if name == "ICB" else set()))
+        number = {k: i for i, k in enumerate(names)}
+        key = np.array([number.get(k, -1) for k in by_cell], dtype=np.int64)[rows.cell[mine]]
+        if name == "ICB":
+            area = rows.area[mine]
+            for b, only in _one_geography_codes().items():
+                codes = [rows.code_of[c] for c in only if c in rows.code_of]
+                key = np.where(np.isin(area, codes) & (key >= 0), number[b], key)
+        out[name] = [(k, mine[key == i]) for i, k in enumerate(names) if (key == i).any()]
+    return out
+
+
+def _candidate(rows: _Rows, part: np.ndarray, r: _Recipe, n_icbs: int) -> dict | None:
+    """Sum the units of each ICB the recipe makes, cell by cell: a count is NaN ("no data")
+    unless every unit of the ICB has it. ``part`` are positions in ``rows`` (ascending)."""
+    area = rows.area[part]
+    if r.aliases:
+        # One STP under either of its codes, counted once (its first row in the cell).
+        alias = np.arange(len(rows.code_of) + len(r.aliases) + 1)
+        for other, unit in r.aliases:
+            if other in rows.code_of:
+                alias[rows.code_of[other]] = rows.code(unit)
+        area = alias[area]
+        _, first = np.unique(rows.cell[part] * (len(alias) + 1) + area, return_index=True)
+        first.sort()
+        part, area = part[first], area[first]
+    unit_of = np.full(len(rows.code_of) + 1, -1, dtype=np.int64)
+    known = [(rows.code_of[u], t) for u, t in zip(r.units, r.target, strict=True)
+             if u in rows.code_of]
+    if not known:
+        return None
+    codes, targets = zip(*known, strict=True)
+    unit_of[list(codes)] = targets
+    target = unit_of[area]
+    used = target >= 0
+    if not used.any():
+        return None
+    part, target = part[used], target[used]
+    groups, first, inv = np.unique(rows.cell[part] * n_icbs + target, return_index=True,
+                                   return_inverse=True)
+    n = len(groups)
+    out = {"cell": groups // n_icbs, "target": groups % n_icbs, "first": part[first]}
+    expected = r.expected[out["target"]]
+    missing = np.zeros(n, dtype=bool)
+    for c, values in zip(COUNTS, rows.counts, strict=True):
+        v = values[part]
+        present = ~np.isnan(v)
+        total = np.bincount(inv, weights=np.where(present, v, 0.0), minlength=n)
+        out[c] = np.where(np.bincount(inv, weights=present, minlength=n) == expected,
+                          total, np.nan)
+        missing |= np.isnan(out[c])
+    for c, values in zip(_FLAGS, rows.flags, strict=True):
+        out[c] = np.bincount(inv, weights=values[part], minlength=n) > 0
+    out["suppressed"] |= missing
+    own = r.own[out["target"]]
+    for c, values in zip(model.PERCENT_COLUMNS, rows.percents, strict=True):
+        v = values[part]
+        has = np.flatnonzero(~np.isnan(v))
+        out[c] = np.where(own, _first_of_each(inv[has], v[has], n, np.nan), np.nan)
+    out["source"] = _sources(rows, part, inv, n)
+    return out
+
+
+def _sources(rows: _Rows, part: np.ndarray, inv: np.ndarray, n: int) -> np.ndarray:
+    """Each group's source (code into ``rows.source_text``): its first row's, or, where its
+    rows came from several files, all of them, sorted and joined with "; "."""
+    source = rows.source[part]
+    has = np.flatnonzero(source > 0)
+    out = _first_of_each(inv[has], source[has], n, 0)
+    width = len(rows.source_text)
+    pairs = np.unique(inv * width + source)  # distinct (group, source), sorted by group
+    named = pairs[pairs % width > 0]
+    mixed = np.flatnonzero(np.bincount(named // width, minlength=n) > 1)
+    if len(mixed):
+        pairs = pairs[np.isin(pairs // width, mixed)]
+        texts: dict[int, set[str]] = {}
+        for g, s in zip((pairs // width).tolist(), (pairs % width).tolist(), strict=True):
+            texts.setdefault(g, set()).add(str(rows.source_text[s]))
+        for g, names in texts.items():
+            out[g] = len(rows.source_text)
+            rows.source_text.append("; ".join(sorted(names)))
+    return out
+
+
+def _sort_codes(values: pd.Series | pd.Index) -> np.ndarray:
+    """Codes ordering ``values`` as ``sort_values`` does (missing last)."""
+    codes, distinct = pd.factorize(values, sort=True)
+    return np.where(codes < 0, len(distinct), codes)
 
 
 def icb_series(frame: pd.DataFrame, boundaries: str) -> pd.DataFrame:
@@ -365,60 +500,81 @@ def icb_series(frame: pd.DataFrame, boundaries: str) -> pd.DataFrame:
     no honest figure have no row.
     """
     geo._check(boundaries)
-    rel = frame[frame["level"].isin(["ICB", "SubICB", "CCG", "STP"])]
-    if rel.empty:
+    level, levels = pd.factorize(frame["level"])
+    wanted = [i for i, name in enumerate(levels) if name in _LEVELS]
+    at = np.flatnonzero(np.isin(level, wanted))
+    if not len(at):
         return _empty_series()
-    # One integer per (period, breakdown, group): grouping on it is much cheaper than on
-    # seven text columns, once per candidate.
-    cell = rel.groupby(KEYS, dropna=False, sort=False).ngroup().to_numpy()
-    cells = rel[KEYS].assign(_cell=cell).drop_duplicates("_cell").set_index("_cell")
-    slim = pd.DataFrame({
-        # Text as plain object columns: pandas would otherwise keep them as Arrow strings,
-        # and every take and group-by below would then cost tens of times more.
-        "_cell": cell, "level": _objects(rel["level"]), "area_code": _objects(rel["area_code"]),
-        **{c: rel[c].astype("float64").to_numpy() for c in COUNTS},
-        **{c: rel[c].to_numpy() for c in model.PERCENT_COLUMNS},
-        "suppressed": rel["suppressed"].to_numpy(dtype=bool),
-        "synthetic": rel["synthetic"].to_numpy(dtype=bool),
-        "derived": rel["derived"].to_numpy(dtype=bool), "source": _objects(rel["source"]),
-    })
-    by_level = {}
-    for level, rows in slim.groupby("level", sort=False):
-        by_level[level] = rows.assign(_key=_key_of(level, rel.iloc[rows.index]).to_numpy())
+    rows = _Rows(frame, at)
+    info = geo.icbs(boundaries)
+    n_icbs = len(info)
+    parts = _by_level_and_key(frame, at, rows)
+    notes: dict[str, int] = {}
     candidates = []
-    for rank, (level, status) in enumerate(_ORDER):
-        rows = by_level.get(level)
-        if rows is None:
-            continue
-        for key, part in rows.groupby("_key", sort=True):
-            p = plan(level, None if level == "SubICB" else key, boundaries)
-            agg = _aggregate(part, p, status)
-            if not agg.empty:
-                candidates.append(agg.assign(_rank=rank))
+    for name, status in _ORDER:
+        for key, part in parts.get(name, []):
+            r = _recipe(name, None if name == "SubICB" else key, boundaries, status)
+            found = _candidate(rows, part, r, n_icbs) if len(r.units) else None
+            if found is not None:
+                note = np.array([notes.setdefault(v, len(notes)) for v in r.notes])
+                found["note"] = note[found["target"]]
+                found["approximate"] = np.full(len(found["cell"]), status == "approximate")
+                found["order"] = np.full(len(found["cell"]), len(candidates))
+                candidates.append(found)
     if not candidates:
         return _empty_series()
-    allc = pd.concat(candidates, ignore_index=True)
-    complete = allc[COUNTS].notna().all(axis=1)
-    # Complete exact > complete approximate > exact with gaps > approximate with gaps.
-    allc["_tier"] = (~complete).astype(int) * 2 + allc["approximate"].astype(int)
-    allc = allc.sort_values(["_tier", "_rank"], kind="stable")
-    best = allc.drop_duplicates(["_cell", "target"], keep="first")
-    info = geo.icbs(boundaries).set_index("icb_code")
-    best = best[best["target"].isin(info.index)]
-    out = cells.loc[best["_cell"].to_numpy()].reset_index(drop=True)
-    best = best.reset_index(drop=True)
-    for c in (*COUNTS, *model.PERCENT_COLUMNS, "suppressed", "synthetic", "derived", "source"):
-        out[c] = best[c]
-    out["level"] = "ICB"
-    out["area_code"] = best["target"]
-    out["area_name"] = out["area_code"].map(info["icb_name"])
-    out["parent_code"] = out["area_code"].map(info["region_code"])
-    out["parent_name"] = out["area_code"].map(info["region_name"])
-    conformed = model.conform(out)
-    conformed["approximate"] = best["approximate"].to_numpy(dtype=bool)
-    conformed["note"] = best["note"].fillna("").astype("str").to_numpy()
-    order = ["period_start", "parent_name", "area_name", "breakdown", "group"]
-    return conformed.sort_values(order, kind="stable").reset_index(drop=True)
+    c = {k: np.concatenate([found[k] for found in candidates]) for k in candidates[0]}
+    complete = ~np.isnan(np.column_stack([c[k] for k in COUNTS])).any(axis=1)
+    # Complete exact > complete approximate > exact with gaps > approximate with gaps; then
+    # the order of preference, then the order the rows came in.
+    tier = (~complete).astype(int) * 2 + c["approximate"].astype(int)
+    ranked = np.lexsort((c["first"], c["order"], tier))
+    _, best = np.unique((c["cell"] * n_icbs + c["target"])[ranked], return_index=True)
+    best = ranked[np.sort(best)]
+    cells = _cell_columns(frame, rows.first_row)
+    cell, target = c["cell"][best], c["target"][best]
+    order = np.lexsort((np.arange(len(best)),
+                        _sort_codes(cells["group"])[cell],
+                        _sort_codes(cells["breakdown"])[cell],
+                        _sort_codes(info["icb_name"])[target],
+                        _sort_codes(info["region_name"])[target],
+                        _sort_codes(cells["period_start"])[cell]))
+    best, cell, target = best[order], cell[order], target[order]
+
+    def text(values, codes: np.ndarray) -> pd.api.extensions.ExtensionArray:
+        # Text as the model stores it; made from the few distinct values, not row by row.
+        return pd.array(np.asarray(values, dtype=object), dtype="str").take(codes)
+
+    out: dict[str, object] = {}
+    for k in KEYS:
+        out[k] = cells[k].array.take(cell) if k in _TEXT_KEYS else cells[k].to_numpy()[cell]
+        if k == "period_type":
+            out["level"] = text(["ICB"], np.zeros(len(best), dtype=np.int64))
+            for col, ref in (("area_code", "icb_code"), ("area_name", "icb_name"),
+                             ("parent_code", "region_code"), ("parent_name", "region_name")):
+                out[col] = text(info[ref], target)
+    for k in COUNTS:
+        out[k] = pd.array(c[k][best], dtype="Float64").astype("Int64")
+    for k in (*model.PERCENT_COLUMNS, *_FLAGS):
+        out[k] = c[k][best]
+    out["source"] = text(rows.source_text, c["source"][best])
+    out["approximate"] = c["approximate"][best]
+    out["note"] = text(list(notes), c["note"][best])
+    return pd.DataFrame(out)
+
+
+_TEXT_KEYS = ("period", "period_type", "breakdown", "group", "group_parent")
+
+
+def _cell_columns(frame: pd.DataFrame, first_row: np.ndarray) -> dict[str, pd.Series]:
+    """Each cell's (period, breakdown, group) from its first row, with the model's types
+    (``model.conform``'s conversions, made on a few thousand cells rather than every row)."""
+    out = {}
+    for k in KEYS:
+        column = frame[k].take(first_row).reset_index(drop=True)
+        out[k] = (column.astype("str") if k in _TEXT_KEYS
+                  else pd.to_datetime(column).dt.date.astype(object))
+    return out
 
 
 def _empty_series() -> pd.DataFrame:
