@@ -343,28 +343,31 @@ def _cells(frame: pd.DataFrame, at: np.ndarray) -> np.ndarray:
     fraction of grouping on seven text columns."""
     key = np.zeros(len(at), dtype=np.int64)
     for c in KEYS:
-        codes, distinct = _codes(frame[c], at)
-        key, _ = pd.factorize(key * (len(distinct) + 1) + codes)
+        if c in _TEXT_KEYS:
+            codes, distinct = _codes(frame[c], at)
+            key, _ = pd.factorize(key * (len(distinct) + 1) + codes)
+    for c in KEYS:
+        if c not in _TEXT_KEYS:
+            # A date is almost always the same throughout a cell of the text columns:
+            # comparing with the cell's first row is several times cheaper than hashing
+            # every date, and only where one differs are the dates grouped on too.
+            dates = frame[c].to_numpy()[at]
+            _, first = np.unique(key, return_index=True)
+            if not (dates == dates[first][key]).all():
+                codes, distinct = _codes(frame[c], at)
+                key, _ = pd.factorize(key * (len(distinct) + 1) + codes)
     return key
-
-
-def _first_of_each(groups: np.ndarray, values: np.ndarray, n: int, fill) -> np.ndarray:
-    """For each of ``n`` groups, the value of its first row (``fill`` where it has none)."""
-    out = np.full(n, fill, dtype=values.dtype)
-    hit, first = np.unique(groups, return_index=True)
-    out[hit] = values[first]
-    return out
 
 
 class _Rows:
     """The rows ``icb_series`` is made from, as plain arrays (counts as floats, NaN where
     missing), and their cells."""
 
-    def __init__(self, frame: pd.DataFrame, at: np.ndarray):
+    def __init__(self, frame: pd.DataFrame, at: np.ndarray, level: np.ndarray):
+        self.level = level
         self.cell = _cells(frame, at)
-        self.n_cells = int(self.cell.max()) + 1
-        _, self.cell_first = np.unique(self.cell, return_index=True)
-        self.first_row = at[self.cell_first]  # frame position of each cell's first row
+        _, first = np.unique(self.cell, return_index=True)
+        self.first_row = at[first]  # frame position of each cell's first row
         self.area, areas = _codes(frame["area_code"], at)
         # Code 0 is a missing area code; the area codes of a plan absent from the frame get
         # codes after the frame's (``code``), so an alias can point to them.
@@ -380,17 +383,13 @@ class _Rows:
         return self.code_of.setdefault(area, len(self.code_of) + 1)
 
 
-def _by_level_and_key(frame: pd.DataFrame, at: np.ndarray, rows: _Rows
+def _by_level_and_key(frame: pd.DataFrame, rows: _Rows
                       ) -> dict[str, list[tuple[str, np.ndarray]]]:
     """Positions (in ``rows``) of each level's rows, per vintage key, keys sorted: the ICB
     geography of ICB rows, the financial year of CCG and STP rows (a period whose key is None
     has no plan, and its rows are not used)."""
-    level, levels = _codes(frame["level"], at)
     out: dict[str, list[tuple[str, np.ndarray]]] = {}
-    for name in _LEVELS:
-        if name not in levels:
-            continue
-        mine = np.flatnonzero(level == levels.get_loc(name) + 1)
+    for name, mine in rows.level.items():
         if name == "SubICB":
             out[name] = [("any", mine)]
             continue
@@ -411,6 +410,25 @@ def _by_level_and_key(frame: pd.DataFrame, at: np.ndarray, rows: _Rows
                 codes = [rows.code_of[c] for c in only if c in rows.code_of]
                 key = np.where(np.isin(area, codes) & (key >= 0), number[b], key)
         out[name] = [(k, mine[key == i]) for i, k in enumerate(names) if (key == i).any()]
+    return out
+
+
+def _starts(sorted_keys: np.ndarray) -> np.ndarray:
+    """Where each run of equal values of ``sorted_keys`` begins (a boolean per element)."""
+    new = np.ones(len(sorted_keys), dtype=bool)
+    np.not_equal(sorted_keys[1:], sorted_keys[:-1], out=new[1:])
+    return new
+
+
+def _first_present(group: np.ndarray, values: np.ndarray, present: np.ndarray, n: int,
+                   fill) -> np.ndarray:
+    """For each of ``n`` groups, the value of its first row where ``present`` (``fill`` where
+    none is). Rows are in group order, and in their own order within a group."""
+    out = np.full(n, fill, dtype=values.dtype)
+    g, v = group[present], values[present]
+    if len(g):
+        first = _starts(g)
+        out[g[first]] = v[first]
     return out
 
 
@@ -440,49 +458,50 @@ def _candidate(rows: _Rows, part: np.ndarray, r: _Recipe, n_icbs: int) -> dict |
     if not used.any():
         return None
     part, target = part[used], target[used]
-    groups, first, inv = np.unique(rows.cell[part] * n_icbs + target, return_index=True,
-                                   return_inverse=True)
+    # Rows in (cell, ICB) order, each group's rows in their own order (a stable sort): sums
+    # by bincount, and "first" is the first row of a group.
+    key = rows.cell[part] * n_icbs + target
+    order = np.argsort(key, kind="stable")
+    part, key = part[order], key[order]
+    start = _starts(key)
+    group = np.cumsum(start) - 1
+    groups = key[start]
     n = len(groups)
-    out = {"cell": groups // n_icbs, "target": groups % n_icbs, "first": part[first]}
+    out = {"cell": groups // n_icbs, "target": groups % n_icbs, "first": part[start]}
     expected = r.expected[out["target"]]
     missing = np.zeros(n, dtype=bool)
     for c, values in zip(COUNTS, rows.counts, strict=True):
         v = values[part]
         present = ~np.isnan(v)
-        total = np.bincount(inv, weights=np.where(present, v, 0.0), minlength=n)
-        out[c] = np.where(np.bincount(inv, weights=present, minlength=n) == expected,
+        total = np.bincount(group, weights=np.where(present, v, 0.0), minlength=n)
+        out[c] = np.where(np.bincount(group, weights=present, minlength=n) == expected,
                           total, np.nan)
         missing |= np.isnan(out[c])
     for c, values in zip(_FLAGS, rows.flags, strict=True):
-        out[c] = np.bincount(inv, weights=values[part], minlength=n) > 0
+        out[c] = np.bincount(group, weights=values[part], minlength=n) > 0
     out["suppressed"] |= missing
     own = r.own[out["target"]]
     for c, values in zip(model.PERCENT_COLUMNS, rows.percents, strict=True):
         v = values[part]
-        has = np.flatnonzero(~np.isnan(v))
-        out[c] = np.where(own, _first_of_each(inv[has], v[has], n, np.nan), np.nan)
-    out["source"] = _sources(rows, part, inv, n)
+        out[c] = np.where(own, _first_present(group, v, ~np.isnan(v), n, np.nan), np.nan)
+    out["source"] = _sources(rows, rows.source[part], group, n)
     return out
 
 
-def _sources(rows: _Rows, part: np.ndarray, inv: np.ndarray, n: int) -> np.ndarray:
+def _sources(rows: _Rows, source: np.ndarray, group: np.ndarray, n: int) -> np.ndarray:
     """Each group's source (code into ``rows.source_text``): its first row's, or, where its
     rows came from several files, all of them, sorted and joined with "; "."""
-    source = rows.source[part]
-    has = np.flatnonzero(source > 0)
-    out = _first_of_each(inv[has], source[has], n, 0)
-    width = len(rows.source_text)
-    pairs = np.unique(inv * width + source)  # distinct (group, source), sorted by group
-    named = pairs[pairs % width > 0]
-    mixed = np.flatnonzero(np.bincount(named // width, minlength=n) > 1)
-    if len(mixed):
-        pairs = pairs[np.isin(pairs // width, mixed)]
-        texts: dict[int, set[str]] = {}
-        for g, s in zip((pairs // width).tolist(), (pairs % width).tolist(), strict=True):
-            texts.setdefault(g, set()).add(str(rows.source_text[s]))
-        for g, names in texts.items():
-            out[g] = len(rows.source_text)
-            rows.source_text.append("; ".join(sorted(names)))
+    named = source > 0
+    out = _first_present(group, source, named, n, 0)
+    other = named & (source != out[group])
+    mixed = np.unique(group[other])
+    # Rows are in group order: each mixed group's rows are one slice.
+    bounds = zip(mixed.tolist(), np.searchsorted(group, mixed).tolist(),
+                 np.searchsorted(group, mixed, side="right").tolist(), strict=True)
+    for g, lo, hi in bounds:
+        names = {str(rows.source_text[s]) for s in set(source[lo:hi].tolist())}
+        out[g] = len(rows.source_text)
+        rows.source_text.append("; ".join(sorted(names)))
     return out
 
 
@@ -501,14 +520,15 @@ def icb_series(frame: pd.DataFrame, boundaries: str) -> pd.DataFrame:
     """
     geo._check(boundaries)
     level, levels = pd.factorize(frame["level"])
-    wanted = [i for i, name in enumerate(levels) if name in _LEVELS]
-    at = np.flatnonzero(np.isin(level, wanted))
+    wanted = {i: name for i, name in enumerate(levels) if name in _LEVELS}
+    at = np.flatnonzero(np.isin(level, list(wanted)))
     if not len(at):
         return _empty_series()
-    rows = _Rows(frame, at)
+    level = level[at]
+    rows = _Rows(frame, at, {name: np.flatnonzero(level == i) for i, name in wanted.items()})
     info = geo.icbs(boundaries)
     n_icbs = len(info)
-    parts = _by_level_and_key(frame, at, rows)
+    parts = _by_level_and_key(frame, rows)
     notes: dict[str, int] = {}
     candidates = []
     for name, status in _ORDER:
