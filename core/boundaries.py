@@ -338,24 +338,40 @@ def _codes(column: pd.Series, at: np.ndarray) -> tuple[np.ndarray, pd.Index]:
     return codes[at] + 1, distinct
 
 
+def _firsts(codes: np.ndarray) -> np.ndarray:
+    """Position of the first row of each code, for codes numbered in order of first
+    appearance (as ``pd.factorize`` numbers them): a row is the first of its code exactly
+    when its code is above every code before it."""
+    before = np.maximum.accumulate(np.concatenate(([-1], codes[:-1])))
+    return np.flatnonzero(codes > before)
+
+
+def _combine(key: np.ndarray, codes: np.ndarray, n: int) -> np.ndarray:
+    """One code per distinct (key, code), numbered in order of first appearance."""
+    return pd.factorize(key * n + codes)[0]
+
+
 def _cells(frame: pd.DataFrame, at: np.ndarray) -> np.ndarray:
-    """One integer per (period, breakdown, group) of the rows ``at``: grouping on it costs a
-    fraction of grouping on seven text columns."""
-    key = np.zeros(len(at), dtype=np.int64)
-    for c in KEYS:
-        if c in _TEXT_KEYS:
-            codes, distinct = _codes(frame[c], at)
-            key, _ = pd.factorize(key * (len(distinct) + 1) + codes)
+    """One integer per (period, breakdown, group) of the rows ``at``, numbered in order of
+    first appearance: grouping on it costs a fraction of grouping on seven text columns."""
+    key, size = np.zeros(len(at), dtype=np.int64), 1
+    for c in _TEXT_KEYS:
+        codes, distinct = _codes(frame[c], at)
+        n = len(distinct) + 1
+        if size * n > 2 ** 62:  # renumber before the product could overflow
+            key = _combine(key, 0, 1)
+            size = int(key.max()) + 1
+        key, size = key * n + codes, size * n
+    key = _combine(key, 0, 1)
     for c in KEYS:
         if c not in _TEXT_KEYS:
             # A date is almost always the same throughout a cell of the text columns:
             # comparing with the cell's first row is several times cheaper than hashing
             # every date, and only where one differs are the dates grouped on too.
             dates = frame[c].to_numpy()[at]
-            _, first = np.unique(key, return_index=True)
-            if not (dates == dates[first][key]).all():
+            if not (dates == dates[_firsts(key)][key]).all():
                 codes, distinct = _codes(frame[c], at)
-                key, _ = pd.factorize(key * (len(distinct) + 1) + codes)
+                key = _combine(key, codes, len(distinct) + 1)
     return key
 
 
@@ -366,8 +382,7 @@ class _Rows:
     def __init__(self, frame: pd.DataFrame, at: np.ndarray, level: np.ndarray):
         self.level = level
         self.cell = _cells(frame, at)
-        _, first = np.unique(self.cell, return_index=True)
-        self.first_row = at[first]  # frame position of each cell's first row
+        self.first_row = at[_firsts(self.cell)]  # frame position of each cell's first row
         self.area, areas = _codes(frame["area_code"], at)
         # Code 0 is a missing area code; the area codes of a plan absent from the frame get
         # codes after the frame's (``code``), so an alias can point to them.
