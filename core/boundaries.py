@@ -125,11 +125,18 @@ def _icb26_pieces(code: str, boundaries: str) -> list[Piece]:
     """Where the area of an April 2026 ICB lies in the chosen geography."""
     if boundaries == "2026":
         return [Piece(code, True)]
-    sub26 = geo.subicb_icb("2026")
+    return list(_icb26_in_2022().get(code, []))
+
+
+@lru_cache(maxsize=1)
+def _icb26_in_2022() -> dict[str, list[Piece]]:
+    """The July 2022 ICB of each sub-ICB location of each April 2026 ICB, in table order."""
     icb22 = geo.subicb_icb("2022").set_index("subicb_code")["icb_code"]
-    members = sub26[sub26["icb_code"] == code]
-    return [Piece(icb22[r.subicb_code], bool(r.whole), "" if r.whole else FRIMLEY)
-            for r in members.itertuples(index=False)]
+    out: dict[str, list[Piece]] = {}
+    for r in geo.subicb_icb("2026").itertuples(index=False):
+        out.setdefault(r.icb_code, []).append(
+            Piece(icb22[r.subicb_code], bool(r.whole), "" if r.whole else FRIMLEY))
+    return out
 
 
 def _history_pieces(code: str, main_subicb: str | None, main_icb22: str,
@@ -299,14 +306,15 @@ class _Recipe:
 @lru_cache(maxsize=64)
 def _recipe(level: str, key: str | None, boundaries: str, status: str) -> _Recipe:
     p = plan(level, key, boundaries)
-    icbs = list(geo.icbs(boundaries)["icb_code"])
+    icbs = geo.icbs(boundaries)["icb_code"].tolist()
     at = {c: i for i, c in enumerate(icbs)}
     # A target outside the geography's ICBs would be dropped from the series anyway.
     targets = {t for t, s in p.status.items() if s == status and t in at}
-    units = p.units[p.units["target"].isin(targets)]
-    target = np.array([at[t] for t in units["target"]], dtype=np.int64)
+    units = [(u, t) for u, t in zip(p.units["unit"].tolist(), p.units["target"].tolist(),
+                                    strict=True) if t in targets]
+    target = np.array([at[t] for _, t in units], dtype=np.int64)
     return _Recipe(
-        units=tuple(units["unit"]), target=target,
+        units=tuple(u for u, _ in units), target=target,
         expected=np.bincount(target, minlength=len(icbs)),
         own=np.array([c in p.own for c in icbs], dtype=bool),
         notes=np.array([p.notes.get(c, "") for c in icbs], dtype=object),
