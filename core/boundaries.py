@@ -615,8 +615,12 @@ def _cell_columns(frame: pd.DataFrame, first_row: np.ndarray) -> dict[str, pd.Se
     out = {}
     for k in KEYS:
         column = frame[k].take(first_row).reset_index(drop=True)
-        out[k] = (column.astype("str") if k in _TEXT_KEYS
-                  else pd.to_datetime(column).dt.date.astype(object))
+        if k in _TEXT_KEYS:
+            out[k] = column.astype("str")
+        elif column.dtype == object and all(type(v) is dt.date for v in column.tolist()):
+            out[k] = column  # dates already: the conversion would give them back
+        else:
+            out[k] = pd.to_datetime(column).dt.date.astype(object)
     return out
 
 
@@ -646,6 +650,7 @@ def gap_note(boundaries: str) -> str:
             "exactly (no other area's numbers are used)")
 
 
+@lru_cache(maxsize=256)
 def corresponding_icb(code: str, boundaries: str) -> str | None:
     """The ICB of ``boundaries`` that holds most of ICB ``code`` of either geography (by
     sub-ICB locations), so a chosen ICB survives a switch of boundaries: QH8 Mid and South
