@@ -383,36 +383,67 @@ def _cells(frame: pd.DataFrame, at: np.ndarray) -> np.ndarray:
     return key
 
 
-class _Rows:
-    """The rows ``icb_series`` is made from, as plain arrays (counts as floats, NaN where
-    missing), and their cells."""
+class UnitRows:
+    """The ICB, sub-ICB location, CCG and STP rows of one frame as ``icb_series`` reads them:
+    integer codes for their cells, areas and files, and their rows by level and vintage.
+    Worked out once per frame (it is most of the cost of a series): an Explorer keeps one,
+    so that a switch of boundaries does not encode the store again. The frame must not change
+    while this is kept (an Explorer's frame is read-only)."""
 
-    def __init__(self, frame: pd.DataFrame, at: np.ndarray, level: np.ndarray):
-        self.level = level
-        self.cell = _cells(frame, at)
-        self.first_row = at[_firsts(self.cell)]  # frame position of each cell's first row
-        self.area, areas = _codes(frame["area_code"], at)
-        # Code 0 is a missing area code; the area codes of a plan absent from the frame get
-        # codes after the frame's (``code``), so an alias can point to them.
+    def __init__(self, frame: pd.DataFrame):
+        self.frame = frame
+        level, levels = pd.factorize(frame["level"])
+        wanted = {i: name for i, name in enumerate(levels) if name in _LEVELS}
+        self.at = np.flatnonzero(np.isin(level, list(wanted)))
+        level = level[self.at]
+        self.cell = _cells(frame, self.at)
+        self.first_row = self.at[_firsts(self.cell)]  # frame position of each cell's first row
+        self.area, areas = _codes(frame["area_code"], self.at)
+        # Code 0 is a missing area code (and a missing file).
         self.code_of = {c: i + 1 for i, c in enumerate(areas)}
+        self.source, sources = _codes(frame["source"], self.at)
+        self.sources = (np.nan, *sources)
+        self.parts = _by_level_and_key(
+            frame, self, {name: np.flatnonzero(level == i) for i, name in wanted.items()})
+
+    def series(self, boundaries: str) -> pd.DataFrame:
+        """``icb_series`` of this frame in ``boundaries``."""
+        geo._check(boundaries)
+        if not len(self.at):
+            return _empty_series()
+        return _series(_Rows(self), boundaries)
+
+
+class _Rows:
+    """What one series reads: the codes of ``UnitRows`` and the counts, percentages and flags
+    as plain arrays (counts as floats, NaN where missing); the area codes and file names it
+    adds (an STP's other code, a joined list of files) stay with it."""
+
+    def __init__(self, units: UnitRows):
+        frame, at = units.frame, units.at
+        self.frame, self.parts = frame, units.parts
+        self.cell, self.first_row, self.area, self.source = (
+            units.cell, units.first_row, units.area, units.source)
+        # Area codes of a plan absent from the frame get codes after the frame's (``code``),
+        # so an alias can point to them.
+        self.code_of = dict(units.code_of)
+        self.source_text: list = list(units.sources)  # code 0: no source
         self.counts = [frame[c].to_numpy("float64", na_value=np.nan)[at] for c in COUNTS]
         self.percents = [frame[c].to_numpy("float64", na_value=np.nan)[at]
                          for c in model.PERCENT_COLUMNS]
         self.flags = [frame[c].to_numpy(dtype=bool)[at] for c in _FLAGS]
-        self.source, sources = _codes(frame["source"], at)
-        self.source_text: list = [np.nan, *sources]  # code 0: no source
 
     def code(self, area: str) -> int:
         return self.code_of.setdefault(area, len(self.code_of) + 1)
 
 
-def _by_level_and_key(frame: pd.DataFrame, rows: _Rows
+def _by_level_and_key(frame: pd.DataFrame, rows: UnitRows, levels: dict[str, np.ndarray]
                       ) -> dict[str, list[tuple[str, np.ndarray]]]:
     """Positions (in ``rows``) of each level's rows, per vintage key, keys sorted: the ICB
     geography of ICB rows, the financial year of CCG and STP rows (a period whose key is None
-    has no plan, and its rows are not used)."""
+    has no plan, and its rows are not used). ``levels``: each level's positions."""
     out: dict[str, list[tuple[str, np.ndarray]]] = {}
-    for name, mine in rows.level.items():
+    for name, mine in levels.items():
         if name == "SubICB":
             out[name] = [("any", mine)]
             continue
@@ -542,16 +573,14 @@ def icb_series(frame: pd.DataFrame, boundaries: str) -> pd.DataFrame:
     no honest figure have no row.
     """
     geo._check(boundaries)
-    level, levels = pd.factorize(frame["level"])
-    wanted = {i: name for i, name in enumerate(levels) if name in _LEVELS}
-    at = np.flatnonzero(np.isin(level, list(wanted)))
-    if not len(at):
-        return _empty_series()
-    level = level[at]
-    rows = _Rows(frame, at, {name: np.flatnonzero(level == i) for i, name in wanted.items()})
+    return UnitRows(frame).series(boundaries)
+
+
+def _series(rows: _Rows, boundaries: str) -> pd.DataFrame:
+    frame = rows.frame
     info = geo.icbs(boundaries)
     n_icbs = len(info)
-    parts = _by_level_and_key(frame, rows)
+    parts = rows.parts
     notes: dict[str, int] = {}
     candidates = []
     for name, status in _ORDER:
