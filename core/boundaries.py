@@ -361,7 +361,7 @@ def _combine(key: np.ndarray, codes: np.ndarray, n: int) -> np.ndarray:
 
 def _cells(frame: pd.DataFrame, at: np.ndarray) -> np.ndarray:
     """One integer per (period, breakdown, group) of the rows ``at``, numbered in order of
-    first appearance: grouping on it costs a fraction of grouping on seven text columns."""
+    first appearance: grouping on it costs a fraction of grouping on the seven columns."""
     key, size = np.zeros(len(at), dtype=np.int64), 1
     for c in _TEXT_KEYS:
         codes, distinct = _codes(frame[c], at)
@@ -377,7 +377,11 @@ def _cells(frame: pd.DataFrame, at: np.ndarray) -> np.ndarray:
             # comparing with the cell's first row is several times cheaper than hashing
             # every date, and only where one differs are the dates grouped on too.
             dates = frame[c].to_numpy()[at]
-            if not (dates == dates[_firsts(key)][key]).all():
+            try:
+                same = bool((dates == dates[_firsts(key)][key]).all())
+            except TypeError:  # a value that cannot say whether it is equal (pd.NA)
+                same = False
+            if not same:
                 codes, distinct = _codes(frame[c], at)
                 key = _combine(key, codes, len(distinct) + 1)
     return key
