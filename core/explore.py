@@ -205,18 +205,19 @@ class Explorer(Catalogue):
             with _BOUNDARIES_LOCK:  # sessions share this Explorer: build each one once
                 if b not in made:
                     # frame_in_boundaries, from what both geographies share (made once).
-                    ex = Explorer(_with_icb_series(self._kept_rows,
-                                                   self._unit_rows.series(b)))
+                    ex = Explorer(_with_icb_series(self._kept, self._unit_rows.series(b)))
                     ex.boundaries, ex._source = b, self
                     made[b] = ex
         return made[b]
 
     @functools.cached_property
-    def _kept_rows(self) -> pd.DataFrame:
+    def _kept(self) -> pd.DataFrame:
+        """The rows both geographies keep as stored (``_kept_rows``)."""
         return _kept_rows(self.frame)
 
     @functools.cached_property
     def _unit_rows(self) -> icb_boundaries.UnitRows:
+        """This store's unit rows, encoded once for every geography it is seen in."""
         return icb_boundaries.UnitRows(self.frame)
 
     # --- Look-ups, each made once per store -------------------------------------------------
