@@ -26,6 +26,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+import numpy as np
 import pandas as pd
 
 from core import geography as geo
@@ -124,11 +125,18 @@ def _icb26_pieces(code: str, boundaries: str) -> list[Piece]:
     """Where the area of an April 2026 ICB lies in the chosen geography."""
     if boundaries == "2026":
         return [Piece(code, True)]
-    sub26 = geo.subicb_icb("2026")
+    return list(_icb26_in_2022().get(code, []))
+
+
+@lru_cache(maxsize=1)
+def _icb26_in_2022() -> dict[str, list[Piece]]:
+    """The July 2022 ICB of each sub-ICB location of each April 2026 ICB, in table order."""
     icb22 = geo.subicb_icb("2022").set_index("subicb_code")["icb_code"]
-    members = sub26[sub26["icb_code"] == code]
-    return [Piece(icb22[r.subicb_code], bool(r.whole), "" if r.whole else FRIMLEY)
-            for r in members.itertuples(index=False)]
+    out: dict[str, list[Piece]] = {}
+    for r in geo.subicb_icb("2026").itertuples(index=False):
+        out.setdefault(r.icb_code, []).append(
+            Piece(icb22[r.subicb_code], bool(r.whole), "" if r.whole else FRIMLEY))
+    return out
 
 
 def _history_pieces(code: str, main_subicb: str | None, main_icb22: str,
@@ -278,83 +286,287 @@ def plan(level: str, key: str | None, boundaries: str) -> Plan:
 #: Candidates in order of preference: exact before approximate, finer units before coarser.
 _ORDER = (("ICB", "exact"), ("SubICB", "exact"), ("CCG", "exact"), ("STP", "exact"),
           ("SubICB", "approximate"), ("ICB", "approximate"), ("CCG", "approximate"))
+_LEVELS = ("ICB", "SubICB", "CCG", "STP")
+_FLAGS = ("suppressed", "synthetic", "derived")
 
 
-def _objects(column: pd.Series) -> pd.Series:
-    return pd.Series(column.to_numpy(object), dtype=object)
+@dataclass(frozen=True)
+class _Recipe:
+    """One candidate of a plan (the ICBs of one status) as arrays over the ICBs of the chosen
+    geography, in the order of ``geo.icbs``: what ``icb_series`` needs per call, made once."""
+
+    units: tuple[str, ...]  # unit codes
+    target: np.ndarray  # ICB position of each unit
+    expected: np.ndarray  # units each ICB needs (0: not made by this candidate)
+    own: np.ndarray  # ICB made from its own row alone: its published percentages are kept
+    notes: np.ndarray  # note of each ICB (object)
+    aliases: tuple[tuple[str, str], ...]  # other published code -> unit code
 
 
-def _by_value(values: pd.Series, fn) -> pd.Series:
+@lru_cache(maxsize=64)
+def _recipe(level: str, key: str | None, boundaries: str, status: str) -> _Recipe:
+    p = plan(level, key, boundaries)
+    icbs = geo.icbs(boundaries)["icb_code"].tolist()
+    at = {c: i for i, c in enumerate(icbs)}
+    # A target outside the geography's ICBs would be dropped from the series anyway.
+    targets = {t for t, s in p.status.items() if s == status and t in at}
+    units = [(u, t) for u, t in zip(p.units["unit"].tolist(), p.units["target"].tolist(),
+                                    strict=True) if t in targets]
+    target = np.array([at[t] for _, t in units], dtype=np.int64)
+    return _Recipe(
+        units=tuple(u for u, _ in units), target=target,
+        expected=np.bincount(target, minlength=len(icbs)),
+        own=np.array([c in p.own for c in icbs], dtype=bool),
+        notes=np.array([p.notes.get(c, "") for c in icbs], dtype=object),
+        aliases=tuple(p.aliases.items()))
+
+
+def _by_value(values: pd.Series, fn) -> np.ndarray:
     """``values.map(fn)`` computed once per distinct value (a handful of dates per store)."""
     codes, distinct = pd.factorize(values)
-    mapped = pd.Series([fn(v) for v in distinct] + [None], dtype=object)
-    return pd.Series(mapped.to_numpy()[codes], index=values.index, dtype=object)
-
-
-def _key_of(level: str, frame: pd.DataFrame) -> pd.Series:
-    if level == "ICB":
-        key = _by_value(frame["period_end"], lambda d: geo.boundaries_of(_date(d)))
-        # A code of one geography only is of that vintage whatever its date (a file may
-        # carry the old codes for a while: the bundled sample's 2026/27 quarter does).
-        only = {b: set(geo.icbs(b)["icb_code"]) - set(geo.icbs(o)["icb_code"])
-                for b, o in (("2022", "2026"), ("2026", "2022"))}
-        codes = frame["area_code"].astype(str)
-        for b, codes_of in only.items():
-            key = key.mask(codes.isin(codes_of).to_numpy() & key.notna().to_numpy(), b)
-        return key
-    if level == "SubICB":
-        return pd.Series("any", index=frame.index)
-    return _by_value(frame["period_start"], lambda d: geo.history_year(_date(d)))
+    mapped = np.array([fn(v) for v in distinct] + [None], dtype=object)
+    return mapped[codes]
 
 
 def _date(value: object) -> dt.date:
     return pd.Timestamp(value).date()
 
 
-def _aggregate(rows: pd.DataFrame, p: Plan, status: str) -> pd.DataFrame:
-    """Sum the included units of each ICB with ``status`` in the plan, cell by cell.
+@lru_cache(maxsize=1)
+def _one_geography_codes() -> dict[str, frozenset[str]]:
+    """ICB codes of one geography only: a row with one is of that vintage whatever its date
+    (a file may carry the old codes for a while: the bundled sample's 2026/27 quarter does)."""
+    return {b: frozenset(geo.icbs(b)["icb_code"]) - frozenset(geo.icbs(o)["icb_code"])
+            for b, o in (("2022", "2026"), ("2026", "2022"))}
 
-    ``rows`` are slim: ``_cell`` (period, breakdown and group), ``area_code``, counts and
-    flags. A unit counts towards one ICB at most, so the unit -> ICB map is a function.
-    """
-    targets = {t for t, s in p.status.items() if s == status}
-    units = p.units[p.units["target"].isin(targets)]
-    if units.empty or rows.empty:
-        return pd.DataFrame()
-    to_target = dict(zip(units["unit"], units["target"], strict=True))
-    if p.aliases:
-        # One STP under either of its codes, counted once.
-        rows = rows.assign(area_code=rows["area_code"].replace(p.aliases))
-        rows = rows.drop_duplicates(["_cell", "area_code"])
-    m = rows[rows["area_code"].isin(to_target)]
-    if m.empty:
-        return pd.DataFrame()
-    m = m.assign(target=m["area_code"].map(to_target))
-    expected = units.groupby("target").size()
-    g = m.groupby(["_cell", "target"], sort=False)
-    out = g[COUNTS].sum(min_count=1)
-    present = g[COUNTS].count()
-    n = expected.reindex(out.index.get_level_values("target")).to_numpy()
-    for c in COUNTS:
-        out[c] = out[c].where(present[c].to_numpy() == n)
-    flags = g[["suppressed", "synthetic", "derived"]].any()
-    out["suppressed"] = flags["suppressed"] | out[COUNTS].isna().any(axis=1)
-    out["synthetic"] = flags["synthetic"]
-    out["derived"] = flags["derived"]
-    out["source"] = g["source"].first()
-    mixed = g["source"].nunique() > 1
-    if mixed.any():
-        joined = m.set_index(["_cell", "target"]).loc[mixed[mixed].index, "source"]
-        out.loc[mixed, "source"] = joined.groupby(level=[0, 1]).agg(
-            lambda s: "; ".join(sorted(set(map(str, s)))))
-    own = out.index.get_level_values("target").isin(list(p.own))
-    firsts = g[list(model.PERCENT_COLUMNS)].first()
-    for c in model.PERCENT_COLUMNS:
-        out[c] = firsts[c].where(own)
-    out = out.reset_index()
-    out["approximate"] = status == "approximate"
-    out["note"] = out["target"].map(p.notes)
+
+def _codes(column: pd.Series, at: np.ndarray) -> tuple[np.ndarray, pd.Index]:
+    """Integer codes (from 0, one for every missing value) of ``column`` at rows ``at``."""
+    codes, distinct = pd.factorize(column)
+    return codes[at] + 1, distinct
+
+
+def _firsts(codes: np.ndarray) -> np.ndarray:
+    """Position of the first row of each code, for codes numbered in order of first
+    appearance (as ``pd.factorize`` numbers them): a row is the first of its code exactly
+    when its code is above every code before it."""
+    before = np.maximum.accumulate(np.concatenate(([-1], codes[:-1])))
+    return np.flatnonzero(codes > before)
+
+
+def _combine(key: np.ndarray, codes: np.ndarray, n: int) -> np.ndarray:
+    """One code per distinct (key, code), numbered in order of first appearance."""
+    return pd.factorize(key * n + codes)[0]
+
+
+def _cells(frame: pd.DataFrame, at: np.ndarray) -> np.ndarray:
+    """One integer per (period, breakdown, group) of the rows ``at``, numbered in order of
+    first appearance: grouping on it costs a fraction of grouping on the seven columns."""
+    key, size = np.zeros(len(at), dtype=np.int64), 1
+    for c in _TEXT_KEYS:
+        codes, distinct = _codes(frame[c], at)
+        n = len(distinct) + 1
+        if size * n > 2 ** 62:  # renumber before the product could overflow
+            key = _combine(key, 0, 1)
+            size = int(key.max()) + 1
+        key, size = key * n + codes, size * n
+    key = _combine(key, 0, 1)
+    for c in KEYS:
+        if c not in _TEXT_KEYS:
+            # A date is almost always the same throughout a cell of the text columns:
+            # comparing with the cell's first row is several times cheaper than hashing
+            # every date, and only where one differs are the dates grouped on too.
+            dates = frame[c].to_numpy()[at]
+            try:
+                same = bool((dates == dates[_firsts(key)][key]).all())
+            except TypeError:  # a value that cannot say whether it is equal (pd.NA)
+                same = False
+            if not same:
+                codes, distinct = _codes(frame[c], at)
+                key = _combine(key, codes, len(distinct) + 1)
+    return key
+
+
+class UnitRows:
+    """The ICB, sub-ICB location, CCG and STP rows of one frame as ``icb_series`` reads them:
+    integer codes for their cells, areas and files, and their rows by level and vintage.
+    Worked out once per frame (it is most of the cost of a series): an Explorer keeps one,
+    so that a switch of boundaries does not encode the store again. The frame must not change
+    while this is kept (an Explorer's frame is read-only)."""
+
+    def __init__(self, frame: pd.DataFrame):
+        self.frame = frame
+        level, levels = pd.factorize(frame["level"])
+        wanted = {i: name for i, name in enumerate(levels) if name in _LEVELS}
+        self.at = np.flatnonzero(np.isin(level, list(wanted)))
+        level = level[self.at]
+        self.cell = _cells(frame, self.at)
+        self.first_row = self.at[_firsts(self.cell)]  # frame position of each cell's first row
+        self.area, areas = _codes(frame["area_code"], self.at)
+        # Code 0 is a missing area code (and a missing file).
+        self.code_of = {c: i + 1 for i, c in enumerate(areas)}
+        self.source, sources = _codes(frame["source"], self.at)
+        self.sources = (np.nan, *sources)
+        self.parts = _by_level_and_key(
+            frame, self, {name: np.flatnonzero(level == i) for i, name in wanted.items()})
+
+    def series(self, boundaries: str) -> pd.DataFrame:
+        """``icb_series`` of this frame in ``boundaries``."""
+        geo._check(boundaries)
+        if not len(self.at):
+            return _empty_series()
+        return _series(_Rows(self), boundaries)
+
+
+class _Rows:
+    """What one series reads: the codes of ``UnitRows`` and the counts, percentages and flags
+    as plain arrays (counts as floats, NaN where missing); the area codes and file names it
+    adds (an STP's other code, a joined list of files) stay with it."""
+
+    def __init__(self, units: UnitRows):
+        frame, at = units.frame, units.at
+        self.frame, self.parts = frame, units.parts
+        self.cell, self.first_row, self.area, self.source = (
+            units.cell, units.first_row, units.area, units.source)
+        # Area codes of a plan absent from the frame get codes after the frame's (``code``),
+        # so an alias can point to them.
+        self.code_of = dict(units.code_of)
+        self.source_text: list = list(units.sources)  # code 0: no source
+        self.counts = [frame[c].to_numpy("float64", na_value=np.nan)[at] for c in COUNTS]
+        self.percents = [frame[c].to_numpy("float64", na_value=np.nan)[at]
+                         for c in model.PERCENT_COLUMNS]
+        self.flags = [frame[c].to_numpy(dtype=bool)[at] for c in _FLAGS]
+
+    def code(self, area: str) -> int:
+        return self.code_of.setdefault(area, len(self.code_of) + 1)
+
+
+def _by_level_and_key(frame: pd.DataFrame, rows: UnitRows, levels: dict[str, np.ndarray]
+                      ) -> dict[str, list[tuple[str, np.ndarray]]]:
+    """Positions (in ``rows``) of each level's rows, per vintage key, keys sorted: the ICB
+    geography of ICB rows, the financial year of CCG and STP rows (a period whose key is None
+    has no plan, and its rows are not used). ``levels``: each level's positions."""
+    out: dict[str, list[tuple[str, np.ndarray]]] = {}
+    for name, mine in levels.items():
+        if name == "SubICB":
+            out[name] = [("any", mine)]
+            continue
+        # Keys as integers: the key of each cell (-1: None), and for an ICB row of a code of
+        # one geography only, that geography whatever its date.
+        if name == "ICB":
+            column, fn = "period_end", geo.boundaries_of
+        else:
+            column, fn = "period_start", geo.history_year
+        by_cell = _by_value(frame[column].take(rows.first_row), lambda d, fn=fn: fn(_date(d)))
+        names = sorted({k for k in by_cell if k is not None} | (
+            set(_one_geography_codes()) if name == "ICB" else set()))
+        number = {k: i for i, k in enumerate(names)}
+        key = np.array([number.get(k, -1) for k in by_cell], dtype=np.int64)[rows.cell[mine]]
+        if name == "ICB":
+            area = rows.area[mine]
+            for b, only in _one_geography_codes().items():
+                codes = [rows.code_of[c] for c in only if c in rows.code_of]
+                key = np.where(np.isin(area, codes) & (key >= 0), number[b], key)
+        out[name] = [(k, mine[key == i]) for i, k in enumerate(names) if (key == i).any()]
     return out
+
+
+def _starts(sorted_keys: np.ndarray) -> np.ndarray:
+    """Where each run of equal values of ``sorted_keys`` begins (a boolean per element)."""
+    new = np.ones(len(sorted_keys), dtype=bool)
+    np.not_equal(sorted_keys[1:], sorted_keys[:-1], out=new[1:])
+    return new
+
+
+def _first_present(group: np.ndarray, values: np.ndarray, present: np.ndarray, n: int,
+                   fill) -> np.ndarray:
+    """For each of ``n`` groups, the value of its first row where ``present`` (``fill`` where
+    none is). Rows are in group order, and in their own order within a group."""
+    out = np.full(n, fill, dtype=values.dtype)
+    g, v = group[present], values[present]
+    if len(g):
+        first = _starts(g)
+        out[g[first]] = v[first]
+    return out
+
+
+def _candidate(rows: _Rows, part: np.ndarray, r: _Recipe, n_icbs: int) -> dict | None:
+    """Sum the units of each ICB the recipe makes, cell by cell: a count is NaN ("no data")
+    unless every unit of the ICB has it. ``part`` are positions in ``rows`` (ascending)."""
+    area = rows.area[part]
+    if r.aliases:
+        # One STP under either of its codes, counted once (its first row in the cell).
+        alias = np.arange(len(rows.code_of) + len(r.aliases) + 1)
+        for other, unit in r.aliases:
+            if other in rows.code_of:
+                alias[rows.code_of[other]] = rows.code(unit)
+        area = alias[area]
+        _, first = np.unique(rows.cell[part] * (len(alias) + 1) + area, return_index=True)
+        first.sort()
+        part, area = part[first], area[first]
+    unit_of = np.full(len(rows.code_of) + 1, -1, dtype=np.int64)
+    known = [(rows.code_of[u], t) for u, t in zip(r.units, r.target, strict=True)
+             if u in rows.code_of]
+    if not known:
+        return None
+    codes, targets = zip(*known, strict=True)
+    unit_of[list(codes)] = targets
+    target = unit_of[area]
+    used = target >= 0
+    if not used.any():
+        return None
+    part, target = part[used], target[used]
+    # Rows in (cell, ICB) order, each group's rows in their own order (a stable sort): sums
+    # by bincount, and "first" is the first row of a group.
+    key = rows.cell[part] * n_icbs + target
+    order = np.argsort(key, kind="stable")
+    part, key = part[order], key[order]
+    start = _starts(key)
+    group = np.cumsum(start) - 1
+    groups = key[start]
+    n = len(groups)
+    out = {"cell": groups // n_icbs, "target": groups % n_icbs, "first": part[start]}
+    expected = r.expected[out["target"]]
+    missing = np.zeros(n, dtype=bool)
+    for c, values in zip(COUNTS, rows.counts, strict=True):
+        v = values[part]
+        present = ~np.isnan(v)
+        total = np.bincount(group, weights=np.where(present, v, 0.0), minlength=n)
+        out[c] = np.where(np.bincount(group, weights=present, minlength=n) == expected,
+                          total, np.nan)
+        missing |= np.isnan(out[c])
+    for c, values in zip(_FLAGS, rows.flags, strict=True):
+        out[c] = np.bincount(group, weights=values[part], minlength=n) > 0
+    out["suppressed"] |= missing
+    own = r.own[out["target"]]
+    for c, values in zip(model.PERCENT_COLUMNS, rows.percents, strict=True):
+        v = values[part]
+        out[c] = np.where(own, _first_present(group, v, ~np.isnan(v), n, np.nan), np.nan)
+    out["source"] = _sources(rows, rows.source[part], group, n)
+    return out
+
+
+def _sources(rows: _Rows, source: np.ndarray, group: np.ndarray, n: int) -> np.ndarray:
+    """Each group's source (code into ``rows.source_text``): its first row's, or, where its
+    rows came from several files, all of them, sorted and joined with "; "."""
+    named = source > 0
+    out = _first_present(group, source, named, n, 0)
+    other = named & (source != out[group])
+    mixed = np.unique(group[other])
+    # Rows are in group order: each mixed group's rows are one slice.
+    bounds = zip(mixed.tolist(), np.searchsorted(group, mixed).tolist(),
+                 np.searchsorted(group, mixed, side="right").tolist(), strict=True)
+    for g, lo, hi in bounds:
+        names = {str(rows.source_text[s]) for s in set(source[lo:hi].tolist())}
+        out[g] = len(rows.source_text)
+        rows.source_text.append("; ".join(sorted(names)))
+    return out
+
+
+def _sort_codes(values: pd.Series | pd.Index) -> np.ndarray:
+    """Codes ordering ``values`` as ``sort_values`` does (missing last)."""
+    codes, distinct = pd.factorize(values, sort=True)
+    return np.where(codes < 0, len(distinct), codes)
 
 
 def icb_series(frame: pd.DataFrame, boundaries: str) -> pd.DataFrame:
@@ -365,60 +577,84 @@ def icb_series(frame: pd.DataFrame, boundaries: str) -> pd.DataFrame:
     no honest figure have no row.
     """
     geo._check(boundaries)
-    rel = frame[frame["level"].isin(["ICB", "SubICB", "CCG", "STP"])]
-    if rel.empty:
-        return _empty_series()
-    # One integer per (period, breakdown, group): grouping on it is much cheaper than on
-    # seven text columns, once per candidate.
-    cell = rel.groupby(KEYS, dropna=False, sort=False).ngroup().to_numpy()
-    cells = rel[KEYS].assign(_cell=cell).drop_duplicates("_cell").set_index("_cell")
-    slim = pd.DataFrame({
-        # Text as plain object columns: pandas would otherwise keep them as Arrow strings,
-        # and every take and group-by below would then cost tens of times more.
-        "_cell": cell, "level": _objects(rel["level"]), "area_code": _objects(rel["area_code"]),
-        **{c: rel[c].astype("float64").to_numpy() for c in COUNTS},
-        **{c: rel[c].to_numpy() for c in model.PERCENT_COLUMNS},
-        "suppressed": rel["suppressed"].to_numpy(dtype=bool),
-        "synthetic": rel["synthetic"].to_numpy(dtype=bool),
-        "derived": rel["derived"].to_numpy(dtype=bool), "source": _objects(rel["source"]),
-    })
-    by_level = {}
-    for level, rows in slim.groupby("level", sort=False):
-        by_level[level] = rows.assign(_key=_key_of(level, rel.iloc[rows.index]).to_numpy())
+    return UnitRows(frame).series(boundaries)
+
+
+def _series(rows: _Rows, boundaries: str) -> pd.DataFrame:
+    frame = rows.frame
+    info = geo.icbs(boundaries)
+    n_icbs = len(info)
+    parts = rows.parts
+    notes: dict[str, int] = {}
     candidates = []
-    for rank, (level, status) in enumerate(_ORDER):
-        rows = by_level.get(level)
-        if rows is None:
-            continue
-        for key, part in rows.groupby("_key", sort=True):
-            p = plan(level, None if level == "SubICB" else key, boundaries)
-            agg = _aggregate(part, p, status)
-            if not agg.empty:
-                candidates.append(agg.assign(_rank=rank))
+    for name, status in _ORDER:
+        for key, part in parts.get(name, []):
+            r = _recipe(name, None if name == "SubICB" else key, boundaries, status)
+            found = _candidate(rows, part, r, n_icbs) if len(r.units) else None
+            if found is not None:
+                note = np.array([notes.setdefault(v, len(notes)) for v in r.notes])
+                found["note"] = note[found["target"]]
+                found["approximate"] = np.full(len(found["cell"]), status == "approximate")
+                found["order"] = np.full(len(found["cell"]), len(candidates))
+                candidates.append(found)
     if not candidates:
         return _empty_series()
-    allc = pd.concat(candidates, ignore_index=True)
-    complete = allc[COUNTS].notna().all(axis=1)
-    # Complete exact > complete approximate > exact with gaps > approximate with gaps.
-    allc["_tier"] = (~complete).astype(int) * 2 + allc["approximate"].astype(int)
-    allc = allc.sort_values(["_tier", "_rank"], kind="stable")
-    best = allc.drop_duplicates(["_cell", "target"], keep="first")
-    info = geo.icbs(boundaries).set_index("icb_code")
-    best = best[best["target"].isin(info.index)]
-    out = cells.loc[best["_cell"].to_numpy()].reset_index(drop=True)
-    best = best.reset_index(drop=True)
-    for c in (*COUNTS, *model.PERCENT_COLUMNS, "suppressed", "synthetic", "derived", "source"):
-        out[c] = best[c]
-    out["level"] = "ICB"
-    out["area_code"] = best["target"]
-    out["area_name"] = out["area_code"].map(info["icb_name"])
-    out["parent_code"] = out["area_code"].map(info["region_code"])
-    out["parent_name"] = out["area_code"].map(info["region_name"])
-    conformed = model.conform(out)
-    conformed["approximate"] = best["approximate"].to_numpy(dtype=bool)
-    conformed["note"] = best["note"].fillna("").astype("str").to_numpy()
-    order = ["period_start", "parent_name", "area_name", "breakdown", "group"]
-    return conformed.sort_values(order, kind="stable").reset_index(drop=True)
+    c = {k: np.concatenate([found[k] for found in candidates]) for k in candidates[0]}
+    complete = ~np.isnan(np.column_stack([c[k] for k in COUNTS])).any(axis=1)
+    # Complete exact > complete approximate > exact with gaps > approximate with gaps; then
+    # the order of preference, then the order the rows came in.
+    tier = (~complete).astype(int) * 2 + c["approximate"].astype(int)
+    ranked = np.lexsort((c["first"], c["order"], tier))
+    _, best = np.unique((c["cell"] * n_icbs + c["target"])[ranked], return_index=True)
+    best = ranked[np.sort(best)]
+    cells = _cell_columns(frame, rows.first_row)
+    cell, target = c["cell"][best], c["target"][best]
+    order = np.lexsort((np.arange(len(best)),
+                        _sort_codes(cells["group"])[cell],
+                        _sort_codes(cells["breakdown"])[cell],
+                        _sort_codes(info["icb_name"])[target],
+                        _sort_codes(info["region_name"])[target],
+                        _sort_codes(cells["period_start"])[cell]))
+    best, cell, target = best[order], cell[order], target[order]
+
+    def text(values, codes: np.ndarray) -> pd.api.extensions.ExtensionArray:
+        # Text as the model stores it; made from the few distinct values, not row by row.
+        return pd.array(np.asarray(values, dtype=object), dtype="str").take(codes)
+
+    out: dict[str, object] = {}
+    for k in KEYS:
+        out[k] = cells[k].array.take(cell) if k in _TEXT_KEYS else cells[k].to_numpy()[cell]
+        if k == "period_type":
+            out["level"] = text(["ICB"], np.zeros(len(best), dtype=np.int64))
+            for col, ref in (("area_code", "icb_code"), ("area_name", "icb_name"),
+                             ("parent_code", "region_code"), ("parent_name", "region_name")):
+                out[col] = text(info[ref], target)
+    for k in COUNTS:
+        out[k] = pd.array(c[k][best], dtype="Float64").astype("Int64")
+    for k in (*model.PERCENT_COLUMNS, *_FLAGS):
+        out[k] = c[k][best]
+    out["source"] = text(rows.source_text, c["source"][best])
+    out["approximate"] = c["approximate"][best]
+    out["note"] = text(list(notes), c["note"][best])
+    return pd.DataFrame(out)
+
+
+_TEXT_KEYS = ("period", "period_type", "breakdown", "group", "group_parent")
+
+
+def _cell_columns(frame: pd.DataFrame, first_row: np.ndarray) -> dict[str, pd.Series]:
+    """Each cell's (period, breakdown, group) from its first row, with the model's types
+    (``model.conform``'s conversions, made on a few thousand cells rather than every row)."""
+    out = {}
+    for k in KEYS:
+        column = frame[k].take(first_row).reset_index(drop=True)
+        if k in _TEXT_KEYS:
+            out[k] = column.astype("str")
+        elif column.dtype == object and all(type(v) is dt.date for v in column.tolist()):
+            out[k] = column  # dates already: the conversion would give them back
+        else:
+            out[k] = pd.to_datetime(column).dt.date.astype(object)
+    return out
 
 
 def _empty_series() -> pd.DataFrame:
@@ -447,6 +683,7 @@ def gap_note(boundaries: str) -> str:
             "exactly (no other area's numbers are used)")
 
 
+@lru_cache(maxsize=256)
 def corresponding_icb(code: str, boundaries: str) -> str | None:
     """The ICB of ``boundaries`` that holds most of ICB ``code`` of either geography (by
     sub-ICB locations), so a chosen ICB survives a switch of boundaries: QH8 Mid and South

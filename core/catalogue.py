@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 from typing import NamedTuple
 
+import numpy as np
 import pandas as pd
 
 from core import model, periods
@@ -34,20 +35,59 @@ PERIOD_TYPES = {"quarter": "Quarterly", "year": "Financial year"}
 def year_domain(frame: pd.DataFrame) -> list[str]:
     """All financial years from the first to the last in the store (``2024/25``), any year
     missing between them included, so a chart shows the gap."""
-    y = frame[frame["period_type"] == "year"]
+    # The one column needed, then the rows: taking every column's rows costs far more.
+    y = frame["period_start"][frame["period_type"] == "year"]
     if y.empty:
         return []
-    first, last = (periods.financial_year_start(d) for d in
-                   (y["period_start"].min(), y["period_start"].max()))
+    first, last = (periods.financial_year_start(d) for d in (y.min(), y.max()))
     return [f"{year}/{(year + 1) % 100:02d}" for year in range(first, last + 1)]
 
 
 def quarter_domain(frame: pd.DataFrame) -> list[str]:
     """All quarters from the first to the last in the store, unpublished ones included."""
-    q = frame[frame["period_type"] == "quarter"]
+    q = frame["period_start"][frame["period_type"] == "quarter"]
     if q.empty:
         return []
-    return periods.quarter_range(q["period_start"].min(), q["period_start"].max())
+    return periods.quarter_range(q.min(), q.max())
+
+
+def _in_picker_order(latest: pd.DataFrame) -> pd.DataFrame:
+    out = latest[["level", "area_code", "area_name", "parent_code", "parent_name"]].copy()
+    out["_o"] = out["level"].map({"England": 0, "Region": 1, "ICB": 2})
+    # ICBs whose region is unknown (a code no reference table knows) come last.
+    out["_u"] = out["parent_name"].isna() | (out["parent_name"] == "Region unknown")
+    return out.sort_values(["_o", "_u", "parent_name", "area_name"], na_position="last")
+
+
+def _latest_rows(f: pd.DataFrame) -> pd.DataFrame | None:
+    """One row of each (level, area) from its latest period, found without sorting every row
+    by date (the cost of ``areas`` on a large store); None where the row chosen could matter:
+    a missing date, or rows of an area's latest period that name it or its region
+    differently (``areas`` then takes the last of them in date order, as it always has)."""
+    if f.empty or f["period_start"].isna().any():
+        return None
+    try:
+        rank, _ = pd.factorize(f["period_start"], sort=True)
+    except TypeError:  # dates that cannot be compared: let the sort say so
+        return None
+    level, levels = pd.factorize(f["level"])
+    code, _ = pd.factorize(f["area_code"], use_na_sentinel=False)
+    area = level.astype(np.int64) * (code.max() + 1) + code
+    # Each area's rows by date; its last is of its latest period.
+    order = np.lexsort((rank, area))
+    last = np.ones(len(order), dtype=bool)
+    last[:-1] = area[order][1:] != area[order][:-1]
+    chosen = order[last]
+    top = np.zeros(area.max() + 1, dtype=np.int64)
+    top[area[chosen]] = rank[chosen]
+    latest = rank == top[area]
+    for c in ("area_name", "parent_code", "parent_name"):
+        names, _ = pd.factorize(f[c])
+        of_chosen = np.zeros(area.max() + 1, dtype=np.int64)
+        of_chosen[area[chosen]] = names[chosen]
+        if (names[latest] != of_chosen[area[latest]]).any():
+            return None
+    return f.iloc[np.sort(chosen)]
 
 
 class Catalogue:
@@ -137,13 +177,17 @@ class Catalogue:
     def areas(self) -> pd.DataFrame:
         """Every England, region and ICB area, with its region, in the order pickers offer
         them: England, the regions, then ICBs by region and name."""
-        f = self.frame[self.frame["level"].isin(["England", "Region", "ICB"])]
+        f = self.frame[["level", "area_code", "area_name", "parent_code", "parent_name",
+                        "period_start"]]
+        f = f[f["level"].isin(["England", "Region", "ICB"])]
+        latest = _latest_rows(f)
+        if latest is not None:
+            out = _in_picker_order(latest)
+            if not out.duplicated(["_o", "_u", "parent_name", "area_name"]).any():
+                return out.drop(columns=["_o", "_u"]).reset_index(drop=True)
+        # Where the choice of row or the order could depend on it: every row sorted by date.
         latest = f.sort_values("period_start").drop_duplicates(["level", "area_code"], keep="last")
-        out = latest[["level", "area_code", "area_name", "parent_code", "parent_name"]].copy()
-        out["_o"] = out["level"].map({"England": 0, "Region": 1, "ICB": 2})
-        # ICBs whose region is unknown (a code no reference table knows) come last.
-        out["_u"] = out["parent_name"].isna() | (out["parent_name"] == "Region unknown")
-        out = out.sort_values(["_o", "_u", "parent_name", "area_name"], na_position="last")
+        out = _in_picker_order(latest)
         return out.drop(columns=["_o", "_u"]).reset_index(drop=True)
 
     @functools.cached_property

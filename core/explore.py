@@ -70,20 +70,30 @@ def frame_in_boundaries(frame: pd.DataFrame, boundaries: str) -> pd.DataFrame:
     Two columns are added: ``geo_approximate`` (a point summed from units a boundary cut
     through; "approximate" alone is rounding's word, ``core.rounding``) and ``geo_note`` (how the point was made and, for an approximate one, what moved).
     """
+    geography._check(boundaries)
+    return _with_icb_series(_kept_rows(frame), icb_boundaries.icb_series(frame, boundaries))
+
+
+def _kept_rows(frame: pd.DataFrame) -> pd.DataFrame:
+    """The rows every geography keeps as stored (England, regions, unknown ICB codes), with
+    the two columns ``frame_in_boundaries`` adds: the same for both geographies."""
     known = {c for b in geography.BOUNDARIES for c in geography.icbs(b)["icb_code"]}
     # An ICB code no reference table knows (named in a warning at ingest) keeps its own rows,
     # under "Region unknown": never dropped, never summed into another ICB.
     unknown = (frame["level"] == "ICB") & ~frame["area_code"].isin(known)
     keep = frame[~frame["level"].isin(ICB_SOURCE_LEVELS) | unknown]
-    series = icb_boundaries.icb_series(frame, boundaries).rename(
-        columns={"note": "geo_note", "approximate": "geo_approximate"})
     keep = keep.assign(geo_approximate=False, geo_note="")
     if unknown.any():
         mine = (keep["level"] == "ICB").to_numpy()
         keep.loc[mine, "parent_name"] = keep.loc[mine, "parent_name"].fillna(
             geography.REGION_UNKNOWN)
         keep.loc[mine, "geo_note"] = "not in the reference tables of ICBs"
-    out = pd.concat([keep, series], ignore_index=True) if len(series) else keep
+    return keep
+
+
+def _with_icb_series(keep: pd.DataFrame, series: pd.DataFrame) -> pd.DataFrame:
+    series = series.rename(columns={"note": "geo_note", "approximate": "geo_approximate"})
+    out = pd.concat([keep, series], ignore_index=True) if len(series) else keep.copy()
     out["geo_approximate"] = out["geo_approximate"].astype(bool)
     out["geo_note"] = out["geo_note"].fillna("").astype(object)
     return model.compact(out.reset_index(drop=True))
@@ -194,10 +204,21 @@ class Explorer(Catalogue):
         if b not in made:
             with _BOUNDARIES_LOCK:  # sessions share this Explorer: build each one once
                 if b not in made:
-                    ex = Explorer(frame_in_boundaries(self.frame, b))
+                    # frame_in_boundaries, from what both geographies share (made once).
+                    ex = Explorer(_with_icb_series(self._kept, self._unit_rows.series(b)))
                     ex.boundaries, ex._source = b, self
                     made[b] = ex
         return made[b]
+
+    @functools.cached_property
+    def _kept(self) -> pd.DataFrame:
+        """The rows both geographies keep as stored (``_kept_rows``)."""
+        return _kept_rows(self.frame)
+
+    @functools.cached_property
+    def _unit_rows(self) -> icb_boundaries.UnitRows:
+        """This store's unit rows, encoded once for every geography it is seen in."""
+        return icb_boundaries.UnitRows(self.frame)
 
     # --- Look-ups, each made once per store -------------------------------------------------
 

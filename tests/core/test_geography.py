@@ -284,6 +284,25 @@ def test_stp_rows_alone_give_exact_points_only_where_the_stp_is_the_icb(annual):
 
 
 @needs_shared(ANNUAL)
+def test_an_stp_under_both_its_codes_in_one_period_counts_once(annual):
+    """A file holding an STP under its ONS and its NHS code (the same area): the point is
+    its first row's, never the two added together."""
+    stps = annual[(annual["level"] == "STP") & (annual["period"] == "2021/22")]
+    again = stps[stps["area_code"] == "QYG"].assign(area_code="E54000008")
+    again = again.assign(**{c: again[c] + 1000 for c in COUNTS})
+    once = boundaries.icb_series(stps, "2022")
+    twice = boundaries.icb_series(pd.concat([stps, again], ignore_index=True), "2022")
+    pd.testing.assert_frame_equal(twice, once)
+    p = _point(twice, "QYG", "2021/22")
+    own = stps[(stps["area_code"] == "QYG") & (stps["group"] == "Total")].iloc[0]
+    assert [p[c] for c in COUNTS] == [own[c] for c in COUNTS]
+    # The other code first: its row is the one counted (once).
+    first = boundaries.icb_series(pd.concat([again, stps], ignore_index=True), "2022")
+    p = _point(first, "QYG", "2021/22")
+    assert [p[c] for c in COUNTS] == [own[c] + 1000 for c in COUNTS]
+
+
+@needs_shared(ANNUAL)
 def test_unchanged_icb_keeps_its_own_published_rows(annual, series):
     for b in geography.BOUNDARIES:
         p = _point(series[b], "QYG", "2024/25", "BME")
@@ -347,6 +366,39 @@ def test_april_2026_codes_join_predecessors_without_a_break():
     # QM7 after April 2026 would need 06K and 06N, which this file lacks: no data, not a guess.
     qm7 = old[(old["area_code"] == "QM7") & (old["period"] == "2026/27 Q1")]
     assert qm7.empty or qm7[COUNTS].isna().all(axis=None)
+
+
+def test_own_row_with_a_gap_gives_way_to_a_complete_sum_of_its_parts():
+    """Complete exact > complete approximate > exact with gaps: where the ICB's own row has a
+    suppressed count, the complete sum of its sub-ICB locations is shown instead (without
+    the published percentage, which belongs to the own row)."""
+    q1 = _essex_quarter("01/04/2026", "30/06/2026", new_codes=True)
+    for row in q1:
+        if row[2] == "D7T5G" and row[8] == "ICB" and row[12] == "M191":
+            row[14] = "*"
+    frame = readers.read_file(quarterly_csv(q1, HEADER), "essex_q1.csv").frame
+    p = _point(boundaries.icb_series(frame, "2026"), "D7T5G", "2026/27 Q1")
+    subs = frame[frame["level"] == "SubICB"]
+    assert [p[c] for c in COUNTS] == subs[COUNTS].sum().tolist()
+    assert not p["suppressed"] and not p["approximate"]
+    assert p["note"].startswith("Sum of 7 sub-ICB locations")
+    assert pd.isna(p["published_recovery"])
+
+
+def test_a_sum_from_several_files_names_each_file_once():
+    rows = []
+    for i, sub in enumerate(ESSEX_SUBS):
+        rows.append({"period": "2025/26 Q4", "period_start": "2026-01-01",
+                     "period_end": "2026-03-31", "period_type": "quarter", "level": "SubICB",
+                     "area_code": sub, "breakdown": "Total", "group": "Total",
+                     "group_parent": "Total", "finished": 100, "not_at_caseness": 10,
+                     "recovered": 45, "reliable_recovered": 40, "suppressed": False,
+                     "source": ("b.csv", "a.csv")[i % 2]})
+    s = boundaries.icb_series(model.conform(pd.DataFrame(rows)), "2026")
+    p = _point(s, "D7T5G", "2025/26 Q4")
+    assert p["source"] == "a.csv; b.csv" and p["finished"] == 700
+    one = boundaries.icb_series(model.conform(pd.DataFrame(rows).assign(source="b.csv")), "2026")
+    assert _point(one, "D7T5G", "2025/26 Q4")["source"] == "b.csv"
 
 
 # --- suppression ---------------------------------------------------------------------------------
