@@ -38,7 +38,7 @@ st.caption(
 )
 view = data.compare_view(source.path, source.mtime, period, sel.population, sel.measure,
                          False if unadjusted else None, highlight=sel.icb, sort=sort,
-                         region=region or None, boundaries=sel.boundaries)
+                         region=region or None, boundaries=sel.geography)
 if view.data.empty:
     st.info(f"No ICB figures for {period}. ICBs began in July 2022: for earlier periods NHS "
             "England published CCG and STP figures, which the Recovery over time page shows "

@@ -16,7 +16,7 @@ st.caption(
     "rather than by comparing each with England."
 )
 view = data.gap_view(source.path, source.mtime, level, code, sel.measure, name, sel.period,
-                     boundaries=sel.boundaries)
+                     boundaries=sel.geography)
 render.chart_block(
     view.spec,
     table=view.table,
@@ -37,12 +37,12 @@ detailed = show.toggle("Show detailed ethnic groups", **sidebar.bound("detailed"
                        help="Indian, Pakistani, African, Caribbean and the rest, under each broad "
                        "group. Numbers are often small: check the denominator and the interval.")
 groups = data.groups_view(source.path, source.mtime, level, code, period, sel.measure, name,
-                         detailed, boundaries=sel.boundaries)
+                         detailed, boundaries=sel.geography)
 render.chart_block(
     groups.spec,
     table=groups.table,
     csv=lambda: data.groups_export(source.path, source.mtime, level, code, period, sel.measure,
-                                   detailed, boundaries=sel.boundaries),
+                                   detailed, boundaries=sel.geography),
     description=groups.description,
     name=f"groups {name} {period}{' detailed' if detailed else ''}",
     note="Broad groups: 'White' includes White British, Irish and other White backgrounds; "

@@ -23,7 +23,7 @@ periods = list(shown)
 chosen = explore.SeriesKey(level, code, sel.population)
 main = keys.index(chosen) if chosen in keys else 0
 view = data.trend_view(source.path, source.mtime, keys, sel.measure, sel.show_ci, sel.rolling_on,
-                       main, sel.period, sel.since, boundaries=sel.boundaries)
+                       main, sel.period, sel.since, boundaries=sel.geography)
 render.headline(view.extra["headline"])
 render.wrap_chips()
 # The time range: the chart, its table and CSV start here; the headline is unaffected.
@@ -35,7 +35,7 @@ render.chart_block(
     view.spec,
     table=view.table,
     csv=lambda: data.trend_export(source.path, source.mtime, keys, sel.measure, sel.rolling_on,
-                                  sel.period, sel.since, boundaries=sel.boundaries),
+                                  sel.period, sel.since, boundaries=sel.geography),
     description=view.description,
     name=f"{measure_label} {name} {sel.population}",
     note=(

@@ -220,6 +220,7 @@ def _finish() -> Selection:
     """The selection from the session state, written to the URL when it changed."""
     ss = st.session_state
     sel = Selection(**{f: ss[f] for f in FIELDS})
+    sel.geography = ss["boundaries"] or ss.get("_default_boundaries")
     params = sel.to_params()
     if st.query_params.to_dict() != params:
         st.query_params.from_dict(params)

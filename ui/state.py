@@ -64,6 +64,10 @@ class Selection:
     colour: str = "rate"
     #: Trend charts start at this period (None: the first one).
     since: str | None = None
+    #: The ICB geography every view is drawn in: ``boundaries``, else the store's default.
+    #: Views are cached on it, so the default and the same choice made explicit (switching
+    #: away and back) share one view. Not in the URL (``boundaries`` is).
+    geography: str | None = None
 
     @property
     def rolling_on(self) -> bool:

@@ -68,7 +68,11 @@ def test_default_boundaries_are_the_latest_published_periods_and_survive_the_sha
     # The bundled store's latest published period is 2024/25 (its 2026/27 Q1 is synthetic).
     assert at.sidebar.radio(key="w_boundaries").value == "2022"
     assert "bnd" not in at.query_params  # the default stays out of the link
+    # ... but views are keyed on the geography drawn, so switching away and back to the
+    # default finds the view already made
+    assert at.session_state["selection"].geography == "2022"
     at.sidebar.radio(key="w_boundaries").set_value("2026").run()
+    assert at.session_state["selection"].geography == "2026"
     assert at.query_params["bnd"] == "2026"
     link = at.code[-1].value
     assert "bnd=2026" in link
