@@ -16,10 +16,12 @@ SIZES = [(1400, 900), (390, 844)]
 CHART = "[data-testid='stVegaLiteChart']"
 
 #: Every visible text of a chart as the quadrilateral it covers on the screen, with Vega's
-#: role (axis-label, axis-title, legend-label, title-text, ...), and the SVG's frame.
+#: role (axis-label, axis-title, legend-label, title-text, ...) and its axis (-1: none), and
+#: the SVG's frame.
 TEXTS = """chart => {
   const svg = chart.querySelector('svg');
   const frame = svg.getBoundingClientRect();
+  const axes = [...svg.querySelectorAll('g.role-axis')];
   const texts = [];
   for (const t of svg.querySelectorAll('text')) {
     if (!t.textContent.trim()) continue;
@@ -32,6 +34,7 @@ TEXTS = """chart => {
     const at = (x, y) => { const p = new DOMPoint(x, y).matrixTransform(m); return [p.x, p.y]; };
     const g = t.closest('g[class*="role-"]');
     texts.push({text: t.textContent, role: g ? g.getAttribute('class') : '',
+                axis: axes.findIndex(a => a.contains(t)),
                 quad: [at(b.x, b.y), at(b.x + b.width, b.y), at(b.x + b.width, b.y + b.height),
                        at(b.x, b.y + b.height)]});
   }
@@ -41,7 +44,7 @@ TEXTS = """chart => {
 #: Pixels two texts' boxes may share: a box is the font's whole cell (ascent and descent), so
 #: the boxes of an axis title and the labels above it touch without any glyph touching.
 SHARED = 2.0
-#: Pixels of gap two axis labels must keep (Vega otherwise lets "4,000" abut "5,000").
+#: Pixels of gap two labels of one axis must keep (Vega otherwise lets "4,000" abut "5,000").
 GAP = 1.0
 
 
@@ -75,7 +78,8 @@ def problems(geometry: dict) -> list[str]:
         if out > 0.5:
             found.append(f"cut by {out:.1f}px: {a['text']!r} ({a['role']})")
         for b in texts[i + 1:]:
-            labels = "axis-label" in a["role"] and "axis-label" in b["role"]
+            labels = ("axis-label" in a["role"] and "axis-label" in b["role"]
+                      and a["axis"] == b["axis"])  # neighbours on one axis
             depth = overlap(a["quad"], b["quad"])
             if depth > (-GAP if labels else SHARED):
                 found.append(f"{'touch' if depth <= 0 else 'overlap'} {depth:.1f}px: "
