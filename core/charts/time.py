@@ -16,6 +16,8 @@ from core.charts import common
 
 #: Pixels: the crosses that mark a missing value sit along the bottom of the plot.
 TREND_HEIGHT, GAP_HEIGHT = 380, 320
+#: Pixels Vega keeps between the upright boxes of two slanted period labels.
+TIME_SEPARATION = 2
 #: The note of the quarter NHS England never published (it has a labelled span instead).
 NOT_PUBLISHED = "not published"
 
@@ -25,13 +27,13 @@ NOT_PUBLISHED = "not published"
 
 def _time_x(domain: tuple[str, ...]) -> alt.X:
     quarterly = any(" Q" in p for p in domain)
-    # Quarters: a tick and a label at each year's first quarter only. Labels that would come
-    # closer than LABEL_SEPARATION are dropped (every other year on a phone), never drawn on
-    # top of each other. (Blank labels for the other quarters made Vega's overlap check drop
-    # every label but the first.)
+    # Quarters: a tick and a label at each year's first quarter only. A label that would
+    # touch the last one kept is dropped, never drawn on top of it. (Blank labels for the
+    # other quarters made Vega's overlap check drop every label but the first.) Vega checks
+    # a slanted label's upright box, which already leaves a gap: a small separation keeps
+    # all eight financial years on a phone.
     firsts = [p for p in domain if p.endswith("Q1")] if quarterly else None
-    axis = alt.Axis(labelAngle=-45, labelOverlap="greedy",
-                    labelSeparation=common.LABEL_SEPARATION,
+    axis = alt.Axis(labelAngle=-45, labelOverlap="greedy", labelSeparation=TIME_SEPARATION,
                     **({"values": firsts} if firsts else {"labelExpr": "datum.label"}))
     return alt.X("period:O", title="Quarter (financial year)" if quarterly else "Financial year",
                  scale=alt.Scale(domain=list(domain)), axis=axis)
