@@ -22,9 +22,14 @@ st.set_page_config(
     initial_sidebar_state="auto",  # open on a laptop, tucked away on a phone
 )
 
+#: The trends page: at "/" (the menu's item), and for links at /recovery and /trends.
+TRENDS = str(ROOT / "pages" / "trends.py")
 PAGES = [
-    st.Page(str(ROOT / "pages" / "trends.py"), title="Recovery over time", icon=":material/show_chart:",
-            url_path="recovery", default=True),
+    # The default page is served at "/" only: Streamlit reserves its url_path but does not
+    # serve it, so it gets a name no link uses, and /recovery and /trends are hidden pages
+    # running the same file (ui.style marks the menu's item current there).
+    st.Page(TRENDS, title="Recovery over time", icon=":material/show_chart:",
+            url_path="recovery-over-time", default=True),
     st.Page(str(ROOT / "pages" / "compare.py"), title="Compare ICBs", icon=":material/leaderboard:",
             url_path="compare"),
     st.Page(str(ROOT / "pages" / "map.py"), title="Map of ICBs", icon=":material/map:",
@@ -35,15 +40,12 @@ PAGES = [
             url_path="about"),
     st.Page(str(ROOT / "pages" / "upload.py"), title="Upload data", icon=":material/upload_file:",
             url_path="upload"),
-    # The first page lives at "/" (Streamlit reserves its url_path, but does not serve it), so
-    # /trends, the form every other page's address takes, said "Page not found". The same
-    # page, kept out of the menu, answers there.
-    st.Page(str(ROOT / "pages" / "trends.py"), title="Recovery over time",
-            icon=":material/show_chart:", url_path="trends", visibility="hidden"),
+    *(st.Page(TRENDS, title="Recovery over time", icon=":material/show_chart:", url_path=alias,
+              visibility="hidden") for alias in style.ALIASES),
 ]
 page = st.navigation(PAGES)
-# The trends page is the default (url_path "" at "/") or its alias at /trends.
-page_key = page.url_path if page.url_path not in ("", "recovery") else "trends"
+# The trends page is the default (url_path "" at "/") or one of its aliases.
+page_key = "trends" if page.url_path in ("", *style.ALIASES) else page.url_path
 style.apply()
 
 source = data.active_source()

@@ -22,32 +22,40 @@ region = where.selectbox(
 sort = order.selectbox("Sort", list(state.SORTS), format_func=state.SORTS.get,
                        **sidebar.bound("sort", "rate"),
                        help="Order the ranking, the table and the CSV.")
-unadjusted = st.toggle(
-    "Unadjusted limits (Fingertips-style bands)", **sidebar.bound("unadjusted"),
-    help="By default, when ICBs differ by more than chance alone explains, the limits and "
-    "bands allow for it (Spiegelhalter 2005). Switch on for the binomial limits and "
-    "Fingertips' two-level bands.")
+# The charts come straight after the choices that pick their rows (on a phone the ranking
+# was two screens down): the comparison method, its switch and the spread follow them. The
+# switch is drawn there but read here, from the selection (it is bound to it, so in the URL).
+unadjusted = bool(sel.unadjusted)
 group_label = model.group_label(sel.population)
 measure_label = model.MEASURES[sel.measure]["label"]
-st.caption(
-    f"{measure_label} for {group_label} in every ICB, {period}, compared with England at "
-    "95% and 99.8%. When ICBs differ by more than chance alone explains, the comparison allows "
-    "for that spread (below); with the switch, each ICB is compared by its confidence "
-    "intervals as in OHID Fingertips (England's own interval ignored). The table gives both. "
-    "Change the population or measure in the sidebar."
-)
 view = data.compare_view(source.path, source.mtime, period, sel.population, sel.measure,
                          False if unadjusted else None, highlight=sel.icb, sort=sort,
                          region=region or None, boundaries=sel.geography)
+
+
+def method() -> None:
+    """How ICBs are compared, and the switch between the two methods."""
+    st.toggle(
+        "Unadjusted limits (Fingertips-style bands)", **sidebar.bound("unadjusted"),
+        help="By default, when ICBs differ by more than chance alone explains, the limits and "
+        "bands allow for it (Spiegelhalter 2005). Switch on for the binomial limits and "
+        "Fingertips' two-level bands.")
+    st.caption(
+        f"{measure_label} for {group_label} in every ICB, {period}, compared with England at "
+        "95% and 99.8%. When ICBs differ by more than chance alone explains, the comparison "
+        "allows for that spread (below); with the switch, each ICB is compared by its "
+        "confidence intervals as in OHID Fingertips (England's own interval ignored). The "
+        "table gives both. Change the population or measure in the sidebar."
+    )
+
+
 if view.data.empty:
     st.info(f"No ICB figures for {period}. ICBs began in July 2022: for earlier periods NHS "
             "England published CCG and STP figures, which the Recovery over time page shows "
             "for England.", icon=":material/info:")
+    method()
     render.share_link(sel.to_params(), "compare")
     st.stop()
-st.info(view.extra["dispersion"], icon=":material/functions:")
-if view.extra["chance"]:
-    st.caption(view.extra["chance"])
 table, funnel = view.data, view.extra["funnel"]
 if view.extra["region"]:
     st.caption(f"Showing the {view.extra['shown']} ICBs of the {view.extra['region']} region, "
@@ -91,4 +99,9 @@ with tab_funnel:
             name=f"funnel {title}",
             blank="–",
         )
+st.subheader("How ICBs are compared", anchor=False)
+method()
+st.info(view.extra["dispersion"], icon=":material/functions:")
+if view.extra["chance"]:
+    st.caption(view.extra["chance"])
 render.share_link(sel.to_params(), "compare")

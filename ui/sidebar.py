@@ -15,6 +15,7 @@ import streamlit as st
 from core import boundaries as icb_boundaries
 from core import explore, map_chart, model
 from core.charts.common import short_name
+from ui.render import md
 from ui.state import (
     BOUNDARIES,
     COLOURS,
@@ -166,6 +167,9 @@ def render(ex: explore.Explorer, page: str = "trends") -> Selection:
                 "region and code." + (" It is marked on the charts and named in the table."
                                       if highlight else ""),
             )
+            # The box is one line and cuts a long name ("Bedfordshire, Luton and Milton K"):
+            # the chosen ICB in full, on as many lines as it needs, just below it.
+            st.caption(md(_icb_label(labels.get(ss["icb"]) or ss["icb"], ss["icb"])))
         if "population" in shown:
             st.selectbox(
                 "Population", list(model.POPULATIONS), key=_bind("population"),

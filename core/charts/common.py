@@ -40,7 +40,8 @@ SYNTHETIC_SOURCE = "SYNTHETIC SAMPLE DATA for demonstration, not published stati
 #: Characters per line of a title and a subtitle: they fit a 390 px phone, so nothing is cut.
 TITLE_WRAP, SUBTITLE_WRAP = 44, 60
 #: Legends stacked below the chart, not side by side (they would run off a phone's screen).
-CONFIG = alt.Config(legend=alt.LegendConfig(layout=alt.ExprRef(
+#: ``offset`` keeps the first legend's title clear of the x-axis title above it.
+CONFIG = alt.Config(legend=alt.LegendConfig(offset=26, layout=alt.ExprRef(
     "{bottom: {direction: 'vertical', anchor: 'start', margin: 12}}")))
 #: A long legend label ("Area, population") on two lines, broken after the area.
 TWO_LINES = ("length(datum.label) > 36 && indexof(datum.label, ', ') > 0 ? "
@@ -48,6 +49,22 @@ TWO_LINES = ("length(datum.label) > 36 && indexof(datum.label, ', ') > 0 ? "
              "slice(datum.label, indexof(datum.label, ', ') + 2)] : datum.label")
 #: Below this container width the compare chart's area names are cut (full name in tooltip).
 NARROW = 600
+#: True in the browser when the chart's container is narrower than ``NARROW`` (a phone).
+NARROW_TEST = f"containerSize()[0] > 0 && containerSize()[0] < {NARROW}"
+#: Room round every chart. Streamlit pads only the bottom of a chart, so a glyph drawn at an
+#: edge (the descenders of the rotated y-axis title, the end of the last x-axis label) was cut.
+PADDING = {"left": 6, "top": 4, "right": 8, "bottom": 20}
+#: Pixels Vega keeps between two axis labels: a label that would come closer is dropped, so
+#: labels never touch ("4,000" against "5,000" on a phone).
+LABEL_SEPARATION = 8
+
+
+def wrap_expr(chars: int, label: str = "datum.label") -> str:
+    """A Vega expression that breaks ``label`` into lines of at most about ``chars``
+    characters, at spaces, and after ': ' (the broad group before a detailed one), for an
+    axis's ``labelExpr``: the lines are an array, which Vega draws one under another."""
+    text = f"replace({label}, /: /g, ':\\n')"
+    return f"split(trim(replace({text}, /(.{{1,{chars}}})(\\s+|$)/g, '$1\\n')), '\\n')"
 
 
 def source_line(synthetic: bool) -> str:

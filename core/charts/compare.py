@@ -119,6 +119,7 @@ def _compare_layout(*, has_england: bool, synthetic: str, measure: str,
                 legend=alt.Legend(orient="bottom", labelLimit=0, direction="vertical"))))
     return alt.layer(
         *layers, width=width, autosize=common.AUTOSIZE, config=common.CONFIG, height=alt.Step(18),
+        padding=common.PADDING,
         title=common._title(["Bars: 95% confidence interval. Shape and colour: compared with England.",
                       *common._source(synthetic)]),
         resolve=alt.Resolve(axis=alt.AxisResolveMap(x="independent"),
@@ -164,13 +165,20 @@ def compare_spec(
         "references": _references(england, measure), "meta": common._meta(title)}, frames)
 
 
+#: Characters per line of the chosen area's name beside its ring: the 40% of a phone's plot
+#: on the side with room holds about 16 bold characters.
+FUNNEL_NAME_WRAP = 16
+
+
 def _funnel_layout(*, has_england: bool, synthetic: str, measure: str,
                    width: int | str, no_data: bool = False) -> alt.LayerChart:
     label = model.MEASURES[measure]["label"]
     color, shape = _band_scales(has_england, no_data)
     # No "nice" rounding: on a log scale it stretches 1,000-20,000 to 100-100,000.
     x = alt.X("denominator:Q", title="Denominator (finished treatment, at caseness)",
-              scale=alt.Scale(type="log", nice=False), axis=alt.Axis(format=",.0f"))
+              scale=alt.Scale(type="log", nice=False),
+              axis=alt.Axis(format=",.0f", labelOverlap="greedy", labelFlush=True,
+                            labelSeparation=common.LABEL_SEPARATION))
     calc, tooltip = _area_tips(measure)
     areas = alt.Chart(common._named("areas"))
     return alt.layer(
@@ -184,14 +192,16 @@ def _funnel_layout(*, has_england: bool, synthetic: str, measure: str,
         *common._points(areas.transform_calculate(**calc).encode(
             x=x, y="rate:Q", color=color, shape=shape, tooltip=tooltip)),
         _ring("rate:Q", x),
-        # Named beside its ring, on the side with room (``left``: in the left part of the plot).
-        alt.Chart(common._named("chosen")).mark_text(align="left", dx=14, fontWeight="bold",
-                                              color="#000000").encode(x=x, y="rate:Q", text="label:N")
-        .transform_filter("datum.left === true"),
-        alt.Chart(common._named("chosen")).mark_text(align="right", dx=-14, fontWeight="bold",
-                                              color="#000000").encode(x=x, y="rate:Q", text="label:N")
-        .transform_filter("datum.left !== true"),
+        # Named beside its ring, on the side with room (``left``: in the left part of the plot),
+        # on short lines (``lines``), so a long name fits that side on a phone.
+        alt.Chart(common._named("chosen")).mark_text(
+            align="left", dx=14, fontWeight="bold", color="#000000", lineBreak="\n")
+        .encode(x=x, y="rate:Q", text="lines:N").transform_filter("datum.left === true"),
+        alt.Chart(common._named("chosen")).mark_text(
+            align="right", dx=-14, fontWeight="bold", color="#000000", lineBreak="\n")
+        .encode(x=x, y="rate:Q", text="lines:N").transform_filter("datum.left !== true"),
         width=width, autosize=common.AUTOSIZE, config=common.CONFIG, height=420,
+        padding=common.PADDING,
         title=common._title(["Each point is an area; outside the dotted lines is unlikely by chance.",
                       *common._source(synthetic)]),
         resolve=alt.Resolve(scale=alt.ScaleResolveMap(strokeDash="independent")),
@@ -233,18 +243,32 @@ def funnel_spec(
         span = np.log(have.max() * 1.2) - np.log(have.min() * 0.8)
         at = (np.log(chosen.column("denominator").to_numpy(zero_copy_only=False))
               - np.log(have.min() * 0.8)) / (span or 1)
-        chosen = chosen.append_column("left", pa.array(at < 0.6))
+        chosen = chosen.append_column("left", pa.array(at < 0.6)).append_column(
+            "lines", pa.array(["\n".join(common._wrap(str(n), FUNNEL_NAME_WRAP))
+                               for n in chosen.column("label").to_pylist()], pa.string()))
     return common._view(_funnel_layout, opts, {
         "limits": lines, "areas": areas, "chosen": chosen, "meta": common._meta(title)}, frames)
 
 # --- Ethnic groups in one area and period ---------------------------------------------------
 
+#: Characters per line of a group's name on a phone and on a wider screen, and the pixels per
+#: line (a row is three lines high, the most a name takes, and a little room).
+GROUP_WRAP, GROUP_LINE = (24, 40), 12
+
 
 def _groups_layout(*, synthetic: str, measure: str, width: int | str) -> alt.LayerChart:
     label = model.MEASURES[measure]["label"]
     data = alt.Chart(common._named("groups"))
+    # Group names on up to three lines, centred on their row: narrow lines on a phone, so the
+    # plot keeps most of the width and its x-axis room for its labels.
+    lines = {True: common.wrap_expr(GROUP_WRAP[0]), False: common.wrap_expr(GROUP_WRAP[1])}
+    wrapped = f"{common.NARROW_TEST} ? {lines[True]} : {lines[False]}"
     y = alt.Y("group_label:N", sort=alt.EncodingSortField("order"), title=None,
-              axis=alt.Axis(labelLimit=0, labelExpr="length(datum.label) > 26 ? split(datum.label, ': ') : datum.label"))
+              axis=alt.Axis(labelLimit=0, labelExpr=wrapped, labelFontSize=11,
+                            labelLineHeight=GROUP_LINE,
+                            labelOffset=alt.ExprRef(f"-{GROUP_LINE / 2} * (length({wrapped}) - 1)")))
+    x_axis = alt.Axis(labelOverlap=True, labelSeparation=common.LABEL_SEPARATION,
+                      tickCount=alt.ExprRef("max(2, floor(width / 50))"))
     calc, tooltip = common._tips([
         ("group_label", "Group", None), ("rate", f"{label} (%)", ".1f"),
         ("ci95_low", "95% CI low (%)", ".1f"), ("ci95_high", "95% CI high (%)", ".1f"),
@@ -254,7 +278,8 @@ def _groups_layout(*, synthetic: str, measure: str, width: int | str) -> alt.Lay
     layers = [
         common._meta_layer(),
         data.mark_rule(color="#425563").encode(
-            y=y, x=alt.X("ci95_low:Q", title=f"{label} (%)", scale=alt.Scale(zero=False)),
+            y=y, x=alt.X("ci95_low:Q", title=f"{label} (%)", scale=alt.Scale(zero=False),
+                         axis=x_axis),
             x2="ci95_high:Q"),
         *common._points(data.transform_calculate(**calc).encode(
             y=y, x="rate:Q", tooltip=tooltip, color=alt.value("#0072B2"),
@@ -264,7 +289,7 @@ def _groups_layout(*, synthetic: str, measure: str, width: int | str) -> alt.Lay
         layers.append(alt.Chart(alt.InlineData(values=[{"x": model.TARGET_PERCENT}]))
                       .mark_rule(strokeDash=[4, 4], color="#231f20").encode(x="x:Q"))
     return alt.layer(*layers, width=width, autosize=common.AUTOSIZE, config=common.CONFIG,
-                     height=alt.Step(30),
+                     height=alt.Step(3 * GROUP_LINE + 6), padding=common.PADDING,
                      title=common._title([("Dashed line: the 50% target. " if measure == "recovery"
                                     else "") + "Bars: 95% confidence interval.",
                                    *common._source(synthetic)]))

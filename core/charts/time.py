@@ -16,6 +16,8 @@ from core.charts import common
 
 #: Pixels: the crosses that mark a missing value sit along the bottom of the plot.
 TREND_HEIGHT, GAP_HEIGHT = 380, 320
+#: Pixels Vega keeps between the upright boxes of two slanted period labels.
+TIME_SEPARATION = 2
 #: The note of the quarter NHS England never published (it has a labelled span instead).
 NOT_PUBLISHED = "not published"
 
@@ -25,8 +27,14 @@ NOT_PUBLISHED = "not published"
 
 def _time_x(domain: tuple[str, ...]) -> alt.X:
     quarterly = any(" Q" in p for p in domain)
-    axis = alt.Axis(labelAngle=-45, labelExpr=(
-        "indexof(datum.label, 'Q1') >= 0 ? datum.label : ''" if quarterly else "datum.label"))
+    # Quarters: a tick and a label at each year's first quarter only. A label that would
+    # touch the last one kept is dropped, never drawn on top of it. (Blank labels for the
+    # other quarters made Vega's overlap check drop every label but the first.) Vega checks
+    # a slanted label's upright box, which already leaves a gap: a small separation keeps
+    # all eight financial years on a phone.
+    firsts = [p for p in domain if p.endswith("Q1")] if quarterly else None
+    axis = alt.Axis(labelAngle=-45, labelOverlap="greedy", labelSeparation=TIME_SEPARATION,
+                    **({"values": firsts} if firsts else {"labelExpr": "datum.label"}))
     return alt.X("period:O", title="Quarter (financial year)" if quarterly else "Financial year",
                  scale=alt.Scale(domain=list(domain)), axis=axis)
 
@@ -53,7 +61,8 @@ def _period_spans(domain: tuple[str, ...]) -> list[alt.Chart]:
         g = alt.InlineData(values=[{"period": p, "text": f"{p}: not published"} for p in gaps])
         layers += [
             alt.Chart(g).mark_rect(color="#768692", opacity=0.3, **span).encode(x=x, x2="period:O"),
-            alt.Chart(g).mark_text(angle=270, align="right", baseline="middle", y=6,
+            # Below the row of "synthetic sample" labels (y 2 to 14), which may run across.
+            alt.Chart(g).mark_text(angle=270, align="right", baseline="middle", y=18,
                                    color="#231f20", fontSize=11).encode(x=x, text="text:N"),
         ]
     return layers
@@ -64,15 +73,29 @@ def _periods(periods_: list[str], labels: list[str]) -> pa.Table:
                      "label": pa.array(labels, pa.string())})
 
 
+#: Periods from one "synthetic sample" label to the next: closer, two labels overlapped on a
+#: phone (about 9 px a quarter there); the shaded span itself marks every synthetic period.
+LABEL_EVERY = 12
+
+
 def _synthetic_periods(table: pa.Table, domain: tuple[str, ...]) -> pa.Table:
-    """The periods holding a synthetic value, the label on the first of each run."""
+    """The periods holding a synthetic value, the label on the first of each run. A run goes
+    on across the unpublished quarter (its own span and label sit between), and a run that
+    starts within ``LABEL_EVERY`` periods of the last label gets none."""
     if "synthetic" not in table.column_names or not len(table):
         return _periods([], [])
     flagged = set(table.column("period").filter(
         pc.fill_null(table.column("synthetic"), False)).to_pylist())
     inside = [i for i, p in enumerate(domain) if p in flagged]
-    return _periods([domain[i] for i in inside],
-                    ["" if i and domain[i - 1] in flagged else "synthetic sample" for i in inside])
+    labels, last = [], None
+    for i in inside:
+        before = domain[i - 1] if i else None
+        if before in periods.UNPUBLISHED_QUARTERS and i > 1:
+            before = domain[i - 2]
+        starts = before not in flagged and (last is None or i - last >= LABEL_EVERY)
+        labels.append("synthetic sample" if starts else "")
+        last = i if starts else last
+    return _periods([domain[i] for i in inside], labels)
 
 
 
@@ -152,7 +175,7 @@ def _trend_layout(*, domain: tuple[str, ...], measure: str, show_ci: bool, synth
     title = f"{label}, rolling four quarters" if rolling else f"{label} {unit}"
     return alt.layer(
         *layers, width=width, height=TREND_HEIGHT, title=common._title(subtitle, title), autosize=common.AUTOSIZE,
-        config=common.CONFIG,
+        config=common.CONFIG, padding=common.PADDING,
         resolve=alt.Resolve(scale=alt.ScaleResolveMap(strokeDash="independent", shape="independent")),
     )
 
@@ -275,6 +298,7 @@ def _gap_layout(*, domain: tuple[str, ...], synthetic: str, width: int | str, la
         *ring,
         crosses,
         width=width, autosize=common.AUTOSIZE, config=common.CONFIG, height=GAP_HEIGHT,
+        padding=common.PADDING,
         title=common._title([f"Below 0: the {label_a} rate is lower than the {label_b} rate. "
                       "Bars: 95% confidence interval (Newcombe).",
                       "Crosses at the bottom: no value (the tooltip says why).",

@@ -395,6 +395,44 @@ def test_synthetic_points_hollow_with_a_labelled_span(frame, domain):
     assert b"synthetic sample" in charts.to_image(spec, "svg")
 
 
+def test_one_synthetic_label_across_the_unpublished_quarter(domain):
+    """A synthetic run broken only by the unpublished quarter keeps one label (two overlapped
+    on a phone, issue 12); a run starting soon after a label gets none; a run far from the
+    last label gets its own."""
+    from core.charts.time import LABEL_EVERY, _synthetic_periods
+
+    at = domain.index(UNPUBLISHED)
+    flagged = [p for p in domain if p != UNPUBLISHED]
+    table = pa.table({"period": flagged, "synthetic": [True] * len(flagged)})
+    spans = _synthetic_periods(table, tuple(domain)).to_pydict()
+    assert spans["period"] == flagged
+    assert spans["label"].count("synthetic sample") == 1 and spans["label"][0]
+    # A real quarter just after the gap: the run after it starts too close for a label.
+    near = [p for i, p in enumerate(domain) if i not in (at, at + 1)]
+    labels = _synthetic_periods(pa.table({"period": near, "synthetic": [True] * len(near)}),
+                                tuple(domain)).to_pydict()["label"]
+    assert labels.count("synthetic sample") == 1
+    # A run starting LABEL_EVERY periods after the first label gets its own.
+    far = [p for i, p in enumerate(domain) if i != LABEL_EVERY - 1]
+    labels = _synthetic_periods(pa.table({"period": far, "synthetic": [True] * len(far)}),
+                                tuple(domain)).to_pydict()["label"]
+    assert [far[i] for i, label in enumerate(labels) if label] == [domain[0], domain[LABEL_EVERY]]
+
+
+def test_quarterly_axis_labels_each_year_once_and_never_overlapping(frame, domain):
+    """Quarters: a label at each first quarter only (values, not blanked labels, which made
+    Vega's overlap check drop all but the first), dropped rather than drawn on top of each
+    other; the funnel's log axis keeps a gap between its labels; every chart has room at
+    its edges (Streamlit pads only the bottom)."""
+    data = explore.trend(frame, keys_for("QHL")[:1], domain=domain)
+    spec = charts.trend_spec(data, domain=domain)
+    axis = layer_on(spec, "trend", "line")[0]["encoding"]["x"]["axis"]
+    assert axis["values"] == [p for p in domain if p.endswith("Q1")]
+    assert axis["labelOverlap"] == "greedy" and axis["labelSeparation"] > 0
+    assert "labelExpr" not in axis
+    assert spec["padding"]["left"] > 0 and spec["padding"]["right"] > 0
+
+
 def test_source_says_synthetic_only_with_synthetic_values(frame, domain, compared):
     data = explore.trend(frame, keys_for("QHL")[:1], domain=domain)
     real = charts.trend_spec(data.assign(synthetic=False), domain=domain, synthetic=True)
