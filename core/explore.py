@@ -414,10 +414,12 @@ class Explorer(Catalogue):
                 for c, v in self._columns.items()}
 
     def compare_columns(self, period: str, group: str = "Total", measure: str = "recovery",
-                        level: str = "ICB") -> tuple[dict[str, object], pd.Index, float | None]:
+                        level: str = "ICB"
+                        ) -> tuple[dict[str, object], pd.Index, np.ndarray, float | None]:
         """``compare``'s table as columns (every stored column, the rates, both verdicts,
-        names; ranked), its index, and England's rate (None without an England row): what
-        a view builds its frames from once, after adding its own columns."""
+        names), its index, the positions that rank it (highest rate first, as ``compare``
+        sorts) and England's rate (None without an England row): what a view builds its
+        frames from once, after adding its own columns and choosing its rows."""
         where = (period, group, _breakdown(group))
         arrays = self._arrays
         pos = self._slices.get((*where, level), _NONE)
@@ -451,8 +453,7 @@ class Explorer(Catalogue):
             # With no rows a float column, as pandas makes an empty list of names.
             columns[name] = (np.array([pretty_name(n) for n in _texts(columns[source])],
                                       dtype=object) if len(num) else np.array([], dtype=float))
-        ranked = rank_descending(columns["rate"])
-        return take_columns(columns, ranked), index[ranked], eng_rate
+        return columns, index, rank_descending(columns["rate"]), eng_rate
 
     def compare(self, period: str, group: str = "Total", measure: str = "recovery",
                 level: str = "ICB") -> tuple[pd.DataFrame, pd.Series | None]:
@@ -461,7 +462,7 @@ class Explorer(Catalogue):
         Comparison with England uses the two-level interval rule (95% and 99.8%), as
         Fingertips does; the benchmark's own interval is ignored. Returns (table, England row).
         """
-        columns, index, _ = self.compare_columns(period, group, measure, level)
+        columns, index, ranked, _ = self.compare_columns(period, group, measure, level)
         where = (period, group, _breakdown(group))
         eng = self._slices.get((*where, "England"), _NONE)
         england = None
@@ -474,7 +475,7 @@ class Explorer(Catalogue):
             row["published_rate"] = _floats(row[spec["published"]])
             row["small_numbers"] = den < stats.SMALL_DENOMINATOR
             england = frame_of(row, self.frame.index[eng[:1]]).iloc[0]
-        return frame_of(columns, index), england
+        return frame_of(take_columns(columns, ranked), index[ranked]), england
 
     def history_columns(self, period: str, group: str, measure: str, level: str = "ICB"
                         ) -> dict[str, np.ndarray]:

@@ -268,6 +268,12 @@ def why_no_rate(table: pd.DataFrame) -> np.ndarray:
         if "geo_approximate" in table else None)
 
 
+def no_rate_words(table: pd.DataFrame) -> np.ndarray:
+    """``why_no_rate``, read from the table's ``missing`` column where ``explain_missing``
+    has already put it there."""
+    return table["missing"].to_numpy(object) if "missing" in table else why_no_rate(table)
+
+
 def _redrawn(geo_note: np.ndarray | None, geo_approximate: np.ndarray | None, n: int
              ) -> np.ndarray:
     """Rows of an ICB the chosen boundaries redrew, with no rows that sum into it for the
@@ -726,5 +732,5 @@ __all__ = [
     "gap_headline", "points", "rounding_columns", "compare_columns",
     "sort_areas", "in_region", "why_no_rate", "explain_missing", "funnel_rows",
     "rounded_columns", "england_columns", "sort_order", "missing_words", "missing_columns",
-    "funnel_frame", "outside_of", "history_trends",
+    "funnel_frame", "outside_of", "history_trends", "no_rate_words",
 ]

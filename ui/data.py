@@ -251,10 +251,12 @@ def compare_view(path: str, mtime: float, period: str, group: str, measure: str,
     ex = explorer(path, mtime, boundaries)
     # One route on arrays, one frame at the end: each pandas step on a table of 42 rows
     # costs about a millisecond, and there were dozens of them.
-    columns, index, eng_rate = ex.compare_columns(period, group, measure)
-    new, info, used = verdicts.england_columns(columns["numerator"], columns["denominator"],
-                                               eng_rate, adjust)
-    columns.update(new)
+    columns, index, ranked, eng_rate = ex.compare_columns(period, group, measure)
+    # In the ranking's order: the spread between areas is summed over them in that order.
+    new, info, used = verdicts.england_columns(columns["numerator"][ranked],
+                                               columns["denominator"][ranked], eng_rate, adjust)
+    back = np.argsort(ranked)
+    columns.update({c: v[back] for c, v in new.items()})
     total = len(index)
     if total:  # as ``with_rounding``: an empty table gains no columns
         columns.update(verdicts.rounded_columns(columns, measure))
@@ -269,8 +271,9 @@ def compare_view(path: str, mtime: float, period: str, group: str, measure: str,
         columns["rate"], columns["suppressed"],
         columns.get("status", np.full(total, "", dtype=object)), columns.get("geo_note"),
         columns.get("geo_approximate")), columns))
-    shown = (np.flatnonzero(np.asarray(columns["parent_code"], dtype=object) == region)
-             if region else np.arange(total))
+    # The rows shown, in the ranking's order (a sort keeps it among ties), then sorted.
+    shown = (ranked[np.asarray(columns["parent_code"], dtype=object)[ranked] == region]
+             if region else ranked)
     shown = shown[verdicts.sort_order(columns["area"][shown], (
         columns["rate"] if sort == "rate" else columns["denominator"])[shown], sort)]
     columns = explore.take_columns(columns, shown)
