@@ -76,10 +76,16 @@ def with_rounding(data: pd.DataFrame, measure: str = "recovery", level=None,
     new = rounded_columns({c: data[c].to_numpy(object) if c in ("level", "note") else
                            stats._numbers(data[c]) for c in wanted if c in data},
                           measure, level, parts)
-    out = data.copy()
-    for col, values in new.items():
-        out[col] = values
-    return out
+    return with_columns(data, new)
+
+
+def with_columns(data: pd.DataFrame, new: dict[str, np.ndarray]) -> pd.DataFrame:
+    """``data`` with ``new`` columns, each replacing the column of its name where there is
+    one (in its place) or added at the end, as setting them one by one would, in one frame
+    construction (pandas' copy-on-write keeps ``data`` as it was)."""
+    columns: dict[str, object] = {c: data[c] for c in data.columns}
+    columns.update(new)
+    return pd.DataFrame(columns, index=data.index, copy=False)
 
 
 def _floats(values: object) -> np.ndarray:
@@ -457,18 +463,24 @@ def trend_words(trend: trend_tests.Trend) -> str:
     return f"{trend.arrow} {trend.verdict}".strip()
 
 
+def _series(data: pd.DataFrame, order: int) -> dict[str, np.ndarray]:
+    """One series of a trend frame as arrays (rate, numerator, denominator, period): only
+    the columns read, not a filtered copy of the frame."""
+    mine = data["series_order"].to_numpy() == order
+    return {**{c: data[c].to_numpy("float64", na_value=np.nan)[mine]
+               for c in ("rate", "numerator", "denominator")},
+            "period": data["period"].to_numpy(object)[mine]}
+
+
 def _series_tail(data: pd.DataFrame, order: int, points: int) -> tuple[np.ndarray, np.ndarray, list]:
     """The last ``points`` rows of one series of a trend frame (consecutive periods, gaps
     present as rows), ending at its last period with a rate."""
-    rows = data[data["series_order"].to_numpy() == order]
-    rate = rows["rate"].to_numpy("float64", na_value=np.nan)
-    have = np.flatnonzero(np.isfinite(rate))
+    rows = _series(data, order)
+    have = np.flatnonzero(np.isfinite(rows["rate"]))
     if not len(have):
         return np.array([]), np.array([]), []
-    tail = rows.iloc[max(0, have[-1] - points + 1):have[-1] + 1]
-    num = tail["numerator"].to_numpy("float64", na_value=np.nan)
-    den = tail["denominator"].to_numpy("float64", na_value=np.nan)
-    return num, den, tail["period"].tolist()
+    tail = slice(max(0, have[-1] - points + 1), have[-1] + 1)
+    return rows["numerator"][tail], rows["denominator"][tail], rows["period"][tail].tolist()
 
 
 def series_trend(data: pd.DataFrame, order: int = 0,
@@ -535,13 +547,13 @@ def change(data: pd.DataFrame, order: int = 0, lag: int = 4) -> dict:
     ``verdict`` ("higher", "lower", "no significant change") and ``help`` (the interval in
     words). Empty when there is no latest value.
     """
-    rows = data[data["series_order"].to_numpy() == order]
-    rate = rows["rate"].to_numpy("float64", na_value=np.nan)
+    rows = _series(data, order)
+    rate = rows["rate"]
     have = np.flatnonzero(np.isfinite(rate))
     if not len(have):
         return {}
     last = have[-1]
-    period = rows["period"].to_numpy(object)
+    period = rows["period"]
     if last < lag:
         return {"earlier": None, "earlier_period": None, "delta": None, "delta_color": "off",
                 "verdict": "", "help": "No period a year earlier in the data."}
@@ -550,8 +562,7 @@ def change(data: pd.DataFrame, order: int = 0, lag: int = 4) -> dict:
         return {"earlier": None, "earlier_period": period[before], "delta": None,
                 "delta_color": "off", "verdict": "",
                 "help": f"No value for {period[before]}, so no change can be given."}
-    num = rows["numerator"].to_numpy("float64", na_value=np.nan)
-    den = rows["denominator"].to_numpy("float64", na_value=np.nan)
+    num, den = rows["numerator"], rows["denominator"]
     ch = trend_tests.change_between_periods(num[last], den[last], num[before], den[before])
     if ch.verdict == "no data":  # a range (suppressed count): compare the shown figures only
         diff = trend_tests.round_half_up(rate[last], 1) - trend_tests.round_half_up(rate[before], 1)
@@ -579,8 +590,8 @@ def headline_figures(shown: pd.DataFrame, quarterly: pd.DataFrame | None = None,
     trend is tested on ``quarterly`` (the plain quarters, default ``shown``), because
     overlapping windows are not independent points.
     """
-    rows = shown[shown["series_order"].to_numpy() == order]
-    rate = rows["rate"].to_numpy("float64", na_value=np.nan)
+    rows = _series(shown, order)
+    rate = rows["rate"]
     if not np.isfinite(rate).any():
         return {}
     lag = lag_of(shown)
@@ -597,7 +608,7 @@ def headline_figures(shown: pd.DataFrame, quarterly: pd.DataFrame | None = None,
         # The span in the label: a year-on-year rise beside a five-year fall must not read
         # as a contradiction.
         "trend_label": (f"Trend over the {trend_tests.TREND_POINTS} {unit} to "
-                        f"{rows['period'].iloc[last]}"),
+                        f"{rows['period'][last]}"),
         "trend_help": (trend.describe() if trend.verdict != trend_tests.NOT_CALCULATED else
                        f"Recent trend over the last {trend_tests.TREND_POINTS} {unit} could "
                        f"not be calculated: {trend.reason}.") + " Fingertips' recent trend: "
@@ -612,17 +623,14 @@ def gap_trend(data: pd.DataFrame, points: int = trend_tests.TREND_POINTS) -> tre
     """Is the gap between series 0 and series 1 of a (quarterly, not rolling) trend frame
     widening? Weighted least squares over the last ``points`` periods up to the latest with
     both values (``trend_tests.gap_trend``)."""
-    a = data[data["series_order"].to_numpy() == 0]
-    b = data[data["series_order"].to_numpy() == 1]
-    if a.empty or b.empty or len(a) != len(b):
+    a, b = _series(data, 0), _series(data, 1)
+    if not len(a["rate"]) or not len(b["rate"]) or len(a["rate"]) != len(b["rate"]):
         return trend_tests.gap_trend([], [], [], [], points=points)
-    both = np.flatnonzero(np.isfinite(a["rate"].to_numpy("float64", na_value=np.nan))
-                          & np.isfinite(b["rate"].to_numpy("float64", na_value=np.nan)))
+    both = np.flatnonzero(np.isfinite(a["rate"]) & np.isfinite(b["rate"]))
     if not len(both):
         return trend_tests.gap_trend([], [], [], [], points=points)
     end = both[-1] + 1
-    cols = [s[c].to_numpy("float64", na_value=np.nan)[:end]
-            for s in (a, b) for c in ("numerator", "denominator")]
+    cols = [s[c][:end] for s in (a, b) for c in ("numerator", "denominator")]
     return trend_tests.gap_trend(cols[0], cols[1], cols[2], cols[3], points=points)
 
 
@@ -664,15 +672,18 @@ def gap_headline(gap: pd.DataFrame, period: str, trend: trend_tests.GapTrend | N
     short_a = "BAME" if a.endswith("(BAME)") else a
     out = {"label": f"{short_a} − {b}, {period}", "value": "no data", "interval": "",
            "significant": None}
-    row = gap[gap["period"] == period] if len(gap) else gap
-    value = float(row["gap"].iat[0]) if len(row) and pd.notna(row["gap"].iat[0]) else np.nan
+    # The period's row by position: filtering the frame would copy every column.
+    hit = np.flatnonzero(gap["period"].to_numpy(object) == period) if len(gap) else []
+    i = int(hit[0]) if len(hit) else None
+    value = float(gap["gap"].iat[i]) if i is not None and pd.notna(gap["gap"].iat[i]) \
+        else np.nan
     if not np.isfinite(value):
-        why = str(row["note"].iat[0]) if len(row) and "note" in row and row["note"].iat[0] else (
-            missing.NO_DATA)
+        why = str(gap["note"].iat[i]) if i is not None and "note" in gap and gap["note"].iat[i] \
+            else missing.NO_DATA
         why = str(missing.explain([why.replace(a, short_a)])[0])
         out["verdict"] = f"No gap for {period}: {why}"
     else:
-        low, high = float(row["gap_low"].iat[0]), float(row["gap_high"].iat[0])
+        low, high = float(gap["gap_low"].iat[i]), float(gap["gap_high"].iat[i])
         significant = high < 0 or low > 0
         way = "lower" if value < 0 else "higher"
         out.update(
@@ -685,8 +696,9 @@ def gap_headline(gap: pd.DataFrame, period: str, trend: trend_tests.GapTrend | N
     out["trend"] = trend_tests.NOT_CALCULATED if trend is None else trend.verdict
     out["trend_reason"] = (f" ({trend.reason})" if trend is not None and trend.reason
                            and trend.verdict == trend_tests.NOT_CALCULATED else "")
-    have = gap["period"][gap["gap"].notna()] if len(gap) else gap
-    to = f" to {have.iat[-1]}" if len(have) else ""
+    have = (gap["period"].to_numpy(object)[gap["gap"].notna().to_numpy()] if len(gap)
+            else [])
+    to = f" to {have[-1]}" if len(have) else ""
     out["trend_when"] = f"Over the {trend_tests.TREND_POINTS} {unit}{to}"
     out["trend_words"] = f"{out['trend_when']}: {out['trend']}{out['trend_reason']}"
     out["help"] = (f"{short_a} rate minus {b} rate, in percentage points. The 95% interval is "
