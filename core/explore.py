@@ -375,6 +375,21 @@ class Explorer(Catalogue):
             "geo_approximate": approximate,
         })
 
+    def series_counts(self, keys: list[SeriesKey], measure: str = "recovery",
+                      kind: str = "quarter") -> list[dict[str, np.ndarray]]:
+        """Each series' ``rate``, ``numerator`` and ``denominator`` over every period of
+        ``kind``, as ``trend`` holds them: what a test on the series needs, without the
+        trend's frame."""
+        domain = self.domain(kind)
+        if not keys or not domain:
+            return [{c: np.array([]) for c in ("rate", "numerator", "denominator")}
+                    for _ in keys]
+        grid, _ = self._grid(keys, measure, domain, False, kind)
+        each = len(domain)
+        return [{c: grid[c][i * each:(i + 1) * each] for c in ("rate", "numerator",
+                                                               "denominator")}
+                for i in range(len(keys))]
+
     def series_rows(self, keys: list[SeriesKey], rolling: bool = False,
                     kind: str = "quarter") -> pd.DataFrame:
         """The stored rows of ``kind`` behind a set of series (for the tidy CSV download);

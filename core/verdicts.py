@@ -623,7 +623,13 @@ def gap_trend(data: pd.DataFrame, points: int = trend_tests.TREND_POINTS) -> tre
     """Is the gap between series 0 and series 1 of a (quarterly, not rolling) trend frame
     widening? Weighted least squares over the last ``points`` periods up to the latest with
     both values (``trend_tests.gap_trend``)."""
-    a, b = _series(data, 0), _series(data, 1)
+    return gap_trend_of(_series(data, 0), _series(data, 1), points)
+
+
+def gap_trend_of(a: dict[str, np.ndarray], b: dict[str, np.ndarray],
+                 points: int = trend_tests.TREND_POINTS) -> trend_tests.GapTrend:
+    """``gap_trend`` from the two series as arrays (``rate``, ``numerator``,
+    ``denominator``, period by period: ``Explorer.series_counts``)."""
     if not len(a["rate"]) or not len(b["rate"]) or len(a["rate"]) != len(b["rate"]):
         return trend_tests.gap_trend([], [], [], [], points=points)
     both = np.flatnonzero(np.isfinite(a["rate"]) & np.isfinite(b["rate"]))
@@ -744,5 +750,6 @@ __all__ = [
     "gap_headline", "points", "rounding_columns", "compare_columns",
     "sort_areas", "in_region", "why_no_rate", "explain_missing", "funnel_rows",
     "rounded_columns", "england_columns", "sort_order", "missing_words", "missing_columns",
-    "funnel_frame", "outside_of", "history_trends", "no_rate_words",
+    "funnel_frame", "outside_of", "history_trends", "no_rate_words", "gap_trend_of",
+    "with_columns",
 ]

@@ -315,9 +315,9 @@ def gap_summary(path: str, mtime: float, level: str, code: str, measure: str,
     what the inequalities page charts and the trend page's headline states."""
     ex = explorer(path, mtime, boundaries)
     g = ex.gap(level, code, measure, kind=kind)
-    both = ex.trend([explore.SeriesKey(level, code, "BME"),
-                     explore.SeriesKey(level, code, "White British")], measure, kind=kind)
-    return g, (verdicts.gap_trend(both) if len(both) else None)
+    both = ex.series_counts([explore.SeriesKey(level, code, "BME"),
+                             explore.SeriesKey(level, code, "White British")], measure, kind)
+    return g, (verdicts.gap_trend_of(*both) if len(both[0]["rate"]) else None)
 
 
 @st.cache_resource(show_spinner=False, max_entries=128)
