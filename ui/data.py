@@ -267,17 +267,21 @@ def compare_view(path: str, mtime: float, period: str, group: str, measure: str,
                                   columns["denominator"])
     regions = state.region_codes(ex)
     region = region if region in regions else None
-    columns.update(verdicts.missing_columns(verdicts.missing_words(
-        columns["rate"], columns["suppressed"],
-        columns.get("status", np.full(total, "", dtype=object)), columns.get("geo_note"),
-        columns.get("geo_approximate")), columns))
     # The rows shown, in the ranking's order (a sort keeps it among ties), then sorted.
     shown = (ranked[np.asarray(columns["parent_code"], dtype=object)[ranked] == region]
              if region else ranked)
     shown = shown[verdicts.sort_order(columns["area"][shown], (
         columns["rate"] if sort == "rate" else columns["denominator"])[shown], sort)]
-    columns = explore.take_columns(columns, shown)
-    table = explore.frame_of(columns, index[shown])
+    if len(shown) or not total:
+        columns = explore.take_columns(columns, shown)
+        columns.update(verdicts.missing_columns(verdicts.missing_words(
+            columns["rate"], columns["suppressed"],
+            columns.get("status", np.full(len(shown), "", dtype=object)),
+            columns.get("geo_note"), columns.get("geo_approximate")), columns))
+        table = explore.frame_of(columns, index[shown])
+    else:  # no row of the region: the whole table's column types, as the frame route keeps
+        table = verdicts.explain_missing(explore.frame_of(columns, index).iloc[shown])
+        columns = None
     region_name = regions.get(region) if region else None
     title = f"{model.MEASURES[measure]['label']}, {model.group_label(group)}, {period}"
     if region_name:
@@ -298,7 +302,8 @@ def compare_view(path: str, mtime: float, period: str, group: str, measure: str,
                     highlight_name=explore.pretty_name(chosen[1]) if chosen else None,
                     region=region_name, total=total, sort=sort), table,
                 {"funnel": funnel, "limits": limits, "adjusted": used, "phi": info.phi,
-                 "funnel_rows": verdicts.funnel_frame(columns, len(table), limits, used),
+                 "funnel_rows": verdicts.funnel_rows(table, limits, used) if columns is None
+                 else verdicts.funnel_frame(columns, len(table), limits, used),
                  "overdispersed": info.overdispersed, "outside": outside,
                  "region": region_name, "shown": len(table), "total": total,
                  "dispersion": verdicts.dispersion_sentence(info, used, outside),
