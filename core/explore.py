@@ -396,6 +396,21 @@ class Explorer(Catalogue):
             "geo_approximate": approximate,
         })
 
+    def series_counts(self, keys: list[SeriesKey], measure: str = "recovery",
+                      kind: str = "quarter") -> list[dict[str, np.ndarray]]:
+        """Each series' ``rate``, ``numerator`` and ``denominator`` over every period of
+        ``kind``, as ``trend`` holds them: what a test on the series needs, without the
+        trend's frame."""
+        domain = self.domain(kind)
+        if not keys or not domain:
+            return [{c: np.array([]) for c in ("rate", "numerator", "denominator")}
+                    for _ in keys]
+        grid, _ = self._grid(keys, measure, domain, False, kind)
+        each = len(domain)
+        return [{c: grid[c][i * each:(i + 1) * each] for c in ("rate", "numerator",
+                                                               "denominator")}
+                for i in range(len(keys))]
+
     def series_rows(self, keys: list[SeriesKey], rolling: bool = False,
                     kind: str = "quarter") -> pd.DataFrame:
         """The stored rows of ``kind`` behind a set of series (for the tidy CSV download);
@@ -405,6 +420,77 @@ class Explorer(Catalogue):
         rows = self.frame.iloc[np.concatenate(parts)] if parts else self.frame.iloc[0:0]
         return stats.rolling_quarters(rows) if rolling and len(rows) else rows
 
+    @functools.cached_property
+    def _columns(self) -> dict[str, object]:
+        """Every stored column as the array rows are taken from (NumPy where the column is
+        NumPy, else its pandas array): a compare table takes its few dozen rows from these
+        once, where ``frame.iloc`` costs milliseconds on every new view."""
+        return {c: (s.to_numpy() if isinstance(s.dtype, np.dtype) else s.array)
+                for c, s in self.frame.items()}
+
+    @functools.cached_property
+    def _history_keys(self) -> dict[str, np.ndarray]:
+        """What a recent trend orders and groups rows by, as plain arrays: the area code,
+        the rank of ``period_start`` (sorting by it sorts by date) and its year."""
+        codes, distinct = pd.factorize(self.frame["area_code"])
+        starts, firsts = pd.factorize(self.frame["period_start"])
+        order = np.argsort(np.asarray(firsts, dtype=object), kind="stable") if len(firsts) \
+            else _NONE
+        rank = np.empty(len(order), dtype=int)
+        rank[order] = np.arange(len(order))
+        years = np.array([d.year for d in firsts], dtype=int)
+        kinds, types = pd.factorize(self.frame["period_type"])
+        return {"area_code": np.append(distinct.to_numpy(object), None)[codes],
+                "period_type": np.append(types.to_numpy(object), None)[kinds],
+                "start": np.append(rank, -1)[starts], "year": np.append(years, -1)[starts]}
+
+    def _rows(self, pos: np.ndarray) -> dict[str, object]:
+        """Every stored column of the rows at ``pos``, in the store's order."""
+        return {c: v[pos] if isinstance(v, np.ndarray) else v.take(pos)
+                for c, v in self._columns.items()}
+
+    def compare_columns(self, period: str, group: str = "Total", measure: str = "recovery",
+                        level: str = "ICB"
+                        ) -> tuple[dict[str, object], pd.Index, np.ndarray, float | None]:
+        """``compare``'s table as columns (every stored column, the rates, both verdicts,
+        names), its index, the positions that rank it (highest rate first, as ``compare``
+        sorts) and England's rate (None without an England row): what a view builds its
+        frames from once, after adding its own columns and choosing its rows."""
+        where = (period, group, _breakdown(group))
+        arrays = self._arrays
+        pos = self._slices.get((*where, level), _NONE)
+        columns = self._rows(pos)
+        index = self.frame.index[pos]
+        if level == "ICB" and len(pos):
+            extra = self._absent_icbs(columns["area_code"], pos[0])
+            if extra is not None:
+                columns = {c: _join(v, extra[c]) for c, v in columns.items()}
+                index = pd.RangeIndex(len(columns["area_code"]))
+        spec = model.MEASURES[measure]
+        num = _floats(columns[spec["numerator"]])
+        den = _floats(columns["finished"]) - _floats(columns["not_at_caseness"])
+        columns.update(stats.rate_columns(num, den))
+        columns["published_rate"] = _floats(columns[spec["published"]])
+        columns["small_numbers"] = den < stats.SMALL_DENOMINATOR
+        england = _NONE
+        eng = self._slices.get((*where, "England"), _NONE)
+        if len(eng):
+            e = eng[:1]
+            england = stats.rate_columns(
+                arrays[spec["numerator"]][e],
+                arrays["finished"][e] - arrays["not_at_caseness"][e])["rate"]
+        eng_rate = float(england[0]) if len(england) else None
+        benchmark = eng_rate / 100 if eng_rate is not None else np.nan
+        columns["vs_england"] = np.asarray(stats.compare_two_levels(
+            columns["numerator"], columns["denominator"], benchmark), dtype=object)
+        columns["vs_target"] = np.asarray(stats.compare_with_target(
+            columns["ci95_low"] / 100, columns["ci95_high"] / 100), dtype=object)
+        for name, source in (("area", "area_name"), ("region", "parent_name")):
+            # With no rows a float column, as pandas makes an empty list of names.
+            columns[name] = (np.array([pretty_name(n) for n in _texts(columns[source])],
+                                      dtype=object) if len(num) else np.array([], dtype=float))
+        return columns, index, rank_descending(columns["rate"]), eng_rate
+
     def compare(self, period: str, group: str = "Total", measure: str = "recovery",
                 level: str = "ICB") -> tuple[pd.DataFrame, pd.Series | None]:
         """Every area at ``level`` in one period, compared with England and the 50% target.
@@ -412,26 +498,40 @@ class Explorer(Catalogue):
         Comparison with England uses the two-level interval rule (95% and 99.8%), as
         Fingertips does; the benchmark's own interval is ignored. Returns (table, England row).
         """
+        columns, index, ranked, _ = self.compare_columns(period, group, measure, level)
         where = (period, group, _breakdown(group))
-        eng = stats.add_rates(self.frame.iloc[self._slices.get((*where, "England"), _NONE)],
-                              measure)
-        england = eng.iloc[0] if len(eng) else None
-        rows = self.frame.iloc[self._slices.get((*where, level), _NONE)]
-        if level == "ICB" and len(rows):
-            rows = self._with_absent_icbs(rows, period, group)
-        table = stats.add_rates(rows, measure)
-        benchmark = england["rate"] / 100 if england is not None else np.nan
-        num, den = (table[c].to_numpy("float64", na_value=np.nan)
-                    for c in ("numerator", "denominator"))
-        low, high = (table[c].to_numpy("float64", na_value=np.nan) / 100
-                     for c in ("ci95_low", "ci95_high"))
-        table = pd.concat([table, pd.DataFrame({
-            "vs_england": stats.compare_two_levels(num, den, benchmark),
-            "vs_target": stats.compare_with_target(low, high),
-            "area": [pretty_name(n) for n in table["area_name"].tolist()],
-            "region": [pretty_name(n) for n in table["parent_name"].tolist()],
-        }, index=table.index)], axis=1)
-        return table.sort_values("rate", ascending=False, na_position="last"), england
+        eng = self._slices.get((*where, "England"), _NONE)
+        england = None
+        if len(eng):
+            row = self._rows(eng[:1])
+            spec = model.MEASURES[measure]
+            num = _floats(row[spec["numerator"]])
+            den = _floats(row["finished"]) - _floats(row["not_at_caseness"])
+            row.update(stats.rate_columns(num, den))
+            row["published_rate"] = _floats(row[spec["published"]])
+            row["small_numbers"] = den < stats.SMALL_DENOMINATOR
+            england = frame_of(row, self.frame.index[eng[:1]]).iloc[0]
+        return frame_of(take_columns(columns, ranked), index[ranked]), england
+
+    def history_columns(self, period: str, group: str, measure: str, level: str = "ICB"
+                        ) -> dict[str, np.ndarray]:
+        """``history``'s rows as the arrays a recent trend needs (area code, period order
+        and year, period type and label, numerator and denominator), in store order."""
+        kind = next((k for k in self.period_types if period in self.published(k)), None)
+        pos = _NONE
+        if kind is not None:
+            shown = self.published(kind)
+            where = [self._slices.get((p, group, _breakdown(group), level), _NONE)
+                     for p in shown[:shown.index(period) + 1]]
+            pos = np.sort(np.concatenate(where))
+        arrays, keys = self._arrays, self._history_keys
+        spec = model.MEASURES[measure]
+        return {"area_code": keys["area_code"][pos], "start": keys["start"][pos],
+                "year": keys["year"][pos], "quarter": arrays["quarter"][pos],
+                "period": arrays["period"][pos],
+                "numerator": arrays[spec["numerator"]][pos],
+                "denominator": arrays["finished"][pos] - arrays["not_at_caseness"][pos],
+                "kind": keys["period_type"][pos]}
 
     def history(self, period: str, group: str, level: str = "ICB") -> pd.DataFrame:
         """Every row of ``level`` areas for one population, in the periods of ``period``'s
@@ -445,23 +545,24 @@ class Explorer(Catalogue):
                  for p in shown[:shown.index(period) + 1]]
         return self.frame.iloc[np.sort(np.concatenate(where))]
 
-    def _with_absent_icbs(self, rows: pd.DataFrame, period: str, group: str) -> pd.DataFrame:
-        """Every ICB of the geography, one row each: an ICB with no figure for the period
-        (its area redrawn in April 2026 and its published rows not summable into it) is
-        listed with empty counts, so a comparison names it rather than silently leaving it
-        out. Its gap is explained where the value would be."""
+    def _absent_icbs(self, present: object, first: int) -> dict[str, object] | None:
+        """Every stored column of one row per ICB of the geography with no row among
+        ``present`` (area codes): an ICB with no figure for the period (its area redrawn in
+        April 2026 and its published rows not summable into it) is listed with empty counts,
+        so a comparison names it rather than silently leaving it out. Its gap is explained
+        where the value would be. None when every ICB is there (or in stored boundaries)."""
         if self.boundaries is None:
-            return rows
-        have = set(rows["area_code"].tolist())
+            return None
+        have = set(_texts(present))
         absent = [c for c in self.icbs if c not in have]
         if not absent:
-            return rows
+            return None
         ref = geography.icbs(self.boundaries).set_index("icb_code")
-        first = rows.iloc[0]
+        row = self._rows(np.array([first]))
         extra = model.empty_frame().reindex(range(len(absent)))
         for c in ("period", "period_start", "period_end", "period_type", "breakdown", "group",
                   "group_parent"):
-            extra[c] = first[c]
+            extra[c] = row[c][0]
         extra["level"] = "ICB"
         extra["area_code"] = absent
         extra["area_name"] = [str(ref.at[c, "icb_name"]) for c in absent]
@@ -471,10 +572,11 @@ class Explorer(Catalogue):
             extra[c] = False
         extra["source"] = ""
         extra = model.conform(extra)
-        if "geo_approximate" in rows:
+        if "geo_approximate" in self._columns:
             extra["geo_approximate"] = False
             extra["geo_note"] = icb_boundaries.gap_note(self.boundaries)
-        return pd.concat([rows, extra], ignore_index=True)
+        return {c: (s.to_numpy() if isinstance(s.dtype, np.dtype) else s.array)
+                for c, s in extra.items()}
 
     def gap(self, level: str, area_code: str, measure: str = "recovery",
             group_a: str = "BME", group_b: str = "White British",
@@ -573,6 +675,52 @@ class Explorer(Catalogue):
         rates = rates[[c for c in rates.columns if c not in self.frame.columns
                        and c != "group_label"]]
         return pd.concat([self.frame.iloc[at].reset_index(drop=True), rates], axis=1)
+
+
+def _floats(values: object) -> np.ndarray:
+    """A column's values as floats, NaN where missing."""
+    if isinstance(values, np.ndarray):
+        return values if values.dtype.kind == "f" else values.astype("float64")
+    return values.to_numpy("float64", na_value=np.nan)
+
+
+def _texts(values: object) -> list:
+    """A text column's values as a Python list (None/NaN kept as they are)."""
+    return values.tolist() if isinstance(values, np.ndarray) else list(values)
+
+
+def _join(a: object, b: object) -> object:
+    """Two pieces of one column, end to end, keeping the column's type."""
+    if isinstance(a, np.ndarray):
+        return np.concatenate([a, np.asarray(b, dtype=a.dtype)])
+    return type(a)._concat_same_type([a, b])
+
+
+def rank_descending(values: np.ndarray) -> np.ndarray:
+    """The order ``sort_values(ascending=False, na_position="last")`` gives a float column
+    (pandas' own steps, ties included), without building a frame to sort."""
+    values = np.asarray(values, dtype=float)
+    mask = np.isnan(values)
+    idx = np.arange(len(values))
+    non_nans, non_nan_idx = values[~mask][::-1], idx[~mask][::-1]
+    indexer = non_nan_idx[non_nans.argsort(kind="quicksort")][::-1]
+    return np.concatenate([indexer, np.flatnonzero(mask)])
+
+
+def take_columns(columns: dict[str, object], at: np.ndarray) -> dict[str, object]:
+    """Every column's values at positions ``at``."""
+    return {c: v[at] if isinstance(v, np.ndarray) else v.take(at) for c, v in columns.items()}
+
+
+def frame_of(columns: dict[str, object], index: pd.Index | None = None,
+             objects: tuple[str, ...] = ("period_start", "period_end", "geo_note")
+             ) -> pd.DataFrame:
+    """One frame from finished columns, built once. The ``objects`` columns keep the object
+    dtype they have in the store (dates; ``geo_note``); other text arrays become pandas'
+    text dtype, as assigning them to a frame column would make them."""
+    return pd.DataFrame({c: pd.Series(v, dtype=object, index=index, copy=False)
+                         if c in objects and isinstance(v, np.ndarray) else v
+                         for c, v in columns.items()}, index=index, copy=False)
 
 
 # One-call forms for a frame that is asked one question (tests, the upload preview): the same

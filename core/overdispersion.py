@@ -204,6 +204,16 @@ def compare_areas(numerator, denominator, benchmark: float | None = None,
     ``numerator`` when it is a Series. The adjusted columns equal the plain ones when no
     overdispersion is found (tau^2 = 0).
     """
+    out, info = area_columns(numerator, denominator, benchmark, higher_is_better,
+                             winsor_fraction)
+    index = numerator.index if isinstance(numerator, pd.Series) else None
+    return pd.DataFrame(out, index=index), info
+
+
+def area_columns(numerator, denominator, benchmark: float | None = None,
+                 higher_is_better: bool = True, winsor_fraction: float = WINSOR_FRACTION
+                 ) -> tuple[dict[str, np.ndarray], Overdispersion]:
+    """``compare_areas``'s columns as arrays (what a view adds to its own table)."""
     o, n, ok = _valid(numerator, denominator)
     info = estimate(o, n, benchmark, winsor_fraction)
     p0 = info.baseline
@@ -218,8 +228,7 @@ def compare_areas(numerator, denominator, benchmark: float | None = None,
         compare_five_bands(o, n, p0, higher_is_better, False, winsor_fraction)[0], dtype=object))
     out["adjusted_band"] = np.where(
         ok, _band(out["adjusted_z"], higher_is_better), "no data").astype(object)
-    index = numerator.index if isinstance(numerator, pd.Series) else None
-    return pd.DataFrame(out, index=index), info
+    return out, info
 
 
 def expected_outside(areas: int, confidence: float = 0.95) -> dict[str, float]:
@@ -246,5 +255,5 @@ def chance_sentence(areas: int) -> str:
 __all__ = [
     "WINSOR_FRACTION", "Overdispersion", "z_scores", "winsorise", "overdispersion_threshold",
     "estimate", "overdispersion_present", "adjusted_limits", "adjusted_z_scores",
-    "compare_five_bands", "compare_areas", "expected_outside", "chance_sentence",
+    "compare_five_bands", "compare_areas", "area_columns", "expected_outside", "chance_sentence",
 ]

@@ -44,8 +44,9 @@ STATUS_NOT_RELIABLE, STATUS_NO_DATA = "not reliable", "no data"
 
 def is_rounded_level(level) -> np.ndarray:
     """Whether counts at this level are rounded and suppressed: every level below England."""
-    lv = pd.Series(np.atleast_1d(np.asarray(level, dtype=object)), dtype=object)
-    return ~lv.astype(str).str.strip().str.lower().isin(["england", "eng"]).to_numpy(dtype=bool)
+    values = np.atleast_1d(np.asarray(level, dtype=object)).tolist()
+    return np.array([not (isinstance(v, str) and v.strip().lower() in ("england", "eng"))
+                     for v in values], dtype=bool)
 
 
 def count_bounds(count, rounded, parts: int = 1) -> tuple[np.ndarray, np.ndarray]:
@@ -84,6 +85,15 @@ def assess(finished, not_at_caseness, numerator, level, confidence: float = 0.95
     empty when ``notes`` is False, which saves the text for a second confidence level).
     ``parts``: how many rounded counts each count sums (``count_bounds``).
     """
+    return pd.DataFrame(
+        assess_columns(finished, not_at_caseness, numerator, level, confidence, notes, parts),
+        index=numerator.index if isinstance(numerator, pd.Series) else None)
+
+
+def assess_columns(finished, not_at_caseness, numerator, level, confidence: float = 0.95,
+                   notes: bool = True, parts: int = 1) -> dict[str, np.ndarray]:
+    """``assess``'s columns as arrays (what a view adds to its own table, with no frame
+    between)."""
     f, nac, o = stats._arr(finished), stats._arr(not_at_caseness), stats._arr(numerator)
     size = max(len(f), len(nac), len(o))
     f, nac, o = (np.broadcast_to(a, size).astype(float) for a in (f, nac, o))
@@ -132,13 +142,13 @@ def assess(finished, not_at_caseness, numerator, level, confidence: float = 0.95
     status = np.where((status == STATUS_EXACT) & rounded, STATUS_ROUNDED, status)
     note = (_notes(status, f, nac, o, den, low * 100, high * 100, explained, rounded,
                    np.isfinite(f) & np.isfinite(o)) if notes else np.full(size, "", dtype=object))
-    return pd.DataFrame({
+    return {
         "rate": point * 100, "rate_low": low * 100, "rate_high": high * 100,
         "ci_low": ci_lo * 100, "ci_high": ci_hi * 100,
         "denominator": np.where(have, den, np.nan),
         "status": status, "approximate": approximate, "not_reliable": over,
         "small_numbers": ok & (den < stats.SMALL_DENOMINATOR), "note": note,
-    }, index=numerator.index if isinstance(numerator, pd.Series) else None)
+    }
 
 
 def _text(template: str, v: np.ndarray, missing: str = "suppressed") -> np.ndarray:

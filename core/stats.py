@@ -37,6 +37,8 @@ SMALL_DENOMINATOR = 30
 def _arr(x) -> np.ndarray:
     if isinstance(x, np.ndarray) and x.dtype.kind == "f":
         return np.atleast_1d(x)  # already numbers: skip pandas' conversion (never written to)
+    if isinstance(x, (float, int, np.floating, np.integer)) and not isinstance(x, bool):
+        return np.array([x], dtype=float)  # one number (a change between two periods)
     return np.asarray(pd.to_numeric(pd.Series(np.atleast_1d(x)), errors="coerce"), dtype=float)
 
 

@@ -160,7 +160,7 @@ def _derivation(data: pd.DataFrame) -> dict[str, object]:
     flag = data["derived"].to_numpy(dtype=bool, na_value=False)
     counts = np.where(flag, DERIVED, AS_IN_FILE).astype(object)
     if "rate" in data:  # an ICB listed only to say it was redrawn has no counts to describe
-        counts[verdicts.why_no_rate(data) == verdicts.REDRAWN] = ""
+        counts[verdicts.no_rate_words(data) == verdicts.REDRAWN] = ""
     return {"Counts": counts}
 
 
@@ -360,7 +360,7 @@ def describe_compare(table: pd.DataFrame, england: pd.Series | None, period: str
         text += f" {meets} meet the 50% target with confidence and {below} are below it."
     if highlight:
         text += " " + _yours(table, highlight, highlight_name, rate, ranked, where, measure)
-    missing = verdicts.why_no_rate(table)
+    missing = verdicts.no_rate_words(table)
     gone = np.flatnonzero(missing != "")
     if len(gone):
         listed = "; ".join(f"{area[i]} ({missing[i]})" for i in gone)
@@ -378,7 +378,7 @@ def _yours(table: pd.DataFrame, code: str, name: str | None, rate: np.ndarray,
     i = hit[0]
     who = f"Your ICB, {table['area'].iat[i]}"
     if np.isnan(rate[i]):
-        return f"{who}: no rate ({verdicts.why_no_rate(table)[i]})."
+        return f"{who}: no rate ({verdicts.no_rate_words(table)[i]})."
     place = int(np.flatnonzero(ranked == i)[0]) + 1
     text = (f"{who}: {fmt_pct(rate[i])}, {_ordinal(place)} highest of {len(ranked)}; "
             f"compared with England: {table['vs_england'].iat[i]}")

@@ -230,30 +230,92 @@ def series_trends(frame: pd.DataFrame, by: list[str], measure: str = "recovery",
     ``arrow``, ``chi2``, ``last_period`` and ``reason``.
     """
     spec = model.MEASURES[measure]
-    # Columns as arrays once, then each series' last rows by position: a pandas group per
-    # series (42 ICBs on every compare view) cost most of a new view's time.
     f = frame.sort_values("period_start", kind="stable")
     starts = f["period_start"].to_numpy(object)
-    kinds = (f["period_type"].to_numpy(object) if "period_type" in f
-             else np.full(len(f), "quarter", dtype=object))
+    groups = f.groupby(by, sort=True, dropna=False).indices
+    codes = np.zeros(len(f), dtype=int)
+    for i, pos in enumerate(groups.values()):
+        codes[pos] = i
+    found = trends_of(
+        codes, len(groups),
+        f["period_type"].to_numpy(object) if "period_type" in f
+        else np.full(len(f), "quarter", dtype=object),
+        stats.quarter_number(starts), np.array([d.year for d in starts], dtype=int),
+        stats._numbers(f[spec["numerator"]]),
+        stats._numbers(f["finished"]) - stats._numbers(f["not_at_caseness"]), points)
     labels = f["period"].to_numpy(object)
-    o_all = stats._numbers(f[spec["numerator"]])
-    n_all = stats._numbers(f["finished"]) - stats._numbers(f["not_at_caseness"])
-    rows = []
-    for key, pos in f.groupby(by, sort=True, dropna=False).indices.items():
-        key = key if isinstance(key, tuple) else (key,)
-        tail = pos[-points:]
-        kind = set(kinds[tail].tolist())
-        step = np.array([d.year * 4 + (d.month - 1) // 3 for d in starts[tail]]) \
-            if kind == {"quarter"} else np.array([d.year for d in starts[tail]])
-        if len(tail) == points and (len(kind) != 1 or np.any(np.diff(step) != 1)):
-            trend = Trend(NOT_CALCULATED, float("nan"), float("nan"), points,
-                          f"the last {points} periods are not consecutive (a period is "
-                          "missing or unpublished)")
-        else:
-            trend = recent_trend(o_all[tail], n_all[tail], points)
-        rows.append({**dict(zip(by, key, strict=True)), "verdict": trend.verdict,
-                     "arrow": trend.arrow, "chi2": trend.chi2,
-                     "last_period": labels[tail[-1]] if len(tail) else None,
-                     "reason": trend.reason})
+    rows = [{**dict(zip(by, key if isinstance(key, tuple) else (key,), strict=True)),
+             "verdict": t.verdict, "arrow": t.arrow, "chi2": t.chi2,
+             "last_period": labels[last] if last >= 0 else None, "reason": t.reason}
+            for key, t, last in zip(groups, found["trend"], found["last"], strict=True)]
     return pd.DataFrame(rows, columns=[*by, "verdict", "arrow", "chi2", "last_period", "reason"])
+
+
+def trends_of(codes: np.ndarray, groups: int, kinds: np.ndarray, quarter: np.ndarray,
+              year: np.ndarray, numerator: np.ndarray, denominator: np.ndarray,
+              points: int = TREND_POINTS) -> dict[str, list]:
+    """``series_trends``' tests on arrays: rows in time order (oldest first), ``codes`` the
+    series of each row (0 to ``groups`` - 1); ``kinds`` each row's period type, ``quarter``
+    and ``year`` its consecutive quarter and year numbers. Returns, per series, ``trend`` (a
+    ``Trend``) and ``last`` (its last row, -1 without one).
+
+    The series whose last five are complete are tested together (the same arithmetic as
+    ``chi2_for_trend``, a row per series); a series with a gap, too few points or another
+    period type among them gets the reason ``recent_trend`` gives."""
+    by_series = np.argsort(codes, kind="stable")
+    counts = np.bincount(codes, minlength=groups) if len(codes) else np.zeros(groups, int)
+    ends = np.cumsum(counts)
+    trends: list[Trend | None] = [None] * groups
+    last = np.where(counts > 0, by_series[np.maximum(ends - 1, 0)] if len(codes) else -1, -1)
+    full = np.flatnonzero(counts >= points)
+    for g in np.flatnonzero(counts < points).tolist():
+        tail = by_series[ends[g] - counts[g]:ends[g]]
+        trends[g] = recent_trend(numerator[tail], denominator[tail], points)
+    if len(full):
+        tails = by_series[(ends[full] - points)[:, None] + np.arange(points)]
+        kind = kinds[tails]
+        same = (kind == kind[:, :1]).all(axis=1)
+        step = np.where(kind[:, :1] == "quarter", quarter[tails], year[tails])
+        consecutive = same & (np.diff(step, axis=1) == 1).all(axis=1)
+        o, n = numerator[tails], denominator[tails]
+        usable = np.isfinite(o).all(axis=1) & np.isfinite(n).all(axis=1) & (n > 0).all(axis=1)
+        over = (o > n).any(axis=1)
+        test = consecutive & usable & ~over
+        chi2, t = _chi2_rows(o[test], n[test])
+        tested = dict(zip(full[test].tolist(), zip(chi2.tolist(), t.tolist(), strict=True),
+                          strict=True))
+        nan = float("nan")
+        for g, ok, fine, high in zip(full.tolist(), consecutive.tolist(), usable.tolist(),
+                                     over.tolist(), strict=True):
+            if not ok:
+                trends[g] = Trend(NOT_CALCULATED, nan, nan, points,
+                                  f"the last {points} periods are not consecutive (a period "
+                                  "is missing or unpublished)")
+            elif not fine:
+                trends[g] = Trend(NOT_CALCULATED, nan, nan, points,
+                                  f"one of the last {points} points has no data")
+            elif high:
+                trends[g] = Trend(NOT_CALCULATED, nan, nan, points,
+                                  "a point has more events than its denominator")
+            else:
+                c, d = tested[g]
+                if not np.isfinite(c):
+                    trends[g] = Trend(NOT_CALCULATED, c, d, points, "no variation to test")
+                else:
+                    verdict = NO_CHANGE if c <= CHI2_998 else (INCREASING if d > 0
+                                                                else DECREASING)
+                    trends[g] = Trend(verdict, c, d, points)
+    return {"trend": trends, "last": last.tolist()}
+
+
+def _chi2_rows(o: np.ndarray, n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``chi2_for_trend`` for each row of ``o`` and ``n`` (complete counts, scores 1, 2,
+    ...), with its arithmetic in the same order."""
+    x = np.arange(1, o.shape[1] + 1, dtype=float)
+    big_n = n.sum(axis=1)
+    p = o.sum(axis=1) / big_n
+    t = (o * x).sum(axis=1) - p * (n * x).sum(axis=1)
+    v = p * (1 - p) * ((n * x * x).sum(axis=1) - (n * x).sum(axis=1) ** 2 / big_n)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        chi2 = np.where(v <= 0, np.where(t == 0, 0.0, np.nan), t * t / v)
+    return chi2, t

@@ -10,6 +10,8 @@ change is more than chance, and how far rounding and suppression leave a rate un
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 
@@ -70,41 +72,77 @@ def with_rounding(data: pd.DataFrame, measure: str = "recovery", level=None,
     if data.empty:
         return data
     spec = model.MEASURES[measure]
-    lv = data["level"].to_numpy(object) if "level" in data else np.full(len(data), level, object)
-    num = stats._numbers
-    args = (num(data["finished"]), num(data["not_at_caseness"]), num(data[spec["numerator"]]),
+    wanted = ("finished", "not_at_caseness", spec["numerator"], "level", "note", *_RATES)
+    new = rounded_columns({c: data[c].to_numpy(object) if c in ("level", "note") else
+                           stats._numbers(data[c]) for c in wanted if c in data},
+                          measure, level, parts)
+    return with_columns(data, new)
+
+
+def with_columns(data: pd.DataFrame, new: dict[str, np.ndarray]) -> pd.DataFrame:
+    """``data`` with ``new`` columns, each replacing the column of its name where there is
+    one (in its place) or added at the end, as setting them one by one would, in one frame
+    construction (pandas' copy-on-write keeps ``data`` as it was)."""
+    columns: dict[str, object] = {c: data[c] for c in data.columns}
+    columns.update(new)
+    return pd.DataFrame(columns, index=data.index, copy=False)
+
+
+def _floats(values: object) -> np.ndarray:
+    """A column's values (NumPy or a pandas array) as floats, NaN where missing."""
+    if isinstance(values, np.ndarray):
+        return values if values.dtype.kind == "f" else values.astype("float64")
+    return values.to_numpy("float64", na_value=np.nan)
+
+
+#: The columns rounding replaces where a rate is a range or not reliable.
+_RATES = ("rate", "ci95_low", "ci95_high", "ci998_low", "ci998_high")
+
+
+def rounded_columns(columns: dict[str, np.ndarray], measure: str = "recovery", level=None,
+                    parts: int = 1) -> dict[str, np.ndarray]:
+    """What ``with_rounding`` sets, as arrays in the order it sets them, from ``columns``
+    (the counts as floats; ``level`` and ``note`` where there are; the rate columns as
+    floats): a view adds them to its own columns with no frame between. A rate column is
+    only returned where rounding changes some of its values."""
+    spec = model.MEASURES[measure]
+    n = len(columns["finished"])
+    lv = (np.asarray(columns["level"], dtype=object) if "level" in columns
+          else np.full(n, level, object))
+    args = (*(_floats(columns[c]) for c in ("finished", "not_at_caseness", spec["numerator"])),
             lv)
-    a95 = rounding.assess(*args, confidence=0.95, parts=parts)
-    a998 = rounding.assess(*args, confidence=0.998, notes=False, parts=parts)
-    status = a95["status"].to_numpy(object)
-    out = data.copy()
+    a95 = rounding.assess_columns(*args, confidence=0.95, parts=parts)
+    status = a95["status"]
     ranged = status == rounding.STATUS_RANGE
+    unreliable = status == rounding.STATUS_NOT_RELIABLE
+    out: dict[str, np.ndarray] = {}
     if ranged.any():
+        a998 = rounding.assess_columns(*args, confidence=0.998, notes=False, parts=parts)
         for col, src in (("rate", a95["rate"]), ("ci95_low", a95["ci_low"]),
                          ("ci95_high", a95["ci_high"]), ("ci998_low", a998["ci_low"]),
                          ("ci998_high", a998["ci_high"])):
-            if col in out:
-                values = out[col].to_numpy("float64", na_value=np.nan).copy()
-                values[ranged] = src.to_numpy()[ranged]
+            if col in columns:
+                values = _floats(columns[col]).copy()
+                values[ranged] = src[ranged]
                 out[col] = values
-    unreliable = status == rounding.STATUS_NOT_RELIABLE
-    for col in ("rate", "ci95_low", "ci95_high", "ci998_low", "ci998_high"):
-        if col in out and unreliable.any():
-            values = out[col].to_numpy("float64", na_value=np.nan).copy()
-            values[unreliable] = np.nan
-            out[col] = values
-    own = _text(out["note"].to_numpy(object)) if "note" in out else np.full(len(out), "", object)
-    says = a95["note"].to_numpy(object)
+    if unreliable.any():
+        for col in _RATES:
+            if col in columns:
+                values = _floats(out.get(col, columns[col])).copy()
+                values[unreliable] = np.nan
+                out[col] = values
+    own = _text(columns["note"]) if "note" in columns else np.full(n, "", object)
+    says = a95["note"]
     # Rounding's reason wins, except "no data" where the row already says why (not published,
     # suppressed, no complete four quarters) and a plain "rounded" where it flags small numbers.
     keep_own = (own != "") & np.isin(status, [rounding.STATUS_NO_DATA, rounding.STATUS_ROUNDED])
     note = np.where(keep_own, own, np.where(says != "", says, own)).astype(object)
     out["note"] = _text(note)
-    out["rate_low"] = a95["rate_low"].to_numpy()
-    out["rate_high"] = a95["rate_high"].to_numpy()
+    out["rate_low"] = a95["rate_low"]
+    out["rate_high"] = a95["rate_high"]
     out["rate_range"] = range_text(out["rate_low"], out["rate_high"], status)
     out["status"] = status
-    out["approximate"] = a95["approximate"].to_numpy()
+    out["approximate"] = a95["approximate"]
     return out
 
 
@@ -121,20 +159,32 @@ def compare_areas(table: pd.DataFrame, england: pd.Series | None, adjust: bool |
     more than chance. Also ``adjusted998_low``/``_high`` etc. at each area's denominator.
     Returns ``(table, what the adjustment found, whether it is used)``.
     """
-    bench = None if england is None or pd.isna(england["rate"]) else float(england["rate"]) / 100
-    num = table["numerator"].to_numpy("float64", na_value=np.nan)
-    den = table["denominator"].to_numpy("float64", na_value=np.nan)
-    found, info = overdispersion.compare_areas(num, den, bench, higher_is_better)
-    used = bool(info.overdispersed if adjust is None else adjust)
+    new, info, used = england_columns(
+        table["numerator"].to_numpy("float64", na_value=np.nan),
+        table["denominator"].to_numpy("float64", na_value=np.nan),
+        None if england is None else england["rate"], adjust, higher_is_better)
     out = table.copy()
-    out["vs_fingertips"] = found["band"].to_numpy(object)
-    out["vs_adjusted"] = found["adjusted_band"].to_numpy(object)
+    for col, values in new.items():
+        out[col] = values
+    return out, info, used
+
+
+def england_columns(numerator: np.ndarray, denominator: np.ndarray, england: float | None,
+                    adjust: bool | None = None, higher_is_better: bool = True
+                    ) -> tuple[dict[str, np.ndarray], overdispersion.Overdispersion, bool]:
+    """What ``compare_areas`` sets, as arrays in the order it sets them, from the areas'
+    numerators and denominators and England's rate (a percentage; None or NaN: none)."""
+    bench = None if england is None or pd.isna(england) else float(england) / 100
+    found, info = overdispersion.area_columns(numerator, denominator, bench, higher_is_better)
+    used = bool(info.overdispersed if adjust is None else adjust)
+    out = {"vs_fingertips": found["band"], "vs_adjusted": found["adjusted_band"]}
     if bench is None:
-        out["vs_fingertips"] = out["vs_adjusted"] = NOT_COMPARED
+        out["vs_fingertips"] = out["vs_adjusted"] = np.full(len(numerator), NOT_COMPARED,
+                                                            dtype=object)
     out["vs_england"] = out["vs_adjusted"] if used else out["vs_fingertips"]
     for col in ("z", "adjusted_z", "adjusted95_low", "adjusted95_high", "adjusted998_low",
                 "adjusted998_high"):
-        out[col] = found[col].to_numpy()
+        out[col] = found[col]
     return out, info, used
 
 
@@ -142,17 +192,19 @@ def funnel_limits(table: pd.DataFrame, baseline_percent: float | None, tau2: flo
                   ) -> pd.DataFrame:
     """Funnel control limits across the areas' denominators, widened by ``tau2`` (0: the
     binomial limits, as ``explore.funnel``). Same columns as ``explore.funnel``."""
-    den = table["denominator"].dropna() if "denominator" in table else pd.Series(dtype=float)
-    if den.empty or baseline_percent is None or pd.isna(baseline_percent):
+    den = (table["denominator"].to_numpy("float64", na_value=np.nan) if "denominator" in table
+           else np.array([]))
+    den = den[~np.isnan(den)]
+    if not len(den) or baseline_percent is None or pd.isna(baseline_percent):
         return pd.DataFrame()
     n = np.unique(np.geomspace(max(den.min() * 0.8, 5), den.max() * 1.1, 120).round())
     p0 = baseline_percent / 100
-    out = pd.DataFrame({"denominator": n})
+    out = {"denominator": n}
     for conf, name in ((0.95, "95"), (0.998, "998")):
         lo, hi = overdispersion.adjusted_limits(p0, n, tau2, conf)
         out[f"low{name}"], out[f"high{name}"] = np.asarray(lo) * 100, np.asarray(hi) * 100
-    out["baseline"] = baseline_percent
-    return out
+    out["baseline"] = np.full(len(n), baseline_percent, dtype=float)
+    return pd.DataFrame(out)
 
 
 #: How Compare ICBs orders its rows (``ui.state.SORTS`` words them).
@@ -169,13 +221,33 @@ def sort_areas(table: pd.DataFrame, sort: str = "rate") -> pd.DataFrame:
         raise ValueError(f"sort must be one of {', '.join(SORT_KEYS)}, not {sort!r}")
     if table.empty:
         return table
-    if sort == "name":
-        names = table["area"] if "area" in table else table["area_name"]
-        key = names.astype(str).str.replace(r"^NHS\s+", "", regex=True).str.casefold()
-        return table.iloc[np.argsort(key.to_numpy(object), kind="stable")]
+    names = table["area"] if "area" in table else table["area_name"]
     column = "rate" if sort == "rate" else "denominator"
-    values = table[column].to_numpy("float64", na_value=np.nan)
-    return table.iloc[np.argsort(np.where(np.isnan(values), np.inf, -values), kind="stable")]
+    return table.iloc[sort_order(
+        names.to_numpy(object) if sort == "name" else None,
+        table[column].to_numpy("float64", na_value=np.nan) if sort != "name" else None, sort)]
+
+
+#: What a name sort ignores at the start of a name (Arrow's ``\s``: ASCII whitespace).
+_NHS = re.compile(r"^NHS[\t\n\f\r ]+")
+
+
+def sort_order(names: np.ndarray | None, values: np.ndarray | None, sort: str = "rate"
+               ) -> np.ndarray:
+    """The positions ``sort_areas`` puts the rows in: by ``names`` (``sort`` "name") or by
+    ``values`` (the rates, or the denominators for "size"), highest first, missing last."""
+    if sort not in SORT_KEYS:
+        raise ValueError(f"sort must be one of {', '.join(SORT_KEYS)}, not {sort!r}")
+    if sort == "name":
+        key = np.array([v if _missing(v) else _NHS.sub("", str(v)).casefold()
+                        for v in np.asarray(names, dtype=object).tolist()], dtype=object)
+        return np.argsort(key, kind="stable")
+    values = np.asarray(values, dtype=float)
+    return np.argsort(np.where(np.isnan(values), np.inf, -values), kind="stable")
+
+
+def _missing(value: object) -> bool:
+    return value is None or (isinstance(value, float) and np.isnan(value))
 
 
 def in_region(table: pd.DataFrame, region: str | None) -> pd.DataFrame:
@@ -191,27 +263,44 @@ def why_no_rate(table: pd.DataFrame) -> np.ndarray:
     "suppressed" (NHS England withheld a count), "not reliable" (the rounded counts cannot
     give a rate) or "no data"; empty where there is a rate."""
     n = len(table)
-    rate = (table["rate"].to_numpy("float64", na_value=np.nan) if "rate" in table
-            else np.full(n, np.nan))
-    flag = (table["suppressed"].to_numpy(dtype=bool, na_value=False) if "suppressed" in table
-            else np.zeros(n, bool))
-    status = table["status"].to_numpy(object) if "status" in table else np.full(n, "", object)
-    words = np.where(status == rounding.STATUS_NOT_RELIABLE, "not reliable",
-                     np.where(flag, "suppressed", "no data"))
-    words = np.where(_redrawn(table) & ~flag, REDRAWN, words)
-    return np.where(np.isnan(rate), words, "").astype(object)
+    return missing_words(
+        table["rate"].to_numpy("float64", na_value=np.nan) if "rate" in table
+        else np.full(n, np.nan),
+        table["suppressed"].to_numpy(dtype=bool, na_value=False) if "suppressed" in table
+        else np.zeros(n, bool),
+        table["status"].to_numpy(object) if "status" in table else np.full(n, "", object),
+        table["geo_note"].to_numpy(object) if "geo_note" in table else None,
+        table["geo_approximate"].to_numpy(dtype=bool, na_value=False)
+        if "geo_approximate" in table else None)
 
 
-def _redrawn(table: pd.DataFrame) -> np.ndarray:
+def no_rate_words(table: pd.DataFrame) -> np.ndarray:
+    """``why_no_rate``, read from the table's ``missing`` column where ``explain_missing``
+    has already put it there."""
+    return table["missing"].to_numpy(object) if "missing" in table else why_no_rate(table)
+
+
+def _redrawn(geo_note: np.ndarray | None, geo_approximate: np.ndarray | None, n: int
+             ) -> np.ndarray:
     """Rows of an ICB the chosen boundaries redrew, with no rows that sum into it for the
     period (``Explorer.compare`` lists it, its reason in ``geo_note``)."""
-    if "geo_note" not in table:
-        return np.zeros(len(table), dtype=bool)
-    approximate = (table["geo_approximate"].to_numpy(dtype=bool, na_value=False)
-                   if "geo_approximate" in table else np.zeros(len(table), dtype=bool))
-    noted = np.array([isinstance(n, str) and bool(n) for n in table["geo_note"].tolist()],
-                     dtype=bool)
+    if geo_note is None:
+        return np.zeros(n, dtype=bool)
+    approximate = (np.asarray(geo_approximate, dtype=bool) if geo_approximate is not None
+                   else np.zeros(n, dtype=bool))
+    noted = np.array([isinstance(v, str) and bool(v) for v in geo_note.tolist()], dtype=bool)
     return noted & ~approximate
+
+
+def missing_words(rate: np.ndarray, suppressed: np.ndarray, status: np.ndarray,
+                  geo_note: np.ndarray | None = None, geo_approximate: np.ndarray | None = None
+                  ) -> np.ndarray:
+    """``why_no_rate`` from the columns as arrays (``geo_note`` None: not in boundaries)."""
+    words = np.where(status == rounding.STATUS_NOT_RELIABLE, "not reliable",
+                     np.where(suppressed, "suppressed", "no data"))
+    words = np.where(_redrawn(geo_note, geo_approximate, len(rate)) & ~suppressed,
+                     REDRAWN, words)
+    return np.where(np.isnan(rate), words, "").astype(object)
 
 
 #: Why a redrawn ICB has no rate, in the words that fit where its point would be.
@@ -223,19 +312,32 @@ def explain_missing(table: pd.DataFrame) -> pd.DataFrame:
     rate saying why, and where a count was withheld a note that says so instead of
     rounding's "missing or suppressed"."""
     out = table.copy()
-    why = why_no_rate(table)
-    redrawn = why == REDRAWN
-    out["missing"] = why
-    if "note" in out:
-        note = _text(out["note"].to_numpy(object))
+    new = missing_columns(why_no_rate(table), {
+        c: table[c].to_numpy(object) for c in ("note", "geo_note", *_VERDICTS) if c in table})
+    for col, values in new.items():
+        out[col] = values
+    return out
+
+
+#: The verdict columns of a compare table.
+_VERDICTS = ("vs_england", "vs_adjusted", "vs_fingertips", "vs_target")
+
+
+def missing_columns(why: np.ndarray, columns: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """What ``explain_missing`` sets, in order: ``missing`` (``why``, from
+    ``why_no_rate``), ``note`` and the verdicts where ``columns`` has them."""
+    out = {"missing": why}
+    if "note" in columns:
+        note = _text(columns["note"])
         note[why == "suppressed"] = SUPPRESSED_NOTE
+        redrawn = why == REDRAWN
         if redrawn.any():
-            note[redrawn] = out["geo_note"].to_numpy(object)[redrawn]
+            note[redrawn] = np.asarray(columns["geo_note"], dtype=object)[redrawn]
         out["note"] = note
     # With no rate there is nothing to compare: the verdicts say why ("suppressed").
-    for col in ("vs_england", "vs_adjusted", "vs_fingertips", "vs_target"):
-        if col in out:
-            out[col] = np.where(why != "", why, _text(out[col].to_numpy(object))).astype(object)
+    for col in _VERDICTS:
+        if col in columns:
+            out[col] = np.where(why != "", why, _text(columns[col])).astype(object)
     return out
 
 
@@ -249,42 +351,73 @@ def funnel_rows(table: pd.DataFrame, limits: pd.DataFrame, adjusted: bool) -> pd
     and verdicts) and one per point of each control line (``row`` "limit": ``limit`` names the
     line, ``rate`` is its value at that ``denominator``), so the CSV holds what the chart
     draws. ``limits_rule`` says how the limits were drawn."""
+    return funnel_frame({c: table[c].array for c in _FUNNEL_AREA if c in table},
+                        len(table), limits, adjusted)
+
+
+#: The area columns of the funnel's CSV, and what each is called there.
+_FUNNEL_AREA = {"area_code": "area_code", "area_name": "area_name", "region": "region",
+                "numerator": "numerator", "denominator": "denominator", "rate": "rate",
+                "ci95_low": "ci95_low", "ci95_high": "ci95_high",
+                "vs_england": "compared_with_england",
+                "vs_adjusted": "compared_allowing_for_spread",
+                "vs_fingertips": "compared_unadjusted", "vs_target": "against_target",
+                "note": "note", "synthetic": "synthetic"}
+
+
+def funnel_frame(areas: dict[str, np.ndarray], n: int, limits: pd.DataFrame, adjusted: bool
+                 ) -> pd.DataFrame:
+    """``funnel_rows`` from the areas' columns as arrays (``n`` areas), built in one go:
+    the limit rows leave the area columns empty (a flag column then holds its values and
+    empties, as object); with no limits each column keeps its type."""
     rule = ("allowing for overdispersion (Spiegelhalter 2005)" if adjusted
             else "binomial (unadjusted)")
-    cols = ["area_code", "area_name", "region", "numerator", "denominator", "rate", "ci95_low",
-            "ci95_high", "vs_england", "vs_adjusted", "vs_fingertips", "vs_target", "note",
-            "synthetic"]
-    areas = table[[c for c in cols if c in table]].rename(columns={
-        "vs_england": "compared_with_england", "vs_adjusted": "compared_allowing_for_spread",
-        "vs_fingertips": "compared_unadjusted", "vs_target": "against_target"})
-    areas.insert(0, "row", "ICB")
-    parts = [areas.reset_index(drop=True)]
-    if not limits.empty:
-        n = len(limits)
+    lines = 0 if limits.empty else len(limits) * len(FUNNEL_LINES)
+    out: dict[str, object] = {"row": pd.array(["ICB"] * n + ["limit"] * lines, dtype="str")}
+    for col, name in _FUNNEL_AREA.items():
+        if col not in areas:
+            continue
+        values = areas[col]
+        if lines:
+            values = np.asarray(values)
+            fill = np.full(lines, np.nan, dtype=values.dtype if values.dtype.kind == "f"
+                           else object)
+            values = np.concatenate([values if values.dtype.kind == "f"
+                                     else values.astype(object), fill])
+        out[name] = values
+    if lines:
         den = limits["denominator"].to_numpy("float64")
-        parts.append(pd.DataFrame({
-            "row": "limit",
-            "limit": np.repeat(np.array(list(FUNNEL_LINES.values()), dtype=object), n),
-            "denominator": np.tile(den, len(FUNNEL_LINES)),
-            "rate": np.concatenate([limits[c].to_numpy("float64") for c in FUNNEL_LINES]),
-        }))
-    out = pd.concat(parts, ignore_index=True)
-    if "limit" not in out:
-        out["limit"] = ""
-    out["limit"] = out["limit"].fillna("")
-    out["limits_rule"] = rule
-    return out
+        out["limit"] = np.concatenate([np.full(n, "", dtype=object), np.repeat(
+            np.array(list(FUNNEL_LINES.values()), dtype=object), len(limits))])
+        tail = {"denominator": np.tile(den, len(FUNNEL_LINES)),
+                "rate": np.concatenate([limits[c].to_numpy("float64") for c in FUNNEL_LINES])}
+        for col, values in tail.items():
+            if col in out:
+                out[col][n:] = values
+            else:
+                out[col] = np.concatenate([np.full(n, np.nan), values])
+    out["limit"] = pd.array(out["limit"] if lines else np.full(n, "", dtype=object), dtype="str")
+    out["limits_rule"] = pd.array(np.full(n + lines, rule, dtype=object), dtype="str")
+    return pd.DataFrame(out)
 
 
 def outside_counts(table: pd.DataFrame) -> dict[str, int]:
     """How many areas lie outside the 99.8% limits (and the 95% ones: ``...95``), unadjusted
     and adjusted, from the bands: an area is outside the 99.8% limits exactly when its band is
     at 99.8%, outside the 95% limits when it is better or worse at either level."""
-    def count(col: str, text: str) -> int:
-        return int(pd.Series(table[col]).astype(str).str.contains(text, regex=False).sum())
-    return {"plain": count("vs_fingertips", "99.8"), "adjusted": count("vs_adjusted", "99.8"),
-            "plain95": count("vs_fingertips", "%"), "adjusted95": count("vs_adjusted", "%"),
-            "areas": int(table["denominator"].notna().sum())}
+    return outside_of(table["vs_fingertips"].to_numpy(object),
+                      table["vs_adjusted"].to_numpy(object),
+                      table["denominator"].to_numpy("float64", na_value=np.nan))
+
+
+def outside_of(fingertips: np.ndarray, adjusted: np.ndarray, denominator: np.ndarray
+               ) -> dict[str, int]:
+    """``outside_counts`` from the two band columns and the denominators as arrays."""
+    def count(values: np.ndarray, text: str) -> int:
+        return sum(1 for v in values.tolist() if not _missing(v) and text in str(v))
+    return {"plain": count(fingertips, "99.8"), "adjusted": count(adjusted, "99.8"),
+            "plain95": count(fingertips, "%"), "adjusted95": count(adjusted, "%"),
+            "areas": int((~np.isnan(np.asarray(denominator, dtype=float))).sum())}
 
 
 def dispersion_sentence(info: overdispersion.Overdispersion, used: bool,
@@ -330,18 +463,24 @@ def trend_words(trend: trend_tests.Trend) -> str:
     return f"{trend.arrow} {trend.verdict}".strip()
 
 
+def _series(data: pd.DataFrame, order: int) -> dict[str, np.ndarray]:
+    """One series of a trend frame as arrays (rate, numerator, denominator, period): only
+    the columns read, not a filtered copy of the frame."""
+    mine = data["series_order"].to_numpy() == order
+    return {**{c: data[c].to_numpy("float64", na_value=np.nan)[mine]
+               for c in ("rate", "numerator", "denominator")},
+            "period": data["period"].to_numpy(object)[mine]}
+
+
 def _series_tail(data: pd.DataFrame, order: int, points: int) -> tuple[np.ndarray, np.ndarray, list]:
     """The last ``points`` rows of one series of a trend frame (consecutive periods, gaps
     present as rows), ending at its last period with a rate."""
-    rows = data[data["series_order"].to_numpy() == order]
-    rate = rows["rate"].to_numpy("float64", na_value=np.nan)
-    have = np.flatnonzero(np.isfinite(rate))
+    rows = _series(data, order)
+    have = np.flatnonzero(np.isfinite(rows["rate"]))
     if not len(have):
         return np.array([]), np.array([]), []
-    tail = rows.iloc[max(0, have[-1] - points + 1):have[-1] + 1]
-    num = tail["numerator"].to_numpy("float64", na_value=np.nan)
-    den = tail["denominator"].to_numpy("float64", na_value=np.nan)
-    return num, den, tail["period"].tolist()
+    tail = slice(max(0, have[-1] - points + 1), have[-1] + 1)
+    return rows["numerator"][tail], rows["denominator"][tail], rows["period"][tail].tolist()
 
 
 def series_trend(data: pd.DataFrame, order: int = 0,
@@ -370,6 +509,25 @@ def area_trends(history: pd.DataFrame, measure: str, points: int = trend_tests.T
                                                  found["verdict"], stale, strict=True)}
 
 
+def history_trends(history: dict[str, np.ndarray], period: str,
+                points: int = trend_tests.TREND_POINTS) -> dict[str, str]:
+    """``area_trends`` from ``Explorer.history_columns``' arrays (rows in store order):
+    what a compare view adds to its table, with no frame between."""
+    if not len(history["area_code"]):
+        return {}
+    by_time = np.argsort(history["start"], kind="stable")
+    codes, areas = pd.factorize(history["area_code"][by_time])
+    found = trend_tests.trends_of(
+        codes, len(areas), history["kind"][by_time], history["quarter"][by_time],
+        history["year"][by_time], history["numerator"][by_time],
+        history["denominator"][by_time], points)
+    labels = history["period"][by_time]
+    return {code: trend_tests.NOT_CALCULATED if labels[last] != period
+            else f"{t.arrow} {t.verdict}".strip()
+            for code, t, last in zip(areas.tolist(), found["trend"], found["last"],
+                                     strict=True)}
+
+
 def lag_of(data: pd.DataFrame) -> int:
     """Periods in a year for a trend frame: 4 for quarters ("2024/25 Q3"), 1 for years."""
     periods = data["period"].astype(str) if "period" in data else pd.Series(dtype=str)
@@ -389,13 +547,13 @@ def change(data: pd.DataFrame, order: int = 0, lag: int = 4) -> dict:
     ``verdict`` ("higher", "lower", "no significant change") and ``help`` (the interval in
     words). Empty when there is no latest value.
     """
-    rows = data[data["series_order"].to_numpy() == order]
-    rate = rows["rate"].to_numpy("float64", na_value=np.nan)
+    rows = _series(data, order)
+    rate = rows["rate"]
     have = np.flatnonzero(np.isfinite(rate))
     if not len(have):
         return {}
     last = have[-1]
-    period = rows["period"].to_numpy(object)
+    period = rows["period"]
     if last < lag:
         return {"earlier": None, "earlier_period": None, "delta": None, "delta_color": "off",
                 "verdict": "", "help": "No period a year earlier in the data."}
@@ -404,8 +562,7 @@ def change(data: pd.DataFrame, order: int = 0, lag: int = 4) -> dict:
         return {"earlier": None, "earlier_period": period[before], "delta": None,
                 "delta_color": "off", "verdict": "",
                 "help": f"No value for {period[before]}, so no change can be given."}
-    num = rows["numerator"].to_numpy("float64", na_value=np.nan)
-    den = rows["denominator"].to_numpy("float64", na_value=np.nan)
+    num, den = rows["numerator"], rows["denominator"]
     ch = trend_tests.change_between_periods(num[last], den[last], num[before], den[before])
     if ch.verdict == "no data":  # a range (suppressed count): compare the shown figures only
         diff = trend_tests.round_half_up(rate[last], 1) - trend_tests.round_half_up(rate[before], 1)
@@ -433,8 +590,8 @@ def headline_figures(shown: pd.DataFrame, quarterly: pd.DataFrame | None = None,
     trend is tested on ``quarterly`` (the plain quarters, default ``shown``), because
     overlapping windows are not independent points.
     """
-    rows = shown[shown["series_order"].to_numpy() == order]
-    rate = rows["rate"].to_numpy("float64", na_value=np.nan)
+    rows = _series(shown, order)
+    rate = rows["rate"]
     if not np.isfinite(rate).any():
         return {}
     lag = lag_of(shown)
@@ -451,7 +608,7 @@ def headline_figures(shown: pd.DataFrame, quarterly: pd.DataFrame | None = None,
         # The span in the label: a year-on-year rise beside a five-year fall must not read
         # as a contradiction.
         "trend_label": (f"Trend over the {trend_tests.TREND_POINTS} {unit} to "
-                        f"{rows['period'].iloc[last]}"),
+                        f"{rows['period'][last]}"),
         "trend_help": (trend.describe() if trend.verdict != trend_tests.NOT_CALCULATED else
                        f"Recent trend over the last {trend_tests.TREND_POINTS} {unit} could "
                        f"not be calculated: {trend.reason}.") + " Fingertips' recent trend: "
@@ -466,17 +623,20 @@ def gap_trend(data: pd.DataFrame, points: int = trend_tests.TREND_POINTS) -> tre
     """Is the gap between series 0 and series 1 of a (quarterly, not rolling) trend frame
     widening? Weighted least squares over the last ``points`` periods up to the latest with
     both values (``trend_tests.gap_trend``)."""
-    a = data[data["series_order"].to_numpy() == 0]
-    b = data[data["series_order"].to_numpy() == 1]
-    if a.empty or b.empty or len(a) != len(b):
+    return gap_trend_of(_series(data, 0), _series(data, 1), points)
+
+
+def gap_trend_of(a: dict[str, np.ndarray], b: dict[str, np.ndarray],
+                 points: int = trend_tests.TREND_POINTS) -> trend_tests.GapTrend:
+    """``gap_trend`` from the two series as arrays (``rate``, ``numerator``,
+    ``denominator``, period by period: ``Explorer.series_counts``)."""
+    if not len(a["rate"]) or not len(b["rate"]) or len(a["rate"]) != len(b["rate"]):
         return trend_tests.gap_trend([], [], [], [], points=points)
-    both = np.flatnonzero(np.isfinite(a["rate"].to_numpy("float64", na_value=np.nan))
-                          & np.isfinite(b["rate"].to_numpy("float64", na_value=np.nan)))
+    both = np.flatnonzero(np.isfinite(a["rate"]) & np.isfinite(b["rate"]))
     if not len(both):
         return trend_tests.gap_trend([], [], [], [], points=points)
     end = both[-1] + 1
-    cols = [s[c].to_numpy("float64", na_value=np.nan)[:end]
-            for s in (a, b) for c in ("numerator", "denominator")]
+    cols = [s[c][:end] for s in (a, b) for c in ("numerator", "denominator")]
     return trend_tests.gap_trend(cols[0], cols[1], cols[2], cols[3], points=points)
 
 
@@ -518,15 +678,18 @@ def gap_headline(gap: pd.DataFrame, period: str, trend: trend_tests.GapTrend | N
     short_a = "BAME" if a.endswith("(BAME)") else a
     out = {"label": f"{short_a} − {b}, {period}", "value": "no data", "interval": "",
            "significant": None}
-    row = gap[gap["period"] == period] if len(gap) else gap
-    value = float(row["gap"].iat[0]) if len(row) and pd.notna(row["gap"].iat[0]) else np.nan
+    # The period's row by position: filtering the frame would copy every column.
+    hit = np.flatnonzero(gap["period"].to_numpy(object) == period) if len(gap) else []
+    i = int(hit[0]) if len(hit) else None
+    value = float(gap["gap"].iat[i]) if i is not None and pd.notna(gap["gap"].iat[i]) \
+        else np.nan
     if not np.isfinite(value):
-        why = str(row["note"].iat[0]) if len(row) and "note" in row and row["note"].iat[0] else (
-            missing.NO_DATA)
+        why = str(gap["note"].iat[i]) if i is not None and "note" in gap and gap["note"].iat[i] \
+            else missing.NO_DATA
         why = str(missing.explain([why.replace(a, short_a)])[0])
         out["verdict"] = f"No gap for {period}: {why}"
     else:
-        low, high = float(row["gap_low"].iat[0]), float(row["gap_high"].iat[0])
+        low, high = float(gap["gap_low"].iat[i]), float(gap["gap_high"].iat[i])
         significant = high < 0 or low > 0
         way = "lower" if value < 0 else "higher"
         out.update(
@@ -539,8 +702,9 @@ def gap_headline(gap: pd.DataFrame, period: str, trend: trend_tests.GapTrend | N
     out["trend"] = trend_tests.NOT_CALCULATED if trend is None else trend.verdict
     out["trend_reason"] = (f" ({trend.reason})" if trend is not None and trend.reason
                            and trend.verdict == trend_tests.NOT_CALCULATED else "")
-    have = gap["period"][gap["gap"].notna()] if len(gap) else gap
-    to = f" to {have.iat[-1]}" if len(have) else ""
+    have = (gap["period"].to_numpy(object)[gap["gap"].notna().to_numpy()] if len(gap)
+            else [])
+    to = f" to {have[-1]}" if len(have) else ""
     out["trend_when"] = f"Over the {trend_tests.TREND_POINTS} {unit}{to}"
     out["trend_words"] = f"{out['trend_when']}: {out['trend']}{out['trend_reason']}"
     out["help"] = (f"{short_a} rate minus {b} rate, in percentage points. The 95% interval is "
@@ -585,4 +749,7 @@ __all__ = [
     "lag_of", "change", "gap_trend", "headline_figures", "gap_trend_sentence",
     "gap_headline", "points", "rounding_columns", "compare_columns",
     "sort_areas", "in_region", "why_no_rate", "explain_missing", "funnel_rows",
+    "rounded_columns", "england_columns", "sort_order", "missing_words", "missing_columns",
+    "funnel_frame", "outside_of", "history_trends", "no_rate_words", "gap_trend_of",
+    "with_columns",
 ]
