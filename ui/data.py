@@ -21,14 +21,12 @@ import os
 import textwrap
 from dataclasses import dataclass, field
 
-import numpy as np
 import pandas as pd
 import pyarrow as pa
 import streamlit as st
 
-from core import charts, explore, export, map_chart, model, provenance, verdicts
+from core import charts, explore, export, map_chart, model, provenance, ranking, verdicts
 from core.store import Store
-from ui import state
 
 UPLOAD_KEY = "session_store_path"
 
@@ -249,40 +247,10 @@ def compare_view(path: str, mtime: float, period: str, group: str, measure: str,
     ``outside``, ``region`` (its name, or None), ``shown`` and ``total`` (ICBs). ICBs in
     ``boundaries`` (None: the store's default)."""
     ex = explorer(path, mtime, boundaries)
-    # One route on arrays, one frame at the end: each pandas step on a table of 42 rows
-    # costs about a millisecond, and there were dozens of them.
-    columns, index, ranked, eng_rate = ex.compare_columns(period, group, measure)
-    # In the ranking's order: the spread between areas is summed over them in that order.
-    new, info, used = verdicts.england_columns(columns["numerator"][ranked],
-                                               columns["denominator"][ranked], eng_rate, adjust)
-    back = np.argsort(ranked)
-    columns.update({c: v[back] for c, v in new.items()})
-    total = len(index)
-    if total:  # as ``with_rounding``: an empty table gains no columns
-        columns.update(verdicts.rounded_columns(columns, measure))
-    trends = verdicts.history_trends(ex.history_columns(period, group, measure), period)
-    columns["trend"] = pd.array([trends.get(c, "could not be calculated")
-                                 for c in columns["area_code"].tolist()], dtype="str")
-    outside = verdicts.outside_of(columns["vs_fingertips"], columns["vs_adjusted"],
-                                  columns["denominator"])
-    regions = state.region_codes(ex)
-    region = region if region in regions else None
-    # The rows shown, in the ranking's order (a sort keeps it among ties), then sorted.
-    shown = (ranked[np.asarray(columns["parent_code"], dtype=object)[ranked] == region]
-             if region else ranked)
-    shown = shown[verdicts.sort_order(columns["area"][shown], (
-        columns["rate"] if sort == "rate" else columns["denominator"])[shown], sort)]
-    if len(shown) or not total:
-        columns = explore.take_columns(columns, shown)
-        columns.update(verdicts.missing_columns(verdicts.missing_words(
-            columns["rate"], columns["suppressed"],
-            columns.get("status", np.full(len(shown), "", dtype=object)),
-            columns.get("geo_note"), columns.get("geo_approximate")), columns))
-        table = explore.frame_of(columns, index[shown])
-    else:  # no row of the region: the whole table's column types, as the frame route keeps
-        table = verdicts.explain_missing(explore.frame_of(columns, index).iloc[shown])
-        columns = None
-    region_name = regions.get(region) if region else None
+    r = ranking.rank_icbs(ex, period, group, measure, adjust, region, sort)
+    table, eng_rate, info, used, outside, total = (r.table, r.england, r.info, r.adjusted,
+                                                   r.outside, r.total)
+    region_name = ex.regions.get(r.region) if r.region else None
     title = f"{model.MEASURES[measure]['label']}, {model.group_label(group)}, {period}"
     if region_name:
         title += f", {region_name} region"
@@ -302,8 +270,7 @@ def compare_view(path: str, mtime: float, period: str, group: str, measure: str,
                     highlight_name=explore.pretty_name(chosen[1]) if chosen else None,
                     region=region_name, total=total, sort=sort), table,
                 {"funnel": funnel, "limits": limits, "adjusted": used, "phi": info.phi,
-                 "funnel_rows": verdicts.funnel_rows(table, limits, used) if columns is None
-                 else verdicts.funnel_frame(columns, len(table), limits, used),
+                 "funnel_rows": r.funnel_rows(limits),
                  "overdispersed": info.overdispersed, "outside": outside,
                  "region": region_name, "shown": len(table), "total": total,
                  "dispersion": verdicts.dispersion_sentence(info, used, outside),
@@ -373,12 +340,10 @@ def map_view(path: str, mtime: float, period: str, group: str, measure: str,
     ``rows`` (one per ICB, as the map reads them)."""
     ex = explorer(path, mtime, boundaries)
     # Rates and bands as Compare ICBs gives them (all ICBs, the default adjustment), without
-    # that page's charts and trends, which the map does not show.
-    table, england = ex.compare(period, group, measure)
-    table = verdicts.compare_areas(table, england)[0]
-    table = verdicts.explain_missing(verdicts.with_rounding(table, measure))
-    eng = None if england is None or pd.isna(england["rate"]) else float(england["rate"])
-    rows = map_chart.map_rows(table)
+    # that page's charts, which the map does not show.
+    r = ranking.rank_icbs(ex, period, group, measure)
+    eng = None if r.england is None or pd.isna(r.england) else float(r.england)
+    rows = map_chart.map_rows(r.table)
     title = (f"{model.MEASURES[measure]['label']}, {model.group_label(group)}, {period}: "
              f"{geography_label(ex.boundaries)}")
     spec = map_chart.map_spec(rows, ex.boundaries, title=title, colour_by=colour_by,
