@@ -461,11 +461,16 @@ class Explorer(Catalogue):
         pos = self._slices.get((*where, level), _NONE)
         columns = self._rows(pos)
         index = self.frame.index[pos]
+        redrawn = np.zeros(len(pos), dtype=bool)
         if level == "ICB" and len(pos):
             extra = self._absent_icbs(columns["area_code"], pos[0])
             if extra is not None:
                 columns = {c: _join(v, extra[c]) for c, v in columns.items()}
                 index = pd.RangeIndex(len(columns["area_code"]))
+                redrawn = np.arange(len(index)) >= len(pos)
+        # An ICB listed only because the chosen boundaries redrew it (``_absent_icbs``): said
+        # once here, so every later step reads why it has no figure instead of inferring it.
+        columns["redrawn"] = redrawn
         spec = model.MEASURES[measure]
         num = _floats(columns[spec["numerator"]])
         den = _floats(columns["finished"]) - _floats(columns["not_at_caseness"])

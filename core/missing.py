@@ -15,6 +15,7 @@ SUPPRESSED = "suppressed"  # NHS England published * (a count under 5)
 NOT_YET_PUBLISHED = "not yet published"  # after the series' latest published period
 NO_DATA = "no data"
 NO_WINDOW = "no complete four quarters"  # rolling: a window missing a quarter
+REDRAWN = "area redrawn"  # an ICB the chosen boundaries redrew, its rows not summable into it
 
 #: Each reason in a sentence: what a reader needs to know about the blank.
 MEANING = {
@@ -23,6 +24,8 @@ MEANING = {
     NOT_YET_PUBLISHED: "later than the latest period published for this series",
     NO_DATA: "nothing published for this area and population in this period",
     NO_WINDOW: "the four quarters to this one are not all published",
+    REDRAWN: "this ICB's area changed on 1 April 2026 and the rows published for this period "
+             "cannot be summed into it exactly",
 }
 
 

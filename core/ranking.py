@@ -74,7 +74,7 @@ def rank_icbs(ex: explore.Explorer, period: str, group: str, measure: str,
         columns.update(verdicts.missing_columns(verdicts.missing_words(
             columns["rate"], columns["suppressed"],
             columns.get("status", np.full(len(shown), "", dtype=object)),
-            columns.get("geo_note"), columns.get("geo_approximate")), columns))
+            columns["redrawn"]), columns))
         table = explore.frame_of(columns, index[shown])
     else:  # no row of the region: the whole table's column types
         table = verdicts.explain_missing(explore.frame_of(columns, index).iloc[shown])

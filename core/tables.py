@@ -159,8 +159,8 @@ def _derivation(data: pd.DataFrame) -> dict[str, object]:
         return {}
     flag = data["derived"].to_numpy(dtype=bool, na_value=False)
     counts = np.where(flag, DERIVED, AS_IN_FILE).astype(object)
-    if "rate" in data:  # an ICB listed only to say it was redrawn has no counts to describe
-        counts[verdicts.no_rate_words(data) == verdicts.REDRAWN] = ""
+    if "redrawn" in data:  # an ICB listed only to say it was redrawn has no counts
+        counts[data["redrawn"].to_numpy(dtype=bool, na_value=False)] = ""
     return {"Counts": counts}
 
 

@@ -269,9 +269,7 @@ def why_no_rate(table: pd.DataFrame) -> np.ndarray:
         table["suppressed"].to_numpy(dtype=bool, na_value=False) if "suppressed" in table
         else np.zeros(n, bool),
         table["status"].to_numpy(object) if "status" in table else np.full(n, "", object),
-        table["geo_note"].to_numpy(object) if "geo_note" in table else None,
-        table["geo_approximate"].to_numpy(dtype=bool, na_value=False)
-        if "geo_approximate" in table else None)
+        table["redrawn"].to_numpy(dtype=bool, na_value=False) if "redrawn" in table else None)
 
 
 def no_rate_words(table: pd.DataFrame) -> np.ndarray:
@@ -280,31 +278,19 @@ def no_rate_words(table: pd.DataFrame) -> np.ndarray:
     return table["missing"].to_numpy(object) if "missing" in table else why_no_rate(table)
 
 
-def _redrawn(geo_note: np.ndarray | None, geo_approximate: np.ndarray | None, n: int
-             ) -> np.ndarray:
-    """Rows of an ICB the chosen boundaries redrew, with no rows that sum into it for the
-    period (``Explorer.compare`` lists it, its reason in ``geo_note``)."""
-    if geo_note is None:
-        return np.zeros(n, dtype=bool)
-    approximate = (np.asarray(geo_approximate, dtype=bool) if geo_approximate is not None
-                   else np.zeros(n, dtype=bool))
-    noted = np.array([isinstance(v, str) and bool(v) for v in geo_note.tolist()], dtype=bool)
-    return noted & ~approximate
-
-
 def missing_words(rate: np.ndarray, suppressed: np.ndarray, status: np.ndarray,
-                  geo_note: np.ndarray | None = None, geo_approximate: np.ndarray | None = None
-                  ) -> np.ndarray:
-    """``why_no_rate`` from the columns as arrays (``geo_note`` None: not in boundaries)."""
+                  redrawn: np.ndarray | None = None) -> np.ndarray:
+    """``why_no_rate`` from the columns as arrays (``redrawn``: the compare table's flag of
+    ICBs listed only because the chosen boundaries redrew them; None: no such rows)."""
     words = np.where(status == rounding.STATUS_NOT_RELIABLE, "not reliable",
                      np.where(suppressed, "suppressed", "no data"))
-    words = np.where(_redrawn(geo_note, geo_approximate, len(rate)) & ~suppressed,
-                     REDRAWN, words)
+    if redrawn is not None:
+        words = np.where(np.asarray(redrawn, dtype=bool) & ~suppressed, REDRAWN, words)
     return np.where(np.isnan(rate), words, "").astype(object)
 
 
 #: Why a redrawn ICB has no rate, in the words that fit where its point would be.
-REDRAWN = "area redrawn"
+REDRAWN = missing.REDRAWN
 
 
 def explain_missing(table: pd.DataFrame) -> pd.DataFrame:

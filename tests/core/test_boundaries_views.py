@@ -14,7 +14,18 @@ import io
 import pandas as pd
 import pytest
 
-from core import boundaries, charts, cli, explore, export, geography, map_chart, model, verdicts
+from core import (
+    boundaries,
+    charts,
+    cli,
+    explore,
+    export,
+    geography,
+    map_chart,
+    model,
+    ranking,
+    verdicts,
+)
 from core.store import Store
 from tests.conftest import area_rows, quarterly_csv, small_quarter
 
@@ -258,3 +269,21 @@ def test_picked_icb_reads_the_chart_selection(state, code):
 def test_boundaries_change_dates():
     assert geography.boundaries_of(dt.date(2026, 6, 30)) == "2026"
     assert geography.boundaries_of(dt.date(2026, 3, 31)) == "2022"
+
+
+def test_only_a_redrawn_icb_is_said_to_be_redrawn():
+    """"area redrawn" is the compare table's own flag (``redrawn``), set where the ICB is
+    listed for that reason: an ICB code no reference table knows (kept, with a note of its
+    own) and without a figure has "no data", never "area redrawn"."""
+    frame = Store().load()
+    row = frame[(frame["level"] == "ICB") & (frame["period"] == "2024/25")
+                & (frame["group"] == "Total")].iloc[[0]]
+    unknown = row.assign(area_code="QZZ9", area_name="NHS NOWHERE ICB", finished=pd.NA,
+                         not_at_caseness=pd.NA, recovered=pd.NA, reliable_recovered=pd.NA)
+    ex26 = explore.Explorer(model.conform(pd.concat([frame, unknown], ignore_index=True))
+                            ).in_boundaries("2026")
+    table = ranking.rank_icbs(ex26, "2024/25", "Total", "recovery").table
+    why = dict(zip(table["area_code"], table["missing"], strict=True))
+    assert why["QZZ9"] == "no data"
+    assert {why[c] for c in ("S1Y5D", "D7T5G", "T6Y0W")} == {verdicts.REDRAWN}
+    assert table.loc[table["area_code"] == "QZZ9", "geo_note"].iloc[0]  # it has a note
