@@ -457,7 +457,6 @@ class Explorer(Catalogue):
         sorts) and England's rate (None without an England row): what a view builds its
         frames from once, after adding its own columns and choosing its rows."""
         where = (period, group, _breakdown(group))
-        arrays = self._arrays
         pos = self._slices.get((*where, level), _NONE)
         columns = self._rows(pos)
         index = self.frame.index[pos]
@@ -471,20 +470,9 @@ class Explorer(Catalogue):
         # An ICB listed only because the chosen boundaries redrew it (``_absent_icbs``): said
         # once here, so every later step reads why it has no figure instead of inferring it.
         columns["redrawn"] = redrawn
-        spec = model.MEASURES[measure]
-        num = _floats(columns[spec["numerator"]])
-        den = _floats(columns["finished"]) - _floats(columns["not_at_caseness"])
-        columns.update(stats.rate_columns(num, den))
-        columns["published_rate"] = _floats(columns[spec["published"]])
-        columns["small_numbers"] = den < stats.SMALL_DENOMINATOR
-        england = _NONE
-        eng = self._slices.get((*where, "England"), _NONE)
-        if len(eng):
-            e = eng[:1]
-            england = stats.rate_columns(
-                arrays[spec["numerator"]][e],
-                arrays["finished"][e] - arrays["not_at_caseness"][e])["rate"]
-        eng_rate = float(england[0]) if len(england) else None
+        _add_rates(columns, measure)
+        eng = self._england(where, measure)
+        eng_rate = float(eng["rate"][0]) if eng is not None else None
         benchmark = eng_rate / 100 if eng_rate is not None else np.nan
         columns["vs_england"] = np.asarray(stats.compare_two_levels(
             columns["numerator"], columns["denominator"], benchmark), dtype=object)
@@ -493,7 +481,7 @@ class Explorer(Catalogue):
         for name, source in (("area", "area_name"), ("region", "parent_name")):
             # With no rows a float column, as pandas makes an empty list of names.
             columns[name] = (np.array([pretty_name(n) for n in _texts(columns[source])],
-                                      dtype=object) if len(num) else np.array([], dtype=float))
+                                      dtype=object) if len(index) else np.array([], dtype=float))
         return columns, index, rank_descending(columns["rate"]), eng_rate
 
     def compare(self, period: str, group: str = "Total", measure: str = "recovery",
@@ -505,30 +493,21 @@ class Explorer(Catalogue):
         """
         columns, index, ranked, _ = self.compare_columns(period, group, measure, level)
         where = (period, group, _breakdown(group))
-        eng = self._slices.get((*where, "England"), _NONE)
-        england = None
-        if len(eng):
-            row = self._rows(eng[:1])
-            spec = model.MEASURES[measure]
-            num = _floats(row[spec["numerator"]])
-            den = _floats(row["finished"]) - _floats(row["not_at_caseness"])
-            row.update(stats.rate_columns(num, den))
-            row["published_rate"] = _floats(row[spec["published"]])
-            row["small_numbers"] = den < stats.SMALL_DENOMINATOR
-            england = frame_of(row, self.frame.index[eng[:1]]).iloc[0]
+        row = self._england(where, measure)
+        england = None if row is None else frame_of(
+            row, self.frame.index[self._slices[(*where, "England")][:1]]).iloc[0]
         return frame_of(take_columns(columns, ranked), index[ranked]), england
+
+    def _england(self, where: tuple[str, str, str], measure: str) -> dict[str, object] | None:
+        """England's row of one (period, group, breakdown) with its rates, or None."""
+        eng = self._slices.get((*where, "England"), _NONE)
+        return None if not len(eng) else _add_rates(self._rows(eng[:1]), measure)
 
     def history_columns(self, period: str, group: str, measure: str, level: str = "ICB"
                         ) -> dict[str, np.ndarray]:
         """``history``'s rows as the arrays a recent trend needs (area code, period order
         and year, period type and label, numerator and denominator), in store order."""
-        kind = next((k for k in self.period_types if period in self.published(k)), None)
-        pos = _NONE
-        if kind is not None:
-            shown = self.published(kind)
-            where = [self._slices.get((p, group, _breakdown(group), level), _NONE)
-                     for p in shown[:shown.index(period) + 1]]
-            pos = np.sort(np.concatenate(where))
+        pos = self._history_rows(period, group, level)
         arrays, keys = self._arrays, self._history_keys
         spec = model.MEASURES[measure]
         return {"area_code": keys["area_code"][pos], "start": keys["start"][pos],
@@ -542,13 +521,17 @@ class Explorer(Catalogue):
         """Every row of ``level`` areas for one population, in the periods of ``period``'s
         type up to and including it: what the compare table's recent trend is tested on.
         Taken from the row index rather than by masking the whole store on each new view."""
+        return self.frame.iloc[self._history_rows(period, group, level)]
+
+    def _history_rows(self, period: str, group: str, level: str) -> np.ndarray:
+        """Row positions of ``history``, in store order (none for an unknown period)."""
         kind = next((k for k in self.period_types if period in self.published(k)), None)
         if kind is None:
-            return self.frame.iloc[0:0]
+            return _NONE
         shown = self.published(kind)
         where = [self._slices.get((p, group, _breakdown(group), level), _NONE)
                  for p in shown[:shown.index(period) + 1]]
-        return self.frame.iloc[np.sort(np.concatenate(where))]
+        return np.sort(np.concatenate(where))
 
     def _absent_icbs(self, present: object, first: int) -> dict[str, object] | None:
         """Every stored column of one row per ICB of the geography with no row among
@@ -692,6 +675,18 @@ def _floats(values: object) -> np.ndarray:
 def _texts(values: object) -> list:
     """A text column's values as a Python list (None/NaN kept as they are)."""
     return values.tolist() if isinstance(values, np.ndarray) else list(values)
+
+
+def _add_rates(columns: dict[str, object], measure: str) -> dict[str, object]:
+    """``columns`` (an area's stored columns) with the rate, its intervals, the published
+    rate and the small-numbers flag of ``measure``, added in place; returns them."""
+    spec = model.MEASURES[measure]
+    num = _floats(columns[spec["numerator"]])
+    den = _floats(columns["finished"]) - _floats(columns["not_at_caseness"])
+    columns.update(stats.rate_columns(num, den))
+    columns["published_rate"] = _floats(columns[spec["published"]])
+    columns["small_numbers"] = den < stats.SMALL_DENOMINATOR
+    return columns
 
 
 def _join(a: object, b: object) -> object:
