@@ -56,38 +56,24 @@ def _in_picker_order(latest: pd.DataFrame) -> pd.DataFrame:
     out["_o"] = out["level"].map({"England": 0, "Region": 1, "ICB": 2})
     # ICBs whose region is unknown (a code no reference table knows) come last.
     out["_u"] = out["parent_name"].isna() | (out["parent_name"] == "Region unknown")
-    return out.sort_values(["_o", "_u", "parent_name", "area_name"], na_position="last")
+    return out.sort_values(["_o", "_u", "parent_name", "area_name"], na_position="last",
+                           kind="stable")
 
 
-def _latest_rows(f: pd.DataFrame) -> pd.DataFrame | None:
-    """One row of each (level, area) from its latest period, found without sorting every row
-    by date (the cost of ``areas`` on a large store); None where the row chosen could matter:
-    a missing date, or rows of an area's latest period that name it or its region
-    differently (``areas`` then takes the last of them in date order, as it always has)."""
-    if f.empty or f["period_start"].isna().any():
-        return None
-    try:
-        rank, _ = pd.factorize(f["period_start"], sort=True)
-    except TypeError:  # dates that cannot be compared: let the sort say so
-        return None
-    level, levels = pd.factorize(f["level"])
+def _latest_rows(f: pd.DataFrame) -> pd.DataFrame:
+    """One row of each (level, area): its last in date order, the last in store order among
+    rows of one date (a stable sort; a missing date counts as the latest). Found by sorting
+    integer codes, not every row by date (the cost of ``areas`` on a large store)."""
+    if f.empty:
+        return f
+    rank, _ = pd.factorize(f["period_start"], sort=True, use_na_sentinel=False)
+    level, _ = pd.factorize(f["level"])
     code, _ = pd.factorize(f["area_code"], use_na_sentinel=False)
     area = level.astype(np.int64) * (code.max() + 1) + code
-    # Each area's rows by date; its last is of its latest period.
-    order = np.lexsort((rank, area))
+    order = np.lexsort((rank, area))  # stable: by area, then date, then store order
     last = np.ones(len(order), dtype=bool)
     last[:-1] = area[order][1:] != area[order][:-1]
-    chosen = order[last]
-    top = np.zeros(area.max() + 1, dtype=np.int64)
-    top[area[chosen]] = rank[chosen]
-    latest = rank == top[area]
-    for c in ("area_name", "parent_code", "parent_name"):
-        names, _ = pd.factorize(f[c])
-        of_chosen = np.zeros(area.max() + 1, dtype=np.int64)
-        of_chosen[area[chosen]] = names[chosen]
-        if (names[latest] != of_chosen[area[latest]]).any():
-            return None
-    return f.iloc[np.sort(chosen)]
+    return f.iloc[np.sort(order[last])]
 
 
 class Catalogue:
@@ -180,14 +166,7 @@ class Catalogue:
         f = self.frame[["level", "area_code", "area_name", "parent_code", "parent_name",
                         "period_start"]]
         f = f[f["level"].isin(["England", "Region", "ICB"])]
-        latest = _latest_rows(f)
-        if latest is not None:
-            out = _in_picker_order(latest)
-            if not out.duplicated(["_o", "_u", "parent_name", "area_name"]).any():
-                return out.drop(columns=["_o", "_u"]).reset_index(drop=True)
-        # Where the choice of row or the order could depend on it: every row sorted by date.
-        latest = f.sort_values("period_start").drop_duplicates(["level", "area_code"], keep="last")
-        out = _in_picker_order(latest)
+        out = _in_picker_order(_latest_rows(f))
         return out.drop(columns=["_o", "_u"]).reset_index(drop=True)
 
     @functools.cached_property

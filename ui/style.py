@@ -74,7 +74,7 @@ _SCRIPT = f"""
       if (home) {{
         if (!a.hasAttribute(mark)) a.setAttribute(mark, '');
         if (a.getAttribute('aria-current') !== 'page') a.setAttribute('aria-current', 'page');
-      }} else if (!home && a.hasAttribute(mark)) {{
+      }} else if (a.hasAttribute(mark)) {{
         a.removeAttribute(mark);
         // Streamlit's own mark stays where it put it (the link to this very address).
         if (new URL(a.href).pathname !== window.location.pathname)
