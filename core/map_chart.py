@@ -36,6 +36,8 @@ BAND_DASH = {
     "better (99.8%)": [1, 0], "better (95%)": [6, 2], "similar": [1, 0],
     "worse (95%)": [2, 2], "worse (99.8%)": [1, 1], "no data": [4, 4],
 }
+#: The six bands in two columns: in one row they ran off a phone-width map.
+BAND_LEGEND = alt.Legend(orient="bottom", columns=2, labelLimit=0)
 #: Fill of an ICB without a rate (no data or suppressed); its tooltip says "no data".
 NO_DATA = charts.BAND_STYLE["no data"][0]
 MAP_COLUMNS = ["area_code", "area", "region", "rate", "numerator", "denominator", "vs_england",
@@ -235,7 +237,7 @@ def _map_layout(*, boundaries: str, colour_by: str, measure: str, grey: bool,
         band_scale = alt.Scale(domain=bands, range=[charts.BAND_STYLE[b][0] for b in bands])
         shapes_layer = base.mark_geoshape().encode(
             color=alt.Color("vs_england:N", title="Compared with England", scale=band_scale,
-                            legend=alt.Legend(orient="bottom")),
+                            legend=BAND_LEGEND),
             stroke=alt.value("#231f20"),
             # The chosen ICB's outline is solid, whatever its band's dash.
             strokeDash=alt.condition("datum.selected === true", alt.value([1, 0]),
@@ -251,7 +253,7 @@ def _map_layout(*, boundaries: str, colour_by: str, measure: str, grey: bool,
                            shape=alt.Shape("vs_england:N", title="Compared with England",
                                            scale=alt.Scale(domain=bands, range=[
                                                charts.BAND_STYLE[b][1] for b in bands]),
-                                           legend=alt.Legend(orient="bottom")),
+                                           legend=BAND_LEGEND),
                            color=alt.value("#231f20"),
                            tooltip=[alt.Tooltip("area:N", title="ICB"),
                                     alt.Tooltip("vs_england:N", title="Band")]))
@@ -261,7 +263,7 @@ def _map_layout(*, boundaries: str, colour_by: str, measure: str, grey: bool,
     subtitle = [*lines, charts.source_line(synthetic), *ONS_CREDIT_LINES]
     spec = alt.layer(
         *layers, common._meta_layer(), width=width, height=height, autosize=charts.AUTOSIZE,
-        title=charts._title(subtitle),
+        title=charts._title(subtitle), padding=common.PADDING,
     ).project(type="mercator").configure_scale(
         invalid={"color": {"value": NO_DATA}}).to_dict(validate=False)
     inline = {"values": geometry(boundaries), "format": {"type": "json", "property": "features"}}

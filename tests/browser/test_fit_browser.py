@@ -177,3 +177,22 @@ def test_compare_ranking_starts_on_a_phones_first_screen(server, browser):
         assert "differ by more than chance" in main.inner_text()
     finally:
         pg.context.close()
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}px")
+@pytest.mark.parametrize("colour", ["band", "rate"])
+def test_map_legend_and_credit_fit(server, browser, size, colour):
+    """The map's title, credit lines and legend: the six bands in one row ran off a phone."""
+    pg = viewport_page(browser, *size)
+    try:
+        pg.goto(server)
+        wait_for_app(pg)
+        pg.goto(f"{server}/map?bnd=2026&colour={colour}")
+        wait_for_app(pg)
+        pg.wait_for_selector(f"{CHART} svg .role-legend-label text")
+        g = chart_geometry(pg, 0)
+        assert problems(g) == [], colour
+        labels = {t["text"] for t in g["texts"] if "legend-label" in t["role"]}
+        assert colour == "rate" or {"better (99.8%)", "no data"} <= labels, labels
+    finally:
+        pg.context.close()
