@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 import numpy as np
 import pandas as pd
@@ -145,14 +145,23 @@ def dataframe(table: pd.DataFrame | pa.Table, blank: str | None = "–",
 
 
 def share_link(params: dict[str, str], page: str) -> None:
-    """Show the link that reopens this exact view (with a copy button)."""
+    """Show the link that reopens this exact view, as a link a visitor can open, copy (right
+    click, or a long press on a phone) or select as text.
+
+    Not ``st.code``: its copy button brings Streamlit's syntax highlighter, whose script took
+    0.6-1 s of the browser's first paint of every page (``bench/browser.py``)."""
     query = urlencode(params)
     try:
         base = (st.context.url or "").split("?")[0]
     except Exception:  # no browser (AppTest)
         base = ""
-    st.caption("Link to this view: it reopens this page with every choice in the sidebar.")
-    st.code(f"{base or '/' + page}?{query}", language=None, wrap_lines=True)
+    # The query is percent-encoded by urlencode; the page's own address is quoted so that no
+    # character of it can end the Markdown link.
+    url = f"{quote(base, safe=':/%-._~') or '/' + page}?{query}"
+    st.caption("Link to this view: it reopens this page with every choice in the sidebar "
+               "(the address bar holds the same link).")
+    with st.container(key="share_link"):
+        st.markdown(f"[{md(url)}]({url})")
 
 
 #: Every ASCII punctuation character: CommonMark lets a backslash escape any of them, and with

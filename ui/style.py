@@ -46,6 +46,8 @@ _CSS = f"""
   background-color: rgba(160, 187, 187, 0.25); color: rgb(35, 31, 32); font-weight: 600;
 }}
 [data-testid="stSidebarNavLink"][{_MARK}] * {{ color: rgb(35, 31, 32); font-weight: 600; }}
+/* The share link is one long word: break it anywhere rather than run off a phone. */
+.st-key-share_link a {{ overflow-wrap: anywhere; word-break: break-all; }}
 /* The script's own element takes no room. */
 [data-testid="stElementContainer"]:has(.app-a11y-script) {{ display: none; }}
 </style>

@@ -58,3 +58,14 @@ def all_text(at: AppTest) -> str:
             parts.append(str(w.label))
             parts.append(str(getattr(w, "value", "")))
     return "\n".join(parts)
+
+
+def share_link(at: AppTest) -> str:
+    """The address of the page's "Link to this view" (``ui.render.share_link``): the target of
+    the last Markdown link in the share-link container."""
+    import re
+
+    links = [m for e in at.get("markdown")
+             for m in re.findall(r"\]\(([^()\s]*\?[^()\s]*)\)$", str(e.value))]
+    assert links, "no share link on the page"
+    return links[-1]

@@ -8,7 +8,7 @@ import re
 
 from core import explore, tables
 from core.store import Store
-from tests.app.conftest import app, chart_specs
+from tests.app.conftest import app, chart_specs, share_link
 
 BAD = re.compile(r"\b(None|nan|NaN|null)\b")
 QHL = "NHS Birmingham and Solihull ICB"
@@ -78,7 +78,7 @@ def test_london_by_name_shows_only_londons_icbs_against_england_and_the_link_car
     assert not at.exception
     assert dict(at.query_params)["region"] in ("Y56", ["Y56"])
     assert dict(at.query_params)["sort"] in ("name", ["name"])
-    link = at.code[-1].value
+    link = share_link(at)
     assert "region=Y56" in link and "sort=name" in link
     table = at.dataframe[0].value
     london = _region_icbs("Y56", "2024/25")

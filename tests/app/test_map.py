@@ -13,7 +13,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core import geography
-from tests.app.conftest import all_text, app, chart_specs
+from tests.app.conftest import all_text, app, chart_specs, share_link
 from tests.app.test_upload import shared_store, upload, upload_page  # noqa: F401
 from tests.conftest import area_rows, quarterly_csv, small_quarter
 
@@ -74,7 +74,7 @@ def test_default_boundaries_are_the_latest_published_periods_and_survive_the_sha
     at.sidebar.radio(key="w_boundaries").set_value("2026").run()
     assert at.session_state["selection"].geography == "2026"
     assert at.query_params["bnd"] == "2026"
-    link = at.code[-1].value
+    link = share_link(at)
     assert "bnd=2026" in link
     assert len(features(the_map(at)[0])) == 36
     # The link reopens the same boundaries, on another page too.
@@ -84,7 +84,7 @@ def test_default_boundaries_are_the_latest_published_periods_and_survive_the_sha
     assert len(again.sidebar.selectbox(key="w_icb").options) == 36
     again.switch_page("pages/compare.py").run()
     assert not again.exception
-    assert "bnd=2026" in again.code[-1].value
+    assert "bnd=2026" in share_link(again)
     # All 36: three new East of England ICBs take parts of split ICBs, which the published
     # 2024/25 rows (whole ICBs) cannot be summed into, so they have no figure (never another
     # area's numbers) and the table says why.

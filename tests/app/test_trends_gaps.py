@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from core.store import Store
-from tests.app.conftest import all_text, app, chart_specs
+from tests.app.conftest import all_text, app, chart_specs, share_link
 from ui import data as ui_data
 
 #: What a reader must never see: a placeholder instead of a reason.
@@ -115,7 +115,7 @@ def test_since_reopens_the_chart_from_that_period_and_the_link_keeps_it():
     assert at.metric[0].label == "Recovery rate, 2024/25" and at.metric[0].value == "50.5%"
     assert at.metric[1].label == "A year earlier (2023/24)"
     assert at.query_params["since"] == "2020/21"
-    link = next(c.value for c in at.code if "since=" in c.value)
+    link = share_link(at)
     assert parse_qs(urlsplit(link).query)["since"] == ["2020/21"]
     # The CSV starts there too.
     source = ui_data.active_source()

@@ -100,7 +100,7 @@ def test_icb_view_two_comparisons_table_download_and_shared_link(server, page, t
     assert all(r["measure"] == "recovery" for r in rows)
 
     # the shared link reopens the same view in a fresh page
-    link = pg.locator("[data-testid='stCode']").last.inner_text().strip()
+    link = pg.locator(".st-key-share_link a").last.get_attribute("href")
     assert "icb=QWO" in link and "areas=QF7%2CQOQ" in link
     assert "icb=QWO" in pg.url and "areas=QF7%2CQOQ" in pg.url  # and in the address bar
     fresh = pg.context.new_page()
