@@ -106,3 +106,5 @@ if source.session_upload:
 
 entry.mark()
 page.run()
+if explorer is not None:  # what a first switch of boundaries needs, while the visitor reads
+    data.prepare_in_background(explorer)

@@ -17,8 +17,10 @@ not read back from disk.
 
 from __future__ import annotations
 
+import logging
 import os
 import textwrap
+import threading
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -105,6 +107,41 @@ SESSION_EXPLORER = "_session_explorer"
 @st.cache_resource(show_spinner="Loading data…", max_entries=8)
 def _shared_explorer(path: str, mtime: float) -> explore.Explorer:
     return explore.Explorer(model.compact(Store(path).load()))
+
+
+_PREPARING_LOCK = threading.Lock()
+#: Background preparations started (``prepare_in_background``), for ``settle``.
+_PREPARING: list[threading.Thread] = []
+
+
+def prepare_in_background(ex: explore.Explorer) -> None:
+    """Start ``ex.prepare()`` (both ICB geographies and their look-ups) in a background
+    thread, once per Explorer: the entry point calls this after a page is drawn, so what a
+    first switch of boundaries needs is made while the visitor reads the page. Views ask the
+    same Explorer, which builds each geography once under its own lock, so a switch made
+    before the thread is done waits for it rather than building it twice."""
+    with _PREPARING_LOCK:
+        if ex.__dict__.get("_preparing") is not None:
+            return
+        thread = threading.Thread(target=_prepare, args=(ex,), name="prepare-explorer",
+                                  daemon=True)
+        ex.__dict__["_preparing"] = thread
+        _PREPARING[:] = [t for t in _PREPARING if t.is_alive()] + [thread]
+    thread.start()
+
+
+def _prepare(ex: explore.Explorer) -> None:
+    try:
+        ex.prepare()
+    except Exception:  # noqa: BLE001 - a view asking the same will show the error in words
+        logging.getLogger(__name__).exception("Preparing the store's views failed")
+
+
+def settle(timeout: float = 120.0) -> None:
+    """Wait for background preparations to finish (benchmarks and tests: a visitor reads
+    the first page before changing anything)."""
+    for thread in list(_PREPARING):
+        thread.join(timeout)
 
 
 def explorer(path: str, mtime: float, boundaries: str | None = None, *,
