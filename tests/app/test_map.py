@@ -16,6 +16,7 @@ from core import geography
 from tests.app.conftest import all_text, app, chart_specs, share_link
 from tests.app.test_upload import shared_store, upload, upload_page  # noqa: F401
 from tests.conftest import area_rows, quarterly_csv, small_quarter
+from ui import data as ui_data
 
 
 def map_page(query: dict[str, str] | None = None) -> AppTest:
@@ -190,3 +191,19 @@ def test_upload_names_an_unknown_code(shared_store):  # noqa: F811
     assert "unknown ICB code QZZ9 (NHS NOWHERE ICB)" in warnings
     assert "Region unknown" in warnings
     assert "QHM" not in warnings
+
+
+def test_the_first_page_prepares_both_geographies_in_the_background():
+    """After the first page is drawn the app makes the other ICB geography too, so the first
+    switch of boundaries does not wait for it (``ui.data.prepare_in_background``)."""
+    import streamlit as st
+
+    st.cache_resource.clear()
+    at = app()
+    at.run()
+    assert not at.exception
+    ui_data.settle()
+    source = ui_data.active_source()
+    made = ui_data._shared_explorer(source.path, source.mtime).__dict__["_by_boundaries"]
+    assert set(made) == {"2022", "2026"}
+    assert "_slices" in made["2026"].__dict__

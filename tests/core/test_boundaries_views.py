@@ -63,6 +63,24 @@ def test_default_boundaries_are_those_of_the_latest_period(ex, years):
     assert explore.Explorer(sample).default_boundaries == "2026"
 
 
+def test_prepare_makes_both_geographies_and_their_look_ups_once(years):
+    """What the app builds in the background after its first page: every geography's view of
+    the store and each one's look-ups, the same objects a view then asks for."""
+    fresh = explore.Explorer(years)
+    assert "_by_boundaries" not in fresh.__dict__
+    fresh.prepare()
+    made = fresh.__dict__["_by_boundaries"]
+    assert set(made) == set(geography.BOUNDARIES)
+    for b, exb in made.items():
+        assert fresh.in_boundaries(b) is exb
+        assert {name for name in explore.Explorer._FIRST_VIEW if name in exb.__dict__} == set(
+            explore.Explorer._FIRST_VIEW) - {"default_icb"}  # a property over _default_icb
+        assert "_default_icb" in exb.__dict__
+    series = made["2026"].__dict__["_series"]
+    fresh.prepare()  # again: nothing is rebuilt
+    assert fresh.__dict__["_by_boundaries"] is made and made["2026"]._series is series
+
+
 @pytest.mark.parametrize("b,n", [("2022", 42), ("2026", 36)])
 def test_picker_holds_the_icbs_of_the_boundaries_grouped_by_region(ex, b, n):
     exb = ex.in_boundaries(b)
