@@ -93,7 +93,7 @@ with tab_funnel:
         render.chart_block(
             funnel,
             table=view.table,
-            csv=lambda: data.with_credit(view.extra["funnel_rows"].assign(
+            csv=lambda: data.with_credit(view.extra["funnel_rows"]().assign(
                 period=period, group=sel.population, measure=sel.measure)),
             description="Funnel plot. " + view.description,
             name=f"funnel {title}",

@@ -17,6 +17,7 @@ not read back from disk.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import textwrap
@@ -271,8 +272,9 @@ def compare_view(path: str, mtime: float, period: str, group: str, measure: str,
                  adjust: bool | None = None, highlight: str | None = None, sort: str = "rate",
                  region: str | None = None, boundaries: str | None = None) -> View:
     """The ranked chart; ``extra['funnel']`` is the funnel plot's spec (None without an
-    England rate), ``extra['limits']`` its control limits and ``extra['funnel_rows']`` its
-    tidy CSV (every area's point and verdicts, then the limits).
+    England rate), ``extra['limits']`` its control limits and ``extra['funnel_rows']`` a function
+    that makes its tidy CSV when the button is pressed (every area's point and verdicts, then
+    the limits).
 
     Compared with England allowing for overdispersion (Spiegelhalter 2005) when the ICBs
     differ by more than chance, unless ``adjust`` is False (Fingertips' bands and the binomial
@@ -307,7 +309,7 @@ def compare_view(path: str, mtime: float, period: str, group: str, measure: str,
                     highlight_name=explore.pretty_name(chosen[1]) if chosen else None,
                     region=region_name, total=total, sort=sort), table,
                 {"funnel": funnel, "limits": limits, "adjusted": used, "phi": info.phi,
-                 "funnel_rows": r.funnel_rows(limits),
+                 "funnel_rows": functools.partial(r.funnel_rows, limits),
                  "overdispersed": info.overdispersed, "outside": outside,
                  "region": region_name, "shown": len(table), "total": total,
                  "dispersion": verdicts.dispersion_sentence(info, used, outside),

@@ -149,3 +149,19 @@ def test_a_year_before_icbs_shows_them_built_from_their_predecessors():
     assert not any("No ICB figures" in i.value for i in at.info)
     table = at.dataframe[0].value
     assert len(table) == 5 and chart_specs(at)
+
+
+def test_funnel_csv_is_made_when_asked_with_every_icb_shown_and_the_limits():
+    """The funnel plot's CSV (its download button's data) is made on demand from the cached
+    view: every ICB shown, with its verdicts, then the control limits."""
+    from ui import data as ui_data
+
+    source = ui_data.active_source()
+    for region, expected in ((None, 42), ("Y56", len(_region_icbs("Y56", "2024/25")))):
+        view = ui_data.compare_view(source.path, source.mtime, "2024/25", "Total", "recovery",
+                                    region=region)
+        rows = view.extra["funnel_rows"]()
+        icbs, lines = rows[rows["row"] == "ICB"], rows[rows["row"] == "limit"]
+        assert len(icbs) == expected == len(view.data)
+        assert list(icbs["area_code"]) == list(view.data["area_code"])
+        assert len(lines) == 5 * len(view.extra["limits"]) > 0
