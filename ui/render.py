@@ -94,6 +94,11 @@ def chart_block(
     )
 
 
+#: Text starting with any of ``export.FORMULA_PREFIXES``: one pass over a column (a table is
+#: checked on every rerun that shows it).
+_FORMULA_START = "^[" + "".join(re.escape(p) for p in export.FORMULA_PREFIXES) + "]"
+
+
 def neutral(table: pd.DataFrame | pa.Table) -> pd.DataFrame | pa.Table:
     """The table with text a spreadsheet would run as a formula prefixed with ``'``, as every
     CSV export does (``export.neutralise``): the table's own toolbar offers "Download as CSV",
@@ -105,11 +110,8 @@ def neutral(table: pd.DataFrame | pa.Table) -> pd.DataFrame | pa.Table:
     for i, col in enumerate(columns):
         if not (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)):
             continue
-        risky = None
-        for prefix in export.FORMULA_PREFIXES:
-            hit = pc.starts_with(col, prefix)
-            risky = hit if risky is None else pc.or_(risky, hit)
-        if risky is None or not pc.any(risky).as_py():
+        risky = pc.match_substring_regex(col, _FORMULA_START)
+        if not pc.any(risky).as_py():
             continue
         quote, empty = pa.scalar("'", col.type), pa.scalar("", col.type)
         columns[i] = pc.if_else(risky, pc.binary_join_element_wise(quote, col, empty), col)
