@@ -488,8 +488,7 @@ class Explorer(Catalogue):
         # once here, so every later step reads why it has no figure instead of inferring it.
         columns["redrawn"] = redrawn
         _add_rates(columns, measure)
-        eng = self._england(where, measure)
-        eng_rate = float(eng["rate"][0]) if eng is not None else None
+        eng_rate = self._england_rate(where, measure)
         benchmark = eng_rate / 100 if eng_rate is not None else np.nan
         columns["vs_england"] = np.asarray(stats.compare_two_levels(
             columns["numerator"], columns["denominator"], benchmark), dtype=object)
@@ -514,6 +513,17 @@ class Explorer(Catalogue):
         england = None if row is None else frame_of(
             row, self.frame.index[self._slices[(*where, "England")][:1]]).iloc[0]
         return frame_of(take_columns(columns, ranked), index[ranked]), england
+
+    def _england_rate(self, where: tuple[str, str, str], measure: str) -> float | None:
+        """England's rate in one (period, group, breakdown), from its counts alone (a view
+        needs no other column of England's row), or None without an England row."""
+        eng = self._slices.get((*where, "England"), _NONE)[:1]
+        if not len(eng):
+            return None
+        spec, arrays = model.MEASURES[measure], self._arrays
+        counts = {c: arrays[c][eng] for c in {spec["numerator"], spec["published"],
+                                              "finished", "not_at_caseness"}}
+        return float(_add_rates(counts, measure)["rate"][0])
 
     def _england(self, where: tuple[str, str, str], measure: str) -> dict[str, object] | None:
         """England's row of one (period, group, breakdown) with its rates, or None."""
