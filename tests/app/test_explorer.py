@@ -6,7 +6,7 @@ import pytest
 
 from core import explore
 from core.store import Store
-from tests.app.conftest import all_text, app, chart_specs
+from tests.app.conftest import all_text, app, chart_specs, share_link
 
 PAGES = ["pages/trends.py", "pages/compare.py", "pages/inequalities.py", "pages/about.py",
          "pages/upload.py"]
@@ -301,7 +301,7 @@ def test_url_round_trip():
     assert at.sidebar.radio(key="w_measure").value == "reliable_recovery"
     assert at.sidebar.multiselect(key="w_areas").value == ["QF7", "Y56"]
     assert at.sidebar.toggle(key="w_show_ci").value is False
-    link = at.get("code")[-1].value
+    link = share_link(at)
     for part in ("view=ICB", "icb=QOQ", "pop=BME", "areas=QF7%2CY56", "ci=0"):
         assert part in link
 
