@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from core import explore, overdispersion, verdicts
+from core import explore, headlines, overdispersion, verdicts
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,7 @@ def rank_icbs(ex: explore.Explorer, period: str, group: str, measure: str,
     total = len(index)
     if total:  # as ``with_rounding``: an empty table gains no columns
         columns.update(verdicts.rounded_columns(columns, measure))
-    trends = verdicts.history_trends(ex.history_columns(period, group, measure), period)
+    trends = headlines.history_trends(ex.history_columns(period, group, measure), period)
     columns["trend"] = pd.array([trends.get(c, "could not be calculated")
                                  for c in columns["area_code"].tolist()], dtype="str")
     outside = verdicts.outside_of(columns["vs_fingertips"], columns["vs_adjusted"],

@@ -25,7 +25,7 @@ render.chart_block(
     description=view.description,
     name=f"gap {name}",
 )
-# Is the gap widening? (core.verdicts.gap_trend: weighted least squares on the gap)
+# Is the gap widening? (core.headlines.gap_trend: weighted least squares on the gap)
 st.markdown(render.md(view.extra["trend"]))
 
 st.subheader("Where the gap comes from", anchor=False)

@@ -28,7 +28,17 @@ import pandas as pd
 import pyarrow as pa
 import streamlit as st
 
-from core import charts, explore, export, map_chart, model, provenance, ranking, verdicts
+from core import (
+    charts,
+    explore,
+    export,
+    headlines,
+    map_chart,
+    model,
+    provenance,
+    ranking,
+    verdicts,
+)
 from core.store import Store
 
 UPLOAD_KEY = "session_store_path"
@@ -227,7 +237,7 @@ def trend_view(path: str, mtime: float, keys: tuple[explore.SeriesKey, ...], mea
     the ICB geography (None: the store's default).
 
     ``extra['headline']`` also holds ``gap``: the BAME − White British gap of the main
-    series' area in its latest period (``verdicts.gap_headline``)."""
+    series' area in its latest period (``headlines.gap_headline``)."""
     ex = explorer(path, mtime, boundaries)
     rolling = rolling and kind == "quarter"
     t = trend(path, mtime, keys, measure, rolling, kind, boundaries)
@@ -239,14 +249,14 @@ def trend_view(path: str, mtime: float, keys: tuple[explore.SeriesKey, ...], mea
                                 per_year=4 if kind == "quarter" else 1)
     if headline:  # tested change, recent trend (on the plain quarters), figures as rounded
         plain = trend(path, mtime, keys, measure, False, kind, boundaries) if rolling else t
-        headline.update(verdicts.headline_figures(t, plain, main))
+        headline.update(headlines.headline_figures(t, plain, main))
         key = keys[main]
         gap, widening = gap_summary(path, mtime, key.level, key.area_code, measure, kind,
                                     boundaries)
         latest = plain[(plain["series_order"].to_numpy() == main)
                        & plain["rate"].notna().to_numpy()]["period"]
         if len(latest):
-            headline["gap"] = verdicts.gap_headline(
+            headline["gap"] = headlines.gap_headline(
                 gap, str(latest.iat[-1]), widening,
                 "quarters" if kind == "quarter" else "financial years")
     return View(_credited(spec, kind), explore.trend_table(shown, measure),
@@ -322,13 +332,13 @@ def gap_summary(path: str, mtime: float, level: str, code: str, measure: str,
                 kind: str = "quarter", boundaries: str | None = None
                 ) -> tuple[pd.DataFrame, object]:
     """The BAME − White British gap of one area over every period (``Explorer.gap``) and
-    whether it is widening over the last five (``verdicts.gap_trend``; None without data):
+    whether it is widening over the last five (``headlines.gap_trend``; None without data):
     what the inequalities page charts and the trend page's headline states."""
     ex = explorer(path, mtime, boundaries)
     g = ex.gap(level, code, measure, kind=kind)
     both = ex.series_counts([explore.SeriesKey(level, code, "BME"),
                              explore.SeriesKey(level, code, "White British")], measure, kind)
-    return g, (verdicts.gap_trend_of(*both) if len(both[0]["rate"]) else None)
+    return g, (headlines.gap_trend_of(*both) if len(both[0]["rate"]) else None)
 
 
 @st.cache_resource(show_spinner=False, max_entries=128)
@@ -341,7 +351,7 @@ def gap_view(path: str, mtime: float, level: str, code: str, measure: str, name:
     spec = charts.gap_spec(g, domain=ex.domain(kind), title=f"BAME minus White British, {name}",
                            synthetic=ex.synthetic, frames=True)
     unit = "quarters" if kind == "quarter" else "financial years"
-    sentence = (verdicts.gap_trend_sentence(widening, unit=unit) if widening is not None
+    sentence = (headlines.gap_trend_sentence(widening, unit=unit) if widening is not None
                 else "Whether the gap is widening could not be calculated: no data.")
     return View(_credited(spec, kind), explore.gap_table(g), explore.describe_gap(g, name, measure),
                 g, {"trend": sentence, "trend_verdict": getattr(widening, "verdict", "")})

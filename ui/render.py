@@ -218,7 +218,7 @@ def headline(h: dict) -> None:
     c1.markdown(target, help=TARGET_HELP)
     c2.metric(f"A year earlier ({h['earlier_period']})" if h.get("earlier_period") else
               "A year earlier", h["change"] or "no data", delta=h["delta"],
-              # Coloured only when the change is significant (core.verdicts.change).
+              # Coloured only when the change is significant (core.headlines.change).
               delta_color=h.get("delta_color", "normal"),
               help=h.get("change_help") or "The same quarter a year before; the change is in "
               "percentage points.")

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core import explore, model, ranking, trend_tests, verdicts
+from core import explore, headlines, model, ranking, trend_tests, verdicts
 from core.store import Store
 
 RATES = st.lists(st.sampled_from([np.nan, 10.0, 20.0, 20.0, 35.5, 50.0, 61.25]), max_size=60)
@@ -77,7 +77,7 @@ def _by_frames(ex: explore.Explorer, period: str, group: str, measure: str, sort
     table, england = ex.compare(period, group, measure)
     table, _, _ = verdicts.compare_areas(table, england)
     table = verdicts.with_rounding(table, measure)
-    trends = verdicts.area_trends(ex.history(period, group), measure, period=period)
+    trends = headlines.area_trends(ex.history(period, group), measure, period=period)
     table["trend"] = table["area_code"].map(trends).fillna("could not be calculated")
     return verdicts.sort_areas(verdicts.explain_missing(verdicts.in_region(table, region)),
                                sort)

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core import explore, rounding, stats, trend_tests, verdicts
+from core import explore, headlines, rounding, stats, trend_tests, verdicts
 from tests.core import real
 
 
@@ -88,12 +88,12 @@ def test_chance_sentence_for_42_areas():
 def test_real_england_bme_decreasing_white_british_flat_and_gap_widening(years):
     five = years[years["period"] >= "2020/21"]
     data = _series(five, ["BME", "White British"])
-    assert verdicts.trend_words(verdicts.series_trend(data, 0)) == "↓ decreasing"
-    assert verdicts.trend_words(verdicts.series_trend(data, 1)) == "→ no significant change"
-    gap = verdicts.gap_trend(data)
+    assert headlines.trend_words(headlines.series_trend(data, 0)) == "↓ decreasing"
+    assert headlines.trend_words(headlines.series_trend(data, 1)) == "→ no significant change"
+    gap = headlines.gap_trend(data)
     assert gap.verdict == "widening"
-    assert "widening" in verdicts.gap_trend_sentence(gap) and "least-squares" in \
-        verdicts.gap_trend_sentence(gap)
+    assert "widening" in headlines.gap_trend_sentence(gap) and "least-squares" in \
+        headlines.gap_trend_sentence(gap)
 
 
 def test_trend_is_not_tested_across_a_gap():
@@ -101,9 +101,9 @@ def test_trend_is_not_tested_across_a_gap():
                          "numerator": [50, 52, np.nan, 56, 58, 60],
                          "denominator": [100.0] * 6})
     data["rate"] = data["numerator"] / data["denominator"] * 100
-    t = verdicts.series_trend(data)
+    t = headlines.series_trend(data)
     assert t.verdict == trend_tests.NOT_CALCULATED
-    assert verdicts.trend_words(t) == "could not be calculated"
+    assert headlines.trend_words(t) == "could not be calculated"
 
 
 def test_compare_table_trend_from_history_of_same_period_kind(years):
@@ -111,9 +111,9 @@ def test_compare_table_trend_from_history_of_same_period_kind(years):
     assert set(hist["period"]) == {"2022/23", "2023/24", "2024/25"}
     assert set(hist["level"]) == {"ICB"}
     # Three years of ICBs: fewer than five points, said in words rather than guessed.
-    assert set(verdicts.area_trends(hist, "recovery").values()) == {"could not be calculated"}
+    assert set(headlines.area_trends(hist, "recovery").values()) == {"could not be calculated"}
     eng = explore.Explorer(years).history("2024/25", "BME", level="England")
-    words = verdicts.area_trends(eng, "recovery")
+    words = headlines.area_trends(eng, "recovery")
     assert len(words) == 1 and list(words.values()) == ["↓ decreasing"]
 
 
@@ -131,14 +131,14 @@ def _two(now: tuple[int, int], then: tuple[int, int]) -> pd.DataFrame:
 
 def test_change_not_significant_is_neutral_and_from_the_shown_figures():
     # 50.7% against 50.9% (the example): -0.2 points, grey, no significant change.
-    h = verdicts.change(_two((507, 1000), (509, 1000)))
+    h = headlines.change(_two((507, 1000), (509, 1000)))
     assert h["delta"] == "-0.2 points" and h["delta_color"] == "off"
     assert h["verdict"] == "no significant change" and h["earlier"] == "50.9%"
     assert "Newcombe" in h["help"]
 
 
 def test_change_significant_is_coloured_with_a_verdict():
-    h = verdicts.change(_two((60000, 100000), (50000, 100000)))
+    h = headlines.change(_two((60000, 100000), (50000, 100000)))
     assert h["delta"] == "+10.0 points" and h["delta_color"] == "normal"
     assert h["verdict"] == "higher"
 
@@ -148,7 +148,7 @@ def test_change_significant_is_coloured_with_a_verdict():
 def test_change_equals_the_difference_of_the_figures_shown(n1, o1, n2, o2):
     o1, o2 = min(o1, n1), min(o2, n2)
     data = _two((o1, n1), (o2, n2))
-    h = verdicts.change(data)
+    h = headlines.change(data)
     shown_now = float(verdicts.pct(data["rate"].iloc[-1]).rstrip("%"))
     shown_then = float(h["earlier"].rstrip("%"))
     assert h["delta"] == f"{shown_now - shown_then:+.1f} points"
@@ -157,11 +157,11 @@ def test_change_equals_the_difference_of_the_figures_shown(n1, o1, n2, o2):
 
 def test_headline_figures_lag_follows_the_kind_of_period(years):
     data = _series(years, ["Total"])
-    assert verdicts.lag_of(data) == 1
-    h = verdicts.headline_figures(data)
+    assert headlines.lag_of(data) == 1
+    h = headlines.headline_figures(data)
     assert h["earlier_period"] == "2023/24"
     assert h["trend"].split(" ", 1)[1] in ("increasing", "decreasing", "no significant change")
-    assert verdicts.lag_of(_two((1, 2), (1, 2))) == 4
+    assert headlines.lag_of(_two((1, 2), (1, 2))) == 4
 
 
 # --- Rounding and suppression ----------------------------------------------------------------
@@ -257,7 +257,7 @@ def test_real_england_gap_headline_2024_25(years):
     gap = ex.gap("England", "ENG", kind="year")
     both = ex.trend([explore.SeriesKey("England", "ENG", "BME"),
                      explore.SeriesKey("England", "ENG", "White British")], kind="year")
-    h = verdicts.gap_headline(gap, "2024/25", verdicts.gap_trend(both), "financial years")
+    h = headlines.gap_headline(gap, "2024/25", headlines.gap_trend(both), "financial years")
     assert h["label"] == "BAME − White British, 2024/25"
     assert h["value"] == "−4.2 points" and h["significant"] is True
     assert h["interval"] == "95% interval −4.5 to −3.9 points"
@@ -285,7 +285,7 @@ def _gap_frame(values: list[tuple[str, float, float, float, str]]) -> pd.DataFra
     (("Q", np.nan, np.nan, np.nan, ""), "no data", "No gap for Q: no data: nothing published"),
 ])
 def test_gap_headline_in_words(row, value, start):
-    h = verdicts.gap_headline(_gap_frame([row]), "Q")
+    h = headlines.gap_headline(_gap_frame([row]), "Q")
     assert h["value"] == value and h["verdict"].startswith(start)
     assert h["trend"] == "could not be calculated"
     shown = " ".join(v for v in h.values() if isinstance(v, str))
@@ -293,6 +293,6 @@ def test_gap_headline_in_words(row, value, start):
 
 
 def test_gap_headline_for_a_period_the_frame_lacks_says_no_data():
-    h = verdicts.gap_headline(_gap_frame([("A", -1.0, -2.0, -0.1, "")]), "B")
+    h = headlines.gap_headline(_gap_frame([("A", -1.0, -2.0, -0.1, "")]), "B")
     assert h["value"] == "no data" and h["verdict"].startswith("No gap for B: no data")
     assert h["trend_words"].endswith("to A: could not be calculated")
