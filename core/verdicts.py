@@ -188,25 +188,6 @@ def england_columns(numerator: np.ndarray, denominator: np.ndarray, england: flo
     return out, info, used
 
 
-def funnel_limits(table: pd.DataFrame, baseline_percent: float | None, tau2: float = 0.0
-                  ) -> pd.DataFrame:
-    """Funnel control limits across the areas' denominators, widened by ``tau2`` (0: the
-    binomial limits, as ``explore.funnel``). Same columns as ``explore.funnel``."""
-    den = (table["denominator"].to_numpy("float64", na_value=np.nan) if "denominator" in table
-           else np.array([]))
-    den = den[~np.isnan(den)]
-    if not len(den) or baseline_percent is None or pd.isna(baseline_percent):
-        return pd.DataFrame()
-    n = np.unique(np.geomspace(max(den.min() * 0.8, 5), den.max() * 1.1, 120).round())
-    p0 = baseline_percent / 100
-    out = {"denominator": n}
-    for conf, name in ((0.95, "95"), (0.998, "998")):
-        lo, hi = overdispersion.adjusted_limits(p0, n, tau2, conf)
-        out[f"low{name}"], out[f"high{name}"] = np.asarray(lo) * 100, np.asarray(hi) * 100
-    out["baseline"] = np.full(len(n), baseline_percent, dtype=float)
-    return pd.DataFrame(out)
-
-
 #: How Compare ICBs orders its rows (``ui.state.SORTS`` words them).
 SORT_KEYS = ("rate", "name", "size")
 #: The note of an area whose rate is missing because NHS England withheld a count.
@@ -327,66 +308,6 @@ def missing_columns(why: np.ndarray, columns: dict[str, np.ndarray]) -> dict[str
     return out
 
 
-#: What each funnel line is called in the funnel's CSV.
-FUNNEL_LINES = {"baseline": "England", "low95": "95% lower", "high95": "95% upper",
-                "low998": "99.8% lower", "high998": "99.8% upper"}
-
-
-def funnel_rows(table: pd.DataFrame, limits: pd.DataFrame, adjusted: bool) -> pd.DataFrame:
-    """The funnel plot as tidy rows: one per area (``row`` "ICB": its counts, rate, interval
-    and verdicts) and one per point of each control line (``row`` "limit": ``limit`` names the
-    line, ``rate`` is its value at that ``denominator``), so the CSV holds what the chart
-    draws. ``limits_rule`` says how the limits were drawn."""
-    return funnel_frame({c: table[c].array for c in _FUNNEL_AREA if c in table},
-                        len(table), limits, adjusted)
-
-
-#: The area columns of the funnel's CSV, and what each is called there.
-_FUNNEL_AREA = {"area_code": "area_code", "area_name": "area_name", "region": "region",
-                "numerator": "numerator", "denominator": "denominator", "rate": "rate",
-                "ci95_low": "ci95_low", "ci95_high": "ci95_high",
-                "vs_england": "compared_with_england",
-                "vs_adjusted": "compared_allowing_for_spread",
-                "vs_fingertips": "compared_unadjusted", "vs_target": "against_target",
-                "note": "note", "synthetic": "synthetic"}
-
-
-def funnel_frame(areas: dict[str, np.ndarray], n: int, limits: pd.DataFrame, adjusted: bool
-                 ) -> pd.DataFrame:
-    """``funnel_rows`` from the areas' columns as arrays (``n`` areas), built in one go:
-    the limit rows leave the area columns empty (a flag column then holds its values and
-    empties, as object); with no limits each column keeps its type."""
-    rule = ("allowing for overdispersion (Spiegelhalter 2005)" if adjusted
-            else "binomial (unadjusted)")
-    lines = 0 if limits.empty else len(limits) * len(FUNNEL_LINES)
-    out: dict[str, object] = {"row": pd.array(["ICB"] * n + ["limit"] * lines, dtype="str")}
-    for col, name in _FUNNEL_AREA.items():
-        if col not in areas:
-            continue
-        values = areas[col]
-        if lines:
-            values = np.asarray(values)
-            fill = np.full(lines, np.nan, dtype=values.dtype if values.dtype.kind == "f"
-                           else object)
-            values = np.concatenate([values if values.dtype.kind == "f"
-                                     else values.astype(object), fill])
-        out[name] = values
-    if lines:
-        den = limits["denominator"].to_numpy("float64")
-        out["limit"] = np.concatenate([np.full(n, "", dtype=object), np.repeat(
-            np.array(list(FUNNEL_LINES.values()), dtype=object), len(limits))])
-        tail = {"denominator": np.tile(den, len(FUNNEL_LINES)),
-                "rate": np.concatenate([limits[c].to_numpy("float64") for c in FUNNEL_LINES])}
-        for col, values in tail.items():
-            if col in out:
-                out[col][n:] = values
-            else:
-                out[col] = np.concatenate([np.full(n, np.nan), values])
-    out["limit"] = pd.array(out["limit"] if lines else np.full(n, "", dtype=object), dtype="str")
-    out["limits_rule"] = pd.array(np.full(n + lines, rule, dtype=object), dtype="str")
-    return pd.DataFrame(out)
-
-
 def outside_counts(table: pd.DataFrame) -> dict[str, int]:
     """How many areas lie outside the 99.8% limits (and the 95% ones: ``...95``), unadjusted
     and adjusted, from the bands: an area is outside the 99.8% limits exactly when its band is
@@ -470,9 +391,9 @@ def compare_columns(table: pd.DataFrame) -> dict[str, np.ndarray]:
 
 
 __all__ = [
-    "pct", "range_text", "with_rounding", "compare_areas", "funnel_limits", "outside_counts",
+    "pct", "range_text", "with_rounding", "compare_areas", "outside_counts",
     "dispersion_sentence", "chance_sentence", "rounding_columns", "compare_columns",
-    "sort_areas", "in_region", "why_no_rate", "explain_missing", "funnel_rows",
+    "sort_areas", "in_region", "why_no_rate", "explain_missing",
     "rounded_columns", "england_columns", "sort_order", "missing_words", "missing_columns",
-    "funnel_frame", "outside_of", "no_rate_words", "with_columns",
+    "outside_of", "no_rate_words", "with_columns",
 ]

@@ -305,7 +305,7 @@ def compare_view(path: str, mtime: float, period: str, group: str, measure: str,
         title += f", {region_name} region"
     dots = charts.compare_spec(table, eng_rate, title=title, synthetic=ex.synthetic,
                                measure=measure, frames=True, highlight=highlight)
-    limits = verdicts.funnel_limits(table, eng_rate, info.tau2 if used else 0.0)
+    limits = ranking.funnel_limits(table, eng_rate, info.tau2 if used else 0.0)
     funnel = None if limits.empty else charts.funnel_spec(
         table, limits, title=f"Funnel plot: {title}", synthetic=ex.synthetic, measure=measure,
         frames=True, highlight=highlight)

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core import explore, export, tables, verdicts
+from core import explore, export, ranking, tables, verdicts
 from core.store import Store
 from tests.core import real
 
@@ -124,10 +124,10 @@ def test_table_marks_your_icb_with_words(compared):
 
 def test_funnel_rows_hold_every_icb_and_the_limits_neutralised(compared):
     table, england, info, used = compared
-    limits = verdicts.funnel_limits(table, england["rate"], info.tau2 if used else 0.0)
+    limits = ranking.funnel_limits(table, england["rate"], info.tau2 if used else 0.0)
     hostile = table.copy()
     hostile.loc[hostile.index[0], "area_name"] = "=HYPERLINK(\"http://x\")"
-    rows = verdicts.funnel_rows(hostile, limits, used)
+    rows = ranking.funnel_rows(hostile, limits, used)
     icbs, lines = rows[rows["row"] == "ICB"], rows[rows["row"] == "limit"]
     assert len(icbs) == 42 and icbs["area_code"].is_unique
     assert list(icbs["compared_with_england"]) == list(table["vs_england"])
@@ -142,4 +142,4 @@ def test_funnel_rows_hold_every_icb_and_the_limits_neutralised(compared):
     assert parsed[0]["area_name"] == "'=HYPERLINK(\"http://x\")"
     assert all(v not in ("None", "nan", "NaN", "null") for r in parsed for v in r.values())
     # Without an England rate: the ICBs alone.
-    assert set(verdicts.funnel_rows(table, pd.DataFrame(), False)["row"]) == {"ICB"}
+    assert set(ranking.funnel_rows(table, pd.DataFrame(), False)["row"]) == {"ICB"}

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core import explore, headlines, rounding, stats, trend_tests, verdicts
+from core import explore, headlines, ranking, rounding, stats, trend_tests, verdicts
 from tests.core import real
 
 
@@ -69,11 +69,11 @@ def test_unadjusted_control_gives_fingertips_bands_exactly(compared):
 def test_funnel_limits_widen_with_tau2_and_match_binomial_without(compared):
     table, england = compared
     _, info, _ = verdicts.compare_areas(table, england)
-    plain = verdicts.funnel_limits(table, england["rate"], 0.0)
+    plain = ranking.funnel_limits(table, england["rate"], 0.0)
     pd.testing.assert_frame_equal(plain, explore.funnel(table, england["rate"]))
-    wide = verdicts.funnel_limits(table, england["rate"], info.tau2)
+    wide = ranking.funnel_limits(table, england["rate"], info.tau2)
     assert (wide["high998"] > plain["high998"]).all() and (wide["low998"] < plain["low998"]).all()
-    assert verdicts.funnel_limits(table, None).empty
+    assert ranking.funnel_limits(table, None).empty
 
 
 def test_chance_sentence_for_42_areas():
