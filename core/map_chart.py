@@ -238,7 +238,7 @@ def _map_layout(*, boundaries: str, colour_by: str, measure: str, grey: bool,
         shapes_layer = base.mark_geoshape().encode(
             color=alt.Color("vs_england:N", title="Compared with England", scale=band_scale,
                             legend=BAND_LEGEND),
-            stroke=alt.value("#231f20"),
+            stroke=alt.StrokeValue("#231f20"),
             # The chosen ICB's outline is solid, whatever its band's dash.
             strokeDash=alt.condition("datum.selected === true", alt.value([1, 0]),
                                      alt.StrokeDash("vs_england:N", legend=None, scale=alt.Scale(
@@ -249,12 +249,12 @@ def _map_layout(*, boundaries: str, colour_by: str, measure: str, grey: bool,
                    .transform_lookup(lookup="area_code", from_=alt.LookupData(
                        alt.NamedData(name=VALUES), "area_code", ["area", "vs_england"]))
                    .mark_point(filled=True, size=70, stroke="white", strokeWidth=1, opacity=1)
-                   .encode(longitude="lon:Q", latitude="lat:Q",
+                   .encode(longitude=alt.Longitude("lon:Q"), latitude=alt.Latitude("lat:Q"),
                            shape=alt.Shape("vs_england:N", title="Compared with England",
                                            scale=alt.Scale(domain=bands, range=[
                                                charts.BAND_STYLE[b][1] for b in bands]),
                                            legend=BAND_LEGEND),
-                           color=alt.value("#231f20"),
+                           color=alt.ColorValue("#231f20"),
                            tooltip=[alt.Tooltip("area:N", title="ICB"),
                                     alt.Tooltip("vs_england:N", title="Band")]))
         layers = [shapes_layer, markers]

@@ -17,8 +17,15 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+from altair.utils.schemapi import disable_debug_mode
 
 from core import model
+
+# Altair checks every object against the Vega-Lite schema as it is made ("debug mode"), about
+# a third of the time a layout takes to build. Each layout is built once per set of options
+# and every one is checked whole against the schema, and rendered, by the tests
+# (tests/core/test_charts.py), so the app builds them without the per-object checks.
+disable_debug_mode()
 
 PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#999999"]
 #: A population's line dash and point shape, in the model's order (the one table of them).

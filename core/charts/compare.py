@@ -102,14 +102,14 @@ def _compare_layout(*, has_england: bool, synthetic: str, measure: str,
     layers = [
         common._meta_layer(),
         base.mark_rule(strokeWidth=1.5, color="#425563").encode(
-            y=y, x=alt.X("ci95_low:Q", title=f"{label} (%)", scale=x_scale), x2="ci95_high:Q"),
+            y=y, x=alt.X("ci95_low:Q", title=f"{label} (%)", scale=x_scale), x2=alt.X2("ci95_high:Q")),
         *points,
         _ring(y, quiet("rate")),
         # An area with no rate keeps its row, saying why where its point would be.
         every.transform_filter("!isValid(datum.rate) || !isFinite(datum.rate)")
         .transform_calculate(**calc).mark_text(
             align="left", baseline="middle", dx=4, fontStyle="italic", color="#425563")
-        .encode(y=y, x=alt.value(0), text="missing:N", tooltip=tooltip),
+        .encode(y=y, x=alt.XValue(0), text=alt.Text("missing:N"), tooltip=tooltip),
     ]
     if lines:  # England and the target as lines named in a legend: no label to overlap
         layers.append(alt.Chart(common._named("references")).mark_rule(color="#231f20").encode(
@@ -186,21 +186,21 @@ def _funnel_layout(*, has_england: bool, synthetic: str, measure: str,
         common._meta_layer(),
         alt.Chart(common._named("limits")).mark_line(color="#425563", clip=True).encode(
             x=x, y=alt.Y("rate:Q", title=f"{label} (%)", scale=alt.Scale(zero=False)),
-            detail="limit:N",
+            detail=alt.Detail("limit:N"),
             strokeDash=alt.StrokeDash("kind:N", title="Lines", scale=alt.Scale(
                 domain=["England", "95% limits", "99.8% limits"], range=[[1, 0], [6, 3], [2, 2]]),
                 legend=alt.Legend(orient="bottom", labelLimit=0))),
         *common._points(areas.transform_calculate(**calc).encode(
-            x=x, y="rate:Q", color=color, shape=shape, tooltip=tooltip)),
+            x=x, y=alt.Y("rate:Q"), color=color, shape=shape, tooltip=tooltip)),
         _ring("rate:Q", x),
         # Named beside its ring, on the side with room (``left``: in the left part of the plot),
         # on short lines (``lines``), so a long name fits that side on a phone.
         alt.Chart(common._named("chosen")).mark_text(
             align="left", dx=14, fontWeight="bold", color="#000000", lineBreak="\n")
-        .encode(x=x, y="rate:Q", text="lines:N").transform_filter("datum.left === true"),
+        .encode(x=x, y=alt.Y("rate:Q"), text=alt.Text("lines:N")).transform_filter("datum.left === true"),
         alt.Chart(common._named("chosen")).mark_text(
             align="right", dx=-14, fontWeight="bold", color="#000000", lineBreak="\n")
-        .encode(x=x, y="rate:Q", text="lines:N").transform_filter("datum.left !== true"),
+        .encode(x=x, y=alt.Y("rate:Q"), text=alt.Text("lines:N")).transform_filter("datum.left !== true"),
         width=width, autosize=common.AUTOSIZE, config=common.CONFIG, height=420,
         padding=common.PADDING,
         title=common._title(["Each point is an area; outside the dotted lines is unlikely by chance.",
@@ -281,14 +281,14 @@ def _groups_layout(*, synthetic: str, measure: str, width: int | str) -> alt.Lay
         data.mark_rule(color="#425563").encode(
             y=y, x=alt.X("ci95_low:Q", title=f"{label} (%)", scale=alt.Scale(zero=False),
                          axis=x_axis),
-            x2="ci95_high:Q"),
+            x2=alt.X2("ci95_high:Q")),
         *common._points(data.transform_calculate(**calc).encode(
-            y=y, x="rate:Q", tooltip=tooltip, color=alt.value("#0072B2"),
-            shape=alt.value("diamond"))),
+            y=y, x=alt.X("rate:Q"), tooltip=tooltip, color=alt.ColorValue("#0072B2"),
+            shape=alt.ShapeValue("diamond"))),
     ]
     if measure == "recovery":
         layers.append(alt.Chart(alt.InlineData(values=[{"x": model.TARGET_PERCENT}]))
-                      .mark_rule(strokeDash=[4, 4], color="#231f20").encode(x="x:Q"))
+                      .mark_rule(strokeDash=[4, 4], color="#231f20").encode(x=alt.X("x:Q")))
     return alt.layer(*layers, width=width, autosize=common.AUTOSIZE, config=common.CONFIG,
                      height=alt.Step(3 * GROUP_LINE + 6), padding=common.PADDING,
                      title=common._title([("Dashed line: the 50% target. " if measure == "recovery"

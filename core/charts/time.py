@@ -50,20 +50,20 @@ def _period_spans(domain: tuple[str, ...]) -> list[alt.Chart]:
     gaps = [p for p in periods.UNPUBLISHED_QUARTERS if p in domain]
     layers = [
         alt.Chart(common._named("synthetic")).mark_rect(color="#999999", opacity=0.18, **span)
-        .encode(x=x, x2="period:O"),
+        .encode(x=x, x2=alt.X2("period:O")),
         alt.Chart(common._named("synthetic")).mark_text(align="left", baseline="top", dx=2, y=2,
                                                  fontSize=10, color="#425563")
-        .encode(x=x, text="label:N").transform_filter("datum.label != ''"),
+        .encode(x=x, text=alt.Text("label:N")).transform_filter("datum.label != ''"),
         alt.Chart(common._named("highlight")).mark_rect(color="#E69F00", opacity=0.3, **span)
-        .encode(x=x, x2="period:O"),
+        .encode(x=x, x2=alt.X2("period:O")),
     ]
     if gaps:
         g = alt.InlineData(values=[{"period": p, "text": f"{p}: not published"} for p in gaps])
         layers += [
-            alt.Chart(g).mark_rect(color="#768692", opacity=0.3, **span).encode(x=x, x2="period:O"),
+            alt.Chart(g).mark_rect(color="#768692", opacity=0.3, **span).encode(x=x, x2=alt.X2("period:O")),
             # Below the row of "synthetic sample" labels (y 2 to 14), which may run across.
             alt.Chart(g).mark_text(angle=270, align="right", baseline="middle", y=18,
-                                   color="#231f20", fontSize=11).encode(x=x, text="text:N"),
+                                   color="#231f20", fontSize=11).encode(x=x, text=alt.Text("text:N")),
         ]
     return layers
 
@@ -134,14 +134,14 @@ def _trend_layout(*, domain: tuple[str, ...], measure: str, show_ci: bool, synth
     layers = [*_period_spans(domain), common._meta_layer()]
     if show_ci:  # the main series only: seven overlapping bands cannot be read
         layers.append(base.mark_area(opacity=0.16, invalid="break-paths-show-domains").encode(
-            x=x, y=alt.Y("ci95_low:Q", title=f"{label} (%)"), y2="ci95_high:Q",
-            color=color, detail="path:N").transform_filter("datum.main === true"))
+            x=x, y=alt.Y("ci95_low:Q", title=f"{label} (%)"), y2=alt.Y2("ci95_high:Q"),
+            color=color, detail=alt.Detail("path:N")).transform_filter("datum.main === true"))
     layers.append(base.mark_line(invalid="break-paths-show-domains").encode(
-        x=x, y=y, color=color, strokeDash=dash, detail="path:N",
+        x=x, y=y, color=color, strokeDash=dash, detail=alt.Detail("path:N"),
         strokeWidth=alt.condition("datum.main === true", alt.value(3), alt.value(1.8))))
     # The y domain (data and 45-55) is set once, on the line; the other layers share it.
     valid = base.transform_filter("isValid(datum.rate)").transform_calculate(**calc)
-    layers += common._points(valid.encode(x=x, y="rate:Q", color=color, shape=shape,
+    layers += common._points(valid.encode(x=x, y=alt.Y("rate:Q"), color=color, shape=shape,
                                           tooltip=tooltip))
     if approximate:
         layers.append(common._approximate_ring(valid.encode(x=x, tooltip=tooltip), "rate:Q"))
@@ -157,10 +157,10 @@ def _trend_layout(*, domain: tuple[str, ...], measure: str, show_ci: bool, synth
     if measure == "recovery":
         target = alt.InlineData(values=[{"y": model.TARGET_PERCENT, "text": "50% target"}])
         layers.append(alt.Chart(target).mark_rule(color="#231f20", strokeDash=[4, 4],
-                                                  strokeWidth=1.5).encode(y="y:Q"))
+                                                  strokeWidth=1.5).encode(y=alt.Y("y:Q")))
         layers.append(alt.Chart(target).mark_text(
             align="right", baseline="bottom", dx=-2, dy=-3, fontWeight="bold", color="#231f20",
-            x="width").encode(y="y:Q", text="text:N"))
+            x="width").encode(y=alt.Y("y:Q"), text=alt.Text("text:N")))
     subtitle = [
         f"{model.MEASURES[measure]['numerator_label']} ÷ (finished a course of treatment − "
         "not at caseness at the start)."
@@ -290,11 +290,11 @@ def _gap_layout(*, domain: tuple[str, ...], synthetic: str, width: int | str, la
                .encode(x=x, y=alt.Y("below:Q", scale=None, axis=None), tooltip=gap_tips))
     return alt.layer(
         *_period_spans(domain), common._meta_layer(),
-        alt.Chart(alt.InlineData(values=[{"y": 0}])).mark_rule(color="#231f20").encode(y="y:Q"),
+        alt.Chart(alt.InlineData(values=[{"y": 0}])).mark_rule(color="#231f20").encode(y=alt.Y("y:Q")),
         data.transform_filter("isValid(datum.gap)").mark_rule(color="#425563").encode(
-            x=x, y=alt.Y("gap_low:Q", title="Difference (percentage points)"), y2="gap_high:Q"),
+            x=x, y=alt.Y("gap_low:Q", title="Difference (percentage points)"), y2=alt.Y2("gap_high:Q")),
         *common._points(valid.encode(
-            x=x, y="gap:Q", shape=sig, tooltip=tooltip, color=alt.value("#0072B2"))),
+            x=x, y=alt.Y("gap:Q"), shape=sig, tooltip=tooltip, color=alt.ColorValue("#0072B2"))),
         *ring,
         crosses,
         width=width, autosize=common.AUTOSIZE, config=common.CONFIG, height=GAP_HEIGHT,
