@@ -14,8 +14,11 @@ Every text cell is neutralised against spreadsheet formula injection: an area na
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from core import model, periods, rounding, stats
 
@@ -33,6 +36,30 @@ BOUNDARY_COLUMNS = ["approximate", "boundaries_note"]
 #: Decimal places kept in exported rates and limits (display uses 1).
 EXPORT_DECIMALS = 6
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+#: Text starting with any of ``FORMULA_PREFIXES``: one pass over an Arrow column.
+_FORMULA_START = "^[" + "".join(re.escape(p) for p in FORMULA_PREFIXES) + "]"
+#: Schema metadata of an Arrow table ``neutral_table`` has checked.
+NEUTRAL_KEY = b"neutralised"
+
+
+def neutral_table(table: pa.Table) -> pa.Table:
+    """An Arrow table (a display table) with formula text prefixed with ``'``, as
+    ``neutralise`` does for a frame, marked in its schema metadata as checked: a view's table
+    is made once and shown on every rerun, and the mark saves checking it each time."""
+    meta = table.schema.metadata or {}
+    if meta.get(NEUTRAL_KEY) == b"1":
+        return table
+    columns = list(table.columns)
+    for i, col in enumerate(columns):
+        if not (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)):
+            continue
+        risky = pc.match_substring_regex(col, _FORMULA_START)
+        if pc.any(risky).as_py():
+            quote, empty = pa.scalar("'", col.type), pa.scalar("", col.type)
+            columns[i] = pc.if_else(risky, pc.binary_join_element_wise(quote, col, empty), col)
+    schema = table.schema.with_metadata({**meta, NEUTRAL_KEY: b"1"})
+    return pa.Table.from_arrays(columns, schema=schema)
+
 
 
 def select(

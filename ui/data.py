@@ -100,6 +100,11 @@ class View:
     data: pd.DataFrame
     extra: dict = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        # Formula text neutralised once, when the view is made, not on every rerun showing it.
+        if isinstance(self.table, pa.Table):
+            object.__setattr__(self, "table", export.neutral_table(self.table))
+
 
 def active_source() -> Source:
     """The store this browser session sees: the shared one, or its own merged upload."""

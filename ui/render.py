@@ -9,7 +9,6 @@ from urllib.parse import quote, urlencode
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 import streamlit as st
 
 from core import charts, export
@@ -94,29 +93,15 @@ def chart_block(
     )
 
 
-#: Text starting with any of ``export.FORMULA_PREFIXES``: one pass over a column (a table is
-#: checked on every rerun that shows it).
-_FORMULA_START = "^[" + "".join(re.escape(p) for p in export.FORMULA_PREFIXES) + "]"
-
-
 def neutral(table: pd.DataFrame | pa.Table) -> pd.DataFrame | pa.Table:
     """The table with text a spreadsheet would run as a formula prefixed with ``'``, as every
     CSV export does (``export.neutralise``): the table's own toolbar offers "Download as CSV",
-    which exports exactly what is displayed. A table with no such text is returned as it is."""
+    which exports exactly what is displayed. A table with no such text is returned as it is;
+    an Arrow table already checked (``export.neutral_table``, as every cached view's is) is
+    not checked again on each rerun."""
     if isinstance(table, pd.DataFrame):
         return _neutral_frame(table)
-    columns = list(table.columns)
-    changed = False
-    for i, col in enumerate(columns):
-        if not (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)):
-            continue
-        risky = pc.match_substring_regex(col, _FORMULA_START)
-        if not pc.any(risky).as_py():
-            continue
-        quote, empty = pa.scalar("'", col.type), pa.scalar("", col.type)
-        columns[i] = pc.if_else(risky, pc.binary_join_element_wise(quote, col, empty), col)
-        changed = True
-    return pa.table(columns, schema=table.schema) if changed else table
+    return export.neutral_table(table)
 
 
 def _neutral_frame(frame: pd.DataFrame) -> pd.DataFrame:

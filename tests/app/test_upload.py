@@ -606,7 +606,9 @@ def test_neutral_leaves_numbers_and_plain_tables_alone():
     from ui.render import neutral
 
     plain_table = pa.table({"Area": ["England", "North"], "Rate": [-1.5, 2.0]})
-    assert neutral(plain_table) is plain_table
+    checked = neutral(plain_table)
+    assert checked.equals(plain_table)
+    assert neutral(checked) is checked  # marked as checked: not checked again on a rerun
     risky = pa.table({"Area": ["=1+1", "+x", "ok", None, "@a", "-2"], "n": [-1, 2, 3, 4, 5, 6]})
     out = neutral(risky)
     assert out.column("Area").to_pylist() == ["'=1+1", "'+x", "ok", None, "'@a", "'-2"]
