@@ -1,11 +1,12 @@
 """The questions the explorer asks of the store, answered by one ``Explorer`` per store.
 
-Pages stay thin because everything they show is computed from here: which areas and series a
-store offers (``core.catalogue``), their rates over every quarter or financial year with
-missing periods as explicit gaps, and the gap between two groups (``core.series``), the
-compare-areas table (``core.comparing``), and here the store seen in one ICB geography, the
-look-ups every question reads, and the rates by ethnic group. What a person reads beside each
-(the table in words, the text alternative, the headline) is in ``core.tables``.
+Pages stay thin because everything they show is computed from here. What a store offers
+(areas, series, periods) is ``core.catalogue``'s; each series over every quarter or financial
+year (missing periods as explicit gaps) and the gap between two groups, ``core.series``'s;
+the compare-areas table, ``core.comparing``'s. This module holds the store seen in one ICB
+geography, the look-ups every question reads, and the rates by ethnic group. What a person
+reads beside each (the table in words, the text alternative, the headline) is in
+``core.tables``.
 """
 
 from __future__ import annotations
