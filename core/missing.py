@@ -2,13 +2,16 @@
 
 A blank on a chart or in a table must never be left unexplained: NHS England suppressed the
 count, never published the quarter, has not published the period yet, or there is simply no
-figure. ``core.explore`` gives each empty point one of these reasons (its ``status`` and
-``note``); tables and tooltips show the sentence.
+figure. ``missing_status`` gives each empty point of a series one of these reasons (its
+``status``; ``gap_notes`` a gap's ``note`` from its two groups'); tables and tooltips show
+the sentence.
 """
 
 from __future__ import annotations
 
 import numpy as np
+
+from core import periods
 
 NOT_PUBLISHED = "not published"  # 2020/21 Q2: NHS England never published it
 SUPPRESSED = "suppressed"  # NHS England published * (a count under 5)
@@ -49,3 +52,38 @@ def _explain_one(text: str) -> str:
         return f"{text}: {MEANING[text]}"
     group, _, reason = text.partition(": ")
     return f"{group}: {reason} ({MEANING[reason]})" if reason in MEANING else text
+
+
+def missing_status(domain: list[str], no_rate: np.ndarray, suppressed: np.ndarray,
+                   stored: np.ndarray, series: int, rolling: bool = False) -> np.ndarray:
+    """Why each point of ``series`` blocks of ``domain`` (flattened, one block per series) has
+    no value, "" where it has one: never published (2020/21 Q2), suppressed, not yet published
+    (after the series' last stored period), no complete window (rolling), or no data."""
+    each = len(domain)
+    period = np.tile(np.asarray(domain, dtype=object), series)
+    unpublished = np.isin(period, list(periods.UNPUBLISHED_QUARTERS))
+    position = np.tile(np.arange(each), series)
+    has_row = np.asarray(stored, dtype=bool).reshape(series, each) if each else np.zeros(
+        (series, 0), dtype=bool)
+    last = np.array([np.flatnonzero(r)[-1] if r.any() else -1 for r in has_row])
+    later = (position > np.repeat(last, each)) & np.repeat(last >= 0, each)
+    status = np.where(unpublished, NOT_PUBLISHED, np.where(
+        ~no_rate, "", np.where(suppressed, SUPPRESSED, np.where(
+            later, NOT_YET_PUBLISHED, NO_WINDOW if rolling else NO_DATA))))
+    return status.astype(object)
+
+
+def gap_notes(status_a: np.ndarray, status_b: np.ndarray, missing: np.ndarray,
+              names: tuple[str, str]) -> np.ndarray:
+    """Why a gap has no value, from its two groups' reasons: one reason when both share it
+    ("not published"), else each group's ("BAME: suppressed"); "" where the gap has a value."""
+    out = np.full(len(missing), "", dtype=object)
+    for i in np.flatnonzero(missing):
+        a, b = status_a[i], status_b[i]
+        if a and b:
+            out[i] = a if a == b else f"{names[0]}: {a}; {names[1]}: {b}"
+        elif a or b:
+            out[i] = f"{names[0]}: {a}" if a else f"{names[1]}: {b}"
+        else:  # both rates present but no interval (a zero denominator)
+            out[i] = NO_DATA
+    return out

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from core import explore, headlines, overdispersion, verdicts
+from core.columns import frame_of, take_columns
 
 
 @dataclass(frozen=True)
@@ -70,14 +71,14 @@ def rank_icbs(ex: explore.Explorer, period: str, group: str, measure: str,
     shown = shown[verdicts.sort_order(columns["area"][shown], (
         columns["rate"] if sort == "rate" else columns["denominator"])[shown], sort)]
     if len(shown) or not total:
-        columns = explore.take_columns(columns, shown)
+        columns = take_columns(columns, shown)
         columns.update(verdicts.missing_columns(verdicts.missing_words(
             columns["rate"], columns["suppressed"],
             columns.get("status", np.full(len(shown), "", dtype=object)),
             columns["redrawn"]), columns))
-        table = explore.frame_of(columns, index[shown])
+        table = frame_of(columns, index[shown])
     else:  # no row of the region: the whole table's column types
-        table = verdicts.explain_missing(explore.frame_of(columns, index).iloc[shown])
+        table = verdicts.explain_missing(frame_of(columns, index).iloc[shown])
         columns = None
     return Ranking(table, eng_rate, info, used, outside, total, region, columns)
 

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core import explore, headlines, model, ranking, trend_tests, verdicts
+from core import columns, explore, headlines, model, ranking, trend_tests, verdicts
 from core.store import Store
 
 RATES = st.lists(st.sampled_from([np.nan, 10.0, 20.0, 20.0, 35.5, 50.0, 61.25]), max_size=60)
@@ -23,7 +23,7 @@ def test_rank_descending_is_pandas_sort_values_order_ties_and_gaps_included(rate
     values = np.array(rates, dtype=float)
     expected = pd.DataFrame({"rate": values}).sort_values(
         "rate", ascending=False, na_position="last").index.to_numpy()
-    assert explore.rank_descending(values).tolist() == expected.tolist()
+    assert columns.rank_descending(values).tolist() == expected.tolist()
 
 
 def _one_by_one(codes, groups, kinds, quarter, year, o, n, points):

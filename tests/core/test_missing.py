@@ -1,4 +1,4 @@
-"""core.missing and explore.missing_status: every empty point of a series has its reason."""
+"""core.missing (``missing_status``): every empty point of a series has its reason."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from core import explore, missing
+from core import missing
 
 DOMAIN = ["2020/21 Q1", "2020/21 Q2", "2020/21 Q3", "2020/21 Q4", "2021/22 Q1"]
 
@@ -17,10 +17,10 @@ def test_each_reason_in_its_place():
     no_rate = np.array([0, 1, 1, 0, 0, 1, 1, 0, 0, 1], dtype=bool)
     suppressed = np.array([0, 0, 1, 0, 0, 0, 0, 0, 0, 0], dtype=bool)
     stored = np.array([1, 0, 1, 1, 1, 0, 0, 1, 1, 0], dtype=bool)
-    got = explore.missing_status(DOMAIN, no_rate, suppressed, stored, 2).tolist()
+    got = missing.missing_status(DOMAIN, no_rate, suppressed, stored, 2).tolist()
     assert got == ["", "not published", "suppressed", "", "",
                    "no data", "not published", "", "", "not yet published"]
-    rolled = explore.missing_status(DOMAIN, no_rate, suppressed, stored, 2, rolling=True)
+    rolled = missing.missing_status(DOMAIN, no_rate, suppressed, stored, 2, rolling=True)
     assert rolled[5] == "no complete four quarters" and rolled[9] == "not yet published"
 
 
@@ -28,7 +28,7 @@ def test_each_reason_in_its_place():
                 max_size=10))
 def test_a_point_without_a_value_always_has_a_reason(flags):
     no_rate, suppressed, stored = (np.array(v, dtype=bool) for v in zip(*flags, strict=True))
-    got = explore.missing_status(DOMAIN, no_rate, suppressed, stored, 2)
+    got = missing.missing_status(DOMAIN, no_rate, suppressed, stored, 2)
     published = np.tile(np.array(DOMAIN) != "2020/21 Q2", 2)
     assert all(s != "" for s in got[no_rate])
     assert all(s == "" for s in got[~no_rate & published])
@@ -47,7 +47,7 @@ def test_explain_spells_out_reasons_and_never_says_none():
 
 def test_gap_notes_name_the_group_without_a_value():
     names = ("BAME", "White British")
-    got = explore.gap_notes(np.array(["suppressed", "", "no data", "", ""], dtype=object),
+    got = missing.gap_notes(np.array(["suppressed", "", "no data", "", ""], dtype=object),
                             np.array(["no data", "not yet published", "no data", "", ""],
                                      dtype=object),
                             np.array([True, True, True, True, False]), names)

@@ -1,0 +1,81 @@
+"""A view's columns as plain arrays: taken at a few positions, joined end to end, given
+their rates, and made into a frame once, at the end.
+
+A compare table or a trend reads a few dozen rows out of the whole store; taking them from
+NumPy (or pandas') arrays costs microseconds where each pandas step on a frame costs about a
+millisecond, so ``core.explore``, ``core.comparing`` and ``core.ranking`` work on these
+column dictionaries and build a frame only when the view is finished.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from core import model, stats
+
+#: No rows: the positions of a series or slice the store does not hold.
+NO_ROWS = np.array([], dtype=int)
+
+
+def _floats(values: object) -> np.ndarray:
+    """A column's values as floats, NaN where missing."""
+    if isinstance(values, np.ndarray):
+        return values if values.dtype.kind == "f" else values.astype("float64")
+    return values.to_numpy("float64", na_value=np.nan)
+
+
+def texts(values: object) -> list:
+    """A text column's values as a Python list (None/NaN kept as they are)."""
+    return values.tolist() if isinstance(values, np.ndarray) else list(values)
+
+
+def add_rates(columns: dict[str, object], measure: str) -> dict[str, object]:
+    """``columns`` (an area's stored columns) with the rate, its intervals, the published
+    rate and the small-numbers flag of ``measure``, added in place; returns them."""
+    spec = model.MEASURES[measure]
+    num = _floats(columns[spec["numerator"]])
+    den = _floats(columns["finished"]) - _floats(columns["not_at_caseness"])
+    columns.update(stats.rate_columns(num, den))
+    columns["published_rate"] = _floats(columns[spec["published"]])
+    columns["small_numbers"] = den < stats.SMALL_DENOMINATOR
+    return columns
+
+
+#: The columns that say which period and population a row is for.
+PERIOD_KEYS = ("period", "period_start", "period_end", "period_type", "breakdown", "group",
+                "group_parent")
+
+
+def join(a: object, b: object) -> object:
+    """Two pieces of one column, end to end, keeping the column's type."""
+    if isinstance(a, np.ndarray):
+        return np.concatenate([a, np.asarray(b, dtype=a.dtype)])
+    return type(a)._concat_same_type([a, b])
+
+
+def rank_descending(values: np.ndarray) -> np.ndarray:
+    """The order ``sort_values(ascending=False, na_position="last")`` gives a float column
+    (pandas' own steps, ties included), without building a frame to sort."""
+    values = np.asarray(values, dtype=float)
+    mask = np.isnan(values)
+    idx = np.arange(len(values))
+    non_nans, non_nan_idx = values[~mask][::-1], idx[~mask][::-1]
+    indexer = non_nan_idx[non_nans.argsort(kind="quicksort")][::-1]
+    return np.concatenate([indexer, np.flatnonzero(mask)])
+
+
+def take_columns(columns: dict[str, object], at: np.ndarray) -> dict[str, object]:
+    """Every column's values at positions ``at``."""
+    return {c: v[at] if isinstance(v, np.ndarray) else v.take(at) for c, v in columns.items()}
+
+
+def frame_of(columns: dict[str, object], index: pd.Index | None = None,
+             objects: tuple[str, ...] = ("period_start", "period_end", "geo_note")
+             ) -> pd.DataFrame:
+    """One frame from finished columns, built once. The ``objects`` columns keep the object
+    dtype they have in the store (dates; ``geo_note``); other text arrays become pandas'
+    text dtype, as assigning them to a frame column would make them."""
+    return pd.DataFrame({c: pd.Series(v, dtype=object, index=index, copy=False)
+                         if c in objects and isinstance(v, np.ndarray) else v
+                         for c, v in columns.items()}, index=index, copy=False)
