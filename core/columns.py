@@ -18,8 +18,8 @@ from core import model, stats
 NO_ROWS = np.array([], dtype=int)
 
 
-def _floats(values: object) -> np.ndarray:
-    """A column's values as floats, NaN where missing."""
+def floats(values: object) -> np.ndarray:
+    """A column's values (NumPy or a pandas array) as floats, NaN where missing."""
     if isinstance(values, np.ndarray):
         return values if values.dtype.kind == "f" else values.astype("float64")
     return values.to_numpy("float64", na_value=np.nan)
@@ -34,10 +34,10 @@ def add_rates(columns: dict[str, object], measure: str) -> dict[str, object]:
     """``columns`` (an area's stored columns) with the rate, its intervals, the published
     rate and the small-numbers flag of ``measure``, added in place; returns them."""
     spec = model.MEASURES[measure]
-    num = _floats(columns[spec["numerator"]])
-    den = _floats(columns["finished"]) - _floats(columns["not_at_caseness"])
+    num = floats(columns[spec["numerator"]])
+    den = floats(columns["finished"]) - floats(columns["not_at_caseness"])
     columns.update(stats.rate_columns(num, den))
-    columns["published_rate"] = _floats(columns[spec["published"]])
+    columns["published_rate"] = floats(columns[spec["published"]])
     columns["small_numbers"] = den < stats.SMALL_DENOMINATOR
     return columns
 

@@ -65,8 +65,7 @@ class Comparisons:
 
     def _rows(self, pos: np.ndarray) -> dict[str, object]:
         """Every stored column of the rows at ``pos``, in the store's order."""
-        return {c: v[pos] if isinstance(v, np.ndarray) else v.take(pos)
-                for c, v in self._columns.items()}
+        return take_columns(self._columns, pos)
 
     def compare_columns(self, period: str, group: str = "Total", measure: str = "recovery",
                         level: str = "ICB"

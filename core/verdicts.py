@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from core import missing, model, overdispersion, rounding, stats, trend_tests
+from core.columns import floats
 
 #: Bands of the compare chart; a rate given only as a range is not compared.
 NOT_COMPARED = "no data"
@@ -88,13 +89,6 @@ def with_columns(data: pd.DataFrame, new: dict[str, np.ndarray]) -> pd.DataFrame
     return pd.DataFrame(columns, index=data.index, copy=False)
 
 
-def _floats(values: object) -> np.ndarray:
-    """A column's values (NumPy or a pandas array) as floats, NaN where missing."""
-    if isinstance(values, np.ndarray):
-        return values if values.dtype.kind == "f" else values.astype("float64")
-    return values.to_numpy("float64", na_value=np.nan)
-
-
 #: The columns rounding replaces where a rate is a range or not reliable.
 _RATES = ("rate", "ci95_low", "ci95_high", "ci998_low", "ci998_high")
 
@@ -109,7 +103,7 @@ def rounded_columns(columns: dict[str, np.ndarray], measure: str = "recovery", l
     n = len(columns["finished"])
     lv = (np.asarray(columns["level"], dtype=object) if "level" in columns
           else np.full(n, level, object))
-    args = (*(_floats(columns[c]) for c in ("finished", "not_at_caseness", spec["numerator"])),
+    args = (*(floats(columns[c]) for c in ("finished", "not_at_caseness", spec["numerator"])),
             lv)
     a95 = rounding.assess_columns(*args, confidence=0.95, parts=parts)
     status = a95["status"]
@@ -122,13 +116,13 @@ def rounded_columns(columns: dict[str, np.ndarray], measure: str = "recovery", l
                          ("ci95_high", a95["ci_high"]), ("ci998_low", a998["ci_low"]),
                          ("ci998_high", a998["ci_high"])):
             if col in columns:
-                values = _floats(columns[col]).copy()
+                values = floats(columns[col]).copy()
                 values[ranged] = src[ranged]
                 out[col] = values
     if unreliable.any():
         for col in _RATES:
             if col in columns:
-                values = _floats(out.get(col, columns[col])).copy()
+                values = floats(out.get(col, columns[col])).copy()
                 values[unreliable] = np.nan
                 out[col] = values
     own = _text(columns["note"]) if "note" in columns else np.full(n, "", object)
