@@ -22,6 +22,7 @@ import logging
 import os
 import textwrap
 import threading
+import time
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -133,7 +134,8 @@ _PREPARING: list[threading.Thread] = []
 def prepare_in_background(ex: explore.Explorer) -> None:
     """Start ``ex.prepare()`` (both ICB geographies and their look-ups) in a background
     thread, once per Explorer: the entry point calls this after a page is drawn, so what a
-    first switch of boundaries needs is made while the visitor reads the page. Views ask the
+    first switch of boundaries needs is made while the visitor reads the page (from
+    ``PREPARE_AFTER`` seconds on, once the page has been sent). Views ask the
     same Explorer, which builds each geography once under its own lock, so a switch made
     before the thread is done waits for it rather than building it twice."""
     with _PREPARING_LOCK:
@@ -146,7 +148,13 @@ def prepare_in_background(ex: explore.Explorer) -> None:
     thread.start()
 
 
+#: Seconds the background preparation waits before it starts: the server's own thread needs
+#: Python's lock to send the page just drawn, and the preparation would hold it.
+PREPARE_AFTER = 1.0
+
+
 def _prepare(ex: explore.Explorer) -> None:
+    time.sleep(PREPARE_AFTER)
     try:
         ex.prepare()
     except Exception:  # noqa: BLE001 - a view asking the same will show the error in words
