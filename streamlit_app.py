@@ -106,5 +106,7 @@ if source.session_upload:
 
 entry.mark()
 page.run()
-if explorer is not None:  # what a first switch of boundaries needs, while the visitor reads
+# What a first switch of boundaries needs, made while the visitor reads: for the store every
+# session shares (made once per process), not for one session's upload, which goes with it.
+if explorer is not None and not source.session_upload:
     data.prepare_in_background(explorer)
