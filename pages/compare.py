@@ -63,42 +63,46 @@ if view.extra["region"]:
                "the region; the spread and the limits come from every ICB.")
 title = f"{measure_label}, {group_label}, {period}" + (
     f", {view.extra['region']} region" if view.extra["region"] else "")
-tab_dots, tab_funnel = st.tabs(["Ranked with intervals", "Funnel plot"])
-with tab_dots:
-    render.chart_block(
-        view.spec,
-        table=view.table,
-        csv=lambda: data.with_credit(table.drop(columns=["area", "region"])
-                                     .assign(measure=sel.measure)),
-        description=view.description,
-        name=f"compare {title}",
-        blank="–",
-        note="Counts below England level are rounded to 5 by NHS England: the table gives each "
-        "rate's range under rounding, flags approximate ones and says where a count was "
-        "suppressed. The recent trend is Fingertips' (last five periods, 99.8%). Fewer than 30 "
-        "people makes a rate unreliable.",
-    )
-with tab_funnel:
-    if funnel is None:
-        st.info("No England rate for this selection, so no funnel limits.")
-    else:
-        st.caption(
-            "A funnel plot shows each ICB's rate against its size. The lines are England's rate "
-            "and the 95% and 99.8% control limits around it"
-            + (", widened for the spread ICBs really have (overdispersion)" if
-               view.extra["adjusted"] else "")
-            + ": an ICB outside the 99.8% limits is unlikely to differ from England by chance "
-            "alone."
-        )
+# Only the open tab's chart is drawn (the other is one click away, and in the link).
+tab_dots, tab_funnel = st.tabs(list(state.COMPARE_CHARTS.values()),
+                               **sidebar.bound_tabs("chart", state.COMPARE_CHARTS))
+if tab_dots.open:
+    with tab_dots:
         render.chart_block(
-            funnel,
+            view.spec,
             table=view.table,
-            csv=lambda: data.with_credit(view.extra["funnel_rows"]().assign(
-                period=period, group=sel.population, measure=sel.measure)),
-            description="Funnel plot. " + view.description,
-            name=f"funnel {title}",
+            csv=lambda: data.with_credit(table.drop(columns=["area", "region"])
+                                         .assign(measure=sel.measure)),
+            description=view.description,
+            name=f"compare {title}",
             blank="–",
+            note="Counts below England level are rounded to 5 by NHS England: the table gives each "
+            "rate's range under rounding, flags approximate ones and says where a count was "
+            "suppressed. The recent trend is Fingertips' (last five periods, 99.8%). Fewer than 30 "
+            "people makes a rate unreliable.",
         )
+if tab_funnel.open:
+    with tab_funnel:
+        if funnel is None:
+            st.info("No England rate for this selection, so no funnel limits.")
+        else:
+            st.caption(
+                "A funnel plot shows each ICB's rate against its size. The lines are England's rate "
+                "and the 95% and 99.8% control limits around it"
+                + (", widened for the spread ICBs really have (overdispersion)" if
+                   view.extra["adjusted"] else "")
+                + ": an ICB outside the 99.8% limits is unlikely to differ from England by chance "
+                "alone."
+            )
+            render.chart_block(
+                funnel,
+                table=view.table,
+                csv=lambda: data.with_credit(view.extra["funnel_rows"]().assign(
+                    period=period, group=sel.population, measure=sel.measure)),
+                description="Funnel plot. " + view.description,
+                name=f"funnel {title}",
+                blank="–",
+            )
 st.subheader("How ICBs are compared", anchor=False)
 method()
 st.info(view.extra["dispersion"], icon=":material/functions:")

@@ -19,6 +19,7 @@ from ui.render import md
 from ui.state import (
     BOUNDARIES,
     COLOURS,
+    COMPARE_CHARTS,
     MAX_AREAS,
     MAX_POPULATIONS,
     PAGE_CONTROLS,
@@ -34,7 +35,7 @@ from ui.state import (
 # its own key and copied into a widget key ("w_...") just before the widget is drawn.
 FIELDS = ("view", "icb", "population", "measure", "compare", "areas", "show_ci", "show_england",
           "rolling", "period", "at", "unadjusted", "detailed", "sort", "region", "boundaries",
-          "since", "colour")
+          "since", "colour", "chart")
 CHOSEN = "_period_chosen"
 #: The query string this session wrote (or accepted) last.
 WRITTEN = "_url_written"
@@ -86,6 +87,21 @@ def bound(name: str, default: object = None) -> dict:
     return {"key": _bind(name, default), "on_change": _keep, "args": (name,)}
 
 
+def bound_tabs(name: str, tabs: dict[str, str]) -> dict:
+    """Keyword arguments for ``st.tabs(list(tabs.values()), **...)`` that keep the open tab
+    in the selection field ``name`` (a key of ``tabs``, whose values are the tabs' labels),
+    so it is in the URL. With them Streamlit tells each tab whether it is ``open``, and a
+    page draws only the open one."""
+    wkey = f"w_{name}"
+    st.session_state[wkey] = tabs.get(st.session_state[name], next(iter(tabs.values())))
+    return {"key": wkey, "on_change": _keep_tab, "args": (name, tabs)}
+
+
+def _keep_tab(name: str, tabs: dict[str, str]) -> None:
+    label = st.session_state[f"w_{name}"]
+    st.session_state[name] = next((k for k, v in tabs.items() if v == label), next(iter(tabs)))
+
+
 def _boundaries_changed() -> None:
     """Keep the chosen ICB across a switch of boundaries: the ICB of the new geography that
     holds most of it (``core.boundaries.corresponding_icb``)."""
@@ -133,6 +149,8 @@ def render(ex: explore.Explorer, page: str = "trends") -> Selection:
         ss["sort"] = "rate"
     if ss["colour"] not in COLOURS:
         ss["colour"] = "rate"
+    if ss["chart"] not in COMPARE_CHARTS:
+        ss["chart"] = "ranked"
     shown = set(PAGE_CONTROLS.get(page, ()))
     if not shown:
         return _finish()

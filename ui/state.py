@@ -17,6 +17,8 @@ MAX_AREAS = 2  # ICB view: other areas
 VIEWS = ("National", "ICB")
 #: How Compare ICBs can order its rows.
 SORTS = {"rate": "By rate", "name": "By name", "size": "By size (denominator)"}
+#: The two charts of Compare ICBs, each in its own tab (only the open one is drawn).
+COMPARE_CHARTS = {"ranked": "Ranked with intervals", "funnel": "Funnel plot"}
 #: What colours the map of ICBs.
 COLOURS = {"rate": "Rate", "band": "Compared with England"}
 #: The two ICB geographies (issue 10): the 42 ICBs of July 2022 and the 36 of April 2026.
@@ -28,7 +30,7 @@ PAGE_CONTROLS: dict[str, tuple[str, ...]] = {
     "trends": ("period", "view", "icb", "population", "measure", "compare", "areas",
                "show_england", "show_ci", "rolling", "since", "boundaries"),
     "compare": ("period", "icb", "population", "measure", "at", "unadjusted", "sort", "region",
-                "boundaries"),
+                "boundaries", "chart"),
     "inequalities": ("period", "view", "icb", "measure", "at", "detailed", "boundaries"),
     "map": ("period", "icb", "population", "measure", "at", "boundaries", "colour"),
 }
@@ -62,6 +64,8 @@ class Selection:
     boundaries: str | None = None
     #: Map of ICBs: colour by the rate or by the comparison band (a key of ``COLOURS``).
     colour: str = "rate"
+    #: Compare ICBs: the chart tab open (a key of ``COMPARE_CHARTS``).
+    chart: str = "ranked"
     #: Trend charts start at this period (None: the first one).
     since: str | None = None
     #: The ICB geography every view is drawn in: ``boundaries``, else the store's default.
@@ -100,6 +104,8 @@ class Selection:
             p["sort"] = self.sort
         if self.colour != "rate":
             p["colour"] = self.colour
+        if self.chart != "ranked":
+            p["chart"] = self.chart
         return p
 
     def area(self, ex: explore.Explorer) -> tuple[str, str, str]:
@@ -170,6 +176,7 @@ def from_params(params: Mapping[str, str], ex: explore.Explorer) -> Selection:
     s.detailed = get("det") == "1"
     s.sort = get("sort") if get("sort") in SORTS else "rate"
     s.colour = get("colour") if get("colour") in COLOURS else "rate"
+    s.chart = get("chart") if get("chart") in COMPARE_CHARTS else "ranked"
     s.region = get("region") if get("region") in region_codes(ex) else None
     return s
 

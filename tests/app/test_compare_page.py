@@ -29,12 +29,36 @@ def _descriptions(at) -> list[str]:
             if c.value.startswith("Description")]
 
 
+def _open(at, chart: str) -> None:
+    """Open one of the two chart tabs, as a click does (only the open one is drawn)."""
+    at.session_state["chart"] = chart
+    at.run()
+    assert not at.exception
+
+
 def _charts(at) -> tuple[dict, dict]:
-    """(ranked chart's datasets, funnel's datasets)."""
-    specs = chart_specs(at)
-    ranked = next(f for s, f in specs if "references" in f)
-    funnel = next(f for s, f in specs if "limits" in f)
+    """(ranked chart's datasets, funnel's datasets): the funnel's tab opened, then the ranked
+    one again."""
+    ranked = next(f for s, f in chart_specs(at) if "references" in f)
+    _open(at, "funnel")
+    funnel = next(f for s, f in chart_specs(at) if "limits" in f)
+    _open(at, "ranked")
     return ranked, funnel
+
+
+def test_only_the_open_charts_tab_is_drawn_and_the_link_names_it():
+    at = _compare({"period": "year"})
+    drawn = chart_specs(at)
+    assert len(drawn) == 1 and "references" in drawn[0][1]  # the ranked chart, by default
+    assert "chart" not in at.query_params
+    _open(at, "funnel")
+    drawn = chart_specs(at)
+    assert len(drawn) == 1 and "limits" in drawn[0][1]
+    assert _descriptions(at)[0].startswith("Description: Funnel plot.")
+    assert dict(at.query_params)["chart"] in ("funnel", ["funnel"])
+    assert "chart=funnel" in share_link(at)
+    again = _compare({"period": "year", "chart": "funnel"})  # the link reopens the funnel
+    assert [("limits" in f) for _, f in chart_specs(again)] == [True]
 
 
 def _region_icbs(code: str, period: str) -> set[str]:
@@ -58,7 +82,10 @@ def test_your_icb_marked_in_ranking_funnel_table_and_both_texts():
     assert table.columns[0] == "Your ICB"
     assert table.loc[table["Your ICB"] == tables.YOURS, "ICB"].tolist() == [QHL]
     assert (table["Your ICB"] == "").sum() == len(table) - 1
-    ranked_text, funnel_text = _descriptions(at)
+    ranked_text = _descriptions(at)[0]
+    _open(at, "funnel")
+    funnel_text = _descriptions(at)[0]
+    _open(at, "ranked")
     for text in (ranked_text, funnel_text):
         # Its real 2024/25 rate and place (41st of 42), in words.
         assert f"Your ICB, {QHL}: 47.7%, 41st highest of 42" in text

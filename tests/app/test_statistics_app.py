@@ -94,7 +94,7 @@ def test_compare_adjusted_by_default_with_phi_and_both_verdicts(period):
 
 
 def test_compare_switch_gives_unadjusted_limits_and_fingertips_bands():
-    at = _open("pages/compare.py", {"period": "quarter"})
+    at = _open("pages/compare.py", {"period": "quarter", "chart": "funnel"})  # its tab open
     adjusted_limits = _funnel_width(at)
     at.toggle(key="w_unadjusted").set_value(True).run()
     assert not at.exception

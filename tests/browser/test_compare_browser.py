@@ -41,6 +41,14 @@ def open_compare(pg, server: str, query: str) -> None:
     pg.wait_for_selector(f"{CHART} svg .role-axis-label text")
 
 
+def open_tab(pg, label: str) -> None:
+    """Click one of Compare's chart tabs and wait for its chart: only the open tab's chart is
+    drawn, so the click reruns the page."""
+    pg.locator("[data-testid='stTab']").filter(has_text=label).first.click()
+    wait_for_app(pg)
+    pg.wait_for_selector(f"{CHART} svg .role-axis-label text")
+
+
 #: The ranked chart's geometry, read in the page: the plot area, every point (not the
 #: legend's symbols), the numeric x-axis labels, and every text with Vega's role.
 GEOMETRY = """chart => {
@@ -104,9 +112,8 @@ def test_funnel_marks_your_icb_and_its_csv_holds_every_icb_and_the_limits(server
                                                                             tmp_path):
     pg = sized
     open_compare(pg, server, "period=year&view=ICB&icb=QHL")
-    pg.locator("[data-testid='stTab']").filter(has_text="Funnel plot").first.click()
-    pg.wait_for_timeout(1000)
-    g = geometry(pg, 1)
+    open_tab(pg, "Funnel plot")
+    g = geometry(pg, 0)  # only the open tab's chart is drawn
     # Named beside its ring, on short lines (SVG gives their text without the breaks).
     assert any(t["text"].replace(" ", "") == CHOSEN.replace(" ", "") and t["w"] > 0
                for t in g["texts"]), g["texts"]
@@ -155,7 +162,7 @@ def test_no_text_cut_on_the_page_or_in_the_legends(server, sized, query):
     pg = sized
     open_compare(pg, server, query)
     for tab in ("Ranked with intervals", "Funnel plot"):
-        pg.locator("[data-testid='stTab']").filter(has_text=tab).first.click()
+        open_tab(pg, tab)
         pg.wait_for_timeout(800)
         clipped = pg.locator("[data-testid='stMain']").evaluate(CLIPPED)
         assert clipped == [], (tab, clipped)

@@ -147,8 +147,9 @@ def test_compare_charts_nothing_cut_or_overlapping(server, browser, size, query)
         open_page(pg, server, f"compare?{query}")
         assert problems(chart_geometry(pg, 0)) == [], "ranked"
         pg.locator("[data-testid='stTab']").filter(has_text="Funnel plot").first.click()
-        pg.wait_for_selector(f"{CHART} >> nth=1 >> svg .role-axis-label text")
-        g = chart_geometry(pg, 1)
+        wait_for_app(pg)  # only the open tab's chart is drawn: the click reruns the page
+        pg.wait_for_selector(f"{CHART} >> nth=0 >> svg .role-axis-label text")
+        g = chart_geometry(pg, 0)
         assert problems(g) == [], "funnel"
         ticks = [t for t in g["texts"] if "axis-label" in t["role"] and "," in t["text"]]
         assert len(ticks) >= 2, [t["text"] for t in g["texts"]]
