@@ -105,8 +105,10 @@ if source.session_upload:
         icon=":material/person:")
 
 entry.mark()
-page.run()
-# What a first switch of boundaries needs, made while the visitor reads: for the store every
-# session shares (made once per process), not for one session's upload, which goes with it.
-if explorer is not None and not source.session_upload:
-    data.prepare_in_background(explorer)
+try:
+    page.run()
+finally:  # also after a page that stops early (st.stop)
+    # What a first switch of boundaries needs, made while the visitor reads: for the store
+    # every session shares (made once per process), not for one session's upload.
+    if explorer is not None and not source.session_upload:
+        data.prepare_in_background(explorer)

@@ -51,14 +51,21 @@ def neutral_table(table: pa.Table) -> pa.Table:
         return table
     columns = list(table.columns)
     for i, col in enumerate(columns):
-        if not (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)):
+        kind = col.type.value_type if pa.types.is_dictionary(col.type) else col.type
+        if pa.types.is_string_view(kind) or kind != col.type and _is_text(kind):
+            col = columns[i] = col.cast(pa.large_string())  # checked as plain text
+        if not _is_text(col.type):
             continue
         risky = pc.match_substring_regex(col, _FORMULA_START)
         if pc.any(risky).as_py():
             quote, empty = pa.scalar("'", col.type), pa.scalar("", col.type)
             columns[i] = pc.if_else(risky, pc.binary_join_element_wise(quote, col, empty), col)
-    schema = table.schema.with_metadata({**meta, NEUTRAL_KEY: b"1"})
-    return pa.Table.from_arrays(columns, schema=schema)
+    return pa.Table.from_arrays(columns, names=table.column_names,
+                                metadata={**meta, NEUTRAL_KEY: b"1"})
+
+
+def _is_text(t: pa.DataType) -> bool:
+    return pa.types.is_string(t) or pa.types.is_large_string(t)
 
 
 

@@ -135,9 +135,10 @@ def prepare_in_background(ex: explore.Explorer) -> None:
     """Start ``ex.prepare()`` (both ICB geographies and their look-ups) in a background
     thread, once per Explorer: the entry point calls this after a page is drawn, so what a
     first switch of boundaries needs is made while the visitor reads the page (from
-    ``PREPARE_AFTER`` seconds on, once the page has been sent). Views ask the
-    same Explorer, which builds each geography once under its own lock, so a switch made
-    before the thread is done waits for it rather than building it twice."""
+    ``PREPARE_AFTER`` seconds on, once the page has been sent). Each geography is built
+    once, under the Explorer's lock, so a switch made before the thread is done waits for it
+    rather than building it twice; a look-up (``functools.cached_property``) asked for by a
+    view while the thread is making it may be made twice on Python 3.12+ (same result)."""
     with _PREPARING_LOCK:
         if ex.__dict__.get("_preparing") is not None:
             return

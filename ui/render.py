@@ -143,8 +143,9 @@ def share_link(params: dict[str, str], page: str) -> None:
     except Exception:  # no browser (AppTest)
         base = ""
     # The query is percent-encoded by urlencode; the page's own address is quoted so that no
-    # character of it can end the Markdown link.
-    url = f"{quote(base, safe=':/%-._~') or '/' + page}?{query}"
+    # character of it can end the Markdown link ("( ) < > [ ] \\ & ; '", spaces, quotes),
+    # keeping what a path may hold as it is (Community Cloud serves apps under /~/+/).
+    url = f"{quote(base, safe=':/%-._~+@!$*,=') or '/' + page}?{query}"
     st.caption("Link to this view: it reopens this page with every choice in the sidebar "
                "(the address bar holds the same link).")
     with st.container(key="share_link"):

@@ -622,6 +622,8 @@ def test_neutral_leaves_numbers_and_plain_tables_alone():
         assert neutral(frame[1:]) is not None and frame["Area"].tolist()[0] == "=1"
     large = pa.table({"Area": pa.array(["=1", "a"], pa.large_string())})
     assert neutral(large).column("Area").to_pylist() == ["'=1", "a"]
+    for coded in (pa.array(["=1", "a"]).dictionary_encode(), pa.array(["=1", "a"], pa.string_view())):
+        assert neutral(pa.table({"Area": coded})).column("Area").to_pylist() == ["'=1", "a"]
 
 
 # --- the preview follows the file (issue 9) and fits the screen (issue 12, item 9) -----------

@@ -530,3 +530,17 @@ def test_band_map_marks_bands_by_shape_and_outline():
     assert "better (99.8%)" in svg and "Compared with England" in svg
     with pytest.raises(ValueError):
         map_chart.map_spec(_map_table("2026"), "2026", title="x", colour_by="colour")
+
+
+@pytest.mark.parametrize("colour_by", ["rate", "band"])
+@pytest.mark.parametrize("b", ["2022", "2026"])
+def test_map_spec_validates_against_vega_lite(b, colour_by):
+    """The app builds charts without Altair's per-object checks (core.charts.common), so the
+    map's spec is checked whole against the schema here, as every other chart's is in
+    tests/core/test_charts.py."""
+    import altair as alt
+
+    spec = map_chart.map_spec(_map_table(b), b, title="Recovery", colour_by=colour_by,
+                              england=47.3, selected=geography.icbs(b)["icb_code"].iloc[0],
+                              frames=False)
+    alt.LayerChart.from_dict(spec)  # raises on anything the schema refuses
