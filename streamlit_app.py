@@ -111,4 +111,4 @@ finally:  # also after a page that stops early (st.stop)
     # What a first switch of boundaries needs, made while the visitor reads: for the store
     # every session shares (made once per process), not for one session's upload.
     if explorer is not None and not source.session_upload:
-        data.prepare_in_background(explorer)
+        data.prepare_in_background(source.path, source.mtime)

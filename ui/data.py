@@ -126,32 +126,26 @@ def _shared_explorer(path: str, mtime: float) -> explore.Explorer:
     return explore.Explorer(model.compact(Store(path).load()))
 
 
-_PREPARING_LOCK = threading.Lock()
-#: Background preparations started (``prepare_in_background``), for ``settle``.
-_PREPARING: list[threading.Thread] = []
-
-
-def prepare_in_background(ex: explore.Explorer) -> None:
-    """Start ``ex.prepare()`` (both ICB geographies and their look-ups) in a background
-    thread, once per Explorer: the entry point calls this after a page is drawn, so what a
-    first switch of boundaries needs is made while the visitor reads the page (from
-    ``PREPARE_AFTER`` seconds on, once the page has been sent). Each geography is built
-    once, under the Explorer's lock, so a switch made before the thread is done waits for it
-    rather than building it twice; a look-up (``functools.cached_property``) asked for by a
-    view while the thread is making it may be made twice on Python 3.12+ (same result)."""
-    with _PREPARING_LOCK:
-        if ex.__dict__.get("_preparing") is not None:
-            return
-        thread = threading.Thread(target=_prepare, args=(ex,), name="prepare-explorer",
-                                  daemon=True)
-        ex.__dict__["_preparing"] = thread
-        _PREPARING[:] = [t for t in _PREPARING if t.is_alive()] + [thread]
-    thread.start()
-
-
 #: Seconds the background preparation waits before it starts: the server's own thread needs
 #: Python's lock to send the page just drawn, and the preparation would hold it.
 PREPARE_AFTER = 1.0
+_PREPARE_THREAD = "prepare-explorer"
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def prepare_in_background(path: str, mtime: float) -> threading.Thread:
+    """Start ``Explorer.prepare()`` (both ICB geographies and their look-ups) for the shared
+    store at ``path`` in a background thread, once per store (the cache is the "once"): the
+    entry point calls this after a page is drawn, so what a first switch of boundaries needs
+    is made while the visitor reads the page (from ``PREPARE_AFTER`` seconds on, once the
+    page has been sent). Each geography is built once, under the Explorer's lock, so a switch
+    made before the thread is done waits for it rather than building it twice; a look-up
+    (``functools.cached_property``) asked for by a view while the thread is making it may be
+    made twice on Python 3.12+ (same result)."""
+    thread = threading.Thread(target=_prepare, args=(_shared_explorer(path, mtime),),
+                              name=_PREPARE_THREAD, daemon=True)
+    thread.start()
+    return thread
 
 
 def _prepare(ex: explore.Explorer) -> None:
@@ -165,8 +159,9 @@ def _prepare(ex: explore.Explorer) -> None:
 def settle(timeout: float = 120.0) -> None:
     """Wait for background preparations to finish (benchmarks and tests: a visitor reads
     the first page before changing anything)."""
-    for thread in list(_PREPARING):
-        thread.join(timeout)
+    for thread in threading.enumerate():
+        if thread.name == _PREPARE_THREAD:
+            thread.join(timeout)
 
 
 def explorer(path: str, mtime: float, boundaries: str | None = None, *,
