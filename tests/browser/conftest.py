@@ -125,6 +125,16 @@ def wait_for_app(pg) -> None:
     pg.wait_for_selector("[data-testid='stStatusWidget']", state="detached", timeout=60_000)
 
 
+def open_path(pg, server: str, path: str) -> None:
+    """Open ``path`` (a page and its query) on ``server``, the app's root first: a fresh
+    server's first request to a page path says "page not found" before it runs the page
+    (ui.entry)."""
+    pg.goto(server)
+    wait_for_app(pg)
+    pg.goto(f"{server}/{path}")
+    wait_for_app(pg)
+
+
 @pytest.fixture
 def isolated_server(tmp_path):
     """A fresh server on a copy of the project, so nothing can touch the real data/ folder."""

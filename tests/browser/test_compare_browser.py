@@ -11,7 +11,7 @@ import re
 
 import pytest
 
-from tests.browser.conftest import wait_for_app
+from tests.browser.conftest import open_path, wait_for_app
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -32,12 +32,7 @@ def sized(browser, request):
 
 
 def open_compare(pg, server: str, query: str) -> None:
-    # The app's root first: a fresh server's first request to a page path says "page not
-    # found" before it runs the page (ui.entry).
-    pg.goto(server)
-    wait_for_app(pg)
-    pg.goto(f"{server}/compare?{query}")
-    wait_for_app(pg)
+    open_path(pg, server, f"compare?{query}")
     pg.wait_for_selector(f"{CHART} svg .role-axis-label text")
 
 

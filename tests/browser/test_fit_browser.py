@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import viewport_page, wait_for_app
+from tests.browser.conftest import open_path, viewport_page, wait_for_app
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -103,10 +103,7 @@ def chart_geometry(pg, index: int) -> dict:
 
 
 def open_page(pg, server: str, path: str) -> None:
-    pg.goto(server)  # a fresh server's first request to a page path runs the root first
-    wait_for_app(pg)
-    pg.goto(f"{server}/{path}")
-    wait_for_app(pg)
+    open_path(pg, server, path)
     pg.wait_for_selector(f"{CHART} svg .role-axis-label text")
 
 
@@ -186,10 +183,7 @@ def test_map_legend_and_credit_fit(server, browser, size, colour):
     """The map's title, credit lines and legend: the six bands in one row ran off a phone."""
     pg = viewport_page(browser, *size)
     try:
-        pg.goto(server)
-        wait_for_app(pg)
-        pg.goto(f"{server}/map?bnd=2026&colour={colour}")
-        wait_for_app(pg)
+        open_path(pg, server, f"map?bnd=2026&colour={colour}")
         pg.wait_for_selector(f"{CHART} svg .role-legend-label text")
         g = chart_geometry(pg, 0)
         assert problems(g) == [], colour

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import viewport_page, wait_for_app
+from tests.browser.conftest import open_path, viewport_page, wait_for_app
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -111,10 +111,7 @@ def test_the_chosen_icb_is_named_in_full(server, browser, size):
     in full in the sidebar (here the longest of the 42 ICBs), on a laptop and on a phone."""
     pg = viewport_page(browser, *size)
     try:
-        pg.goto(server)
-        wait_for_app(pg)
-        pg.goto(f"{server}/compare?period=year&icb=QOX&bnd=2022")
-        wait_for_app(pg)
+        open_path(pg, server, "compare?period=year&icb=QOX&bnd=2022")
         if size[0] < 600:
             pg.get_by_role("button", name=LABEL, exact=True).or_(
                 pg.locator("[data-testid='stExpandSidebarButton']")).first.click()
