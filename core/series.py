@@ -92,7 +92,7 @@ class Series:
     def trend(self, keys: list[SeriesKey], measure: str = "recovery", rolling: bool = False,
               domain: list[str] | None = None, kind: str = "quarter") -> pd.DataFrame:
         """One row per series and quarter over ``domain`` (every quarter of the store by
-        default), rate NaN where there is none.
+        default), rate NaN where there is none (``trend_columns`` as a frame).
 
         Missing quarters are present as rows with no rate so that a chart breaks its line there
         instead of drawing a bridge across, and a table shows them as "not published". With
@@ -100,10 +100,19 @@ class Series:
         value where those four are not all published). ``kind`` ``year``: financial years
         (no rolling). Each point carries ``synthetic``, so a chart can mark those values.
         """
+        columns = self.trend_columns(keys, measure, rolling, domain, kind)
+        return trend_frame(columns) if columns else pd.DataFrame()
+
+    def trend_columns(self, keys: list[SeriesKey], measure: str = "recovery",
+                      rolling: bool = False, domain: list[str] | None = None,
+                      kind: str = "quarter") -> dict[str, np.ndarray]:
+        """``trend``'s columns as arrays (counts as floats), empty without keys or periods:
+        a view adds its own columns (``verdicts.rounded_columns``) before making the one
+        frame, where adding them to a frame would copy it."""
         rolling = rolling and kind == "quarter"
         domain = self.domain(kind) if domain is None else domain
         if not keys or not domain:
-            return pd.DataFrame()
+            return {}
         grid, found = self._grid(keys, measure, domain, rolling, kind)
         suppressed = grid["suppressed"]
         area_name = self.frame["area_name"]
@@ -134,8 +143,8 @@ class Series:
                 note[i] = why
         for i in np.flatnonzero(approximate):
             note[i] = grid["geo_note"][i] if note[i] is None else f"{note[i]}; {grid['geo_note'][i]}"
-        return pd.DataFrame({
-            **{c: pd.array(grid[c], dtype="Float64").astype("Int64") for c in model.COUNT_COLUMNS},
+        return {
+            **{c: grid[c] for c in model.COUNT_COLUMNS},
             **{c: grid[c] for c in (*model.PERCENT_COLUMNS, "numerator", "denominator", "rate",
                                     "ci95_low", "ci95_high", "ci998_low", "ci998_high")},
             "published_rate": grid[model.MEASURES[measure]["published"]],
@@ -151,7 +160,7 @@ class Series:
             "suppressed": suppressed, "small_numbers": small, "status": status, "note": note,
             "synthetic": grid["synthetic"], "derived": grid["derived"],
             "geo_approximate": approximate,
-        })
+        }
 
     def series_counts(self, keys: list[SeriesKey], measure: str = "recovery",
                       kind: str = "quarter") -> list[dict[str, np.ndarray]]:
@@ -210,3 +219,10 @@ class Series:
             "geo_note": np.where(grid["approximate"][a], grid["geo_note"][a],
                                  grid["geo_note"][b]),
         })
+
+
+def trend_frame(columns: dict[str, np.ndarray]) -> pd.DataFrame:
+    """``Series.trend_columns`` (and any columns a view added) as a frame, counts as whole
+    numbers with missing values empty."""
+    return pd.DataFrame({c: pd.array(v, dtype="Float64").astype("Int64")
+                         if c in model.COUNT_COLUMNS else v for c, v in columns.items()})

@@ -38,6 +38,7 @@ from core import (
     model,
     provenance,
     ranking,
+    series,
     verdicts,
 )
 from core.store import Store
@@ -219,14 +220,18 @@ def all_rows_csv(path: str, mtime: float, kind: str) -> str:
     return export.to_csv(with_credit(provenance.tidy_rows(explorer(path, mtime).frame, kind)))
 
 
-@st.cache_data(show_spinner=False, max_entries=256)
+@st.cache_resource(show_spinner=False, max_entries=256)
 def trend(path: str, mtime: float, keys: tuple[explore.SeriesKey, ...], measure: str,
           rolling: bool = False, kind: str = "quarter", boundaries: str | None = None
           ) -> pd.DataFrame:
     """The trend with what rounding and suppression do to each rate (range, note), so the
-    chart's tooltips and the table say it."""
-    t = explorer(path, mtime, boundaries).trend(list(keys), measure, rolling, kind=kind)
-    return verdicts.with_rounding(t, measure, parts=4 if rolling else 1)
+    chart's tooltips and the table say it. Shared between views and sessions: read-only."""
+    columns = explorer(path, mtime, boundaries).trend_columns(list(keys), measure, rolling,
+                                                              kind=kind)
+    if not columns:
+        return pd.DataFrame()
+    columns.update(verdicts.rounded_columns(columns, measure, parts=4 if rolling else 1))
+    return series.trend_frame(columns)
 
 
 def since_domain(domain: list[str], since: str | None) -> list[str]:
@@ -262,11 +267,11 @@ def trend_view(path: str, mtime: float, keys: tuple[explore.SeriesKey, ...], mea
         key = keys[main]
         gap, widening = gap_summary(path, mtime, key.level, key.area_code, measure, kind,
                                     boundaries)
-        latest = plain[(plain["series_order"].to_numpy() == main)
-                       & plain["rate"].notna().to_numpy()]["period"]
+        latest = plain["period"].to_numpy(object)[
+            (plain["series_order"].to_numpy() == main) & plain["rate"].notna().to_numpy()]
         if len(latest):
             headline["gap"] = headlines.gap_headline(
-                gap, str(latest.iat[-1]), widening,
+                gap, str(latest[-1]), widening,
                 "quarters" if kind == "quarter" else "financial years")
     return View(_credited(spec, kind), explore.trend_table(shown, measure),
                 explore.describe_trend(shown, measure, rolling), shown, {"headline": headline})
