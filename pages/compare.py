@@ -56,7 +56,7 @@ if view.data.empty:
     method()
     render.share_link(sel.to_params(), "compare")
     st.stop()
-table, funnel = view.data, view.extra["funnel"]
+table = view.data
 if view.extra["region"]:
     st.caption(f"Showing the {view.extra['shown']} ICBs of the {view.extra['region']} region, "
                f"of {view.extra['total']} in England. Each is compared with England, not with "
@@ -83,6 +83,7 @@ if tab_dots.open:
         )
 if tab_funnel.open:
     with tab_funnel:
+        funnel = view.extra["funnel"]()
         if funnel is None:
             st.info("No England rate for this selection, so no funnel limits.")
         else:

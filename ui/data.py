@@ -295,10 +295,9 @@ def trend_export(path: str, mtime: float, keys: tuple[explore.SeriesKey, ...],
 def compare_view(path: str, mtime: float, period: str, group: str, measure: str,
                  adjust: bool | None = None, highlight: str | None = None, sort: str = "rate",
                  region: str | None = None, boundaries: str | None = None) -> View:
-    """The ranked chart; ``extra['funnel']`` is the funnel plot's spec (None without an
-    England rate), ``extra['limits']`` its control limits and ``extra['funnel_rows']`` a function
-    that makes its tidy CSV when the button is pressed (every area's point and verdicts, then
-    the limits).
+    """The ranked chart; ``extra['funnel']()`` makes the funnel plot's spec (None without an
+    England rate), ``extra['limits']()`` its control limits and ``extra['funnel_rows']()`` its
+    tidy CSV (every area's point and verdicts, then the limits): each when first asked for.
 
     Compared with England allowing for overdispersion (Spiegelhalter 2005) when the ICBs
     differ by more than chance, unless ``adjust`` is False (Fingertips' bands and the binomial
@@ -319,12 +318,23 @@ def compare_view(path: str, mtime: float, period: str, group: str, measure: str,
         title += f", {region_name} region"
     dots = charts.compare_spec(table, eng_rate, title=title, synthetic=ex.synthetic,
                                measure=measure, frames=True, highlight=highlight)
-    limits = ranking.funnel_limits(table, eng_rate, info.tau2 if used else 0.0)
-    funnel = None if limits.empty else charts.funnel_spec(
-        table, limits, title=f"Funnel plot: {title}", synthetic=ex.synthetic, measure=measure,
-        frames=True, highlight=highlight)
     kind = "quarter" if " Q" in period else "year"
-    dots, funnel = _credited(dots, kind), funnel and _credited(funnel, kind)
+    dots = _credited(dots, kind)
+
+    # The funnel plot is made when its tab is first opened (or its CSV asked for), once per
+    # view: the page draws only the open tab.
+    @functools.cache
+    def limits() -> pd.DataFrame:
+        return ranking.funnel_limits(table, eng_rate, info.tau2 if used else 0.0)
+
+    @functools.cache
+    def funnel() -> dict | None:
+        if limits().empty:
+            return None
+        return _credited(charts.funnel_spec(
+            table, limits(), title=f"Funnel plot: {title}", synthetic=ex.synthetic,
+            measure=measure, frames=True, highlight=highlight), kind)
+
     chosen = ex.area(highlight) if highlight else None
     return View(dots, explore.compare_table(table, measure, highlight),
                 explore.describe_compare(
@@ -333,7 +343,7 @@ def compare_view(path: str, mtime: float, period: str, group: str, measure: str,
                     highlight_name=explore.pretty_name(chosen[1]) if chosen else None,
                     region=region_name, total=total, sort=sort), table,
                 {"funnel": funnel, "limits": limits, "adjusted": used, "phi": info.phi,
-                 "funnel_rows": functools.partial(r.funnel_rows, limits),
+                 "funnel_rows": lambda: r.funnel_rows(limits()),
                  "overdispersed": info.overdispersed, "outside": outside,
                  "region": region_name, "shown": len(table), "total": total,
                  "dispersion": verdicts.dispersion_sentence(info, used, outside),

@@ -191,4 +191,4 @@ def test_funnel_csv_is_made_when_asked_with_every_icb_shown_and_the_limits():
         icbs, lines = rows[rows["row"] == "ICB"], rows[rows["row"] == "limit"]
         assert len(icbs) == expected == len(view.data)
         assert list(icbs["area_code"]) == list(view.data["area_code"])
-        assert len(lines) == 5 * len(view.extra["limits"]) > 0
+        assert len(lines) == 5 * len(view.extra["limits"]()) > 0
