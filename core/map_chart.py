@@ -13,6 +13,7 @@ worse, square for no data) and a band-specific outline, and the band is in the t
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
@@ -23,6 +24,7 @@ import pyarrow as pa
 
 from core import charts, geography, model
 from core.charts import common
+from core.columns import floats
 
 ONS_CREDIT = ("Source: Office for National Statistics licensed under the Open Government "
               "Licence v.3.0. Contains OS data © Crown copyright and database right 2026.")
@@ -301,26 +303,41 @@ def _rate_legend(rates: list[float], england: float | None,
 # ---------------------------------------------------------------------------------------------
 
 
-def map_rows(compare: pd.DataFrame) -> pd.DataFrame:
-    """The compare-areas table (``Explorer.compare`` with its comparison bands) cut to what
-    the map reads: one row per ICB, ``note`` saying how an approximate figure was made."""
-    out = pd.DataFrame({
-        "area_code": compare["area_code"].astype(str).to_numpy(object),
-        "area": [charts.short_name(str(n)) for n in compare["area_name"].tolist()],
-        "region": compare["region"].to_numpy(object) if "region" in compare else None,
-        "rate": compare["rate"].to_numpy("float64", na_value=np.nan),
-        "numerator": compare["numerator"].to_numpy("float64", na_value=np.nan),
-        "denominator": compare["denominator"].to_numpy("float64", na_value=np.nan),
-        "vs_england": compare["vs_england"].fillna("no data").astype(str).to_numpy(object),
-        "approximate": (compare["geo_approximate"].to_numpy(dtype=bool, na_value=False)
-                        if "geo_approximate" in compare else False),
-        "note": (compare["geo_note"].fillna("").astype(str).to_numpy(object)
-                 if "geo_note" in compare else ""),
-        "synthetic": (compare["synthetic"].to_numpy(dtype=bool, na_value=False)
-                      if "synthetic" in compare else False),
+def map_rows(compare: Mapping[str, Any], at: np.ndarray | None = None) -> pd.DataFrame:
+    """The compared ICBs (``ranking.compare_icbs``' columns, or the compare table) cut to
+    what the map reads, at positions ``at`` (all, in order, by default): one row per ICB,
+    ``note`` saying how an approximate figure was made."""
+    n = len(compare["area_code"])
+    at = np.arange(n) if at is None else at
+
+    def values(column: str, kind: str, empty: object) -> np.ndarray:
+        if column not in compare:
+            return np.full(len(at), empty, dtype=object if kind == "text" else kind)
+        col = compare[column]
+        if kind == "float64":
+            return floats(col)[at]
+        if kind == "bool":
+            return (col if isinstance(col, np.ndarray) else
+                    np.asarray(col.to_numpy(dtype=bool, na_value=False)))[at].astype(bool)
+        out = np.asarray(col, dtype=object)[at]
+        out[pd.isna(out)] = empty
+        return out
+
+    approximate = values("geo_approximate", "bool", False)
+    return pd.DataFrame({
+        "area_code": np.array([str(c) for c in values("area_code", "text", "")], dtype=object),
+        "area": np.array([charts.short_name(str(n)) for n in values("area_name", "text", "")],
+                         dtype=object),
+        "region": values("region", "text", None) if "region" in compare else None,
+        "rate": values("rate", "float64", np.nan),
+        "numerator": values("numerator", "float64", np.nan),
+        "denominator": values("denominator", "float64", np.nan),
+        "vs_england": np.array([str(v) for v in values("vs_england", "text", "no data")],
+                               dtype=object),
+        "approximate": approximate,
+        "note": np.where(approximate, values("geo_note", "text", ""), "").astype(object),
+        "synthetic": values("synthetic", "bool", False),
     })
-    out["note"] = np.where(out["approximate"], out["note"], "")
-    return out
 
 
 def map_table(rows: pd.DataFrame, boundaries: str, measure: str = "recovery") -> pd.DataFrame:

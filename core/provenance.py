@@ -12,6 +12,13 @@ import pandas as pd
 
 from core import export
 
+#: The credit NHS England's annual figures require wherever they are shown or exported (the
+#: bundled store's financial years come from these reports: ``scripts/build_real.py``).
+ANNUAL_CREDIT = (
+    "NHS England, Psychological Therapies: annual reports on the use of IAPT / NHS Talking "
+    "Therapies services, 2017-18 to 2024-25. Open Government Licence v3.0"
+)
+
 #: NHS England's publication pages, by period type. The annual reports have one series page;
 #: the quarterly figures are part of the monthly statistics, listed with every other NHS
 #: Talking Therapies publication on the data set's reports page.

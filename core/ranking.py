@@ -43,22 +43,63 @@ class Ranking:
         return funnel_frame(self._columns, len(self.table), limits, self.adjusted)
 
 
-def rank_icbs(ex: explore.Explorer, period: str, group: str, measure: str,
-              adjust: bool | None = None, region: str | None = None,
-              sort: str = "rate") -> Ranking:
+@dataclass(frozen=True)
+class Compared:
+    """Every ICB of one period against England, as arrays in the store's order: what Compare
+    ICBs ranks and the map shades."""
+
+    columns: dict
+    index: pd.Index
+    #: The positions that rank ``columns`` (highest rate first).
+    ranked: np.ndarray
+    england: float | None
+    info: overdispersion.Overdispersion
+    adjusted: bool
+
+
+def compare_icbs(ex: explore.Explorer, period: str, group: str, measure: str,
+                 adjust: bool | None = None) -> Compared:
     """The ICBs of ``period`` compared with England, allowing for overdispersion
     (Spiegelhalter 2005) when they differ by more than chance, unless ``adjust`` is False
-    (Fingertips' bands) or True. The spread and every verdict come from all ICBs; ``region``
-    then narrows what is shown, and ``sort`` orders it (``verdicts.SORT_KEYS``)."""
+    (Fingertips' bands) or True; each rate as rounding and suppression leave it."""
     columns, index, ranked, eng_rate = ex.compare_columns(period, group, measure)
     # In the ranking's order: the spread between areas is summed over them in that order.
     new, info, used = verdicts.england_columns(columns["numerator"][ranked],
                                                columns["denominator"][ranked], eng_rate, adjust)
     back = np.argsort(ranked)
     columns.update({c: v[back] for c, v in new.items()})
-    total = len(index)
-    if total:  # as ``with_rounding``: an empty table gains no columns
+    if len(index):  # as ``with_rounding``: an empty table gains no columns
         columns.update(verdicts.rounded_columns(columns, measure))
+    return Compared(columns, index, ranked, eng_rate, info, used)
+
+
+def by_rate(c: Compared) -> np.ndarray:
+    """The positions of ``c``'s ICBs by rate, highest first, ties in the ranking's order
+    (Compare ICBs' default order)."""
+    return c.ranked[verdicts.sort_order(c.columns["area"][c.ranked],
+                                        c.columns["rate"][c.ranked], "rate")]
+
+
+def explained(columns: dict) -> dict:
+    """``columns`` (``compare_icbs``') with ``missing``, and the verdicts and note of an ICB
+    with no rate saying why (suppressed, not reliable, redrawn, no data), set in place."""
+    n = len(columns["rate"])
+    columns.update(verdicts.missing_columns(verdicts.missing_words(
+        columns["rate"], columns["suppressed"],
+        columns.get("status", np.full(n, "", dtype=object)), columns["redrawn"]), columns))
+    return columns
+
+
+def rank_icbs(ex: explore.Explorer, period: str, group: str, measure: str,
+              adjust: bool | None = None, region: str | None = None,
+              sort: str = "rate") -> Ranking:
+    """The ICBs of ``period`` compared with England (``compare_icbs``). The spread and every
+    verdict come from all ICBs; ``region`` then narrows what is shown, and ``sort`` orders it
+    (``verdicts.SORT_KEYS``)."""
+    c = compare_icbs(ex, period, group, measure, adjust)
+    columns, index, ranked, eng_rate, info, used = (c.columns, c.index, c.ranked, c.england,
+                                                    c.info, c.adjusted)
+    total = len(index)
     trends = headlines.history_trends(ex.history_columns(period, group, measure), period)
     columns["trend"] = pd.array([trends.get(c, "could not be calculated")
                                  for c in columns["area_code"].tolist()], dtype="str")
@@ -71,11 +112,7 @@ def rank_icbs(ex: explore.Explorer, period: str, group: str, measure: str,
     shown = shown[verdicts.sort_order(columns["area"][shown], (
         columns["rate"] if sort == "rate" else columns["denominator"])[shown], sort)]
     if len(shown) or not total:
-        columns = take_columns(columns, shown)
-        columns.update(verdicts.missing_columns(verdicts.missing_words(
-            columns["rate"], columns["suppressed"],
-            columns.get("status", np.full(len(shown), "", dtype=object)),
-            columns["redrawn"]), columns))
+        columns = explained(take_columns(columns, shown))
         table = frame_of(columns, index[shown])
     else:  # no row of the region: the whole table's column types
         table = verdicts.explain_missing(frame_of(columns, index).iloc[shown])

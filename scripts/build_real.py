@@ -38,14 +38,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from core import model  # noqa: E402
+from core.provenance import ANNUAL_CREDIT  # noqa: E402
 from core.store import Store, ingest, to_parquet_bytes  # noqa: E402
 from scripts import make_sample  # noqa: E402
 
 #: The credit for every figure that comes from these files: show it wherever they are shown.
-CREDIT = (
-    "NHS England, Psychological Therapies: annual reports on the use of IAPT / NHS Talking "
-    "Therapies services, 2017-18 to 2024-25. Open Government Licence v3.0"
-)
+CREDIT = ANNUAL_CREDIT
 REAL_DIR = ROOT.parent / "shared" / "data" / "real"
 DEFAULT_SOURCE = REAL_DIR / "annual_recovery_2017-18_to_2024-25.parquet"
 PROFILE = make_sample.PROFILE

@@ -48,9 +48,7 @@ UPLOAD_KEY = "session_store_path"
 
 def credit() -> str:
     """The credit NHS England's annual figures require wherever they are shown or exported."""
-    from scripts.build_real import CREDIT
-
-    return CREDIT
+    return provenance.ANNUAL_CREDIT
 
 
 def _credited(spec: dict, kind: str) -> dict:
@@ -412,11 +410,12 @@ def map_view(path: str, mtime: float, period: str, group: str, measure: str,
     ``extra``: ``boundaries`` (the geography drawn), ``england`` (England's rate or None),
     ``rows`` (one per ICB, as the map reads them)."""
     ex = explorer(path, mtime, boundaries)
-    # Rates and bands as Compare ICBs gives them (all ICBs, the default adjustment), without
-    # that page's charts, which the map does not show.
-    r = ranking.rank_icbs(ex, period, group, measure)
-    eng = None if r.england is None or pd.isna(r.england) else float(r.england)
-    rows = map_chart.map_rows(r.table)
+    # Rates and bands as Compare ICBs gives them (all ICBs, the default adjustment, in its
+    # default order), without that page's trends, words and charts, which the map does not
+    # show.
+    c = ranking.compare_icbs(ex, period, group, measure)
+    eng = None if c.england is None or pd.isna(c.england) else float(c.england)
+    rows = map_chart.map_rows(ranking.explained(c.columns), ranking.by_rate(c))
     title = (f"{model.MEASURES[measure]['label']}, {model.group_label(group)}, {period}: "
              f"{geography_label(ex.boundaries)}")
     spec = map_chart.map_spec(rows, ex.boundaries, title=title, colour_by=colour_by,
