@@ -102,14 +102,28 @@ def _keep_tab(name: str, tabs: dict[str, str]) -> None:
     st.session_state[name] = next((k for k, v in tabs.items() if v == label), next(iter(tabs)))
 
 
+#: Session key of the last switch of boundaries: (from, ICB before, to, ICB after).
+_SWITCHED = "_boundaries_switched"
+
+
 def _boundaries_changed() -> None:
     """Keep the chosen ICB across a switch of boundaries: the ICB of the new geography that
-    holds most of it (``core.boundaries.corresponding_icb``)."""
-    _keep("boundaries")
+    holds most of it (``core.boundaries.corresponding_icb``). Switching straight back gives
+    back the ICB chosen before (most of Bedfordshire, Luton and Milton Keynes is in the 2026
+    ICB most of which is Hertfordshire and West Essex: the round trip must not move)."""
     ss = st.session_state
-    chosen = ss["boundaries"] or ss.get("_default_boundaries")
-    if ss.get("icb") and chosen:
-        ss["icb"] = icb_boundaries.corresponding_icb(ss["icb"], chosen) or ss["icb"]
+    was = ss["boundaries"] or ss.get("_default_boundaries")
+    _keep("boundaries")
+    now = ss["boundaries"] or ss.get("_default_boundaries")
+    icb = ss.get("icb")
+    if not (icb and now):
+        return
+    last = ss.get(_SWITCHED)
+    if last is not None and (last[0], last[2], last[3]) == (now, was, icb):
+        ss["icb"] = last[1]
+    else:
+        ss["icb"] = icb_boundaries.corresponding_icb(icb, now) or icb
+    ss[_SWITCHED] = (was, icb, now, ss["icb"])
 
 
 def pick_from_map(key: str, boundaries: str) -> None:

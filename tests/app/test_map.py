@@ -12,6 +12,7 @@ import json
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from core import boundaries as icb_boundaries
 from core import geography
 from tests.app.conftest import all_text, app, chart_specs, share_link
 from tests.app.test_upload import shared_store, upload, upload_page  # noqa: F401
@@ -117,6 +118,28 @@ def test_switching_boundaries_keeps_the_icb_and_changes_every_icb_view():
     assert essex["rate"].notna().any()
     at.switch_page("pages/compare.py").run()
     assert len(at.dataframe[0].value) <= 36
+
+
+def test_switching_boundaries_there_and_back_returns_to_the_icb_chosen():
+    """Bedfordshire, Luton and Milton Keynes is mostly in the April 2026 ICB that is mostly
+    Hertfordshire and West Essex: there and back gives back Bedfordshire, Luton and Milton
+    Keynes (and so the view already made), not Hertfordshire."""
+    at = app({"view": "ICB", "icb": "QHG", "period": "year"})
+    at.run()
+    at.sidebar.radio(key="w_boundaries").set_value("2026").run()
+    there = at.sidebar.selectbox(key="w_icb").value
+    assert there == icb_boundaries.corresponding_icb("QHG", "2026") != "QHG"
+    assert icb_boundaries.corresponding_icb(there, "2022") != "QHG"  # what the test is about
+    at.sidebar.radio(key="w_boundaries").set_value("2022").run()
+    assert not at.exception
+    assert at.sidebar.selectbox(key="w_icb").value == "QHG"
+    assert at.query_params["icb"] == "QHG"
+    # A different ICB picked in between is followed as before (its own correspondence).
+    at.sidebar.radio(key="w_boundaries").set_value("2026").run()
+    at.sidebar.selectbox(key="w_icb").set_value("D7T5G").run()  # NHS Essex, from 2026
+    at.sidebar.radio(key="w_boundaries").set_value("2022").run()
+    assert at.sidebar.selectbox(key="w_icb").value == icb_boundaries.corresponding_icb(
+        "D7T5G", "2022") == "QH8"  # Mid and South Essex: most of it
 
 
 def test_approximate_points_on_the_icb_trend():
