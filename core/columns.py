@@ -30,6 +30,33 @@ def texts(values: object) -> list:
     return values.tolist() if isinstance(values, np.ndarray) else list(values)
 
 
+def objects(values: object) -> np.ndarray:
+    """A column's values (NumPy, a pandas array or a Series) as an object array, missing
+    values as they are (None, NaN)."""
+    if isinstance(values, np.ndarray):
+        return values if values.dtype == object else values.astype(object)
+    return values.to_numpy(object)
+
+
+def flags(values: object) -> np.ndarray:
+    """A yes/no column's values as booleans, False where missing."""
+    if isinstance(values, np.ndarray):
+        if values.dtype == bool:
+            return values
+        if values.dtype.kind in "iuf":
+            return np.nan_to_num(values.astype(float)) != 0
+        values = pd.array(values, dtype="boolean")
+    return values.to_numpy(dtype=bool, na_value=False)
+
+
+def n_rows(data: object) -> int:
+    """Rows of a frame or of a dictionary of columns (``len`` of a dictionary counts its
+    columns)."""
+    if isinstance(data, pd.DataFrame):
+        return len(data)
+    return len(next(iter(data.values()))) if len(data) else 0
+
+
 def add_rates(columns: dict[str, object], measure: str) -> dict[str, object]:
     """``columns`` (an area's stored columns) with the rate, its intervals, the published
     rate and the small-numbers flag of ``measure``, added in place; returns them."""

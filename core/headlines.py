@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from core import missing, trend_tests
+from core.columns import floats, objects, texts
 from core.verdicts import pct
 
 # --- Recent trend --------------------------------------------------------------------------
@@ -23,13 +24,12 @@ def trend_words(trend: trend_tests.Trend) -> str:
     return f"{trend.arrow} {trend.verdict}".strip()
 
 
-def _series(data: pd.DataFrame, order: int) -> dict[str, np.ndarray]:
-    """One series of a trend frame as arrays (rate, numerator, denominator, period): only
-    the columns read, not a filtered copy of the frame."""
-    mine = data["series_order"].to_numpy() == order
-    return {**{c: data[c].to_numpy("float64", na_value=np.nan)[mine]
-               for c in ("rate", "numerator", "denominator")},
-            "period": data["period"].to_numpy(object)[mine]}
+def _series(data: pd.DataFrame | dict, order: int) -> dict[str, np.ndarray]:
+    """One series of a trend (a frame, or its arrays by name) as arrays (rate, numerator,
+    denominator, period): only the columns read, not a filtered copy of the frame."""
+    mine = np.asarray(data["series_order"]) == order
+    return {**{c: floats(data[c])[mine] for c in ("rate", "numerator", "denominator")},
+            "period": objects(data["period"])[mine]}
 
 
 def _series_tail(data: pd.DataFrame, order: int, points: int) -> tuple[np.ndarray, np.ndarray, list]:
@@ -88,10 +88,10 @@ def history_trends(history: dict[str, np.ndarray], period: str,
                                      strict=True)}
 
 
-def lag_of(data: pd.DataFrame) -> int:
+def lag_of(data: pd.DataFrame | dict) -> int:
     """Periods in a year for a trend frame: 4 for quarters ("2024/25 Q3"), 1 for years."""
-    periods = data["period"].astype(str) if "period" in data else pd.Series(dtype=str)
-    return 4 if periods.str.contains(" Q").any() else 1
+    periods = texts(data["period"]) if "period" in data else []
+    return 4 if any(" Q" in str(p) for p in periods) else 1
 
 
 # --- Change on a year ago ------------------------------------------------------------------

@@ -8,12 +8,17 @@ columns, provenance, period labels) without touching how the store is searched.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 
 from core import missing, model, periods, stats, verdicts
+from core.columns import flags, floats, n_rows, objects
+
+#: A frame, or its columns as arrays by name (what a view holds before it makes its frame).
+Columns = pd.DataFrame | Mapping[str, object]
 
 
 def sentence(text: str) -> str:
@@ -28,14 +33,13 @@ def fmt_pct(value: float, digits: int = 1) -> str:
     return "no data" if value is None or pd.isna(value) else f"{value:.{digits}f}%"
 
 
-def _points(data: pd.DataFrame) -> dict[str, np.ndarray]:
+def _points(data: Columns) -> dict[str, np.ndarray]:
     """A trend's columns as arrays: describing a few series row by row in pandas costs more
     than everything else in a new view."""
     return {
-        "series": data["series"].to_numpy(object), "period": data["period"].to_numpy(object),
-        **{c: data[c].to_numpy("float64", na_value=np.nan)
-           for c in ("rate", "ci95_low", "ci95_high", "numerator", "denominator",
-                     "series_order")},
+        "series": objects(data["series"]), "period": objects(data["period"]),
+        **{c: floats(data[c]) for c in ("rate", "ci95_low", "ci95_high", "numerator",
+                                        "denominator", "series_order")},
     }
 
 
@@ -47,9 +51,9 @@ def _of(numerator: float, denominator: float) -> str:
     return f"{int(numerator):,} of {int(denominator):,}"
 
 
-def describe_trend(data: pd.DataFrame, measure: str = "recovery", rolling: bool = False) -> str:
+def describe_trend(data: Columns, measure: str = "recovery", rolling: bool = False) -> str:
     """A text alternative for a trend chart: what a sighted reader would take from it."""
-    if data.empty:
+    if not n_rows(data):
         return "No data for this selection."
     label = model.MEASURES[measure]["label"].lower()
     sentences = ["Each point is the four quarters to that quarter, counts summed."] if rolling else []
@@ -116,6 +120,14 @@ def describe_gap(gap: pd.DataFrame, area: str, measure: str = "recovery") -> str
     )
 
 
+def _text_column(values: object) -> object:
+    """A text column for ``_table``: as the frame holds it (Arrow's large strings), so a
+    table made from a frame or from its arrays is the same table."""
+    if isinstance(values, np.ndarray):
+        return pa.array(values, type=pa.large_string(), from_pandas=True)
+    return values.array if isinstance(values, pd.Series) else values
+
+
 def _table(columns: dict[str, object]) -> pa.Table:
     """A display table as an Arrow table built straight from its columns (what the app sends
     to the browser; missing values as nulls): given a DataFrame, st.dataframe would convert it
@@ -123,13 +135,13 @@ def _table(columns: dict[str, object]) -> pa.Table:
     return pa.table({k: pa.array(v, from_pandas=True) for k, v in columns.items()})
 
 
-def _whole(values: pd.Series) -> pd.arrays.IntegerArray:
+def _whole(values: object) -> pd.arrays.IntegerArray:
     """Counts for display: whole numbers, missing left empty."""
-    return pd.array(values.to_numpy("float64", na_value=np.nan), dtype="Float64").astype("Int64")
+    return pd.array(floats(values), dtype="Float64").astype("Int64")
 
 
-def _one_place(values: pd.Series) -> np.ndarray:
-    return values.to_numpy("float64", na_value=np.nan).round(1)
+def _one_place(values: object) -> np.ndarray:
+    return floats(values).round(1)
 
 
 #: What the "Data" column of a table says of a row: where its numbers came from.
@@ -138,29 +150,29 @@ PUBLISHED, SYNTHETIC = "published", "synthetic sample"
 DERIVED, AS_IN_FILE = "derived: sum of ethnic groups", "as in the file"
 
 
-def _provenance(data: pd.DataFrame, having: str = "rate") -> dict[str, object]:
+def _provenance(data: Columns, having: str = "rate") -> dict[str, object]:
     """A "Data" column (published or synthetic sample; empty where the row has no value)
     when the rows carry their own ``synthetic`` flag: a table says which numbers are real
     exactly where the chart draws hollow points."""
-    if "synthetic" not in data.columns:
+    if "synthetic" not in data:
         return {}
-    flag = data["synthetic"].to_numpy(dtype=bool, na_value=False)
-    has = ~np.isnan(data[having].to_numpy("float64", na_value=np.nan))
+    flag = flags(data["synthetic"])
+    has = ~np.isnan(floats(data[having]))
     return {"Data": np.where(has, np.where(flag, SYNTHETIC, PUBLISHED), "").astype(object),
             **_derivation(data)}
 
 
-def _derivation(data: pd.DataFrame) -> dict[str, object]:
+def _derivation(data: Columns) -> dict[str, object]:
     """A "Counts" column when the rows carry ``derived``: which counts NHS England did not
     publish but the product summed from the ethnic-group rows (BME and White British before
     2020-21, a broad group from its detailed groups). Said on every row, rate or not: a
     derived row with no rate is derived all the same."""
-    if "derived" not in data.columns:
+    if "derived" not in data:
         return {}
-    flag = data["derived"].to_numpy(dtype=bool, na_value=False)
+    flag = flags(data["derived"])
     counts = np.where(flag, DERIVED, AS_IN_FILE).astype(object)
     if "redrawn" in data:  # an ICB listed only to say it was redrawn has no counts
-        counts[data["redrawn"].to_numpy(dtype=bool, na_value=False)] = ""
+        counts[flags(data["redrawn"])] = ""
     return {"Counts": counts}
 
 
@@ -168,22 +180,23 @@ def _derivation(data: pd.DataFrame) -> dict[str, object]:
 APPROXIMATE = "approximate"
 
 
-def _approximate(data: pd.DataFrame, note: str | None = "geo_note") -> dict[str, object]:
+def _approximate(data: Columns, note: str | None = "geo_note") -> dict[str, object]:
     """A "Figure" column (``approximate`` with what moved, or empty) when the rows come from
     an Explorer in chosen ICB boundaries and any of them is approximate: a table says which
     points are approximate exactly where the chart marks them."""
-    if "geo_approximate" not in data.columns:
+    if "geo_approximate" not in data:
         return {}
-    flag = data["geo_approximate"].to_numpy(dtype=bool, na_value=False)
+    flag = flags(data["geo_approximate"])
     if not flag.any():
         return {}
-    why = (data[note].fillna("").to_numpy(object) if note and note in data.columns
-           else np.full(len(data), "", dtype=object))
+    why = (np.array(["" if pd.isna(w) else w for w in objects(data[note]).tolist()],
+                    dtype=object) if note and note in data
+           else np.full(n_rows(data), "", dtype=object))
     return {"Figure": np.where(flag, [f"{APPROXIMATE}: {w}" if w else APPROXIMATE
                                       for w in why], "").astype(object)}
 
 
-def _counts_and_rates(data: pd.DataFrame, measure: str, numerator: str, denominator: str
+def _counts_and_rates(data: Columns, measure: str, numerator: str, denominator: str
                       ) -> dict[str, object]:
     """The counts, our rate with its interval, and the published rate, as display columns."""
     label = model.MEASURES[measure]["label"]
@@ -193,7 +206,7 @@ def _counts_and_rates(data: pd.DataFrame, measure: str, numerator: str, denomina
         f"{label} (%)": _one_place(data["rate"]),
         "95% CI low (%)": _one_place(data["ci95_low"]),
         "95% CI high (%)": _one_place(data["ci95_high"]),
-        "Published (%)": data["published_rate"].to_numpy("float64", na_value=np.nan),
+        "Published (%)": floats(data["published_rate"]),
     }
 
 
@@ -204,24 +217,31 @@ COUNT_SUPPRESSED = "a count suppressed (rate from its range)"
 NO_PUBLISHED_RATE = "no published percentage (rate from the counts)"
 
 
-def _why(data: pd.DataFrame, value: str) -> np.ndarray:
+def _why(data: Columns, value: str) -> np.ndarray:
     """The reason a row without ``value`` has none (its note's reason, or "no data"); ""
     where it has one."""
-    empty = data[value].isna().to_numpy()
-    notes = (data["note"].to_numpy(object) if "note" in data
-             else np.full(len(data), "", dtype=object))
+    empty = _isna(data[value])
+    notes = (objects(data["note"]) if "note" in data
+             else np.full(n_rows(data), "", dtype=object))
     out = np.array([(n if isinstance(n, str) and n else missing.NO_DATA) if e else ""
                     for e, n in zip(empty.tolist(), notes.tolist(), strict=True)], dtype=object)
     # A rate from rounding's range (a count suppressed): the counts are what is missing.
-    no_count = np.zeros(len(data), dtype=bool)
+    no_count = np.zeros(n_rows(data), dtype=bool)
     for col in ("numerator", "denominator"):
         if col in data:
-            no_count |= data[col].isna().to_numpy()
+            no_count |= _isna(data[col])
     out[no_count & ~empty] = COUNT_SUPPRESSED
     if "published_rate" in data:  # ours from the counts; the file gave no percentage
-        unpublished = data["published_rate"].isna().to_numpy() & ~empty & ~no_count
+        unpublished = _isna(data["published_rate"]) & ~empty & ~no_count
         out[unpublished] = NO_PUBLISHED_RATE
     return out
+
+
+def _isna(values: object) -> np.ndarray:
+    """Where a column (NumPy, pandas array or Series) has no value."""
+    if isinstance(values, np.ndarray) and values.dtype.kind == "f":
+        return np.isnan(values)
+    return np.asarray(pd.isna(values), dtype=bool)
 
 
 def _published_if_any(columns: dict[str, object]) -> dict[str, object]:
@@ -233,16 +253,17 @@ def _published_if_any(columns: dict[str, object]) -> dict[str, object]:
     return columns
 
 
-def trend_table(trend_data: pd.DataFrame, measure: str = "recovery") -> pa.Table:
+def trend_table(trend_data: Columns, measure: str = "recovery") -> pa.Table:
     """The trend as a person reads it: one row per series and quarter, gaps explained."""
     t = trend_data
     figures = _published_if_any(_counts_and_rates(
         t, measure, model.MEASURES[measure]["numerator_label"], "Finished treatment, at caseness"))
     return _table({
-        "Period": t["period"].array,
-        "Area": t["area_name"].array,
-        "Population": t["group_label"].array,
-        WHY: _why(t if "Published (%)" in figures else t.drop(columns="published_rate"), "rate"),
+        "Period": _text_column(t["period"]),
+        "Area": _text_column(t["area_name"]),
+        "Population": _text_column(t["group_label"]),
+        WHY: _why(t if "Published (%)" in figures else
+                  {c: t[c] for c in t if c != "published_rate"}, "rate"),
         **figures,
         **verdicts.rounding_columns(t),  # issue 11: range under rounding
         "Note": missing.explain(t["note"]),
@@ -251,12 +272,12 @@ def trend_table(trend_data: pd.DataFrame, measure: str = "recovery") -> pa.Table
     })
 
 
-def headline(trend_data: pd.DataFrame, measure: str = "recovery", rolling: bool = False,
+def headline(trend_data: Columns, measure: str = "recovery", rolling: bool = False,
              main: int = 0, per_year: int = 4) -> dict:
     """Latest value of one series (the ``main``-th; the first by default), its change on a
     year earlier (``per_year`` periods back: 4 quarters, or 1 financial year), and the
     target verdict."""
-    if trend_data.empty:
+    if not n_rows(trend_data):
         return {}
     p = _points(trend_data)
     first = np.flatnonzero(p["series_order"] == main)

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from core import missing, model, overdispersion, rounding, stats, trend_tests
-from core.columns import floats
+from core.columns import floats, objects
 
 #: Bands of the compare chart; a rate given only as a range is not compared.
 NOT_COMPARED = "no data"
@@ -359,14 +359,14 @@ def chance_sentence(areas: int) -> str:
 # --- Columns the display tables add --------------------------------------------------------
 
 
-def rounding_columns(data: pd.DataFrame, note: bool = False) -> dict[str, np.ndarray]:
+def rounding_columns(data: pd.DataFrame | dict, note: bool = False) -> dict[str, np.ndarray]:
     """A table's "Range under rounding" column (and its "Note" with ``note``), from a frame
     that went through ``with_rounding``; nothing for one that did not."""
     if "rate_range" not in data:
         return {}
-    out = {"Range under rounding": _text(data["rate_range"].to_numpy(object))}
+    out = {"Range under rounding": _text(objects(data["rate_range"]))}
     if note:  # a missing value's bare reason ("suppressed") spelt out
-        out["Note"] = missing.explain(data["note"].to_numpy(object))
+        out["Note"] = missing.explain(objects(data["note"]))
     return out
 
 

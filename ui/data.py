@@ -23,8 +23,10 @@ import os
 import textwrap
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import streamlit as st
@@ -97,8 +99,14 @@ class View:
     #: The table under the chart, in Arrow form.
     table: pa.Table
     description: str
-    data: pd.DataFrame
+    #: The rows behind the chart (``data``), or a function that makes them when first read.
+    rows: pd.DataFrame | Callable[[], pd.DataFrame]
     extra: dict = field(default_factory=dict)
+
+    @functools.cached_property
+    def data(self) -> pd.DataFrame:
+        """The rows behind the chart (its CSV's, a test's)."""
+        return self.rows() if callable(self.rows) else self.rows
 
     def __post_init__(self) -> None:
         # Formula text neutralised once, when the view is made, not on every rerun showing it.
@@ -218,18 +226,40 @@ def all_rows_csv(path: str, mtime: float, kind: str) -> str:
     return export.to_csv(with_credit(provenance.tidy_rows(explorer(path, mtime).frame, kind)))
 
 
+class Trend:
+    """A trend as its arrays by name (what the chart, table, text and headline read: a
+    column of a frame costs tens of microseconds each time it is read), and as a frame,
+    made when first asked for (no page reads it; exports and tests do)."""
+
+    def __init__(self, columns: dict,
+                 frame: Callable[[], pd.DataFrame] | None = None) -> None:
+        self.columns = columns
+        self._frame = frame
+
+    @functools.cached_property
+    def frame(self) -> pd.DataFrame:
+        if self._frame is not None:
+            return self._frame()
+        return series.trend_frame(self.columns) if self.columns else pd.DataFrame()
+
+    def rows(self, at: np.ndarray | None) -> Trend:
+        """The rows at ``at`` (a boolean mask; None: all)."""
+        if at is None or at.all():
+            return self
+        return Trend({c: v[at] for c, v in self.columns.items()}, lambda: self.frame[at])
+
+
 @st.cache_resource(show_spinner=False, max_entries=256)
 def trend(path: str, mtime: float, keys: tuple[explore.SeriesKey, ...], measure: str,
           rolling: bool = False, kind: str = "quarter", boundaries: str | None = None
-          ) -> pd.DataFrame:
+          ) -> Trend:
     """The trend with what rounding and suppression do to each rate (range, note), so the
     chart's tooltips and the table say it. Shared between views and sessions: read-only."""
     columns = explorer(path, mtime, boundaries).trend_columns(list(keys), measure, rolling,
                                                               kind=kind)
-    if not columns:
-        return pd.DataFrame()
-    columns.update(verdicts.rounded_columns(columns, measure, parts=4 if rolling else 1))
-    return series.trend_frame(columns)
+    if columns:
+        columns.update(verdicts.rounded_columns(columns, measure, parts=4 if rolling else 1))
+    return Trend(columns)
 
 
 def since_domain(domain: list[str], since: str | None) -> list[str]:
@@ -252,27 +282,37 @@ def trend_view(path: str, mtime: float, keys: tuple[explore.SeriesKey, ...], mea
     series' area in its latest period (``headlines.gap_headline``)."""
     ex = explorer(path, mtime, boundaries)
     rolling = rolling and kind == "quarter"
-    t = trend(path, mtime, keys, measure, rolling, kind, boundaries)
+    whole = trend(path, mtime, keys, measure, rolling, kind, boundaries)
+    t = whole.columns
+    if not t:
+        return View(_credited(charts.trend_spec(
+            whole.frame, domain=since_domain(ex.domain(kind), since), measure=measure,
+            show_ci=show_ci, synthetic=ex.synthetic, rolling=rolling, frames=True, main=main),
+            kind), explore.trend_table(whole.frame, measure),
+            explore.describe_trend(whole.frame, measure, rolling), whole.frame,
+            {"headline": {}})
     domain = since_domain(ex.domain(kind), since)
-    shown = t[t["period"].isin(domain).to_numpy()] if len(domain) < len(ex.domain(kind)) else t
-    spec = charts.trend_spec(shown, domain=domain, measure=measure, show_ci=show_ci,
+    shown = whole.rows(np.isin(t["period"], domain) if len(domain) < len(ex.domain(kind))
+                       else None)
+    spec = charts.trend_spec(shown.columns, domain=domain, measure=measure, show_ci=show_ci,
                              synthetic=ex.synthetic, rolling=rolling, frames=True, main=main)
     headline = explore.headline(t, measure, rolling, main,
                                 per_year=4 if kind == "quarter" else 1)
     if headline:  # tested change, recent trend (on the plain quarters), figures as rounded
-        plain = trend(path, mtime, keys, measure, False, kind, boundaries) if rolling else t
+        plain = trend(path, mtime, keys, measure, False, kind, boundaries).columns \
+            if rolling else t
         headline.update(headlines.headline_figures(t, plain, main))
         key = keys[main]
         gap, widening = gap_summary(path, mtime, key.level, key.area_code, measure, kind,
                                     boundaries)
-        latest = plain["period"].to_numpy(object)[
-            (plain["series_order"].to_numpy() == main) & plain["rate"].notna().to_numpy()]
+        latest = plain["period"][(plain["series_order"] == main) & ~np.isnan(plain["rate"])]
         if len(latest):
             headline["gap"] = headlines.gap_headline(
                 gap, str(latest[-1]), widening,
                 "quarters" if kind == "quarter" else "financial years")
-    return View(_credited(spec, kind), explore.trend_table(shown, measure),
-                explore.describe_trend(shown, measure, rolling), shown, {"headline": headline})
+    return View(_credited(spec, kind), explore.trend_table(shown.columns, measure),
+                explore.describe_trend(shown.columns, measure, rolling),
+                lambda: shown.frame, {"headline": headline})
 
 
 def trend_export(path: str, mtime: float, keys: tuple[explore.SeriesKey, ...],

@@ -137,10 +137,18 @@ def _arrow(columns: dict[str, Any]) -> pa.Table:
     return pa.table({c: pa.array(v, from_pandas=True) for c, v in columns.items()})
 
 
-def _column(data: pd.DataFrame, name: str) -> Any:
+def _column(data: pd.DataFrame | dict, name: str) -> Any:
     """A column's values for Arrow: plain NumPy where it is NumPy (Arrow copies that in
-    microseconds, where a pandas array costs it a hundred times more)."""
+    microseconds, where a pandas array costs it a hundred times more). Text as a frame
+    holds it (Arrow's large strings), whether ``data`` is a frame or its arrays by name."""
     values = data[name]
+    if isinstance(values, np.ndarray):
+        if values.dtype.kind in "fiub":
+            return values
+        try:
+            return pa.array(values, type=pa.large_string(), from_pandas=True)
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            return values
     if isinstance(values.dtype, np.dtype) and values.dtype.kind in "fiub":
         return values.to_numpy()
     return values.array
@@ -150,7 +158,7 @@ def _slim(data: pd.DataFrame, columns: list[str], having: str | None = None,
           **extra: Any) -> pa.Table:
     """The columns a chart reads (and ``extra`` ones), keeping only the rows with a value in
     ``having``: a chart draws no point there (its table and text say why)."""
-    table = _arrow({**{c: _column(data, c) for c in columns if c in data.columns}, **extra})
+    table = _arrow({**{c: _column(data, c) for c in columns if c in data}, **extra})
     if having is None or having not in table.column_names:
         return table
     column = table.column(having)

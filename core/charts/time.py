@@ -13,6 +13,7 @@ import pyarrow.compute as pc
 
 from core import missing, model, periods
 from core.charts import common
+from core.columns import floats, n_rows, objects, texts
 
 #: Pixels: the crosses that mark a missing value sit along the bottom of the plot.
 TREND_HEIGHT, GAP_HEIGHT = 380, 320
@@ -184,15 +185,15 @@ def _trend_layout(*, domain: tuple[str, ...], measure: str, show_ci: bool, synth
 SHORT_GROUPS = {"BME": "BAME"}
 
 
-def legend_names(data: pd.DataFrame) -> list[str]:
+def legend_names(data: pd.DataFrame | dict) -> list[str]:
     """Each row's series as its legend says it: the place, not the organisation ("NHS West
     Yorkshire ICB" → "West Yorkshire"), and "BAME" for the long group label, so an entry fits
     a phone (the tooltip keeps the full names). A short name two series would share stays
     long, so a legend entry always names one series."""
     if "area_name" not in data or "group" not in data:
-        return data["series"].astype(str).tolist()
-    rows = list(zip(data["series"].tolist(), data["area_name"].tolist(),
-                    data["group"].tolist(), strict=True))
+        return [str(s) for s in texts(data["series"])]
+    rows = list(zip(texts(data["series"]), texts(data["area_name"]), texts(data["group"]),
+                    strict=True))
     short = {s: f"{common.short_name(str(a))}, {SHORT_GROUPS.get(g, model.group_label(g))}"
              for s, a, g in rows}
     taken: dict[str, set[str]] = {}
@@ -201,20 +202,20 @@ def legend_names(data: pd.DataFrame) -> list[str]:
     return [short[s] if len(taken[short[s]]) == 1 else s for s, _, _ in rows]
 
 
-def _why(data: pd.DataFrame, value: str) -> np.ndarray:
+def _why(data: pd.DataFrame | dict, value: str) -> np.ndarray:
     """Why each row without a ``value`` has none, in a sentence (its tooltip); "" elsewhere."""
     if "note" not in data:
-        return np.full(len(data), "", dtype=object)
-    empty = data[value].isna().to_numpy()
-    return np.where(empty, missing.explain(data["note"].to_numpy(object)), "").astype(object)
+        return np.full(n_rows(data), "", dtype=object)
+    empty = np.isnan(floats(data[value]))
+    return np.where(empty, missing.explain(objects(data["note"])), "").astype(object)
 
 
-def _trend_data(data: pd.DataFrame, main: int) -> pa.Table:
+def _trend_data(data: pd.DataFrame | dict, main: int) -> pa.Table:
     # Each run of quarters with a rate gets its own path id, so no line ever bridges a gap,
     # whatever the renderer does with missing values: the segment is the number of missing
     # quarters so far in the series.
-    names = data["series"].tolist()
-    rate = data["rate"].to_numpy("float64", na_value=np.nan)
+    names = texts(data["series"])
+    rate = floats(data["rate"])
     seen: dict[str, int] = {}
     path = []
     for name, absent in zip(names, np.isnan(rate).tolist(), strict=True):
@@ -222,12 +223,12 @@ def _trend_data(data: pd.DataFrame, main: int) -> pa.Table:
         path.append(f"{name} #{seen[name]}")
     order = {g: i for i, g in enumerate(common.DASHES)}
     return common._arrow({
-        **{c: common._column(data, c) for c in common.TREND_COLUMNS if c in data.columns},
+        **{c: common._column(data, c) for c in common.TREND_COLUMNS if c in data},
         "legend": legend_names(data),
         "why": _why(data, "rate"),
         "path": path,
-        "main": data["series_order"].to_numpy() == main,
-        "group_order": [order.get(g, len(order)) for g in data["group"].tolist()],
+        "main": np.asarray(data["series_order"]) == main,
+        "group_order": [order.get(g, len(order)) for g in texts(data["group"])],
     })
 
 
