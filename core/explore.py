@@ -286,6 +286,12 @@ class Explorer(Catalogue, Comparisons, Series):
         Asian British: Indian``), whose small numbers are flagged rather than hidden. Only the
         columns a chart and table need; ``group_rows`` adds every stored column.
         """
+        return pd.DataFrame(self.groups_columns(level, area_code, period, measure, detailed))
+
+    def groups_columns(self, level: str, area_code: str, period: str,
+                       measure: str = "recovery", detailed: bool = False
+                       ) -> dict[str, np.ndarray]:
+        """``groups``' columns as arrays by name (a view adds rounding's before any frame)."""
         at, labels = self._group_positions(level, area_code, period, detailed)
         spec = model.MEASURES[measure]
         columns = {c: self._arrays[c][at] for c in (
@@ -294,7 +300,7 @@ class Explorer(Catalogue, Comparisons, Series):
         den = columns["finished"] - columns["not_at_caseness"]
         rates = stats.rate_columns(columns[spec["numerator"]], den)
         no_rate = np.isnan(np.asarray(rates["rate"], dtype=float))
-        return pd.DataFrame({
+        return {
             **columns,
             **rates,
             "note": np.where(no_rate, np.where(columns["suppressed"], missing.SUPPRESSED,
@@ -303,7 +309,7 @@ class Explorer(Catalogue, Comparisons, Series):
             "published_rate": columns[spec["published"]],
             "small_numbers": den < stats.SMALL_DENOMINATOR,
             "group_label": np.asarray(labels, dtype=object),
-        })
+        }
 
     def group_rows(self, level: str, area_code: str, period: str, measure: str = "recovery",
                    detailed: bool = False) -> pd.DataFrame:

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from core import missing, trend_tests
-from core.columns import floats, objects, texts
+from core.columns import floats, n_rows, objects, texts
 from core.verdicts import pct
 
 # --- Recent trend --------------------------------------------------------------------------
@@ -233,23 +233,24 @@ def gap_headline(gap: pd.DataFrame, period: str, trend: trend_tests.GapTrend | N
     which way, or why there is no gap), ``interval``, ``trend`` (widening, narrowing, no
     significant change, could not be calculated) and ``help`` (the methods in a sentence).
     """
-    a = str(gap["group_a"].iat[0]) if len(gap) else "BAME"
-    b = str(gap["group_b"].iat[0]) if len(gap) else "White British"
+    n = n_rows(gap)
+    a = str(objects(gap["group_a"])[0]) if n else "BAME"
+    b = str(objects(gap["group_b"])[0]) if n else "White British"
     short_a = "BAME" if a.endswith("(BAME)") else a
     out = {"label": f"{short_a} − {b}, {period}", "value": "no data", "interval": "",
            "significant": None}
     # The period's row by position: filtering the frame would copy every column.
-    hit = np.flatnonzero(gap["period"].to_numpy(object) == period) if len(gap) else []
+    hit = np.flatnonzero(objects(gap["period"]) == period) if n else []
     i = int(hit[0]) if len(hit) else None
-    value = float(gap["gap"].iat[i]) if i is not None and pd.notna(gap["gap"].iat[i]) \
-        else np.nan
+    gaps = floats(gap["gap"]) if n else np.array([])
+    value = float(gaps[i]) if i is not None else np.nan
     if not np.isfinite(value):
-        why = str(gap["note"].iat[i]) if i is not None and "note" in gap and gap["note"].iat[i] \
-            else missing.NO_DATA
+        note = objects(gap["note"])[i] if i is not None and "note" in gap else None
+        why = str(note) if note is not None and not pd.isna(note) and note else missing.NO_DATA
         why = str(missing.explain([why.replace(a, short_a)])[0])
         out["verdict"] = f"No gap for {period}: {why}"
     else:
-        low, high = float(gap["gap_low"].iat[i]), float(gap["gap_high"].iat[i])
+        low, high = float(floats(gap["gap_low"])[i]), float(floats(gap["gap_high"])[i])
         significant = high < 0 or low > 0
         way = "lower" if value < 0 else "higher"
         out.update(
@@ -262,8 +263,7 @@ def gap_headline(gap: pd.DataFrame, period: str, trend: trend_tests.GapTrend | N
     out["trend"] = trend_tests.NOT_CALCULATED if trend is None else trend.verdict
     out["trend_reason"] = (f" ({trend.reason})" if trend is not None and trend.reason
                            and trend.verdict == trend_tests.NOT_CALCULATED else "")
-    have = (gap["period"].to_numpy(object)[gap["gap"].notna().to_numpy()] if len(gap)
-            else [])
+    have = objects(gap["period"])[~np.isnan(gaps)] if n else []
     to = f" to {have[-1]}" if len(have) else ""
     out["trend_when"] = f"Over the {trend_tests.TREND_POINTS} {unit}{to}"
     out["trend_words"] = f"{out['trend_when']}: {out['trend']}{out['trend_reason']}"

@@ -24,7 +24,7 @@ import pyarrow as pa
 
 from core import charts, geography, model
 from core.charts import common
-from core.columns import floats
+from core.columns import flags, floats, objects, texts
 
 ONS_CREDIT = ("Source: Office for National Statistics licensed under the Open Government "
               "Licence v.3.0. Contains OS data © Crown copyright and database right 2026.")
@@ -136,7 +136,7 @@ def map_spec(
     if colour_by not in ("rate", "band"):
         raise ValueError("colour_by must be 'rate' or 'band'")
     data = _values(table, boundaries, selected)
-    have = data["rate"].dropna()
+    have = data["rate"][~np.isnan(data["rate"])]
     if colour_by == "rate":
         ticks, labels = _rate_legend(have.tolist(), england, measure)
     else:
@@ -144,14 +144,18 @@ def map_spec(
     meta = pa.table({"title": ["\n".join(common._wrap(title, charts.TITLE_WRAP))]
                      + [None] * (len(ticks) - 1), "value": ticks, "label": labels})
     opts = {"boundaries": boundaries, "colour_by": colour_by, "measure": measure,
-            "grey": colour_by == "rate" and len(have) < len(data), "synthetic": bool(synthetic),
-            "width": width, "height": height}
-    values = pa.Table.from_pandas(data[["area_code", *FIELDS]], preserve_index=False)
+            "grey": colour_by == "rate" and len(have) < len(data["rate"]),
+            "synthetic": bool(synthetic), "width": width, "height": height}
+    # Text as large strings, as from a frame (Vega-Lite reads both alike).
+    values = pa.table({c: pa.array(v, type=pa.large_string() if v.dtype == object else None,
+                                   from_pandas=True) for c, v in data.items()})
     return common._view(_map_layout, opts, {VALUES: values, "meta": meta}, frames)
 
 
-def _values(table: pd.DataFrame, boundaries: str, selected: str | None) -> pd.DataFrame:
-    """One row per ICB of ``boundaries``, those without a row in ``table`` as "no data"."""
+def _values(table: Mapping[str, Any], boundaries: str, selected: str | None
+            ) -> dict[str, np.ndarray]:
+    """One row per ICB of ``boundaries``, those without a row in ``table`` as "no data"
+    (``area_code`` and then ``FIELDS``)."""
     codes, names, regions = _geography(boundaries)
     take = _positions(table, codes)
     rate = _numbers(table, "rate", take)
@@ -159,7 +163,7 @@ def _values(table: pd.DataFrame, boundaries: str, selected: str | None) -> pd.Da
     band[np.isnan(rate)] = "no data"
     approximate = _texts(table, "approximate", take, False).astype(bool)
     shown = np.array(["no data" if np.isnan(v) else f"{v:.1f}%" for v in rate], dtype=object)
-    return pd.DataFrame({
+    return {
         "area_code": codes, "area": names, "region": regions, "rate": rate,
         "numerator": _numbers(table, "numerator", take),
         "denominator": _numbers(table, "denominator", take),
@@ -169,7 +173,7 @@ def _values(table: pd.DataFrame, boundaries: str, selected: str | None) -> pd.Da
         # Each shape's label for screen readers (its aria-label): the ICB, its rate and band.
         "described": names + ", " + regions + ": " + shown + ", " + band,
         "selected": codes == selected,
-    })
+    }
 
 
 @lru_cache(maxsize=2)
@@ -179,23 +183,26 @@ def _geography(boundaries: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return tuple(icbs[c].to_numpy(object) for c in ("icb_code", "short_name", "region_name"))
 
 
-def _positions(table: pd.DataFrame, codes: np.ndarray) -> np.ndarray:
+def _positions(table: Mapping[str, Any], codes: np.ndarray) -> np.ndarray:
     """Each ICB's row in ``table`` (-1 where it has none)."""
-    where = {str(c): i for i, c in enumerate(table["area_code"].tolist())}
+    where = {str(c): i for i, c in enumerate(texts(table["area_code"]))}
     return np.array([where.get(c, -1) for c in codes], dtype=int)
 
 
-def _numbers(table: pd.DataFrame, column: str, take: np.ndarray) -> np.ndarray:
+def _numbers(table: Mapping[str, Any], column: str, take: np.ndarray) -> np.ndarray:
     if column not in table:
         return np.full(len(take), np.nan)
-    values = pd.to_numeric(table[column], errors="coerce").to_numpy("float64", na_value=np.nan)
+    values = table[column]
+    values = values if isinstance(values, np.ndarray) and values.dtype.kind == "f" else \
+        pd.to_numeric(pd.Series(values), errors="coerce").to_numpy("float64", na_value=np.nan)
     return np.where(take >= 0, values[take], np.nan)
 
 
-def _texts(table: pd.DataFrame, column: str, take: np.ndarray, empty: object) -> np.ndarray:
+def _texts(table: Mapping[str, Any], column: str, take: np.ndarray, empty: object
+           ) -> np.ndarray:
     if column not in table:
         return np.full(len(take), empty, dtype=object)
-    values = table[column].to_numpy(object)[take]
+    values = objects(table[column])[take]
     missing = (take < 0) | pd.isna(values)
     values[missing] = empty
     return values
@@ -307,6 +314,12 @@ def map_rows(compare: Mapping[str, Any], at: np.ndarray | None = None) -> pd.Dat
     """The compared ICBs (``ranking.compare_icbs``' columns, or the compare table) cut to
     what the map reads, at positions ``at`` (all, in order, by default): one row per ICB,
     ``note`` saying how an approximate figure was made."""
+    return pd.DataFrame(map_columns(compare, at))
+
+
+def map_columns(compare: Mapping[str, Any], at: np.ndarray | None = None
+                ) -> dict[str, np.ndarray]:
+    """``map_rows`` as arrays by name (what the map, its table and its text read)."""
     n = len(compare["area_code"])
     at = np.arange(n) if at is None else at
 
@@ -324,7 +337,7 @@ def map_rows(compare: Mapping[str, Any], at: np.ndarray | None = None) -> pd.Dat
         return out
 
     approximate = values("geo_approximate", "bool", False)
-    return pd.DataFrame({
+    return {
         "area_code": np.array([str(c) for c in values("area_code", "text", "")], dtype=object),
         "area": np.array([charts.short_name(str(n)) for n in values("area_name", "text", "")],
                          dtype=object),
@@ -337,7 +350,7 @@ def map_rows(compare: Mapping[str, Any], at: np.ndarray | None = None) -> pd.Dat
         "approximate": approximate,
         "note": np.where(approximate, values("geo_note", "text", ""), "").astype(object),
         "synthetic": values("synthetic", "bool", False),
-    })
+    }
 
 
 def map_table(rows: pd.DataFrame, boundaries: str, measure: str = "recovery") -> pd.DataFrame:
@@ -366,8 +379,8 @@ def describe_map(rows: pd.DataFrame, boundaries: str, *, period: str, group_labe
     codes, names, _ = _geography(boundaries)
     name_of = dict(zip(codes.tolist(), names.tolist(), strict=True))
     label = model.MEASURES[measure]["label"].lower()
-    code = rows["area_code"].astype(str).to_numpy(object)
-    rate = pd.to_numeric(rows["rate"], errors="coerce").to_numpy("float64", na_value=np.nan)
+    code = np.array([str(c) for c in texts(rows["area_code"])], dtype=object)
+    rate = _numbers(rows, "rate", np.arange(len(code)))
     have = np.flatnonzero(~np.isnan(rate) & np.isin(code, codes))
     have = have[np.argsort(-rate[have], kind="stable")]  # highest first
     what = "its rate" if colour_by == "rate" else "how it compares with England"
@@ -379,12 +392,12 @@ def describe_map(rows: pd.DataFrame, boundaries: str, *, period: str, group_labe
         hi, lo = have[0], have[-1]
         parts.append(f"Highest {name_of[code[hi]]} {rate[hi]:.1f}%, lowest "
                      f"{name_of[code[lo]]} {rate[lo]:.1f}%.")
-        region = rows["region"].to_numpy(object)[have]
+        region = objects(rows["region"])[have]
         by_region = {r: float(np.median(rate[have][region == r])) for r in sorted(set(region))}
         parts.append("Median by region: " + "; ".join(
             f"{r} {v:.1f}%" for r, v in by_region.items()) + ".")
         bands: dict[str, int] = {}
-        for b in rows["vs_england"].to_numpy(object)[have]:
+        for b in objects(rows["vs_england"])[have]:
             bands[b] = bands.get(b, 0) + 1
         parts.append("Compared with England: " + ", ".join(
             f"{n} {b}" for b, n in sorted(bands.items(), key=lambda kv: -kv[1])) + ".")
@@ -392,7 +405,7 @@ def describe_map(rows: pd.DataFrame, boundaries: str, *, period: str, group_labe
     if missing:
         parts.append("No figure: " + ", ".join(name_of[c] for c in missing) + ".")
     if "approximate" in rows:
-        approximate = rows["approximate"].to_numpy(dtype=bool, na_value=False)[have]
+        approximate = flags(rows["approximate"])[have]
         if approximate.any():
             parts.append("Approximate (a boundary cut through an area they are summed from): "
                          + ", ".join(name_of[c] for c in code[have][approximate]) + ".")

@@ -8,20 +8,24 @@ a millisecond, and a frame-by-frame route took dozens of them. The verdicts are
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from core import explore, headlines, overdispersion, verdicts
-from core.columns import frame_of, take_columns
+from core.columns import frame_of, n_rows, take_columns
 
 
 @dataclass(frozen=True)
 class Ranking:
     #: The ICBs shown (all, or one region's), sorted, with every verdict and why a rate is
-    #: missing. Read-only.
-    table: pd.DataFrame
+    #: missing, as arrays by name (what the charts, table and text read; None when the
+    #: region has no ICB: ``table`` then). Read-only.
+    columns: dict | None
+    #: The frame's index (the shown rows' positions in the store).
+    index: pd.Index | None
     #: England's rate (a percentage), or None.
     england: float | None
     #: The spread between ICBs, and whether the comparison allows for it.
@@ -33,14 +37,25 @@ class Ranking:
     total: int
     #: The region shown (a code of ``Explorer.regions``), or None for all.
     region: str | None
-    #: The funnel plot's tidy rows need the table's arrays (None: build them from the frame).
-    _columns: dict | None = None
+    #: The table, where it was made with the ranking (no ICB of the region shown).
+    made: pd.DataFrame | None = None
+
+    @functools.cached_property
+    def table(self) -> pd.DataFrame:
+        """``columns`` as a frame, made when first read (the page's CSV, the funnel's
+        limits, tests)."""
+        return self.made if self.made is not None else frame_of(self.columns, self.index)
+
+    @property
+    def shown(self) -> pd.DataFrame | dict:
+        """The shown ICBs as the chart, table and text builders read them."""
+        return self.columns if self.columns is not None else self.table
 
     def funnel_rows(self, limits: pd.DataFrame) -> pd.DataFrame:
         """Every shown ICB's point and verdicts, then the control limits (the funnel CSV)."""
-        if self._columns is None:
+        if self.columns is None:
             return funnel_rows(self.table, limits, self.adjusted)
-        return funnel_frame(self._columns, len(self.table), limits, self.adjusted)
+        return funnel_frame(self.columns, n_rows(self.columns), limits, self.adjusted)
 
 
 @dataclass(frozen=True)
@@ -112,12 +127,11 @@ def rank_icbs(ex: explore.Explorer, period: str, group: str, measure: str,
     shown = shown[verdicts.sort_order(columns["area"][shown], (
         columns["rate"] if sort == "rate" else columns["denominator"])[shown], sort)]
     if len(shown) or not total:
-        columns = explained(take_columns(columns, shown))
-        table = frame_of(columns, index[shown])
-    else:  # no row of the region: the whole table's column types
-        table = verdicts.explain_missing(frame_of(columns, index).iloc[shown])
-        columns = None
-    return Ranking(table, eng_rate, info, used, outside, total, region, columns)
+        return Ranking(explained(take_columns(columns, shown)), index[shown], eng_rate, info,
+                       used, outside, total, region)
+    # No row of the region: the whole table's column types.
+    return Ranking(None, None, eng_rate, info, used, outside, total, region,
+                   verdicts.explain_missing(frame_of(columns, index).iloc[shown]))
 
 
 # --- The funnel plot ------------------------------------------------------------------------

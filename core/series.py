@@ -191,9 +191,17 @@ class Series:
             domain: list[str] | None = None, kind: str = "quarter") -> pd.DataFrame:
         """Gap between two disjoint groups in one area over time (Newcombe's interval,
         points); ``synthetic`` (``derived``) where either side is."""
+        columns = self.gap_columns(level, area_code, measure, group_a, group_b, domain, kind)
+        return pd.DataFrame(columns) if columns else pd.DataFrame()
+
+    def gap_columns(self, level: str, area_code: str, measure: str = "recovery",
+                    group_a: str = "BME", group_b: str = "White British",
+                    domain: list[str] | None = None, kind: str = "quarter"
+                    ) -> dict[str, np.ndarray]:
+        """``gap``'s columns as arrays by name (empty without periods)."""
         domain = self.domain(kind) if domain is None else domain
         if not domain:
-            return pd.DataFrame()
+            return {}
         keys = [SeriesKey(level, area_code, group_a), SeriesKey(level, area_code, group_b)]
         grid, _ = self._grid(keys, measure, domain, False, kind)
         # One block of quarters per key, over the same quarters: a over b row by row.
@@ -206,11 +214,12 @@ class Series:
         status = missing.missing_status(domain, np.isnan(grid["rate"]), grid["suppressed"],
                                 grid["stored"], 2)
         names = (model.group_label(group_a), model.group_label(group_b))
-        return pd.DataFrame({
+        return {
             "period": np.asarray(domain, dtype=object),
             "rate_a": grid["rate"][a], "rate_b": grid["rate"][b],
             "gap": d, "gap_low": lo, "gap_high": hi, "significant": significant,
-            "group_a": names[0], "group_b": names[1],
+            "group_a": np.full(len(domain), names[0], dtype=object),
+            "group_b": np.full(len(domain), names[1], dtype=object),
             "note": missing.gap_notes(status[a], status[b], np.isnan(d), names),
             "synthetic": grid["synthetic"][a] | grid["synthetic"][b],
             "derived": grid["derived"][a] | grid["derived"][b],
@@ -218,7 +227,7 @@ class Series:
                             & ~np.isnan(d)),
             "geo_note": np.where(grid["approximate"][a], grid["geo_note"][a],
                                  grid["geo_note"][b]),
-        })
+        }
 
 
 def trend_frame(columns: dict[str, np.ndarray]) -> pd.DataFrame:

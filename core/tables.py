@@ -99,17 +99,17 @@ def funnel(table: pd.DataFrame, baseline_percent: float) -> pd.DataFrame:
     return out
 
 
-def describe_gap(gap: pd.DataFrame, area: str, measure: str = "recovery") -> str:
-    if gap.empty:
+def describe_gap(gap: Columns, area: str, measure: str = "recovery") -> str:
+    if not n_rows(gap):
         return f"No quarters with both groups' counts for {area}."
-    values = gap["gap"].to_numpy("float64", na_value=np.nan)
+    values = floats(gap["gap"])
     have = np.flatnonzero(~np.isnan(values))
     if not len(have):
         return f"No quarters with both groups' counts for {area}."
-    last = gap.iloc[have[-1]].to_dict()
+    last = {c: objects(gap[c])[have[-1]] for c in gap}
     direction = "lower" if last["gap"] < 0 else "higher"
     label = model.MEASURES[measure]["label"].lower()
-    significant = int((gap["significant"].to_numpy(object)[have] == "significant at 95%").sum())
+    significant = int((objects(gap["significant"])[have] == "significant at 95%").sum())
     return (
         f"In {last['period']}, the {label} for {last['group_a']} in {area} was "
         f"{abs(last['gap']):.1f} percentage points {direction} than for {last['group_b']} "
@@ -316,17 +316,17 @@ def compare_table(table: pd.DataFrame, measure: str = "recovery",
     the order of ``table``; with ``highlight`` (an area code in the table) a leading
     "Your ICB" column marks that row."""
     yours = {}
-    if highlight is not None and "area_code" in table and (table["area_code"] == highlight).any():
-        yours = {"Your ICB": np.where(table["area_code"].to_numpy(object) == highlight,
-                                      YOURS, "").astype(object)}
+    codes = objects(table["area_code"]) if "area_code" in table else None
+    if highlight is not None and codes is not None and (codes == highlight).any():
+        yours = {"Your ICB": np.where(codes == highlight, YOURS, "").astype(object)}
     return _table({
         **yours,
-        "ICB": table["area"].array, "Region": table["region"].array,
+        "ICB": _text_column(table["area"]), "Region": _text_column(table["region"]),
         **_counts_and_rates(table, measure, "Numerator", "Denominator"),
-        "Compared with England": verdicts._text(table["vs_england"].to_numpy(object)),
-        "Against the 50% target": (verdicts._text(table["vs_target"].to_numpy(object))
+        "Compared with England": verdicts._text(objects(table["vs_england"])),
+        "Against the 50% target": (verdicts._text(objects(table["vs_target"]))
                                    if measure == "recovery"
-                                   else np.full(len(table), "n/a", dtype=object)),
+                                   else np.full(n_rows(table), "n/a", dtype=object)),
         **verdicts.compare_columns(table),  # issue 11: both verdicts, trend, rounding
         **_provenance(table),
         **_approximate(table),
@@ -353,15 +353,15 @@ def describe_compare(table: pd.DataFrame, england: pd.Series | None, period: str
     the region shown (``region``, a name, of ``total`` ICBs in England), the order and
     which areas have no rate and why."""
     label = model.MEASURES[measure]["label"].lower()
-    rate = table["rate"].to_numpy("float64", na_value=np.nan)
+    rate = floats(table["rate"])
     have = np.flatnonzero(~np.isnan(rate))
     where = f" in the {region} region" if region else ""
     if not len(have):
         return f"No ICB{where} has a {label} for {model.group_label(group)} in {period}."
-    area = table["area"].to_numpy(object)
+    area = objects(table["area"])
     ranked = have[np.argsort(-rate[have], kind="stable")]
     best, worst = ranked[0], ranked[-1]
-    counts = Counter(table["vs_england"].to_numpy(object)[have].tolist()).most_common()
+    counts = Counter(objects(table["vs_england"])[have].tolist()).most_common()
     eng = f" England: {fmt_pct(england['rate'])}." if england is not None else ""
     bands = ", ".join(f"{n} {band}" for band, n in counts)
     of = f" (of {total} in England)" if region and total else ""
@@ -376,7 +376,7 @@ def describe_compare(table: pd.DataFrame, england: pd.Series | None, period: str
         text += (" Each ICB is compared with England, not with the region: the verdicts are "
                  "the same as on the all-England view.")
     if measure == "recovery":
-        target = table["vs_target"].to_numpy(object)[have]
+        target = objects(table["vs_target"])[have]
         meets, below = int((target == "meets the target").sum()), int((target == "below the target").sum())
         text += f" {meets} meet the 50% target with confidence and {below} are below it."
     if highlight:
@@ -393,41 +393,41 @@ def describe_compare(table: pd.DataFrame, england: pd.Series | None, period: str
 def _yours(table: pd.DataFrame, code: str, name: str | None, rate: np.ndarray,
            ranked: np.ndarray, where: str, measure: str) -> str:
     """The sentence about the chosen area, wherever it is in the table (or not in it)."""
-    hit = np.flatnonzero(table["area_code"].to_numpy(object) == code)
+    hit = np.flatnonzero(objects(table["area_code"]) == code)
     if not len(hit):
         return f"Your ICB{', ' + name + ',' if name else ''} is not{where or ' shown'}."
     i = hit[0]
-    who = f"Your ICB, {table['area'].iat[i]}"
+    who = f"Your ICB, {objects(table['area'])[i]}"
     if np.isnan(rate[i]):
         return f"{who}: no rate ({verdicts.no_rate_words(table)[i]})."
     place = int(np.flatnonzero(ranked == i)[0]) + 1
     text = (f"{who}: {fmt_pct(rate[i])}, {_ordinal(place)} highest of {len(ranked)}; "
-            f"compared with England: {table['vs_england'].iat[i]}")
+            f"compared with England: {objects(table['vs_england'])[i]}")
     if measure == "recovery":
-        text += f"; against the 50% target: {table['vs_target'].iat[i]}"
+        text += f"; against the 50% target: {objects(table['vs_target'])[i]}"
     return text + "."
 
 
-def gap_table(gap: pd.DataFrame) -> pa.Table:
+def gap_table(gap: Columns) -> pa.Table:
     """The gap over time as a person reads it."""
-    if gap.empty:
+    if not n_rows(gap):
         return _table({})
     return _table({
-        "Period": gap["period"].to_numpy(object),
+        "Period": objects(gap["period"]),
         WHY: _why(gap, "gap"),
-        "BAME (%)": gap["rate_a"].to_numpy().round(2),
-        "White British (%)": gap["rate_b"].to_numpy().round(2),
-        "Difference (points)": gap["gap"].to_numpy().round(2),
-        "95% CI low": gap["gap_low"].to_numpy().round(2),
-        "95% CI high": gap["gap_high"].to_numpy().round(2),
-        "Significance": gap["significant"].to_numpy(object),
+        "BAME (%)": floats(gap["rate_a"]).round(2),
+        "White British (%)": floats(gap["rate_b"]).round(2),
+        "Difference (points)": floats(gap["gap"]).round(2),
+        "95% CI low": floats(gap["gap_low"]).round(2),
+        "95% CI high": floats(gap["gap_high"]).round(2),
+        "Significance": objects(gap["significant"]),
         **({"Note": missing.explain(gap["note"])} if "note" in gap else {}),
         **_provenance(gap, "gap"),
         **_approximate(gap),
     })
 
 
-def groups_table(groups: pd.DataFrame) -> pa.Table:
+def groups_table(groups: Columns) -> pa.Table:
     """Rates by ethnic group as a person reads them."""
     columns = {"breakdown": "Breakdown", "group_label": "Group", "numerator": "Numerator",
                "denominator": "Denominator", "rate": "Rate (%)", "ci95_low": "95% CI low",
@@ -435,7 +435,8 @@ def groups_table(groups: pd.DataFrame) -> pa.Table:
                "suppressed": "Suppressed counts", "small_numbers": "Fewer than 30 people"}
     out = {}
     for source, name in columns.items():
-        values = groups[source].to_numpy()
+        values = groups[source]
+        values = values if isinstance(values, np.ndarray) else values.to_numpy()
         out[name] = values.round(2) if values.dtype.kind == "f" else values
         if source == "group_label":
             out[WHY] = _why(groups, "rate")
@@ -443,10 +444,10 @@ def groups_table(groups: pd.DataFrame) -> pa.Table:
                    **_provenance(groups)})
 
 
-def describe_groups(groups: pd.DataFrame, area: str, period: str) -> str:
+def describe_groups(groups: Columns, area: str, period: str) -> str:
     """A text alternative for the rates-by-group chart."""
-    notes = (missing.explain(groups["note"].to_numpy(object)) if "note" in groups
-             else [""] * len(groups))
+    notes = (missing.explain(objects(groups["note"])) if "note" in groups
+             else [""] * n_rows(groups))
     rates = "; ".join(f"{g}: {fmt_pct(r) if pd.notna(r) else n or 'no data'}"
                       for g, r, n in zip(groups["group_label"], groups["rate"], notes,
                                          strict=False))

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from core import missing, model, overdispersion, rounding, stats, trend_tests
-from core.columns import floats, objects
+from core.columns import flags, floats, n_rows, objects
 
 #: Bands of the compare chart; a rate given only as a range is not compared.
 NOT_COMPARED = "no data"
@@ -237,20 +237,18 @@ def why_no_rate(table: pd.DataFrame) -> np.ndarray:
     """Why an area has no rate, in the word or two that fits where its point would be:
     "suppressed" (NHS England withheld a count), "not reliable" (the rounded counts cannot
     give a rate) or "no data"; empty where there is a rate."""
-    n = len(table)
+    n = n_rows(table)
     return missing_words(
-        table["rate"].to_numpy("float64", na_value=np.nan) if "rate" in table
-        else np.full(n, np.nan),
-        table["suppressed"].to_numpy(dtype=bool, na_value=False) if "suppressed" in table
-        else np.zeros(n, bool),
-        table["status"].to_numpy(object) if "status" in table else np.full(n, "", object),
-        table["redrawn"].to_numpy(dtype=bool, na_value=False) if "redrawn" in table else None)
+        floats(table["rate"]) if "rate" in table else np.full(n, np.nan),
+        flags(table["suppressed"]) if "suppressed" in table else np.zeros(n, bool),
+        objects(table["status"]) if "status" in table else np.full(n, "", object),
+        flags(table["redrawn"]) if "redrawn" in table else None)
 
 
 def no_rate_words(table: pd.DataFrame) -> np.ndarray:
     """``why_no_rate``, read from the table's ``missing`` column where ``explain_missing``
     has already put it there."""
-    return table["missing"].to_numpy(object) if "missing" in table else why_no_rate(table)
+    return objects(table["missing"]) if "missing" in table else why_no_rate(table)
 
 
 def missing_words(rate: np.ndarray, suppressed: np.ndarray, status: np.ndarray,
@@ -376,11 +374,11 @@ def compare_columns(table: pd.DataFrame) -> dict[str, np.ndarray]:
     out: dict[str, np.ndarray] = {}
     if "vs_adjusted" in table:
         out["Compared with England, allowing for overdispersion"] = _text(
-            table["vs_adjusted"].to_numpy(object))
+            objects(table["vs_adjusted"]))
         out["Compared with England, unadjusted (Fingertips)"] = _text(
-            table["vs_fingertips"].to_numpy(object))
+            objects(table["vs_fingertips"]))
     if "trend" in table:
-        out["Recent trend"] = _text(table["trend"].to_numpy(object))
+        out["Recent trend"] = _text(objects(table["trend"]))
     return {**out, **rounding_columns(table, note=True)}
 
 

@@ -49,14 +49,13 @@ def method() -> None:
     )
 
 
-if view.data.empty:
+if not view.extra["shown"]:
     st.info(f"No ICB figures for {period}. ICBs began in July 2022: for earlier periods NHS "
             "England published CCG and STP figures, which the Recovery over time page shows "
             "for England.", icon=":material/info:")
     method()
     render.share_link(sel.to_params(), "compare")
     st.stop()
-table = view.data
 if view.extra["region"]:
     st.caption(f"Showing the {view.extra['shown']} ICBs of the {view.extra['region']} region, "
                f"of {view.extra['total']} in England. Each is compared with England, not with "
@@ -71,7 +70,7 @@ if tab_dots.open:
         render.chart_block(
             view.spec,
             table=view.table,
-            csv=lambda: data.with_credit(table.drop(columns=["area", "region"])
+            csv=lambda: data.with_credit(view.data.drop(columns=["area", "region"])
                                          .assign(measure=sel.measure)),
             description=view.description,
             name=f"compare {title}",

@@ -43,6 +43,7 @@ from core import (
     series,
     verdicts,
 )
+from core.columns import n_rows
 from core.store import Store
 
 UPLOAD_KEY = "session_store_path"
@@ -348,7 +349,7 @@ def compare_view(path: str, mtime: float, period: str, group: str, measure: str,
     ``boundaries`` (None: the store's default)."""
     ex = explorer(path, mtime, boundaries)
     r = ranking.rank_icbs(ex, period, group, measure, adjust, region, sort)
-    table, eng_rate, info, used, outside, total = (r.table, r.england, r.info, r.adjusted,
+    table, eng_rate, info, used, outside, total = (r.shown, r.england, r.info, r.adjusted,
                                                    r.outside, r.total)
     region_name = ex.regions.get(r.region) if r.region else None
     title = f"{model.MEASURES[measure]['label']}, {model.group_label(group)}, {period}"
@@ -363,14 +364,14 @@ def compare_view(path: str, mtime: float, period: str, group: str, measure: str,
     # view: the page draws only the open tab.
     @functools.cache
     def limits() -> pd.DataFrame:
-        return ranking.funnel_limits(table, eng_rate, info.tau2 if used else 0.0)
+        return ranking.funnel_limits(r.table, eng_rate, info.tau2 if used else 0.0)
 
     @functools.cache
     def funnel() -> dict | None:
         if limits().empty:
             return None
         return _credited(charts.funnel_spec(
-            table, limits(), title=f"Funnel plot: {title}", synthetic=ex.synthetic,
+            r.table, limits(), title=f"Funnel plot: {title}", synthetic=ex.synthetic,
             measure=measure, frames=True, highlight=highlight), kind)
 
     chosen = ex.area(highlight) if highlight else None
@@ -379,11 +380,11 @@ def compare_view(path: str, mtime: float, period: str, group: str, measure: str,
                     table, None if eng_rate is None else {"rate": eng_rate}, period, group,
                     measure, highlight=highlight,
                     highlight_name=explore.pretty_name(chosen[1]) if chosen else None,
-                    region=region_name, total=total, sort=sort), table,
+                    region=region_name, total=total, sort=sort), lambda: r.table,
                 {"funnel": funnel, "limits": limits, "adjusted": used, "phi": info.phi,
                  "funnel_rows": lambda: r.funnel_rows(limits()),
                  "overdispersed": info.overdispersed, "outside": outside,
-                 "region": region_name, "shown": len(table), "total": total,
+                 "region": region_name, "shown": n_rows(table), "total": total,
                  "dispersion": verdicts.dispersion_sentence(info, used, outside),
                  "chance": verdicts.chance_sentence(outside["areas"]),
                  "boundaries": ex.boundaries})
@@ -392,12 +393,13 @@ def compare_view(path: str, mtime: float, period: str, group: str, measure: str,
 @st.cache_resource(show_spinner=False, max_entries=128)
 def gap_summary(path: str, mtime: float, level: str, code: str, measure: str,
                 kind: str = "quarter", boundaries: str | None = None
-                ) -> tuple[pd.DataFrame, object]:
-    """The BAME − White British gap of one area over every period (``Explorer.gap``) and
-    whether it is widening over the last five (``headlines.gap_trend``; None without data):
-    what the inequalities page charts and the trend page's headline states."""
+                ) -> tuple[dict, object]:
+    """The BAME − White British gap of one area over every period (``Explorer.gap``, as
+    arrays by name) and whether it is widening over the last five (``headlines.gap_trend``;
+    None without data): what the inequalities page charts and the trend page's headline
+    states."""
     ex = explorer(path, mtime, boundaries)
-    g = ex.gap(level, code, measure, kind=kind)
+    g = ex.gap_columns(level, code, measure, kind=kind)
     both = ex.series_counts([explore.SeriesKey(level, code, "BME"),
                              explore.SeriesKey(level, code, "White British")], measure, kind)
     return g, (headlines.gap_trend_of(*both) if len(both[0]["rate"]) else None)
@@ -416,20 +418,23 @@ def gap_view(path: str, mtime: float, level: str, code: str, measure: str, name:
     sentence = (headlines.gap_trend_sentence(widening, unit=unit) if widening is not None
                 else "Whether the gap is widening could not be calculated: no data.")
     return View(_credited(spec, kind), explore.gap_table(g), explore.describe_gap(g, name, measure),
-                g, {"trend": sentence, "trend_verdict": getattr(widening, "verdict", "")})
+                lambda: pd.DataFrame(g) if g else pd.DataFrame(),
+                {"trend": sentence, "trend_verdict": getattr(widening, "verdict", "")})
 
 
 @st.cache_resource(show_spinner=False, max_entries=128)
 def groups_view(path: str, mtime: float, level: str, code: str, period: str, measure: str,
                 name: str, detailed: bool = False, boundaries: str | None = None) -> View:
     ex = explorer(path, mtime, boundaries)
-    g = verdicts.with_rounding(ex.groups(level, code, period, measure, detailed), measure,
-                               level=level)
+    g = ex.groups_columns(level, code, period, measure, detailed)
+    if n_rows(g):  # as ``with_rounding``: no rows gain no columns
+        g.update(verdicts.rounded_columns(g, measure, level=level))
     spec = charts.groups_spec(
         g, title=f"{model.MEASURES[measure]['label']} by ethnic group, {name}, {period}",
         synthetic=ex.synthetic, measure=measure, frames=True)
     spec = _credited(spec, "quarter" if " Q" in period else "year")
-    return View(spec, explore.groups_table(g), explore.describe_groups(g, name, period), g)
+    return View(spec, explore.groups_table(g), explore.describe_groups(g, name, period),
+                lambda: pd.DataFrame(g))
 
 
 def groups_export(path: str, mtime: float, level: str, code: str, period: str, measure: str,
@@ -455,7 +460,7 @@ def map_view(path: str, mtime: float, period: str, group: str, measure: str,
     # show.
     c = ranking.compare_icbs(ex, period, group, measure)
     eng = None if c.england is None or pd.isna(c.england) else float(c.england)
-    rows = map_chart.map_rows(ranking.explained(c.columns), ranking.by_rate(c))
+    rows = map_chart.map_columns(ranking.explained(c.columns), ranking.by_rate(c))
     title = (f"{model.MEASURES[measure]['label']}, {model.group_label(group)}, {period}: "
              f"{geography_label(ex.boundaries)}")
     spec = map_chart.map_spec(rows, ex.boundaries, title=title, colour_by=colour_by,
@@ -467,7 +472,8 @@ def map_view(path: str, mtime: float, period: str, group: str, measure: str,
         measure=measure, england=eng, colour_by=colour_by, selected=selected)
     return View(spec, pa.Table.from_pandas(map_chart.map_table(rows, ex.boundaries, measure),
                                            preserve_index=False),
-                description, rows, {"boundaries": ex.boundaries, "england": eng})
+                description, lambda: pd.DataFrame(rows),
+                {"boundaries": ex.boundaries, "england": eng})
 
 
 def map_export(view: View, period: str, group: str, measure: str) -> pd.DataFrame:

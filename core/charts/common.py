@@ -151,7 +151,7 @@ def _column(data: pd.DataFrame | dict, name: str) -> Any:
             return values
     if isinstance(values.dtype, np.dtype) and values.dtype.kind in "fiub":
         return values.to_numpy()
-    return values.array
+    return values.array if isinstance(values, pd.Series) else values
 
 
 def _slim(data: pd.DataFrame, columns: list[str], having: str | None = None,

@@ -11,6 +11,7 @@ import pyarrow.compute as pc
 
 from core import model, verdicts
 from core.charts import common
+from core.columns import n_rows, texts
 
 # --- Areas in one period: ranked and funnel -------------------------------------------------
 
@@ -45,8 +46,8 @@ def _areas(table: pd.DataFrame, highlight: str | None, having: str | None = "rat
     (``order``: the ranking follows the caller's sort): short name for the axis, full name for
     the tooltip, which one is the chosen area, and for an area with no rate why not
     (``missing``)."""
-    names = table["area_name" if "area_name" in table.columns else "area"].tolist()
-    codes = table["area_code"].tolist() if "area_code" in table.columns else [None] * len(names)
+    names = texts(table["area_name" if "area_name" in table else "area"])
+    codes = texts(table["area_code"]) if "area_code" in table else [None] * len(names)
     return common._slim(table, common.TABLE_COLUMNS, having,
                         label=[common.short_name(n) for n in names],
                         full=[common.full_name(n) for n in names],
@@ -297,11 +298,11 @@ def _groups_layout(*, synthetic: str, measure: str, width: int | str) -> alt.Lay
 
 
 def groups_spec(
-    data: pd.DataFrame, *, title: str, synthetic: bool = False, measure: str = "recovery",
-    width: int | str = "container", frames: bool = False,
+    data: pd.DataFrame | dict, *, title: str, synthetic: bool = False,
+    measure: str = "recovery", width: int | str = "container", frames: bool = False,
 ) -> dict:
     """Rate for each population group in one area and period, with 95% intervals."""
-    d = common._slim(data, common.TABLE_COLUMNS, "rate", order=np.arange(len(data)))
+    d = common._slim(data, common.TABLE_COLUMNS, "rate", order=np.arange(n_rows(data)))
     opts = {"synthetic": common._synthetic(d, synthetic), "measure": measure, "width": width}
     return common._view(_groups_layout, opts, {"groups": d, "meta": common._meta(title)}, frames)
 

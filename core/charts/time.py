@@ -308,15 +308,15 @@ def _gap_layout(*, domain: tuple[str, ...], synthetic: str, width: int | str, la
 
 
 def gap_spec(
-    gap: pd.DataFrame, *, domain: list[str], title: str, synthetic: bool = False,
+    gap: pd.DataFrame | dict, *, domain: list[str], title: str, synthetic: bool = False,
     width: int | str = "container", frames: bool = False,
 ) -> dict:
     """Difference between two groups over time with Newcombe 95% intervals; 0 = no gap."""
     dom = tuple(domain)
-    first = {c: str(gap[c].iat[0]) if len(gap) and c in gap.columns else d
+    first = {c: str(objects(gap[c])[0]) if n_rows(gap) and c in gap else d
              for c, d in (("group_a", "first group"), ("group_b", "second group"))}
     # Every period is kept, with or without a gap: the ones without carry their reason.
-    d = common._slim(gap, list(gap.columns), why=_why(gap, "gap") if "gap" in gap else [])
+    d = common._slim(gap, list(gap), why=_why(gap, "gap") if "gap" in gap else [])
     opts = {"domain": dom, "synthetic": common._synthetic(d, synthetic), "width": width,
             "label_a": first["group_a"], "label_b": first["group_b"],
             "approximate": common._any(d, "geo_approximate")}
