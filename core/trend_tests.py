@@ -6,7 +6,9 @@ Each answer is a verdict in words, from a stated test at a stated level, so that
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
 
 import numpy as np
 import pandas as pd
@@ -211,10 +213,13 @@ def round_half_up(value: float, decimals: int = 1) -> float:
     """Round as a person (and NHS England's published tables) do: halves away from zero.
     Python's ``round`` rounds halves to even and floats hold 50.25 as 50.2499..., so this
     rounds the decimal text of the value."""
-    from decimal import ROUND_HALF_UP, Decimal
-
     if not np.isfinite(value):
         return float("nan")
+    scale = 10 ** decimals
+    scaled = float(value) * scale
+    low = math.floor(scaled)
+    if abs(scaled - low - 0.5) > 1e-6:  # no tie near: the nearest is the answer
+        return (low + (scaled - low > 0.5)) / scale
     q = Decimal(1).scaleb(-decimals)
     return float(Decimal(repr(float(value))).quantize(q, rounding=ROUND_HALF_UP))
 

@@ -109,6 +109,24 @@ def test_round_half_up():
     assert tt.round_half_up(-0.05) == -0.1 and math.isnan(tt.round_half_up(float("nan")))
 
 
+def _decimal_half_up(value: float, decimals: int) -> float:
+    from decimal import ROUND_HALF_UP, Decimal
+
+    return float(Decimal(repr(value)).quantize(Decimal(1).scaleb(-decimals),
+                                               rounding=ROUND_HALF_UP))
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.integers(0, 100_000), st.integers(1, 100_000), st.integers(0, 2))
+def test_round_half_up_is_the_decimal_texts_rounding(numerator, denominator, decimals):
+    """The fast path (plain rounding away from a tie) gives exactly what rounding the
+    value's decimal text gives, for every rate a pair of counts can make and its negative
+    (a change)."""
+    for value in (numerator / denominator * 100, -numerator / denominator * 100,
+                  round(numerator / denominator * 100, 2)):
+        assert tt.round_half_up(value, decimals) == _decimal_half_up(value, decimals)
+
+
 @needs_shared()
 def test_real_england_trends_2020_21_to_2024_25():
     """BME falls significantly (chi2 about 165), White British stays flat (about 0.6), and the
