@@ -8,8 +8,10 @@ from __future__ import annotations
 import csv
 import io
 import re
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.conftest import open_path, wait_for_app
 
@@ -130,6 +132,35 @@ def test_funnel_marks_your_icb_and_its_csv_holds_every_icb_and_the_limits(server
                                             "99.8% lower", "99.8% upper"}
     assert all(r["area_code"] == "" for r in limits)
     assert not any(re.search(r"\b(None|nan|null)\b", v) for r in rows for v in r.values())
+
+
+def shows_tab(pg, label: str, chart: str | None) -> None:
+    """Wait until the link names ``chart`` (None: the default tab, not in the link), the tab
+    ``label`` is the selected one and its chart is drawn (the funnel's x axis is the
+    denominator; the ranked chart's is the rate)."""
+    pg.wait_for_url(lambda url: parse_qs(urlsplit(url).query).get("chart", [None])[0] == chart,
+                    timeout=60_000)
+    wait_for_app(pg)
+    expect(pg.locator("[data-testid='stTab'][aria-selected='true']").first).to_have_text(
+        re.compile(re.escape(label)), timeout=60_000)
+    axis = "Denominator" if chart == "funnel" else "Recovery rate"
+    expect(pg.locator(f"{CHART} svg g.role-axis-title").filter(has_text=axis).first
+           ).to_be_visible(timeout=60_000)
+    assert len(pg.locator(f"{CHART}").all()) == 1  # only the open tab's chart
+
+
+def test_back_and_forward_move_between_the_chart_tabs(server, sized):
+    """Opening the funnel's tab is one step of the browser's history: Back returns to the
+    ranking (and the link loses ``chart``), Forward to the funnel."""
+    pg = sized
+    open_compare(pg, server, "period=year")
+    shows_tab(pg, "Ranked with intervals", None)
+    open_tab(pg, "Funnel plot")
+    shows_tab(pg, "Funnel plot", "funnel")
+    pg.go_back()
+    shows_tab(pg, "Ranked with intervals", None)
+    pg.go_forward()
+    shows_tab(pg, "Funnel plot", "funnel")
 
 
 #: Text elements of the page whose content is wider than their box (cut or scrolling), the
