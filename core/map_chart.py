@@ -353,22 +353,32 @@ def map_columns(compare: Mapping[str, Any], at: np.ndarray | None = None
     }
 
 
-def map_table(rows: pd.DataFrame, boundaries: str, measure: str = "recovery") -> pd.DataFrame:
+def map_table(rows: Mapping[str, Any], boundaries: str, measure: str = "recovery"
+              ) -> pa.Table:
     """The table beside the map: every ICB of the geography (those without a figure say
-    "no data"), by region and name, its band in words."""
+    "no data"), by region and name, its band in words; as the Arrow table the page shows
+    (counts whole, missing values empty)."""
     codes, names, regions = _geography(boundaries)
     take = _positions(rows, codes)
     rate = _numbers(rows, "rate", take)
     approximate = _texts(rows, "approximate", take, False).astype(bool)
     label = model.MEASURES[measure]["label"]
-    return pd.DataFrame({
-        "ICB": names, "Region": regions, "Code": codes,
-        f"{label} (%)": np.round(rate, 1),
-        "Compared with England": _texts(rows, "vs_england", take, "no data"),
-        "Numerator": pd.array(np.round(_numbers(rows, "numerator", take)), dtype="Int64"),
-        "Denominator": pd.array(np.round(_numbers(rows, "denominator", take)), dtype="Int64"),
-        "Figure": np.where(approximate, "approximate: " + _texts(rows, "note", take, ""),
-                           np.where(~np.isnan(rate), "exact", "")),
+
+    def text(values: np.ndarray) -> pa.Array:
+        return pa.array(np.asarray(values, dtype=object), type=pa.large_string(),
+                        from_pandas=True)
+
+    def whole(values: np.ndarray) -> pa.Array:
+        return pa.array(np.round(values), type=pa.int64(), from_pandas=True)
+
+    return pa.table({
+        "ICB": text(names), "Region": text(regions), "Code": text(codes),
+        f"{label} (%)": pa.array(np.round(rate, 1), from_pandas=True),
+        "Compared with England": text(_texts(rows, "vs_england", take, "no data")),
+        "Numerator": whole(_numbers(rows, "numerator", take)),
+        "Denominator": whole(_numbers(rows, "denominator", take)),
+        "Figure": text(np.where(approximate, "approximate: " + _texts(rows, "note", take, ""),
+                                np.where(~np.isnan(rate), "exact", ""))),
     })
 
 

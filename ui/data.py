@@ -470,8 +470,7 @@ def map_view(path: str, mtime: float, period: str, group: str, measure: str,
     description = map_chart.describe_map(
         rows, ex.boundaries, period=period, group_label=model.group_label(group),
         measure=measure, england=eng, colour_by=colour_by, selected=selected)
-    return View(spec, pa.Table.from_pandas(map_chart.map_table(rows, ex.boundaries, measure),
-                                           preserve_index=False),
+    return View(spec, map_chart.map_table(rows, ex.boundaries, measure),
                 description, lambda: pd.DataFrame(rows),
                 {"boundaries": ex.boundaries, "england": eng})
 

@@ -261,7 +261,7 @@ def test_map_rows_table_and_text_alternative(ex):
     assert set(gone["missing"]) == {verdicts.REDRAWN}
     assert gone["note"].str.contains("cannot be summed").all()
     rows = map_chart.map_rows(table)
-    shown = map_chart.map_table(rows, "2026")
+    shown = map_chart.map_table(rows, "2026").to_pandas()
     assert len(shown) == 36 and list(shown.columns[:3]) == ["ICB", "Region", "Code"]
     assert shown["Region"].tolist() == sorted(shown["Region"])
     no_figure = shown[shown["Recovery rate (%)"].isna()]
