@@ -83,7 +83,7 @@ def compare_icbs(ex: explore.Explorer, period: str, group: str, measure: str,
                                                columns["denominator"][ranked], eng_rate, adjust)
     back = np.argsort(ranked)
     columns.update({c: v[back] for c, v in new.items()})
-    if len(index):  # as ``with_rounding``: an empty table gains no columns
+    if len(index):  # an empty table gains no columns
         columns.update(verdicts.rounded_columns(columns, measure))
     return Compared(columns, index, ranked, eng_rate, info, used)
 

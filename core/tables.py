@@ -45,7 +45,7 @@ def _points(data: Columns) -> dict[str, np.ndarray]:
 
 def _of(numerator: float, denominator: float) -> str:
     """"1,234 of 2,345"; where a count was suppressed the rate is a range from rounding
-    (``verdicts.with_rounding``) and there is no count to give."""
+    (``verdicts.rounded_columns``) and there is no count to give."""
     if np.isnan(numerator) or np.isnan(denominator):
         return "a count was suppressed, so the rate is the middle of its possible range"
     return f"{int(numerator):,} of {int(denominator):,}"

@@ -2,10 +2,11 @@
 
 ``core.overdispersion``, ``core.trend_tests`` and ``core.rounding`` compute; this module turns
 their answers into display terms (a verdict column, an arrow, a neutral or coloured change, a
-note) on the frames ``core.explore`` returns, so that pages and the table builders only place
-them. Nothing here changes how a rate is computed; it adds what a statistician would insist a
-reader is told: whether areas differ by more than chance, whether a series is moving, whether a
-change is more than chance, and how far rounding and suppression leave a rate uncertain.
+note) as arrays a view adds to its own columns, so that pages and the table builders only
+place them. Nothing here changes how a rate is computed; it adds what a statistician would
+insist a reader is told: whether areas differ by more than chance, whether a series is
+moving, whether a change is more than chance, and how far rounding and suppression leave a
+rate uncertain.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import re
 import numpy as np
 import pandas as pd
 
-from core import missing, model, overdispersion, rounding, stats, trend_tests
+from core import missing, model, overdispersion, rounding, trend_tests
 from core.columns import flags, floats, n_rows, objects
 
 #: Bands of the compare chart; a rate given only as a range is not compared.
@@ -56,49 +57,25 @@ def range_text(low: np.ndarray, high: np.ndarray, status: np.ndarray) -> np.ndar
     return out
 
 
-def with_rounding(data: pd.DataFrame, measure: str = "recovery", level=None,
-                  parts: int = 1) -> pd.DataFrame:
-    """``data`` (a trend, compare or groups frame: counts, ``numerator``, rates) with what
-    rounding and suppression do to each rate.
-
-    Adds ``rate_low``/``rate_high``, ``rate_range`` (words), ``status`` (rounding's: exact,
-    rounded, approximate, range, not reliable, no data) and ``approximate``; ``note`` gets
-    rounding's reason where it has one (a row's own note, such as "not published", is kept
-    when rounding has nothing to say). Where "not at caseness" was suppressed but the other
-    counts are there, the rate and both intervals become rounding's (a midpoint inside a
-    range, with intervals that cover both ends) instead of nothing. ``level`` is used where
-    ``data`` has no ``level`` column; ``parts`` is how many rounded counts were summed into
-    each count (4 for rolling quarters), which widens the range.
-    """
-    if data.empty:
-        return data
-    spec = model.MEASURES[measure]
-    wanted = ("finished", "not_at_caseness", spec["numerator"], "level", "note", *_RATES)
-    new = rounded_columns({c: data[c].to_numpy(object) if c in ("level", "note") else
-                           stats._numbers(data[c]) for c in wanted if c in data},
-                          measure, level, parts)
-    return with_columns(data, new)
-
-
-def with_columns(data: pd.DataFrame, new: dict[str, np.ndarray]) -> pd.DataFrame:
-    """``data`` with ``new`` columns, each replacing the column of its name where there is
-    one (in its place) or added at the end, as setting them one by one would, in one frame
-    construction (pandas' copy-on-write keeps ``data`` as it was)."""
-    columns: dict[str, object] = {c: data[c] for c in data.columns}
-    columns.update(new)
-    return pd.DataFrame(columns, index=data.index, copy=False)
-
-
 #: The columns rounding replaces where a rate is a range or not reliable.
 _RATES = ("rate", "ci95_low", "ci95_high", "ci998_low", "ci998_high")
 
 
 def rounded_columns(columns: dict[str, np.ndarray], measure: str = "recovery", level=None,
                     parts: int = 1) -> dict[str, np.ndarray]:
-    """What ``with_rounding`` sets, as arrays in the order it sets them, from ``columns``
-    (the counts as floats; ``level`` and ``note`` where there are; the rate columns as
-    floats): a view adds them to its own columns with no frame between. A rate column is
-    only returned where rounding changes some of its values."""
+    """What rounding and suppression do to each rate of ``columns`` (the counts as floats;
+    ``level`` and ``note`` where there are, else ``level`` for every row; the rate columns as
+    floats), as arrays a view adds to its own columns before it makes any frame: where a
+    rate column is returned its values replace the view's.
+
+    Sets ``rate_low``/``rate_high``, ``rate_range`` (words), ``status`` (rounding's: exact,
+    rounded, approximate, range, not reliable, no data) and ``approximate``; ``note`` gets
+    rounding's reason where it has one (a row's own note, such as "not published", is kept
+    when rounding has nothing to say). Where "not at caseness" was suppressed but the other
+    counts are there, the rate and both intervals become rounding's (a midpoint inside a
+    range, with intervals that cover both ends) instead of nothing. ``parts`` is how many
+    rounded counts were summed into each count (4 for rolling quarters), which widens the
+    range. A rate column is only returned where rounding changes some of its values."""
     spec = model.MEASURES[measure]
     n = len(columns["finished"])
     lv = (np.asarray(columns["level"], dtype=object) if "level" in columns
@@ -143,31 +120,15 @@ def rounded_columns(columns: dict[str, np.ndarray], measure: str = "recovery", l
 # --- Comparing many areas ------------------------------------------------------------------
 
 
-def compare_areas(table: pd.DataFrame, england: pd.Series | None, adjust: bool | None = None,
-                  higher_is_better: bool = True) -> tuple[pd.DataFrame, overdispersion.Overdispersion, bool]:
-    """The compare table with both comparisons with England and the one the chart uses.
-
-    ``vs_fingertips`` is Fingertips' two-level comparison (Wilson intervals against England's
-    rate); ``vs_adjusted`` allows for overdispersion (Spiegelhalter 2005); ``vs_england`` is
-    the adjusted one when ``adjust`` is True, or by default (None) when the areas differ by
-    more than chance. Also ``adjusted998_low``/``_high`` etc. at each area's denominator.
-    Returns ``(table, what the adjustment found, whether it is used)``.
-    """
-    new, info, used = england_columns(
-        table["numerator"].to_numpy("float64", na_value=np.nan),
-        table["denominator"].to_numpy("float64", na_value=np.nan),
-        None if england is None else england["rate"], adjust, higher_is_better)
-    out = table.copy()
-    for col, values in new.items():
-        out[col] = values
-    return out, info, used
-
-
 def england_columns(numerator: np.ndarray, denominator: np.ndarray, england: float | None,
                     adjust: bool | None = None, higher_is_better: bool = True
                     ) -> tuple[dict[str, np.ndarray], overdispersion.Overdispersion, bool]:
-    """What ``compare_areas`` sets, as arrays in the order it sets them, from the areas'
-    numerators and denominators and England's rate (a percentage; None or NaN: none)."""
+    """Each area against England from the areas' numerators and denominators and England's
+    rate (a percentage; None or NaN: none): ``vs_fingertips`` (Fingertips' two-level bands),
+    ``vs_adjusted`` (allowing for overdispersion, Spiegelhalter 2005), ``vs_england`` (the one
+    the charts use: adjusted when the areas differ by more than chance, unless ``adjust``
+    says), the z-scores and adjusted limits; with the spread's estimate and whether it was
+    allowed for."""
     bench = None if england is None or pd.isna(england) else float(england) / 100
     found, info = overdispersion.area_columns(numerator, denominator, bench, higher_is_better)
     used = bool(info.overdispersed if adjust is None else adjust)
@@ -188,29 +149,15 @@ SORT_KEYS = ("rate", "name", "size")
 SUPPRESSED_NOTE = "Suppressed: NHS England withheld a small count, so there is no rate."
 
 
-def sort_areas(table: pd.DataFrame, sort: str = "rate") -> pd.DataFrame:
-    """The compare table in the order a reader chose: by rate (highest first), by name, or
-    by size (largest denominator first); areas with no value last. Stable, so ties keep the
-    ranking's order."""
-    if sort not in SORT_KEYS:
-        raise ValueError(f"sort must be one of {', '.join(SORT_KEYS)}, not {sort!r}")
-    if table.empty:
-        return table
-    names = table["area"] if "area" in table else table["area_name"]
-    column = "rate" if sort == "rate" else "denominator"
-    return table.iloc[sort_order(
-        names.to_numpy(object) if sort == "name" else None,
-        table[column].to_numpy("float64", na_value=np.nan) if sort != "name" else None, sort)]
-
-
 #: What a name sort ignores at the start of a name (Arrow's ``\s``: ASCII whitespace).
 _NHS = re.compile(r"^NHS[\t\n\f\r ]+")
 
 
 def sort_order(names: np.ndarray | None, values: np.ndarray | None, sort: str = "rate"
                ) -> np.ndarray:
-    """The positions ``sort_areas`` puts the rows in: by ``names`` (``sort`` "name") or by
-    ``values`` (the rates, or the denominators for "size"), highest first, missing last."""
+    """The order a reader chose for the compare table's rows: by ``names`` (``sort``
+    "name") or by ``values`` (the rates, or the denominators for "size"), highest first,
+    missing last; stable, so ties keep the ranking's order."""
     if sort not in SORT_KEYS:
         raise ValueError(f"sort must be one of {', '.join(SORT_KEYS)}, not {sort!r}")
     if sort == "name":
@@ -223,14 +170,6 @@ def sort_order(names: np.ndarray | None, values: np.ndarray | None, sort: str = 
 
 def _missing(value: object) -> bool:
     return value is None or (isinstance(value, float) and np.isnan(value))
-
-
-def in_region(table: pd.DataFrame, region: str | None) -> pd.DataFrame:
-    """The areas of one region (by its code; None: every area). Their comparisons stay
-    against England: narrowing what is shown changes no verdict."""
-    if not region:
-        return table
-    return table[table["parent_code"].to_numpy(object) == region]
 
 
 def why_no_rate(table: pd.DataFrame) -> np.ndarray:
@@ -300,18 +239,11 @@ def missing_columns(why: np.ndarray, columns: dict[str, np.ndarray]) -> dict[str
     return out
 
 
-def outside_counts(table: pd.DataFrame) -> dict[str, int]:
+def outside_of(fingertips: np.ndarray, adjusted: np.ndarray, denominator: np.ndarray
+               ) -> dict[str, int]:
     """How many areas lie outside the 99.8% limits (and the 95% ones: ``...95``), unadjusted
     and adjusted, from the bands: an area is outside the 99.8% limits exactly when its band is
     at 99.8%, outside the 95% limits when it is better or worse at either level."""
-    return outside_of(table["vs_fingertips"].to_numpy(object),
-                      table["vs_adjusted"].to_numpy(object),
-                      table["denominator"].to_numpy("float64", na_value=np.nan))
-
-
-def outside_of(fingertips: np.ndarray, adjusted: np.ndarray, denominator: np.ndarray
-               ) -> dict[str, int]:
-    """``outside_counts`` from the two band columns and the denominators as arrays."""
     def count(values: np.ndarray, text: str) -> int:
         return sum(1 for v in values.tolist() if not _missing(v) and text in str(v))
     return {"plain": count(fingertips, "99.8"), "adjusted": count(adjusted, "99.8"),
@@ -359,7 +291,7 @@ def chance_sentence(areas: int) -> str:
 
 def rounding_columns(data: pd.DataFrame | dict, note: bool = False) -> dict[str, np.ndarray]:
     """A table's "Range under rounding" column (and its "Note" with ``note``), from a frame
-    that went through ``with_rounding``; nothing for one that did not."""
+    that has rounding's columns (``rounded_columns``); nothing for one that has not."""
     if "rate_range" not in data:
         return {}
     out = {"Range under rounding": _text(objects(data["rate_range"]))}
@@ -383,9 +315,7 @@ def compare_columns(table: pd.DataFrame) -> dict[str, np.ndarray]:
 
 
 __all__ = [
-    "pct", "range_text", "with_rounding", "compare_areas", "outside_counts",
-    "dispersion_sentence", "chance_sentence", "rounding_columns", "compare_columns",
-    "sort_areas", "in_region", "why_no_rate", "explain_missing",
-    "rounded_columns", "england_columns", "sort_order", "missing_words", "missing_columns",
-    "outside_of", "no_rate_words", "with_columns",
+    "pct", "range_text", "dispersion_sentence", "chance_sentence", "rounding_columns",
+    "compare_columns", "why_no_rate", "explain_missing", "rounded_columns", "england_columns",
+    "sort_order", "missing_words", "missing_columns", "outside_of", "no_rate_words",
 ]

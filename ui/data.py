@@ -427,7 +427,7 @@ def groups_view(path: str, mtime: float, level: str, code: str, period: str, mea
                 name: str, detailed: bool = False, boundaries: str | None = None) -> View:
     ex = explorer(path, mtime, boundaries)
     g = ex.groups_columns(level, code, period, measure, detailed)
-    if n_rows(g):  # as ``with_rounding``: no rows gain no columns
+    if n_rows(g):  # no rows gain no columns
         g.update(verdicts.rounded_columns(g, measure, level=level))
     spec = charts.groups_spec(
         g, title=f"{model.MEASURES[measure]['label']} by ethnic group, {name}, {period}",

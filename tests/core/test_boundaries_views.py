@@ -256,7 +256,7 @@ def test_map_rows_table_and_text_alternative(ex):
     redrawn = table[table["area_code"].isin(["S1Y5D", "D7T5G", "T6Y0W"])]
     assert len(table) == 36 and len(redrawn) == 3 and redrawn["rate"].isna().all()
     assert redrawn["geo_note"].str.contains("area changed on 1 April 2026").all()
-    missing = verdicts.explain_missing(verdicts.with_rounding(table, "recovery"))
+    missing = ranking.rank_icbs(exb, "2024/25", "Total", "recovery").table
     gone = missing[missing["area_code"].isin(redrawn["area_code"])]
     assert set(gone["missing"]) == {verdicts.REDRAWN}
     assert gone["note"].str.contains("cannot be summed").all()

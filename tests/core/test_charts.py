@@ -279,13 +279,13 @@ def test_ranking_in_the_callers_order_keeps_areas_without_a_rate_and_says_why():
     comparison (a rate known only as a range) is still drawn, as "no data"."""
     import re
 
-    from core import verdicts
+    from core import ranking
 
     ex = explore.Explorer(Store().load())
-    table, england = ex.compare(ex.published("quarter")[-1], "Black or Black British")
-    table, _, _ = verdicts.compare_areas(table, england)
-    table = verdicts.sort_areas(verdicts.explain_missing(verdicts.with_rounding(table)), "name")
-    spec = charts.compare_spec(table, england["rate"], title="t", frames=True, highlight="QHL")
+    r = ranking.rank_icbs(ex, ex.published("quarter")[-1], "Black or Black British",
+                          "recovery", sort="name")
+    table = r.table
+    spec = charts.compare_spec(table, r.england, title="t", frames=True, highlight="QHL")
     areas = spec["datasets"]["areas"].to_pandas()
     assert len(areas) == len(table) and list(areas["order"]) == list(range(len(table)))
     y = layer_on(spec, "areas", "rule")[0]["encoding"]["y"]

@@ -21,12 +21,21 @@ from tests.core import real
 
 
 @pytest.fixture(scope="module")
-def compared():
+def real_icbs() -> explore.Explorer:
+    """The real annual figures (``../shared``), every year."""
+    return explore.Explorer(pd.concat([real.year(y) for y in real.YEARS], ignore_index=True))
+
+
+def _ranked(ex: explore.Explorer, period: str, group: str = "Total", **kw) -> ranking.Ranking:
+    return ranking.rank_icbs(ex, period, group, "recovery", **kw)
+
+
+@pytest.fixture(scope="module")
+def compared(real_icbs):
     """Real 2024/25 ICBs compared with England, as the page builds them."""
-    years = pd.concat([real.year(y) for y in real.YEARS], ignore_index=True)
-    table, england = explore.Explorer(years).compare("2024/25", "Total", "recovery")
-    table, info, used = verdicts.compare_areas(table, england)
-    return verdicts.explain_missing(verdicts.with_rounding(table)), england, info, used
+    r = _ranked(real_icbs, "2024/25")
+    england = {"rate": r.england}
+    return r.table, england, r.info, r.adjusted
 
 
 @pytest.fixture(scope="module")
@@ -34,21 +43,19 @@ def suppressed():
     """The bundled store's latest quarter for Black or Black British people: some ICBs' counts
     were withheld."""
     ex = explore.Explorer(Store().load())
-    table, england = ex.compare(ex.published("quarter")[-1], "Black or Black British")
-    table, _, _ = verdicts.compare_areas(table, england)
-    return verdicts.explain_missing(verdicts.with_rounding(table)), england
+    r = _ranked(ex, ex.published("quarter")[-1], "Black or Black British")
+    return r.table, {"rate": r.england}
 
 
-def test_sorts(compared):
-    table = compared[0]
-    by_rate = verdicts.sort_areas(table, "rate")["rate"].to_numpy()
+def test_sorts(real_icbs):
+    by_rate = _ranked(real_icbs, "2024/25", sort="rate").table["rate"].to_numpy()
     assert (np.diff(by_rate) <= 0).all()
-    names = verdicts.sort_areas(table, "name")["area"].tolist()
+    names = _ranked(real_icbs, "2024/25", sort="name").table["area"].tolist()
     assert names == sorted(names, key=str.casefold) and names[0].startswith("NHS Bath")
-    den = verdicts.sort_areas(table, "size")["denominator"].to_numpy("float64")
+    den = _ranked(real_icbs, "2024/25", sort="size").table["denominator"].to_numpy("float64")
     assert (np.diff(den) <= 0).all()
     with pytest.raises(ValueError, match="sort must be one of rate, name, size"):
-        verdicts.sort_areas(table, "colour")
+        _ranked(real_icbs, "2024/25", sort="colour")
 
 
 @settings(max_examples=60, deadline=None)
@@ -56,22 +63,22 @@ def test_sorts(compared):
        sort=st.sampled_from(verdicts.SORT_KEYS))
 def test_sort_keeps_every_row_and_puts_missing_values_last(rates, sort):
     n = len(rates)
-    table = pd.DataFrame({"area": [f"NHS Area {i:02d} ICB" for i in range(n)],
-                          "rate": pd.array(rates, dtype="Float64"),
-                          "denominator": pd.array(rates, dtype="Float64")})
-    out = verdicts.sort_areas(table, sort)
-    assert sorted(out.index) == list(range(n))
+    values = np.array([np.nan if r is None else r for r in rates], dtype=float)
+    names = np.array([f"NHS Area {i:02d} ICB" for i in range(n)], dtype=object)
+    order = verdicts.sort_order(names, values, sort)
+    assert sorted(order.tolist()) == list(range(n))
     if sort != "name":
-        missing = out["rate"].isna().to_numpy()
+        missing = np.isnan(values[order])
         assert not (missing[:-1] & ~missing[1:]).any()  # no value after a missing one
+        assert (np.diff(values[order][~missing]) <= 0).all()
 
 
-def test_one_region_keeps_its_icbs_and_their_verdicts(compared):
-    table = compared[0]
-    london = verdicts.in_region(table, "Y56")
+def test_one_region_keeps_its_icbs_and_their_verdicts(real_icbs, compared):
+    table = compared[0].set_index("area_code")
+    london = _ranked(real_icbs, "2024/25", region="Y56").table.set_index("area_code")
     assert len(london) == 5 and set(london["region"]) == {"London"}
     pd.testing.assert_series_equal(london["vs_england"], table.loc[london.index, "vs_england"])
-    assert verdicts.in_region(table, None) is table
+    assert len(_ranked(real_icbs, "2024/25", region=None).table) == 42
 
 
 def test_no_rate_says_why(suppressed):
@@ -89,13 +96,13 @@ def test_no_rate_says_why(suppressed):
     assert list(verdicts.why_no_rate(plain)) == ["no data", "not reliable", ""]
 
 
-def test_text_names_your_icb_region_order_and_missing(compared, suppressed):
+def test_text_names_your_icb_region_order_and_missing(real_icbs, compared, suppressed):
     table, england, _, _ = compared
     text = explore.describe_compare(table, england, "2024/25", "Total", highlight="QHL")
     # Birmingham and Solihull's published 2024/25 rate, 41st of 42.
     assert "Your ICB, NHS Birmingham and Solihull ICB: 47.7%, 41st highest of 42" in text
     assert "Listed from the highest rate to the lowest." in text
-    london = verdicts.sort_areas(verdicts.in_region(table, "Y56"), "name")
+    london = _ranked(real_icbs, "2024/25", region="Y56", sort="name").table
     text = explore.describe_compare(london, england, "2024/25", "Total", highlight="QHL",
                                     highlight_name="NHS Birmingham and Solihull ICB",
                                     region="London", total=42, sort="name")
@@ -111,15 +118,15 @@ def test_text_names_your_icb_region_order_and_missing(compared, suppressed):
     assert f"{len(gone)} ICB" in text and f"{gone['area'].iat[0]} (suppressed)" in text
 
 
-def test_table_marks_your_icb_with_words(compared):
+def test_table_marks_your_icb_with_words(real_icbs, compared):
     table = compared[0]
     shown = tables.compare_table(table, "recovery", "QHL").to_pandas()
     assert shown.columns[0] == "Your ICB"
     assert shown.loc[shown["Your ICB"] == tables.YOURS, "ICB"].tolist() == [
         "NHS Birmingham and Solihull ICB"]
     # Not in the table (another region): no empty column.
-    assert "Your ICB" not in tables.compare_table(verdicts.in_region(table, "Y56"),
-                                                  "recovery", "QHL").column_names
+    assert "Your ICB" not in tables.compare_table(
+        _ranked(real_icbs, "2024/25", region="Y56").table, "recovery", "QHL").column_names
 
 
 def test_funnel_rows_hold_every_icb_and_the_limits_neutralised(compared):

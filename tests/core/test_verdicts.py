@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core import explore, headlines, ranking, rounding, stats, trend_tests, verdicts
+from core import explore, headlines, model, ranking, rounding, stats, trend_tests, verdicts
 from tests.core import real
 
 
@@ -25,6 +25,21 @@ def years() -> pd.DataFrame:
 def compared(years):
     table, england = explore.Explorer(years).compare("2024/25", "Total", "recovery")
     return table, england
+
+
+def _ranked(years, **kw) -> ranking.Ranking:
+    """Real 2024/25 ICBs compared with England as Compare ICBs does (``rank_icbs``)."""
+    return ranking.rank_icbs(explore.Explorer(years), "2024/25", "Total", "recovery", **kw)
+
+
+def _rounded(data: pd.DataFrame, measure: str = "recovery") -> pd.DataFrame:
+    """``data`` with what rounding and suppression do to each rate
+    (``verdicts.rounded_columns``), as a view adds them."""
+    wanted = ("finished", "not_at_caseness", model.MEASURES[measure]["numerator"], "level",
+              "note", "rate", "ci95_low", "ci95_high", "ci998_low", "ci998_high")
+    return data.assign(**verdicts.rounded_columns(
+        {c: data[c].to_numpy(object) if c in ("level", "note") else stats._numbers(data[c])
+         for c in wanted if c in data}, measure))
 
 
 def _series(frame: pd.DataFrame, groups: list[str], measure: str = "recovery") -> pd.DataFrame:
@@ -42,10 +57,9 @@ def _series(frame: pd.DataFrame, groups: list[str], measure: str = "recovery") -
 # --- Overdispersion on the real ICBs ---------------------------------------------------------
 
 
-def test_real_icbs_2024_25_nineteen_outside_unadjusted_a_handful_adjusted(compared):
-    table, england = compared
-    out, info, used = verdicts.compare_areas(table, england)
-    counts = verdicts.outside_counts(out)
+def test_real_icbs_2024_25_nineteen_outside_unadjusted_a_handful_adjusted(years):
+    r = _ranked(years)
+    out, info, used, counts = r.table, r.info, r.adjusted, r.outside
     assert counts["plain"] == 19 and counts["areas"] == 42
     assert counts["adjusted"] <= 5 and counts["adjusted95"] < counts["plain95"]
     assert used and info.overdispersed and 12 < info.phi < 15
@@ -55,20 +69,19 @@ def test_real_icbs_2024_25_nineteen_outside_unadjusted_a_handful_adjusted(compar
     assert f"phi = {info.phi:.1f}" in text and "19" in text and "Spiegelhalter" in text
 
 
-def test_unadjusted_control_gives_fingertips_bands_exactly(compared):
-    table, england = compared
-    out, info, used = verdicts.compare_areas(table, england, adjust=False)
+def test_unadjusted_control_gives_fingertips_bands_exactly(years):
+    r = _ranked(years, adjust=False)
+    out, info, used = r.table, r.info, r.adjusted
     assert not used
-    expected = stats.compare_two_levels(table["numerator"].to_numpy(float),
-                                        table["denominator"].to_numpy(float),
-                                        england["rate"] / 100)
+    expected = stats.compare_two_levels(out["numerator"].to_numpy(float),
+                                        out["denominator"].to_numpy(float), r.england / 100)
     assert list(out["vs_england"]) == list(expected) == list(out["vs_fingertips"])
-    assert "Unadjusted" in verdicts.dispersion_sentence(info, used, verdicts.outside_counts(out))
+    assert "Unadjusted" in verdicts.dispersion_sentence(info, used, r.outside)
 
 
-def test_funnel_limits_widen_with_tau2_and_match_binomial_without(compared):
+def test_funnel_limits_widen_with_tau2_and_match_binomial_without(years, compared):
     table, england = compared
-    _, info, _ = verdicts.compare_areas(table, england)
+    info = _ranked(years).info
     plain = ranking.funnel_limits(table, england["rate"], 0.0)
     pd.testing.assert_frame_equal(plain, explore.funnel(table, england["rate"]))
     wide = ranking.funnel_limits(table, england["rate"], info.tau2)
@@ -177,9 +190,9 @@ def _rows() -> pd.DataFrame:
     })
 
 
-def test_with_rounding_statuses_notes_and_ranges():
+def test_rounding_statuses_notes_and_ranges():
     d = stats.add_rates(_rows())
-    out = verdicts.with_rounding(d)
+    out = _rounded(d)
     assert list(out["status"]) == ["exact", "rounded", "range", "not reliable", "no data",
                                    "approximate"]
     assert out["rate_range"].iloc[0] == "exact counts"
@@ -212,7 +225,7 @@ def test_rolling_sums_widen_the_range():
 def test_real_suppressed_not_at_caseness_rows_all_get_a_range(years):
     below = years[years["level"] != "England"]
     m = below["not_at_caseness"].isna() & below["finished"].notna() & below["recovered"].notna()
-    out = verdicts.with_rounding(stats.add_rates(below[m]))
+    out = _rounded(stats.add_rates(below[m]))
     ok = out["status"] == rounding.STATUS_RANGE
     assert ok.sum() > 55 and set(out["status"]) <= {rounding.STATUS_RANGE,
                                                     rounding.STATUS_NOT_RELIABLE}
@@ -228,19 +241,15 @@ def test_displayed_rate_within_its_interval_and_0_to_100(f, nac, o):
     nac = np.nan if nac is None else nac * 5
     d = stats.add_rates(pd.DataFrame({"level": ["ICB"], "finished": [float(f)],
                                       "not_at_caseness": [nac], "recovered": [float(o)]}))
-    out = verdicts.with_rounding(d).iloc[0]
+    out = _rounded(d).iloc[0]
     if np.isfinite(out["rate"]):
         assert 0 <= out["rate"] <= 100
         assert out["ci95_low"] - 1e-9 <= out["rate"] <= out["ci95_high"] + 1e-9
     assert isinstance(out["note"], str)
 
 
-def test_compare_columns_carry_both_verdicts_trend_and_note(compared):
-    table, england = compared
-    out, _, _ = verdicts.compare_areas(table, england)
-    out = verdicts.with_rounding(out)
-    out["trend"] = "could not be calculated"
-    cols = verdicts.compare_columns(out)
+def test_compare_columns_carry_both_verdicts_trend_and_note(years):
+    cols = verdicts.compare_columns(_ranked(years).table)
     assert {"Compared with England, allowing for overdispersion",
             "Compared with England, unadjusted (Fingertips)", "Recent trend",
             "Range under rounding", "Note"} <= set(cols)
