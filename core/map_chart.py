@@ -341,7 +341,7 @@ def map_columns(compare: Mapping[str, Any], at: np.ndarray | None = None
         "area_code": np.array([str(c) for c in values("area_code", "text", "")], dtype=object),
         "area": np.array([charts.short_name(str(n)) for n in values("area_name", "text", "")],
                          dtype=object),
-        "region": values("region", "text", None) if "region" in compare else None,
+        "region": values("region", "text", None),
         "rate": values("rate", "float64", np.nan),
         "numerator": values("numerator", "float64", np.nan),
         "denominator": values("denominator", "float64", np.nan),

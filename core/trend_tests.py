@@ -212,14 +212,16 @@ def change_between_periods(o_now, n_now, o_then, n_then, confidence: float = 0.9
 def round_half_up(value: float, decimals: int = 1) -> float:
     """Round as a person (and NHS England's published tables) do: halves away from zero.
     Python's ``round`` rounds halves to even and floats hold 50.25 as 50.2499..., so this
-    rounds the decimal text of the value."""
+    rounds the decimal text of the value. Away from a tie (and for values a float holds to
+    better than a millionth of the last place kept) the nearest is the answer, and only near
+    a tie is the text rounded; the sign of a value rounded to zero is kept, as the text's."""
     if not np.isfinite(value):
         return float("nan")
     scale = 10 ** decimals
     scaled = float(value) * scale
     low = math.floor(scaled)
-    if abs(scaled - low - 0.5) > 1e-6:  # no tie near: the nearest is the answer
-        return (low + (scaled - low > 0.5)) / scale
+    if abs(scaled) < 1e9 and abs(scaled - low - 0.5) > 1e-6:
+        return math.copysign((low + (scaled - low > 0.5)) / scale, value)
     q = Decimal(1).scaleb(-decimals)
     return float(Decimal(repr(float(value))).quantize(q, rounding=ROUND_HALF_UP))
 

@@ -5,8 +5,8 @@ The whole store is loaded once per (path, mtime) into one ``explore.Explorer`` w
 look-ups. What a page shows for one selection (the chart's spec, the table, the text
 alternative) is a ``View``, cached with ``st.cache_resource`` on the path, mtime and the
 selection, so a rerun returns it without copying or unpickling anything. The trend's data is
-also cached on its own with ``st.cache_data``, so that switching the confidence band on or off
-(a new view of the same data) does not recompute it.
+also cached on its own (``trend``, shared and read-only like a View), so that switching the
+confidence band on or off (a new view of the same data) does not recompute it.
 
 A session's own merged upload is not put in that shared cache: it would stay in memory after
 its session closed, one store per session that ever applied an upload, until eight others
@@ -452,8 +452,8 @@ def map_view(path: str, mtime: float, period: str, group: str, measure: str,
     """The choropleth of ICBs for one period, population and measure, in ``boundaries``
     (None: the store's default), with the rates and bands Compare ICBs shows.
 
-    ``extra``: ``boundaries`` (the geography drawn), ``england`` (England's rate or None),
-    ``rows`` (one per ICB, as the map reads them)."""
+    ``extra``: ``boundaries`` (the geography drawn) and ``england`` (England's rate or None);
+    ``data`` is the map's rows (one per ICB, as the map reads them)."""
     ex = explorer(path, mtime, boundaries)
     # Rates and bands as Compare ICBs gives them (all ICBs, the default adjustment, in its
     # default order), without that page's trends, words and charts, which the map does not

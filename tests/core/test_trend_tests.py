@@ -116,15 +116,29 @@ def _decimal_half_up(value: float, decimals: int) -> float:
                                                rounding=ROUND_HALF_UP))
 
 
+def _same(a: float, b: float) -> bool:
+    """Equal, and with the same sign (a gap of "−0.0" points is not "0.0")."""
+    return a == b and math.copysign(1, a) == math.copysign(1, b)
+
+
 @settings(max_examples=2000, deadline=None)
 @given(st.integers(0, 100_000), st.integers(1, 100_000), st.integers(0, 2))
 def test_round_half_up_is_the_decimal_texts_rounding(numerator, denominator, decimals):
     """The fast path (plain rounding away from a tie) gives exactly what rounding the
-    value's decimal text gives, for every rate a pair of counts can make and its negative
-    (a change)."""
-    for value in (numerator / denominator * 100, -numerator / denominator * 100,
-                  round(numerator / denominator * 100, 2)):
-        assert tt.round_half_up(value, decimals) == _decimal_half_up(value, decimals)
+    value's decimal text gives, sign included, for every rate a pair of counts can make, its
+    negative (a change) and a tenth of it (a small gap)."""
+    rate = numerator / denominator * 100
+    for value in (rate, -rate, round(rate, 2), -rate / 1000, rate / 1000):
+        assert _same(tt.round_half_up(value, decimals), _decimal_half_up(value, decimals))
+
+
+@pytest.mark.parametrize("value, decimals", [
+    (-0.04, 1), (-0.0, 1), (0.04, 1), (-0.049, 2), (1e15 + 0.25, 2), (141663938.075, 2),
+    (-141663938.075, 2), (2.5, 0), (-2.5, 0), (1e-7, 1)])
+def test_round_half_up_edges(value, decimals):
+    """Values rounded to zero keep their sign; beyond what the plain route holds exactly
+    (around 1e9 in the last place kept) the decimal text is rounded."""
+    assert _same(tt.round_half_up(value, decimals), _decimal_half_up(value, decimals))
 
 
 @needs_shared()
