@@ -119,7 +119,11 @@ def test_inequalities_charts_nothing_cut_or_overlapping(server, browser, size, q
     pg = viewport_page(browser, *size)
     try:
         open_page(pg, server, f"inequalities?{query}")
-        assert pg.locator(CHART).count() == 2
+        # Both charts drawn: on a busy machine the second may still be mounting when the
+        # first has its axis (the script has finished either way).
+        expect(pg.locator(CHART)).to_have_count(2, timeout=60_000)
+        pg.locator(CHART).nth(1).locator("svg .role-axis-label text").first.wait_for(
+            timeout=60_000)
         for index in (0, 1):
             assert problems(chart_geometry(pg, index)) == [], (index, query)
         # The groups chart: its names do not take the width, and its x-axis has labels.
