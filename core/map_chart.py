@@ -330,9 +330,8 @@ def map_columns(compare: Mapping[str, Any], at: np.ndarray | None = None
         if kind == "float64":
             return floats(col)[at]
         if kind == "bool":
-            return (col if isinstance(col, np.ndarray) else
-                    np.asarray(col.to_numpy(dtype=bool, na_value=False)))[at].astype(bool)
-        out = np.asarray(col, dtype=object)[at]
+            return flags(col)[at]
+        out = objects(col)[at]  # a copy: ``at`` is an index array
         out[pd.isna(out)] = empty
         return out
 
