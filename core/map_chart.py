@@ -1,8 +1,9 @@
 """A choropleth of ICBs in either geography, as a pure Altair chart.
 
-Boundaries are the ONS files in ``data/reference`` (139 KB and 342 KB, already generalised by
-ONS to 500 m and 200 m and snapped to a 0.0001° grid: small enough to send as they are, so
-nothing is simplified here). Each is read once per process.
+Boundaries are the ONS files in ``data/reference`` (GeoJSON, 139 KB and 342 KB, generalised by
+ONS to 500 m and 200 m and snapped to a 0.0001° grid). Nothing is simplified here: the map
+carries them as TopoJSON (``core.topology``: each shared border once, 61 KB and 140 KB, the
+same vertices), made once per process.
 
 Meaning never rests on colour alone: colouring by rate, every ICB also carries its rate in the
 tooltip and the table beside the map; colouring by comparison band, each ICB gets a marker in
@@ -22,7 +23,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from core import charts, geography, model
+from core import charts, geography, model, topology
 from core.charts import common
 from core.columns import flags, floats, objects, texts
 
@@ -42,6 +43,8 @@ BAND_DASH = {
 BAND_LEGEND = alt.Legend(orient="bottom", columns=2, labelLimit=0)
 #: Fill of an ICB without a rate (no data or suppressed); its tooltip says "no data".
 NO_DATA = charts.BAND_STYLE["no data"][0]
+#: The TopoJSON object holding the ICBs (``geometry``).
+_OBJECT = "icbs"
 MAP_COLUMNS = ["area_code", "area", "region", "rate", "numerator", "denominator", "vs_england",
                "approximate", "note"]
 
@@ -108,10 +111,10 @@ _DOMAIN = "[data('meta')[0].value, peek(data('meta')).value]"
 
 @lru_cache(maxsize=2)
 def geometry(boundaries: str) -> str:
-    """The boundaries as GeoJSON text, for the spec to carry inline (Vega-Lite parses inline
-    text by its format). Streamlit passes a string through as it is; a list of features it
-    would serialise and parse again, 380 KB of nested coordinates, several times a rerun."""
-    return json.dumps(shapes(boundaries), separators=(",", ":"))
+    """The boundaries as TopoJSON text (object ``icbs``), for the spec to carry inline
+    (Vega-Lite parses inline text by its format). Streamlit passes a string through as it
+    is; a list of features it would serialise and parse again several times a rerun."""
+    return topology.to_text(shapes(boundaries), _OBJECT)
 
 
 def map_spec(
@@ -275,7 +278,7 @@ def _map_layout(*, boundaries: str, colour_by: str, measure: str, grey: bool,
         title=charts._title(subtitle), padding=common.PADDING,
     ).project(type="mercator").configure_scale(
         invalid={"color": {"value": NO_DATA}}).to_dict(validate=False)
-    inline = {"values": geometry(boundaries), "format": {"type": "json", "property": "features"}}
+    inline = {"values": geometry(boundaries), "format": {"type": "topojson", "feature": _OBJECT}}
     for layer in spec["layer"]:
         if layer.get("data") == {"name": _GEOMETRY}:
             layer["data"] = inline

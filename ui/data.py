@@ -35,6 +35,7 @@ from core import (
     charts,
     explore,
     export,
+    geography,
     headlines,
     map_chart,
     model,
@@ -160,6 +161,8 @@ def _prepare(ex: explore.Explorer) -> None:
     time.sleep(PREPARE_AFTER)
     try:
         ex.prepare()
+        for b in geography.BOUNDARIES:  # the map's boundaries as it sends them (0.1 s each)
+            map_chart.geometry(b)
     except Exception:  # noqa: BLE001 - a view asking the same will show the error in words
         logging.getLogger(__name__).exception("Preparing the store's views failed")
 

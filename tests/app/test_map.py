@@ -36,11 +36,13 @@ def the_map(at: AppTest) -> tuple[dict, dict]:
 
 
 def features(spec: dict) -> list[dict]:
-    """The boundaries the map carries inline, as GeoJSON text (one copy)."""
-    texts = {layer["data"]["values"] for layer in spec["layer"]
-             if isinstance(layer.get("data", {}).get("values"), str)}
-    assert len(texts) == 1
-    return json.loads(texts.pop())["features"]
+    """The boundaries the map carries inline, as TopoJSON text (one copy): its shapes."""
+    inline = {(layer["data"]["values"], json.dumps(layer["data"]["format"]))
+              for layer in spec["layer"] if isinstance(layer.get("data", {}).get("values"), str)}
+    assert len(inline) == 1
+    text, fmt = inline.pop()
+    assert json.loads(fmt) == {"type": "topojson", "feature": "icbs"}
+    return json.loads(text)["objects"]["icbs"]["geometries"]
 
 
 @pytest.mark.parametrize("b,n", [("2022", 42), ("2026", 36)])

@@ -473,11 +473,11 @@ def test_boundaries_read_once_and_marker_inside_each_icb(b, n):
 
 
 def _geometry(spec):
-    """The boundaries a map spec carries inline (GeoJSON text), as features."""
+    """The boundaries a map spec carries inline (TopoJSON text), as shapes."""
     texts = {layer["data"]["values"] for layer in spec["layer"]
              if isinstance(layer.get("data", {}).get("values"), str)}
     assert len(texts) == 1  # one copy, however many layers read it
-    return json.loads(texts.pop())["features"]
+    return json.loads(texts.pop())["objects"]["icbs"]["geometries"]
 
 
 @pytest.mark.parametrize("b,n", [("2022", 42), ("2026", 36)])
