@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -157,16 +158,23 @@ def to_long(frame: pd.DataFrame, measures: list[str] | None = None) -> pd.DataFr
 
 
 def neutralise(frame: pd.DataFrame) -> pd.DataFrame:
-    """Prefix text that a spreadsheet would run as a formula with an apostrophe."""
-    out = frame.copy()
-    for c in out.columns:
-        if out[c].dtype == object or pd.api.types.is_string_dtype(out[c]):
-            s = out[c]
-            is_text = s.map(lambda v: isinstance(v, str))
-            risky = is_text & s.map(lambda v: isinstance(v, str) and v.startswith(FORMULA_PREFIXES))
-            if risky.any():
-                out[c] = s.where(~risky, "'" + s.astype(str))
-    return out
+    """Prefix text that a spreadsheet would run as a formula with an apostrophe (the frame
+    itself when it holds none). Read as plain objects: a mask mapped over pandas' "str" dtype
+    comes back as text, not booleans."""
+    out = None
+    for c in frame.columns:
+        col = frame[c]
+        if not (col.dtype == object or pd.api.types.is_string_dtype(col)):
+            continue
+        values = col.to_numpy(dtype=object)
+        risky = np.fromiter((isinstance(v, str) and v.startswith(FORMULA_PREFIXES)
+                             for v in values), dtype=bool, count=len(values))
+        if risky.any():
+            values = values.copy()
+            values[risky] = ["'" + v for v in values[risky]]
+            out = frame.copy() if out is None else out
+            out[c] = values
+    return frame if out is None else out
 
 
 def to_csv(frame: pd.DataFrame) -> str:

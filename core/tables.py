@@ -15,7 +15,7 @@ import pandas as pd
 import pyarrow as pa
 
 from core import missing, model, periods, stats, verdicts
-from core.columns import flags, floats, n_rows, objects
+from core.columns import flags, floats, for_arrow, n_rows, objects
 
 #: A frame, or its columns as arrays by name (what a view holds before it makes its frame).
 Columns = pd.DataFrame | Mapping[str, object]
@@ -118,14 +118,6 @@ def describe_gap(gap: Columns, area: str, measure: str = "recovery") -> str:
         f"{last['significant']}). Across {len(have)} periods the gap was significant in "
         f"{significant}."
     )
-
-
-def _text_column(values: object) -> object:
-    """A text column for ``_table``: as the frame holds it (Arrow's large strings), so a
-    table made from a frame or from its arrays is the same table."""
-    if isinstance(values, np.ndarray):
-        return pa.array(values, type=pa.large_string(), from_pandas=True)
-    return values.array if isinstance(values, pd.Series) else values
 
 
 def _table(columns: dict[str, object]) -> pa.Table:
@@ -259,9 +251,9 @@ def trend_table(trend_data: Columns, measure: str = "recovery") -> pa.Table:
     figures = _published_if_any(_counts_and_rates(
         t, measure, model.MEASURES[measure]["numerator_label"], "Finished treatment, at caseness"))
     return _table({
-        "Period": _text_column(t["period"]),
-        "Area": _text_column(t["area_name"]),
-        "Population": _text_column(t["group_label"]),
+        "Period": for_arrow(t["period"]),
+        "Area": for_arrow(t["area_name"]),
+        "Population": for_arrow(t["group_label"]),
         WHY: _why(t if "Published (%)" in figures else
                   {c: t[c] for c in t if c != "published_rate"}, "rate"),
         **figures,
@@ -321,7 +313,7 @@ def compare_table(table: pd.DataFrame, measure: str = "recovery",
         yours = {"Your ICB": np.where(codes == highlight, YOURS, "").astype(object)}
     return _table({
         **yours,
-        "ICB": _text_column(table["area"]), "Region": _text_column(table["region"]),
+        "ICB": for_arrow(table["area"]), "Region": for_arrow(table["region"]),
         **_counts_and_rates(table, measure, "Numerator", "Denominator"),
         "Compared with England": verdicts._text(objects(table["vs_england"])),
         "Against the 50% target": (verdicts._text(objects(table["vs_target"]))

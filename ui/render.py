@@ -6,7 +6,6 @@ import re
 from collections.abc import Callable
 from urllib.parse import quote, urlencode
 
-import numpy as np
 import pandas as pd
 import pyarrow as pa
 import streamlit as st
@@ -100,27 +99,8 @@ def neutral(table: pd.DataFrame | pa.Table) -> pd.DataFrame | pa.Table:
     an Arrow table already checked (``export.neutral_table``, as every cached view's is) is
     not checked again on each rerun."""
     if isinstance(table, pd.DataFrame):
-        return _neutral_frame(table)
+        return export.neutralise(table)
     return export.neutral_table(table)
-
-
-def _neutral_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    # Not export.neutralise: with pandas' "str" dtype its element-wise map gives text, not
-    # booleans, and combining the two masks raises.
-    out = None
-    for c in frame.columns:
-        col = frame[c]
-        if not (col.dtype == object or pd.api.types.is_string_dtype(col)):
-            continue
-        values = col.to_numpy(dtype=object)
-        risky = np.fromiter((isinstance(v, str) and v.startswith(export.FORMULA_PREFIXES)
-                             for v in values), dtype=bool, count=len(values))
-        if risky.any():
-            values = values.copy()
-            values[risky] = ["'" + v for v in values[risky]]
-            out = frame.copy() if out is None else out
-            out[c] = values
-    return frame if out is None else out
 
 
 def dataframe(table: pd.DataFrame | pa.Table, blank: str | None = "–",

@@ -6,20 +6,19 @@ from __future__ import annotations
 
 import functools
 import json
-import pickle
 import re
 import textwrap
 from collections.abc import Callable
 from typing import Any
 
 import altair as alt
-import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 from altair.utils.schemapi import disable_debug_mode
 
 from core import model
+from core.columns import for_arrow
 
 # Altair checks every object against the Vega-Lite schema as it is made ("debug mode"), about
 # a third of the time a layout takes to build. Each layout is built once per set of options
@@ -137,28 +136,11 @@ def _arrow(columns: dict[str, Any]) -> pa.Table:
     return pa.table({c: pa.array(v, from_pandas=True) for c, v in columns.items()})
 
 
-def _column(data: pd.DataFrame | dict, name: str) -> Any:
-    """A column's values for Arrow: plain NumPy where it is NumPy (Arrow copies that in
-    microseconds, where a pandas array costs it a hundred times more). Text as a frame
-    holds it (Arrow's large strings), whether ``data`` is a frame or its arrays by name."""
-    values = data[name]
-    if isinstance(values, np.ndarray):
-        if values.dtype.kind in "fiub":
-            return values
-        try:
-            return pa.array(values, type=pa.large_string(), from_pandas=True)
-        except (pa.ArrowInvalid, pa.ArrowTypeError):
-            return values
-    if isinstance(values.dtype, np.dtype) and values.dtype.kind in "fiub":
-        return values.to_numpy()
-    return values.array if isinstance(values, pd.Series) else values
-
-
 def _slim(data: pd.DataFrame, columns: list[str], having: str | None = None,
           **extra: Any) -> pa.Table:
     """The columns a chart reads (and ``extra`` ones), keeping only the rows with a value in
     ``having``: a chart draws no point there (its table and text say why)."""
-    table = _arrow({**{c: _column(data, c) for c in columns if c in data}, **extra})
+    table = _arrow({**{c: for_arrow(data[c]) for c in columns if c in data}, **extra})
     if having is None or having not in table.column_names:
         return table
     column = table.column(having)
@@ -240,20 +222,22 @@ def _with_derived(calc: dict[str, str], tips: list[alt.Tooltip]
 
 
 @functools.lru_cache(maxsize=256)
-def _layout(build: Callable[..., alt.TopLevelMixin | dict], opts: tuple) -> tuple[bytes, dict]:
-    """The chart for one set of options, as a pickled Vega-Lite dict (each view unpickles its
-    own copy, so no view shares a mutable part with another) and its constant datasets.
-    ``build`` returns an Altair chart, or the dict one gives (the map adds its boundaries)."""
+def _layout(build: Callable[..., alt.TopLevelMixin | dict], opts: tuple) -> tuple[dict, dict]:
+    """The chart for one set of options, as a Vega-Lite dict, and its constant datasets.
+    ``build`` returns an Altair chart, or the dict one gives (the map adds its boundaries).
+
+    Every view of these options shares the dict's nested parts: treat a spec as read-only
+    below its top level (Streamlit copies the top level and changes only that)."""
     built = build(**dict(opts))
     spec = built if isinstance(built, dict) else built.to_dict(validate=False)
     constants = {k: pa.Table.from_pylist(v) for k, v in spec.pop("datasets", {}).items()}
-    return pickle.dumps(spec, protocol=pickle.HIGHEST_PROTOCOL), constants
+    return spec, constants
 
 
 def _view(build: Callable[..., alt.TopLevelMixin | dict], opts: dict, datasets: dict[str, pa.Table],
           frames: bool) -> dict:
-    blob, constants = _layout(build, tuple(opts.items()))
-    spec = pickle.loads(blob)
+    layout, constants = _layout(build, tuple(opts.items()))
+    spec = dict(layout)
     data = {**constants, **datasets}
     spec["datasets"] = data if frames else {k: t.to_pylist() for k, t in data.items()}
     return spec

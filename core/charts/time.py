@@ -13,7 +13,7 @@ import pyarrow.compute as pc
 
 from core import missing, model, periods
 from core.charts import common
-from core.columns import floats, n_rows, objects, texts
+from core.columns import floats, for_arrow, n_rows, objects, texts
 
 #: Pixels: the crosses that mark a missing value sit along the bottom of the plot.
 TREND_HEIGHT, GAP_HEIGHT = 380, 320
@@ -223,7 +223,7 @@ def _trend_data(data: pd.DataFrame | dict, main: int) -> pa.Table:
         path.append(f"{name} #{seen[name]}")
     order = {g: i for i, g in enumerate(common.DASHES)}
     return common._arrow({
-        **{c: common._column(data, c) for c in common.TREND_COLUMNS if c in data},
+        **{c: for_arrow(data[c]) for c in common.TREND_COLUMNS if c in data},
         "legend": legend_names(data),
         "why": _why(data, "rate"),
         "path": path,

@@ -505,6 +505,35 @@ def test_charts_reach_streamlit_as_arrow_tables(monkeypatch):
         assert shown["datasets"][name].to_pylist() == rows
 
 
+def _draw_twice(spec: dict) -> None:
+    from ui import render
+
+    render.chart(spec, alt="a chart", key="one")
+    render.chart(spec, alt="a chart", key="two")
+
+
+def test_drawing_a_view_leaves_the_shared_layout_as_built():
+    """Views of one set of options share the layout's nested parts (``charts._layout``: no
+    copy per view); Streamlit copies a spec's top level and changes only that, so drawing a
+    view leaves the next view of the same options as it was built."""
+    import copy
+
+    from streamlit.testing.v1 import AppTest
+
+    from core import charts
+
+    ex = explore.Explorer(Store().load())
+    data = ex.trend([explore.SeriesKey("England", "ENG", "Total")])
+    first = charts.trend_spec(data, domain=ex.quarters, frames=True)
+    layout = copy.deepcopy({k: v for k, v in first.items() if k != "datasets"})
+    at = AppTest.from_function(_draw_twice, args=(first,), default_timeout=60)
+    at.run()
+    assert not at.exception and len(at.get("vega_lite_chart")) == 2
+    second = charts.trend_spec(data, domain=ex.quarters, frames=True)
+    assert second["layer"] is first["layer"]  # shared, not copied
+    assert {k: v for k, v in second.items() if k != "datasets"} == layout
+
+
 def test_default_follows_the_store_until_the_visitor_chooses(tmp_path):
     """A session whose store gets a published latest quarter (an upload used for this session)
     opens quarterly, where that quarter is; a period type picked in the sidebar stays."""

@@ -104,7 +104,9 @@ text = st.text(min_size=0, max_size=30)
                 min_size=1, max_size=10))
 def test_neutralise_formulas_keeps_numbers(rows):
     df = pd.DataFrame(rows, columns=["name", "count", "rate"])
+    names = df["name"].tolist()
     out = export.neutralise(df)
+    assert df["name"].tolist() == names  # the caller's frame is left as it was
     for before, after in zip(df["name"], out["name"], strict=True):
         if before.startswith(export.FORMULA_PREFIXES):
             assert after == "'" + before
