@@ -110,6 +110,23 @@ def rank_descending(values: np.ndarray) -> np.ndarray:
     return np.concatenate([indexer, np.flatnonzero(mask)])
 
 
+class Coded:
+    """A text column kept as codes into its distinct values. Taking a few dozen rows costs
+    two NumPy takes (microseconds) where pandas' Arrow-backed text costs about 60 µs a take,
+    and the codes cost 2 or 4 bytes a row; rows come back as an object array (None where
+    missing), which a frame reads as text again."""
+
+    __slots__ = ("codes", "values")
+
+    def __init__(self, column: pd.Series):
+        codes, distinct = pd.factorize(column)
+        self.codes = codes.astype(np.int16 if len(distinct) < 2**15 else np.int32)
+        self.values = np.append(distinct.to_numpy(object), None)
+
+    def take(self, at: np.ndarray) -> np.ndarray:
+        return self.values[self.codes[at]]
+
+
 def take_columns(columns: dict[str, object], at: np.ndarray) -> dict[str, object]:
     """Every column's values at positions ``at``."""
     return {c: v[at] if isinstance(v, np.ndarray) else v.take(at) for c, v in columns.items()}

@@ -26,6 +26,7 @@ from core import geography, model, stats
 from core.columns import (
     NO_ROWS,
     PERIOD_KEYS,
+    Coded,
     add_rates,
     frame_of,
     join,
@@ -42,9 +43,10 @@ class Comparisons:
     @functools.cached_property
     def _columns(self) -> dict[str, object]:
         """Every stored column as the array rows are taken from (NumPy where the column is
-        NumPy, else its pandas array): a compare table takes its few dozen rows from these
-        once, where ``frame.iloc`` costs milliseconds on every new view."""
-        return {c: (s.to_numpy() if isinstance(s.dtype, np.dtype) else s.array)
+        NumPy, text as ``Coded``, else its pandas array): a compare table takes its few dozen
+        rows from these once, where ``frame.iloc`` costs milliseconds on every new view."""
+        return {c: (s.to_numpy() if isinstance(s.dtype, np.dtype) else
+                    Coded(s) if pd.api.types.is_string_dtype(s.dtype) else s.array)
                 for c, s in self.frame.items()}
 
     @functools.cached_property
