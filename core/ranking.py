@@ -21,11 +21,10 @@ from core.columns import frame_of, n_rows, take_columns
 @dataclass(frozen=True)
 class Ranking:
     #: The ICBs shown (all, or one region's), sorted, with every verdict and why a rate is
-    #: missing, as arrays by name (what the charts, table and text read; None when the
-    #: region has no ICB: ``table`` then). Read-only.
-    columns: dict | None
+    #: missing, as arrays by name (what the charts, table and text read). Read-only.
+    columns: dict
     #: The frame's index (the shown rows' positions in the store).
-    index: pd.Index | None
+    index: pd.Index
     #: England's rate (a percentage), or None.
     england: float | None
     #: The spread between ICBs, and whether the comparison allows for it.
@@ -37,25 +36,21 @@ class Ranking:
     total: int
     #: The region shown (a code of ``Explorer.regions``), or None for all.
     region: str | None
-    #: The table, where it was made with the ranking (no ICB of the region shown).
-    made: pd.DataFrame | None = None
 
     @functools.cached_property
     def table(self) -> pd.DataFrame:
         """``columns`` as a frame, made when first read (the page's CSV, the funnel's
         limits, tests)."""
-        return self.made if self.made is not None else frame_of(self.columns, self.index)
+        return frame_of(self.columns, self.index)
 
     @property
-    def shown(self) -> pd.DataFrame | dict:
+    def shown(self) -> dict:
         """The shown ICBs as the chart, table and text builders read them."""
-        return self.columns if self.columns is not None else self.table
+        return self.columns
 
     def funnel_rows(self, limits: pd.DataFrame) -> pd.DataFrame:
         """Every shown ICB's point and verdicts, then the control limits (the funnel CSV)."""
-        if self.columns is None:
-            return funnel_rows(self.table, limits, self.adjusted)
-        return funnel_frame(self.columns, n_rows(self.columns), limits, self.adjusted)
+        return funnel_rows(self.columns, limits, self.adjusted)
 
 
 @dataclass(frozen=True)
@@ -126,12 +121,8 @@ def rank_icbs(ex: explore.Explorer, period: str, group: str, measure: str,
              if region else ranked)
     shown = shown[verdicts.sort_order(columns["area"][shown], (
         columns["rate"] if sort == "rate" else columns["denominator"])[shown], sort)]
-    if len(shown) or not total:
-        return Ranking(explained(take_columns(columns, shown)), index[shown], eng_rate, info,
-                       used, outside, total, region)
-    # No row of the region: the whole table's column types.
-    return Ranking(None, None, eng_rate, info, used, outside, total, region,
-                   verdicts.explain_missing(frame_of(columns, index).iloc[shown]))
+    return Ranking(explained(take_columns(columns, shown)), index[shown], eng_rate, info,
+                   used, outside, total, region)
 
 
 # --- The funnel plot ------------------------------------------------------------------------
@@ -161,15 +152,6 @@ FUNNEL_LINES = {"baseline": "England", "low95": "95% lower", "high95": "95% uppe
                 "low998": "99.8% lower", "high998": "99.8% upper"}
 
 
-def funnel_rows(table: pd.DataFrame, limits: pd.DataFrame, adjusted: bool) -> pd.DataFrame:
-    """The funnel plot as tidy rows: one per area (``row`` "ICB": its counts, rate, interval
-    and verdicts) and one per point of each control line (``row`` "limit": ``limit`` names the
-    line, ``rate`` is its value at that ``denominator``), so the CSV holds what the chart
-    draws. ``limits_rule`` says how the limits were drawn."""
-    return funnel_frame({c: table[c].array for c in _FUNNEL_AREA if c in table},
-                        len(table), limits, adjusted)
-
-
 #: The area columns of the funnel's CSV, and what each is called there.
 _FUNNEL_AREA = {"area_code": "area_code", "area_name": "area_name", "region": "region",
                 "numerator": "numerator", "denominator": "denominator", "rate": "rate",
@@ -180,11 +162,16 @@ _FUNNEL_AREA = {"area_code": "area_code", "area_name": "area_name", "region": "r
                 "note": "note", "synthetic": "synthetic"}
 
 
-def funnel_frame(areas: dict[str, np.ndarray], n: int, limits: pd.DataFrame, adjusted: bool
-                 ) -> pd.DataFrame:
-    """``funnel_rows`` from the areas' columns as arrays (``n`` areas), built in one go:
-    the limit rows leave the area columns empty (a flag column then holds its values and
-    empties, as object); with no limits each column keeps its type."""
+def funnel_rows(areas: pd.DataFrame | dict, limits: pd.DataFrame, adjusted: bool
+                ) -> pd.DataFrame:
+    """The funnel plot as tidy rows: one per area (``row`` "ICB": its counts, rate, interval
+    and verdicts) and one per point of each control line (``row`` "limit": ``limit`` names the
+    line, ``rate`` is its value at that ``denominator``), so the CSV holds what the chart
+    draws. ``limits_rule`` says how the limits were drawn. ``areas``: the shown areas' columns
+    by name (a frame or arrays). The limit rows leave the area columns empty (a flag column
+    then holds its values and empties, as object); with no limits each column keeps its
+    type."""
+    n = n_rows(areas)
     rule = ("allowing for overdispersion (Spiegelhalter 2005)" if adjusted
             else "binomial (unadjusted)")
     lines = 0 if limits.empty else len(limits) * len(FUNNEL_LINES)
@@ -193,6 +180,7 @@ def funnel_frame(areas: dict[str, np.ndarray], n: int, limits: pd.DataFrame, adj
         if col not in areas:
             continue
         values = areas[col]
+        values = values.array if isinstance(values, pd.Series) else values
         if lines:
             values = np.asarray(values)
             fill = np.full(lines, np.nan, dtype=values.dtype if values.dtype.kind == "f"

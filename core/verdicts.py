@@ -205,25 +205,15 @@ def missing_words(rate: np.ndarray, suppressed: np.ndarray, status: np.ndarray,
 REDRAWN = missing.REDRAWN
 
 
-def explain_missing(table: pd.DataFrame) -> pd.DataFrame:
-    """The compare table with ``missing`` (``why_no_rate``), the verdicts of an area with no
-    rate saying why, and where a count was withheld a note that says so instead of
-    rounding's "missing or suppressed"."""
-    out = table.copy()
-    new = missing_columns(why_no_rate(table), {
-        c: table[c].to_numpy(object) for c in ("note", "geo_note", *_VERDICTS) if c in table})
-    for col, values in new.items():
-        out[col] = values
-    return out
-
-
 #: The verdict columns of a compare table.
 _VERDICTS = ("vs_england", "vs_adjusted", "vs_fingertips", "vs_target")
 
 
 def missing_columns(why: np.ndarray, columns: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """What ``explain_missing`` sets, in order: ``missing`` (``why``, from
-    ``why_no_rate``), ``note`` and the verdicts where ``columns`` has them."""
+    """What a compare table gains to say why a rate is missing, in order: ``missing``
+    (``why``, from ``missing_words``), ``note`` (where a count was withheld, saying so
+    instead of rounding's "missing or suppressed") and the verdicts (an area with no rate
+    says why instead) where ``columns`` has them."""
     out = {"missing": why}
     if "note" in columns:
         note = _text(columns["note"])
@@ -316,6 +306,6 @@ def compare_columns(table: pd.DataFrame) -> dict[str, np.ndarray]:
 
 __all__ = [
     "pct", "range_text", "dispersion_sentence", "chance_sentence", "rounding_columns",
-    "compare_columns", "why_no_rate", "explain_missing", "rounded_columns", "england_columns",
+    "compare_columns", "why_no_rate", "rounded_columns", "england_columns",
     "sort_order", "missing_words", "missing_columns", "outside_of", "no_rate_words",
 ]
