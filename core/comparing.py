@@ -1,6 +1,7 @@
 """The comparison questions of an ``Explorer``: every area of a level in one period against
-England and the 50% target (``compare``, ``compare_columns``), England's own rate, and the
-rows a compare table's recent trend is tested on (``history``, ``history_columns``).
+England and the 50% target (``compare_columns``, which ``core.ranking`` ranks), England's own
+rate, and the rows a compare table's recent trend is tested on (``history``,
+``history_columns``).
 
 In chosen ICB boundaries an ICB with no figure for the period is still listed, with empty
 counts and a note saying why (``_absent_icbs``), so a comparison names it rather than
@@ -28,7 +29,6 @@ from core.columns import (
     PERIOD_KEYS,
     Coded,
     add_rates,
-    frame_of,
     join,
     rank_descending,
     take_columns,
@@ -72,10 +72,12 @@ class Comparisons:
     def compare_columns(self, period: str, group: str = "Total", measure: str = "recovery",
                         level: str = "ICB"
                         ) -> tuple[dict[str, object], pd.Index, np.ndarray, float | None]:
-        """``compare``'s table as columns (every stored column, the rates, both verdicts,
-        names), its index, the positions that rank it (highest rate first, as ``compare``
-        sorts) and England's rate (None without an England row): what a view builds its
-        frames from once, after adding its own columns and choosing its rows."""
+        """Every area at ``level`` in one period, compared with England (the two-level
+        interval rule, 95% and 99.8%, as Fingertips does; the benchmark's own interval is
+        ignored) and with the 50% target: every stored column, the rates, both verdicts and
+        names as columns, their index, the positions that rank them (highest rate first) and
+        England's rate (None without an England row). A view adds its own columns and
+        chooses its rows (``core.ranking``)."""
         where = (period, group, model.POPULATIONS[group].breakdown)
         pos = self._slices.get((*where, level), NO_ROWS)
         columns = self._rows(pos)
@@ -103,20 +105,6 @@ class Comparisons:
                                       dtype=object) if len(index) else np.array([], dtype=float))
         return columns, index, rank_descending(columns["rate"]), eng_rate
 
-    def compare(self, period: str, group: str = "Total", measure: str = "recovery",
-                level: str = "ICB") -> tuple[pd.DataFrame, pd.Series | None]:
-        """Every area at ``level`` in one period, compared with England and the 50% target.
-
-        Comparison with England uses the two-level interval rule (95% and 99.8%), as
-        Fingertips does; the benchmark's own interval is ignored. Returns (table, England row).
-        """
-        columns, index, ranked, _ = self.compare_columns(period, group, measure, level)
-        where = (period, group, model.POPULATIONS[group].breakdown)
-        row = self._england(where, measure)
-        england = None if row is None else frame_of(
-            row, self.frame.index[self._slices[(*where, "England")][:1]]).iloc[0]
-        return frame_of(take_columns(columns, ranked), index[ranked]), england
-
     def _england_rate(self, where: tuple[str, str, str], measure: str) -> float | None:
         """England's rate in one (period, group, breakdown), from its counts alone (a view
         needs no other column of England's row), or None without an England row."""
@@ -127,11 +115,6 @@ class Comparisons:
         counts = {c: arrays[c][eng] for c in {spec["numerator"], spec["published"],
                                               "finished", "not_at_caseness"}}
         return float(add_rates(counts, measure)["rate"][0])
-
-    def _england(self, where: tuple[str, str, str], measure: str) -> dict[str, object] | None:
-        """England's row of one (period, group, breakdown) with its rates, or None."""
-        eng = self._slices.get((*where, "England"), NO_ROWS)
-        return None if not len(eng) else add_rates(self._rows(eng[:1]), measure)
 
     def history_columns(self, period: str, group: str, measure: str, level: str = "ICB"
                         ) -> dict[str, np.ndarray]:

@@ -41,7 +41,6 @@ from core.tables import (  # noqa: F401
     describe_groups,
     describe_trend,
     fmt_pct,
-    funnel,
     gap_table,
     groups_table,
     headline,
@@ -329,12 +328,6 @@ def trend(frame: pd.DataFrame, keys: list[SeriesKey], measure: str = "recovery",
           domain: list[str] | None = None, rolling: bool = False, kind: str = "quarter"
           ) -> pd.DataFrame:
     return Explorer(frame).trend(keys, measure, rolling, domain, kind)
-
-
-def compare_areas(frame: pd.DataFrame, period: str, group: str = "Total",
-                  measure: str = "recovery", level: str = "ICB"
-                  ) -> tuple[pd.DataFrame, pd.Series | None]:
-    return Explorer(frame).compare(period, group, measure, level)
 
 
 def group_gap(frame: pd.DataFrame, level: str, area_code: str, measure: str = "recovery",

@@ -131,7 +131,8 @@ def rank_icbs(ex: explore.Explorer, period: str, group: str, measure: str,
 def funnel_limits(table: pd.DataFrame, baseline_percent: float | None, tau2: float = 0.0
                   ) -> pd.DataFrame:
     """Funnel control limits across the areas' denominators, widened by ``tau2`` (0: the
-    binomial limits, as ``explore.funnel``). Same columns as ``explore.funnel``."""
+    binomial limits): ``denominator``, ``low95``/``high95`` and ``low998``/``high998``
+    (percentages), and ``baseline``."""
     den = (table["denominator"].to_numpy("float64", na_value=np.nan) if "denominator" in table
            else np.array([]))
     den = den[~np.isnan(den)]

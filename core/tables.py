@@ -84,21 +84,6 @@ def describe_trend(data: Columns, measure: str = "recovery", rolling: bool = Fal
     return " ".join(sentences)
 
 
-def funnel(table: pd.DataFrame, baseline_percent: float) -> pd.DataFrame:
-    """Control limits across the denominators of ``table`` for a funnel plot."""
-    den = table["denominator"].dropna()
-    if den.empty or pd.isna(baseline_percent):
-        return pd.DataFrame()
-    n = np.unique(np.geomspace(max(den.min() * 0.8, 5), den.max() * 1.1, 120).round())
-    p0 = baseline_percent / 100
-    out = pd.DataFrame({"denominator": n})
-    for conf, name in ((0.95, "95"), (0.998, "998")):
-        lo, hi = stats.funnel_limits(p0, n, conf)
-        out[f"low{name}"], out[f"high{name}"] = lo * 100, hi * 100
-    out["baseline"] = baseline_percent
-    return out
-
-
 def describe_gap(gap: Columns, area: str, measure: str = "recovery") -> str:
     if not n_rows(gap):
         return f"No quarters with both groups' counts for {area}."

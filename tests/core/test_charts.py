@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from core import charts, explore, periods
+from core import charts, explore, periods, ranking
 from core.charts.common import NO_NOTE
 from core.store import Store
 
@@ -33,10 +33,21 @@ def domain(frame):
 
 
 @pytest.fixture(scope="module")
-def compared(frame, domain):
+def ex(frame):
+    return explore.Explorer(frame)
+
+
+def _compare(ex, period: str) -> tuple[pd.DataFrame, float | None]:
+    """Every ICB's BAME rate in ``period`` against England, as Compare ICBs ranks them (with
+    Fingertips' bands), and England's rate."""
+    r = ranking.rank_icbs(ex, period, "BME", "recovery", adjust=False)
+    return r.table, r.england
+
+
+@pytest.fixture(scope="module")
+def compared(ex, domain):
     """Every ICB's BAME rate in the latest quarter, and England's."""
-    table, england = explore.compare_areas(frame, domain[-1], "BME")
-    return table, england["rate"]
+    return _compare(ex, domain[-1])
 
 
 @pytest.fixture(scope="module")
@@ -73,7 +84,7 @@ def every_spec(frame, domain, compared, icb, **extra):
         "trend": charts.trend_spec(trend, domain=domain, synthetic=True, frames=True,
                                    highlight=domain[-2:]),
         "compare": charts.compare_spec(table, england, title="t", frames=True, highlight=code),
-        "funnel": charts.funnel_spec(table, explore.funnel(table, england), title="f",
+        "funnel": charts.funnel_spec(table, ranking.funnel_limits(table, england), title="f",
                                      frames=True, highlight=code),
         "gap": charts.gap_spec(explore.group_gap(frame, "ICB", code), domain=domain,
                                title="g", frames=True),
@@ -96,14 +107,14 @@ def test_every_spec_validates_against_vega_lite_and_renders(frame, domain, compa
         charts.to_image(spec, "gif")
 
 
-def test_views_differ_only_in_their_data(frame, domain, compared):
+def test_views_differ_only_in_their_data(ex, domain, compared):
     """Title, England's rate, the chosen area: all data, so two views of one chart share
     their layout (built once) and a browser showing one only gets new data for the next."""
     table, england = compared
-    other, eng2 = explore.compare_areas(frame, domain[-3], "BME")
+    other, eng2 = _compare(ex, domain[-3])
     a = charts.compare_spec(table, england, title="First title", frames=True, highlight="QHL")
     before = charts._layout.cache_info()
-    b = charts.compare_spec(other, eng2["rate"], title="Another, longer title for another quarter")
+    b = charts.compare_spec(other, eng2, title="Another, longer title for another quarter")
     assert charts._layout.cache_info().hits == before.hits + 1
     assert {k: v for k, v in a.items() if k != "datasets"} == \
         {k: v for k, v in b.items() if k != "datasets"}
@@ -209,7 +220,7 @@ def test_financial_years_label_every_period():
 
 def test_funnel_axis_fits_the_data(compared):
     table, england = compared
-    spec = charts.funnel_spec(table, explore.funnel(table, england), title="f", frames=True)
+    spec = charts.funnel_spec(table, ranking.funnel_limits(table, england), title="f", frames=True)
     x = layer_on(spec, "limits", "line")[0]["encoding"]["x"]
     assert x["scale"] == {"type": "log", "nice": False}
     den = table["denominator"].dropna()
@@ -234,7 +245,7 @@ def test_chosen_area_highlighted_not_by_colour_alone(compared, icb):
     axis = layer_on(compare, "areas", "rule")[0]["encoding"]["y"]["axis"]
     assert "indata('chosen'" in axis["labelExpr"]
     assert f"▶ {short}".encode() in charts.to_image(compare, "svg")
-    funnel = charts.funnel_spec(table, explore.funnel(table, england), title="f", frames=True,
+    funnel = charts.funnel_spec(table, ranking.funnel_limits(table, england), title="f", frames=True,
                                 highlight=code)
     assert layer_on(funnel, "chosen", "text")
     assert short.encode() in charts.to_image(funnel, "svg")

@@ -23,8 +23,8 @@ def years() -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def compared(years):
-    table, england = explore.Explorer(years).compare("2024/25", "Total", "recovery")
-    return table, england
+    r = _ranked(years, adjust=False)
+    return r.table, r.england
 
 
 def _ranked(years, **kw) -> ranking.Ranking:
@@ -82,9 +82,12 @@ def test_unadjusted_control_gives_fingertips_bands_exactly(years):
 def test_funnel_limits_widen_with_tau2_and_match_binomial_without(years, compared):
     table, england = compared
     info = _ranked(years).info
-    plain = ranking.funnel_limits(table, england["rate"], 0.0)
-    pd.testing.assert_frame_equal(plain, explore.funnel(table, england["rate"]))
-    wide = ranking.funnel_limits(table, england["rate"], info.tau2)
+    plain = ranking.funnel_limits(table, england, 0.0)
+    for conf, name in ((0.95, "95"), (0.998, "998")):  # without tau2: the binomial limits
+        lo, hi = stats.funnel_limits(england / 100, plain["denominator"].to_numpy(), conf)
+        np.testing.assert_allclose(plain[f"low{name}"], np.asarray(lo) * 100)
+        np.testing.assert_allclose(plain[f"high{name}"], np.asarray(hi) * 100)
+    wide = ranking.funnel_limits(table, england, info.tau2)
     assert (wide["high998"] > plain["high998"]).all() and (wide["low998"] < plain["low998"]).all()
     assert ranking.funnel_limits(table, None).empty
 
