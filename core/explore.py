@@ -319,23 +319,3 @@ class Explorer(Catalogue, Comparisons, Series):
         rates = rates[[c for c in rates.columns if c not in self.frame.columns
                        and c != "group_label"]]
         return pd.concat([self.frame.iloc[at].reset_index(drop=True), rates], axis=1)
-
-
-# One-call forms for a frame that is asked one question (tests, the upload preview): the same
-# route as the app's, through a fresh Explorer.
-
-def trend(frame: pd.DataFrame, keys: list[SeriesKey], measure: str = "recovery",
-          domain: list[str] | None = None, rolling: bool = False, kind: str = "quarter"
-          ) -> pd.DataFrame:
-    return Explorer(frame).trend(keys, measure, rolling, domain, kind)
-
-
-def group_gap(frame: pd.DataFrame, level: str, area_code: str, measure: str = "recovery",
-              group_a: str = "BME", group_b: str = "White British",
-              domain: list[str] | None = None, kind: str = "quarter") -> pd.DataFrame:
-    return Explorer(frame).gap(level, area_code, measure, group_a, group_b, domain, kind)
-
-
-def broad_groups(frame: pd.DataFrame, level: str, area_code: str, period: str,
-                 measure: str = "recovery", detailed: bool = False) -> pd.DataFrame:
-    return Explorer(frame).groups(level, area_code, period, measure, detailed)

@@ -290,7 +290,7 @@ england = pv.england
 keys = [explore.SeriesKey("England", "ENG", "Total"), explore.SeriesKey("England", "ENG", "BME")]
 # The chart follows the file's period type: an annual file's new year is a financial year.
 domain = (explore.year_domain if pv.kind == "year" else explore.quarter_domain)(england)
-trend = explore.trend(england, keys, domain=domain, kind=pv.kind)
+trend = explore.Explorer(england).trend(keys, domain=domain, kind=pv.kind)
 if not trend.empty:
     unit = "financial years" if pv.kind == "year" else "quarters"
     render.chart(

@@ -76,19 +76,19 @@ def records(spec):
                                  for k, v in spec["datasets"].items()}}
 
 
-def every_spec(frame, domain, compared, icb, **extra):
+def every_spec(ex, domain, compared, icb, **extra):
     table, england = compared
     code, name = icb
-    trend = explore.trend(frame, keys_for(code), domain=domain)
+    trend = ex.trend(keys_for(code), domain=domain)
     return {
         "trend": charts.trend_spec(trend, domain=domain, synthetic=True, frames=True,
                                    highlight=domain[-2:]),
         "compare": charts.compare_spec(table, england, title="t", frames=True, highlight=code),
         "funnel": charts.funnel_spec(table, ranking.funnel_limits(table, england), title="f",
                                      frames=True, highlight=code),
-        "gap": charts.gap_spec(explore.group_gap(frame, "ICB", code), domain=domain,
+        "gap": charts.gap_spec(ex.gap("ICB", code), domain=domain,
                                title="g", frames=True),
-        "groups": charts.groups_spec(explore.broad_groups(frame, "ICB", code, domain[-1], detailed=True),
+        "groups": charts.groups_spec(ex.groups("ICB", code, domain[-1], detailed=True),
                                      title="b", frames=True),
     }
 
@@ -96,9 +96,9 @@ def every_spec(frame, domain, compared, icb, **extra):
 # --- Valid, renders, one layout per options -------------------------------------------------
 
 
-def test_every_spec_validates_against_vega_lite_and_renders(frame, domain, compared, icb):
+def test_every_spec_validates_against_vega_lite_and_renders(ex, domain, compared, icb):
     """The one schema-and-render check: the app skips validation when it draws."""
-    for name, spec in every_spec(frame, domain, compared, icb).items():
+    for name, spec in every_spec(ex, domain, compared, icb).items():
         alt.LayerChart.from_dict(records(spec))  # raises on anything the schema refuses
         assert charts.to_image(spec, "png")[:4] == b"\x89PNG", name
         svg = charts.to_image(spec, "svg", width=380)
@@ -127,8 +127,8 @@ def test_views_differ_only_in_their_data(ex, domain, compared):
 # --- Trend ----------------------------------------------------------------------------------
 
 
-def test_trend_encodings_palette_and_one_band(frame, domain):
-    data = explore.trend(frame, keys_for("QHL"), domain=domain)
+def test_trend_encodings_palette_and_one_band(ex, domain):
+    data = ex.trend(keys_for("QHL"), domain=domain)
     spec = charts.trend_spec(data, domain=domain, frames=True, main=1)
     line = layer_on(spec, "trend", "line")[0]["encoding"]
     assert line["color"]["sort"] == {"field": "series_order"}
@@ -150,8 +150,8 @@ def test_trend_encodings_palette_and_one_band(frame, domain):
     assert charts.SYNTHETIC_SOURCE.split()[0] not in " ".join(plain["title"]["subtitle"])
 
 
-def test_reliable_recovery_without_band_has_no_target(frame, domain):
-    data = explore.trend(frame, keys_for("QHL")[:1], "reliable_recovery", domain=domain)
+def test_reliable_recovery_without_band_has_no_target(ex, domain):
+    data = ex.trend(keys_for("QHL")[:1], "reliable_recovery", domain=domain)
     spec = charts.trend_spec(data, domain=domain, measure="reliable_recovery", show_ci=False,
                              synthetic=True)
     assert not layer_on(spec, "trend", "area")
@@ -160,10 +160,10 @@ def test_reliable_recovery_without_band_has_no_target(frame, domain):
     assert b"SYNTHETIC SAMPLE DATA" in charts.to_image(spec, "svg")  # travels with the image
 
 
-def test_missing_values_marked_with_their_reason(frame, domain):
+def test_missing_values_marked_with_their_reason(ex, domain):
     """A quarter with no value (not the unpublished one, which has its own span) gets a
     cross along the bottom whose tooltip gives the row's note."""
-    data = explore.trend(frame, keys_for("QHL")[:2], domain=domain)
+    data = ex.trend(keys_for("QHL")[:2], domain=domain)
     # Suppress a quarter that has a value; quarters before the ICB existed keep their own
     # reason ("no data") from the data.
     hit = data.index[data["rate"].notna()][3]
@@ -193,10 +193,10 @@ def unpublished_marked(spec):
     return any(f"{UNPUBLISHED}: not published" in d.column("text").to_pylist() for d in texts)
 
 
-def test_unpublished_quarter_marked_on_every_time_chart(frame, domain):
-    trend = explore.trend(frame, keys_for("QHL"), domain=domain)
+def test_unpublished_quarter_marked_on_every_time_chart(ex, domain):
+    trend = ex.trend(keys_for("QHL"), domain=domain)
     assert unpublished_marked(charts.trend_spec(trend, domain=domain, frames=True))
-    gap = explore.group_gap(frame, "England", "ENG")
+    gap = ex.gap("England", "ENG")
     assert unpublished_marked(charts.gap_spec(gap, domain=domain, title="g", frames=True))
     assert UNPUBLISHED.encode() in charts.to_image(
         charts.gap_spec(gap, domain=domain, title="g"), "svg")
@@ -327,8 +327,8 @@ def test_short_name_never_empty(name):
 # --- Text that fits, and no "null" ----------------------------------------------------------
 
 
-def test_no_cut_text_legends_below_titles_wrapped(frame, domain, compared, icb):
-    for name, spec in every_spec(frame, domain, compared, icb).items():
+def test_no_cut_text_legends_below_titles_wrapped(ex, domain, compared, icb):
+    for name, spec in every_spec(ex, domain, compared, icb).items():
         assert spec["config"]["legend"]["layout"]["expr"].startswith("{bottom")
         text = json.dumps(records(spec))
         for layer in layers_of(spec):
@@ -347,10 +347,10 @@ def test_no_cut_text_legends_below_titles_wrapped(frame, domain, compared, icb):
     assert " ".join(lines) == long
 
 
-def test_tooltips_say_why_a_value_is_missing(frame, domain, compared, icb):
+def test_tooltips_say_why_a_value_is_missing(ex, domain, compared, icb):
     """Each tooltip entry is text made in the chart: a value, or the row's note, or "no data"
     (or, for a note where a value has none to add, "no caveats") -- never null or none."""
-    for name, spec in every_spec(frame, domain, compared, icb).items():
+    for name, spec in every_spec(ex, domain, compared, icb).items():
         for layer in layers_of(spec):
             tips = layer.get("encoding", {}).get("tooltip")
             if not tips:
@@ -378,8 +378,8 @@ def test_tooltip_fallback_renders(compared):
 # --- Synthetic values -----------------------------------------------------------------------
 
 
-def test_synthetic_points_hollow_with_a_labelled_span(frame, domain):
-    data = explore.trend(frame, keys_for("QHL")[:2], domain=domain)
+def test_synthetic_points_hollow_with_a_labelled_span(ex, domain):
+    data = ex.trend(keys_for("QHL")[:2], domain=domain)
     data = data.assign(synthetic=data["period"] >= domain[-4])
     spec = charts.trend_spec(data, domain=domain, frames=True)
     points = [p for p in layer_on(spec, "trend", "point") if "shape" not in p["mark"]]
@@ -418,12 +418,12 @@ def test_one_synthetic_label_across_the_unpublished_quarter(domain):
     assert [far[i] for i, label in enumerate(labels) if label] == [domain[0], domain[LABEL_EVERY]]
 
 
-def test_quarterly_axis_labels_each_year_once_and_never_overlapping(frame, domain):
+def test_quarterly_axis_labels_each_year_once_and_never_overlapping(ex, domain):
     """Quarters: a label at each first quarter only (values, not blanked labels, which made
     Vega's overlap check drop all but the first), dropped rather than drawn on top of each
     other; the funnel's log axis keeps a gap between its labels; every chart has room at
     its edges (Streamlit pads only the bottom)."""
-    data = explore.trend(frame, keys_for("QHL")[:1], domain=domain)
+    data = ex.trend(keys_for("QHL")[:1], domain=domain)
     spec = charts.trend_spec(data, domain=domain)
     axis = layer_on(spec, "trend", "line")[0]["encoding"]["x"]["axis"]
     assert axis["values"] == [p for p in domain if p.endswith("Q1")]
@@ -432,8 +432,8 @@ def test_quarterly_axis_labels_each_year_once_and_never_overlapping(frame, domai
     assert spec["padding"]["left"] > 0 and spec["padding"]["right"] > 0
 
 
-def test_source_says_synthetic_only_with_synthetic_values(frame, domain, compared):
-    data = explore.trend(frame, keys_for("QHL")[:1], domain=domain)
+def test_source_says_synthetic_only_with_synthetic_values(ex, domain, compared):
+    data = ex.trend(keys_for("QHL")[:1], domain=domain)
     real = charts.trend_spec(data.assign(synthetic=False), domain=domain, synthetic=True)
     assert charts.SOURCE in " ".join(real["title"]["subtitle"])
     assert charts.SYNTHETIC_SOURCE not in json.dumps(real["title"])
@@ -452,12 +452,12 @@ def test_source_says_synthetic_only_with_synthetic_values(frame, domain, compare
 # --- Issue 12: blanks that say why, many series ---------------------------------------------
 
 
-def test_gap_chart_marks_unpublished_quarter_and_every_empty_period(frame, domain, icb):
+def test_gap_chart_marks_unpublished_quarter_and_every_empty_period(ex, domain, icb):
     """An ICB's gap over the quarterly domain: the unpublished quarter has its labelled span;
     every other period without a gap (before the ICB existed) keeps its row with a reason
     and gets a cross whose tooltip says it."""
     code, _ = icb
-    gap = explore.group_gap(frame, "ICB", code)
+    gap = ex.gap("ICB", code)
     spec = charts.gap_spec(gap, domain=domain, title="g", frames=True)
     assert unpublished_marked(spec)
     d = spec["datasets"]["gap"].to_pandas()
@@ -474,8 +474,8 @@ def test_gap_chart_marks_unpublished_quarter_and_every_empty_period(frame, domai
     assert b"null" not in charts.to_image(spec, "svg")
 
 
-def test_trend_band_follows_the_main_series(frame, domain):
-    data = explore.trend(frame, keys_for("QHL"), domain=domain)
+def test_trend_band_follows_the_main_series(ex, domain):
+    data = ex.trend(keys_for("QHL"), domain=domain)
     spec = charts.trend_spec(data, domain=domain, frames=True, main=1)
     d = spec["datasets"]["trend"].to_pandas()
     assert set(d.loc[d["main"], "series_order"]) == {1}
@@ -483,10 +483,10 @@ def test_trend_band_follows_the_main_series(frame, domain):
     assert len(band) == 1 and {"filter": "datum.main === true"} in band[0]["transform"]
 
 
-def test_legend_names_are_short_unique_and_full_in_the_tooltip(frame, domain):
+def test_legend_names_are_short_unique_and_full_in_the_tooltip(ex, domain):
     keys = [explore.SeriesKey("ICB", "QHL", "Total"), explore.SeriesKey("ICB", "QHL", "BME"),
             explore.SeriesKey("England", "ENG", "Total")]
-    data = explore.trend(frame, keys, domain=domain)
+    data = ex.trend(keys, domain=domain)
     spec = charts.trend_spec(data, domain=domain, frames=True)
     d = spec["datasets"]["trend"].to_pandas()
     names = list(dict.fromkeys(d["legend"]))
@@ -506,8 +506,8 @@ def time_legend(data):
     return legend_names(data)
 
 
-def test_trend_crosses_tooltip_explains_the_reason(frame, domain):
-    data = explore.trend(frame, keys_for("QHL")[:1], domain=domain)
+def test_trend_crosses_tooltip_explains_the_reason(ex, domain):
+    data = ex.trend(keys_for("QHL")[:1], domain=domain)
     hit = data.index[data["rate"].notna()][2]
     data.loc[hit, ["rate", "note"]] = [np.nan, "suppressed"]
     d = charts.trend_spec(data, domain=domain, frames=True)["datasets"]["trend"].to_pandas()

@@ -54,9 +54,9 @@ def test_parse_series_rejects_unknown(ex):
         assert ex.parse_series(bad) is None
 
 
-def test_trend_has_every_quarter_and_headline(frame):
+def test_trend_has_every_quarter_and_headline(ex, frame):
     keys = [explore.SeriesKey("England", "ENG", "Total")]
-    t = explore.trend(frame, keys)
+    t = ex.trend(keys)
     assert list(t["period"]) == explore.quarter_domain(frame)
     assert t.loc[t["period"] == "2020/21 Q2", "status"].item() == "not published"
     h = explore.headline(t)
@@ -80,8 +80,8 @@ def test_compare_areas_bands(frame, ex):
     assert "ICBs" in explore.describe_compare(table, england, period, "Total")
 
 
-def test_group_gap_matches_newcombe(frame):
-    gap = explore.group_gap(frame, "England", "ENG")
+def test_group_gap_matches_newcombe(ex):
+    gap = ex.gap("England", "ENG")
     last = gap.dropna().iloc[-1]
     assert last["gap"] == pytest.approx(last["rate_a"] - last["rate_b"])
     assert last["gap_low"] < last["gap"] < last["gap_high"]
@@ -137,8 +137,8 @@ def test_reader_round_trips_counts(finished, nac_share, rec_share, rel_share):
             row["reliable_recovered"]) == (finished, nac, rec, rel)
 
 
-def test_describe_gap_names_the_measure(frame):
-    gap = explore.group_gap(frame, "England", "ENG", "reliable_recovery")
+def test_describe_gap_names_the_measure(ex):
+    gap = ex.gap("England", "ENG", "reliable_recovery")
     text = explore.describe_gap(gap, "England", "reliable_recovery")
     assert "reliable recovery rate for Black, Asian" in text
 
@@ -154,10 +154,10 @@ SOME_SERIES = [
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(keys=st.lists(st.sampled_from(SOME_SERIES), min_size=1, max_size=5, unique=True),
        measure=st.sampled_from(["recovery", "reliable_recovery"]))
-def test_rolling_trend_sums_what_rolling_quarters_sums(frame, keys, measure):
+def test_rolling_trend_sums_what_rolling_quarters_sums(ex, frame, keys, measure):
     """The trend's own array route for rolling sums agrees with the frame route."""
     domain = explore.quarter_domain(frame)
-    data = explore.trend(frame, keys, measure, domain=domain, rolling=True)
+    data = ex.trend(keys, measure, domain=domain, rolling=True)
     assert len(data) == len(keys) * len(domain)
     rolled = stats.add_rates(stats.rolling_quarters(
         explore.Explorer(frame).series_rows(keys), relabel=False), measure)
