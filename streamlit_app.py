@@ -11,6 +11,7 @@ ROOT = Path(__file__).resolve().parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from core import provenance  # noqa: E402
 from ui import data, entry, sidebar, style  # noqa: E402
 from ui import page as page_context  # noqa: E402
 from ui.state import PAGE_CONTROLS  # noqa: E402
@@ -73,7 +74,7 @@ with st.sidebar:
         st.divider()
     st.caption(
         ("Data: NHS England, NHS Talking Therapies quarterly statistics." if kind == "quarter"
-         else f"Data: {data.credit()}.")
+         else f"Data: {provenance.ANNUAL_CREDIT}.")
         + " Counts below England level are rounded to 5 and under-5 suppressed by NHS England."
     )
 

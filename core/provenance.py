@@ -8,9 +8,11 @@ downloads use ``tidy_rows``.
 
 from __future__ import annotations
 
+import textwrap
+
 import pandas as pd
 
-from core import export
+from core import charts, export
 
 #: The credit NHS England's annual figures require wherever they are shown or exported (the
 #: bundled store's financial years come from these reports: ``scripts/build_real.py``).
@@ -87,3 +89,34 @@ def tidy_rows(frame: pd.DataFrame, kind: str) -> pd.DataFrame:
     row per measure), for the "all data" download."""
     rows = frame[(frame["period_type"] == kind) & frame["level"].isin(MAIN_LEVELS)]
     return export.to_long(rows)
+
+
+def credited(spec: dict, kind: str) -> dict:
+    """A financial-year chart's source line names the annual reports it comes from (with
+    their licence) instead of the quarterly data: it is the line image exports carry too.
+    Other charts, and specs without that line, are returned as they are."""
+    title = spec.get("title")
+    if kind != "year" or not isinstance(title, dict):
+        return spec
+    wrapped = textwrap.wrap(charts.SOURCE, charts.SUBTITLE_WRAP)
+    lines = list(title.get("subtitle") or [])
+    for i in range(len(lines) - len(wrapped) + 1):
+        if lines[i:i + len(wrapped)] == wrapped:
+            lines[i:i + len(wrapped)] = textwrap.wrap(f"Source: {ANNUAL_CREDIT}.",
+                                                      charts.SUBTITLE_WRAP)
+            return {**spec, "title": {**title, "subtitle": lines}}
+    return spec
+
+
+def with_credit(rows: pd.DataFrame) -> pd.DataFrame:
+    """Export rows with a ``credit`` column: the annual reports' credit on each published
+    financial-year row, empty elsewhere (quarterly rows name their file in ``source``)."""
+    if rows.empty or "synthetic" not in rows.columns:
+        return rows
+    real_year = ~rows["synthetic"].to_numpy(dtype=bool, na_value=False)
+    if "period_type" in rows.columns:
+        real_year &= (rows["period_type"] == "year").to_numpy()
+    else:
+        real_year &= ~rows["period"].astype(str).str.contains(" Q").to_numpy()
+    return rows.assign(credit=pd.Series(real_year, index=rows.index).map(
+        {True: ANNUAL_CREDIT, False: ""}))

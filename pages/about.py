@@ -175,7 +175,7 @@ if synthetic_quarters or synthetic_years:
         "quarterly files can be loaded on the Upload data page.", icon=":material/science:")
 if real_years:
     st.success(f"**Financial years {real_years[0]} to {real_years[-1]} are published figures.** "
-               f"Source: {data.credit()}.", icon=":material/verified:")
+               f"Source: {provenance.ANNUAL_CREDIT}.", icon=":material/verified:")
 st.markdown(
     """
 NHS England (formerly NHS Digital) publishes *NHS Talking Therapies, for anxiety and depression*

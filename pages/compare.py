@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from core import model
+from core import model, provenance
 from ui import data, page, render, sidebar, state
 
 ctx = page.start("Compare ICBs")
@@ -70,7 +70,7 @@ if tab_dots.open:
         render.chart_block(
             view.spec,
             table=view.table,
-            csv=lambda: data.with_credit(view.data.drop(columns=["area", "region"])
+            csv=lambda: provenance.with_credit(view.data.drop(columns=["area", "region"])
                                          .assign(measure=sel.measure)),
             description=view.description,
             name=f"compare {title}",
@@ -97,7 +97,7 @@ if tab_funnel.open:
             render.chart_block(
                 funnel,
                 table=view.table,
-                csv=lambda: data.with_credit(view.extra["funnel_rows"]().assign(
+                csv=lambda: provenance.with_credit(view.extra["funnel_rows"]().assign(
                     period=period, group=sel.population, measure=sel.measure)),
                 description="Funnel plot. " + view.description,
                 name=f"funnel {title}",

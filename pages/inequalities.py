@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from core import model
+from core import model, provenance
 from ui import data, page, render, sidebar
 
 ctx = page.start("Ethnic inequalities in recovery")
@@ -20,7 +20,7 @@ view = data.gap_view(source.path, source.mtime, level, code, sel.measure, name, 
 render.chart_block(
     view.spec,
     table=view.table,
-    csv=lambda: data.with_credit(view.data.assign(area_code=code, area_name=name,
+    csv=lambda: provenance.with_credit(view.data.assign(area_code=code, area_name=name,
                                                    measure=sel.measure)),
     description=view.description,
     name=f"gap {name}",

@@ -20,7 +20,6 @@ from __future__ import annotations
 import functools
 import logging
 import os
-import textwrap
 import threading
 import time
 from collections.abc import Callable
@@ -48,41 +47,6 @@ from core.columns import n_rows
 from core.store import Store
 
 UPLOAD_KEY = "session_store_path"
-
-
-def credit() -> str:
-    """The credit NHS England's annual figures require wherever they are shown or exported."""
-    return provenance.ANNUAL_CREDIT
-
-
-def _credited(spec: dict, kind: str) -> dict:
-    """A financial-year chart's source line names the annual reports it comes from (with
-    their licence) instead of the quarterly data: it is the line image exports carry too."""
-    title = spec.get("title")
-    if kind != "year" or not isinstance(title, dict):
-        return spec
-    wrapped = textwrap.wrap(charts.SOURCE, charts.SUBTITLE_WRAP)
-    lines = list(title.get("subtitle") or [])
-    for i in range(len(lines) - len(wrapped) + 1):
-        if lines[i:i + len(wrapped)] == wrapped:
-            lines[i:i + len(wrapped)] = textwrap.wrap(f"Source: {credit()}.",
-                                                      charts.SUBTITLE_WRAP)
-            return {**spec, "title": {**title, "subtitle": lines}}
-    return spec
-
-
-def with_credit(rows: pd.DataFrame) -> pd.DataFrame:
-    """Export rows with a ``credit`` column: the annual reports' credit on each published
-    financial-year row, empty elsewhere (quarterly rows name their file in ``source``)."""
-    if rows.empty or "synthetic" not in rows.columns:
-        return rows
-    real_year = ~rows["synthetic"].to_numpy(dtype=bool, na_value=False)
-    if "period_type" in rows.columns:
-        real_year &= (rows["period_type"] == "year").to_numpy()
-    else:
-        real_year &= ~rows["period"].astype(str).str.contains(" Q").to_numpy()
-    return rows.assign(credit=pd.Series(real_year, index=rows.index).map(
-        {True: credit(), False: ""}))
 
 
 @dataclass(frozen=True)
@@ -227,7 +191,8 @@ def sources_by_period(path: str, mtime: float) -> pd.DataFrame:
 
 def all_rows_csv(path: str, mtime: float, kind: str) -> str:
     """The "all data" CSV of one period type (built when its button is pressed)."""
-    return export.to_csv(with_credit(provenance.tidy_rows(explorer(path, mtime).frame, kind)))
+    rows = provenance.tidy_rows(explorer(path, mtime).frame, kind)
+    return export.to_csv(provenance.with_credit(rows))
 
 
 class Trend:
@@ -289,7 +254,7 @@ def trend_view(path: str, mtime: float, keys: tuple[explore.SeriesKey, ...], mea
     whole = trend(path, mtime, keys, measure, rolling, kind, boundaries)
     t = whole.columns
     if not t:
-        return View(_credited(charts.trend_spec(
+        return View(provenance.credited(charts.trend_spec(
             whole.frame, domain=since_domain(ex.domain(kind), since), measure=measure,
             show_ci=show_ci, synthetic=ex.synthetic, rolling=rolling, frames=True, main=main),
             kind), explore.trend_table(whole.frame, measure),
@@ -314,7 +279,7 @@ def trend_view(path: str, mtime: float, keys: tuple[explore.SeriesKey, ...], mea
             headline["gap"] = headlines.gap_headline(
                 gap, str(latest[-1]), widening,
                 "quarters" if kind == "quarter" else "financial years")
-    return View(_credited(spec, kind), explore.trend_table(shown.columns, measure),
+    return View(provenance.credited(spec, kind), explore.trend_table(shown.columns, measure),
                 explore.describe_trend(shown.columns, measure, rolling),
                 lambda: shown.frame, {"headline": headline})
 
@@ -330,7 +295,7 @@ def trend_export(path: str, mtime: float, keys: tuple[explore.SeriesKey, ...],
         keep = set(since_domain(ex.domain(kind), since))
         last = rows["period"].astype(str).str.replace(r"^\d+ quarters to ", "", regex=True)
         rows = rows[last.isin(keep).to_numpy()]
-    return with_credit(export.to_long(rows, [measure]))
+    return provenance.with_credit(export.to_long(rows, [measure]))
 
 
 @st.cache_resource(show_spinner=False, max_entries=128)
@@ -361,7 +326,7 @@ def compare_view(path: str, mtime: float, period: str, group: str, measure: str,
     dots = charts.compare_spec(table, eng_rate, title=title, synthetic=ex.synthetic,
                                measure=measure, frames=True, highlight=highlight)
     kind = "quarter" if " Q" in period else "year"
-    dots = _credited(dots, kind)
+    dots = provenance.credited(dots, kind)
 
     # The funnel plot is made when its tab is first opened (or its CSV asked for), once per
     # view: the page draws only the open tab.
@@ -373,7 +338,7 @@ def compare_view(path: str, mtime: float, period: str, group: str, measure: str,
     def funnel() -> dict | None:
         if limits().empty:
             return None
-        return _credited(charts.funnel_spec(
+        return provenance.credited(charts.funnel_spec(
             r.table, limits(), title=f"Funnel plot: {title}", synthetic=ex.synthetic,
             measure=measure, frames=True, highlight=highlight), kind)
 
@@ -420,7 +385,8 @@ def gap_view(path: str, mtime: float, level: str, code: str, measure: str, name:
     unit = "quarters" if kind == "quarter" else "financial years"
     sentence = (headlines.gap_trend_sentence(widening, unit=unit) if widening is not None
                 else "Whether the gap is widening could not be calculated: no data.")
-    return View(_credited(spec, kind), explore.gap_table(g), explore.describe_gap(g, name, measure),
+    return View(provenance.credited(spec, kind), explore.gap_table(g),
+                explore.describe_gap(g, name, measure),
                 lambda: pd.DataFrame(g) if g else pd.DataFrame(),
                 {"trend": sentence, "trend_verdict": getattr(widening, "verdict", "")})
 
@@ -435,7 +401,7 @@ def groups_view(path: str, mtime: float, level: str, code: str, period: str, mea
     spec = charts.groups_spec(
         g, title=f"{model.MEASURES[measure]['label']} by ethnic group, {name}, {period}",
         synthetic=ex.synthetic, measure=measure, frames=True)
-    spec = _credited(spec, "quarter" if " Q" in period else "year")
+    spec = provenance.credited(spec, "quarter" if " Q" in period else "year")
     return View(spec, explore.groups_table(g), explore.describe_groups(g, name, period),
                 lambda: pd.DataFrame(g))
 
@@ -444,7 +410,7 @@ def groups_export(path: str, mtime: float, level: str, code: str, period: str, m
                   detailed: bool = False, boundaries: str | None = None) -> pd.DataFrame:
     """Every stored column of the rows behind the groups chart, for its CSV download (built
     when the button is pressed: the chart itself needs far fewer columns)."""
-    return with_credit(explorer(path, mtime, boundaries).group_rows(level, code, period,
+    return provenance.with_credit(explorer(path, mtime, boundaries).group_rows(level, code, period,
                                                                     measure, detailed))
 
 
@@ -469,7 +435,7 @@ def map_view(path: str, mtime: float, period: str, group: str, measure: str,
     spec = map_chart.map_spec(rows, ex.boundaries, title=title, colour_by=colour_by,
                               england=eng, selected=selected,
                               synthetic=bool(rows["synthetic"].any()), measure=measure)
-    spec = _credited(spec, "quarter" if " Q" in period else "year")
+    spec = provenance.credited(spec, "quarter" if " Q" in period else "year")
     description = map_chart.describe_map(
         rows, ex.boundaries, period=period, group_label=model.group_label(group),
         measure=measure, england=eng, colour_by=colour_by, selected=selected)
@@ -483,7 +449,7 @@ def map_export(view: View, period: str, group: str, measure: str) -> pd.DataFram
     ``approximate`` and how an approximate figure was made (``boundaries_note``)."""
     rows = view.data.rename(columns={"area": "area_name", "region": "region_name",
                                      "note": "boundaries_note"})
-    return with_credit(rows.assign(
+    return provenance.with_credit(rows.assign(
         period=period, period_type="quarter" if " Q" in period else "year", group=group,
         measure=measure, boundaries=view.extra["boundaries"],
         boundaries_source=map_chart.ONS_CREDIT))

@@ -50,3 +50,32 @@ def test_all_data_rows_hold_england_regions_and_icbs_of_one_period_type():
     england = back[(back["area_code"] == "ENG") & (back["period"] == "2024/25")
                    & (back["group"] == "Total") & (back["measure"] == "recovery")]
     assert round(float(england["rate"].iloc[0]), 1) == 50.5
+
+
+def test_a_financial_year_chart_credits_the_annual_reports():
+    """The source line of a financial-year chart (and so of its PNG and SVG) names the
+    annual reports and their licence; a quarterly chart keeps the quarterly source."""
+    from core import charts, explore
+
+    ex = explore.Explorer(Store().load())
+    years = ex.domain("year")
+    data = ex.trend([explore.SeriesKey("England", "ENG", "Total")], domain=years, kind="year")
+    spec = charts.trend_spec(data, domain=years)
+    text = " ".join(spec["title"]["subtitle"])
+    assert " ".join(charts.SOURCE.split()) in " ".join(text.split())
+    year = " ".join(" ".join(provenance.credited(spec, "year")["title"]["subtitle"]).split())
+    assert "annual reports" in year and "Open Government Licence v3.0" in year
+    assert " ".join(charts.SOURCE.split()) not in year
+    assert provenance.credited(spec, "quarter") is spec
+    assert provenance.credited({"title": "plain"}, "year") == {"title": "plain"}
+
+
+def test_export_rows_carry_the_credit_on_published_years_only():
+    rows = pd.DataFrame({"period": ["2024/25", "2024/25", "2025/26 Q1"],
+                         "period_type": ["year", "year", "quarter"],
+                         "synthetic": [False, True, False]})
+    credit = provenance.with_credit(rows)["credit"].tolist()
+    assert credit == [provenance.ANNUAL_CREDIT, "", ""]
+    without_type = provenance.with_credit(rows.drop(columns="period_type"))["credit"].tolist()
+    assert without_type == credit
+    assert "credit" not in provenance.with_credit(rows.drop(columns="synthetic")).columns
