@@ -100,9 +100,8 @@ class Comparisons:
         columns["vs_target"] = np.asarray(stats.compare_with_target(
             columns["ci95_low"] / 100, columns["ci95_high"] / 100), dtype=object)
         for name, source in (("area", "area_name"), ("region", "parent_name")):
-            # With no rows a float column, as pandas makes an empty list of names.
-            columns[name] = (np.array([pretty_name(n) for n in texts(columns[source])],
-                                      dtype=object) if len(index) else np.array([], dtype=float))
+            columns[name] = np.array([pretty_name(n) for n in texts(columns[source])],
+                                     dtype=object)
         return columns, index, rank_descending(columns["rate"]), eng_rate
 
     def _england_rate(self, where: tuple[str, str, str], measure: str) -> float | None:

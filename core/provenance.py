@@ -12,7 +12,7 @@ import textwrap
 
 import pandas as pd
 
-from core import charts, export
+from core import export
 
 #: The credit NHS England's annual figures require wherever they are shown or exported (the
 #: bundled store's financial years come from these reports: ``scripts/build_real.py``).
@@ -95,6 +95,8 @@ def credited(spec: dict, kind: str) -> dict:
     """A financial-year chart's source line names the annual reports it comes from (with
     their licence) instead of the quarterly data: it is the line image exports carry too.
     Other charts, and specs without that line, are returned as they are."""
+    from core import charts  # Altair: not for the scripts that only need the credit
+
     title = spec.get("title")
     if kind != "year" or not isinstance(title, dict):
         return spec

@@ -8,7 +8,7 @@ vertices. Vega-Lite reads TopoJSON natively (``format: {"type": "topojson"}``).
 
 Nothing is simplified: decoding gives back every ring's vertices in the same order (starting
 at another vertex of the ring), so areas and winding are unchanged. Only repeated
-consecutive vertices are dropped.
+consecutive vertices are dropped, and a vertex off the grid is refused rather than moved.
 """
 
 from __future__ import annotations
@@ -32,6 +32,8 @@ def _rings(geometry: dict[str, Any]) -> list[list[list[Point]]]:
             pts: list[Point] = []
             for x, y in ring:
                 p = (round(x * _GRID), round(y * _GRID))
+                if abs(p[0] - x * _GRID) > 1e-6 or abs(p[1] - y * _GRID) > 1e-6:
+                    raise ValueError(f"({x}, {y}) is not on the 0.0001° grid: it would move")
                 if not pts or pts[-1] != p:
                     pts.append(p)
             if len(pts) > 1 and pts[0] == pts[-1]:
@@ -100,8 +102,8 @@ def to_topology(collection: dict[str, Any], name: str) -> dict[str, Any]:
         geometries.append({"type": "MultiPolygon", "arcs": parts, "properties": props}
                           if len(parts) > 1 else
                           {"type": "Polygon", "arcs": parts[0], "properties": props})
-    x0 = min(x for a in arcs for x, _ in a)
-    y0 = min(y for a in arcs for _, y in a)
+    x0 = min((x for a in arcs for x, _ in a), default=0)
+    y0 = min((y for a in arcs for _, y in a), default=0)
     encoded = []
     for a in arcs:
         prev = (x0, y0)

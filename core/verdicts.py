@@ -185,8 +185,8 @@ def why_no_rate(table: pd.DataFrame) -> np.ndarray:
 
 
 def no_rate_words(table: pd.DataFrame) -> np.ndarray:
-    """``why_no_rate``, read from the table's ``missing`` column where ``explain_missing``
-    has already put it there."""
+    """``why_no_rate``, read from the table's ``missing`` column where the ranking has
+    already put it there (``ranking.explained``)."""
     return objects(table["missing"]) if "missing" in table else why_no_rate(table)
 
 

@@ -456,8 +456,6 @@ def map_export(view: View, period: str, group: str, measure: str) -> pd.DataFram
 
 
 def geography_label(boundaries: str) -> str:
-    from core import geography
-
     return geography.label(boundaries)
 
 

@@ -227,7 +227,8 @@ def _layout(build: Callable[..., alt.TopLevelMixin | dict], opts: tuple) -> tupl
     ``build`` returns an Altair chart, or the dict one gives (the map adds its boundaries).
 
     Every view of these options shares the dict's nested parts: treat a spec as read-only
-    below its top level (Streamlit copies the top level and changes only that)."""
+    below its top level (Streamlit copies the top level and changes only that, apart from a
+    top-level ``encoding.color``, which ``_view`` copies)."""
     built = build(**dict(opts))
     spec = built if isinstance(built, dict) else built.to_dict(validate=False)
     constants = {k: pa.Table.from_pylist(v) for k, v in spec.pop("datasets", {}).items()}
@@ -238,6 +239,10 @@ def _view(build: Callable[..., alt.TopLevelMixin | dict], opts: dict, datasets: 
           frames: bool) -> dict:
     layout, constants = _layout(build, tuple(opts.items()))
     spec = dict(layout)
+    if isinstance(spec.get("encoding"), dict):
+        # Streamlit patches a null legend title in a top-level colour channel in place.
+        spec["encoding"] = {k: dict(v) if isinstance(v, dict) else v
+                            for k, v in spec["encoding"].items()}
     data = {**constants, **datasets}
     spec["datasets"] = data if frames else {k: t.to_pylist() for k, t in data.items()}
     return spec

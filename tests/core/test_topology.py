@@ -67,3 +67,15 @@ def test_the_ons_boundaries_come_back_vertex_for_vertex(b):
         f["properties"] for f in source["features"]]
     # Every border once: well under half the GeoJSON's size.
     assert len(map_chart.geometry(b)) < 0.5 * len(json.dumps(source, separators=(",", ":")))
+
+
+def test_a_vertex_off_the_grid_is_refused_not_moved():
+    ring = _square(0, 0)
+    ring[1] = [ring[1][0] + 0.00003, ring[1][1]]
+    with pytest.raises(ValueError, match="not on the 0.0001° grid"):
+        topology.to_topology(_collection([ring]), "icbs")
+
+
+def test_no_features_make_an_empty_topology():
+    topo = topology.to_topology({"type": "FeatureCollection", "features": []}, "icbs")
+    assert topo["arcs"] == [] and topo["objects"]["icbs"]["geometries"] == []
