@@ -137,7 +137,15 @@ def frame_of(columns: dict[str, object], index: pd.Index | None = None,
              ) -> pd.DataFrame:
     """One frame from finished columns, built once. The ``objects`` columns keep the object
     dtype they have in the store (dates; ``geo_note``); other text arrays become pandas'
-    text dtype, as assigning them to a frame column would make them."""
-    return pd.DataFrame({c: pd.Series(v, dtype=object, index=index, copy=False)
-                         if c in objects and isinstance(v, np.ndarray) else v
-                         for c, v in columns.items()}, index=index, copy=False)
+    text dtype, as the store's text columns are, even with no rows or no value
+    (``Coded`` gives text as objects, and pandas would leave those as objects)."""
+    def column(name: str, values: object) -> object:
+        if not isinstance(values, np.ndarray) or values.dtype != object:
+            return values
+        if name in objects:
+            return pd.Series(values, dtype=object, index=index, copy=False)
+        if all(v is None or isinstance(v, str) for v in values.tolist()):
+            return pd.array(values, dtype="str")
+        return values
+
+    return pd.DataFrame({c: column(c, v) for c, v in columns.items()}, index=index, copy=False)

@@ -150,3 +150,22 @@ def test_funnel_rows_hold_every_icb_and_the_limits_neutralised(compared):
     assert all(v not in ("None", "nan", "NaN", "null") for r in parsed for v in r.values())
     # Without an England rate: the ICBs alone.
     assert set(ranking.funnel_rows(table, pd.DataFrame(), False)["row"]) == {"ICB"}
+
+
+def test_a_region_with_no_icb_shown_keeps_the_table_whole():
+    """A region whose ICBs have no rows in the period: the ranking still counts every ICB,
+    and its empty table, chart and text are made from the same columns as any other, with the
+    same column types (text stays text, not objects or floats)."""
+    frame = pd.concat([real.year(y) for y in real.YEARS], ignore_index=True)
+    london = (frame["level"] == "ICB") & (frame["parent_code"] == "Y56")
+    ex = explore.Explorer(frame[~(london & (frame["period"] == "2024/25"))])
+    whole = _ranked(ex, "2024/25")
+    empty = _ranked(ex, "2024/25", region="Y56")
+    assert empty.region == "Y56" and empty.total == whole.total == 37
+    assert len(empty.table) == 0
+    assert empty.table.dtypes.astype(str).to_dict() == whole.table.dtypes.astype(str).to_dict()
+    shown = tables.compare_table(empty.shown)
+    assert shown.num_rows == 0 and shown.schema.field("ICB").type == "large_string"
+    assert tables.describe_compare(empty.shown, {"rate": empty.england}, "2024/25", "Total",
+                                   region="London", total=empty.total).startswith(
+        "No ICB in the London region")
