@@ -180,9 +180,10 @@ class Comparisons:
                 out[c] = (np.asarray(named[c], dtype=values.dtype)
                           if isinstance(values, np.ndarray) else
                           pd.array(named[c], dtype=values.dtype))
-            elif isinstance(values, np.ndarray):  # flags False, percentages NaN
-                out[c] = np.zeros(n, dtype=values.dtype) if values.dtype == bool else np.full(
-                    n, np.nan, dtype=values.dtype)
+            elif isinstance(values, np.ndarray):  # flags False, text None, percentages NaN
+                out[c] = (np.zeros(n, dtype=bool) if values.dtype == bool else
+                          np.full(n, None, dtype=object) if values.dtype == object else
+                          np.full(n, np.nan, dtype=values.dtype))
             else:  # counts: missing
                 out[c] = pd.array([None] * n, dtype=values.dtype)
         return out

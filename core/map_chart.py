@@ -25,7 +25,7 @@ import pyarrow as pa
 
 from core import charts, geography, model, topology
 from core.charts import common
-from core.columns import flags, floats, objects, texts
+from core.columns import flags, floats, for_arrow, objects, texts
 
 ONS_CREDIT = ("Source: Office for National Statistics licensed under the Open Government "
               "Licence v.3.0. Contains OS data © Crown copyright and database right 2026.")
@@ -366,21 +366,18 @@ def map_table(rows: Mapping[str, Any], boundaries: str, measure: str = "recovery
     approximate = _texts(rows, "approximate", take, False).astype(bool)
     label = model.MEASURES[measure]["label"]
 
-    def text(values: np.ndarray) -> pa.Array:
-        return pa.array(np.asarray(values, dtype=object), type=pa.large_string(),
-                        from_pandas=True)
-
     def whole(values: np.ndarray) -> pa.Array:
         return pa.array(np.round(values), type=pa.int64(), from_pandas=True)
 
     return pa.table({
-        "ICB": text(names), "Region": text(regions), "Code": text(codes),
+        "ICB": for_arrow(names), "Region": for_arrow(regions), "Code": for_arrow(codes),
         f"{label} (%)": pa.array(np.round(rate, 1), from_pandas=True),
-        "Compared with England": text(_texts(rows, "vs_england", take, "no data")),
+        "Compared with England": for_arrow(_texts(rows, "vs_england", take, "no data")),
         "Numerator": whole(_numbers(rows, "numerator", take)),
         "Denominator": whole(_numbers(rows, "denominator", take)),
-        "Figure": text(np.where(approximate, "approximate: " + _texts(rows, "note", take, ""),
-                                np.where(~np.isnan(rate), "exact", ""))),
+        "Figure": for_arrow(np.where(approximate,
+                                     "approximate: " + _texts(rows, "note", take, ""),
+                                     np.where(~np.isnan(rate), "exact", "")).astype(object)),
     })
 
 

@@ -43,11 +43,6 @@ class Ranking:
         limits, tests)."""
         return frame_of(self.columns, self.index)
 
-    @property
-    def shown(self) -> dict:
-        """The shown ICBs as the chart, table and text builders read them."""
-        return self.columns
-
     def funnel_rows(self, limits: pd.DataFrame) -> pd.DataFrame:
         """Every shown ICB's point and verdicts, then the control limits (the funnel CSV)."""
         return funnel_rows(self.columns, limits, self.adjusted)

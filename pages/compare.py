@@ -71,7 +71,7 @@ if tab_dots.open:
             view.spec,
             table=view.table,
             csv=lambda: provenance.with_credit(view.data.drop(columns=["area", "region"])
-                                         .assign(measure=sel.measure)),
+                                               .assign(measure=sel.measure)),
             description=view.description,
             name=f"compare {title}",
             blank="–",

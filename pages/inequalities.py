@@ -21,7 +21,7 @@ render.chart_block(
     view.spec,
     table=view.table,
     csv=lambda: provenance.with_credit(view.data.assign(area_code=code, area_name=name,
-                                                   measure=sel.measure)),
+                                                         measure=sel.measure)),
     description=view.description,
     name=f"gap {name}",
 )

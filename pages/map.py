@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from core import map_chart, model
+from core import geography, map_chart, model
 from ui import data, page, render, sidebar
 from ui.state import COLOURS
 
@@ -24,7 +24,7 @@ view = data.map_view(source.path, source.mtime, period, sel.population, sel.meas
 bnd = view.extra["boundaries"]
 st.caption(
     f"{model.MEASURES[sel.measure]['label']} for {model.group_label(sel.population)} in each of "
-    f"the {len(view.table)} ICBs ({data.geography_label(bnd)}), {period}. "
+    f"the {len(view.table)} ICBs ({geography.label(bnd)}), {period}. "
     "Click an ICB to choose it for every page (it is outlined); double-click to clear. "
     "Change the boundaries, population or measure in the sidebar.")
 name = f"map {period} {sel.population} {sel.measure} {bnd}"

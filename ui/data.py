@@ -317,7 +317,7 @@ def compare_view(path: str, mtime: float, period: str, group: str, measure: str,
     ``boundaries`` (None: the store's default)."""
     ex = explorer(path, mtime, boundaries)
     r = ranking.rank_icbs(ex, period, group, measure, adjust, region, sort)
-    table, eng_rate, info, used, outside, total = (r.shown, r.england, r.info, r.adjusted,
+    table, eng_rate, info, used, outside, total = (r.columns, r.england, r.info, r.adjusted,
                                                    r.outside, r.total)
     region_name = ex.regions.get(r.region) if r.region else None
     title = f"{model.MEASURES[measure]['label']}, {model.group_label(group)}, {period}"
@@ -410,8 +410,8 @@ def groups_export(path: str, mtime: float, level: str, code: str, period: str, m
                   detailed: bool = False, boundaries: str | None = None) -> pd.DataFrame:
     """Every stored column of the rows behind the groups chart, for its CSV download (built
     when the button is pressed: the chart itself needs far fewer columns)."""
-    return provenance.with_credit(explorer(path, mtime, boundaries).group_rows(level, code, period,
-                                                                    measure, detailed))
+    rows = explorer(path, mtime, boundaries).group_rows(level, code, period, measure, detailed)
+    return provenance.with_credit(rows)
 
 
 @st.cache_resource(show_spinner=False, max_entries=64)
@@ -431,7 +431,7 @@ def map_view(path: str, mtime: float, period: str, group: str, measure: str,
     eng = None if c.england is None or pd.isna(c.england) else float(c.england)
     rows = map_chart.map_columns(ranking.explained(c.columns), ranking.by_rate(c))
     title = (f"{model.MEASURES[measure]['label']}, {model.group_label(group)}, {period}: "
-             f"{geography_label(ex.boundaries)}")
+             f"{geography.label(ex.boundaries)}")
     spec = map_chart.map_spec(rows, ex.boundaries, title=title, colour_by=colour_by,
                               england=eng, selected=selected,
                               synthetic=bool(rows["synthetic"].any()), measure=measure)
@@ -453,10 +453,6 @@ def map_export(view: View, period: str, group: str, measure: str) -> pd.DataFram
         period=period, period_type="quarter" if " Q" in period else "year", group=group,
         measure=measure, boundaries=view.extra["boundaries"],
         boundaries_source=map_chart.ONS_CREDIT))
-
-
-def geography_label(boundaries: str) -> str:
-    return geography.label(boundaries)
 
 
 def release_upload(file_id: str) -> None:

@@ -13,8 +13,9 @@ How a chart is built: each chart's layout is laid out in Altair once per set of 
 marks read only named datasets. Everything that differs from one view to the next (points,
 title, highlighted area, synthetic spans) is data in those datasets, and scales take their
 domains from the data (``DomainUnionWith``, ``sort``, ``alt.Step``). A view is the kept dict's
-top level with its own datasets as Arrow tables, the nested parts shared and read-only (Streamlit
-copies the top level and changes only that): no Altair objects and no copying per view, so a new view
+top level with its own datasets as Arrow tables, the nested parts shared and read-only
+(Streamlit copies the top level and changes only that, apart from a top-level colour channel,
+which ``common._view`` copies): no Altair objects and no copying per view, so a new view
 costs well under a millisecond where building Altair objects costs tens, and a browser that
 already shows the chart only receives new data.
 """

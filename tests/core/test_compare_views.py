@@ -164,8 +164,8 @@ def test_a_region_with_no_icb_shown_keeps_the_table_whole():
     assert empty.region == "Y56" and empty.total == whole.total == 37
     assert len(empty.table) == 0
     assert empty.table.dtypes.astype(str).to_dict() == whole.table.dtypes.astype(str).to_dict()
-    shown = tables.compare_table(empty.shown)
+    shown = tables.compare_table(empty.columns)
     assert shown.num_rows == 0 and shown.schema.field("ICB").type == "large_string"
-    assert tables.describe_compare(empty.shown, {"rate": empty.england}, "2024/25", "Total",
+    assert tables.describe_compare(empty.columns, {"rate": empty.england}, "2024/25", "Total",
                                    region="London", total=empty.total).startswith(
         "No ICB in the London region")
