@@ -125,12 +125,19 @@ def wait_for_app(pg) -> None:
     pg.wait_for_selector("[data-testid='stStatusWidget']", state="detached", timeout=60_000)
 
 
+#: Servers that have run the app once (a page load costs seconds: open each root once).
+_STARTED: set[str] = set()
+
+
 def open_path(pg, server: str, path: str) -> None:
-    """Open ``path`` (a page and its query) on ``server``, the app's root first: a fresh
-    server's first request to a page path says "page not found" before it runs the page
-    (ui.entry)."""
-    pg.goto(server)
-    wait_for_app(pg)
+    """Open ``path`` (a page and its query) on ``server``, after the app's root if this
+    server has not run yet: a fresh server's first request to a page path says "page not
+    found" before it runs the page (ui.entry; ``test_first_request_to_a_page_link_on_a_fresh_
+    server`` tests that case)."""
+    if server not in _STARTED:
+        pg.goto(server)
+        wait_for_app(pg)
+        _STARTED.add(server)
     pg.goto(f"{server}/{path}")
     wait_for_app(pg)
 

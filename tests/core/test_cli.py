@@ -1,3 +1,4 @@
+import contextlib
 import csv
 import errno
 import io
@@ -13,10 +14,20 @@ from tests.conftest import ROOT, area_rows, quarterly_csv
 
 
 def run(*args, store):
+    """``python -m core`` in a new process: what a maintainer types."""
     return subprocess.run(
         [sys.executable, "-m", "core", *args, "--store", str(store)],
         capture_output=True, text=True, cwd=ROOT,
     )
+
+
+def call(*args, store):
+    """The same command in this process (``cli.main``, which ``python -m core`` calls): a new
+    process costs a second of imports, and ``run`` already covers that route."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = cli.main([*args, "--store", str(store)])
+    return subprocess.CompletedProcess(args, code, out.getvalue(), err.getvalue())
 
 
 def test_ingest_export_info_restore(tmp_path, small_csv):
@@ -46,7 +57,7 @@ def test_ingest_export_info_restore(tmp_path, small_csv):
 def test_bad_file_exit_status_and_message(tmp_path):
     bad = tmp_path / "bad.csv"
     bad.write_bytes(quarterly_csv(area_rows(recovered="lots")))
-    r = run("ingest", str(bad), store=tmp_path / "s.parquet")
+    r = call("ingest", str(bad), store=tmp_path / "s.parquet")
     assert r.returncode == 2
     assert "bad.csv, row 4, column 'MEASURE_VALUE_SUPPRESSED'" in r.stderr
     assert not (tmp_path / "s.parquet").exists()
@@ -77,23 +88,23 @@ def test_export_neutralises_formulas(tmp_path, capsys):
 
 def test_history_undo_redo(tmp_path, small_csv):
     store = tmp_path / "s.parquet"
-    assert run("ingest", str(small_csv), store=store).returncode == 0
+    assert call("ingest", str(small_csv), store=store).returncode == 0
     fix = tmp_path / "fix.csv"
     fix.write_bytes(quarterly_csv(area_rows(finished="1100")))
-    r = run("ingest", str(fix), store=store)
+    r = call("ingest", str(fix), store=store)
     assert r.returncode == 2 and "--allow-partial" in r.stderr  # one row of a quarter: a cut file
-    r = run("ingest", str(fix), "--allow-partial", store=store)
+    r = call("ingest", str(fix), "--allow-partial", store=store)
     assert r.returncode == 0, r.stderr
-    r = run("history", store=store)
+    r = call("history", store=store)
     assert r.returncode == 0, r.stderr
     lines = r.stdout.splitlines()
     assert lines[1].startswith("* v2 (from v1)") and "fix.csv" in lines[1] and "sha256 " in lines[1]
     assert lines[2].startswith("  v1 (first kept)") and small_csv.name in lines[2]
     assert "rows (+" in lines[2]
-    r = run("undo", store=store)
+    r = call("undo", store=store)
     assert r.returncode == 0 and "to version 1" in r.stdout
-    assert run("history", store=store).stdout.splitlines()[2].startswith("* v1")
-    r = run("redo", store=store)
+    assert call("history", store=store).stdout.splitlines()[2].startswith("* v1")
+    r = call("redo", store=store)
     assert r.returncode == 0 and "forward to version 2" in r.stdout
 
 
@@ -108,17 +119,17 @@ def test_broken_or_unwritable_stores_are_said_in_words(tmp_path, small_csv):
     """Today's main: tracebacks for each of these (issue 13, items 3 and 9)."""
     folder = tmp_path / "folder"
     folder.mkdir()
-    plain_failure(run("ingest", str(small_csv), store=folder), "is a folder")
-    plain_failure(run("info", store=folder), "is a folder")
+    plain_failure(call("ingest", str(small_csv), store=folder), "is a folder")
+    plain_failure(call("info", store=folder), "is a folder")
     broken = tmp_path / "broken.parquet"
     broken.write_bytes(b"PAR1 garbage")
     for cmd in ("info", "export", "history"):
-        plain_failure(run(cmd, store=broken), "broken.parquet", "damaged",
+        plain_failure(call(cmd, store=broken), "broken.parquet", "damaged",
                       "A maintainer can restore a previous version")
-    plain_failure(run("ingest", str(small_csv), store=broken), "damaged")
+    plain_failure(call("ingest", str(small_csv), store=broken), "damaged")
     assert broken.read_bytes() == b"PAR1 garbage"
     # a folder nobody may write to (root can write anywhere on disk, so use /proc)
-    plain_failure(run("ingest", str(small_csv), store=Path("/proc/nhstt/s.parquet")), "/proc/nhstt")
+    plain_failure(call("ingest", str(small_csv), store=Path("/proc/nhstt/s.parquet")), "/proc/nhstt")
 
 
 def test_a_read_only_folder_is_said_in_words(tmp_path, small_csv, monkeypatch, capsys):
