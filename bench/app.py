@@ -205,8 +205,9 @@ def main() -> int:
                   f"{med(fl[1] for fl, _ in rounds):>11.3f}{med(ratios[0]):>12.2f}"
                   f"{med(ratios[1]):>11.2f}{f'{min(ratios[1]):.2f}-{max(ratios[1]):.2f}':>13}"
                   f"{med(ratios[2]):>12.2f}")
-        print(f"{'floor app':<14}{med(f[0] for f in floors):>7.3f}{med(f[1] for f in floors):>7.3f}"
-              f"{med(f[2] for f in floors):>7.3f}")
+        if floors:  # none when every page asked for was left out above
+            print(f"{'floor app':<14}{med(f[0] for f in floors):>7.3f}"
+                  f"{med(f[1] for f in floors):>7.3f}{med(f[2] for f in floors):>7.3f}")
     print("Goal: a warm rerun of any page within 2x the floor's warm rerun.")
     return 0
 

@@ -330,7 +330,10 @@ class _Rows:
             values) -> None:
         for name, value in zip(self.NAMES, (icb, icb_name, sub, sub_name, group_type, vtype, va,
                                             vb, mid, NEW_NAMES[mid], values), strict=True):
-            self.columns[name].extend(value if isinstance(value, list) else [value] * n)
+            column = [value] * n if isinstance(value, str) else list(value)
+            if len(column) != n:
+                raise ValueError(f"{name}: {len(column)} values for {n} rows")
+            self.columns[name].extend(column)
 
     def frame(self) -> pd.DataFrame:
         return pd.DataFrame(self.columns, dtype=object)

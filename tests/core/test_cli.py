@@ -116,20 +116,22 @@ def plain_failure(r: subprocess.CompletedProcess, *words: str) -> None:
 
 
 def test_broken_or_unwritable_stores_are_said_in_words(tmp_path, small_csv):
-    """Today's main: tracebacks for each of these (issue 13, items 3 and 9)."""
+    """Today's main: tracebacks for each of these (issue 13, items 3 and 9). In a new process
+    (``run``), so that stderr is all a maintainer would see: warnings, and what pyarrow writes
+    itself, included."""
     folder = tmp_path / "folder"
     folder.mkdir()
-    plain_failure(call("ingest", str(small_csv), store=folder), "is a folder")
-    plain_failure(call("info", store=folder), "is a folder")
+    plain_failure(run("ingest", str(small_csv), store=folder), "is a folder")
+    plain_failure(run("info", store=folder), "is a folder")
     broken = tmp_path / "broken.parquet"
     broken.write_bytes(b"PAR1 garbage")
     for cmd in ("info", "export", "history"):
-        plain_failure(call(cmd, store=broken), "broken.parquet", "damaged",
+        plain_failure(run(cmd, store=broken), "broken.parquet", "damaged",
                       "A maintainer can restore a previous version")
-    plain_failure(call("ingest", str(small_csv), store=broken), "damaged")
+    plain_failure(run("ingest", str(small_csv), store=broken), "damaged")
     assert broken.read_bytes() == b"PAR1 garbage"
     # a folder nobody may write to (root can write anywhere on disk, so use /proc)
-    plain_failure(call("ingest", str(small_csv), store=Path("/proc/nhstt/s.parquet")), "/proc/nhstt")
+    plain_failure(run("ingest", str(small_csv), store=Path("/proc/nhstt/s.parquet")), "/proc/nhstt")
 
 
 def test_a_read_only_folder_is_said_in_words(tmp_path, small_csv, monkeypatch, capsys):
