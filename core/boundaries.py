@@ -389,7 +389,7 @@ def _series(rows: _Rows, boundaries: str) -> pd.DataFrame:
                              ("parent_code", "region_code"), ("parent_name", "region_name")):
                 out[col] = text(info[ref], target)
     for k in COUNTS:
-        out[k] = pd.array(c[k][best], dtype="Float64").astype("Int64")
+        out[k] = model.whole_numbers(c[k][best])
     for k in (*model.PERCENT_COLUMNS, *_FLAGS):
         out[k] = c[k][best]
     out["source"] = text(rows.source_text, c["source"][best])

@@ -233,5 +233,5 @@ class Series:
 def trend_frame(columns: dict[str, np.ndarray]) -> pd.DataFrame:
     """``Series.trend_columns`` (and any columns a view added) as a frame, counts as whole
     numbers with missing values empty."""
-    return pd.DataFrame({c: pd.array(v, dtype="Float64").astype("Int64")
+    return pd.DataFrame({c: model.whole_numbers(v)
                          if c in model.COUNT_COLUMNS else v for c, v in columns.items()})

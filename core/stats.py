@@ -312,7 +312,7 @@ def rolling_quarters(frame: pd.DataFrame, window: int = 4, relabel: bool = True)
         | {f: q[f].to_numpy(dtype=float, na_value=0) for f in flags},
         q["suppressed"].to_numpy(dtype=bool, na_value=False), window)
     for c in counts:
-        out[c] = pd.array(sums[c], dtype="Float64").astype("Int64")
+        out[c] = model.whole_numbers(sums[c])
     # A window holding a synthetic or derived quarter is synthetic or derived (where the
     # window is incomplete it has no counts, and keeps its last quarter's flag).
     for f in flags:

@@ -114,7 +114,7 @@ def _table(columns: dict[str, object]) -> pa.Table:
 
 def _whole(values: object) -> pd.arrays.IntegerArray:
     """Counts for display: whole numbers, missing left empty."""
-    return pd.array(floats(values), dtype="Float64").astype("Int64")
+    return model.whole_numbers(floats(values))
 
 
 def _one_place(values: object) -> np.ndarray:

@@ -196,3 +196,29 @@ def test_window_sums_never_partial(values, window):
             assert np.isnan(sums["x"][i])
         else:
             assert sums["x"][i] == part.sum()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.integers(0, 10**9)), max_size=60))
+def test_whole_numbers_as_the_cast_gives_them_and_never_a_warning(values):
+    """``model.whole_numbers`` (summed counts as nullable whole numbers) equals pandas' cast
+    from ``Float64``, and raises no "invalid value encountered in cast" of its own: pandas
+    hides that warning with ``warnings.catch_warnings``, which another thread (the app's
+    background preparation) can undo, and then it reached the logs."""
+    import warnings
+
+    from core import model
+
+    floats = np.array([np.nan if v is None else float(v) for v in values], dtype="float64")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ours = model.whole_numbers(floats)
+    cast = pd.array(floats, dtype="Float64").astype("Int64")
+    assert ours.dtype == cast.dtype
+    assert ours.tolist() == cast.tolist()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        # What the cast does without pandas' own filter: the NaN under a missing value warns.
+        if np.isnan(floats).any():
+            with pytest.raises(RuntimeWarning, match="invalid value encountered in cast"):
+                floats.astype(np.int64)
