@@ -222,3 +222,29 @@ def test_whole_numbers_as_the_cast_gives_them_and_never_a_warning(values):
         if np.isnan(floats).any():
             with pytest.raises(RuntimeWarning, match="invalid value encountered in cast"):
                 floats.astype(np.int64)
+
+
+def test_whole_numbers_warn_nothing_when_another_thread_undoes_the_filter(monkeypatch):
+    """The race itself, made certain: pandas hides the cast's warning with
+    ``warnings.catch_warnings``, and another thread leaving its own ``catch_warnings`` puts
+    back the filters it saw, undoing pandas'. Stubbing pandas' filter out does the same every
+    time: its cast then warns (as CI once showed), ``model.whole_numbers`` does not."""
+    import contextlib
+    import types
+    import warnings
+
+    from pandas.core.arrays import masked
+
+    from core import model
+
+    monkeypatch.setattr(masked, "warnings", types.SimpleNamespace(
+        catch_warnings=contextlib.nullcontext, filterwarnings=lambda *a, **k: None))
+    floats = np.array([480.0, np.nan, 950.0])
+    with warnings.catch_warnings(record=True) as cast:
+        warnings.simplefilter("always")
+        pd.array(floats, dtype="Float64").astype("Int64")
+    assert [str(w.message) for w in cast] == ["invalid value encountered in cast"]
+    with warnings.catch_warnings(record=True) as ours:
+        warnings.simplefilter("always")
+        made = model.whole_numbers(floats)
+    assert ours == [] and made.tolist() == [480, pd.NA, 950]
