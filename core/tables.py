@@ -187,16 +187,17 @@ def _counts_and_rates(data: Columns, measure: str, numerator: str, denominator: 
     }
 
 
-#: A table's column saying, in a word or two, why a row has no value (the Note spells it out),
-#: next to the row's name so it is seen without scrolling to the Note.
-WHY = "No value because"
+#: A table's column saying, in a word or two, why a figure of the row is blank: the value
+#: itself (the Note spells it out), or a count or the published percentage beside a value
+#: made without it. Next to the row's name, so it is seen without scrolling to the Note.
+WHY = "Why a figure is blank"
 COUNT_SUPPRESSED = "a count suppressed (rate from its range)"
 NO_PUBLISHED_RATE = "no published percentage (rate from the counts)"
 
 
 def _why(data: Columns, value: str) -> np.ndarray:
-    """The reason a row without ``value`` has none (its note's reason, or "no data"); ""
-    where it has one."""
+    """Why a figure of each row is blank: without ``value``, its note's reason (or "no
+    data"); with one, the count or published percentage it was made without; else ""."""
     empty = _isna(data[value])
     notes = (objects(data["note"]) if "note" in data
              else np.full(n_rows(data), "", dtype=object))

@@ -409,8 +409,8 @@ def test_rolling_four_quarters(at):
     assert rate["2018/19 Q4"] == pytest.approx(expected)
     assert rate.notna()["2021/22 Q2"]
     table = at.dataframe[0].value.set_index("Period")
-    assert table.loc["2018/19 Q1", "No value because"] == "no complete four quarters"
-    assert table.loc["2020/21 Q2", "No value because"] == "not published"
+    assert table.loc["2018/19 Q1", "Why a figure is blank"] == "no complete four quarters"
+    assert table.loc["2020/21 Q2", "Why a figure is blank"] == "not published"
     assert table.loc["2018/19 Q1", "Note"].startswith("no complete four quarters: ")
     assert table.loc["2020/21 Q2", "Note"].startswith("not published: NHS England never")
 

@@ -20,7 +20,7 @@ from ui import data as ui_data
 #: What a reader must never see: a placeholder instead of a reason.
 BAD = re.compile(r"\b(None|nan|NaN|null|NULL|<NA>|NaT)\b")
 GAP_LABEL = "BAME − White British"
-WHY = "No value because"
+WHY = "Why a figure is blank"
 
 
 def _open(query: dict[str, str], page: str | None = None):
