@@ -325,11 +325,13 @@ _ORDER_WORDS = {"rate": "Listed from the highest rate to the lowest.",
 def describe_compare(table: pd.DataFrame, england: pd.Series | None, period: str,
                      group: str, measure: str = "recovery", *, highlight: str | None = None,
                      highlight_name: str | None = None, region: str | None = None,
-                     total: int | None = None, sort: str = "rate") -> str:
+                     total: int | None = None, sort: str | None = "rate",
+                     adjusted: bool = False) -> str:
     """The text alternative of the ranking and the funnel plot: the spread, the bands, the
     chosen area (``highlight``, a code; ``highlight_name`` names it where it is not shown),
-    the region shown (``region``, a name, of ``total`` ICBs in England), the order and
-    which areas have no rate and why."""
+    the region shown (``region``, a name, of ``total`` ICBs in England), the order (none
+    with ``sort`` None: the funnel plot) and which areas have no rate and why; ``adjusted``:
+    the verdicts allow for overdispersion."""
     label = model.MEASURES[measure]["label"].lower()
     rate = floats(table["rate"])
     have = np.flatnonzero(~np.isnan(rate))
@@ -347,8 +349,9 @@ def describe_compare(table: pd.DataFrame, england: pd.Series | None, period: str
         f"{label.capitalize()} for {model.group_label(group)} in {period} across {len(have)} "
         f"ICBs{where}{of}.{eng} "
         f"Highest {area[best]} {fmt_pct(rate[best])}, lowest {area[worst]} "
-        f"{fmt_pct(rate[worst])}. Compared with England by 95% and 99.8% confidence "
-        f"intervals: {bands}."
+        f"{fmt_pct(rate[worst])}. Compared with England at 95% and 99.8%"
+        + (", with limits widened for the spread ICBs really have (overdispersion)"
+           if adjusted else " by confidence intervals") + f": {bands}."
     )
     if region:
         text += (" Each ICB is compared with England, not with the region: the verdicts are "
@@ -365,7 +368,8 @@ def describe_compare(table: pd.DataFrame, england: pd.Series | None, period: str
         listed = "; ".join(f"{area[i]} ({missing[i]})" for i in gone)
         text += (f" {len(gone)} ICB{'s have' if len(gone) > 1 else ' has'} no rate: "
                  f"{listed}.")
-    return text + " " + _ORDER_WORDS.get(sort, "")
+    # No order for the funnel plot (``sort`` None): it places ICBs by size and rate.
+    return f"{text} {_ORDER_WORDS.get(sort, '')}".rstrip()
 
 
 def _yours(table: pd.DataFrame, code: str, name: str | None, rate: np.ndarray,

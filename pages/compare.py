@@ -99,7 +99,7 @@ if tab_funnel.open:
                 table=view.table,
                 csv=lambda: provenance.with_credit(view.extra["funnel_rows"]().assign(
                     period=period, group=sel.population, measure=sel.measure)),
-                description="Funnel plot. " + view.description,
+                description=view.extra["funnel_description"](),
                 name=f"funnel {title}",
                 blank="–",
             )

@@ -324,7 +324,8 @@ def compare_view(path: str, mtime: float, period: str, group: str, measure: str,
     if region_name:
         title += f", {region_name} region"
     dots = charts.compare_spec(table, eng_rate, title=title, synthetic=ex.synthetic,
-                               measure=measure, frames=True, highlight=highlight)
+                               measure=measure, frames=True, highlight=highlight,
+                               adjusted=used)
     kind = "quarter" if " Q" in period else "year"
     dots = provenance.credited(dots, kind)
 
@@ -343,13 +344,17 @@ def compare_view(path: str, mtime: float, period: str, group: str, measure: str,
             measure=measure, frames=True, highlight=highlight), kind)
 
     chosen = ex.area(highlight) if highlight else None
-    return View(dots, explore.compare_table(table, measure, highlight),
-                explore.describe_compare(
-                    table, None if eng_rate is None else {"rate": eng_rate}, period, group,
-                    measure, highlight=highlight,
-                    highlight_name=explore.pretty_name(chosen[1]) if chosen else None,
-                    region=region_name, total=total, sort=sort), lambda: r.table,
+
+    def describe(order: str | None) -> str:
+        return explore.describe_compare(
+            table, None if eng_rate is None else {"rate": eng_rate}, period, group, measure,
+            highlight=highlight, highlight_name=explore.pretty_name(chosen[1]) if chosen else None,
+            region=region_name, total=total, sort=order, adjusted=used)
+
+    return View(dots, explore.compare_table(table, measure, highlight), describe(sort),
+                lambda: r.table,
                 {"funnel": funnel, "limits": limits, "adjusted": used, "phi": info.phi,
+                 "funnel_description": lambda: "Funnel plot. " + describe(None),
                  "funnel_rows": lambda: r.funnel_rows(limits()),
                  "overdispersed": info.overdispersed, "outside": outside,
                  "region": region_name, "shown": n_rows(table), "total": total,

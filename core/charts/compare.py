@@ -67,8 +67,18 @@ def _ring(y: alt.Y | str, x: alt.X | str) -> alt.Chart:
         shape="circle", size=420, filled=False, strokeWidth=2.5, color="#000000").encode(x=x, y=y)
 
 
+#: What the ranked chart's bars and verdicts are, by whether the limits allow for overdispersion:
+#: then an area's bar can miss England's rate and the area still be "similar", and the chart
+#: must say so (its verdicts are not read off the bars, as Fingertips' are).
+BARS = {False: "Bars: 95% confidence interval. Shape and colour: compared with England.",
+        True: "Bars: 95% confidence interval. Shape and colour: compared with England, with "
+              "limits widened for the spread ICBs really have (overdispersion), so a bar can "
+              "miss England's rate and the ICB still be similar."}
+
+
 def _compare_layout(*, has_england: bool, synthetic: str, measure: str,
-                    width: int | str, no_data: bool = False) -> alt.LayerChart:
+                    width: int | str, no_data: bool = False,
+                    adjusted: bool = False) -> alt.LayerChart:
     color, shape = _band_scales(has_england, no_data)
     # Short names; on a phone cut at 120 px (the tooltip has the full name). The chosen area's
     # label is bold and marked with an arrow.
@@ -121,8 +131,7 @@ def _compare_layout(*, has_england: bool, synthetic: str, measure: str,
     return alt.layer(
         *layers, width=width, autosize=common.AUTOSIZE, config=common.CONFIG, height=alt.Step(18),
         padding=common.PADDING,
-        title=common._title(["Bars: 95% confidence interval. Shape and colour: compared with England.",
-                      *common._source(synthetic)]),
+        title=common._title([BARS[adjusted], *common._source(synthetic)]),
         resolve=alt.Resolve(axis=alt.AxisResolveMap(x="independent"),
                             scale=alt.ScaleResolveMap(strokeDash="independent")),
     )
@@ -152,16 +161,18 @@ def _has_england(england: float | None) -> bool:
 def compare_spec(
     table: pd.DataFrame, england: float | None, *, title: str, synthetic: bool = False,
     measure: str = "recovery", width: int | str = "container", frames: bool = False,
-    highlight: str | None = None,
+    highlight: str | None = None, adjusted: bool = False,
 ) -> dict:
     """Every area's rate with its 95% interval, in the table's order (the caller sorts: by
     rate, name or size), marked against England and the target; an area with no rate keeps
-    its row and says why. ``highlight`` is the area code to ring and label."""
+    its row and says why. ``highlight`` is the area code to ring and label; ``adjusted``:
+    the verdicts allow for overdispersion (the subtitle says so, see ``BARS``)."""
     areas = _areas(table, highlight, having=None)
     drawn = areas.filter(pc.is_valid(areas.column("rate"))) if "rate" in areas.column_names \
         else areas
     opts = {"has_england": _has_england(england), "synthetic": common._synthetic(drawn, synthetic),
-            "measure": measure, "width": width, "no_data": _uncompared(drawn)}
+            "measure": measure, "width": width, "no_data": _uncompared(drawn),
+            "adjusted": bool(adjusted)}
     return common._view(_compare_layout, opts, {
         "areas": areas, "chosen": areas.filter(areas.column("highlight")),
         "references": _references(england, measure), "meta": common._meta(title)}, frames)

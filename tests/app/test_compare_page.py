@@ -192,3 +192,30 @@ def test_funnel_csv_is_made_when_asked_with_every_icb_shown_and_the_limits():
         assert len(icbs) == expected == len(view.data)
         assert list(icbs["area_code"]) == list(view.data["area_code"])
         assert len(lines) == 5 * len(view.extra["limits"]()) > 0
+
+
+def _subtitle(at) -> str:
+    spec = next(s for s, f in chart_specs(at) if "references" in f)
+    return " ".join(" ".join(spec["title"]["subtitle"]).split())
+
+
+def test_chart_and_text_say_when_verdicts_allow_for_overdispersion():
+    """Real 2024/25 ICBs are overdispersed, so by default an ICB whose bar misses England's
+    rate can still be "similar": the chart's subtitle and its description say the limits are
+    widened, and say confidence intervals only with the switch (Fingertips' method). The
+    funnel's description lists no order (it places ICBs by size and rate)."""
+    at = _compare({"period": "year"})
+    text = _descriptions(at)[0]
+    assert "overdispersion" in _subtitle(at) and "still be similar" in _subtitle(at)
+    assert "with limits widened for the spread ICBs really have (overdispersion)" in text
+    assert "by confidence intervals" not in text
+    _open(at, "funnel")
+    funnel_text = _descriptions(at)[0]
+    assert "overdispersion" in funnel_text and "Listed" not in funnel_text
+    _open(at, "ranked")
+    at.toggle(key="w_unadjusted").set_value(True).run()
+    assert not at.exception
+    text = _descriptions(at)[0]
+    assert "Compared with England at 95% and 99.8% by confidence intervals" in text
+    assert "overdispersion" not in _subtitle(at) and "overdispersion" not in text
+    assert "Listed from the highest rate to the lowest." in text
