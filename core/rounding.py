@@ -171,17 +171,25 @@ def _notes(status, f, nac, o, den, low, high, explained, rounded, others) -> np.
                   + " recovered, " + _text("%.0f", f[m]) + " finished, "
                   + _text("%.0f", nac[m]) + " not at caseness) give more recovered than could "
                   "recover (" + _text("%.0f", den[m], "") + "); " + why + ".")
-    for key, start, middle, end in (
+    # A range whose ends print alike ("between 49.0% and 49.0%") is said as one value.
+    for key, start, middle, end, same in (
             (STATUS_RANGE, "'Not at caseness' was suppressed (0 to 4), so the rate lies "
-             "between ", " and ", "; the interval covers both ends."),
+             "between ", " and ", "; the interval covers both ends.",
+             "'Not at caseness' was suppressed (0 to 4); the rate is {} (to one decimal "
+             "place) whatever it was."),
             (STATUS_APPROXIMATE, "Approximate: counts are rounded to the nearest 5, so the "
-             "rate could be anywhere from ", " to ", "."),
+             "rate could be anywhere from ", " to ", ".",
+             "Counts are rounded to the nearest 5; the rate is {} (to one decimal place) "
+             "however they were rounded."),
             (STATUS_ROUNDED, "Counts are rounded to the nearest 5 (rate between ", " and ",
-             ").")):
+             ").", "Counts are rounded to the nearest 5 (rate {} to one decimal place "
+             "however they were rounded).")):
         m = status == key
         if m.any():
-            out[m] = (start + _text("%.1f%%", low[m], "") + middle + _text("%.1f%%", high[m], "")
-                      + end)
+            lo, hi = _text("%.1f%%", low[m], ""), _text("%.1f%%", high[m], "")
+            out[m] = np.where((lo == hi) & (lo != ""),
+                              [same.format(v) for v in lo.tolist()],
+                              start + lo + middle + hi + end)
     m = status == STATUS_NO_DATA
     out[m] = np.where(others[m],
                       "No data: nobody who finished treatment was a clinical case at the start.",

@@ -61,6 +61,18 @@ def test_suppressed_not_at_caseness_is_a_range_covering_both_ends():
     assert "suppressed (0 to 4)" in row["note"]
 
 
+def test_a_range_whose_ends_print_alike_is_said_as_one_value():
+    # 20,000 finished: rounding each count by up to 2 moves the rate by under 0.05 points.
+    row = one(20_000, 1_000, 9_500, "ICB")
+    assert row["status"] == "rounded"
+    assert f"{row['rate_low']:.1f}" == f"{row['rate_high']:.1f}" == "50.0"
+    assert row["note"] == ("Counts are rounded to the nearest 5 (rate 50.0% to one decimal "
+                           "place however they were rounded).")
+    # A range that prints as two values still says both.
+    assert one(1_000, 10, 485, "ICB")["note"] == ("Counts are rounded to the nearest 5 (rate "
+                                                  "between 48.6% and 49.4%).")
+
+
 def test_recovered_above_denominator_is_not_reliable():
     # The example: 15 finished, 10 not at caseness, 10 recovered gave 200%.
     row = one(15, 10, 10)
