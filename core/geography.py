@@ -29,6 +29,8 @@ REFERENCE_DIR = DATA_DIR / "reference"
 
 BOUNDARIES = ("2022", "2026")
 BOUNDARY_LABELS = {"2022": "ICBs 2022–26 (42)", "2026": "ICBs from April 2026 (36)"}
+#: The same in a sentence, after a count of ICBs ("the 42 ICBs of the 2022–26 boundaries").
+BOUNDARY_WORDS = {"2022": "the 2022–26 boundaries", "2026": "the boundaries from April 2026"}
 #: First day of each geography: ICBs replaced CCGs and STPs; the April 2026 mergers.
 ICB_START = dt.date(2022, 7, 1)
 REORGANISATION_2026 = dt.date(2026, 4, 1)

@@ -393,7 +393,7 @@ def describe_map(rows: pd.DataFrame, boundaries: str, *, period: str, group_labe
     have = np.flatnonzero(~np.isnan(rate) & np.isin(code, codes))
     have = have[np.argsort(-rate[have], kind="stable")]  # highest first
     what = "its rate" if colour_by == "rate" else "how it compares with England"
-    parts = [f"Map of the {len(codes)} ICBs ({geography.label(boundaries)}), each shaded by "
+    parts = [f"Map of the {len(codes)} ICBs of {geography.BOUNDARY_WORDS[boundaries]}, each shaded by "
              f"{what}: {label} for {group_label}, {period}."]
     if england is not None and pd.notna(england):
         parts.append(f"England {england:.1f}%.")

@@ -24,7 +24,7 @@ view = data.map_view(source.path, source.mtime, period, sel.population, sel.meas
 bnd = view.extra["boundaries"]
 st.caption(
     f"{model.MEASURES[sel.measure]['label']} for {model.group_label(sel.population)} in each of "
-    f"the {len(view.table)} ICBs ({geography.label(bnd)}), {period}. "
+    f"the {len(view.table)} ICBs of {geography.BOUNDARY_WORDS[bnd]}, {period}. "
     "Click an ICB to choose it for every page (it is outlined); double-click to clear. "
     "Change the boundaries, population or measure in the sidebar.")
 name = f"map {period} {sel.population} {sel.measure} {bnd}"
@@ -38,5 +38,7 @@ with left:
         on_select=lambda: sidebar.pick_from_map(chart_key, bnd), selection="icb")
 with right:
     st.caption("Every ICB by region: its rate and how it compares with England (in words).")
-    render.dataframe(view.table.select([0, 1, 3, 4]), key="map-table", height=560)
+    # The figures beside the name, the region last: in this narrow column a long ICB name
+    # pushed the rate and the verdict out of sight (found in review at 1400 px and 390 px).
+    render.dataframe(view.table.select([0, 3, 4, 1]), key="map-table", height=560)
 render.share_link(sel.to_params(), "map")

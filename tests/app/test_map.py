@@ -61,10 +61,13 @@ def test_map_renders_one_shape_per_icb_of_the_boundaries(b, n):
     assert params[0]["select"]["fields"] == ["area_code"]
     text = all_text(at)
     assert "Office for National Statistics" in text  # the credit line under the map
-    assert f"{n} ICBs" in text
-    # The table beside the map: every ICB, with its band in words.
+    assert f"{n} ICBs of {geography.BOUNDARY_WORDS[b]}," in text
+    assert "ICBs (ICBs" not in text
+    # The table beside the map: every ICB, with its band in words; the figures next to the
+    # name and the region last, so a narrow column still shows them.
     beside = next(d.value for d in at.dataframe if d.value.shape[1] == 4)
-    assert len(beside) == n and "Compared with England" in beside.columns
+    assert len(beside) == n
+    assert list(beside.columns) == ["ICB", "Recovery rate (%)", "Compared with England", "Region"]
 
 
 def test_default_boundaries_are_the_latest_published_periods_and_survive_the_share_link():

@@ -271,7 +271,7 @@ def test_map_rows_table_and_text_alternative(ex):
     assert set(no_figure["Compared with England"]) <= {"no data"}
     text = map_chart.describe_map(rows, "2026", period="2024/25", group_label="whole population",
                                   england=float(england["rate"]), selected="QF7")
-    assert "36 ICBs (ICBs from April 2026 (36))" in text
+    assert "Map of the 36 ICBs of the boundaries from April 2026, each" in text
     assert f"England {england['rate']:.1f}%" in text and "South Yorkshire is outlined" in text
 
 
