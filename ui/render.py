@@ -6,6 +6,7 @@ import re
 from collections.abc import Callable
 from urllib.parse import quote, urlencode
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import streamlit as st
@@ -107,8 +108,31 @@ def dataframe(table: pd.DataFrame | pa.Table, blank: str | None = "–",
               **kwargs: object) -> None:
     """``st.dataframe`` for a table whose text may come from a file: formula text neutralised
     (see ``neutral``), no index. An empty cell shows ``blank`` instead of Streamlit's "None"
-    (the table's own columns say why a value is missing)."""
-    st.dataframe(neutral(table), hide_index=True, placeholder=blank, **kwargs)
+    (the table's own columns say why a value is missing). Percentages held to one decimal
+    place show it ("49.0", not "49", beside "49.3")."""
+    config = {**{name: st.column_config.NumberColumn(format="%.1f")
+                 for name in one_decimal_percentages(table)},
+              **(kwargs.pop("column_config", None) or {})}  # the caller's own come first
+    st.dataframe(neutral(table), hide_index=True, placeholder=blank,
+                 **({"column_config": config} if config else {}), **kwargs)
+
+
+def one_decimal_percentages(table: pd.DataFrame | pa.Table) -> list[str]:
+    """The float columns named as percentages ("... (%)") whose values all have at most one
+    decimal place: shown with exactly one (a column rounded to two keeps Streamlit's own)."""
+    names = []
+    for name in table.column_names if isinstance(table, pa.Table) else table.columns:
+        if "(%)" not in str(name):
+            continue
+        column = table[name]
+        values = (column.to_numpy(zero_copy_only=False) if isinstance(column, pa.ChunkedArray)
+                  else column.to_numpy())
+        if values.dtype.kind != "f":
+            continue
+        tenths = values[np.isfinite(values)] * 10
+        if np.allclose(tenths, np.round(tenths), rtol=0, atol=1e-6):
+            names.append(name)
+    return names
 
 
 def share_link(params: dict[str, str], page: str) -> None:

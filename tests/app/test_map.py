@@ -68,6 +68,9 @@ def test_map_renders_one_shape_per_icb_of_the_boundaries(b, n):
     beside = next(d.value for d in at.dataframe if d.value.shape[1] == 4)
     assert len(beside) == n
     assert list(beside.columns) == ["ICB", "Recovery rate (%)", "Compared with England", "Region"]
+    # Rates to one decimal place show it ("49.0", not "49" beside "49.3").
+    config = json.loads(next(d for d in at.dataframe if d.value.shape[1] == 4).proto.columns)
+    assert config["Recovery rate (%)"]["type_config"] == {"type": "number", "format": "%.1f"}
 
 
 def test_default_boundaries_are_the_latest_published_periods_and_survive_the_share_link():

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
+import pandas as pd
+import pyarrow as pa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 
-from ui.render import md
+from ui.render import md, one_decimal_percentages
 
 PARSER = MarkdownIt("commonmark", {"linkify": True}).enable(["linkify", "strikethrough", "table"])
 
@@ -65,3 +68,10 @@ def test_the_forms_issue_13_found():
     # and without escaping each of them is Markdown, so the check above can fail
     for raw in ["see https://nhs.uk now", "www.nhs.uk", "mail me@nhs.uk", "Heading\n==="]:
         assert shown(raw)[0] != ["paragraph_open", "inline", "paragraph_close", "text"]
+
+
+def test_only_percentages_held_to_one_decimal_place_are_shown_with_one():
+    frame = pd.DataFrame({"Rate (%)": [49.0, 49.3, np.nan], "Gap (%)": [1.25, 2.0, 3.0],
+                          "Count": [49.0, 50.0, 51.0], "Note (%)": ["a", "b", "c"]})
+    assert one_decimal_percentages(frame) == ["Rate (%)"]
+    assert one_decimal_percentages(pa.Table.from_pandas(frame)) == ["Rate (%)"]
