@@ -184,6 +184,15 @@ def _meta_layer() -> alt.Chart:
 NO_NOTE = "no caveats"
 #: Why a value is missing: the row's note where it has one.
 _REASON = "(isValid(datum.note) && datum.note != '' ? datum.note : 'no data')"
+#: What a blank field says on a point that has a rate: the row's note is about the rate (its
+#: rounding, its approximation), not about why this field is blank.
+WHEN_BLANK = {
+    "published_rate": "none published (the rate is ours, from the counts)",
+    "numerator": "suppressed (the rate is from its range)",
+    "denominator": "suppressed (the rate is from its range)",
+}
+#: Fields that describe how a shown point was made, blank where nothing needs saying.
+AS_PUBLISHED = {"geo_note": "as published"}
 
 
 def _tips(fields: list[tuple[str, str, str | None]]) -> tuple[dict[str, str], list[alt.Tooltip]]:
@@ -202,6 +211,11 @@ def _tips(fields: list[tuple[str, str, str | None]]) -> tuple[dict[str, str], li
             shown = f"format({v}, '{fmt}')"
             ok = f"isValid({v}) && isFinite({v})"
         fallback = f"'{NO_NOTE}'" if col == "note" else _REASON
+        if col in WHEN_BLANK:
+            fallback = (f"(isValid(datum.rate) && isFinite(datum.rate)) ? "
+                        f"{json.dumps(WHEN_BLANK[col])} : {_REASON}")
+        elif col in AS_PUBLISHED:
+            fallback = json.dumps(AS_PUBLISHED[col])
         calc[f"tip{i}"] = f"{ok} ? {shown} : {fallback}"
         tips.append(alt.Tooltip(f"tip{i}:N", title=title))
     return calc, tips
