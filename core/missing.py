@@ -19,6 +19,8 @@ NOT_YET_PUBLISHED = "not yet published"  # after the series' latest published pe
 NO_DATA = "no data"
 NO_WINDOW = "no complete four quarters"  # rolling: a window missing a quarter
 REDRAWN = "area redrawn"  # an ICB the chosen boundaries redrew, its rows not summable into it
+#: A gap's group whose rate is known only as a range (a count suppressed, the others given).
+RANGE_ONLY = "a count suppressed, rate only a range"
 
 #: Each reason in a sentence: what a reader needs to know about the blank.
 MEANING = {
@@ -29,6 +31,9 @@ MEANING = {
     NO_WINDOW: "the four quarters to this one are not all published",
     REDRAWN: "this ICB's area changed on 1 April 2026 and the rows published for this period "
              "cannot be summed into it exactly",
+    RANGE_ONLY: "NHS England published * instead of a count under 5, so this group's rate is "
+                "known only as a range (Recovery over time shows it) and the gap's interval "
+                "needs exact counts",
 }
 
 

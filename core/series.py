@@ -213,6 +213,10 @@ class Series:
             (hi < 0) | (lo > 0), "significant at 95%", "not significant"))
         status = missing.missing_status(domain, np.isnan(grid["rate"]), grid["suppressed"],
                                 grid["stored"], 2)
+        # A group with its numerator but a suppressed count below it (a summed ethnic group's,
+        # or 'not at caseness') has a rate only as a range: the trend shows it, the gap cannot.
+        range_only = (status == missing.SUPPRESSED) & ~np.isnan(num)
+        status = np.where(range_only, missing.RANGE_ONLY, status).astype(object)
         names = (model.group_label(group_a), model.group_label(group_b))
         return {
             "period": np.asarray(domain, dtype=object),

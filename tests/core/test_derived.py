@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core import charts, explore, export, model, tables
+from core import charts, explore, export, model, tables, verdicts
 from core.readers import read_file
 from core.store import Store
 from tests.conftest import area_rows, quarterly_csv
@@ -169,3 +169,26 @@ def test_chart_tooltips_say_a_point_is_derived(bundled):
         assert flagged, name  # the data the tooltip reads carries the flag
     trend_points = {p["period"]: p["derived"] for p in specs["trend"][0]["datasets"]["trend"]}
     assert trend_points["2017/18"] is True and trend_points["2024/25"] is False
+
+
+def test_a_summed_bame_rate_known_only_as_a_range_says_so_on_the_gap(bundled):
+    """Birmingham and Solihull's BAME for 2017/18 is summed from ethnic groups, one of whose
+    counts below the numerator NHS England suppressed: the trend shows its rate from the
+    range, and the gap (which needs exact counts for Newcombe's interval) says that, not a
+    bare "suppressed" (read in review as false beside a BAME rate in the thousands)."""
+    ex = explore.Explorer(model.compact(bundled)).in_boundaries("2022")
+    gap = ex.gap_columns("ICB", "QHL", "recovery", kind="year")
+    first = list(gap["period"]).index("2017/18")
+    assert np.isnan(gap["gap"][first])
+    note = gap["note"][first]
+    assert note == "Black, Asian and minority ethnic (BAME): a count suppressed, rate only a range"
+    explained = tables.missing.explain([note])[0]
+    assert "known only as a range (Recovery over time shows it)" in explained
+    # The trend as its page shows it (with rounding's columns): a rate, from the range.
+    columns = ex.trend_columns([explore.SeriesKey("ICB", "QHL", "BME")], "recovery",
+                               kind="year")
+    columns.update(verdicts.rounded_columns(columns, "recovery"))
+    at = list(columns["period"]).index("2017/18")
+    assert not np.isnan(columns["rate"][at]) and columns["suppressed"][at]
+    # Where the gap has a value its note is empty.
+    assert all(n == "" for n, d in zip(gap["note"], gap["gap"], strict=True) if not np.isnan(d))
