@@ -178,16 +178,16 @@ def test_real_england_gap_widening_over_financial_years():
 
 def test_real_england_bme_headline_trend_decreasing():
     at = _open("pages/trends.py", {"period": "year", "pop": "BME"})
-    assert _verdict(at, "Trend over the 5 years to 2024/25")[0] == "↓ decreasing"
+    assert _verdict(at, "Trend over the 5 years 2020/21 to 2024/25")[0] == "↓ decreasing"
     assert _metric(at, "A year earlier").label == "A year earlier (2023/24)"
     # the label says the span, so a rise on a year ago beside a five-year fall reads true
     whole = _open("pages/trends.py", {"period": "year"})
     assert _metric(whole, "A year earlier").delta.startswith("+")
-    assert _verdict(whole, "Trend over the 5 years to 2024/25")[0] == "↓ decreasing"
+    assert _verdict(whole, "Trend over the 5 years 2020/21 to 2024/25")[0] == "↓ decreasing"
     # a redrawn 2026 ICB's series ends in 2021/22: the label says so rather than "last 5"
     redrawn = _open("pages/trends.py", {"period": "year", "view": "ICB", "bnd": "2026",
                                          "icb": "T6Y0W"})
-    assert any(m.value.startswith("Trend over the 5 years to 2021/22") for m in redrawn.markdown)
+    assert any(m.value.startswith("Trend over the 5 years 2017/18 to 2021/22") for m in redrawn.markdown)
 
 
 def test_about_cites_each_method():
