@@ -159,8 +159,12 @@ def headline_figures(shown: pd.DataFrame, quarterly: pd.DataFrame | None = None,
     trend = series_trend(shown if quarterly is None else quarterly, order)
     unit = "quarters" if lag == 4 else "years"
     last = np.flatnonzero(np.isfinite(rate))[-1]
-    # The test's window: the last five consecutive periods up to the latest value.
-    first = last - trend_tests.TREND_POINTS + 1
+    # The window the trend was tested on (the plain quarters' own, which may end elsewhere
+    # than the rolling series shown): its first and last period name the label's span.
+    window = _series_tail(shown if quarterly is None else quarterly, order,
+                          trend_tests.TREND_POINTS)[2]
+    span = (f"{window[0]} to {window[-1]}" if len(window) == trend_tests.TREND_POINTS
+            else f"to {window[-1] if window else rows['period'][last]}")
     return {
         "value": pct(rate[last]),
         "change": ch.get("earlier"), "earlier_period": ch.get("earlier_period"),
@@ -169,9 +173,7 @@ def headline_figures(shown: pd.DataFrame, quarterly: pd.DataFrame | None = None,
         "trend": trend_words(trend),
         # The span in the label: a year-on-year rise beside a five-year fall must not read
         # as a contradiction.
-        "trend_label": (f"Trend over the {trend_tests.TREND_POINTS} {unit} "
-                        + (f"{rows['period'][first]} to " if first >= 0 else "to ")
-                        + str(rows["period"][last])),
+        "trend_label": f"Trend over the {trend_tests.TREND_POINTS} {unit} {span}",
         "trend_help": (trend.describe() if trend.verdict != trend_tests.NOT_CALCULATED else
                        f"Recent trend over the last {trend_tests.TREND_POINTS} {unit} could "
                        f"not be calculated: {trend.reason}.") + " Fingertips' recent trend: "

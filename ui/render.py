@@ -119,10 +119,13 @@ def dataframe(table: pd.DataFrame | pa.Table, blank: str | None = "–",
 
 def one_decimal_percentages(table: pd.DataFrame | pa.Table) -> list[str]:
     """The float columns named as percentages ("... (%)") whose values all have at most one
-    decimal place: shown with exactly one (a column rounded to two keeps Streamlit's own)."""
+    decimal place, other than NHS England's published ones: shown with exactly one (a column
+    rounded to two keeps Streamlit's own)."""
     names = []
     for name in table.column_names if isinstance(table, pa.Table) else table.columns:
-        if "(%)" not in str(name):
+        # NHS England's own percentages below England level are whole numbers: shown as
+        # published ("53", never "53.0", a precision it did not give).
+        if "(%)" not in str(name) or str(name).startswith("Published"):
             continue
         column = table[name]
         values = (column.to_numpy(zero_copy_only=False) if isinstance(column, pa.ChunkedArray)

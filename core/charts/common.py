@@ -192,7 +192,7 @@ WHEN_BLANK = {
     "denominator": "suppressed (the rate is from its range)",
 }
 #: Fields that describe how a shown point was made, blank where nothing needs saying.
-AS_PUBLISHED = {"geo_note": "as published"}
+AS_PUBLISHED = {"geo_note": "no boundary change"}
 
 
 def _tips(fields: list[tuple[str, str, str | None]]) -> tuple[dict[str, str], list[alt.Tooltip]]:

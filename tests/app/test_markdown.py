@@ -72,6 +72,7 @@ def test_the_forms_issue_13_found():
 
 def test_only_percentages_held_to_one_decimal_place_are_shown_with_one():
     frame = pd.DataFrame({"Rate (%)": [49.0, 49.3, np.nan], "Gap (%)": [1.25, 2.0, 3.0],
-                          "Count": [49.0, 50.0, 51.0], "Note (%)": ["a", "b", "c"]})
+                          "Count": [49.0, 50.0, 51.0], "Note (%)": ["a", "b", "c"],
+                          "Published (%)": [53.0, 49.0, np.nan]})
     assert one_decimal_percentages(frame) == ["Rate (%)"]
     assert one_decimal_percentages(pa.Table.from_pandas(frame)) == ["Rate (%)"]

@@ -379,7 +379,7 @@ def test_a_blank_field_beside_a_rate_says_why_not_the_rates_note():
     """On a point with a rate, a blank published percentage or count says what it is (the
     note is about the rate's rounding or approximation, and read "Published (%): Approximate:
     sum of 3 CCGs" in review); on a point without a rate the note still says why; how a
-    point was made reads "as published" where no boundary change touched it."""
+    point was made reads "no boundary change" where none touched it."""
     calc, _ = charts._tips([("rate", "Rate", ".1f"), ("published_rate", "Published", ".1f"),
                             ("denominator", "Denominator", ",.0f"), ("geo_note", "How", None)])
     data = alt.InlineData(values=[
@@ -391,8 +391,8 @@ def test_a_blank_field_beside_a_rate_says_why_not_the_rates_note():
         y=alt.Y("line:N"), text="line:N")
     svg = charts.to_image(chart, "svg", width=900).decode()
     assert ("51.3 | none published (the rate is ours, from the counts) | suppressed (the rate "
-            "is from its range) | as published") in svg
-    assert "suppressed | suppressed | suppressed | as published" in svg
+            "is from its range) | no boundary change") in svg
+    assert "suppressed | suppressed | suppressed | no boundary change" in svg
     assert "50.0 | 50.0 | 1,200 | moved" in svg
     assert "Approximate" not in svg
 

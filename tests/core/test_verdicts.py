@@ -180,6 +180,25 @@ def test_headline_figures_lag_follows_the_kind_of_period(years):
     assert headlines.lag_of(_two((1, 2), (1, 2))) == 4
 
 
+def test_trend_label_names_the_window_the_trend_was_tested_on():
+    """The label spans the five periods tested: the plain quarters' last five, even where the
+    rolling series shown ends earlier (a recent quarter suppressed), and "to" the latest
+    alone when there are fewer than five."""
+    quarters = [f"2023/24 Q{i}" for i in range(1, 5)] + [f"2024/25 Q{i}" for i in range(1, 4)]
+    plain = pd.DataFrame({"series_order": 0, "period": quarters,
+                          "numerator": [500.0 + i for i in range(7)], "denominator": 1000.0})
+    plain["rate"] = plain["numerator"] / plain["denominator"] * 100
+    rolling = plain.copy()
+    rolling.loc[6, ["numerator", "rate"]] = np.nan  # its latest window is incomplete
+    h = headlines.headline_figures(rolling, plain)
+    assert h["trend_label"] == "Trend over the 5 quarters 2023/24 Q3 to 2024/25 Q3"
+    assert headlines.headline_figures(plain)["trend_label"] == (
+        "Trend over the 5 quarters 2023/24 Q3 to 2024/25 Q3")
+    short = plain.iloc[4:].reset_index(drop=True)
+    assert headlines.headline_figures(short)["trend_label"] == ("Trend over the 5 quarters to "
+                                                                "2024/25 Q3")
+
+
 # --- Rounding and suppression ----------------------------------------------------------------
 
 
