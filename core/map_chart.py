@@ -224,8 +224,10 @@ def _map_layout(*, boundaries: str, colour_by: str, measure: str, grey: bool,
     pick = alt.selection_point(name="icb", fields=["area_code"], on="click", clear="dblclick")
     calc, tooltip = charts._tips([
         ("area", "ICB", None), ("region", "Region", None), ("rate", f"{label} (%)", ".1f"),
-        ("vs_england", "Compared with England", None), ("numerator", "Numerator", ",.0f"),
-        ("denominator", "Denominator", ",.0f"), ("how", "Figure", None), ("note", "Note", None),
+        ("vs_england", "Compared with England", None),
+        ("numerator", model.count_labels(measure)[0], ",.0f"),
+        ("denominator", model.DENOMINATOR_LABEL, ",.0f"), ("how", "Figure", None),
+        ("note", "Note", None),
     ])
     # The chosen ICB: a thick dark outline, drawn last so no neighbour covers it.
     chosen = {"order": alt.Order("z:Q"),
@@ -373,8 +375,8 @@ def map_table(rows: Mapping[str, Any], boundaries: str, measure: str = "recovery
         "ICB": for_arrow(names), "Region": for_arrow(regions), "Code": for_arrow(codes),
         f"{label} (%)": pa.array(np.round(rate, 1), from_pandas=True),
         "Compared with England": for_arrow(_texts(rows, "vs_england", take, "no data")),
-        "Numerator": whole(_numbers(rows, "numerator", take)),
-        "Denominator": whole(_numbers(rows, "denominator", take)),
+        model.count_labels(measure)[0]: whole(_numbers(rows, "numerator", take)),
+        model.DENOMINATOR_LABEL: whole(_numbers(rows, "denominator", take)),
         "Figure": for_arrow(np.where(approximate,
                                      "approximate: " + _texts(rows, "note", take, ""),
                                      np.where(~np.isnan(rate), "exact", "")).astype(object)),

@@ -92,6 +92,16 @@ MEASURES: dict[str, dict[str, str]] = {
     },
 }
 
+#: What every table and tooltip calls a rate's denominator (its numerator: the measure's
+#: ``numerator_label``), so the counts read the same on every page.
+DENOMINATOR_LABEL = "Finished treatment, at caseness"
+
+
+def count_labels(measure: str) -> tuple[str, str]:
+    """(numerator, denominator) as tables and tooltips name them."""
+    return MEASURES[measure]["numerator_label"], DENOMINATOR_LABEL
+
+
 BAME_DEFINITION = (
     "Black, Asian and minority ethnic (BAME) means every ethnic group except White British, "
     "as NHS England defines its 'BME' group: it includes White Irish, Gypsy or Irish "

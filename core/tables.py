@@ -235,7 +235,7 @@ def trend_table(trend_data: Columns, measure: str = "recovery") -> pa.Table:
     """The trend as a person reads it: one row per series and quarter, gaps explained."""
     t = trend_data
     figures = _published_if_any(_counts_and_rates(
-        t, measure, model.MEASURES[measure]["numerator_label"], "Finished treatment, at caseness"))
+        t, measure, *model.count_labels(measure)))
     return _table({
         "Period": for_arrow(t["period"]),
         "Area": for_arrow(t["area_name"]),
@@ -300,7 +300,7 @@ def compare_table(table: pd.DataFrame, measure: str = "recovery",
     return _table({
         **yours,
         "ICB": for_arrow(table["area"]), "Region": for_arrow(table["region"]),
-        **_counts_and_rates(table, measure, "Numerator", "Denominator"),
+        **_counts_and_rates(table, measure, *model.count_labels(measure)),
         "Compared with England": verdicts._text(objects(table["vs_england"])),
         "Against the 50% target": (verdicts._text(objects(table["vs_target"]))
                                    if measure == "recovery"
@@ -409,10 +409,11 @@ def gap_table(gap: Columns) -> pa.Table:
     })
 
 
-def groups_table(groups: Columns) -> pa.Table:
+def groups_table(groups: Columns, measure: str = "recovery") -> pa.Table:
     """Rates by ethnic group as a person reads them."""
-    columns = {"breakdown": "Breakdown", "group_label": "Group", "numerator": "Numerator",
-               "denominator": "Denominator", "rate": "Rate (%)", "ci95_low": "95% CI low",
+    numerator, denominator = model.count_labels(measure)
+    columns = {"breakdown": "Breakdown", "group_label": "Group", "numerator": numerator,
+               "denominator": denominator, "rate": "Rate (%)", "ci95_low": "95% CI low",
                "ci95_high": "95% CI high", "published_rate": "Published (%)",
                "suppressed": "Suppressed counts", "small_numbers": "Fewer than 30 people"}
     out = {}

@@ -407,7 +407,7 @@ def groups_view(path: str, mtime: float, level: str, code: str, period: str, mea
         g, title=f"{model.MEASURES[measure]['label']} by ethnic group, {name}, {period}",
         synthetic=ex.synthetic, measure=measure, frames=True)
     spec = provenance.credited(spec, "quarter" if " Q" in period else "year")
-    return View(spec, explore.groups_table(g), explore.describe_groups(g, name, period),
+    return View(spec, explore.groups_table(g, measure), explore.describe_groups(g, name, period),
                 lambda: pd.DataFrame(g))
 
 

@@ -35,7 +35,8 @@ def _area_tips(measure: str) -> tuple[dict[str, str], list[alt.Tooltip]]:
     return common._tips([
         ("full", "Area", None), ("region", "Region", None), ("rate", f"{label} (%)", ".1f"),
         ("ci95_low", "95% CI low (%)", ".1f"), ("ci95_high", "95% CI high (%)", ".1f"),
-        ("numerator", "Numerator", ",.0f"), ("denominator", "Denominator", ",.0f"),
+        ("numerator", model.count_labels(measure)[0], ",.0f"),
+        ("denominator", model.DENOMINATOR_LABEL, ",.0f"),
         ("vs_england", "Compared with England", None), ("vs_target", "Against the 50% target", None),
         ("note", "Note", None)])
 
@@ -285,8 +286,8 @@ def _groups_layout(*, synthetic: str, measure: str, width: int | str) -> alt.Lay
     calc, tooltip = common._tips([
         ("group_label", "Group", None), ("rate", f"{label} (%)", ".1f"),
         ("ci95_low", "95% CI low (%)", ".1f"), ("ci95_high", "95% CI high (%)", ".1f"),
-        ("numerator", "Numerator", ",.0f"), ("denominator", "Denominator", ",.0f"),
-        ("note", "Note", None)])
+        ("numerator", model.count_labels(measure)[0], ",.0f"),
+        ("denominator", model.DENOMINATOR_LABEL, ",.0f"), ("note", "Note", None)])
     calc, tooltip = common._with_derived(calc, tooltip)
     layers = [
         common._meta_layer(),

@@ -126,7 +126,7 @@ def _trend_layout(*, domain: tuple[str, ...], measure: str, show_ci: bool, synth
         ("period", "Quarter" if " Q" in "".join(domain) else "Year", None),
         ("area_name", "Area", None), ("group_label", "Population", None),
         ("numerator", model.MEASURES[measure]["numerator_label"], ",.0f"),
-        ("denominator", "Finished treatment, at caseness", ",.0f"),
+        ("denominator", model.DENOMINATOR_LABEL, ",.0f"),
         ("rate", f"{label} (%)", ".1f"), ("ci95_low", "95% CI low (%)", ".1f"),
         ("ci95_high", "95% CI high (%)", ".1f"), ("published_rate", "Published (%)", ".1f"),
         ("note", "Note", None)])

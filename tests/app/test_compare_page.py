@@ -136,7 +136,7 @@ def test_sort_by_size_orders_table_and_chart_by_denominator():
     at = _compare({"period": "year", "sort": "size"})
     assert at.selectbox(key="w_sort").value == "size"
     table = at.dataframe[0].value
-    den = table["Denominator"].astype(float).tolist()
+    den = table["Finished treatment, at caseness"].astype(float).tolist()
     assert den == sorted(den, reverse=True)
     ranked, _ = _charts(at)
     assert ranked["areas"].sort_values("order")["area"].tolist() == list(table["ICB"])
@@ -219,3 +219,19 @@ def test_chart_and_text_say_when_verdicts_allow_for_overdispersion():
     assert "Compared with England at 95% and 99.8% by confidence intervals" in text
     assert "overdispersion" not in _subtitle(at) and "overdispersion" not in text
     assert "Listed from the highest rate to the lowest." in text
+
+
+def test_counts_are_named_as_on_every_page():
+    """Compare's table names its counts as Recovery over time does ("Recovered", "Finished
+    treatment, at caseness"; "Reliably recovered" for that measure), not "Numerator" and
+    "Denominator" (review)."""
+    at = _compare({"period": "year"})
+    columns = list(at.dataframe[0].value.columns)
+    assert "Recovered" in columns and "Finished treatment, at caseness" in columns
+    assert "Numerator" not in columns and "Denominator" not in columns
+    at = _compare({"period": "year", "measure": "reliable_recovery"})
+    assert "Reliably recovered" in list(at.dataframe[0].value.columns)
+    trends = app({"period": "year"})
+    trends.run()
+    trend_columns = list(trends.dataframe[0].value.columns)
+    assert "Recovered" in trend_columns and "Finished treatment, at caseness" in trend_columns
