@@ -19,6 +19,9 @@ NOT_YET_PUBLISHED = "not yet published"  # after the series' latest published pe
 NO_DATA = "no data"
 NO_WINDOW = "no complete four quarters"  # rolling: a window missing a quarter
 REDRAWN = "area redrawn"  # an ICB the chosen boundaries redrew, its rows not summable into it
+#: Why a count or the published percentage is blank beside a rate (tables and tooltips).
+COUNT_SUPPRESSED = "a count suppressed (rate from its range)"
+NO_PUBLISHED_RATE = "no published percentage (rate from the counts)"
 #: A gap's group whose rate is known only as a range (a count suppressed, the others given).
 RANGE_ONLY = "a count suppressed, rate only a range"
 

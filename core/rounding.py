@@ -177,19 +177,19 @@ def _notes(status, f, nac, o, den, low, high, explained, rounded, others) -> np.
              "between ", " and ", "; the interval covers both ends.",
              "'Not at caseness' was suppressed (0 to 4); the rate is {} (to one decimal "
              "place) whatever it was."),
+            # Approximate: a reach over a point, so its ends never print alike.
             (STATUS_APPROXIMATE, "Approximate: counts are rounded to the nearest 5, so the "
-             "rate could be anywhere from ", " to ", ".",
-             "Counts are rounded to the nearest 5; the rate is {} (to one decimal place) "
-             "however they were rounded."),
+             "rate could be anywhere from ", " to ", ".", None),
             (STATUS_ROUNDED, "Counts are rounded to the nearest 5 (rate between ", " and ",
              ").", "Counts are rounded to the nearest 5 (rate {} to one decimal place "
              "however they were rounded).")):
         m = status == key
         if m.any():
             lo, hi = _text("%.1f%%", low[m], ""), _text("%.1f%%", high[m], "")
-            out[m] = np.where((lo == hi) & (lo != ""),
-                              [same.format(v) for v in lo.tolist()],
-                              start + lo + middle + hi + end)
+            out[m] = start + lo + middle + hi + end
+            if same is not None:
+                alike = (lo == hi) & (lo != "")
+                out[np.flatnonzero(m)[alike]] = [same.format(v) for v in lo[alike].tolist()]
     m = status == STATUS_NO_DATA
     out[m] = np.where(others[m],
                       "No data: nobody who finished treatment was a clinical case at the start.",

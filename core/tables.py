@@ -191,8 +191,7 @@ def _counts_and_rates(data: Columns, measure: str, numerator: str, denominator: 
 #: itself (the Note spells it out), or a count or the published percentage beside a value
 #: made without it. Next to the row's name, so it is seen without scrolling to the Note.
 WHY = "Why a figure is blank"
-COUNT_SUPPRESSED = "a count suppressed (rate from its range)"
-NO_PUBLISHED_RATE = "no published percentage (rate from the counts)"
+COUNT_SUPPRESSED, NO_PUBLISHED_RATE = missing.COUNT_SUPPRESSED, missing.NO_PUBLISHED_RATE
 
 
 def _why(data: Columns, value: str) -> np.ndarray:

@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from altair.utils.schemapi import disable_debug_mode
 
-from core import model
+from core import missing, model
 from core.columns import for_arrow
 
 # Altair checks every object against the Vega-Lite schema as it is made ("debug mode"), about
@@ -184,15 +184,19 @@ def _meta_layer() -> alt.Chart:
 NO_NOTE = "no caveats"
 #: Why a value is missing: the row's note where it has one.
 _REASON = "(isValid(datum.note) && datum.note != '' ? datum.note : 'no data')"
-#: What a blank field says on a point that has a rate: the row's note is about the rate (its
+#: What a blank count or published percentage says on a point that has a rate, as the tables'
+#: "Why a figure is blank" does (a missing count first): the row's note is about the rate (its
 #: rounding, its approximation), not about why this field is blank.
+_COUNTS = ("isValid(datum.numerator) && isFinite(datum.numerator) && "
+           "isValid(datum.denominator) && isFinite(datum.denominator)")
+_SUPPRESSED = json.dumps(missing.COUNT_SUPPRESSED)
 WHEN_BLANK = {
-    "published_rate": "none published (the rate is ours, from the counts)",
-    "numerator": "suppressed (the rate is from its range)",
-    "denominator": "suppressed (the rate is from its range)",
+    "published_rate": f"({_COUNTS} ? {json.dumps(missing.NO_PUBLISHED_RATE)} : {_SUPPRESSED})",
+    "numerator": _SUPPRESSED,
+    "denominator": _SUPPRESSED,
 }
-#: Fields that describe how a shown point was made, blank where nothing needs saying.
-AS_PUBLISHED = {"geo_note": "no boundary change"}
+#: What a blank field describing how a point was made says (there was nothing to say).
+BLANK_SAYS = {"geo_note": json.dumps("no boundary change")}
 
 
 def _tips(fields: list[tuple[str, str, str | None]]) -> tuple[dict[str, str], list[alt.Tooltip]]:
@@ -212,10 +216,9 @@ def _tips(fields: list[tuple[str, str, str | None]]) -> tuple[dict[str, str], li
             ok = f"isValid({v}) && isFinite({v})"
         fallback = f"'{NO_NOTE}'" if col == "note" else _REASON
         if col in WHEN_BLANK:
-            fallback = (f"(isValid(datum.rate) && isFinite(datum.rate)) ? "
-                        f"{json.dumps(WHEN_BLANK[col])} : {_REASON}")
-        elif col in AS_PUBLISHED:
-            fallback = json.dumps(AS_PUBLISHED[col])
+            fallback = f"(isValid(datum.rate) && isFinite(datum.rate)) ? {WHEN_BLANK[col]} : {_REASON}"
+        elif col in BLANK_SAYS:
+            fallback = BLANK_SAYS[col]
         calc[f"tip{i}"] = f"{ok} ? {shown} : {fallback}"
         tips.append(alt.Tooltip(f"tip{i}:N", title=title))
     return calc, tips

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from core import charts, explore, periods, ranking
+from core import charts, explore, periods, ranking, tables
 from core.charts.common import NO_NOTE
 from core.store import Store
 
@@ -376,22 +376,25 @@ def test_tooltip_fallback_renders(compared):
 
 
 def test_a_blank_field_beside_a_rate_says_why_not_the_rates_note():
-    """On a point with a rate, a blank published percentage or count says what it is (the
-    note is about the rate's rounding or approximation, and read "Published (%): Approximate:
-    sum of 3 CCGs" in review); on a point without a rate the note still says why; how a
-    point was made reads "no boundary change" where none touched it."""
+    """On a point with a rate, a blank published percentage or count says what it is, in the
+    tables' words (a missing count first; the note is about the rate's rounding or
+    approximation, and read "Published (%): Approximate: sum of 3 CCGs" in review); on a point
+    without a rate the note still says why; how a point was made reads "no boundary change"
+    where none touched it."""
     calc, _ = charts._tips([("rate", "Rate", ".1f"), ("published_rate", "Published", ".1f"),
                             ("denominator", "Denominator", ",.0f"), ("geo_note", "How", None)])
     data = alt.InlineData(values=[
         {"rate": 51.25, "note": "Approximate: sum of 3 CCGs"},
+        {"rate": 51.25, "numerator": 600, "denominator": 1170, "note": "Approximate: x"},
         {"rate": None, "note": "suppressed"},
         {"rate": 50.0, "published_rate": 50.0, "denominator": 1200, "geo_note": "moved"}])
     chart = alt.Chart(data).transform_calculate(**calc).transform_calculate(
         line="join([datum.tip0, datum.tip1, datum.tip2, datum.tip3], ' | ')").mark_text().encode(
         y=alt.Y("line:N"), text="line:N")
     svg = charts.to_image(chart, "svg", width=900).decode()
-    assert ("51.3 | none published (the rate is ours, from the counts) | suppressed (the rate "
-            "is from its range) | no boundary change") in svg
+    suppressed, unpublished = tables.COUNT_SUPPRESSED, tables.NO_PUBLISHED_RATE
+    assert f"51.3 | {suppressed} | {suppressed} | no boundary change" in svg
+    assert f"51.3 | {unpublished} | 1,170 | no boundary change" in svg
     assert "suppressed | suppressed | suppressed | no boundary change" in svg
     assert "50.0 | 50.0 | 1,200 | moved" in svg
     assert "Approximate" not in svg
