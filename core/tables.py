@@ -283,7 +283,7 @@ def headline(trend_data: Columns, measure: str = "recovery", rolling: bool = Fal
     }
 
 
-#: The "Your ICB" column's mark on the chosen area's row (an arrow and words, not a colour).
+#: The "Highlighted ICB" column's mark on the chosen area's row (an arrow and words, not a colour).
 YOURS = "▶ yes"
 
 
@@ -291,11 +291,11 @@ def compare_table(table: pd.DataFrame, measure: str = "recovery",
                   highlight: str | None = None) -> pa.Table:
     """The compare-areas table in words (the comparison bands are words, not colours), in
     the order of ``table``; with ``highlight`` (an area code in the table) a leading
-    "Your ICB" column marks that row."""
+    "Highlighted ICB" column marks that row."""
     yours = {}
     codes = objects(table["area_code"]) if "area_code" in table else None
     if highlight is not None and codes is not None and (codes == highlight).any():
-        yours = {"Your ICB": np.where(codes == highlight, YOURS, "").astype(object)}
+        yours = {"Highlighted ICB": np.where(codes == highlight, YOURS, "").astype(object)}
     return _table({
         **yours,
         "ICB": for_arrow(table["area"]), "Region": for_arrow(table["region"]),
@@ -376,9 +376,9 @@ def _yours(table: pd.DataFrame, code: str, name: str | None, rate: np.ndarray,
     """The sentence about the chosen area, wherever it is in the table (or not in it)."""
     hit = np.flatnonzero(objects(table["area_code"]) == code)
     if not len(hit):
-        return f"Your ICB{', ' + name + ',' if name else ''} is not{where or ' shown'}."
+        return f"The highlighted ICB{', ' + name + ',' if name else ''} is not{where or ' shown'}."
     i = hit[0]
-    who = f"Your ICB, {objects(table['area'])[i]}"
+    who = f"The highlighted ICB, {objects(table['area'])[i]}"
     if np.isnan(rate[i]):
         return f"{who}: no rate ({verdicts.no_rate_words(table)[i]})."
     place = int(np.flatnonzero(ranked == i)[0]) + 1

@@ -25,7 +25,7 @@ bnd = view.extra["boundaries"]
 st.caption(
     f"{model.MEASURES[sel.measure]['label']} for {model.group_label(sel.population)} in each of "
     f"the {len(view.table)} ICBs of {geography.BOUNDARY_WORDS[bnd]}, {period}. "
-    "Click an ICB to choose it for every page (it is outlined); double-click to clear. "
+    "Click an ICB to make it the highlighted ICB on every page (it is outlined). "
     "Change the boundaries, population or measure in the sidebar.")
 name = f"map {period} {sel.population} {sel.measure} {bnd}"
 chart_key = f"chart-{render.slug(name)}"

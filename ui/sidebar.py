@@ -192,7 +192,7 @@ def render(ex: explore.Explorer, page: str = "trends") -> Selection:
         if icb_view and icbs:
             highlight = "view" not in shown  # Compare and the map mark the chosen ICB
             st.selectbox(
-                "Your ICB (highlighted)" if highlight else "Integrated Care Board", icbs,
+                "Highlighted ICB" if highlight else "Integrated Care Board", icbs,
                 key=_bind("icb"), on_change=_keep, args=("icb",),
                 format_func=lambda c: _icb_label(labels.get(c) or c, c),
                 help="Type a name or an ICB code to search. Each ICB is shown with its NHS "

@@ -1,4 +1,4 @@
-"""AppTest: Compare ICBs (issue 12) with your ICB marked everywhere, narrowed to one region and
+"""AppTest: Compare ICBs (issue 12) with the chosen ICB marked everywhere, narrowed to one region and
 sorted, and areas with no rate saying why, on the bundled store (published 2024/25 figures,
 synthetic quarters)."""
 
@@ -79,22 +79,22 @@ def test_your_icb_marked_in_ranking_funnel_table_and_both_texts():
         marked = data["areas"][data["areas"]["highlight"]]
         assert marked["area"].tolist() == [QHL]
     table = at.dataframe[0].value
-    assert table.columns[0] == "Your ICB"
-    assert table.loc[table["Your ICB"] == tables.YOURS, "ICB"].tolist() == [QHL]
-    assert (table["Your ICB"] == "").sum() == len(table) - 1
+    assert table.columns[0] == "Highlighted ICB"
+    assert table.loc[table["Highlighted ICB"] == tables.YOURS, "ICB"].tolist() == [QHL]
+    assert (table["Highlighted ICB"] == "").sum() == len(table) - 1
     ranked_text = _descriptions(at)[0]
     _open(at, "funnel")
     funnel_text = _descriptions(at)[0]
     _open(at, "ranked")
     for text in (ranked_text, funnel_text):
         # Its real 2024/25 rate and place (41st of 42), in words.
-        assert f"Your ICB, {QHL}: 47.7%, 41st highest of 42" in text
+        assert f"The highlighted ICB, {QHL}: 47.7%, 41st highest of 42" in text
     assert funnel_text.startswith("Description: Funnel plot.")
     # Another ICB moves the mark.
     at.selectbox(key="w_icb").set_value("QHG").run()
     ranked, _ = _charts(at)
     assert ranked["chosen"]["area"].tolist() == ["NHS Bedfordshire, Luton and Milton Keynes ICB"]
-    assert "Your ICB, NHS Bedfordshire, Luton and Milton Keynes ICB" in _descriptions(at)[0]
+    assert "The highlighted ICB, NHS Bedfordshire, Luton and Milton Keynes ICB" in _descriptions(at)[0]
 
 
 def test_london_by_name_shows_only_londons_icbs_against_england_and_the_link_carries_it():

@@ -596,6 +596,6 @@ def test_sidebar_shows_only_the_controls_that_change_the_page():
               | {w.label for w in at.sidebar.selectbox} | {w.label for w in at.sidebar.multiselect})
     assert "View" not in labels and "Show 95% confidence band" not in labels
     assert not any(label.startswith("Compare with") for label in labels)
-    assert {"Period", "Population", "Your ICB (highlighted)"} <= labels
+    assert {"Period", "Population", "Highlighted ICB"} <= labels
     at.switch_page("pages/about.py").run()
     assert not at.sidebar.radio and not at.sidebar.selectbox and not at.sidebar.toggle

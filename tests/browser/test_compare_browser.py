@@ -102,7 +102,7 @@ def test_ranked_chart_spreads_its_points_keeps_its_axis_and_marks_your_icb(serve
     labels = [t["text"] for t in g["texts"] if "axis-label" in t["role"]]
     assert any(label.startswith("▶ ") and CHOSEN[:12] in label for label in labels), labels
     captions = "\n".join(pg.locator("[data-testid='stCaptionContainer']").all_inner_texts())
-    assert f"Your ICB, NHS {CHOSEN} ICB" in captions
+    assert f"The highlighted ICB, NHS {CHOSEN} ICB" in captions
 
 
 def test_funnel_marks_your_icb_and_its_csv_holds_every_icb_and_the_limits(server, sized,

@@ -13,7 +13,7 @@ from tests.browser.conftest import wait_for_app
 
 pytest.importorskip("playwright")
 
-PICKER = "[data-testid='stSidebar'] input[aria-label='Your ICB (highlighted)']"
+PICKER = "[data-testid='stSidebar'] input[aria-label='Highlighted ICB']"
 
 
 def test_click_on_the_map_chooses_the_icb(server, page):

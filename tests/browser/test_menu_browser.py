@@ -116,7 +116,7 @@ def test_the_chosen_icb_is_named_in_full(server, browser, size):
             pg.get_by_role("button", name=LABEL, exact=True).or_(
                 pg.locator("[data-testid='stExpandSidebarButton']")).first.click()
         side = pg.locator("[data-testid='stSidebar']")
-        picker = side.get_by_role("combobox", name="Your ICB (highlighted)")
+        picker = side.get_by_role("combobox", name="Highlighted ICB")
         expect(picker).to_have_value(LONGEST, timeout=30_000)
         expect(picker).to_be_in_viewport(timeout=30_000)
         pg.wait_for_timeout(500)  # the sidebar slides in on a phone

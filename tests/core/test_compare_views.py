@@ -100,7 +100,7 @@ def test_text_names_your_icb_region_order_and_missing(real_icbs, compared, suppr
     table, england, _, _ = compared
     text = explore.describe_compare(table, england, "2024/25", "Total", highlight="QHL")
     # Birmingham and Solihull's published 2024/25 rate, 41st of 42.
-    assert "Your ICB, NHS Birmingham and Solihull ICB: 47.7%, 41st highest of 42" in text
+    assert "The highlighted ICB, NHS Birmingham and Solihull ICB: 47.7%, 41st highest of 42" in text
     assert "Listed from the highest rate to the lowest." in text
     london = _ranked(real_icbs, "2024/25", region="Y56", sort="name").table
     text = explore.describe_compare(london, england, "2024/25", "Total", highlight="QHL",
@@ -108,7 +108,7 @@ def test_text_names_your_icb_region_order_and_missing(real_icbs, compared, suppr
                                     region="London", total=42, sort="name")
     assert "across 5 ICBs in the London region (of 42 in England)" in text
     assert "compared with England, not with the region" in text
-    assert "Your ICB, NHS Birmingham and Solihull ICB, is not in the London region." in text
+    assert "The highlighted ICB, NHS Birmingham and Solihull ICB, is not in the London region." in text
     # Highest and lowest by rate whatever the order.
     top = london.sort_values("rate").iloc[-1]
     assert f"Highest {top['area']}" in text and text.endswith("Listed by name.")
@@ -121,11 +121,11 @@ def test_text_names_your_icb_region_order_and_missing(real_icbs, compared, suppr
 def test_table_marks_your_icb_with_words(real_icbs, compared):
     table = compared[0]
     shown = tables.compare_table(table, "recovery", "QHL").to_pandas()
-    assert shown.columns[0] == "Your ICB"
-    assert shown.loc[shown["Your ICB"] == tables.YOURS, "ICB"].tolist() == [
+    assert shown.columns[0] == "Highlighted ICB"
+    assert shown.loc[shown["Highlighted ICB"] == tables.YOURS, "ICB"].tolist() == [
         "NHS Birmingham and Solihull ICB"]
     # Not in the table (another region): no empty column.
-    assert "Your ICB" not in tables.compare_table(
+    assert "Highlighted ICB" not in tables.compare_table(
         _ranked(real_icbs, "2024/25", region="Y56").table, "recovery", "QHL").column_names
 
 
