@@ -150,6 +150,34 @@ def test_trend_encodings_palette_and_one_band(ex, domain):
     assert charts.SYNTHETIC_SOURCE.split()[0] not in " ".join(plain["title"]["subtitle"])
 
 
+def _marks(node, kind: str) -> list[dict]:
+    """Every item of every ``kind`` mark in a rendered Vega scenegraph."""
+    if isinstance(node, list):
+        return [item for child in node for item in _marks(child, kind)]
+    if not isinstance(node, dict):
+        return []
+    found = list(node.get("items", [])) if node.get("marktype") == kind else []
+    return found + [item for key, child in node.items() if key != "items" or not found
+                    for item in _marks(child, kind)]
+
+
+def test_target_label_never_covers_the_data(ex, domain):
+    """The "50% target" label sits right of the plot, not on it: inside, it covered the
+    latest points wherever a rate ran near 50% (a phone, in review)."""
+    import vl_convert as vlc
+
+    data = ex.trend(keys_for("QHL"), domain=domain)
+    spec = records(charts.trend_spec(data, domain=domain, synthetic=True))
+    for width in (360, 900):
+        scene = vlc.vegalite_to_scenegraph(json.dumps({**spec, "width": width}))["scenegraph"]
+        target = [r for r in _marks(scene, "rule") if r.get("strokeDash") == [4, 4]]
+        label = [t for t in _marks(scene, "text") if "target" in str(t.get("text"))]
+        assert len(target) == 1 and len(label) == 1
+        plot_right = max(target[0]["x"], target[0]["x2"])
+        assert label[0]["x"] >= plot_right and label[0]["align"] == "left"
+        assert label[0]["y"] == target[0]["y"]
+
+
 def test_reliable_recovery_without_band_has_no_target(ex, domain):
     data = ex.trend(keys_for("QHL")[:1], "reliable_recovery", domain=domain)
     spec = charts.trend_spec(data, domain=domain, measure="reliable_recovery", show_ci=False,
