@@ -98,6 +98,10 @@ def _compare_layout(*, has_england: bool, synthetic: str, measure: str,
     # Fitted to the data, not from zero: the points spread over the width even on a phone.
     x_scale = alt.Scale(zero=False, nice=False, padding=6)
 
+    # About one tick per 80 px: a region's five ICBs span a few points, and Vega's default
+    # ticked every 0.2 of one across a laptop (London, in review).
+    ticks = alt.ExprRef("max(4, floor(width / 80))")
+
     def quiet(field: str) -> alt.X:  # on the shared scale, drawing no axis of its own
         return alt.X(f"{field}:Q", scale=x_scale, axis=None)
 
@@ -109,12 +113,14 @@ def _compare_layout(*, has_england: bool, synthetic: str, measure: str,
         y=y, x=quiet("rate"), color=color, shape=shape, tooltip=tooltip))
     # The axis at the top too (once): a ranked list of 42 is taller than a phone's screen.
     points = [published.encode(x=alt.X("rate:Q", scale=x_scale,
-                                       axis=alt.Axis(orient="top", title=None))),
+                                       axis=alt.Axis(orient="top", title=None,
+                                                     tickCount=ticks))),
               synthetic_points]
     layers = [
         common._meta_layer(),
         base.mark_rule(strokeWidth=1.5, color="#425563").encode(
-            y=y, x=alt.X("ci95_low:Q", title=f"{label} (%)", scale=x_scale), x2=alt.X2("ci95_high:Q")),
+            y=y, x=alt.X("ci95_low:Q", title=f"{label} (%)", scale=x_scale,
+                                 axis=alt.Axis(tickCount=ticks)), x2=alt.X2("ci95_high:Q")),
         *points,
         _ring(y, quiet("rate")),
         # An area with no rate keeps its row, saying why where its point would be.

@@ -300,6 +300,36 @@ def test_compare_usable_on_a_phone(compared):
     assert areas["full"].str.len().ge(areas["label"].str.len()).all()
 
 
+def _axis_labels(node, path: str = "") -> list[list[str]]:
+    """The label texts of each axis in a rendered Vega scenegraph."""
+    if isinstance(node, list):
+        return [labels for child in node for labels in _axis_labels(child, path)]
+    if not isinstance(node, dict):
+        return []
+    path += "/" + node.get("role", "")
+    if node.get("marktype") == "text" and path.endswith("/axis-label"):
+        return [[str(item.get("text")) for item in node.get("items", [])]]
+    return [labels for child in node.values() for labels in _axis_labels(child, path)]
+
+
+def test_a_narrow_ranking_has_readable_ticks(ex):
+    """A region's ICBs span a few points: the rate axis ticks about every 80 px, not every
+    0.2 of a point (32 labels across 1200 px for London, 2024/25; review)."""
+    import vl_convert as vlc
+
+    r = ranking.rank_icbs(ex, "2024/25", "Total", "recovery")
+    london = r.table[r.table["region"].astype(str).str.contains("London")]
+    assert 3 <= len(london) < len(r.table)
+    spec = records(charts.compare_spec(london, r.england, title="t"))
+    for width in (360, 900, 1200):
+        scene = vlc.vegalite_to_scenegraph(json.dumps({**spec, "width": width}))["scenegraph"]
+        rate_axes = [labels for labels in _axis_labels(scene)
+                     if labels and all(t.replace(".", "").isdigit() for t in labels)]
+        assert len(rate_axes) == 2  # top and bottom
+        for labels in rate_axes:
+            assert 2 <= len(labels) <= width / 60, labels
+
+
 def test_ranking_in_the_callers_order_keeps_areas_without_a_rate_and_says_why():
     """Sorted by name, the ranking's rows are in that order; an ICB whose counts were
     withheld keeps its row with "suppressed" where its point would be; a point with no
