@@ -349,7 +349,7 @@ def describe_compare(table: pd.DataFrame, england: pd.Series | None, period: str
         f"ICBs{where}{of}.{eng} "
         f"Highest {area[best]} {fmt_pct(rate[best])}, lowest {area[worst]} "
         f"{fmt_pct(rate[worst])}. Compared with England at 95% and 99.8%"
-        + (", with limits widened for the spread ICBs really have (overdispersion)"
+        + (", with limits widened for the variation between ICBs beyond chance (overdispersion)"
            if adjusted else " by confidence intervals") + f": {bands}."
     )
     if region:

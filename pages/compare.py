@@ -89,7 +89,7 @@ if tab_funnel.open:
             st.caption(
                 "A funnel plot shows each ICB's rate against its size. The lines are England's rate "
                 "and the 95% and 99.8% control limits around it"
-                + (", widened for the spread ICBs really have (overdispersion)" if
+                + (", widened for the variation between ICBs beyond chance (overdispersion)" if
                    view.extra["adjusted"] else "")
                 + ": an ICB outside the 99.8% limits is unlikely to differ from England by chance "
                 "alone."

@@ -32,8 +32,9 @@ def password_ok() -> bool | None:
         st.caption(
             "Saving for everyone is switched off: no `upload_password` is set in this "
             "deployment's secrets. On Streamlit Community Cloud the disk does not survive a "
-            "restart, so the auditable way to update is to download the merged Parquet above "
-            "and commit it."
+            "restart, so the way to update it that keeps a record is to download the merged "
+            "data above and put it in place of `data/recovery.parquet` in the app's code "
+            "repository."
         )
         return None
     password = st.text_input("Upload password", type="password", key="upload_password")
@@ -99,8 +100,9 @@ st.markdown(
     "**ICB/sub-ICB CSV** inside it, or an **annual CSV**. The file is checked and previewed "
     "before anything changes. *Use for this session* shows it on every page for you alone, "
     "**until you reload the page or close the tab**: a reload starts a new session without it. "
-    "To keep it, download the merged data (Parquet) and commit it to the deployment's `data/` "
-    "folder, or, as a maintainer, save it for everyone."
+    "To keep it for everyone, a maintainer can save it below with the upload password, or "
+    "download the merged data (a Parquet file) and put it in place of `data/recovery.parquet` "
+    "in the app's code repository (README, *Deploying on Streamlit Community Cloud*)."
 )
 
 if source.session_upload:
@@ -111,8 +113,8 @@ if source.session_upload:
     keep.download_button(
         "Merged data (Parquet)", lambda: Path(source.path).read_bytes(),
         file_name="recovery.parquet", mime="application/octet-stream", key="dl_session_parquet",
-        on_click="ignore", help="This session's data, your upload merged in: commit it as "
-        "data/recovery.parquet to update a deployment.")
+        on_click="ignore", help="This session's data, your upload merged in. To update the site, put "
+        "it in place of data/recovery.parquet in the app's code repository.")
     if stop.button("Stop using my upload", key="discard_session"):
         data.drop_session_store()
         ss.pop("upload_applied", None)

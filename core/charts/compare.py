@@ -73,7 +73,7 @@ def _ring(y: alt.Y | str, x: alt.X | str) -> alt.Chart:
 #: must say so (its verdicts are not read off the bars, as Fingertips' are).
 BARS = {False: "Bars: 95% confidence interval. Shape and colour: compared with England.",
         True: "Bars: 95% confidence interval. Shape and colour: compared with England, with "
-              "limits widened for the spread ICBs really have (overdispersion), so a bar can "
+              "limits widened for the variation between ICBs beyond chance (overdispersion), so a bar can "
               "miss England's rate and the ICB still be similar."}
 
 

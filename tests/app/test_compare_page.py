@@ -207,7 +207,7 @@ def test_chart_and_text_say_when_verdicts_allow_for_overdispersion():
     at = _compare({"period": "year"})
     text = _descriptions(at)[0]
     assert "overdispersion" in _subtitle(at) and "still be similar" in _subtitle(at)
-    assert "with limits widened for the spread ICBs really have (overdispersion)" in text
+    assert "with limits widened for the variation between ICBs beyond chance (overdispersion)" in text
     assert "by confidence intervals" not in text
     _open(at, "funnel")
     funnel_text = _descriptions(at)[0]
