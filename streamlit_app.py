@@ -113,3 +113,4 @@ finally:  # also after a page that stops early (st.stop)
     # every session shares (made once per process), not for one session's upload.
     if explorer is not None and not source.session_upload:
         data.prepare_in_background(source.path, source.mtime)
+    data.collect_soon()  # Streamlit's own collection after each run is off (config.toml)

@@ -130,29 +130,34 @@ def _prepare(ex: explore.Explorer) -> None:
             map_chart.geometry(b)
     except Exception:  # noqa: BLE001 - a view asking the same will show the error in words
         logging.getLogger(__name__).exception("Preparing the store's views failed")
-    freeze_once()
 
 
-_FREEZE_LOCK = threading.Lock()
+#: Seconds after a script run starts that the garbage is collected (``collect_soon``).
+COLLECT_AFTER = 2.0
+_COLLECTOR_LOCK = threading.Lock()
+_collector: threading.Timer | None = None
 
 
-def freeze_once() -> bool:
-    """Move what the process holds now out of the garbage collector's sight, once per
-    process; whether this call did it.
+def collect_soon(after: float = COLLECT_AFTER) -> threading.Timer:
+    """Collect the garbage ``after`` seconds from now, in a background thread: at most one
+    collection waits at a time, so runs in quick succession share it. Returns its timer.
 
-    Streamlit runs a full collection after every script run (``runner.postScriptGC``), and a
-    widget change waited for it: it walked every object of the imported libraries and the
-    prepared store, 150 ms of a 0.2–0.4 s rerun on a server (README, Benchmarks). Those live
-    as long as the process. What later runs make is still collected as before, including a
-    session's upload folder, which ``weakref.finalize`` removes once its cycle is collected.
-    Only the first store is frozen: a store replaced later, if its cycles became garbage,
-    would otherwise never be collected; frozen objects are still freed by reference
-    counting."""
-    with _FREEZE_LOCK:
-        if gc.get_freeze_count():
-            return False
-        gc.freeze()  # no collection first: it took 85 ms, and a visitor's change waited
-        return True
+    Streamlit's own collection after every script run (``runner.postScriptGC``, switched off
+    in ``.streamlit/config.toml``) came before the run's last messages left, and a widget
+    change waited for it: a full collection walks every object of the imported libraries and
+    the store, 85-150 ms of a 0.2-0.4 s rerun on a server. Made a moment later it still
+    frees, within seconds, what only the collector can: a closed session's state, with its
+    merged upload and its upload folder (``core.uploads.SessionFolder``, removed by
+    ``weakref.finalize``). Freezing the long-lived objects out of the collector's sight
+    (``gc.freeze``) was tried instead: it also froze the sessions open at that moment, whose
+    uploads then outlived them (a test caught it)."""
+    global _collector
+    with _COLLECTOR_LOCK:
+        if _collector is None or not _collector.is_alive():
+            _collector = threading.Timer(after, gc.collect)
+            _collector.name, _collector.daemon = "collect-garbage", True
+            _collector.start()
+        return _collector
 
 
 def settle(timeout: float = 120.0) -> None:
