@@ -109,8 +109,8 @@ entry.mark()
 try:
     page.run()
 finally:  # also after a page that stops early (st.stop)
+    data.run_finished()  # for the background work; collects garbage (config.toml)
     # What a first switch of boundaries needs, made while the visitor reads: for the store
     # every session shares (made once per process), not for one session's upload.
     if explorer is not None and not source.session_upload:
         data.prepare_in_background(source.path, source.mtime)
-    data.collect_soon()  # Streamlit's own collection after each run is off (config.toml)

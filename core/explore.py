@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import threading
 from collections import Counter
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -176,16 +177,22 @@ class Explorer(Catalogue, Comparisons, Series):
                    "regions", "_series", "_slices", "_area_rows", "_arrays", "_columns",
                    "_history_keys", "_icb_names")
 
-    def prepare(self) -> None:
+    def prepare(self, between: Callable[[], object] | None = None) -> None:
         """Make now what a visitor's first view of each ICB geography would otherwise wait
         for: the store seen in both geographies (``in_boundaries``) and each one's look-ups.
 
         The app calls this in the background once its first page is drawn, so the first
         switch of boundaries finds everything made (about 0.3 s of work on a two-core
-        machine, paid once per store rather than by the first visitor who switches)."""
+        machine, paid once per store rather than by the first visitor who switches).
+        ``between`` is called before each step (a geography, a look-up), so the caller can
+        hold the work back while the app is busy."""
         for b in geography.BOUNDARIES:
+            if between is not None:
+                between()
             ex = self.in_boundaries(b)
             for name in self._FIRST_VIEW:
+                if between is not None:
+                    between()
                 getattr(ex, name)
 
     @functools.cached_property

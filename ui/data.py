@@ -100,10 +100,27 @@ def _shared_explorer(path: str, mtime: float) -> explore.Explorer:
     return explore.Explorer(model.compact(Store(path).load()))
 
 
-#: Seconds the background preparation waits before it starts: the server's own thread needs
-#: Python's lock to send the page just drawn, and the preparation would hold it.
-PREPARE_AFTER = 1.0
+#: Seconds with no script run before the background preparation takes its next step. It
+#: holds Python's lock: started a second after the first page, it met a visitor's first
+#: change, which then took 0.38-0.42 s against 0.30-0.31 s (bench/browser.py, interleaved).
+IDLE_BEFORE_PREPARING = 3.0
 _PREPARE_THREAD = "prepare-explorer"
+#: ``time.monotonic()`` when a script run last ended (``run_finished``).
+_last_run = time.monotonic()
+
+
+def run_finished() -> None:
+    """Note that a script run has just ended (the entry point calls this after every run):
+    the background work waits for the app to be idle, and collects its garbage."""
+    global _last_run
+    _last_run = time.monotonic()
+    collect_soon()
+
+
+def _wait_until_idle(quiet: float = IDLE_BEFORE_PREPARING) -> None:
+    """Return once no script run has ended for ``quiet`` seconds."""
+    while (left := _last_run + quiet - time.monotonic()) > 0:
+        time.sleep(left)
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
@@ -111,8 +128,8 @@ def prepare_in_background(path: str, mtime: float) -> threading.Thread:
     """Start ``Explorer.prepare()`` (both ICB geographies and their look-ups) for the shared
     store at ``path`` in a background thread, once per store (the cache is the "once"): the
     entry point calls this after a page is drawn, so what a first switch of boundaries needs
-    is made while the visitor reads the page (from ``PREPARE_AFTER`` seconds on, once the
-    page has been sent). Each geography is built once, under the Explorer's lock, so a switch
+    is made while the visitor reads the page: each step once no run has ended for
+    ``IDLE_BEFORE_PREPARING`` seconds, so it never holds up a run. Each geography is built once, under the Explorer's lock, so a switch
     made before the thread is done waits for it rather than building it twice; a look-up
     (``functools.cached_property``) asked for by a view while the thread is making it may be
     made twice on Python 3.12+ (same result)."""
@@ -123,16 +140,16 @@ def prepare_in_background(path: str, mtime: float) -> threading.Thread:
 
 
 def _prepare(ex: explore.Explorer) -> None:
-    time.sleep(PREPARE_AFTER)
     try:
-        ex.prepare()
+        ex.prepare(between=_wait_until_idle)
         for b in geography.BOUNDARIES:  # the map's boundaries as it sends them (0.1 s each)
+            _wait_until_idle()
             map_chart.geometry(b)
     except Exception:  # noqa: BLE001 - a view asking the same will show the error in words
         logging.getLogger(__name__).exception("Preparing the store's views failed")
 
 
-#: Seconds after a script run starts that the garbage is collected (``collect_soon``).
+#: Seconds after a script run ends that the garbage is collected (``collect_soon``).
 COLLECT_AFTER = 2.0
 _COLLECTOR_LOCK = threading.Lock()
 _collector: threading.Timer | None = None

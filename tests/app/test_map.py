@@ -224,6 +224,28 @@ def test_upload_names_an_unknown_code(shared_store):  # noqa: F811
     assert "QHM" not in warnings
 
 
+def test_background_preparation_waits_until_no_run_has_ended_for_a_while():
+    """The preparation holds Python's lock, so it never takes a step until the app has been
+    idle (a visitor's first change used to meet it), and a run ending meanwhile puts it off
+    again."""
+    import threading
+    import time
+
+    ui_data.run_finished()
+    start = time.monotonic()
+    ui_data._wait_until_idle(0.3)
+    assert time.monotonic() - start >= 0.29
+    ui_data.run_finished()
+    start = time.monotonic()
+    threading.Timer(0.2, ui_data.run_finished).start()
+    ui_data._wait_until_idle(0.3)
+    assert time.monotonic() - start >= 0.49
+    steps = []
+    source = ui_data.active_source()
+    ui_data._shared_explorer(source.path, source.mtime).prepare(between=lambda: steps.append(1))
+    assert len(steps) == 2 * (1 + len(ui_data.explore.Explorer._FIRST_VIEW))
+
+
 def test_the_first_page_prepares_both_geographies_in_the_background():
     """After the first page is drawn the app makes the other ICB geography too, so the first
     switch of boundaries does not wait for it (``ui.data.prepare_in_background``)."""
