@@ -25,7 +25,8 @@ bnd = view.extra["boundaries"]
 st.caption(
     f"{model.MEASURES[sel.measure]['label']} for {model.group_label(sel.population)} in each of "
     f"the {len(view.table)} ICBs of {geography.BOUNDARY_WORDS[bnd]}, {period}. "
-    "Click an ICB to make it the highlighted ICB on every page (it is outlined). "
+    "Click an ICB to choose it in the sidebar for every page (it is outlined here, and "
+    "highlighted on Compare ICBs). "
     "Change the boundaries, population or measure in the sidebar.")
 name = f"map {period} {sel.population} {sel.measure} {bnd}"
 chart_key = f"chart-{render.slug(name)}"

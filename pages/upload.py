@@ -21,20 +21,25 @@ source = ctx.source
 shared = store.Store(model.DEFAULT_STORE)
 
 
+def upload_secret() -> str | None:
+    """The maintainers' password from the deployment's secrets (None: saving is off)."""
+    try:
+        return st.secrets.get("upload_password") or None
+    except Exception:  # no secrets file at all
+        return None
+
+
 def password_ok() -> bool | None:
     """The maintainers' password box: whether it holds the password (None, with a note, when
     saving is switched off)."""
-    try:
-        secret = st.secrets.get("upload_password")
-    except Exception:  # no secrets file at all
-        secret = None
+    secret = upload_secret()
     if not secret:
         st.caption(
             "Saving for everyone is switched off: no `upload_password` is set in this "
             "deployment's secrets. On Streamlit Community Cloud the disk does not survive a "
-            "restart, so the way to update it that keeps a record is to download the merged "
-            "data above and put it in place of `data/recovery.parquet` in the app's code "
-            "repository."
+            "restart, so the way to update the app's data that keeps a record is to "
+            "download the merged data above and put it in place of `data/recovery.parquet` in "
+            "the app's code repository."
         )
         return None
     password = st.text_input("Upload password", type="password", key="upload_password")
@@ -100,9 +105,12 @@ st.markdown(
     "**ICB/sub-ICB CSV** inside it, or an **annual CSV**. The file is checked and previewed "
     "before anything changes. *Use for this session* shows it on every page for you alone, "
     "**until you reload the page or close the tab**: a reload starts a new session without it. "
-    "To keep it for everyone, a maintainer can save it below with the upload password, or "
-    "download the merged data (a Parquet file) and put it in place of `data/recovery.parquet` "
-    "in the app's code repository (README, *Deploying on Streamlit Community Cloud*)."
+    "To keep it for everyone, "
+    + ("a maintainer can save it below with the upload password, or " if upload_secret()
+       else "")
+    + "download the merged data (a Parquet file) and put it in place of "
+    "`data/recovery.parquet` in the app's code repository (README, *Deploying on Streamlit "
+    "Community Cloud*)."
 )
 
 if source.session_upload:

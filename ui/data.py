@@ -100,26 +100,34 @@ def _shared_explorer(path: str, mtime: float) -> explore.Explorer:
     return explore.Explorer(model.compact(Store(path).load()))
 
 
-#: Seconds with no script run before the background preparation takes its next step. It
-#: holds Python's lock: started a second after the first page, it met a visitor's first
-#: change, which then took 0.38-0.42 s against 0.30-0.31 s (bench/browser.py, interleaved).
+#: Seconds with no script run starting or ending before the background preparation takes its
+#: next step. It holds Python's lock: started a second after the first page, it met a
+#: visitor's first change, which then took 0.38-0.42 s against 0.30-0.31 s held back
+#: (bench/browser.py, interleaved).
 IDLE_BEFORE_PREPARING = 3.0
+#: Seconds with no script run starting or ending before the garbage is collected, and the
+#: most a collection waits for such a moment (``collect_soon``).
+COLLECT_AFTER, COLLECT_WITHIN = 2.0, 30.0
 _PREPARE_THREAD = "prepare-explorer"
-#: ``time.monotonic()`` when a script run last ended (``run_finished``).
-_last_run = time.monotonic()
+#: ``time.monotonic()`` when a script run last started or ended (``run_started``).
+_last_activity = time.monotonic()
 
 
-def run_finished() -> None:
-    """Note that a script run has just ended (the entry point calls this after every run):
-    the background work waits for the app to be idle, and collects its garbage."""
-    global _last_run
-    _last_run = time.monotonic()
+def run_started() -> None:
+    """Note that a script run has started (the entry point calls this first thing in every
+    run, and ``run_finished`` last): background work waits for a quiet moment."""
+    global _last_activity
+    _last_activity = time.monotonic()
     collect_soon()
 
 
-def _wait_until_idle(quiet: float = IDLE_BEFORE_PREPARING) -> None:
-    """Return once no script run has ended for ``quiet`` seconds."""
-    while (left := _last_run + quiet - time.monotonic()) > 0:
+run_finished = run_started
+
+
+def _wait_until_idle(quiet: float = IDLE_BEFORE_PREPARING, until: float = float("inf")) -> None:
+    """Return once no script run has started or ended for ``quiet`` seconds (or at the
+    monotonic time ``until``). A run going on longer than ``quiet`` is not seen."""
+    while (left := min(_last_activity + quiet, until) - time.monotonic()) > 0:
         time.sleep(left)
 
 
@@ -128,11 +136,12 @@ def prepare_in_background(path: str, mtime: float) -> threading.Thread:
     """Start ``Explorer.prepare()`` (both ICB geographies and their look-ups) for the shared
     store at ``path`` in a background thread, once per store (the cache is the "once"): the
     entry point calls this after a page is drawn, so what a first switch of boundaries needs
-    is made while the visitor reads the page: each step once no run has ended for
-    ``IDLE_BEFORE_PREPARING`` seconds, so it never holds up a run. Each geography is built once, under the Explorer's lock, so a switch
-    made before the thread is done waits for it rather than building it twice; a look-up
-    (``functools.cached_property``) asked for by a view while the thread is making it may be
-    made twice on Python 3.12+ (same result)."""
+    is made while the visitor reads the page. Each step (0.2 s or less) waits for
+    ``IDLE_BEFORE_PREPARING`` quiet seconds, so it seldom meets a run. Each geography is
+    built once, under the Explorer's lock, so a switch made before the thread is done waits
+    for it rather than building it twice; a look-up (``functools.cached_property``) asked for
+    by a view while the thread is making it may be made twice on Python 3.12+ (same
+    result)."""
     thread = threading.Thread(target=_prepare, args=(_shared_explorer(path, mtime),),
                               name=_PREPARE_THREAD, daemon=True)
     thread.start()
@@ -149,32 +158,41 @@ def _prepare(ex: explore.Explorer) -> None:
         logging.getLogger(__name__).exception("Preparing the store's views failed")
 
 
-#: Seconds after a script run ends that the garbage is collected (``collect_soon``).
-COLLECT_AFTER = 2.0
 _COLLECTOR_LOCK = threading.Lock()
-_collector: threading.Timer | None = None
+_collector: threading.Thread | None = None
 
 
-def collect_soon(after: float = COLLECT_AFTER) -> threading.Timer:
-    """Collect the garbage ``after`` seconds from now, in a background thread: at most one
-    collection waits at a time, so runs in quick succession share it. Returns its timer.
+def collect_soon() -> threading.Thread:
+    """Collect the garbage in a background thread at the next quiet moment (``COLLECT_AFTER``
+    seconds with no run starting or ending, or ``COLLECT_WITHIN`` seconds at the most). At
+    most one collection waits at a time; returns its thread.
 
     Streamlit's own collection after every script run (``runner.postScriptGC``, switched off
     in ``.streamlit/config.toml``) came before the run's last messages left, and a widget
     change waited for it: a full collection walks every object of the imported libraries and
-    the store, 85-150 ms of a 0.2-0.4 s rerun on a server. Made a moment later it still
-    frees, within seconds, what only the collector can: a closed session's state, with its
-    merged upload and its upload folder (``core.uploads.SessionFolder``, removed by
-    ``weakref.finalize``). Freezing the long-lived objects out of the collector's sight
+    the store, 85-150 ms of a 0.2-0.4 s rerun on a server. This one frees the same garbage as
+    that did, as soon after a run: a closed session's state with its merged upload and its
+    upload folder (``core.uploads.SessionFolder``, removed by ``weakref.finalize``) once
+    Streamlit has dropped the session (``server.disconnectedSessionTTL`` after it closed) and
+    some run has happened since. Freezing the long-lived objects out of the collector's sight
     (``gc.freeze``) was tried instead: it also froze the sessions open at that moment, whose
     uploads then outlived them (a test caught it)."""
     global _collector
     with _COLLECTOR_LOCK:
-        if _collector is None or not _collector.is_alive():
-            _collector = threading.Timer(after, gc.collect)
-            _collector.name, _collector.daemon = "collect-garbage", True
+        if _collector is None:
+            _collector = threading.Thread(
+                target=_collect_when_idle, args=(time.monotonic() + COLLECT_WITHIN,),
+                name="collect-garbage", daemon=True)
             _collector.start()
         return _collector
+
+
+def _collect_when_idle(until: float) -> None:
+    global _collector
+    _wait_until_idle(COLLECT_AFTER, until)
+    with _COLLECTOR_LOCK:  # a run ending from now on schedules the next collection
+        _collector = None
+    gc.collect()
 
 
 def settle(timeout: float = 120.0) -> None:

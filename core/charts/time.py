@@ -32,7 +32,7 @@ def _time_x(domain: tuple[str, ...]) -> alt.X:
     # touch the last one kept is dropped, never drawn on top of it. (Blank labels for the
     # other quarters made Vega's overlap check drop every label but the first.) Vega checks
     # a slanted label's upright box, which already leaves a gap: a small separation keeps
-    # all eight financial years on a phone.
+    # every financial year on a laptop and every other one on a phone.
     firsts = [p for p in domain if p.endswith("Q1")] if quarterly else None
     axis = alt.Axis(labelAngle=-45, labelOverlap="greedy", labelSeparation=TIME_SEPARATION,
                     **({"values": firsts} if firsts else {"labelExpr": "datum.label"}))

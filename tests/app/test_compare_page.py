@@ -68,7 +68,7 @@ def _region_icbs(code: str, period: str) -> set[str]:
     return {explore.pretty_name(n) for n in rows["area_name"]}
 
 
-def test_your_icb_marked_in_ranking_funnel_table_and_both_texts():
+def test_the_highlighted_icb_marked_in_ranking_funnel_table_and_both_texts():
     at = _compare({"period": "year"})
     at.selectbox(key="w_icb").set_value("QHL").run()
     assert not at.exception

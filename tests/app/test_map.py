@@ -240,10 +240,15 @@ def test_background_preparation_waits_until_no_run_has_ended_for_a_while():
     threading.Timer(0.2, ui_data.run_finished).start()
     ui_data._wait_until_idle(0.3)
     assert time.monotonic() - start >= 0.49
+    # The background thread waits like that before each of its steps.
     steps = []
     source = ui_data.active_source()
-    ui_data._shared_explorer(source.path, source.mtime).prepare(between=lambda: steps.append(1))
-    assert len(steps) == 2 * (1 + len(ui_data.explore.Explorer._FIRST_VIEW))
+    ex = ui_data._shared_explorer(source.path, source.mtime)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(ui_data, "_wait_until_idle", lambda *a: steps.append(a))
+        ui_data._prepare(ex)
+    per_geography = 1 + len(ui_data.explore.Explorer._FIRST_VIEW)
+    assert len(steps) == len(geography.BOUNDARIES) * (per_geography + 1)
 
 
 def test_the_first_page_prepares_both_geographies_in_the_background():

@@ -460,10 +460,24 @@ def test_a_session_folder_goes_when_its_session_state_goes():
     assert not path.exists()
 
 
-def test_garbage_is_collected_soon_after_a_run_not_during_it():
+def test_the_page_offers_saving_for_everyone_only_where_it_is_switched_on(shared_store):
+    """Without an upload password in the secrets the page must not say a maintainer can save
+    an upload here (review): only the download, and why."""
+    def words(at) -> str:
+        return " ".join(m.value for m in at.markdown) + " ".join(c.value for c in at.caption)
+
+    off = words(upload_page())
+    assert "save it below" not in off and "data/recovery.parquet" in off
+    assert "save it below with the upload password" in words(
+        upload_page({"upload_password": "s3cret"}))
+
+
+def test_garbage_is_collected_at_a_quiet_moment_after_a_run(monkeypatch):
     """Streamlit's collection after every run is off (a change waited for it); each run has
-    the app collect a moment later in the background (``ui.data.collect_soon``), so a closed
-    session's upload folder, held in a reference cycle as session state is, still goes."""
+    the app collect in the background once no run has started or ended for a moment
+    (``ui.data.collect_soon``), so a closed session's upload folder, held in a reference
+    cycle as session state is, still goes."""
+    import time
     import tomllib
 
     from core.uploads import SessionFolder
@@ -472,17 +486,19 @@ def test_garbage_is_collected_soon_after_a_run_not_during_it():
 
     config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
     assert config["runner"]["postScriptGC"] is False
+    monkeypatch.setattr(data, "COLLECT_AFTER", 1.0)
     data._collector = None
     app().run()
-    assert data._collector is not None and data._collector.name == "collect-garbage"
+    pending = data._collector
+    assert pending is not None and pending.name == "collect-garbage" and pending.is_alive()
     state = {"session_folder": SessionFolder()}
     state["self"] = state  # a cycle: only the collector frees it
     path = state["session_folder"].path
     del state
     assert path.exists()
-    timer = data.collect_soon(0.05)
-    timer.join(10)
-    assert not timer.is_alive() and not path.exists()
+    pending.join(30)
+    assert not pending.is_alive() and not path.exists()
+    assert time.monotonic() - data._last_activity >= 1.0  # not before the quiet second
 
 
 # --- a broken store never takes the app down (issue 13, item 3) ---------------------------------

@@ -75,7 +75,7 @@ def geometry(pg, index: int = 0) -> dict:
     return chart.evaluate(GEOMETRY)
 
 
-def test_ranked_chart_spreads_its_points_keeps_its_axis_and_marks_your_icb(server, sized):
+def test_ranked_chart_spreads_its_points_keeps_its_axis_and_marks_the_chosen_icb(server, sized):
     pg = sized
     open_compare(pg, server, "period=year&view=ICB&icb=QHL")
     g = geometry(pg)
@@ -105,7 +105,7 @@ def test_ranked_chart_spreads_its_points_keeps_its_axis_and_marks_your_icb(serve
     assert f"The highlighted ICB, NHS {CHOSEN} ICB" in captions
 
 
-def test_funnel_marks_your_icb_and_its_csv_holds_every_icb_and_the_limits(server, sized,
+def test_funnel_marks_the_chosen_icb_and_its_csv_holds_every_icb_and_the_limits(server, sized,
                                                                             tmp_path):
     pg = sized
     open_compare(pg, server, "period=year&view=ICB&icb=QHL")

@@ -96,7 +96,7 @@ def test_no_rate_says_why(suppressed):
     assert list(verdicts.why_no_rate(plain)) == ["no data", "not reliable", ""]
 
 
-def test_text_names_your_icb_region_order_and_missing(real_icbs, compared, suppressed):
+def test_text_names_the_highlighted_icb_region_order_and_missing(real_icbs, compared, suppressed):
     table, england, _, _ = compared
     text = explore.describe_compare(table, england, "2024/25", "Total", highlight="QHL")
     # Birmingham and Solihull's published 2024/25 rate, 41st of 42.
@@ -118,7 +118,7 @@ def test_text_names_your_icb_region_order_and_missing(real_icbs, compared, suppr
     assert f"{len(gone)} ICB" in text and f"{gone['area'].iat[0]} (suppressed)" in text
 
 
-def test_table_marks_your_icb_with_words(real_icbs, compared):
+def test_table_marks_the_highlighted_icb_with_words(real_icbs, compared):
     table = compared[0]
     shown = tables.compare_table(table, "recovery", "QHL").to_pandas()
     assert shown.columns[0] == "Highlighted ICB"
