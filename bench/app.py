@@ -103,8 +103,19 @@ def timed(fn) -> float:
     return time.perf_counter() - t
 
 
+def background_done() -> None:
+    """Let the app's background work finish before a timed run: the garbage collection each
+    of its runs asks for at the next quiet moment (``ui.data.collect_soon``) would otherwise
+    land in whatever runs next, the floor's runs included."""
+    ui_data.settle()
+    pending = ui_data._collector
+    if pending is not None:
+        pending.join()
+
+
 def floor_once(path: str) -> tuple[float, float, float]:
     """One run of the floor app: cold, rerun after a change, rerun after changing back."""
+    background_done()
     clear_caches()
     at = AppTest.from_file(path, default_timeout=60)
     cold = timed(at.run)
@@ -130,6 +141,7 @@ def page_once(page: str, change: tuple, i: int) -> tuple[float, float, float]:
     """Cold first run; warm rerun after a widget change to a view not seen yet; and after
     changing it back to the view seen first (everything for it cached)."""
     kind, key, values = change
+    background_done()
     clear_caches()
     at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=120)
     if page != "pages/trends.py":
@@ -139,7 +151,7 @@ def page_once(page: str, change: tuple, i: int) -> tuple[float, float, float]:
     # A visitor reads the first page before changing anything: the app's background work
     # started after that page was drawn (both ICB geographies, ui.data.prepare_in_background)
     # finishes first, as in bench/browser.py's quiet wait. Not counted in any time.
-    ui_data.settle()
+    background_done()
     first = getattr(at.sidebar, kind)(key=key).value
     # The i-th value, or the next that differs from the page's first (a store whose latest
     # period is from April 2026 opens on the 2026 boundaries: the switch is then to 2022).

@@ -107,7 +107,7 @@ def _shared_explorer(path: str, mtime: float) -> explore.Explorer:
 IDLE_BEFORE_PREPARING = 3.0
 #: Seconds with no script run starting or ending before the garbage is collected, and the
 #: most a collection waits for such a moment (``collect_soon``).
-COLLECT_AFTER, COLLECT_WITHIN = 2.0, 30.0
+COLLECT_AFTER, COLLECT_WITHIN = 5.0, 30.0
 _PREPARE_THREAD = "prepare-explorer"
 #: ``time.monotonic()`` when a script run last started or ended (``run_started``).
 _last_activity = time.monotonic()
