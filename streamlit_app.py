@@ -16,7 +16,7 @@ from ui import data, entry, sidebar, style  # noqa: E402
 from ui import page as page_context  # noqa: E402
 from ui.state import PAGE_CONTROLS  # noqa: E402
 
-data.run_started()  # background work waits for a quiet moment (ui.data)
+data.note_run()  # background work waits for a quiet moment (ui.data)
 st.set_page_config(
     page_title="NHS Talking Therapies recovery rates",
     page_icon=":material/monitoring:",
@@ -110,7 +110,7 @@ entry.mark()
 try:
     page.run()
 finally:  # also after a page that stops early (st.stop)
-    data.run_finished()
+    data.note_run()
     # What a first switch of boundaries needs, made while the visitor reads: for the store
     # every session shares (made once per process), not for one session's upload.
     if explorer is not None and not source.session_upload:

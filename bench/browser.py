@@ -11,9 +11,10 @@ a chart can do). For the floor and for every page of the product:
   (its SVG or canvas is in the page with a size), or, on a page without a chart, its title;
 - **widget change**: in that page, once its charts have been quiet for 1.5 s (a visitor
   glancing at it; before 2026-11-28 the change came as soon as the first run ended), change
-  one sidebar control to a view not seen yet and time from the click until the page's charts stop changing: a MutationObserver records the
-  last change inside any chart, and the page must then stay quiet for 1.5 s with Streamlit's
-  run indicator gone (the quiet wait itself is not counted).
+  one sidebar control to a view not seen yet and time from the click until the page's charts
+  stop changing: a MutationObserver records the last change inside any chart, and the page
+  must then stay quiet for 1.5 s with Streamlit's run indicator gone (the quiet wait itself
+  is not counted).
 
 Goals (issue 12): cold first paint at most 1.3x the floor's, a widget change at most 1.5x.
 Uses Debian's chromium (``/usr/bin/chromium``) with Playwright, as the browser tests do.

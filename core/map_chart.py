@@ -395,8 +395,8 @@ def describe_map(rows: pd.DataFrame, boundaries: str, *, period: str, group_labe
     have = np.flatnonzero(~np.isnan(rate) & np.isin(code, codes))
     have = have[np.argsort(-rate[have], kind="stable")]  # highest first
     what = "its rate" if colour_by == "rate" else "how it compares with England"
-    parts = [f"Map of the {len(codes)} ICBs of {geography.BOUNDARY_WORDS[boundaries]}, each shaded by "
-             f"{what}: {label} for {group_label}, {period}."]
+    parts = [f"Map of the {len(codes)} ICBs of {geography.BOUNDARY_WORDS[boundaries]}, each "
+             f"shaded by {what}: {label} for {group_label}, {period}."]
     if england is not None and pd.notna(england):
         parts.append(f"England {england:.1f}%.")
     if len(have):

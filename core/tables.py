@@ -191,7 +191,6 @@ def _counts_and_rates(data: Columns, measure: str, numerator: str, denominator: 
 #: itself (the Note spells it out), or a count or the published percentage beside a value
 #: made without it. Next to the row's name, so it is seen without scrolling to the Note.
 WHY = "Why a figure is blank"
-COUNT_SUPPRESSED, NO_PUBLISHED_RATE = missing.COUNT_SUPPRESSED, missing.NO_PUBLISHED_RATE
 
 
 def _why(data: Columns, value: str) -> np.ndarray:
@@ -207,10 +206,10 @@ def _why(data: Columns, value: str) -> np.ndarray:
     for col in ("numerator", "denominator"):
         if col in data:
             no_count |= _isna(data[col])
-    out[no_count & ~empty] = COUNT_SUPPRESSED
+    out[no_count & ~empty] = missing.COUNT_SUPPRESSED
     if "published_rate" in data:  # ours from the counts; the file gave no percentage
         unpublished = _isna(data["published_rate"]) & ~empty & ~no_count
-        out[unpublished] = NO_PUBLISHED_RATE
+        out[unpublished] = missing.NO_PUBLISHED_RATE
     return out
 
 
@@ -283,8 +282,9 @@ def headline(trend_data: Columns, measure: str = "recovery", rolling: bool = Fal
     }
 
 
-#: The "Highlighted ICB" column's mark on the chosen area's row (an arrow and words, not a colour).
-YOURS = "▶ yes"
+#: The "Highlighted ICB" column's mark on the chosen area's row (an arrow and words, not a
+#: colour).
+HIGHLIGHTED = "▶ yes"
 
 
 def compare_table(table: pd.DataFrame, measure: str = "recovery",
@@ -292,12 +292,12 @@ def compare_table(table: pd.DataFrame, measure: str = "recovery",
     """The compare-areas table in words (the comparison bands are words, not colours), in
     the order of ``table``; with ``highlight`` (an area code in the table) a leading
     "Highlighted ICB" column marks that row."""
-    yours = {}
+    marked = {}
     codes = objects(table["area_code"]) if "area_code" in table else None
     if highlight is not None and codes is not None and (codes == highlight).any():
-        yours = {"Highlighted ICB": np.where(codes == highlight, YOURS, "").astype(object)}
+        marked = {"Highlighted ICB": np.where(codes == highlight, HIGHLIGHTED, "").astype(object)}
     return _table({
-        **yours,
+        **marked,
         "ICB": for_arrow(table["area"]), "Region": for_arrow(table["region"]),
         **_counts_and_rates(table, measure, *model.count_labels(measure)),
         "Compared with England": verdicts._text(objects(table["vs_england"])),
@@ -349,8 +349,8 @@ def describe_compare(table: pd.DataFrame, england: pd.Series | None, period: str
         f"ICBs{where}{of}.{eng} "
         f"Highest {area[best]} {fmt_pct(rate[best])}, lowest {area[worst]} "
         f"{fmt_pct(rate[worst])}. Compared with England at 95% and 99.8%"
-        + (", with limits widened for the variation between ICBs beyond chance (overdispersion)"
-           if adjusted else " by confidence intervals") + f": {bands}."
+        + (", with limits widened for the variation between ICBs beyond chance "
+           "(overdispersion)" if adjusted else " by confidence intervals") + f": {bands}."
     )
     if region:
         text += (" Each ICB is compared with England, not with the region: the verdicts are "
@@ -360,7 +360,7 @@ def describe_compare(table: pd.DataFrame, england: pd.Series | None, period: str
         meets, below = int((target == "meets the target").sum()), int((target == "below the target").sum())
         text += f" {meets} meet the 50% target with confidence and {below} are below it."
     if highlight:
-        text += " " + _yours(table, highlight, highlight_name, rate, ranked, where, measure)
+        text += " " + _highlighted(table, highlight, highlight_name, rate, ranked, where, measure)
     missing = verdicts.no_rate_words(table)
     gone = np.flatnonzero(missing != "")
     if len(gone):
@@ -371,12 +371,13 @@ def describe_compare(table: pd.DataFrame, england: pd.Series | None, period: str
     return f"{text} {_ORDER_WORDS.get(sort, '')}".rstrip()
 
 
-def _yours(table: pd.DataFrame, code: str, name: str | None, rate: np.ndarray,
+def _highlighted(table: pd.DataFrame, code: str, name: str | None, rate: np.ndarray,
            ranked: np.ndarray, where: str, measure: str) -> str:
     """The sentence about the chosen area, wherever it is in the table (or not in it)."""
     hit = np.flatnonzero(objects(table["area_code"]) == code)
     if not len(hit):
-        return f"The highlighted ICB{', ' + name + ',' if name else ''} is not{where or ' shown'}."
+        named = f", {name}," if name else ""
+        return f"The highlighted ICB{named} is not{where or ' shown'}."
     i = hit[0]
     who = f"The highlighted ICB, {objects(table['area'])[i]}"
     if np.isnan(rate[i]):

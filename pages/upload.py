@@ -121,8 +121,8 @@ if source.session_upload:
     keep.download_button(
         "Merged data (Parquet)", lambda: Path(source.path).read_bytes(),
         file_name="recovery.parquet", mime="application/octet-stream", key="dl_session_parquet",
-        on_click="ignore", help="This session's data, your upload merged in. To update the site, put "
-        "it in place of data/recovery.parquet in the app's code repository.")
+        on_click="ignore", help="This session's data, your upload merged in. To update the "
+        "site, put it in place of data/recovery.parquet in the app's code repository.")
     if stop.button("Stop using my upload", key="discard_session"):
         data.drop_session_store()
         ss.pop("upload_applied", None)

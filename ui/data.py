@@ -109,19 +109,16 @@ IDLE_BEFORE_PREPARING = 3.0
 #: most a collection waits for such a moment (``collect_soon``).
 COLLECT_AFTER, COLLECT_WITHIN = 5.0, 30.0
 _PREPARE_THREAD = "prepare-explorer"
-#: ``time.monotonic()`` when a script run last started or ended (``run_started``).
+#: ``time.monotonic()`` when a script run last started or ended (``note_run``).
 _last_activity = time.monotonic()
 
 
-def run_started() -> None:
-    """Note that a script run has started (the entry point calls this first thing in every
-    run, and ``run_finished`` last): background work waits for a quiet moment."""
+def note_run() -> None:
+    """Note that a script run is starting or has ended (the entry point calls this first and
+    last in every run): background work waits for a quiet moment."""
     global _last_activity
     _last_activity = time.monotonic()
     collect_soon()
-
-
-run_finished = run_started
 
 
 def _wait_until_idle(quiet: float = IDLE_BEFORE_PREPARING, until: float = float("inf")) -> None:
@@ -168,13 +165,14 @@ def collect_soon() -> threading.Thread:
     most one collection waits at a time; returns its thread.
 
     Streamlit's own collection after every script run (``runner.postScriptGC``, switched off
-    in ``.streamlit/config.toml``) came before the run's last messages left, and a widget
-    change waited for it: a full collection walks every object of the imported libraries and
-    the store, 85-150 ms of a 0.2-0.4 s rerun on a server. This one frees the same garbage as
-    that did, as soon after a run: a closed session's state with its merged upload and its
-    upload folder (``core.uploads.SessionFolder``, removed by ``weakref.finalize``) once
-    Streamlit has dropped the session (``server.disconnectedSessionTTL`` after it closed) and
-    some run has happened since. Freezing the long-lived objects out of the collector's sight
+    in ``.streamlit/config.toml``) ran in the script's thread at the end of every run,
+    holding Python's lock while the run's last messages were sent, and a widget change waited
+    for it: a full collection walks every object of the imported libraries and the store,
+    85-150 ms of a 0.2-0.4 s rerun on a server. This one frees the same garbage, a few
+    seconds later: a closed session's state with its merged upload and its upload folder
+    (``core.uploads.SessionFolder``, removed by ``weakref.finalize``) once Streamlit has
+    dropped the session (``server.disconnectedSessionTTL`` after it closed) and some run has
+    happened since. Freezing the long-lived objects out of the collector's sight
     (``gc.freeze``) was tried instead: it also froze the sessions open at that moment, whose
     uploads then outlived them (a test caught it)."""
     global _collector

@@ -216,7 +216,8 @@ def _tips(fields: list[tuple[str, str, str | None]]) -> tuple[dict[str, str], li
             ok = f"isValid({v}) && isFinite({v})"
         fallback = f"'{NO_NOTE}'" if col == "note" else _REASON
         if col in WHEN_BLANK:
-            fallback = f"(isValid(datum.rate) && isFinite(datum.rate)) ? {WHEN_BLANK[col]} : {_REASON}"
+            has_rate = "isValid(datum.rate) && isFinite(datum.rate)"
+            fallback = f"({has_rate}) ? {WHEN_BLANK[col]} : {_REASON}"
         elif col in BLANK_SAYS:
             fallback = BLANK_SAYS[col]
         calc[f"tip{i}"] = f"{ok} ? {shown} : {fallback}"

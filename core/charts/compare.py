@@ -73,8 +73,8 @@ def _ring(y: alt.Y | str, x: alt.X | str) -> alt.Chart:
 #: must say so (its verdicts are not read off the bars, as Fingertips' are).
 BARS = {False: "Bars: 95% confidence interval. Shape and colour: compared with England.",
         True: "Bars: 95% confidence interval. Shape and colour: compared with England, with "
-              "limits widened for the variation between ICBs beyond chance (overdispersion), so a bar can "
-              "miss England's rate and the ICB still be similar."}
+              "limits widened for the variation between ICBs beyond chance (overdispersion), "
+              "so a bar can miss England's rate and the ICB still be similar."}
 
 
 def _compare_layout(*, has_england: bool, synthetic: str, measure: str,
@@ -120,7 +120,7 @@ def _compare_layout(*, has_england: bool, synthetic: str, measure: str,
         common._meta_layer(),
         base.mark_rule(strokeWidth=1.5, color="#425563").encode(
             y=y, x=alt.X("ci95_low:Q", title=f"{label} (%)", scale=x_scale,
-                                 axis=alt.Axis(tickCount=ticks)), x2=alt.X2("ci95_high:Q")),
+                         axis=alt.Axis(tickCount=ticks)), x2=alt.X2("ci95_high:Q")),
         *points,
         _ring(y, quiet("rate")),
         # An area with no rate keeps its row, saying why where its point would be.

@@ -80,7 +80,7 @@ def test_the_highlighted_icb_marked_in_ranking_funnel_table_and_both_texts():
         assert marked["area"].tolist() == [QHL]
     table = at.dataframe[0].value
     assert table.columns[0] == "Highlighted ICB"
-    assert table.loc[table["Highlighted ICB"] == tables.YOURS, "ICB"].tolist() == [QHL]
+    assert table.loc[table["Highlighted ICB"] == tables.HIGHLIGHTED, "ICB"].tolist() == [QHL]
     assert (table["Highlighted ICB"] == "").sum() == len(table) - 1
     ranked_text = _descriptions(at)[0]
     _open(at, "funnel")

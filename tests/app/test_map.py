@@ -231,13 +231,13 @@ def test_background_preparation_waits_until_no_run_has_ended_for_a_while():
     import threading
     import time
 
-    ui_data.run_finished()
+    ui_data.note_run()
     start = time.monotonic()
     ui_data._wait_until_idle(0.3)
     assert time.monotonic() - start >= 0.29
-    ui_data.run_finished()
+    ui_data.note_run()
     start = time.monotonic()
-    threading.Timer(0.2, ui_data.run_finished).start()
+    threading.Timer(0.2, ui_data.note_run).start()
     ui_data._wait_until_idle(0.3)
     assert time.monotonic() - start >= 0.49
     # The background thread waits like that before each of its steps.

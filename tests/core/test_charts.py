@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from core import charts, explore, periods, ranking, tables
+from core import charts, explore, missing, periods, ranking
 from core.charts.common import NO_NOTE
 from core.store import Store
 
@@ -161,7 +161,7 @@ def _marks(node, kind: str) -> list[dict]:
                     for item in _marks(child, kind)]
 
 
-def test_target_label_never_covers_the_data(ex, domain):
+def test_target_label_sits_right_of_the_plot(ex, domain):
     """The "50% target" label sits right of the plot, not on it: inside, it covered the
     latest points wherever a rate ran near 50% (a phone, in review)."""
     import vl_convert as vlc
@@ -450,7 +450,7 @@ def test_a_blank_field_beside_a_rate_says_why_not_the_rates_note():
         line="join([datum.tip0, datum.tip1, datum.tip2, datum.tip3], ' | ')").mark_text().encode(
         y=alt.Y("line:N"), text="line:N")
     svg = charts.to_image(chart, "svg", width=900).decode()
-    suppressed, unpublished = tables.COUNT_SUPPRESSED, tables.NO_PUBLISHED_RATE
+    suppressed, unpublished = missing.COUNT_SUPPRESSED, missing.NO_PUBLISHED_RATE
     assert f"51.3 | {suppressed} | {suppressed} | no boundary change" in svg
     assert f"51.3 | {unpublished} | 1,170 | no boundary change" in svg
     assert "suppressed | suppressed | suppressed | no boundary change" in svg

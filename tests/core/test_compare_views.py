@@ -122,7 +122,7 @@ def test_table_marks_the_highlighted_icb_with_words(real_icbs, compared):
     table = compared[0]
     shown = tables.compare_table(table, "recovery", "QHL").to_pandas()
     assert shown.columns[0] == "Highlighted ICB"
-    assert shown.loc[shown["Highlighted ICB"] == tables.YOURS, "ICB"].tolist() == [
+    assert shown.loc[shown["Highlighted ICB"] == tables.HIGHLIGHTED, "ICB"].tolist() == [
         "NHS Birmingham and Solihull ICB"]
     # Not in the table (another region): no empty column.
     assert "Highlighted ICB" not in tables.compare_table(
