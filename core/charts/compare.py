@@ -195,7 +195,7 @@ def _funnel_layout(*, has_england: bool, synthetic: str, measure: str,
     label = model.MEASURES[measure]["label"]
     color, shape = _band_scales(has_england, no_data)
     # No "nice" rounding: on a log scale it stretches 1,000-20,000 to 100-100,000.
-    x = alt.X("denominator:Q", title="Denominator (finished treatment, at caseness)",
+    x = alt.X("denominator:Q", title=model.DENOMINATOR_LABEL,
               scale=alt.Scale(type="log", nice=False),
               axis=alt.Axis(format=",.0f", labelOverlap="greedy", labelFlush=True,
                             labelSeparation=common.LABEL_SEPARATION))

@@ -251,6 +251,7 @@ def test_funnel_axis_fits_the_data(compared):
     spec = charts.funnel_spec(table, ranking.funnel_limits(table, england), title="f", frames=True)
     x = layer_on(spec, "limits", "line")[0]["encoding"]["x"]
     assert x["scale"] == {"type": "log", "nice": False}
+    assert x["title"] == "Finished treatment, at caseness"  # as the tables name it (review)
     den = table["denominator"].dropna()
     limits = spec["datasets"]["limits"].column("denominator").to_numpy()
     assert limits.min() >= den.min() * 0.8 - 1 and limits.max() <= den.max() * 1.2 + 1
