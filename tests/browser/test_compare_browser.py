@@ -137,13 +137,13 @@ def test_funnel_marks_the_chosen_icb_and_its_csv_holds_every_icb_and_the_limits(
 def shows_tab(pg, label: str, chart: str | None) -> None:
     """Wait until the link names ``chart`` (None: the default tab, not in the link), the tab
     ``label`` is the selected one and its chart is drawn (the funnel's x axis is the
-    denominator; the ranked chart's is the rate)."""
+    number who finished treatment at caseness; the ranked chart's is the rate)."""
     pg.wait_for_url(lambda url: parse_qs(urlsplit(url).query).get("chart", [None])[0] == chart,
                     timeout=60_000)
     wait_for_app(pg)
     expect(pg.locator("[data-testid='stTab'][aria-selected='true']").first).to_have_text(
         re.compile(re.escape(label)), timeout=60_000)
-    axis = "Denominator" if chart == "funnel" else "Recovery rate"
+    axis = "Finished treatment, at caseness" if chart == "funnel" else "Recovery rate"
     expect(pg.locator(f"{CHART} svg g.role-axis-title").filter(has_text=axis).first
            ).to_be_visible(timeout=60_000)
     assert len(pg.locator(f"{CHART}").all()) == 1  # only the open tab's chart
