@@ -129,8 +129,12 @@ class Series:
         note = np.where(status != "", status, None).astype(object)
         note[small & ~no_rate] = SMALL_NUMBERS_NOTE
         # An approximate point (a boundary cut through a unit it is summed from) says what
-        # moved, in the tooltip and the table alike.
-        approximate = grid["approximate"] & ~no_rate
+        # moved, in the tooltip and the table alike. A point whose rate will be a range
+        # (its counts there but 'not at caseness' suppressed: ``verdicts.rounded_columns``)
+        # is drawn too, so it is marked too.
+        counted = (np.isfinite(grid[model.MEASURES[measure]["numerator"]])
+                   & np.isfinite(grid["finished"]))
+        approximate = grid["approximate"] & (~no_rate | counted)
         if self.boundaries is not None:
             # An ICB the chosen boundaries redrew has no figure where the published rows
             # cannot be summed into it: say why rather than just "no data".
@@ -160,6 +164,7 @@ class Series:
             "suppressed": suppressed, "small_numbers": small, "status": status, "note": note,
             "synthetic": grid["synthetic"], "derived": grid["derived"],
             "geo_approximate": approximate,
+            "geo_note": np.where(approximate, grid["geo_note"], "").astype(object),
         }
 
     def series_counts(self, keys: list[SeriesKey], measure: str = "recovery",

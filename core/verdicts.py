@@ -108,6 +108,11 @@ def rounded_columns(columns: dict[str, np.ndarray], measure: str = "recovery", l
     # suppressed, no complete four quarters) and a plain "rounded" where it flags small numbers.
     keep_own = (own != "") & np.isin(status, [rounding.STATUS_NO_DATA, rounding.STATUS_ROUNDED])
     note = np.where(keep_own, own, np.where(says != "", says, own)).astype(object)
+    if "geo_note" in columns:
+        # Where rounding's reason replaced the row's own note, a boundary's note is kept too.
+        geo = _text(columns["geo_note"])
+        lost = (geo != "") & ~keep_own & (says != "")
+        note[lost] = [f"{a} {b}" for a, b in zip(note[lost], geo[lost], strict=True)]
     out["note"] = _text(note)
     out["rate_low"] = a95["rate_low"]
     out["rate_high"] = a95["rate_high"]

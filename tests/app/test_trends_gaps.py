@@ -149,6 +149,34 @@ def test_many_series_band_only_for_the_main_one_and_short_legend_names():
     assert trend.groupby("legend")["series"].nunique().eq(1).all()
 
 
+
+def test_every_approximate_point_with_a_rate_is_marked_as_the_csv_says():
+    """Birmingham and Solihull's BAME rates of 2017/18 to 2019/20 are summed across a boundary
+    cut (approximate) and, with 'not at caseness' suppressed, known only as a range: the chart
+    drew them without the open diamond its note promises, while the CSV said approximate
+    (review, 2026-11-28). Each point with a rate is marked exactly where the CSV says so, and
+    its tooltip says both why it is a range and what the boundary cut."""
+    at = _open({"period": "year", "view": "ICB", "icb": "QHL"})
+    _, trend = _trend_frame(at)
+    drawn = trend[trend["rate"].notna()]
+    bame = drawn[drawn["group"] == "BME"].set_index("period")
+    assert bame.loc[["2017/18", "2018/19", "2019/20"], "geo_approximate"].all()
+    for note in bame.loc[["2017/18", "2018/19", "2019/20"], "note"]:
+        assert "suppressed" in note and "Approximate: sum of" in note, note
+    # The CSV of the same view (what its download button makes).
+    source = ui_data.active_source()
+    keys = tuple(at.session_state["selection"].series(ui_data.explorer(source.path,
+                                                                       source.mtime)))
+    csv = ui_data.trend_export(source.path, source.mtime, keys, "recovery", kind="year")
+    csv = csv[csv["rate"].notna()]
+    # (England?, group, period): the CSV names an ICB in full, the chart by its short name.
+    said = {(r.area_code == "ENG", r.group, r.period) for r in csv.itertuples()
+            if r.approximate}
+    marked = {(r.area_name == "England", r.group, r.period) for r in drawn.itertuples()
+              if r.geo_approximate}
+    assert marked == said and len(marked) >= 10, (marked ^ said)
+
+
 def _missing_rows_say_why(frame: pd.DataFrame, value: str, note: str) -> None:
     empty = frame[value].isna()
     assert frame.loc[empty, note].map(lambda v: isinstance(v, str) and v != "").all(), \
