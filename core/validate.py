@@ -150,6 +150,11 @@ def _column(df: pd.DataFrame, i, value_column: str) -> str:
     return df.at[i, "value_column"] if "value_column" in df else value_column
 
 
+#: No count of people can exceed England's population (about 57 million): a larger one is a
+#: corrupt or mistyped value, and one beyond 2**63 cannot even be stored as a whole number.
+MAX_COUNT = 60_000_000
+
+
 def parse_values(df: pd.DataFrame, name: str, value_column: str) -> pd.DataFrame:
     """``number`` and ``missing`` (a suppression mark on a count) from the published text."""
     raw = clean(df["value"])
@@ -160,6 +165,8 @@ def parse_values(df: pd.DataFrame, name: str, value_column: str) -> pd.DataFrame
         ("expected a number or a suppression mark (*)", ~missing & number.isna()),
         ("a count cannot be negative", is_count & (number < 0)),
         ("a count must be a whole number", is_count & number.notna() & (number % 1 != 0)),
+        (f"a count cannot exceed {MAX_COUNT:,} (more people than live in England)",
+         is_count & (number > MAX_COUNT)),
         ("a percentage must be between 0 and 100", ~is_count & ((number < 0) | (number > 100))),
     ):
         if cond.any():

@@ -208,6 +208,8 @@ def bad_files() -> dict[str, tuple[str, bytes, str]]:
         "future quarter": ("future.csv", quarterly_csv(small_quarter("2027-01-01", "2027-03-31")),
                            "from the future"),
         "negative count": ("neg.csv", quarterly_csv(area_rows(*NEXT, nac="-5")), "negative"),
+        "impossible count": ("huge.csv", quarterly_csv(area_rows(*NEXT, finished="1e19")),
+                             "cannot exceed 60,000,000"),
         "text in a count": ("text.csv", quarterly_csv(area_rows(*NEXT, recovered="many")),
                             "expected a number"),
         "recovered above denominator": (

@@ -273,6 +273,17 @@ def test_negative_count():
     assert e.value.row == 3
 
 
+@pytest.mark.parametrize("value", ["99999999999999999999", "1e19", "60000001"])
+def test_a_count_larger_than_englands_population(value):
+    """A value beyond any possible count of people: refused at its row, not a traceback from
+    storing it as a whole number (review, 2026-11-28: '1e19' crashed ingest and the page)."""
+    rows = area_rows()
+    rows[2][14] = value
+    with pytest.raises(InputError, match="cannot exceed 60,000,000") as e:
+        read(quarterly_csv(rows))
+    assert e.value.row == 4 and e.value.column == "MEASURE_VALUE_SUPPRESSED"
+
+
 def test_recovered_above_denominator():
     with pytest.raises(InputError, match="recovered .* more than finished minus not at caseness"):
         read(quarterly_csv(area_rows(finished="100", nac="10", recovered="120")))
