@@ -16,7 +16,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from core import geography, model, periods
+from core import geography, model, periods, terms
 from core.errors import InputError
 from core.terms import MISSING_MARKS, clean
 
@@ -226,6 +226,7 @@ def finish(df: pd.DataFrame, name: str, kind: str, rows_read: int, encoding: str
     wide["suppressed"] = np.bincount(group, weights=df["missing"].to_numpy(dtype=float),
                                      minlength=len(first)) > 0
     lines = pd.DataFrame(line_numbers, index=keys, columns=list(measures))
+    _check_required(lines, name, kind)
     _check_complete(lines, name)
     for c in (*model.COUNT_COLUMNS, *model.PERCENT_COLUMNS):
         if c not in wide:
@@ -241,6 +242,27 @@ def finish(df: pd.DataFrame, name: str, kind: str, rows_read: int, encoding: str
                       rows_kept=int(len(df)), skipped=skipped,
                       suppressed_values=int(df["missing"].sum()), duplicate_rows=duplicate_rows,
                       derived_groups=derived + derived_bme, encoding=encoding)
+
+
+#: The counts a recovery rate is made of: a file without any row for one of them is refused.
+REQUIRED = ("finished", "not_at_caseness", "recovered")
+
+
+def _check_required(lines: pd.DataFrame, name: str, kind: str) -> None:
+    """The file carries each count a recovery rate needs somewhere. A measure NHS England
+    renumbered (M191 as M9191, say) is otherwise dropped as one the product does not read,
+    and the stored quarter would lose every recovery count without a word."""
+    lacking = [c for c in REQUIRED if c not in lines]
+    if not lacking:
+        return
+    said = {v: k for k, v in terms.MEASURE_BY_ID.items()}
+    what = ", ".join(f"{c.replace('_', ' ')} ({said[c]})" if kind == "quarterly CSV"
+                     else c.replace("_", " ") for c in lacking)
+    where = ("MEASURE_ID and MEASURE_NAME" if kind == "quarterly CSV" else "the column names")
+    raise InputError(
+        f"no rows for {what}, which a recovery rate needs; the file has "
+        f"{', '.join(c.replace('_', ' ') for c in lines.columns)}. Check {where}: has NHS "
+        "England renamed or renumbered the measure?", file=name)
 
 
 def _check_complete(lines: pd.DataFrame, name: str) -> None:

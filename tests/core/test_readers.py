@@ -284,6 +284,20 @@ def test_a_count_larger_than_englands_population(value):
     assert e.value.row == 4 and e.value.column == "MEASURE_VALUE_SUPPRESSED"
 
 
+def test_a_renumbered_recovery_measure_is_refused_not_dropped():
+    """M191 renumbered M9191 (its name still Count_Recovery): the rows were skipped as a
+    measure the product does not read, and the quarter was stored with no recovery count at
+    all, replacing good stored ones (review, 2026-11-28). Now the file is refused, naming the
+    measure and where to look."""
+    rows = small_quarter()
+    for r in rows:
+        if r[12] == "M191":
+            r[12] = "M9191"
+    with pytest.raises(InputError, match=r"no rows for recovered \(M191\)") as e:
+        read(quarterly_csv(rows))
+    assert "MEASURE_ID and MEASURE_NAME" in str(e.value) and "q.csv" in str(e.value)
+
+
 def test_recovered_above_denominator():
     with pytest.raises(InputError, match="recovered .* more than finished minus not at caseness"):
         read(quarterly_csv(area_rows(finished="100", nac="10", recovered="120")))
