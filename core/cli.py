@@ -8,9 +8,11 @@ a bad file from a broken tool, and a maintainer never sees a traceback.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TextIO
 
 from core import explore, export, geography, model
 from core.errors import InputError
@@ -80,20 +82,29 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+#: Control characters (but a line break): printed as escapes, so text from a file or a file
+#: name cannot clear the terminal, recolour it or set its title.
+_CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]")
+
+
+def _say(text: str, file: TextIO | None = None) -> None:
+    print(_CONTROL.sub(lambda m: repr(m.group())[1:-1], text), file=file or sys.stdout)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         return _run(args)
     except InputError as exc:  # includes StoreError
-        print(f"error: {exc}", file=sys.stderr)
+        _say(f"error: {exc}", file=sys.stderr)
     except IsADirectoryError as exc:
-        print(f"error: {exc.filename}: is a folder; give the path of a Parquet store file.",
-              file=sys.stderr)
+        _say(f"error: {exc.filename}: is a folder; give the path of a Parquet store file.",
+             file=sys.stderr)
     except OSError as exc:
         where = f"{exc.filename}: " if exc.filename else ""
-        print(f"error: {where}{exc.strerror or exc}. Nothing was changed.", file=sys.stderr)
+        _say(f"error: {where}{exc.strerror or exc}. Nothing was changed.", file=sys.stderr)
     except ValueError as exc:  # bad --from/--to, --keep and similar
-        print(f"error: {exc}", file=sys.stderr)
+        _say(f"error: {exc}", file=sys.stderr)
     return 2
 
 
@@ -108,9 +119,9 @@ def _run(args: argparse.Namespace) -> int:
             remove_synthetic=args.remove_synthetic, partial=args.allow_partial,
         )
         for r in results:
-            print("\n".join(r.summary() + r.warnings))
-        print("\n".join(report.lines()))
-        print(f"Store: {store.path}")
+            _say("\n".join(r.summary() + r.warnings))
+        _say("\n".join(report.lines()))
+        _say(f"Store: {store.path}")
     elif args.command == "export":
         frame = store.load()
         if args.boundaries:
@@ -122,14 +133,14 @@ def _run(args: argparse.Namespace) -> int:
         long = export.to_long(frame, [args.measure] if args.measure else None)
         sys.stdout.write(export.to_csv(long))
     elif args.command == "info":
-        print("\n".join(describe(store)))
+        _say("\n".join(describe(store)))
     elif args.command == "history":
-        print("\n".join(history_lines(store)))
+        _say("\n".join(history_lines(store)))
         store.load()  # a damaged store: say so, after the versions a maintainer can restore
     elif args.command in ("restore", "undo"):
-        print("\n".join(store.undo().lines(f"Restored {store.path} to")))
+        _say("\n".join(store.undo().lines(f"Restored {store.path} to")))
     elif args.command == "redo":
-        print("\n".join(store.redo().lines(f"Moved {store.path} forward to")))
+        _say("\n".join(store.redo().lines(f"Moved {store.path} forward to")))
     return 0
 
 

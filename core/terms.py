@@ -132,7 +132,16 @@ def clean_labels(series: pd.Series) -> pd.Series:
     Each distinct value is stripped once and every row points at that one string: row-by-row
     Python strings for four such columns were about 100 MB at a large upload's peak.
     """
-    return per_value(series, str.strip)
+    return per_value(series, _label)
+
+
+#: Control characters have no place in a code or a name: a file's escape sequences would
+#: otherwise be stored and reach a terminal (``python -m core``) as they are.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]+")
+
+
+def _label(text: str) -> str:
+    return _CONTROL.sub(" ", text).strip()
 
 
 def per_value(series: pd.Series, fn: Callable[[str], object]) -> pd.Series:

@@ -168,10 +168,18 @@ _MD_SPECIAL = re.compile(r"([!-/:-@\[-`{-~])")
 _MD_BREAKS = re.compile(r"[\t\n\v\f\r\x1c-\x1e\x85\u2028\u2029]+")
 
 
+#: Where GitHub's autolinks start (``http://``, ``www.``, an e-mail's ``@``). Streamlit's
+#: renderer finds them in the text after escapes are undone, so a backslash does not stop
+#: them (a bare ``http://evil.example`` in an area name became a link on the Upload page,
+#: review 2026-11-28): an invisible word joiner (U+2060) inside each breaks the pattern.
+_AUTOLINK = re.compile(r"(?<=:)(?=//)|(?<=www)(?=\.)|(?<=@)", re.IGNORECASE)
+WORD_JOINER = "\u2060"
+
+
 def md(text: object) -> str:
     """Escape text from a data file for Markdown, so it shows as typed on one line: never a
     link, a heading or HTML. Leading spaces are dropped (four would start a code block)."""
-    one_line = _MD_BREAKS.sub(" ", str(text)).lstrip(" ")
+    one_line = _AUTOLINK.sub(WORD_JOINER, _MD_BREAKS.sub(" ", str(text)).lstrip(" "))
     return _MD_SPECIAL.sub(r"\\\1", one_line)
 
 

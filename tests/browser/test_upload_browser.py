@@ -67,3 +67,28 @@ def test_upload_preview_table_fits_at_1400px(isolated_server, page, tmp_path):
     sizes = scroller.evaluate("e => [e.scrollWidth, e.clientWidth]")
     page.screenshot(path=str(tmp_path / "upload_preview_1400.png"), full_page=True)
     assert sizes[0] <= sizes[1] + 1, f"the table scrolls sideways: {sizes[0]} px in {sizes[1]} px"
+
+
+def test_a_web_address_in_an_area_name_is_shown_as_text_not_a_link(server, page, tmp_path):
+    """A bare ``http://``, ``www.`` or e-mail address in a file's area name was a clickable
+    link in the Upload page's warning: Streamlit's renderer links them after escapes are
+    undone (review, 2026-11-28). Nothing is stored: the file is only checked."""
+    from tests.app.test_upload import NEXT
+    from tests.conftest import area_rows, quarterly_csv, small_quarter
+
+    name = "see http://evil.example or www.evil.com or x@evil.com"
+    rows = small_quarter(*NEXT) + area_rows(*NEXT, level="SubICB", code="ZZ8", name=name)
+    path = tmp_path / "hostile.csv"
+    path.write_bytes(quarterly_csv(rows))
+    page.goto(server + "/upload")
+    wait_for_app(page)
+    with page.expect_file_chooser() as chooser:
+        page.locator("[data-testid='stFileUploader'] button").filter(has_text="Upload").click()
+    chooser.value.set_files(str(path))
+    warning = page.locator("[data-testid='stAlert']").filter(has_text="unknown SubICB code ZZ8")
+    warning.first.wait_for(timeout=60_000)
+    wait_for_app(page)
+    shown = warning.first.inner_text().replace("\u2060", "")
+    assert "http://evil.example" in shown and "www.evil.com" in shown, shown
+    links = page.locator("[data-testid='stMain'] a").evaluate_all("as => as.map(a => a.href)")
+    assert not [h for h in links if "evil" in h], links

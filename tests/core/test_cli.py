@@ -54,6 +54,28 @@ def test_ingest_export_info_restore(tmp_path, small_csv):
     assert r.returncode == 2 and "no earlier version" in r.stderr
 
 
+
+def test_escape_sequences_in_a_file_never_reach_the_terminal_or_the_store(tmp_path):
+    """An area name holding terminal escapes (clear the screen, recolour, set the window
+    title) was printed raw by ``ingest`` and stored as it was (robustness review,
+    2026-11-28); so was a file name holding them. Names are stored without control
+    characters, and what the command line prints shows any left as escapes."""
+    from core.store import Store
+
+    evil = "\x1b[2J\x1b[31mEVIL\x1b]0;pwned\x07 name"
+    rows = area_rows() + area_rows(level="SubICB", code="ZZ9", name=evil)
+    path = tmp_path / "q\x1b[31m.csv"
+    path.write_bytes(quarterly_csv(rows))
+    store = tmp_path / "s.parquet"
+    r = run("ingest", str(path), store=store)
+    assert r.returncode == 0, r.stderr
+    assert "\x1b" not in r.stdout + r.stderr and "\x07" not in r.stdout + r.stderr
+    assert "ZZ9" in r.stdout and "EVIL" in r.stdout
+    names = set(Store(store).load()["area_name"].dropna())
+    assert not [n for n in names if any(ord(c) < 32 or 127 <= ord(c) < 160 for c in n)], names
+    assert any("EVIL" in n for n in names)
+
+
 def test_bad_file_exit_status_and_message(tmp_path):
     bad = tmp_path / "bad.csv"
     bad.write_bytes(quarterly_csv(area_rows(recovered="lots")))
