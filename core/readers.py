@@ -69,11 +69,26 @@ def read_file(
         pa.default_memory_pool().release_unused()
 
 
+#: Files that begin like these are not CSV text, and say so before any row is read.
+_NOT_CSV = [
+    *((bom, "the file is saved as UTF-16 (Excel's 'Unicode Text'): save it as 'CSV UTF-8 "
+       "(Comma delimited)' and upload that") for bom in (b"\xff\xfe", b"\xfe\xff")),
+    (b"\x1f\x8b", "this is a gzip-compressed file, not a CSV: uncompress it first, or upload "
+     "the CSV or zip NHS England publishes"),
+    *((sig, "this is an image, not a CSV: upload the CSV or zip NHS England publishes")
+      for sig in (b"\x89PNG", b"\xff\xd8\xff", b"GIF8")),
+    (b"%PDF", "this is a PDF document, not a CSV: upload the CSV or zip NHS England publishes"),
+]
+
+
 def _read_text(opener: sources.Opener, name: str, *, period: str | None,
                today: dt.date | None, allow_annual: bool = True) -> ReadResult:
     head = sources.read_head(opener, name)
     if not head:
         raise InputError("the CSV is empty", file=name)
+    for start, what in _NOT_CSV:
+        if head.startswith(start):
+            raise InputError(what, file=name, row=1)
     nul = head.find(b"\x00")
     if nul >= 0:
         raise InputError("this is not a text CSV file (it contains binary data: a NUL byte)",

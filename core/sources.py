@@ -190,12 +190,19 @@ def icb_member(zf: zipfile.ZipFile, name: str) -> tuple[Opener, str]:
         )
     info = wanted[0]
     member = f"{name} › {info.filename}"
+    if info.flag_bits & 0x1:
+        raise InputError("the CSV in the zip is password-protected (encrypted): NHS England's "
+                         "zips are not; download the file again", file=member)
     if declares_too_much(info):
+        mb = info.file_size / 1024**2
+        too_big = info.file_size > MAX_CSV_BYTES
         raise InputError(
-            f"the CSV inside would expand to {info.file_size / 1024**2:,.0f} MB from "
-            f"{info.compress_size / 1024**2:,.1f} MB: not a published file (a zip bomb?). "
-            f"At most {MAX_CSV_BYTES // 1024**2:,} MB and {MAX_COMPRESSION_RATIO} times its "
-            "compressed size are read",
+            f"the CSV inside would expand to {mb:,.0f} MB from "
+            f"{info.compress_size / 1024**2:,.1f} MB"
+            + (f", more than the {MAX_CSV_BYTES // 1024**2:,} MB read" if too_big else
+               f", {info.file_size / max(info.compress_size, 1):,.0f} times its size in the zip "
+               f"(a published CSV is at most {MAX_COMPRESSION_RATIO} times)")
+            + ": not a published file (a zip bomb?)",
             file=member,
         )
 

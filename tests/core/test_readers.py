@@ -1,5 +1,6 @@
 import csv
 import datetime as dt
+import gzip
 import io
 import zipfile
 
@@ -221,7 +222,8 @@ def test_corrupt_zip_member():
         (quarterly_csv([]), "header but no data rows"),
         (b"name,age\nann,3\n", "not an NHS Talking Therapies"),
         (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 100, "Excel workbook"),
-        (b"\x89PNG\r\n\x1a\n\x00\x00\x00", "binary"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00", "an image"),
+        (b"head,er\nx\x00y,1\n", "binary data"),
         (
             b"REPORTING_PERIOD_START,REPORTING_PERIOD_END,GROUP_TYPE,ORG_CODE1,ORG_NAME1\n1,2,3,4,5\n",
             "monthly file",
@@ -296,6 +298,34 @@ def test_a_renumbered_recovery_measure_is_refused_not_dropped():
     with pytest.raises(InputError, match=r"no rows for recovered \(M191\)") as e:
         read(quarterly_csv(rows))
     assert "MEASURE_ID and MEASURE_NAME" in str(e.value) and "q.csv" in str(e.value)
+
+
+@pytest.mark.parametrize(("data", "says"), [
+    ("\ufeffREPORTING_PERIOD_START,x\n".encode("utf-16-le"), "saved as UTF-16"),
+    ("REPORTING_PERIOD_START,x\n".encode("utf-16"), "saved as UTF-16"),
+    (gzip.compress(b"REPORTING_PERIOD_START,x\n"), "gzip-compressed"),
+    (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "an image"),
+    (b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj", "a PDF document"),
+])
+def test_files_that_are_not_csv_text_say_what_they_are(data, says):
+    """Excel's 'Unicode Text', a gzip, an image or a PDF named .csv: each was "not a text
+    CSV (a NUL byte)", which does not tell a maintainer what to do (review, 2026-11-28)."""
+    with pytest.raises(InputError, match=says) as e:
+        read(data)
+    assert e.value.row == 1 and "q.csv" in str(e.value)
+
+
+def test_a_password_protected_zip_says_so():
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("q_ICB_subICB.csv", quarterly_csv(area_rows()))
+    data = bytearray(buf.getvalue())
+    # The "encrypted" flag an encrypting tool sets, in the local and the central header.
+    for sig, at in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):
+        data[data.index(sig) + at] |= 0x1
+    with pytest.raises(InputError, match="password-protected") as e:
+        read(bytes(data), "q.zip")
+    assert "ZipInfo" not in str(e.value)
 
 
 def test_recovered_above_denominator():
