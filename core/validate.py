@@ -51,9 +51,11 @@ class ReadResult:
 
     @property
     def warnings(self) -> list[str]:
-        """Area codes no reference table knows, each named (``geography.unknown_codes``):
-        the rows are kept, so these are warnings, not refusals."""
-        return geography.unknown_code_warnings(self.frame)
+        """Area codes no reference table knows, each named (``geography.unknown_codes``),
+        and breakdowns or population groups the file lacks or names in a way the product
+        does not know (``layout_warnings``): the rows are kept, so these are warnings, not
+        refusals."""
+        return [*layout_warnings(self.frame), *geography.unknown_code_warnings(self.frame)]
 
     def summary(self) -> list[str]:
         f = self.frame
@@ -81,6 +83,35 @@ class ReadResult:
         if self.encoding != "utf-8":
             lines.append(f"Text encoding: {self.encoding} (converted).")
         return lines
+
+
+#: The ethnicity breakdowns every published file has (a VariableType renamed, say
+#: 'Ethnicity', is not read, and the pages about ethnic groups would have nothing).
+ETHNIC_BREAKDOWNS = {"BME Group": "BME Group", "Ethnic Group": "Ethnic Group"}
+
+
+def layout_warnings(frame: pd.DataFrame) -> list[str]:
+    """What a changed layout drops or misnames without any row being wrong: a file with no
+    rows by BME group or by ethnic group, or a population group the product does not know
+    ('BAME' for 'BME'), whose rows are kept under that name but shown on no page."""
+    if frame.empty:
+        return []
+    out = []
+    have = set(frame["breakdown"].astype(str))
+    for breakdown, variable_type in ETHNIC_BREAKDOWNS.items():
+        if breakdown not in have:
+            out.append(f"Warning: the file has no rows by {breakdown.lower()} (VariableType "
+                       f"'{variable_type}'), so the ethnic-inequality figures will be missing "
+                       "for its periods. If the file names it differently, it was not read.")
+    known = set(terms.CANONICAL_GROUPS.values())
+    odd = sorted({str(g) for g in frame["group"].dropna().unique()} - known)
+    if odd:
+        out.append(f"Warning: population group{'s' if len(odd) > 1 else ''} "
+                   + ", ".join(repr(g) for g in odd[:10])
+                   + (f" and {len(odd) - 10} more" if len(odd) > 10 else "")
+                   + " not known to the product (it reads BME, White British and NHS England's "
+                   "ethnic groups): the rows are kept but no page shows them. Check VariableA.")
+    return out
 
 
 def check_period(start: dt.date, end: dt.date, today: dt.date) -> str | None:

@@ -303,7 +303,7 @@ def test_a_renumbered_recovery_measure_is_refused_not_dropped():
 @pytest.mark.parametrize(("data", "says"), [
     ("\ufeffREPORTING_PERIOD_START,x\n".encode("utf-16-le"), "saved as UTF-16"),
     ("REPORTING_PERIOD_START,x\n".encode("utf-16"), "saved as UTF-16"),
-    (gzip.compress(b"REPORTING_PERIOD_START,x\n"), "gzip-compressed"),
+    (gzip.compress(b"REPORTING_PERIOD_START,x\n", mtime=0), "gzip-compressed"),
     (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "an image"),
     (b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj", "a PDF document"),
 ])
@@ -326,6 +326,19 @@ def test_a_password_protected_zip_says_so():
     with pytest.raises(InputError, match="password-protected") as e:
         read(bytes(data), "q.zip")
     assert "ZipInfo" not in str(e.value)
+
+
+def test_a_renamed_breakdown_or_group_is_a_warning_not_silence():
+    """VariableType 'Ethnicity' for 'Ethnic Group' lost every ethnic-group row, and 'BAME'
+    for 'BME' stored a group no page shows, both without a word (review, 2026-11-28)."""
+    assert read(quarterly_csv(small_quarter())).warnings == []
+    renamed = [[*r[:9], "Ethnicity" if r[9] == "Ethnic Group" else r[9], *r[10:]]
+               for r in small_quarter()]
+    warned = read(quarterly_csv(renamed)).warnings
+    assert any("no rows by ethnic group (VariableType 'Ethnic Group')" in w for w in warned)
+    bame = [[*r[:10], "BAME" if r[10] == "BME" else r[10], *r[11:]] for r in small_quarter()]
+    warned = read(quarterly_csv(bame)).warnings
+    assert any("population group 'BAME' not known" in w for w in warned), warned
 
 
 def test_recovered_above_denominator():
