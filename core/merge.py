@@ -151,17 +151,45 @@ def merge(stored: pd.DataFrame, incoming: pd.DataFrame) -> tuple[pd.DataFrame, M
 # --- what a file covers ------------------------------------------------------------------------
 
 
+#: A period the store does not hold yet is compared with the one before it: a file with
+#: fewer than this share of its area-and-group rows, or with no rows at a tier it had, looks
+#: cut short. Lower than ``CUT_SHARE``: boundaries change (135 CCGs became 106 sub-ICB
+#: locations; 42 ICBs become 36 in April 2026), and a cut file loses half on average.
+NEW_CUT_SHARE = 0.5
+#: Levels of one tier, for comparing periods either side of a boundary change.
+_TIER = {"STP": "ICB", "CCG": "SubICB"}
+
+
+def _keys(rows: pd.DataFrame) -> set[tuple]:
+    return set(zip(rows["level"], rows["area_code"], rows["breakdown"], rows["group"],
+                   strict=True))
+
+
+def _previous(stored: pd.DataFrame, inc: pd.DataFrame) -> tuple[str | None, set[tuple]]:
+    """The stored period of the same type just before ``inc``'s, and its row keys."""
+    kind, start = inc["period_type"].iloc[0], inc["period_start"].iloc[0]
+    earlier = stored[(stored["period_type"] == kind) & (stored["period_start"] < start)]
+    if not len(earlier):
+        return None, set()
+    last = earlier["period_start"].max()
+    rows = earlier[earlier["period_start"] == last]
+    return str(rows["period"].iloc[0]), _keys(rows)
+
+
 def coverage(stored: pd.DataFrame, incoming: pd.DataFrame) -> pd.DataFrame:
     """Per period of ``incoming``: the areas, groups and area-group rows it covers against those
     the store holds for that period (``stored_real``: whether any stored row is published data,
-    not the synthetic sample)."""
+    not the synthetic sample); for a period the store does not hold, the period before it
+    (``previous``, its ``rows_previous`` and the tiers of area it had that the file has not,
+    ``tiers_missing``)."""
     rows = []
     for period, inc in incoming.groupby("period", sort=False):
         st_rows = stored[stored["period"] == period]
-        keys_in = set(zip(inc["level"], inc["area_code"], inc["breakdown"], inc["group"],
-                          strict=True))
-        keys_st = set(zip(st_rows["level"], st_rows["area_code"], st_rows["breakdown"],
-                          st_rows["group"], strict=True))
+        keys_in = _keys(inc)
+        keys_st = _keys(st_rows)
+        previous, keys_prev = (None, set()) if len(st_rows) else _previous(stored, inc)
+        tiers = {_TIER.get(k[0], k[0]) for k in keys_in}
+        missing = sorted({_TIER.get(k[0], k[0]) for k in keys_prev} - tiers)
         rows.append({
             "period": period,
             "period_start": inc["period_start"].iloc[0],
@@ -172,9 +200,14 @@ def coverage(stored: pd.DataFrame, incoming: pd.DataFrame) -> pd.DataFrame:
             "rows_covered": len(keys_in & keys_st),
             "rows_store": len(keys_st),
             "stored_real": bool(len(st_rows)) and not bool(st_rows["synthetic"].all()),
+            "rows_file": len(keys_in),
+            "previous": previous,
+            "rows_previous": len(keys_prev),
+            "tiers_missing": ", ".join(missing),
         })
     cols = ["period", "period_start", "areas_file", "areas_store", "groups_file", "groups_store",
-            "rows_covered", "rows_store", "stored_real"]
+            "rows_covered", "rows_store", "stored_real", "rows_file", "previous",
+            "rows_previous", "tiers_missing"]
     out = pd.DataFrame(rows, columns=cols)
     return out.sort_values("period_start").drop(columns="period_start").reset_index(drop=True)
 
@@ -190,6 +223,15 @@ def cut_message(cov: pd.DataFrame, source: str) -> str | None:
                 f"{r.groups_store:,}). A file cut short looks like this, so it was refused and "
                 f"nothing was changed. To replace only part of a quarter on purpose, ingest it "
                 f"with --allow-partial."
+            )
+        if not r.rows_store and r.rows_previous and (
+                r.tiers_missing or r.rows_file < NEW_CUT_SHARE * r.rows_previous):
+            return (
+                f"{source}: {r.period} is new to the store, and the file has {r.rows_file:,} "
+                f"area and group rows for it against {r.rows_previous:,} for {r.previous}"
+                + (f", and no {r.tiers_missing} rows at all" if r.tiers_missing else "")
+                + ". A file cut short looks like this, so it was refused and nothing was "
+                "changed. To load it anyway, ingest it with --allow-partial."
             )
     return None
 

@@ -256,7 +256,8 @@ st.text("\n".join(report.lines()))
 def show_coverage() -> None:
     st.caption("What the file covers against what the store holds, per period: areas, "
                "population groups, and area-and-group rows.")
-    render.dataframe(pv.coverage.drop(columns="stored_real").rename(columns={
+    render.dataframe(pv.coverage[["period", "areas_file", "areas_store", "groups_file",
+                                  "groups_store", "rows_covered", "rows_store"]].rename(columns={
         "period": "Period", "areas_file": "Areas in file", "areas_store": "Areas stored",
         "groups_file": "Groups in file", "groups_store": "Groups stored",
         "rows_covered": "Stored rows covered", "rows_store": "Rows stored"}),

@@ -327,6 +327,37 @@ def test_a_cut_file_is_refused_and_changes_nothing(loaded, tmp_path, small_csv):
     assert report.unchanged == 4
 
 
+def test_a_new_quarter_cut_short_is_refused_against_the_quarter_before(loaded, tmp_path):
+    """A file cut at a line break is refused for a quarter the store already holds (above),
+    but a new quarter, the usual upload, went in with no sub-ICB rows and a third of its ICB
+    rows (robustness review, 2026-11-28). It is now compared with the quarter before."""
+    q4 = ("2026-01-01", "2026-03-31")
+    whole = small_quarter(*q4)
+    cut = tmp_path / "q4_cut.csv"
+    cut.write_bytes(quarterly_csv([r for r in whole if r[8] != "SubICB"]))
+    before = digest(loaded.path)
+    with pytest.raises(InputError) as exc:
+        ingest([cut], loaded)
+    msg = str(exc.value)
+    assert "2025/26 Q4 is new to the store" in msg and "for 2025/26 Q3" in msg, msg
+    assert "no SubICB rows at all" in msg and "--allow-partial" in msg
+    assert digest(loaded.path) == before
+    half = tmp_path / "q4_half.csv"
+    half.write_bytes(quarterly_csv(whole[: len(whole) // 3 // 6 * 6]))
+    with pytest.raises(InputError, match="is new to the store"):
+        ingest([half], loaded)
+    # The whole quarter goes in, and so does the cut one when asked to.
+    full = tmp_path / "q4.csv"
+    full.write_bytes(quarterly_csv(whole))
+    _, report = ingest([full], loaded)
+    assert report.periods_added == ["2025/26 Q4"]
+    q1 = tmp_path / "q1_cut.csv"
+    q1.write_bytes(quarterly_csv([r for r in small_quarter("2026-04-01", "2026-06-30")
+                                  if r[8] != "SubICB"]))
+    _, report = ingest([q1], loaded, partial=True)
+    assert report.periods_added == ["2026/27 Q1"]
+
+
 def test_coverage_per_quarter(loaded, small_csv):
     stored = loaded.load()
     incoming = read_file(small_csv, today=TODAY).frame
