@@ -214,7 +214,8 @@ def gap_trend_sentence(trend: trend_tests.GapTrend, group_a: str = "BAME",
     return (f"{arrow} Gap between {group_a} and {group_b} over the last "
             f"{trend_tests.TREND_POINTS} {unit}: {trend.verdict} "
             f"({trend.slope * 100:+.2f} points a period; weighted least-squares trend of the "
-            f"gap, z = {trend.z:.1f}, significant beyond 3.09, the 99.8% level).")
+            f"gap, z = {trend.z:.1f}; a trend counts as real only where z is beyond ±3.09, the "
+            "99.8% level).")
 
 
 

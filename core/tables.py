@@ -358,7 +358,10 @@ def describe_compare(table: pd.DataFrame, england: pd.Series | None, period: str
     if measure == "recovery":
         target = objects(table["vs_target"])[have]
         meets, below = int((target == "meets the target").sum()), int((target == "below the target").sum())
-        text += f" {meets} meet the 50% target with confidence and {below} are below it."
+        unsure = len(have) - meets - below
+        text += (f" Against the 50% target: {meets} meet it with confidence, {below} are "
+                 f"below it with confidence" + (f", and for {unsure} the interval spans 50%"
+                                                if unsure else "") + ".")
     if highlight:
         text += " " + _highlighted(table, highlight, highlight_name, rate, ranked, where, measure)
     missing = verdicts.no_rate_words(table)

@@ -212,17 +212,23 @@ def headline(h: dict) -> None:
     if not h:
         return
     c1, c2, c3 = st.columns(3)
-    c1.metric(f"{h['label']}, {h['period']}", h["value"], help=h["interval"])
+    # The change sits under the value it changed to ("+0.1 points on 2023/24"): under the
+    # earlier figure it read as that year's own rise (review, 2026-11-28).
+    change_help = h.get("change_help") or ("The change on the same period a year before, in "
+                                           "percentage points.")
+    c1.metric(f"{h['label']}, {h['period']}", h["value"],
+              delta=(f"{h['delta']} on {h['earlier_period']}" if h.get("delta") else None),
+              # Coloured only when the change is significant (core.headlines.change).
+              delta_color=h.get("delta_color", "normal"),
+              help=f"{h['interval']}\n\n{change_help}" if h["interval"] else change_help)
     target = (f"Against the 50% target: **{h['verdict'].lower()}**" if h["verdict"] !=
               "Not applicable" else "Against the 50% target: not applicable (the target is "
               "for the recovery rate)")
     c1.markdown(target, help=TARGET_HELP)
     c2.metric(f"A year earlier ({h['earlier_period']})" if h.get("earlier_period") else
-              "A year earlier", h["change"] or "no data", delta=h["delta"],
-              # Coloured only when the change is significant (core.headlines.change).
-              delta_color=h.get("delta_color", "normal"),
-              help=h.get("change_help") or "The same quarter a year before; the change is in "
-              "percentage points.")
+              "A year earlier", h["change"] or "no data",
+              help="The same period a year before; the change on it is under the figure to "
+              "the left.")
     c2.markdown(f"{h.get('trend_label', 'Recent trend')}: "
                 f"**{h.get('trend') or 'could not be calculated'}**",
                 help=h.get("trend_help"))

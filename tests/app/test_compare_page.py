@@ -235,3 +235,16 @@ def test_counts_are_named_as_on_every_page():
     trends.run()
     trend_columns = list(trends.dataframe[0].value.columns)
     assert "Recovered" in trend_columns and "Finished treatment, at caseness" in trend_columns
+
+
+def test_the_target_sentence_counts_every_icb_once():
+    """"22 meet the 50% target with confidence and 9 are below it" read as 9 below 50%, where
+    about 18 are (review, 2026-11-28): the sentence says "with confidence" of both, and how
+    many have an interval spanning 50%, so the three add up to the ICBs shown."""
+    at = _compare({"period": "year"})
+    text = _descriptions(at)[0]
+    found = re.search(r"Against the 50% target: (\d+) meet it with confidence, (\d+) are below "
+                      r"it with confidence, and for (\d+) the interval spans 50%\.", text)
+    assert found, text
+    shown = int(re.search(r"across (\d+) ICBs", text)[1])
+    assert sum(int(n) for n in found.groups()) == shown

@@ -126,13 +126,15 @@ def test_trend_headline_has_recent_trend_and_tested_change():
     trend, trend_help = _verdict(at, "Trend over the 5 ")
     assert TREND_WORDS.match(trend)
     assert "chi-squared test for trend" in trend_help
-    change = _metric(at, "A year earlier")
-    assert re.fullmatch(r"[+-]\d+\.\d points", change.proto.delta)
-    assert "Newcombe" in change.proto.help
+    # The change sits under the latest figure, naming the period it is on.
+    change, earlier = _metric(at, "Recovery rate"), _metric(at, "A year earlier")
+    since = earlier.label.removeprefix("A year earlier (").removesuffix(")")
+    assert re.fullmatch(r"[+-]\d+\.\d points on " + re.escape(since), change.proto.delta)
+    assert "Newcombe" in change.proto.help and not earlier.proto.delta
     # The delta is the difference of the two figures shown.
-    now = float(_metric(at, "Recovery rate").value.rstrip("%"))
-    then = float(change.value.rstrip("%"))
-    assert change.proto.delta == f"{now - then:+.1f} points"
+    now = float(change.value.rstrip("%"))
+    then = float(earlier.value.rstrip("%"))
+    assert change.proto.delta == f"{now - then:+.1f} points on {since}"
     # Grey unless Newcombe's interval excludes 0 (the help says which).
     significant = ": higher." in change.proto.help or ": lower." in change.proto.help
     grey = change.proto.color == _gray()
@@ -182,7 +184,7 @@ def test_real_england_bme_headline_trend_decreasing():
     assert _metric(at, "A year earlier").label == "A year earlier (2023/24)"
     # the label says the span, so a rise on a year ago beside a five-year fall reads true
     whole = _open("pages/trends.py", {"period": "year"})
-    assert _metric(whole, "A year earlier").delta.startswith("+")
+    assert _metric(whole, "Recovery rate").delta.startswith("+")
     assert _verdict(whole, "Trend over the 5 years 2020/21 to 2024/25")[0] == "↓ decreasing"
     # a redrawn 2026 ICB's series ends in 2021/22: the label says so rather than "last 5"
     redrawn = _open("pages/trends.py", {"period": "year", "view": "ICB", "bnd": "2026",

@@ -110,6 +110,10 @@ def test_real_england_bme_decreasing_white_british_flat_and_gap_widening(years):
     assert gap.verdict == "widening"
     assert "widening" in headlines.gap_trend_sentence(gap) and "least-squares" in \
         headlines.gap_trend_sentence(gap)
+    # The threshold is said as a condition, never as "significant beyond 3.09" beside a
+    # verdict of no change, which read as a claim of significance (review, 2026-11-28).
+    sentence = headlines.gap_trend_sentence(gap)
+    assert "only where z is beyond ±3.09" in sentence and "significant beyond" not in sentence
 
 
 def test_trend_is_not_tested_across_a_gap():
