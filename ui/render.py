@@ -112,9 +112,19 @@ def dataframe(table: pd.DataFrame | pa.Table, blank: str | None = "–",
     place show it ("49.0", not "49", beside "49.3")."""
     config = {**{name: st.column_config.NumberColumn(format="%.1f")
                  for name in one_decimal_percentages(table)},
+              # Counts with a thousands separator ("263,295"), as the texts write them.
+              **{name: st.column_config.NumberColumn(format="localized")
+                 for name in whole_number_columns(table)},
               **(kwargs.pop("column_config", None) or {})}  # the caller's own come first
     st.dataframe(neutral(table), hide_index=True, placeholder=blank,
                  **({"column_config": config} if config else {}), **kwargs)
+
+
+def whole_number_columns(table: pd.DataFrame | pa.Table) -> list[str]:
+    """The integer columns (counts: no table holds a year or a code as a number)."""
+    if isinstance(table, pa.Table):
+        return [f.name for f in table.schema if pa.types.is_integer(f.type)]
+    return [str(c) for c in table.columns if pd.api.types.is_integer_dtype(table[c])]
 
 
 def one_decimal_percentages(table: pd.DataFrame | pa.Table) -> list[str]:

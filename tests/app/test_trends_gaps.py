@@ -261,3 +261,20 @@ def test_icb_gap_marks_the_unpublished_quarter_and_says_why_periods_are_empty():
     assert len(crosses) == 1
     table = at.dataframe[0].value.set_index("Period")
     assert table.loc["2020/21 Q2", "Note"].startswith("not published: NHS England never")
+
+
+@pytest.mark.parametrize("page", [None, "pages/compare.py"])
+def test_counts_in_tables_have_thousands_separators(page):
+    """Tables showed "263295" where the text says "321,061" (review, 2026-11-28): every count
+    column is shown in the reader's locale ("263,295")."""
+    import json
+
+    at = _open({"period": "year", "view": "ICB", "icb": "QHL"}, page)
+    seen = 0
+    for table in at.dataframe:
+        config = json.loads(table.proto.columns or "{}")
+        counts = [c for c in table.value.columns if pd.api.types.is_integer_dtype(table.value[c])]
+        seen += len(counts)
+        for c in counts:
+            assert config[c]["type_config"]["format"] == "localized", (c, config.get(c))
+    assert seen, "no table with counts on the page"
