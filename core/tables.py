@@ -296,14 +296,20 @@ def compare_table(table: pd.DataFrame, measure: str = "recovery",
     codes = objects(table["area_code"]) if "area_code" in table else None
     if highlight is not None and codes is not None and (codes == highlight).any():
         marked = {"Highlighted ICB": np.where(codes == highlight, HIGHLIGHTED, "").astype(object)}
+    figures = _counts_and_rates(table, measure, *model.count_labels(measure))
+    rates = list(figures)[2:5]  # the rate and its interval
+    # The answer first (the rate, the verdicts), then where the ICB is and its counts: at
+    # 1400 px the rate and the verdicts were behind a sideways scroll (review, 2026-11-28).
     return _table({
         **marked,
-        "ICB": for_arrow(table["area"]), "Region": for_arrow(table["region"]),
-        **_counts_and_rates(table, measure, *model.count_labels(measure)),
+        "ICB": for_arrow(table["area"]),
+        **{k: figures[k] for k in rates},
         "Compared with England": verdicts._text(objects(table["vs_england"])),
         "Against the 50% target": (verdicts._text(objects(table["vs_target"]))
                                    if measure == "recovery"
                                    else np.full(n_rows(table), "n/a", dtype=object)),
+        "Region": for_arrow(table["region"]),
+        **{k: v for k, v in figures.items() if k not in rates},
         **verdicts.compare_columns(table),  # issue 11: both verdicts, trend, rounding
         **_provenance(table),
         **_approximate(table),

@@ -248,3 +248,13 @@ def test_the_target_sentence_counts_every_icb_once():
     assert found, text
     shown = int(re.search(r"across (\d+) ICBs", text)[1])
     assert sum(int(n) for n in found.groups()) == shown
+
+
+def test_the_table_puts_the_rate_and_verdicts_before_the_region_and_counts():
+    """At 1400 px the rate and both verdicts were behind a sideways scroll, after the region
+    and the counts (review, 2026-11-28): they now follow the ICB's name."""
+    table = _compare({"period": "year"}).dataframe[0].value
+    columns = [c for c in table.columns if c != "Highlighted ICB"]
+    assert columns[:6] == ["ICB", "Recovery rate (%)", "95% CI low (%)", "95% CI high (%)",
+                           "Compared with England", "Against the 50% target"], columns
+    assert columns.index("Region") > columns.index("Against the 50% target")
