@@ -29,7 +29,7 @@ unadjusted = bool(sel.unadjusted)
 group_label = model.group_label(sel.population)
 measure_label = model.MEASURES[sel.measure]["label"]
 view = data.compare_view(source.path, source.mtime, period, sel.population, sel.measure,
-                         False if unadjusted else None, highlight=sel.icb, sort=sort,
+                         False if unadjusted else None, highlight=sel.highlight, sort=sort,
                          region=region or None, boundaries=sel.geography)
 
 

@@ -20,7 +20,7 @@ colour_by = colour.radio("Colour by", list(COLOURS), format_func=COLOURS.get, ho
                          "with England (as on Compare ICBs). Bands are also in the tooltip, "
                          "the table and the markers' shapes.")
 view = data.map_view(source.path, source.mtime, period, sel.population, sel.measure, colour_by,
-                     sel.icb, boundaries=sel.geography)
+                     sel.highlight, boundaries=sel.geography)
 bnd = view.extra["boundaries"]
 st.caption(
     f"{model.MEASURES[sel.measure]['label']} for {model.group_label(sel.population)} in each of "

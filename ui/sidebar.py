@@ -35,7 +35,7 @@ from ui.state import (
 # its own key and copied into a widget key ("w_...") just before the widget is drawn.
 FIELDS = ("view", "icb", "population", "measure", "compare", "areas", "show_ci", "show_england",
           "rolling", "period", "at", "unadjusted", "detailed", "sort", "region", "boundaries",
-          "since", "colour", "chart")
+          "since", "colour", "chart", "icb_chosen")
 CHOSEN = "_period_chosen"
 #: The query string this session wrote (or accepted) last.
 WRITTEN = "_url_written"
@@ -75,9 +75,14 @@ def _bind(name: str, default: object = None) -> str:
 
 
 def _keep(name: str) -> None:
-    st.session_state[name] = st.session_state[f"w_{name}"]
+    ss = st.session_state
+    if name == "icb":  # a picker cleared back to "None": nothing marked, the ICB view's kept
+        ss["icb_chosen"] = ss["w_icb"] is not None
+        if ss["w_icb"] is None:
+            return
+    ss[name] = ss[f"w_{name}"]
     if name == "period":
-        st.session_state[CHOSEN] = True
+        ss[CHOSEN] = True
 
 
 def bound(name: str, default: object = None) -> dict:
@@ -133,6 +138,7 @@ def pick_from_map(key: str, boundaries: str) -> None:
     code = map_chart.picked_icb(st.session_state.get(key), boundaries)
     if code is not None:
         st.session_state["icb"] = code
+        st.session_state["icb_chosen"] = True
 
 
 def render(ex: explore.Explorer, page: str = "trends") -> Selection:
@@ -191,17 +197,24 @@ def render(ex: explore.Explorer, page: str = "trends") -> Selection:
                      "The default is the boundaries of the latest period.")
         if icb_view and icbs:
             highlight = "view" not in shown  # Compare and the map mark the chosen ICB
+            # Until an ICB is chosen, Compare and the map mark none and the picker says so.
+            none = highlight and not (ss["icb_chosen"] or ss["view"] == "ICB")
+            key = _bind("icb")
+            if none:
+                st.session_state[key] = None
             st.selectbox(
                 "Highlighted ICB" if highlight else "Integrated Care Board", icbs,
-                key=_bind("icb"), on_change=_keep, args=("icb",),
+                key=key, on_change=_keep, args=("icb",),
                 format_func=lambda c: _icb_label(labels.get(c) or c, c),
+                placeholder="No ICB marked: choose one",
                 help="Type a name or an ICB code to search. Each ICB is shown with its NHS "
                 "region and code." + (" It is marked on the charts and named in the table."
                                       if highlight else ""),
             )
             # The box is one line and cuts a long name ("Bedfordshire, Luton and Milton K"):
             # the chosen ICB in full, on as many lines as it needs, just below it.
-            st.caption(md(_icb_label(labels.get(ss["icb"]) or ss["icb"], ss["icb"])))
+            if not none:
+                st.caption(md(_icb_label(labels.get(ss["icb"]) or ss["icb"], ss["icb"])))
         if "population" in shown:
             st.selectbox(
                 "Population", list(model.POPULATIONS), key=_bind("population"),

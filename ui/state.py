@@ -68,10 +68,19 @@ class Selection:
     chart: str = "ranked"
     #: Trend charts start at this period (None: the first one).
     since: str | None = None
+    #: Whether a person chose ``icb`` (in the picker, on the map, or by a link naming it);
+    #: until then ``icb`` is only the ICB view's default, which Compare and the map do not
+    #: mark: a highlight nobody chose read as the tool singling an ICB out (review).
+    icb_chosen: bool = False
     #: The ICB geography every view is drawn in: ``boundaries``, else the store's default.
     #: Views are cached on it, so the default and the same choice made explicit (switching
     #: away and back) share one view. Not in the URL (``boundaries`` is).
     geography: str | None = None
+
+    @property
+    def highlight(self) -> str | None:
+        """The ICB Compare and the map mark: one chosen, or the one the ICB view shows."""
+        return self.icb if self.icb_chosen or self.view == "ICB" else None
 
     @property
     def rolling_on(self) -> bool:
@@ -83,8 +92,8 @@ class Selection:
              "measure": self.measure, "ci": "1" if self.show_ci else "0"}
         if self.rolling_on:
             p["roll"] = "1"
-        if self.icb:  # the ICB view's area, and the ICB Compare and the map highlight
-            p["icb"] = self.icb
+        if self.highlight:  # the ICB view's area, and the ICB Compare and the map mark
+            p["icb"] = self.highlight
         if self.view == "ICB":
             if self.areas:
                 p["areas"] = ",".join(self.areas)
@@ -158,6 +167,7 @@ def from_params(params: Mapping[str, str], ex: explore.Explorer) -> Selection:
     if get("view") in VIEWS:
         s.view = get("view")
     s.icb = get("icb") if get("icb") in icbs else ex.default_icb
+    s.icb_chosen = get("icb") in icbs
     if get("pop") in model.POPULATIONS:
         s.population = get("pop")
     if get("measure") in model.MEASURES:

@@ -56,7 +56,10 @@ def all_text(at: AppTest) -> str:
     for kind in ("selectbox", "multiselect", "radio"):
         for w in at.get(kind):
             parts.append(str(w.label))
-            parts.append(str(getattr(w, "value", "")))
+            value = getattr(w, "value", "")
+            # A selectbox with nothing chosen shows its placeholder, not "None".
+            parts.append(str(w.proto.placeholder if value is None and kind == "selectbox"
+                             else value))
     return "\n".join(parts)
 
 

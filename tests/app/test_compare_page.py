@@ -258,3 +258,27 @@ def test_the_table_puts_the_rate_and_verdicts_before_the_region_and_counts():
     assert columns[:6] == ["ICB", "Recovery rate (%)", "95% CI low (%)", "95% CI high (%)",
                            "Compared with England", "Against the 50% target"], columns
     assert columns.index("Region") > columns.index("Against the 50% target")
+
+
+def test_no_icb_is_marked_until_one_is_chosen():
+    """The picker's first ICB was ringed on Compare and the map, and named "the highlighted
+    ICB, 31st highest of 42", before anyone chose it: a journalist read it as the tool singling
+    that ICB out (review, 2026-11-28). Nothing is marked until an ICB is chosen in the picker,
+    on the map, by a link naming it, or by viewing it on the ICB view."""
+    at = _compare({"period": "year"})
+    picker = at.sidebar.selectbox(key="w_icb")
+    assert picker.value is None and picker.proto.placeholder == "No ICB marked: choose one"
+    ranked = next(f for s, f in chart_specs(at) if "references" in f)
+    assert ranked["chosen"].empty and not ranked["areas"]["highlight"].any()
+    assert "highlighted ICB" not in _descriptions(at)[0]
+    assert "Highlighted ICB" not in at.dataframe[0].value.columns
+    assert "icb" not in at.query_params
+    # A link naming an ICB marks it; so does the ICB view's ICB, chosen or not.
+    assert "The highlighted ICB, " + QHL in _descriptions(_compare({"period": "year",
+                                                                    "icb": "QHL"}))[0]
+    viewed = app({"period": "year", "view": "ICB"})
+    viewed.run()
+    shown = viewed.session_state["icb"]
+    viewed.switch_page(PAGE).run()
+    assert viewed.sidebar.selectbox(key="w_icb").value == shown
+    assert "The highlighted ICB, " in _descriptions(viewed)[0]

@@ -192,6 +192,7 @@ def test_a_click_handler_chooses_the_icb():
 def test_a_chosen_icb_is_outlined_and_used_by_the_other_pages():
     at = map_page({"bnd": "2026"})
     at.session_state["icb"] = "QF7"  # what the click handler sets
+    at.session_state["icb_chosen"] = True
     at.run()
     assert at.sidebar.selectbox(key="w_icb").value == "QF7"
     _, frames = the_map(at)

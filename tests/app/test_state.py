@@ -9,7 +9,8 @@ EX = explore.Explorer(Store().load())
 
 def test_round_trip():
     s = Selection(view="ICB", icb="QOQ", population="Mixed", measure="reliable_recovery",
-                  areas=["QF7", "Y56"], show_ci=False, show_england=False)
+                  areas=["QF7", "Y56"], show_ci=False, show_england=False,
+                  icb_chosen=True)  # a link naming an ICB chooses it
     assert from_params(s.to_params(), EX) == s
 
 
