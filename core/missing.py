@@ -23,7 +23,9 @@ REDRAWN = "area redrawn"  # an ICB the chosen boundaries redrew, its rows not su
 COUNT_SUPPRESSED = "a count suppressed (rate from its range)"
 NO_PUBLISHED_RATE = "no published percentage (rate from the counts)"
 #: A gap's group whose rate is known only as a range (a count suppressed, the others given).
-RANGE_ONLY = "a count suppressed, rate only a range"
+#: A gap whose group's rate is known only as a range: it has a value, from the range's
+#: midpoint, with an interval covering both ends.
+FROM_RANGE = "rate from a range"
 
 #: Each reason in a sentence: what a reader needs to know about the blank.
 MEANING = {
@@ -34,9 +36,9 @@ MEANING = {
     NO_WINDOW: "the four quarters to this one are not all published",
     REDRAWN: "this ICB's area changed on 1 April 2026 and the rows published for this period "
              "cannot be summed into it exactly",
-    RANGE_ONLY: "NHS England published * instead of a count under 5, so this group's rate is "
-                "known only as a range (Recovery over time shows it) and the gap's interval "
-                "needs exact counts",
+    FROM_RANGE: "NHS England published * instead of 'not at caseness' (0 to 4), so this "
+                "group's rate is known only as a range: the gap uses its midpoint, with an "
+                "interval widened to cover both ends of the range",
 }
 
 

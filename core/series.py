@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from core import boundaries as icb_boundaries
-from core import missing, model, stats
+from core import missing, model, rounding, stats
 from core.catalogue import SeriesKey
 from core.columns import NO_ROWS
 from core.names import pretty_name
@@ -211,25 +211,37 @@ class Series:
         grid, _ = self._grid(keys, measure, domain, False, kind)
         # One block of quarters per key, over the same quarters: a over b row by row.
         a, b = slice(0, len(domain)), slice(len(domain), None)
-        num, den = grid["numerator"], grid["denominator"]
-        d, lo, hi = (np.asarray(v) * 100
-                     for v in stats.newcombe_difference(num[a], den[a], num[b], den[b]))
+        rate, low, high = (np.array(grid[c], dtype=float)
+                           for c in ("rate", "ci95_low", "ci95_high"))
+        # A rate known only as a range ('not at caseness' suppressed): its midpoint and an
+        # interval covering both ends, as Recovery over time shows it (core.rounding), so the
+        # gap has a value there too, its interval widened by the range (review, 2026-11-28).
+        assessed = rounding.assess_columns(
+            grid["finished"], grid["not_at_caseness"],
+            grid[model.MEASURES[measure]["numerator"]], level)
+        ranged = assessed["status"] == rounding.STATUS_RANGE
+        rate[ranged], low[ranged], high[ranged] = (assessed[c][ranged]
+                                                   for c in ("rate", "ci_low", "ci_high"))
+        d, lo, hi = (np.asarray(v) * 100 for v in stats.difference_from_intervals(
+            rate[a] / 100, low[a] / 100, high[a] / 100,
+            rate[b] / 100, low[b] / 100, high[b] / 100))
         significant = np.where(np.isnan(d), "no data", np.where(
             (hi < 0) | (lo > 0), "significant at 95%", "not significant"))
-        status = missing.missing_status(domain, np.isnan(grid["rate"]), grid["suppressed"],
-                                grid["stored"], 2)
-        # A group with its numerator but a suppressed count below it (a summed ethnic group's,
-        # or 'not at caseness') has a rate only as a range: the trend shows it, the gap cannot.
-        range_only = (status == missing.SUPPRESSED) & ~np.isnan(num)
-        status = np.where(range_only, missing.RANGE_ONLY, status).astype(object)
+        status = missing.missing_status(domain, np.isnan(rate), grid["suppressed"],
+                                        grid["stored"], 2)
         names = (model.group_label(group_a), model.group_label(group_b))
+        note = missing.gap_notes(status[a], status[b], np.isnan(d), names)
+        for i in np.flatnonzero(~np.isnan(d) & (ranged[a] | ranged[b])):
+            note[i] = "; ".join(f"{name}: {missing.FROM_RANGE}"
+                                for name, r in zip(names, (ranged[a][i], ranged[b][i]),
+                                                   strict=True) if r)
         return {
             "period": np.asarray(domain, dtype=object),
-            "rate_a": grid["rate"][a], "rate_b": grid["rate"][b],
+            "rate_a": rate[a], "rate_b": rate[b],
             "gap": d, "gap_low": lo, "gap_high": hi, "significant": significant,
             "group_a": np.full(len(domain), names[0], dtype=object),
             "group_b": np.full(len(domain), names[1], dtype=object),
-            "note": missing.gap_notes(status[a], status[b], np.isnan(d), names),
+            "note": note,
             "synthetic": grid["synthetic"][a] | grid["synthetic"][b],
             "derived": grid["derived"][a] | grid["derived"][b],
             "geo_approximate": ((grid["approximate"][a] | grid["approximate"][b])

@@ -165,11 +165,19 @@ def newcombe_difference(o1, n1, o2, n2, confidence: float = 0.95):
     p1, p2 = proportion(o1, n1), proportion(o2, n2)
     l1, u1 = wilson_interval(o1, n1, confidence)
     l2, u2 = wilson_interval(o2, n2, confidence)
-    p1, p2, l1, u1, l2, u2 = (np.asarray(_arr(v)) for v in (p1, p2, l1, u1, l2, u2))
-    d = p1 - p2
-    lower = d - np.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2)
-    upper = d + np.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2)
+    d, lower, upper = difference_from_intervals(p1, l1, u1, p2, l2, u2)
     return _like(o1, d), _like(o1, lower), _like(o1, upper)
+
+
+def difference_from_intervals(p1, l1, u1, p2, l2, u2):
+    """Newcombe's combination of two proportions' intervals into one for ``p1 − p2`` (his
+    method 10 with Wilson intervals; ``newcombe_difference``). Given wider intervals, such as
+    a rate known only as a range whose interval covers both ends (``core.rounding``), it gives
+    a difference whose interval is widened to match."""
+    p1, l1, u1, p2, l2, u2 = (np.asarray(_arr(v), dtype=float) for v in (p1, l1, u1, p2, l2, u2))
+    d = p1 - p2
+    return (d, d - np.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2),
+            d + np.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2))
 
 
 # --------------------------------------------------------------------------------------------

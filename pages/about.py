@@ -121,6 +121,9 @@ We follow the methods of OHID's Fingertips tools and the `PHEindicatormethods` R
 - **Funnel plots**: control limits at 95% and 99.8% around England's rate, by denominator.
 - **Gap between two groups** (BAME and White British): a 95% interval for the difference of two
   proportions by Newcombe's hybrid score method; the gap is significant if it excludes 0.
+  Where a group's rate is known only as a range ("not at caseness" suppressed), the gap uses
+  the range's midpoint and Newcombe's combination of the two groups' intervals, the range's
+  covering both its ends, so the gap's interval covers the gap at either end of the range.
 """
 )
 

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core import charts, explore, export, model, tables, verdicts
+from core import charts, explore, export, model, stats, tables, verdicts
 from core.readers import read_file
 from core.store import Store
 from tests.conftest import area_rows, quarterly_csv
@@ -171,24 +171,34 @@ def test_chart_tooltips_say_a_point_is_derived(bundled):
     assert trend_points["2017/18"] is True and trend_points["2024/25"] is False
 
 
-def test_a_summed_bame_rate_known_only_as_a_range_says_so_on_the_gap(bundled):
-    """Birmingham and Solihull's BAME for 2017/18 is summed from ethnic groups, one of whose
-    counts below the numerator NHS England suppressed: the trend shows its rate from the
-    range, and the gap (which needs exact counts for Newcombe's interval) says that, not a
-    bare "suppressed" (read in review as false beside a BAME rate in the thousands)."""
+def test_a_bame_rate_known_only_as_a_range_gives_a_gap_covering_the_range(bundled):
+    """Birmingham and Solihull's BAME for 2017/18 is summed from ethnic groups, with 'not at
+    caseness' suppressed (0 to 4): Recovery over time shows its rate from the range, and the
+    gap was blank on Ethnic inequalities (review, 2026-11-28: one figure, two answers). The
+    gap now uses the same rate, with an interval covering the gaps at both ends of the range
+    (Newcombe's combination of the rate's covering interval with White British's)."""
     ex = explore.Explorer(model.compact(bundled)).in_boundaries("2022")
     gap = ex.gap_columns("ICB", "QHL", "recovery", kind="year")
     first = list(gap["period"]).index("2017/18")
-    assert np.isnan(gap["gap"][first])
+    assert not np.isnan(gap["gap"][first])
     note = gap["note"][first]
-    assert note == "Black, Asian and minority ethnic (BAME): a count suppressed, rate only a range"
-    explained = tables.missing.explain([note])[0]
-    assert "known only as a range (Recovery over time shows it)" in explained
-    # The trend as its page shows it (with rounding's columns): a rate, from the range.
-    columns = ex.trend_columns([explore.SeriesKey("ICB", "QHL", "BME")], "recovery",
-                               kind="year")
+    assert note == "Black, Asian and minority ethnic (BAME): rate from a range"
+    assert "widened to cover both ends" in tables.missing.explain([note])[0]
+    # The same BAME rate as the trend shows (with rounding's columns).
+    keys = [explore.SeriesKey("ICB", "QHL", "BME"), explore.SeriesKey("ICB", "QHL",
+                                                                      "White British")]
+    columns = ex.trend_columns(keys, "recovery", kind="year")
     columns.update(verdicts.rounded_columns(columns, "recovery"))
     at = list(columns["period"]).index("2017/18")
-    assert not np.isnan(columns["rate"][at]) and columns["suppressed"][at]
-    # Where the gap has a value its note is empty.
-    assert all(n == "" for n, d in zip(gap["note"], gap["gap"], strict=True) if not np.isnan(d))
+    assert columns["suppressed"][at] and np.isnan(columns["not_at_caseness"][at])
+    assert gap["rate_a"][first] == pytest.approx(columns["rate"][at])
+    # The interval covers the gap whatever 'not at caseness' was (0 to 4).
+    wb = at + len(gap["period"])
+    f, o = columns["finished"][at], columns["recovered"][at]
+    for nac in range(5):
+        d, _, _ = stats.newcombe_difference(o, f - nac, columns["recovered"][wb],
+                                            columns["finished"][wb] - columns["not_at_caseness"][wb])
+        assert gap["gap_low"][first] <= float(d) * 100 <= gap["gap_high"][first], nac
+    # Where no group's rate is a range, the gap is Newcombe's from the counts, note empty.
+    later = list(gap["period"]).index("2024/25")
+    assert gap["note"][later] == ""
