@@ -266,3 +266,18 @@ def test_the_first_page_prepares_both_geographies_in_the_background():
     made = ui_data._shared_explorer(source.path, source.mtime).__dict__["_by_boundaries"]
     assert set(made) == {"2022", "2026"}
     assert "_slices" in made["2026"].__dict__
+
+
+def test_many_unknown_codes_are_one_warning_with_the_list(shared_store):  # noqa: F811
+    """A file with a new geography's codes gave one warning box per code (123 for the sample's
+    sub-ICB locations, in review): many are one warning, the codes listed under it."""
+    rows = small_quarter("2026-07-01", "2026-09-30")
+    for i in range(5):
+        rows += area_rows("2026-07-01", "2026-09-30", level="SubICB", code=f"ZZ{i}",
+                          name=f"NOWHERE {i}")
+    at = upload_page()
+    upload(at, "q.csv", quarterly_csv(rows), "text/csv")
+    unknown = [w.value for w in at.warning if "not in the reference tables" in w.value]
+    assert len(unknown) == 1 and "5 area codes are not in the reference tables" in unknown[0]
+    listed = "\n".join(t.value for t in at.text)
+    assert all(f"SubICB code ZZ{i} (NOWHERE {i})" in listed for i in range(5)), listed
