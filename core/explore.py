@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import functools
 import threading
-from collections import Counter
 from collections.abc import Callable
 
 import numpy as np
@@ -48,12 +47,6 @@ from core.tables import (  # noqa: F401
     sentence,
     trend_table,
 )
-
-#: What each breakdown is called where a group label needs it.
-BREAKDOWN_NAMES = {"Total": "whole population", "BME Group": "BAME and White British split",
-                   "Ethnic Group": "broad ethnic groups",
-                   "Ethnic Group (detailed)": "detailed ethnic groups"}
-
 
 #: Levels an ICB series in chosen boundaries is built from (``core.boundaries``): in an
 #: Explorer for one geography their rows are replaced by that geography's ICB rows.
@@ -259,29 +252,33 @@ class Explorer(Catalogue, Comparisons, Series):
     def _group_positions(self, level: str, area_code: str, period: str, detailed: bool
                          ) -> tuple[np.ndarray, list[str]]:
         """Row positions of an area's groups in one period, in the order shown, and their
-        labels: Total, then BME and White British, then each broad group followed by its
-        detailed ones. A few dozen rows: ordering them in Python is cheaper than pandas'
-        multi-key sort."""
+        labels: Total; then the BAME/White British split (BAME, White British, then its Not
+        stated); then the broad ethnic groups, each followed by its detailed ones (Not stated
+        last). Within a classification the groups follow ``model.POPULATIONS`` (the order
+        every other page offers them), then any other group by name. A label need not be
+        unique: "Not stated/Not known/Invalid" is in two classifications, which the
+        ``classification`` column tells apart. A few dozen rows: ordering them in Python is
+        cheaper than pandas' multi-key sort."""
         where = self._area_rows.get((level, area_code, period), NO_ROWS)
         breakdown, group, parent = (
             [v if isinstance(v, str) else None for v in self._arrays[c][where].tolist()]
             for c in ("breakdown", "group", "group_parent"))
-        order = {"Total": 0, "BME Group": 1, "Ethnic Group": 2}
+        block = {"Total": 0, "BME Group": 1, "Ethnic Group": 2}
         if detailed:
-            order["Ethnic Group (detailed)"] = 2
+            block["Ethnic Group (detailed)"] = 2
         detail = [b == "Ethnic Group (detailed)" for b in breakdown]
+        known = {code: i for i, code in enumerate(model.POPULATIONS)}
 
         def key(i: int) -> tuple:
-            return (order[breakdown[i]], parent[i] is None, parent[i] or "", detail[i], group[i])
+            # A detailed group sorts under its broad group (its parent); one without a
+            # parent after every broad group with its detailed ones.
+            head = parent[i] if detail[i] else group[i]
+            return (block[breakdown[i]], head == model.NOT_STATED, head is None,
+                    known.get(head, len(known)), head or "", detail[i], group[i])
 
-        picked = sorted((i for i, b in enumerate(breakdown) if b in order), key=key)
+        picked = sorted((i for i, b in enumerate(breakdown) if b in block), key=key)
         labels = [(f"{parent[i]}: {group[i]}" if parent[i] else group[i]) if detail[i]
                   else model.group_label(group[i]) for i in picked]
-        # One label per (breakdown, group): a label two breakdowns share ("Not stated/Not
-        # known/Invalid" is in both BME Group and Ethnic Group) says which one it is.
-        twice = {lb for lb, n in Counter(labels).items() if n > 1}
-        labels = [f"{lb} ({BREAKDOWN_NAMES[breakdown[i]]})" if lb in twice else lb
-                  for lb, i in zip(labels, picked, strict=True)]
         return where[np.asarray(picked, dtype=int)], labels
 
     def groups(self, level: str, area_code: str, period: str, measure: str = "recovery",
@@ -306,7 +303,7 @@ class Explorer(Catalogue, Comparisons, Series):
         den = columns["finished"] - columns["not_at_caseness"]
         rates = stats.rate_columns(columns[spec["numerator"]], den)
         no_rate = np.isnan(np.asarray(rates["rate"], dtype=float))
-        return {
+        out = {
             **columns,
             **rates,
             "note": np.where(no_rate, np.where(columns["suppressed"], missing.SUPPRESSED,
@@ -315,7 +312,10 @@ class Explorer(Catalogue, Comparisons, Series):
             "published_rate": columns[spec["published"]],
             "small_numbers": den < stats.SMALL_DENOMINATOR,
             "group_label": np.asarray(labels, dtype=object),
+            "classification": np.asarray([model.CLASSIFICATIONS[b] for b in
+                                          columns["breakdown"].tolist()], dtype=object),
         }
+        return out
 
     def group_rows(self, level: str, area_code: str, period: str, measure: str = "recovery",
                    detailed: bool = False) -> pd.DataFrame:

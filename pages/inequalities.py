@@ -45,7 +45,9 @@ render.chart_block(
                                    detailed, boundaries=sel.geography),
     description=groups.description,
     name=f"groups {name} {period}{' detailed' if detailed else ''}",
-    note="Broad groups: 'White' includes White British, Irish and other White backgrounds; "
+    note="The BAME/White British split and the broad ethnic groups are two ways of dividing "
+    "the same people, so each has its own block (and its own 'Not stated'). Broad groups: "
+    "'White' includes White British, Irish and other White backgrounds; "
     "'Other Ethnic Groups' includes Chinese and any other group. Where a file gives only "
     "detailed groups, broad ones are summed from them.",
 )

@@ -281,23 +281,32 @@ def test_synthetic_flag_follows_each_row(frame):
     assert set(explore.groups_table(groups).column("Data").to_pylist()) == {"published"}
 
 
-def test_one_label_per_breakdown_and_group(ex, frame):
-    """Real 2024/25 rows: "Not stated/Not known/Invalid" is in the BME Group and the Ethnic
-    Group breakdowns; each keeps its own label, so no two rows of a chart share one."""
+def test_each_classification_in_its_own_block_with_not_stated_last(ex):
+    """Real 2024/25 rows: the BAME/White British split and the broad ethnic groups are two
+    classifications of the same people, and "Not stated/Not known/Invalid" is in both. Each
+    row says which classification it is from; each classification is one block (the whole
+    population, then BAME, White British, then the broad groups in the order every page
+    offers them), its Not stated last; detailed groups follow their broad group."""
     for level, code in (("England", "ENG"), ("ICB", "QWO"), ("Region", "Y56")):
         for detailed in (False, True):
             g = ex.groups(level, code, "2024/25", detailed=detailed)
-            assert g["group_label"].is_unique, (code, detailed)
-            pairs = g[["breakdown", "group"]].drop_duplicates()
-            assert len(pairs) == len(g)
-            not_stated = g[g["group"].str.startswith("Not stated")]
-            assert len(not_stated) == 2
-            assert set(not_stated["group_label"]) == {
-                "Not stated/Not known/Invalid (BAME and White British split)",
-                "Not stated/Not known/Invalid (broad ethnic groups)"}
-    # Labels without a clash stay as they were.
-    g = ex.groups("England", "ENG", "2024/25")
-    assert "White British" in set(g["group_label"]) and "Mixed" in set(g["group_label"])
+            pairs = g[["classification", "group_label"]]
+            assert not pairs.duplicated().any(), (code, detailed)
+            broad = g[g["classification"] != "Detailed ethnic groups"]
+            assert broad["group_label"].tolist() == [
+                "Whole population", "Black, Asian and minority ethnic (BAME)",
+                "White British", "Not stated/Not known/Invalid", "Asian or Asian British",
+                "Black or Black British", "Mixed", "Other Ethnic Groups", "White",
+                "Not stated/Not known/Invalid"], (code, detailed)
+            assert broad["classification"].tolist() == (
+                ["Whole population"] + ["BAME and White British"] * 3
+                + ["Broad ethnic groups"] * 6)
+            # Each detailed group right after its broad group (or another of its detailed).
+            heads = g["group_label"].str.split(": ").str[0].tolist()
+            for i, row in enumerate(g.itertuples()):
+                if row.classification == "Detailed ethnic groups":
+                    assert heads[i - 1] == row.group_parent, (code, row.group_label)
+            assert detailed == (g["classification"] == "Detailed ethnic groups").any()
 
 
 def test_a_carriage_return_cannot_start_a_formula_row():
@@ -306,3 +315,22 @@ def test_a_carriage_return_cannot_start_a_formula_row():
     df = pd.DataFrame({"name": ["\r=cmd|' /C calc'!A0", "x\r@SUM(1)"], "count": [1, 2]})
     rows = list(csv.reader(io.StringIO(export.to_csv(df), newline="")))
     assert [r[0] for r in rows] == ["name", "'\r=cmd|' /C calc'!A0", "x\r@SUM(1)"]
+
+
+def test_groups_table_and_text_name_each_rows_classification(ex):
+    """The table's first column and the text alternative say which classification each row
+    is from, as the chart's headings do: the two "Not stated" rows are told apart."""
+    g = ex.groups("England", "ENG", "2024/25", detailed=True)
+    table = tables.groups_table(g).to_pandas()
+    assert list(table.columns[:3]) == ["Classification", "Group", tables.WHY]
+    assert table.groupby("Classification", sort=False).size().to_dict() == {
+        "Whole population": 1, "BAME and White British": 3, "Broad ethnic groups": 6,
+        "Detailed ethnic groups": len(g) - 10}
+    text = tables.describe_groups(g, "England", "2024/25")
+    assert text.startswith("Rates by ethnic group in England, 2024/25. Whole population: 50.5%. "
+                           "BAME and White British: Black, Asian and minority ethnic (BAME) "
+                           "47.7%; White British 51.8%; Not stated/Not known/Invalid 46.3%. "
+                           "Broad ethnic groups and their detailed groups: Asian or Asian "
+                           "British 45.1%; Asian or Asian British: ")
+    assert text.endswith("Not stated/Not known/Invalid 46.3%.")
+    assert tables.describe_groups(g.iloc[0:0], "England", "2024/25").endswith("no data.")
