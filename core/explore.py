@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from core import boundaries as icb_boundaries
-from core import geography, missing, model, stats
+from core import geography, missing, model, stats, verdicts
 from core.catalogue import (  # noqa: F401  (re-exported)
     PERIOD_TYPES,
     Catalogue,
@@ -294,7 +294,13 @@ class Explorer(Catalogue, Comparisons, Series):
     def groups_columns(self, level: str, area_code: str, period: str,
                        measure: str = "recovery", detailed: bool = False
                        ) -> dict[str, np.ndarray]:
-        """``groups``' columns as arrays by name (a view adds rounding's before any frame)."""
+        """``groups``' columns as arrays by name, each rate as the chart draws it.
+
+        Rounding and suppression are applied here (``verdicts.rounded_columns``: the range
+        under rounding, a rate from its range where "not at caseness" was suppressed, none
+        where the rounded counts cannot give one), not by each caller: the chart, its table,
+        its text and its CSV (``group_rows``) then hold the same figures by construction. The
+        CSV once blanked a rate the chart drew from its range."""
         at, labels = self._group_positions(level, area_code, period, detailed)
         spec = model.MEASURES[measure]
         columns = {c: self._arrays[c][at] for c in (
@@ -315,14 +321,33 @@ class Explorer(Catalogue, Comparisons, Series):
             "classification": np.asarray([model.CLASSIFICATIONS[b] for b in
                                           columns["breakdown"].tolist()], dtype=object),
         }
+        if len(at):  # no rows gain no columns
+            out.update(verdicts.rounded_columns(out, measure, level=level))
         return out
+
+    #: The columns ``group_rows`` adds to the stored ones, as every export names them
+    #: (``core.export.EXPORT_COLUMNS``; rounding's status is ``rate_status`` there).
+    GROUP_EXPORT = {"classification": "classification", "numerator": "numerator",
+                    "denominator": "denominator", "rate": "rate", "ci95_low": "ci95_low",
+                    "ci95_high": "ci95_high", "ci998_low": "ci998_low",
+                    "ci998_high": "ci998_high", "rate_low": "rate_low",
+                    "rate_high": "rate_high", "status": "rate_status",
+                    "published_rate": "published_rate", "small_numbers": "small_numbers",
+                    "note": "note"}
 
     def group_rows(self, level: str, area_code: str, period: str, measure: str = "recovery",
                    detailed: bool = False) -> pd.DataFrame:
-        """The stored rows behind ``groups`` (every column, for the CSV download), with the
-        same rates."""
+        """The stored rows behind ``groups`` (every column, for the CSV download), in the
+        chart's order, with exactly the chart's rates and intervals, the range under rounding
+        (``rate_low``, ``rate_high``), rounding's ``rate_status`` and the table's ``note``
+        (why a rate is a range: a count was suppressed; why there is none), the
+        ``classification`` and the ``measure``."""
         at, _ = self._group_positions(level, area_code, period, detailed)
-        rates = self.groups(level, area_code, period, measure, detailed)
-        rates = rates[[c for c in rates.columns if c not in self.frame.columns
-                       and c != "group_label"]]
-        return pd.concat([self.frame.iloc[at].reset_index(drop=True), rates], axis=1)
+        shown = self.groups_columns(level, area_code, period, measure, detailed)
+        added = {name: shown[c] for c, name in self.GROUP_EXPORT.items() if c in shown}
+        if "note" in added:  # a bare reason ("suppressed") spelt out, as the table's Note
+            added["note"] = missing.explain(added["note"])
+        rates = pd.DataFrame({**added, "measure": np.full(len(at), measure, dtype=object)})
+        stored = self.frame.iloc[at].reset_index(drop=True)
+        return pd.concat([stored.drop(columns=[c for c in rates if c in stored]), rates],
+                         axis=1)

@@ -462,9 +462,7 @@ def gap_view(path: str, mtime: float, level: str, code: str, measure: str, name:
 def groups_view(path: str, mtime: float, level: str, code: str, period: str, measure: str,
                 name: str, detailed: bool = False, boundaries: str | None = None) -> View:
     ex = explorer(path, mtime, boundaries)
-    g = ex.groups_columns(level, code, period, measure, detailed)
-    if n_rows(g):  # no rows gain no columns
-        g.update(verdicts.rounded_columns(g, measure, level=level))
+    g = ex.groups_columns(level, code, period, measure, detailed)  # rounding's rates too
     spec = charts.groups_spec(
         g, title=f"{model.MEASURES[measure]['label']} by ethnic group, {name}, {period}",
         synthetic=ex.synthetic, measure=measure, frames=True)
@@ -475,8 +473,9 @@ def groups_view(path: str, mtime: float, level: str, code: str, period: str, mea
 
 def groups_export(path: str, mtime: float, level: str, code: str, period: str, measure: str,
                   detailed: bool = False, boundaries: str | None = None) -> pd.DataFrame:
-    """Every stored column of the rows behind the groups chart, for its CSV download (built
-    when the button is pressed: the chart itself needs far fewer columns)."""
+    """Every stored column of the rows behind the groups chart, with the chart's own rates,
+    ranges and notes (``Explorer.group_rows``), for its CSV download (built when the button is
+    pressed: the chart itself needs far fewer columns)."""
     rows = explorer(path, mtime, boundaries).group_rows(level, code, period, measure, detailed)
     return provenance.with_credit(rows)
 
