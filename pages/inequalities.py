@@ -10,13 +10,15 @@ source, ex, sel = ctx.source, ctx.explorer, ctx.sel
 
 level, code, name = sel.area(ex)
 st.subheader(render.md(name), anchor=False)
+view = data.gap_view(source.path, source.mtime, level, code, sel.measure, name, sel.period,
+                     boundaries=sel.geography)
+# The answer first: the latest gap, its interval, the verdict and whether it is widening.
+render.gap_answer(view.extra["headline"])
 st.caption(
     model.BAME_DEFINITION + " BAME and White British are separate groups, so their gap is "
     "tested directly, with a 95% confidence interval for the difference (Newcombe's method), "
     "rather than by comparing each with England."
 )
-view = data.gap_view(source.path, source.mtime, level, code, sel.measure, name, sel.period,
-                     boundaries=sel.geography)
 render.chart_block(
     view.spec,
     table=view.table,

@@ -444,7 +444,10 @@ def gap_summary(path: str, mtime: float, level: str, code: str, measure: str,
 def gap_view(path: str, mtime: float, level: str, code: str, measure: str, name: str,
              kind: str = "quarter", boundaries: str | None = None) -> View:
     """``extra['trend']``: whether the gap is widening over the last five periods (weighted
-    least squares on the gap, ``trend_tests.gap_trend``), in words."""
+    least squares on the gap, ``trend_tests.gap_trend``), in words. ``extra['headline']``: the
+    gap in the area's latest period, its interval, verdict and whether it is widening
+    (``headlines.gap_headline``, as the trends page's headline states it), for the answer
+    the page gives first; empty without periods."""
     ex = explorer(path, mtime, boundaries)
     g, widening = gap_summary(path, mtime, level, code, measure, kind, boundaries)
     spec = charts.gap_spec(g, domain=ex.domain(kind), title=f"BAME minus White British, {name}",
@@ -452,10 +455,27 @@ def gap_view(path: str, mtime: float, level: str, code: str, measure: str, name:
     unit = "quarters" if kind == "quarter" else "financial years"
     sentence = (headlines.gap_trend_sentence(widening, unit=unit) if widening is not None
                 else "Whether the gap is widening could not be calculated: no data.")
+    latest = latest_gap_period(g, ex.published(kind))
+    headline = (headlines.gap_headline(g, latest, widening, unit) if latest is not None
+                else {})
     return View(provenance.credited(spec, kind), explore.gap_table(g),
                 explore.describe_gap(g, name, measure),
                 lambda: pd.DataFrame(g) if g else pd.DataFrame(),
-                {"trend": sentence, "trend_verdict": getattr(widening, "verdict", "")})
+                {"trend": sentence, "trend_verdict": getattr(widening, "verdict", ""),
+                 "headline": headline})
+
+
+def latest_gap_period(gap: dict, published: list[str]) -> str | None:
+    """The period a gap headline states: the latest in which either group has a rate (an
+    ICB the chosen boundaries redrew stops earlier than the store), so a suppressed group's
+    latest period is stated with its reason rather than skipped; else the store's latest
+    published period; None without either."""
+    if gap:
+        either = np.isfinite(np.asarray(gap["rate_a"], dtype=float)) | np.isfinite(
+            np.asarray(gap["rate_b"], dtype=float))
+        if either.any():
+            return str(np.asarray(gap["period"], dtype=object)[either][-1])
+    return published[-1] if published else None
 
 
 @st.cache_resource(show_spinner=False, max_entries=128)
