@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import functools
 import threading
-from collections import Counter
 from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
 
 from core import boundaries as icb_boundaries
-from core import geography, missing, model, stats
+from core import geography, missing, model, stats, verdicts
 from core.catalogue import (  # noqa: F401  (re-exported)
     PERIOD_TYPES,
     Catalogue,
@@ -48,12 +47,6 @@ from core.tables import (  # noqa: F401
     sentence,
     trend_table,
 )
-
-#: What each breakdown is called where a group label needs it.
-BREAKDOWN_NAMES = {"Total": "whole population", "BME Group": "BAME and White British split",
-                   "Ethnic Group": "broad ethnic groups",
-                   "Ethnic Group (detailed)": "detailed ethnic groups"}
-
 
 #: Levels an ICB series in chosen boundaries is built from (``core.boundaries``): in an
 #: Explorer for one geography their rows are replaced by that geography's ICB rows.
@@ -259,29 +252,33 @@ class Explorer(Catalogue, Comparisons, Series):
     def _group_positions(self, level: str, area_code: str, period: str, detailed: bool
                          ) -> tuple[np.ndarray, list[str]]:
         """Row positions of an area's groups in one period, in the order shown, and their
-        labels: Total, then BME and White British, then each broad group followed by its
-        detailed ones. A few dozen rows: ordering them in Python is cheaper than pandas'
-        multi-key sort."""
+        labels: Total; then the BAME/White British split (BAME, White British, then its Not
+        stated); then the broad ethnic groups, each followed by its detailed ones (Not stated
+        last). Within a classification the groups follow ``model.POPULATIONS`` (the order
+        every other page offers them), then any other group by name. A label need not be
+        unique: "Not stated/Not known/Invalid" is in two classifications, which the
+        ``classification`` column tells apart. A few dozen rows: ordering them in Python is
+        cheaper than pandas' multi-key sort."""
         where = self._area_rows.get((level, area_code, period), NO_ROWS)
         breakdown, group, parent = (
             [v if isinstance(v, str) else None for v in self._arrays[c][where].tolist()]
             for c in ("breakdown", "group", "group_parent"))
-        order = {"Total": 0, "BME Group": 1, "Ethnic Group": 2}
+        block = {"Total": 0, "BME Group": 1, "Ethnic Group": 2}
         if detailed:
-            order["Ethnic Group (detailed)"] = 2
+            block["Ethnic Group (detailed)"] = 2
         detail = [b == "Ethnic Group (detailed)" for b in breakdown]
+        known = {code: i for i, code in enumerate(model.POPULATIONS)}
 
         def key(i: int) -> tuple:
-            return (order[breakdown[i]], parent[i] is None, parent[i] or "", detail[i], group[i])
+            # A detailed group sorts under its broad group (its parent); one without a
+            # parent after every broad group with its detailed ones.
+            head = parent[i] if detail[i] else group[i]
+            return (block[breakdown[i]], head == model.NOT_STATED, head is None,
+                    known.get(head, len(known)), head or "", detail[i], group[i])
 
-        picked = sorted((i for i, b in enumerate(breakdown) if b in order), key=key)
+        picked = sorted((i for i, b in enumerate(breakdown) if b in block), key=key)
         labels = [(f"{parent[i]}: {group[i]}" if parent[i] else group[i]) if detail[i]
                   else model.group_label(group[i]) for i in picked]
-        # One label per (breakdown, group): a label two breakdowns share ("Not stated/Not
-        # known/Invalid" is in both BME Group and Ethnic Group) says which one it is.
-        twice = {lb for lb, n in Counter(labels).items() if n > 1}
-        labels = [f"{lb} ({BREAKDOWN_NAMES[breakdown[i]]})" if lb in twice else lb
-                  for lb, i in zip(labels, picked, strict=True)]
         return where[np.asarray(picked, dtype=int)], labels
 
     def groups(self, level: str, area_code: str, period: str, measure: str = "recovery",
@@ -297,7 +294,13 @@ class Explorer(Catalogue, Comparisons, Series):
     def groups_columns(self, level: str, area_code: str, period: str,
                        measure: str = "recovery", detailed: bool = False
                        ) -> dict[str, np.ndarray]:
-        """``groups``' columns as arrays by name (a view adds rounding's before any frame)."""
+        """``groups``' columns as arrays by name, each rate as the chart draws it.
+
+        Rounding and suppression are applied here (``verdicts.rounded_columns``: the range
+        under rounding, a rate from its range where "not at caseness" was suppressed, none
+        where the rounded counts cannot give one), not by each caller: the chart, its table,
+        its text and its CSV (``group_rows``) then hold the same figures by construction. The
+        CSV once blanked a rate the chart drew from its range."""
         at, labels = self._group_positions(level, area_code, period, detailed)
         spec = model.MEASURES[measure]
         columns = {c: self._arrays[c][at] for c in (
@@ -306,7 +309,7 @@ class Explorer(Catalogue, Comparisons, Series):
         den = columns["finished"] - columns["not_at_caseness"]
         rates = stats.rate_columns(columns[spec["numerator"]], den)
         no_rate = np.isnan(np.asarray(rates["rate"], dtype=float))
-        return {
+        out = {
             **columns,
             **rates,
             "note": np.where(no_rate, np.where(columns["suppressed"], missing.SUPPRESSED,
@@ -315,14 +318,36 @@ class Explorer(Catalogue, Comparisons, Series):
             "published_rate": columns[spec["published"]],
             "small_numbers": den < stats.SMALL_DENOMINATOR,
             "group_label": np.asarray(labels, dtype=object),
+            "classification": np.asarray([model.CLASSIFICATIONS[b] for b in
+                                          columns["breakdown"].tolist()], dtype=object),
         }
+        if len(at):  # no rows gain no columns
+            out.update(verdicts.rounded_columns(out, measure, level=level))
+        return out
+
+    #: The columns ``group_rows`` adds to the stored ones, as every export names them
+    #: (``core.export.EXPORT_COLUMNS``; rounding's status is ``rate_status`` there).
+    GROUP_EXPORT = {"classification": "classification", "numerator": "numerator",
+                    "denominator": "denominator", "rate": "rate", "ci95_low": "ci95_low",
+                    "ci95_high": "ci95_high", "ci998_low": "ci998_low",
+                    "ci998_high": "ci998_high", "rate_low": "rate_low",
+                    "rate_high": "rate_high", "status": "rate_status",
+                    "published_rate": "published_rate", "small_numbers": "small_numbers",
+                    "note": "note"}
 
     def group_rows(self, level: str, area_code: str, period: str, measure: str = "recovery",
                    detailed: bool = False) -> pd.DataFrame:
-        """The stored rows behind ``groups`` (every column, for the CSV download), with the
-        same rates."""
+        """The stored rows behind ``groups`` (every column, for the CSV download), in the
+        chart's order, with exactly the chart's rates and intervals, the range under rounding
+        (``rate_low``, ``rate_high``), rounding's ``rate_status`` and the table's ``note``
+        (why a rate is a range: a count was suppressed; why there is none), the
+        ``classification`` and the ``measure``."""
         at, _ = self._group_positions(level, area_code, period, detailed)
-        rates = self.groups(level, area_code, period, measure, detailed)
-        rates = rates[[c for c in rates.columns if c not in self.frame.columns
-                       and c != "group_label"]]
-        return pd.concat([self.frame.iloc[at].reset_index(drop=True), rates], axis=1)
+        shown = self.groups_columns(level, area_code, period, measure, detailed)
+        added = {name: shown[c] for c, name in self.GROUP_EXPORT.items() if c in shown}
+        if "note" in added:  # a bare reason ("suppressed") spelt out, as the table's Note
+            added["note"] = missing.explain(added["note"])
+        rates = pd.DataFrame({**added, "measure": np.full(len(at), measure, dtype=object)})
+        stored = self.frame.iloc[at].reset_index(drop=True)
+        return pd.concat([stored.drop(columns=[c for c in rates if c in stored]), rates],
+                         axis=1)

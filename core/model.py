@@ -265,6 +265,38 @@ def group_label(group: str) -> str:
     return known.label if known is not None else group
 
 
+#: The classification a breakdown's rows belong to, as the ethnic-groups chart's blocks, its
+#: table and its CSV name it. NHS England publishes the BAME/White British split and the
+#: broad (and detailed) ethnic groups as separate classifications of the same people, so a
+#: reader must see which one a row is from: "Not stated/Not known/Invalid" is in both, and
+#: White British is part of White.
+CLASSIFICATIONS = {"Total": "Whole population", "BME Group": "BAME and White British",
+                   "Ethnic Group": "Broad ethnic groups",
+                   "Ethnic Group (detailed)": "Detailed ethnic groups"}
+#: The group whose ethnicity was not recorded: last in its classification, after the groups
+#: a reader compares.
+NOT_STATED = "Not stated/Not known/Invalid"
+#: A block's title when its broad groups are each followed by their detailed groups.
+BROAD_AND_DETAILED = "Broad ethnic groups and their detailed groups"
+
+
+def classification_blocks(classifications: list[str]) -> list[tuple[str, int, int]]:
+    """The runs of rows of one classification, in order, as (title, first row, row after
+    the last): what the ethnic-groups chart heads and its text alternative names. Detailed
+    groups stay in their broad groups' block (each follows its broad group), whose title
+    then says so."""
+    blocks: list[tuple[str, int, int]] = []
+    detailed = CLASSIFICATIONS["Ethnic Group (detailed)"]
+    for i, c in enumerate(classifications):
+        name = CLASSIFICATIONS["Ethnic Group"] if c == detailed else c
+        if blocks and blocks[-1][0] in (name, BROAD_AND_DETAILED):
+            title = BROAD_AND_DETAILED if c == detailed else blocks[-1][0]
+            blocks[-1] = (title, blocks[-1][1], i + 1)
+        else:
+            blocks.append((BROAD_AND_DETAILED if c == detailed else name, i, i + 1))
+    return blocks
+
+
 @lru_cache(maxsize=1)
 def icb_regions() -> pd.DataFrame:
     """The 42 ICBs of July 2022 – March 2026 with their NHS regions (reference data).

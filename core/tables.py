@@ -419,12 +419,14 @@ def gap_table(gap: Columns) -> pa.Table:
 
 
 def groups_table(groups: Columns, measure: str = "recovery") -> pa.Table:
-    """Rates by ethnic group as a person reads them."""
+    """Rates by ethnic group as a person reads them, in the chart's order, each row with the
+    classification it belongs to (the chart's block: "Not stated" is in two)."""
     numerator, denominator = model.count_labels(measure)
-    columns = {"breakdown": "Breakdown", "group_label": "Group", "numerator": numerator,
-               "denominator": denominator, "rate": "Rate (%)", "ci95_low": "95% CI low",
-               "ci95_high": "95% CI high", "published_rate": "Published (%)",
-               "suppressed": "Suppressed counts", "small_numbers": "Fewer than 30 people"}
+    columns = {"classification": "Classification", "group_label": "Group",
+               "numerator": numerator, "denominator": denominator, "rate": "Rate (%)",
+               "ci95_low": "95% CI low", "ci95_high": "95% CI high",
+               "published_rate": "Published (%)", "suppressed": "Suppressed counts",
+               "small_numbers": "Fewer than 30 people"}
     out = {}
     for source, name in columns.items():
         values = groups[source]
@@ -437,10 +439,19 @@ def groups_table(groups: Columns, measure: str = "recovery") -> pa.Table:
 
 
 def describe_groups(groups: Columns, area: str, period: str) -> str:
-    """A text alternative for the rates-by-group chart."""
+    """A text alternative for the rates-by-group chart: each classification's block named
+    once with its groups after it, as the chart heads them."""
+    if not n_rows(groups):
+        return f"Rates by ethnic group in {area}, {period}: no data."
     notes = (missing.explain(objects(groups["note"])) if "note" in groups
              else [""] * n_rows(groups))
-    rates = "; ".join(f"{g}: {fmt_pct(r) if pd.notna(r) else n or 'no data'}"
-                      for g, r, n in zip(groups["group_label"], groups["rate"], notes,
-                                         strict=False))
-    return f"Rates by ethnic group in {area}, {period}: {rates}."
+    labels, rates = objects(groups["group_label"]), floats(groups["rate"])
+    shown = [f"{fmt_pct(r) if pd.notna(r) else n or 'no data'}"
+             for r, n in zip(rates.tolist(), notes, strict=True)]
+    parts = []
+    for title, first, stop in model.classification_blocks(
+            objects(groups["classification"]).tolist()):
+        rows = [shown[i] if labels[i] == title else f"{labels[i]} {shown[i]}"
+                for i in range(first, stop)]
+        parts.append(f"{title}: {'; '.join(rows)}.")
+    return f"Rates by ethnic group in {area}, {period}. " + " ".join(parts)

@@ -10,13 +10,15 @@ source, ex, sel = ctx.source, ctx.explorer, ctx.sel
 
 level, code, name = sel.area(ex)
 st.subheader(render.md(name), anchor=False)
+view = data.gap_view(source.path, source.mtime, level, code, sel.measure, name, sel.period,
+                     boundaries=sel.geography)
+# The answer first: the latest gap, its interval, the verdict and whether it is widening.
+render.gap_answer(view.extra["headline"])
 st.caption(
     model.BAME_DEFINITION + " BAME and White British are separate groups, so their gap is "
     "tested directly, with a 95% confidence interval for the difference (Newcombe's method), "
     "rather than by comparing each with England."
 )
-view = data.gap_view(source.path, source.mtime, level, code, sel.measure, name, sel.period,
-                     boundaries=sel.geography)
 render.chart_block(
     view.spec,
     table=view.table,
@@ -45,7 +47,9 @@ render.chart_block(
                                    detailed, boundaries=sel.geography),
     description=groups.description,
     name=f"groups {name} {period}{' detailed' if detailed else ''}",
-    note="Broad groups: 'White' includes White British, Irish and other White backgrounds; "
+    note="The BAME/White British split and the broad ethnic groups are two ways of dividing "
+    "the same people, so each has its own block (and its own 'Not stated'). Broad groups: "
+    "'White' includes White British, Irish and other White backgrounds; "
     "'Other Ethnic Groups' includes Chinese and any other group. Where a file gives only "
     "detailed groups, broad ones are summed from them.",
 )

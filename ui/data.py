@@ -444,7 +444,10 @@ def gap_summary(path: str, mtime: float, level: str, code: str, measure: str,
 def gap_view(path: str, mtime: float, level: str, code: str, measure: str, name: str,
              kind: str = "quarter", boundaries: str | None = None) -> View:
     """``extra['trend']``: whether the gap is widening over the last five periods (weighted
-    least squares on the gap, ``trend_tests.gap_trend``), in words."""
+    least squares on the gap, ``trend_tests.gap_trend``), in words. ``extra['headline']``: the
+    gap in the area's latest period, its interval, verdict and whether it is widening
+    (``headlines.gap_headline``, as the trends page's headline states it), for the answer
+    the page gives first; empty without periods."""
     ex = explorer(path, mtime, boundaries)
     g, widening = gap_summary(path, mtime, level, code, measure, kind, boundaries)
     spec = charts.gap_spec(g, domain=ex.domain(kind), title=f"BAME minus White British, {name}",
@@ -452,19 +455,34 @@ def gap_view(path: str, mtime: float, level: str, code: str, measure: str, name:
     unit = "quarters" if kind == "quarter" else "financial years"
     sentence = (headlines.gap_trend_sentence(widening, unit=unit) if widening is not None
                 else "Whether the gap is widening could not be calculated: no data.")
+    latest = latest_gap_period(g, ex.published(kind))
+    headline = (headlines.gap_headline(g, latest, widening, unit) if latest is not None
+                else {})
     return View(provenance.credited(spec, kind), explore.gap_table(g),
                 explore.describe_gap(g, name, measure),
                 lambda: pd.DataFrame(g) if g else pd.DataFrame(),
-                {"trend": sentence, "trend_verdict": getattr(widening, "verdict", "")})
+                {"trend": sentence, "trend_verdict": getattr(widening, "verdict", ""),
+                 "headline": headline})
+
+
+def latest_gap_period(gap: dict, published: list[str]) -> str | None:
+    """The period a gap headline states: the latest in which either group has a rate (an
+    ICB the chosen boundaries redrew stops earlier than the store), so a suppressed group's
+    latest period is stated with its reason rather than skipped; else the store's latest
+    published period; None without either."""
+    if gap:
+        either = np.isfinite(np.asarray(gap["rate_a"], dtype=float)) | np.isfinite(
+            np.asarray(gap["rate_b"], dtype=float))
+        if either.any():
+            return str(np.asarray(gap["period"], dtype=object)[either][-1])
+    return published[-1] if published else None
 
 
 @st.cache_resource(show_spinner=False, max_entries=128)
 def groups_view(path: str, mtime: float, level: str, code: str, period: str, measure: str,
                 name: str, detailed: bool = False, boundaries: str | None = None) -> View:
     ex = explorer(path, mtime, boundaries)
-    g = ex.groups_columns(level, code, period, measure, detailed)
-    if n_rows(g):  # no rows gain no columns
-        g.update(verdicts.rounded_columns(g, measure, level=level))
+    g = ex.groups_columns(level, code, period, measure, detailed)  # rounding's rates too
     spec = charts.groups_spec(
         g, title=f"{model.MEASURES[measure]['label']} by ethnic group, {name}, {period}",
         synthetic=ex.synthetic, measure=measure, frames=True)
@@ -475,8 +493,9 @@ def groups_view(path: str, mtime: float, level: str, code: str, period: str, mea
 
 def groups_export(path: str, mtime: float, level: str, code: str, period: str, measure: str,
                   detailed: bool = False, boundaries: str | None = None) -> pd.DataFrame:
-    """Every stored column of the rows behind the groups chart, for its CSV download (built
-    when the button is pressed: the chart itself needs far fewer columns)."""
+    """Every stored column of the rows behind the groups chart, with the chart's own rates,
+    ranges and notes (``Explorer.group_rows``), for its CSV download (built when the button is
+    pressed: the chart itself needs far fewer columns)."""
     rows = explorer(path, mtime, boundaries).group_rows(level, code, period, measure, detailed)
     return provenance.with_credit(rows)
 

@@ -249,3 +249,20 @@ def headline(h: dict) -> None:
         interval = f" ({gap['interval']})" if gap["interval"] else ""
         c3.markdown(f"**{head}**: {rest}{interval}. {gap['trend_when']}: **{gap['trend']}**"
                     f"{gap['trend_reason']}.", help=gap["help"])
+
+
+def gap_answer(gap: dict) -> None:
+    """The BAME − White British gap as a page's first answer: the gap in points (a metric,
+    its help the methods), then its 95% interval, the verdict and whether it is widening in
+    words, which wrap at any width (a metric cuts its value at the column's width).
+
+    ``gap`` is ``headlines.gap_headline``'s dict, the one the trends page's ``headline``
+    shows in its third column, in the same words."""
+    if not gap:
+        return
+    figure, words = st.columns([2, 3], vertical_alignment="center")
+    figure.metric(gap["label"], gap["value"], help=gap["help"])
+    head, _, rest = gap["verdict"].partition(": ")
+    interval = f" ({gap['interval']})" if gap["interval"] else ""
+    words.markdown(f"**{head}**: {rest}{interval}. {gap['trend_when']}: **{gap['trend']}**"
+                   f"{gap['trend_reason']}.")

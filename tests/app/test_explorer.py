@@ -137,21 +137,31 @@ def test_real_quarter_loaded_over_the_sample_shows_as_published(tmp_path):
             == "synthetic sample").all()
 
 
-def test_the_two_not_stated_groups_are_separate_with_real_rows(landing):
+def test_the_two_classifications_are_separate_blocks_with_real_rows(landing):
     """Real 2024/25 rows: BME Group and Ethnic Group each have a "Not stated/Not known/
-    Invalid" row; each gets its own labelled row on the chart and in the table."""
+    Invalid" row. The chart draws each classification under its own heading, Not stated last
+    in each, and the table says which classification every row is from."""
     at = landing
     at.switch_page("pages/inequalities.py").run()
     assert not at.exception
     table = at.dataframe[1].value
     assert at.selectbox(key="w_at").value == "2024/25"
+    assert list(table.columns[:2]) == ["Classification", "Group"]
+    assert not table[["Classification", "Group"]].duplicated().any()
     not_stated = table[table["Group"].str.startswith("Not stated")]
-    assert len(not_stated) == 2 and not_stated["Group"].nunique() == 2
-    assert set(not_stated["Breakdown"]) == {"BME Group", "Ethnic Group"}
-    assert table["Group"].is_unique
+    assert list(not_stated["Classification"]) == ["BAME and White British",
+                                                  "Broad ethnic groups"]
+    for block in ("BAME and White British", "Broad ethnic groups"):
+        assert table[table["Classification"] == block]["Group"].iloc[-1].startswith(
+            "Not stated")
     _, frames = chart_specs(at)[1]
-    drawn = frames["groups"]["group_label"]
-    assert drawn.is_unique and drawn.str.startswith("Not stated").sum() == 2
+    drawn, headings = frames["groups"], frames["headings"]
+    assert drawn["row"].is_unique and drawn["group_label"].str.startswith("Not stated").sum() == 2
+    assert list(headings["text"]) == ["BAME and White British", "Broad ethnic groups"]
+    # Each heading comes just before its block's first row.
+    order = drawn.set_index("group_label")["order"]
+    assert headings["order"].tolist() == [order["Black, Asian and minority ethnic (BAME)"] - 1,
+                                          order["Asian or Asian British"] - 1]
 
 
 def test_icb_picker_holds_the_42_icbs_with_regions(landing):
@@ -426,6 +436,11 @@ def test_detailed_ethnic_groups(at):
     assert "Fewer than 30 people" in table.columns
     groups = list(table["Group"])
     assert groups.index("Asian or Asian British") < groups.index("Asian or Asian British: Indian")
+    indian = table.set_index("Group").loc["Asian or Asian British: Indian"]
+    assert indian["Classification"] == "Detailed ethnic groups"
+    _, frames = chart_specs(at)[1]
+    assert list(frames["headings"]["text"]) == [
+        "BAME and White British", "Broad ethnic groups and\ntheir detailed groups"]
 
 
 def test_headline_describes_the_chosen_population_on_the_icb_view(at):

@@ -134,6 +134,10 @@ def test_inequalities_charts_nothing_cut_or_overlapping(server, browser, size, q
         ticks = [t for t in g["texts"] if "axis-label" in t["role"]
                  and t["text"].strip().isdigit()]
         assert len(ticks) >= 3, [t["text"] for t in ticks]
+        # Each classification's heading is drawn (measured above with every other text).
+        texts = [t["text"] for t in g["texts"]]
+        assert "BAME and White British" in texts
+        assert any(t.startswith("Broad ethnic groups") for t in texts), texts
     finally:
         pg.context.close()
 

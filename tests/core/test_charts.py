@@ -600,3 +600,44 @@ def test_trend_crosses_tooltip_explains_the_reason(ex, domain):
                                            "count under 5")
     assert (d.loc[d["rate"].notna(), "why"] == "").all()
     assert (d.loc[d["rate"].isna(), "why"] != "").all()
+
+
+# --- Ethnic groups ----------------------------------------------------------------------------
+
+
+def test_groups_chart_heads_each_classification_and_keeps_repeated_names_apart(ex):
+    """The BAME/White British split and the broad groups are two classifications: each is
+    a block under its heading (none for the whole population), and "Not stated/Not
+    known/Invalid", in both, is two rows (the axis key is the row's place and name; the
+    axis shows the name alone)."""
+    for detailed, broad in ((False, "Broad ethnic groups"),
+                            (True, "Broad ethnic groups and\ntheir detailed groups")):
+        g = ex.groups("England", "ENG", "2024/25", detailed=detailed)
+        spec = charts.groups_spec(g, title="t", frames=True)
+        drawn = spec["datasets"]["groups"].to_pandas()
+        headings = spec["datasets"]["headings"].to_pandas()
+        assert headings["text"].tolist() == ["BAME and White British", broad]
+        assert drawn["row"].is_unique and len(drawn) == len(g)
+        assert (drawn["row"].str.split("|", n=1).str[1] == drawn["group_label"]).all()
+        rows = pd.concat([drawn[["order", "group_label"]],
+                          headings.rename(columns={"text": "group_label"})[
+                              ["order", "group_label"]]]).sort_values("order")
+        assert rows["order"].tolist() == list(range(len(rows)))
+        assert rows["group_label"].tolist()[:6] == [
+            "Whole population", "BAME and White British",
+            "Black, Asian and minority ethnic (BAME)", "White British",
+            "Not stated/Not known/Invalid", broad]
+        assert rows["group_label"].tolist()[-1] == "Not stated/Not known/Invalid"
+    y = layer_on(spec, "headings", "text")[0]["encoding"]["y"]
+    assert y["field"] == "row" and y["sort"] == {"field": "order", "op": "min"}
+    assert "replace(datum.label" in y["axis"]["labelExpr"]
+    # Tooltips name the classification a point is from.
+    point = layer_on(spec, "groups", "point")[0]["encoding"]
+    assert "Classification" in [t["title"] for t in point["tooltip"]]
+    # A block with no point to draw has no heading; rows without a classification none.
+    g = ex.groups("England", "ENG", "2024/25")
+    g.loc[g["classification"] == "BAME and White British", "rate"] = np.nan
+    assert charts.groups_spec(g, title="t", frames=True)["datasets"]["headings"].column(
+        "text").to_pylist() == ["Broad ethnic groups"]
+    plain = charts.groups_spec(g.drop(columns="classification"), title="t", frames=True)
+    assert plain["datasets"]["headings"].num_rows == 0

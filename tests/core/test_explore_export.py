@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from core import explore, export, ranking, readers, stats, tables
+from core import charts, explore, export, ranking, readers, stats, tables
 from core.store import Store
 from tests.conftest import area_rows, quarterly_csv
 
@@ -195,27 +195,79 @@ def test_display_tables_say_what_the_data_says(ex):
 @pytest.mark.parametrize("area", [("England", "ENG"), ("ICB", "QOQ"), ("Region", "Y56"),
                                   ("ICB", "NOPE")])
 @pytest.mark.parametrize("detailed", [False, True])
-def test_group_rows_hold_every_stored_column_and_rates_from_summed_counts(frame, ex, area,
-                                                                           detailed):
-    """The groups CSV has every stored column of the rows the chart shows, and rates as
-    ``stats.add_rates`` computes them from those rows' counts."""
+def test_group_rows_hold_every_stored_column_and_the_charts_rates(frame, ex, area, detailed):
+    """The groups CSV has every stored column of the rows the chart shows, in its order, and
+    the rates the chart draws: from the summed counts where they give one, from rounding's
+    range where a count was suppressed, as the trend's export (``export.to_long``) gives them
+    for the same rows."""
     for period in ex.quarters[-8:]:
         for measure in ("recovery", "reliable_recovery"):
             shown = ex.groups(*area, period, measure, detailed)
             rows = ex.group_rows(*area, period, measure, detailed)
             assert list(rows.columns[:len(frame.columns)]) == list(frame.columns)
             assert rows["group"].tolist() == shown["group"].tolist()
+            assert (rows["measure"] == measure).all()
             stored = frame[(frame["level"] == area[0]) & (frame["area_code"] == area[1])
                            & (frame["period"] == period)]
             allowed = {"Total", "BME Group", "Ethnic Group"} | (
                 {"Ethnic Group (detailed)"} if detailed else set())
             assert len(rows) == stored["breakdown"].isin(allowed).sum()
-            expected = stats.add_rates(rows[list(frame.columns)], measure)
-            for column in ("numerator", "denominator", "rate", "ci95_low", "ci95_high"):
+            if not len(rows):
+                continue
+            summed = stats.add_rates(rows[list(frame.columns)], measure)
+            for column in ("numerator", "denominator"):
                 pd.testing.assert_series_equal(rows[column].astype(float),
-                                               expected[column].astype(float))
-                pd.testing.assert_series_equal(shown[column].astype(float),
-                                               expected[column].astype(float))
+                                               summed[column].astype(float))
+            plain = rows["rate_status"].isin(["exact", "rounded", "approximate"]).to_numpy()
+            pd.testing.assert_series_equal(rows["rate"][plain].astype(float),
+                                           summed["rate"][plain].astype(float))
+            long = export.to_long(rows[list(frame.columns)], [measure]).set_index(
+                ["breakdown", "group"]).loc[list(zip(rows["breakdown"], rows["group"],
+                                                     strict=True))]
+            for column in ("rate", "ci95_low", "ci95_high", "ci998_low", "ci998_high",
+                           "rate_low", "rate_high", "rate_status", "note"):
+                mine, theirs = rows[column].to_numpy(), long[column].to_numpy()
+                if column == "rate_status":
+                    assert mine.tolist() == theirs.tolist(), column
+                elif column == "note":  # a rate's note is rounding's; none says why
+                    have = rows["rate"].notna().to_numpy()
+                    assert mine[have].tolist() == theirs[have].tolist(), column
+                    assert all(n for n in mine[~have]), column
+                else:
+                    assert mine.astype(float) == pytest.approx(theirs.astype(float),
+                                                               abs=1e-6, nan_ok=True), column
+                    assert shown[column].to_numpy(float) == pytest.approx(
+                        mine.astype(float), nan_ok=True), column
+
+
+def test_every_plotted_group_is_in_its_csv_with_the_charts_rate(ex):
+    """Real 2024/25, Birmingham and Solihull, detailed groups: "Other Ethnic Groups: Chinese"
+    has 'not at caseness' suppressed, so its rate is the middle of its range (55.1%, interval
+    about 43 to 67). The chart draws it; the CSV once left it blank with "suppressed". Now
+    every plotted row's rate and interval are the CSV's, with the range and why."""
+    for level, code, detailed in (("ICB", "QHL", True), ("ICB", "QHL", False),
+                                  ("England", "ENG", True), ("Region", "Y56", True)):
+        spec = charts.groups_spec(ex.groups(level, code, "2024/25", detailed=detailed),
+                                  title="t", frames=True)
+        plotted = spec["datasets"]["groups"].to_pandas()
+        rows = ex.group_rows(level, code, "2024/25", detailed=detailed)
+        assert len(plotted) and rows["rate"].notna().sum() == len(plotted), code
+        csv_rows = rows.assign(group_label=ex.groups(level, code, "2024/25",
+                                                     detailed=detailed)["group_label"])
+        merged = plotted.merge(csv_rows, on=["classification", "group_label"],
+                               suffixes=("", "_csv"), validate="one_to_one")
+        assert len(merged) == len(plotted)
+        for column in ("rate", "ci95_low", "ci95_high"):
+            assert merged[column].to_numpy(float) == pytest.approx(
+                merged[f"{column}_csv"].to_numpy(float)), (code, column)
+    chinese = ex.group_rows("ICB", "QHL", "2024/25", detailed=True).set_index("group").loc[
+        "Chinese"]
+    assert round(chinese["rate"], 1) == 55.1
+    assert 42 < chinese["ci95_low"] < 44 and 66 < chinese["ci95_high"] < 68
+    assert chinese["rate_low"] < chinese["rate"] < chinese["rate_high"]
+    assert chinese["rate_status"] == "range" and bool(chinese["suppressed"])
+    assert "'Not at caseness' was suppressed" in chinese["note"]
+    assert "the rate lies between" in chinese["note"]
 
 
 # --- Financial years, provenance, one label per group ----------------------------------------
@@ -281,23 +333,32 @@ def test_synthetic_flag_follows_each_row(frame):
     assert set(explore.groups_table(groups).column("Data").to_pylist()) == {"published"}
 
 
-def test_one_label_per_breakdown_and_group(ex, frame):
-    """Real 2024/25 rows: "Not stated/Not known/Invalid" is in the BME Group and the Ethnic
-    Group breakdowns; each keeps its own label, so no two rows of a chart share one."""
+def test_each_classification_in_its_own_block_with_not_stated_last(ex):
+    """Real 2024/25 rows: the BAME/White British split and the broad ethnic groups are two
+    classifications of the same people, and "Not stated/Not known/Invalid" is in both. Each
+    row says which classification it is from; each classification is one block (the whole
+    population, then BAME, White British, then the broad groups in the order every page
+    offers them), its Not stated last; detailed groups follow their broad group."""
     for level, code in (("England", "ENG"), ("ICB", "QWO"), ("Region", "Y56")):
         for detailed in (False, True):
             g = ex.groups(level, code, "2024/25", detailed=detailed)
-            assert g["group_label"].is_unique, (code, detailed)
-            pairs = g[["breakdown", "group"]].drop_duplicates()
-            assert len(pairs) == len(g)
-            not_stated = g[g["group"].str.startswith("Not stated")]
-            assert len(not_stated) == 2
-            assert set(not_stated["group_label"]) == {
-                "Not stated/Not known/Invalid (BAME and White British split)",
-                "Not stated/Not known/Invalid (broad ethnic groups)"}
-    # Labels without a clash stay as they were.
-    g = ex.groups("England", "ENG", "2024/25")
-    assert "White British" in set(g["group_label"]) and "Mixed" in set(g["group_label"])
+            pairs = g[["classification", "group_label"]]
+            assert not pairs.duplicated().any(), (code, detailed)
+            broad = g[g["classification"] != "Detailed ethnic groups"]
+            assert broad["group_label"].tolist() == [
+                "Whole population", "Black, Asian and minority ethnic (BAME)",
+                "White British", "Not stated/Not known/Invalid", "Asian or Asian British",
+                "Black or Black British", "Mixed", "Other Ethnic Groups", "White",
+                "Not stated/Not known/Invalid"], (code, detailed)
+            assert broad["classification"].tolist() == (
+                ["Whole population"] + ["BAME and White British"] * 3
+                + ["Broad ethnic groups"] * 6)
+            # Each detailed group right after its broad group (or another of its detailed).
+            heads = g["group_label"].str.split(": ").str[0].tolist()
+            for i, row in enumerate(g.itertuples()):
+                if row.classification == "Detailed ethnic groups":
+                    assert heads[i - 1] == row.group_parent, (code, row.group_label)
+            assert detailed == (g["classification"] == "Detailed ethnic groups").any()
 
 
 def test_a_carriage_return_cannot_start_a_formula_row():
@@ -306,3 +367,22 @@ def test_a_carriage_return_cannot_start_a_formula_row():
     df = pd.DataFrame({"name": ["\r=cmd|' /C calc'!A0", "x\r@SUM(1)"], "count": [1, 2]})
     rows = list(csv.reader(io.StringIO(export.to_csv(df), newline="")))
     assert [r[0] for r in rows] == ["name", "'\r=cmd|' /C calc'!A0", "x\r@SUM(1)"]
+
+
+def test_groups_table_and_text_name_each_rows_classification(ex):
+    """The table's first column and the text alternative say which classification each row
+    is from, as the chart's headings do: the two "Not stated" rows are told apart."""
+    g = ex.groups("England", "ENG", "2024/25", detailed=True)
+    table = tables.groups_table(g).to_pandas()
+    assert list(table.columns[:3]) == ["Classification", "Group", tables.WHY]
+    assert table.groupby("Classification", sort=False).size().to_dict() == {
+        "Whole population": 1, "BAME and White British": 3, "Broad ethnic groups": 6,
+        "Detailed ethnic groups": len(g) - 10}
+    text = tables.describe_groups(g, "England", "2024/25")
+    assert text.startswith("Rates by ethnic group in England, 2024/25. Whole population: 50.5%. "
+                           "BAME and White British: Black, Asian and minority ethnic (BAME) "
+                           "47.7%; White British 51.8%; Not stated/Not known/Invalid 46.3%. "
+                           "Broad ethnic groups and their detailed groups: Asian or Asian "
+                           "British 45.1%; Asian or Asian British: ")
+    assert text.endswith("Not stated/Not known/Invalid 46.3%.")
+    assert tables.describe_groups(g.iloc[0:0], "England", "2024/25").endswith("no data.")
