@@ -245,10 +245,15 @@ def headline(h: dict) -> None:
     gap = h.get("gap")
     if gap:
         c3.metric(gap["label"], gap["value"], help=gap["help"])
-        head, _, rest = gap["verdict"].partition(": ")
-        interval = f" ({gap['interval']})" if gap["interval"] else ""
-        c3.markdown(f"**{head}**: {rest}{interval}. {gap['trend_when']}: **{gap['trend']}**"
-                    f"{gap['trend_reason']}.", help=gap["help"])
+        c3.markdown(_gap_words(gap), help=gap["help"])
+
+
+def _gap_words(gap: dict) -> str:
+    """The gap's verdict, interval and trend in one sentence (``headlines.gap_headline``)."""
+    head, _, rest = gap["verdict"].partition(": ")
+    interval = f" ({gap['interval']})" if gap["interval"] else ""
+    return (f"**{head}**: {rest}{interval}. {gap['trend_when']}: **{gap['trend']}**"
+            f"{gap['trend_reason']}.")
 
 
 def gap_answer(gap: dict) -> None:
@@ -262,7 +267,4 @@ def gap_answer(gap: dict) -> None:
         return
     figure, words = st.columns([2, 3], vertical_alignment="center")
     figure.metric(gap["label"], gap["value"], help=gap["help"])
-    head, _, rest = gap["verdict"].partition(": ")
-    interval = f" ({gap['interval']})" if gap["interval"] else ""
-    words.markdown(f"**{head}**: {rest}{interval}. {gap['trend_when']}: **{gap['trend']}**"
-                   f"{gap['trend_reason']}.")
+    words.markdown(_gap_words(gap))
