@@ -326,14 +326,10 @@ class Explorer(Catalogue, Comparisons, Series):
         return out
 
     #: The columns ``group_rows`` adds to the stored ones, as every export names them
-    #: (``core.export.EXPORT_COLUMNS``; rounding's status is ``rate_status`` there).
-    GROUP_EXPORT = {"classification": "classification", "numerator": "numerator",
-                    "denominator": "denominator", "rate": "rate", "ci95_low": "ci95_low",
-                    "ci95_high": "ci95_high", "ci998_low": "ci998_low",
-                    "ci998_high": "ci998_high", "rate_low": "rate_low",
-                    "rate_high": "rate_high", "status": "rate_status",
-                    "published_rate": "published_rate", "small_numbers": "small_numbers",
-                    "note": "note"}
+    #: (``core.export.EXPORT_COLUMNS``): rounding's ``status`` is ``rate_status`` there.
+    GROUP_EXPORT = ("classification", "numerator", "denominator", "rate", "ci95_low",
+                    "ci95_high", "ci998_low", "ci998_high", "rate_low", "rate_high", "status",
+                    "published_rate", "small_numbers", "note")
 
     def group_rows(self, level: str, area_code: str, period: str, measure: str = "recovery",
                    detailed: bool = False) -> pd.DataFrame:
@@ -344,7 +340,8 @@ class Explorer(Catalogue, Comparisons, Series):
         ``classification`` and the ``measure``."""
         at, _ = self._group_positions(level, area_code, period, detailed)
         shown = self.groups_columns(level, area_code, period, measure, detailed)
-        added = {name: shown[c] for c, name in self.GROUP_EXPORT.items() if c in shown}
+        added = {"rate_status" if c == "status" else c: shown[c] for c in self.GROUP_EXPORT
+                 if c in shown}
         if "note" in added:  # a bare reason ("suppressed") spelt out, as the table's Note
             added["note"] = missing.explain(added["note"])
         rates = pd.DataFrame({**added, "measure": np.full(len(at), measure, dtype=object)})

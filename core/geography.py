@@ -303,6 +303,19 @@ def unknown_code_warnings(frame: pd.DataFrame) -> list[str]:
     """One warning per area code no reference table knows (``unknown_codes``), naming the
     code, its level and its published name: the ingest report and the Upload page show
     them. The rows are kept; an unknown ICB's sit under :data:`REGION_UNKNOWN`."""
+    return [f"Warning: unknown {named}: it is not in the reference tables of NHS "
+            "commissioning geography (data/reference). Its rows are kept"
+            + (f", under \"{REGION_UNKNOWN}\"" if level in ("ICB", "SubICB", "Region") else "")
+            + "; check the code, or update the reference tables."
+            for level, named in _unknown(frame)]
+
+
+def unknown_code_names(frame: pd.DataFrame) -> list[str]:
+    """Each unknown area code as "SubICB code ZZ8 (its published name)", in code order."""
+    return [named for _, named in _unknown(frame)]
+
+
+def _unknown(frame: pd.DataFrame) -> list[tuple[str, str]]:
     unknown = set(unknown_codes(frame))
     if not unknown:
         return []
@@ -312,11 +325,7 @@ def unknown_code_warnings(frame: pd.DataFrame) -> list[str]:
     for level, code, name in sorted(rows.itertuples(index=False, name=None),
                                     key=lambda r: (str(r[1]), str(r[0]))):
         shown = f" ({name})" if isinstance(name, str) and name and name != code else ""
-        out.append(f"Warning: unknown {level} code {code}{shown}: it is not in the reference "
-                   "tables of NHS commissioning geography (data/reference). Its rows are kept"
-                   + (f", under \"{REGION_UNKNOWN}\"" if level in ("ICB", "SubICB", "Region")
-                      else "")
-                   + "; check the code, or update the reference tables.")
+        out.append((level, f"{level} code {code}{shown}"))
     return out
 
 

@@ -297,7 +297,8 @@ def compare_table(table: pd.DataFrame, measure: str = "recovery",
     if highlight is not None and codes is not None and (codes == highlight).any():
         marked = {"Highlighted ICB": np.where(codes == highlight, HIGHLIGHTED, "").astype(object)}
     figures = _counts_and_rates(table, measure, *model.count_labels(measure))
-    rates = list(figures)[2:5]  # the rate and its interval
+    # The rate and its interval (ours, not NHS England's published percentage).
+    rates = [k for k in figures if k.endswith("(%)") and not k.startswith("Published")]
     # The answer first (the rate, the verdicts), then where the ICB is and its counts: at
     # 1400 px the rate and the verdicts were behind a sideways scroll (review, 2026-11-28).
     return _table({

@@ -8,6 +8,7 @@ every refusal names the file, the row and, where there is one, the column.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -49,13 +50,27 @@ class ReadResult:
         f = self.frame.drop_duplicates("period").sort_values("period_start")
         return list(f["period"])
 
+    @functools.cached_property
+    def layout_warnings(self) -> list[str]:
+        """Breakdowns or population groups the file lacks or names in a way the product does
+        not know (``layout_warnings``)."""
+        return layout_warnings(self.frame)
+
+    @functools.cached_property
+    def code_warnings(self) -> list[str]:
+        """Area codes no reference table knows, each named (``geography.unknown_codes``)."""
+        return geography.unknown_code_warnings(self.frame)
+
+    @functools.cached_property
+    def unknown_code_names(self) -> list[str]:
+        """The codes of ``code_warnings`` as "SubICB code ZZ8 (its name)", for a list."""
+        return geography.unknown_code_names(self.frame)
+
     @property
     def warnings(self) -> list[str]:
-        """Area codes no reference table knows, each named (``geography.unknown_codes``),
-        and breakdowns or population groups the file lacks or names in a way the product
-        does not know (``layout_warnings``): the rows are kept, so these are warnings, not
-        refusals."""
-        return [*layout_warnings(self.frame), *geography.unknown_code_warnings(self.frame)]
+        """Both kinds: the rows are kept, so these are warnings, not refusals (each kind is
+        worked out once per file, not on every rerun of the page showing it)."""
+        return [*self.layout_warnings, *self.code_warnings]
 
     def summary(self) -> list[str]:
         f = self.frame
@@ -87,7 +102,7 @@ class ReadResult:
 
 #: The ethnicity breakdowns every published file has (a VariableType renamed, say
 #: 'Ethnicity', is not read, and the pages about ethnic groups would have nothing).
-ETHNIC_BREAKDOWNS = {"BME Group": "BME Group", "Ethnic Group": "Ethnic Group"}
+ETHNIC_BREAKDOWNS = ("BME Group", "Ethnic Group")  # the VariableType that names each
 
 
 def layout_warnings(frame: pd.DataFrame) -> list[str]:
@@ -98,10 +113,10 @@ def layout_warnings(frame: pd.DataFrame) -> list[str]:
         return []
     out = []
     have = set(frame["breakdown"].astype(str))
-    for breakdown, variable_type in ETHNIC_BREAKDOWNS.items():
+    for breakdown in ETHNIC_BREAKDOWNS:
         if breakdown not in have:
             out.append(f"Warning: the file has no rows by {breakdown.lower()} (VariableType "
-                       f"'{variable_type}'), so the ethnic-inequality figures will be missing "
+                       f"'{breakdown}'), so the ethnic-inequality figures will be missing "
                        "for its periods. If the file names it differently, it was not read.")
     known = set(terms.CANONICAL_GROUPS.values())
     odd = sorted({str(g) for g in frame["group"].dropna().unique()} - known)

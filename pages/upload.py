@@ -246,21 +246,22 @@ def merged_bytes(merged=None) -> bytes:
 st.header("1. Check", anchor=False)
 st.success("The file was read without problems.", icon=":material/check_circle:")
 st.text("\n".join(result.summary()))
-# Layout warnings, then unknown area codes (kept, named: core.geography). Many unknown codes
-# (a new geography's sub-ICB locations) are one box with the list in it, not a box each.
-unknown = [w for w in result.warnings if w.startswith("Warning: unknown ")]
-for warning in [w for w in result.warnings if w not in unknown] + unknown[:3] * (
-        len(unknown) <= 3):
+for warning in result.layout_warnings:
     st.warning(render.md(warning), icon=":material/warning:")
-if len(unknown) > 3:
-    st.warning(f"**{len(unknown):,} area codes are not in the reference tables** of NHS "
+# Unknown area codes (kept, named: core.geography). Many (a new geography's sub-ICB
+# locations) are one box with the list in it, not a box each.
+codes = result.code_warnings
+if len(codes) <= 3:
+    for warning in codes:
+        st.warning(render.md(warning), icon=":material/warning:")
+else:
+    st.warning(f"**{len(codes):,} area codes are not in the reference tables** of NHS "
                "commissioning geography (data/reference). Their rows are kept, under \"Region "
                "unknown\" where the region cannot be told; check the codes, or update the "
                "reference tables.", icon=":material/warning:")
-    with st.expander(f"The {len(unknown):,} unknown codes"):
+    with st.expander(f"The {len(codes):,} unknown codes"):
         # Plain text: names from a file never pass through Markdown.
-        st.text("\n".join(w.removeprefix("Warning: unknown ").split(": it is not")[0]
-                           for w in unknown))
+        st.text("\n".join(result.unknown_code_names))
 
 st.header("2. Preview", anchor=False)
 st.text("\n".join(report.lines()))
