@@ -16,7 +16,7 @@ import pyarrow.compute as pc
 
 from core import periods, sources, terms, validate
 from core.errors import InputError, YearError
-from core.quarterly import resolve
+from core.quarterly import refuse_twice, resolve
 
 ID_COLUMNS = {
     "org_type": ("orgtype",),
@@ -58,7 +58,9 @@ def read(opener: sources.Opener, header: list[str], name: str, *, period: str | 
     for h in header:
         m = terms.MEASURE_BY_NAME.get(terms.norm(h))
         if m and terms.norm(h).startswith(("count", "percentage")):
-            measure_cols.setdefault(m, h)
+            if m in measure_cols:
+                refuse_twice(header, [measure_cols[m], h], name)
+            measure_cols[m] = h
     for needed, column in (("finished", "Count_FinishedCourseTreatment"),
                            ("not_at_caseness", "Count_NotAtCaseness"),
                            ("recovered", "Count_Recovery")):

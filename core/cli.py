@@ -121,7 +121,8 @@ def _run(args: argparse.Namespace) -> int:
         for r in results:
             _say("\n".join(r.summary() + r.warnings))
         _say("\n".join(report.lines()))
-        _say(f"Store: {store.path}")
+        _say(f"Store: {store.path}" + (" (unchanged: no new version written)"
+                                        if report.changes_nothing else ""))
     elif args.command == "export":
         frame = store.load()
         if args.boundaries:

@@ -8,9 +8,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
-from core import model
+from core import model, periods
+from core.errors import InputError
 from core.readers import ReadResult
 
 #: A file covering less than this share of the areas-and-groups the store holds for one of
@@ -33,17 +35,27 @@ class MergeReport:
     kept_values: int = 0
     synthetic_removed: int = 0
 
+    @property
+    def changes_nothing(self) -> bool:
+        """Every row is already stored with these values (the file was loaded before): a
+        store given this merge writes no new version, and says so."""
+        return not (self.added or self.replaced or self.synthetic_removed)
+
     def lines(self) -> list[str]:
-        out = [
-            f"Added {self.added:,} rows, replaced {self.replaced:,}, "
-            f"{self.unchanged:,} identical to what was stored."
-        ]
+        if self.changes_nothing:
+            out = [f"Nothing to change: all {self.unchanged:,} rows are already stored with "
+                   "these values (was the file loaded before?)."]
+        else:
+            out = [f"Added {self.added:,} rows, replaced {self.replaced:,}, "
+                   f"{self.unchanged:,} identical to what was stored."]
         if self.synthetic_removed:
             out.append(f"Synthetic sample rows removed: {self.synthetic_removed:,}.")
         if self.periods_added:
             out.append("New periods: " + ", ".join(self.periods_added) + ".")
         if self.periods_replaced:
-            out.append("Periods replaced: " + ", ".join(self.periods_replaced) + ".")
+            # A period is "replaced" only where a value in it changes.
+            out.append(("Periods updated: " if self.replaced else "Periods already stored: ")
+                       + ", ".join(self.periods_replaced) + ".")
         if self.kept_values:
             out.append(f"Stored values kept where the file has none and does not mark them "
                        f"suppressed: {self.kept_values:,}.")
@@ -249,10 +261,41 @@ def suggest_removing_sample(stored: pd.DataFrame, results: Sequence[ReadResult])
 
 
 def incoming_rows(results: Sequence[ReadResult], *, synthetic: bool = False) -> pd.DataFrame:
-    """All rows of the files read, marked; a later file in one call wins over an earlier one."""
+    """All rows of the files read, marked. Two files may hold the same row (a quarter's zip
+    and its ICB CSV) only with the same values: which of two versions of a quarter is right
+    is the maintainer's call, so files that disagree are refused (``_check_agree``)."""
     incoming = pd.concat([r.frame for r in results], ignore_index=True)
     incoming["synthetic"] = synthetic
-    return incoming[~incoming.duplicated(list(model.KEY_COLUMNS), keep="last")]
+    key = list(model.KEY_COLUMNS)
+    both = incoming.duplicated(key, keep=False).to_numpy()
+    if both.any():
+        _check_agree(incoming[both], key)
+    return incoming[~incoming.duplicated(key, keep="last")]
+
+
+#: The values two files holding the same row must agree on.
+_AGREE = (*model.COUNT_COLUMNS, *model.PERCENT_COLUMNS)
+
+
+def _check_agree(rows: pd.DataFrame, key: list[str]) -> None:
+    group = rows.groupby(key, sort=False, dropna=False).ngroup().to_numpy()
+    values = rows[list(_AGREE)].to_numpy("float64", na_value=np.nan)
+    _, first = np.unique(group, return_index=True)
+    ref = values[first[group]]  # each row beside the first row of its key
+    differs = ~((values == ref) | (np.isnan(values) & np.isnan(ref)))
+    if not differs.any():
+        return
+    i, j = np.argwhere(differs)[0]
+    other, one = rows.iloc[i], rows.iloc[first[group[i]]]
+    measure = _AGREE[j]
+    shown = ["suppressed" if np.isnan(v) else f"{v:,.0f}" if measure in model.COUNT_COLUMNS
+             else f"{v:g}" for v in (ref[i, j], values[i, j])]
+    raise InputError(
+        f"{one['source']} and {other['source']} both hold "
+        f"{periods.period_label(one['period_start'], one['period_end'])} but disagree: "
+        f"{one['level']} {one['area_code']}, {model.group_label(one['group'])}, "
+        f"{measure.replace('_', ' ')} is {shown[0]} in one and {shown[1]} in the other. "
+        "Load only the version you mean (the newer publication, if one revises the other)")
 
 
 def without_sample(stored: pd.DataFrame, remove: bool = True) -> tuple[pd.DataFrame, int]:

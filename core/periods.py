@@ -109,11 +109,21 @@ def sort_labels(labels: Iterable[str]) -> list[str]:
 def parse_date(text: str) -> dt.date:
     """Read a date as NHS files write it: ISO ``2025-10-01`` or ``01/04/2026``."""
     value = text.strip()
-    if len(value) >= 10 and value[4] == "-":
-        return dt.date.fromisoformat(value[:10])
     parts = value.split(" ")[0].split("/")
-    if len(parts) == 3 and len(parts[2]) == 4:
-        return dt.date(int(parts[2]), int(parts[1]), int(parts[0]))
+    dmy = len(parts) == 3 and len(parts[2]) == 4 and all(p.isdigit() for p in parts)
+    if dmy and int(parts[1]) > 12 >= int(parts[0]):  # 10/31/2025: saved US-style
+        raise ValueError(
+            f"{value!r} is not a day/month/year date (there is no month {int(parts[1])}): it "
+            "looks like month/day/year, as US spreadsheets save it. NHS England's files use "
+            "2025-10-01 or 01/10/2025 (day/month/year)")
+    try:
+        if len(value) >= 10 and value[4] == "-":
+            return dt.date.fromisoformat(value[:10])
+        if dmy:
+            return dt.date(int(parts[2]), int(parts[1]), int(parts[0]))
+    except ValueError as exc:
+        raise ValueError(f"{value!r} is not a real date ({exc}); expected a date such as "
+                         "2025-10-01 or 01/10/2025 (day/month/year)") from None
     raise ValueError(f"not a date in the form 2025-10-01 or 01/10/2025: {text!r}")
 
 

@@ -63,6 +63,8 @@ def resolve(header: list[str], spec: dict, name: str, optional: set, layout: str
     out = {}
     for key, accepted in spec.items():
         hit = next((found[a] for a in accepted if a in found), None)
+        if hit is not None:
+            refuse_twice(header, [h for h in header if norm(h) in accepted], name)
         if hit is None and key not in optional:
             raise InputError(
                 f"missing column {accepted[0]!r} (or it was renamed); a {layout} needs it. "
@@ -72,6 +74,19 @@ def resolve(header: list[str], spec: dict, name: str, optional: set, layout: str
         if hit is not None:
             out[key] = hit
     return out
+
+
+def refuse_twice(header: list[str], same: list[str], name: str) -> None:
+    """Refuse a header naming one column twice (or two spellings of it): which of them holds
+    the values cannot be told, and reading either would be a guess."""
+    if len(same) > 1:
+        at = " and ".join(str(i + 1) for i, h in enumerate(header) if h in same)
+        names = list(dict.fromkeys(same))
+        what = (f"names column {names[0]!r} twice" if len(names) == 1 else
+                "names one column in two ways (" + " and ".join(map(repr, names)) + ")")
+        raise InputError(f"the header {what}, as columns {at}: which holds the values cannot "
+                         "be told. Remove or rename the extra column",
+                         file=name, row=1, column=names[-1])
 
 
 def read(opener: sources.Opener, header: list[str], name: str, *,

@@ -143,7 +143,8 @@ class Store:
 
     def add(self, results: Sequence[ReadResult], *, synthetic: bool = False,
             remove_synthetic: bool = False, partial: bool = False) -> MergeReport:
-        """Merge read files into the store and write it as a new version, all or nothing.
+        """Merge read files into the store and write it as a new version, all or nothing
+        (none when every row is already stored with the same values: ``changes_nothing``).
 
         A file covering far fewer areas and groups than the store holds for one of its periods
         is refused unless ``partial``; ``remove_synthetic`` drops the synthetic sample first.
@@ -160,6 +161,8 @@ class Store:
                     raise InputError(message)
             merged, report = merge(stored, incoming)
             report.synthetic_removed = removed
+            if report.changes_nothing:  # the same file again: no version that changes nothing
+                return report
             self._write(merged, [*log, log_entry(report, synthetic=synthetic, rows=len(merged))])
         return report
 

@@ -365,8 +365,12 @@ s1, s2, s3 = st.columns(3)
 if s1.button("Save for everyone", disabled=not allowed, key="save_shared", type="primary"):
     try:
         saved = shared.add([result], remove_synthetic=remove_sample)
-        st.success("Saved as a new version. Undo moves back one version.")
-        st.text("\n".join(saved.lines()))
+        if saved.changes_nothing:
+            st.info("Nothing to save: the shared data already holds every row of this file "
+                    "with the same values. No new version was made.", icon=":material/info:")
+        else:
+            st.success("Saved as a new version. Undo moves back one version.")
+            st.text("\n".join(saved.lines()))
     except InputError as exc:
         st.error("The shared data was not changed.")
         st.code(str(exc), language=None, wrap_lines=True)

@@ -157,6 +157,21 @@ def test_save_for_everyone_needs_password_then_undo(shared_store):
     assert digest(shared_store) == original
 
 
+def test_saving_the_same_file_again_makes_no_new_version(shared_store):
+    from core import history
+
+    at = upload(upload_page({"upload_password": "s3cret"}), "q.zip", next_quarter_zip())
+    at.text_input(key="upload_password").set_value("s3cret").run()
+    at.button(key="save_shared").click().run()
+    assert any("Saved" in s.value for s in at.success)
+    saved, versions = digest(shared_store), len(history.versions(shared_store))
+    at.button(key="save_shared").click().run()
+    assert not at.exception
+    assert any("Nothing to save" in i.value for i in at.info), [i.value for i in at.info]
+    assert not any("Saved" in s.value for s in at.success)
+    assert digest(shared_store) == saved and len(history.versions(shared_store)) == versions
+
+
 @needs_shared()
 def test_real_rows(shared_store):
     before = digest(shared_store)

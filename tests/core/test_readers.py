@@ -259,6 +259,19 @@ def test_unparseable_date_names_row_and_column():
     assert e.value.row == 2 and e.value.column == "REPORTING_PERIOD_START"
 
 
+def test_us_style_dates_are_named_as_such():
+    rows = [r[:] for r in area_rows(start="10/01/2025", end="12/31/2025")]
+    with pytest.raises(InputError) as e:
+        read(quarterly_csv(rows))
+    assert e.value.row == 2 and e.value.column == "REPORTING_PERIOD_END"
+    assert "'12/31/2025' is not a day/month/year date" in e.value.message
+    assert "month/day/year" in e.value.message and "01/10/2025" in e.value.message
+    rows = area_rows(start="31/09/2025", end="31/12/2025")
+    with pytest.raises(InputError) as e:
+        read(quarterly_csv(rows))
+    assert "'31/09/2025' is not a real date" in e.value.message
+
+
 def test_text_in_count():
     rows = area_rows()
     rows[2][14] = "lots"
@@ -400,6 +413,20 @@ def test_annual_needs_a_year():
         read(data, "annual.csv")
     r = read(data, "annual.csv", period="2024-25")
     assert r.periods == ["2024/25"] and r.frame.iloc[0]["recovered"] == 45
+
+
+def test_a_column_named_twice_is_refused_not_guessed():
+    rows = [r + ["999"] for r in area_rows()]
+    with pytest.raises(InputError) as e:
+        read(quarterly_csv(rows, header=HEADER + ["measure_value_suppressed"]))
+    assert e.value.row == 1 and e.value.column == "measure_value_suppressed"
+    assert "names one column in two ways ('MEASURE_VALUE_SUPPRESSED' and " \
+        "'measure_value_suppressed'), as columns 15 and 16" in e.value.message
+    data = b"OrgType,OrgCode,OrgName,VariableType,VariableA,VariableB,Count_FinishedCourseTreatment," \
+        b"Count_NotAtCaseness,Count_Recovery,CountRecovery\nEngland,All,All,Total,NULL,NULL,100,10,45,4\n"
+    with pytest.raises(InputError) as e:
+        read(data, "annual_2024-25.csv")
+    assert "('Count_Recovery' and 'CountRecovery'), as columns 9 and 10" in e.value.message
 
 
 def test_annual_missing_recovery_column():

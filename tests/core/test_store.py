@@ -207,14 +207,37 @@ def test_every_write_is_a_version_undo_walks_back_and_redo_forward(tmp_path):
     assert all(history.intact(v) is None for v in history.versions(s.path))
 
 
-def test_ingesting_the_same_file_twice_keeps_both_versions(tmp_path, small_csv):
+def test_ingesting_the_same_file_twice_writes_no_new_version(tmp_path, small_csv):
     s = Store(tmp_path / "s.parquet")
     ingest([small_csv], s)
-    first = digest(s.path)
-    ingest([small_csv], s)
-    assert len(history.versions(s.path)) == 2
-    s.undo()
-    assert digest(s.path) == first
+    first, mtime = digest(s.path), s.path.stat().st_mtime_ns
+    _, report = ingest([small_csv], s)
+    assert report.changes_nothing and "Nothing to change" in report.lines()[0]
+    assert "Periods already stored: 2025/26 Q3." in report.lines()
+    assert len(history.versions(s.path)) == 1 and len(s.log()) == 1
+    assert digest(s.path) == first and s.path.stat().st_mtime_ns == mtime
+
+
+def test_two_files_disagreeing_on_a_row_are_refused_and_change_nothing(loaded, tmp_path,
+                                                                       small_csv):
+    rows = small_quarter()
+    for r in rows:  # South Yorkshire's recovered, as a revised publication might give it
+        if (r[2], r[10], r[12]) == ("QF7", "Total", "M191"):
+            r[14] = "990"
+    revised = tmp_path / "revised.csv"
+    revised.write_bytes(quarterly_csv(rows))
+    before = digest(loaded.path)
+    with pytest.raises(InputError) as err:
+        ingest([small_csv, revised], loaded)
+    said = str(err.value)
+    assert "revised.csv" in said and small_csv.name in said and "2025/26 Q3" in said
+    assert "ICB QF7" in said and "recovered is 1,000 in one and 990 in the other" in said
+    assert digest(loaded.path) == before
+    # The same rows in two files (a quarter's zip and its ICB CSV) are one row.
+    copy = tmp_path / "copy.csv"
+    copy.write_bytes(small_csv.read_bytes())
+    _, report = ingest([small_csv, copy], loaded)
+    assert report.changes_nothing
 
 
 def test_two_concurrent_undos_move_back_two_versions(tmp_path):
