@@ -17,7 +17,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from core import geography, model, periods, terms
+from core import geography, model, periods, plausible, terms
 from core.errors import InputError
 from core.terms import MISSING_MARKS, clean
 
@@ -277,7 +277,7 @@ def finish(df: pd.DataFrame, name: str, kind: str, rows_read: int, encoding: str
     for c in (*model.COUNT_COLUMNS, *model.PERCENT_COLUMNS):
         if c not in wide:
             wide[c] = np.nan
-    _check_consistency(wide, lines, name)
+    plausible.check(wide, lines, name)
     wide = wide.reset_index()
     wide["derived"] = False
     wide, derived = _derive_broad_groups(wide)
@@ -333,30 +333,6 @@ def _check_complete(lines: pd.DataFrame, name: str) -> None:
         "number or a suppression mark (*); the file may have been cut short",
         file=name, row=int(first_line[i]),
     )
-
-
-def _check_consistency(wide: pd.DataFrame, lines: pd.DataFrame, name: str) -> None:
-    # Below England level each count is rounded to the nearest 5, so a difference of counts can
-    # be off by up to 10 without anything being wrong.
-    tol = np.where(wide.index.get_level_values("level") == "England", 0, 10)
-    fin, nac = wide["finished"], wide["not_at_caseness"]
-    rec, rel = wide["recovered"], wide["reliable_recovered"]
-    checks = (
-        ("not_at_caseness", nac > fin + tol, "not at caseness ({a:,.0f}) is more than finished "
-         "a course of treatment ({b:,.0f})", nac, fin),
-        ("recovered", rec > fin - nac + tol, "recovered ({a:,.0f}) is more than finished minus "
-         "not at caseness ({b:,.0f}), the most who could recover", rec, fin - nac),
-        ("reliable_recovered", rel > rec + tol, "reliable recovery ({a:,.0f}) is more than "
-         "recovery ({b:,.0f})", rel, rec),
-    )
-    for measure, cond, text, a, b in checks:
-        cond = cond.fillna(False)
-        if cond.any():
-            i = cond.to_numpy().nonzero()[0][0]
-            k = wide.index[i]
-            line = lines[measure].iloc[i] if measure in lines else None
-            raise InputError(text.format(a=a.iloc[i], b=b.iloc[i]) + f" for {k[2]} {k[3]}, {k[5]}",
-                             file=name, row=None if pd.isna(line) else int(line))
 
 
 _AREA = ["period", "period_start", "period_end", "period_type", "level", "area_code",

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from core import cli, history
-from tests.conftest import ROOT, area_rows, quarterly_csv
+from tests.conftest import ROOT, area_rows, quarterly_csv, small_quarter
 
 
 def run(*args, store):
@@ -166,7 +166,13 @@ def test_a_read_only_folder_is_said_in_words(tmp_path, small_csv, monkeypatch, c
 
     monkeypatch.setattr(history.tempfile, "mkstemp", read_only)
     capsys.readouterr()
-    assert cli.main(["ingest", str(small_csv), "--store", str(store)]) == 2
+    revised = tmp_path / "revised.csv"  # a change to write (the same file writes nothing)
+    rows = small_quarter()
+    for r in rows:
+        if (r[2], r[10], r[12]) == ("QF7", "Total", "M191"):
+            r[14] = "990"
+    revised.write_bytes(quarterly_csv(rows))
+    assert cli.main(["ingest", str(revised), "--store", str(store)]) == 2
     err = capsys.readouterr().err
     assert "Read-only file system" in err and "Nothing was changed" in err
     assert store.read_bytes() == before

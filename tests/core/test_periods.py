@@ -42,7 +42,9 @@ def test_unpublished_quarter_kept_on_the_axis_and_refused_in_a_file(tmp_path):
         readers.read_file(path, today=dt.date(2026, 11, 26))
     assert "row 2" in str(caught.value)
     # The neighbouring quarters are read.
-    path.write_bytes(quarterly_csv(small_quarter("2020-10-01", "2020-12-31")))
+    # (England and its regions: ICB rows in 2020 would be refused as areas not yet made.)
+    path.write_bytes(quarterly_csv([r for r in small_quarter("2020-10-01", "2020-12-31")
+                                    if r[8] in ("England", "CommissioningRegion")]))
     assert readers.read_file(path, today=dt.date(2026, 11, 26)).periods == ["2020/21 Q3"]
 
 

@@ -86,7 +86,8 @@ def test_impossible_quarters_refused(start, end, message):
 
 
 def test_first_quarter_of_the_programme_accepted():
-    assert read(quarterly_csv(area_rows(start="2008-04-01", end="2008-06-30"))).periods == [
+    rows = area_rows(start="2008-04-01", end="2008-06-30", level="England", code="ENG")
+    assert read(quarterly_csv(rows)).periods == [
         "2008/09 Q1"]
 
 

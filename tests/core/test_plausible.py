@@ -1,0 +1,86 @@
+"""Figures that could not be true refuse the file at their row (core.plausible): a part of
+England counting more people than England, and areas that did not exist in the file's
+period, the sign of a wrong year."""
+
+import datetime as dt
+
+import pytest
+
+from core import plausible, readers
+from core.errors import InputError
+from tests.conftest import HEADER, annual_frames, quarterly_csv, small_quarter
+
+TODAY = dt.date(2026, 11, 26)
+
+
+def read(data: bytes, name: str = "q.csv", **kw):
+    return readers.read_file(data, name, today=TODAY, **kw)
+
+
+def with_value(rows, code: str, group: str, measure: str, value: str):
+    for r in rows:
+        if (r[2], r[10], r[12]) == (code, group, measure) and r[4] == "All_SubICB":
+            r[14] = value
+    return rows
+
+
+def line_of(rows, code: str, group: str, measure: str) -> int:
+    return next(i for i, r in enumerate(rows, start=2)
+                if (r[2], r[10], r[12]) == (code, group, measure) and r[4] == "All_SubICB")
+
+
+def test_an_icb_counting_more_than_england_is_refused_at_its_row():
+    rows = with_value(small_quarter(), "QF7", "Total", "M076", "900000")
+    with pytest.raises(InputError) as e:
+        read(quarterly_csv(rows))
+    assert e.value.row == line_of(rows, "QF7", "Total", "M076")
+    assert e.value.message.startswith(
+        "finished a course of treatment for ICB QF7, Whole population (900,000) is more than "
+        "England's (170,000) for the same period and group")
+
+
+def test_rounding_to_5_below_england_is_not_taken_for_more_than_england():
+    # England's BME group finished 30,000; an ICB's count rounded up may pass it by 2.
+    rows = with_value(small_quarter(), "QHM", "BME", "M076", str(30000 + plausible.ROUNDING))
+    assert read(quarterly_csv(rows)).frame["finished"].max() == 170000
+    rows = with_value(small_quarter(), "QHM", "BME", "M076", str(30001 + plausible.ROUNDING))
+    with pytest.raises(InputError, match=r"ICB QHM, Black, Asian .* is more than England's \(30,000\)"):
+        read(quarterly_csv(rows))
+
+
+def test_icb_rows_before_july_2022_are_refused_as_a_wrong_period():
+    rows = small_quarter("2021-10-01", "2021-12-31")
+    with pytest.raises(InputError) as e:
+        read(quarterly_csv(rows))
+    first_icb = next(i for i, r in enumerate(rows, start=2) if r[8] == "ICB")
+    assert e.value.row == first_icb
+    assert "has ICB rows (such as QHM NHS NORTH EAST AND NORTH CUMBRIA INTEGRATED CARE " \
+        "BOARD) for 2021/22 Q3, which ended before ICBs" in e.value.message
+    assert "Is the period right?" in e.value.message
+
+
+def test_ccg_rows_after_july_2022_are_refused_as_a_wrong_period():
+    header = [{"ICB": "STP", "ICBName": "STPName", "SubICB": "CCG", "SubICBName": "CCGName"}
+              .get(h, h) for h in HEADER]
+    rows = small_quarter("2022-07-01", "2022-09-30")
+    for row in rows:
+        row[8] = {"ICB": "STP", "SubICB": "CCG"}.get(row[8], row[8])
+    with pytest.raises(InputError, match=r"has STP rows .* for 2022/23 Q2, which began after "
+                       r"CCGs and STPs were replaced"):
+        read(quarterly_csv(rows, header))
+    # The quarter before is CCG and STP, as published.
+    for row in rows:
+        row[0], row[1] = "2022-04-01", "2022-06-30"
+    assert set(read(quarterly_csv(rows, header)).frame["level"]) >= {"STP", "CCG"}
+
+
+def test_an_annual_file_given_the_wrong_year_is_refused_both_ways(tmp_path):
+    frames = annual_frames()  # the real published figures (skips without ../shared)
+    for year, given, level in (("2024-25", "2017-18", "ICB"), ("2017-18", "2023-24", "CCG")):
+        path = tmp_path / "annual.csv"
+        frames[year].to_csv(path, index=False)
+        with pytest.raises(InputError, match=f"has {level} rows .* for "
+                           f"{given.replace('-', '/')}, which"):
+            read(path.read_bytes(), "annual.csv", period=given)
+        assert read(path.read_bytes(), "annual.csv", period=year).periods == [
+            year.replace("-", "/")]
