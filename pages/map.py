@@ -6,6 +6,9 @@ from core import geography, map_chart, model
 from ui import data, page, render, sidebar
 from ui.state import COLOURS
 
+#: Side table's column widths in pixels: ICB, rate, verdict, region.
+MAP_TABLE_WIDTHS = (240, 72, 100, 170)
+
 ctx = page.start("Map of ICBs")
 source, ex, sel = ctx.source, ctx.explorer, ctx.sel
 
@@ -30,7 +33,7 @@ st.caption(
     "Change the boundaries, population or measure in the sidebar.")
 name = f"map {period} {sel.population} {sel.measure} {bnd}"
 chart_key = f"chart-{render.slug(name)}"
-left, right = st.columns([3, 2])
+left, right = st.columns([1, 1])
 with left:
     render.chart_block(
         view.spec, table=view.table,
@@ -41,5 +44,18 @@ with right:
     st.caption("Every ICB by region: its rate and how it compares with England (in words).")
     # The figures beside the name, the region last: in this narrow column a long ICB name
     # pushed the rate and the verdict out of sight (found in review at 1400 px and 390 px).
-    render.dataframe(view.table.select([0, 3, 4, 1]), key="map-table", height=560)
+    # Widths that show the name, the rate and the verdict whole in this column at 1400 px
+    # (the region may scroll): Streamlit's own widths hid the verdict (a browser test checks).
+    # On a phone the name stays pinned while the rest scrolls sideways.
+    rate, verdict = view.table.column_names[3], view.table.column_names[4]
+    render.dataframe(view.table.select([0, 3, 4, 1]), key="map-table", height=560,
+                     column_config={
+                         "ICB": st.column_config.TextColumn(width=MAP_TABLE_WIDTHS[0],
+                                                            pinned=True),
+                         rate: st.column_config.NumberColumn(
+                             "Rate (%)", width=MAP_TABLE_WIDTHS[1], format="%.1f", help=rate),
+                         verdict: st.column_config.TextColumn(
+                             "vs England", width=MAP_TABLE_WIDTHS[2], help=verdict + " (95% "
+                             "and 99.8% limits, as on Compare ICBs)"),
+                         "Region": st.column_config.TextColumn(width=MAP_TABLE_WIDTHS[3])})
 render.share_link(sel.to_params(), "map")

@@ -33,3 +33,20 @@ def test_click_on_the_map_chooses_the_icb(server, page):
         f"() => document.querySelector(\"{PICKER}\").value.endsWith('· QHL')", timeout=60_000)
     wait_for_app(page)
     assert page.locator(PICKER).input_value() == "Birmingham and Solihull (Midlands) · QHL"
+
+
+def test_side_table_shows_name_rate_and_verdict_at_1400px(server, page):
+    """The table beside the map: Streamlit's own column widths put the verdict ("Compared
+    with England") out of sight behind a sideways scroll at 1400 px. The first three columns
+    (ICB 240 px, rate 72 px, verdict 100 px: pages/map.py) must fit the visible width."""
+    page.set_viewport_size({"width": 1400, "height": 900})
+    page.goto(f"{server}/map?period=year")
+    wait_for_app(page)
+    table = page.locator("[data-testid='stMain'] [data-testid='stDataFrame']").last
+    table.scroll_into_view_if_needed()
+    scroller = table.locator(".dvn-scroller").first
+    scroller.wait_for()
+    scroll_width, client_width = scroller.evaluate("e => [e.scrollWidth, e.clientWidth]")
+    assert client_width >= 240 + 72 + 100, (scroll_width, client_width)
+    # The widths are the page's, not Streamlit's own (which made the table 582 px wide anyway).
+    assert scroll_width == pytest.approx(240 + 72 + 100 + 170, abs=4), scroll_width
