@@ -114,3 +114,33 @@ def areas_of_their_time(wide: pd.DataFrame, lines: pd.DataFrame, name: str) -> N
                 f"{periods.period_label(k[0], k[1])}, {why}. Is the period right? An annual "
                 "file's year comes from its name or the year given for it",
                 file=name, row=_row(lines, i))
+
+
+#: Points by which NHS England's own percentage may differ from the one its counts give at
+#: England level (unrounded counts): it is published to one decimal place, so 0.05 at most.
+PUBLISHED_SLACK = 1.0
+
+
+def published_rate_warnings(frame: pd.DataFrame) -> list[str]:
+    """England rows whose published percentage is not the rate their counts give: the sign of
+    measures relabelled or swapped (M192 read as M195, say). A warning, not a refusal: the
+    counts are what the product uses, and they pass every check."""
+    out = []
+    england = frame[(frame["level"] == "England").to_numpy()]
+    for numerator, published, words in (
+            ("recovered", "published_recovery", "recovery"),
+            ("reliable_recovered", "published_reliable", "reliable recovery")):
+        counts = england["finished"] - england["not_at_caseness"]
+        rate = 100 * england[numerator] / counts.where(counts > 0)
+        gap = (rate - england[published]).abs()
+        off = gap.to_numpy("float64", na_value=np.nan) > PUBLISHED_SLACK
+        if off.any():
+            row = england[off].iloc[0]
+            out.append(
+                f"Warning: the published {words} percentage for England "
+                f"({row['period']}, {model.group_label(row['group'])}) is "
+                f"{row[published]:g}%, but its counts give {rate[off].iloc[0]:.1f}% "
+                f"({off.sum()} such row{'s' if off.sum() > 1 else ''}). Check that the "
+                "measures are labelled as NHS England labels them: the product uses the "
+                "counts.")
+    return out

@@ -126,7 +126,7 @@ def layout_warnings(frame: pd.DataFrame) -> list[str]:
                    + (f" and {len(odd) - 10} more" if len(odd) > 10 else "")
                    + " not known to the product (it reads BME, White British and NHS England's "
                    "ethnic groups): the rows are kept but no page shows them. Check VariableA.")
-    return out
+    return out + plausible.published_rate_warnings(frame)
 
 
 def check_period(start: dt.date, end: dt.date, today: dt.date) -> str | None:

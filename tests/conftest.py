@@ -66,8 +66,13 @@ def area_rows(
         icb, icb_name, sub, sub_name = code, name, "All_SubICB", "null"
     group_type = {"Region": "CommissioningRegion"}.get(level, level)
     rows = []
+    try:  # NHS England's reliable recovery percentage, as its counts give it
+        share = 100 * int(reliable) / (int(finished) - int(nac))
+        reliable_pct = f"{share:.1f}" if 0 <= share <= 100 else "*"
+    except (ValueError, ZeroDivisionError):
+        reliable_pct = "*"
     for mid, value in (("M076", finished), ("M179", nac), ("M191", recovered),
-                       ("M193", reliable), ("M192", pct), ("M195", "47")):
+                       ("M193", reliable), ("M192", pct), ("M195", reliable_pct)):
         rows.append([start, end, icb, icb_name, sub, sub_name, "All_Provider", "null",
                      group_type, vtype, va, vb, mid, NAMES[mid], value])
     return rows

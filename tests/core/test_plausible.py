@@ -84,3 +84,20 @@ def test_an_annual_file_given_the_wrong_year_is_refused_both_ways(tmp_path):
             read(path.read_bytes(), "annual.csv", period=given)
         assert read(path.read_bytes(), "annual.csv", period=year).periods == [
             year.replace("-", "/")]
+
+
+def test_published_percentages_that_counts_do_not_give_are_warned_of():
+    """Swapped percentage measures (M192 labelled M195 and back): the counts pass every
+    check, so the file loads, with a warning naming the row and both figures."""
+    assert read(quarterly_csv(small_quarter())).layout_warnings == []
+    rows = small_quarter()
+    swap = {"M192": ("M195", "Percentage_ReliableRecovery"),
+            "M195": ("M192", "Percentage_Recovery")}
+    for r in rows:
+        r[12], r[13] = swap.get(r[12], (r[12], r[13]))
+    said = read(quarterly_csv(rows)).layout_warnings
+    assert len(said) == 2, said
+    assert said[0].startswith("Warning: the published recovery percentage for England "
+                              "(2025/26 Q3, Whole population) is 47.2%, but its counts give "
+                              "50.3%")
+    assert "the product uses the counts" in said[1]
