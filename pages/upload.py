@@ -264,6 +264,9 @@ else:
         st.text("\n".join(result.unknown_code_names))
 
 st.header("2. Preview", anchor=False)
+if report.changes_nothing:
+    st.info("**This file changes nothing:** every row of it is already stored with these "
+            "values (was it loaded before?).", icon=":material/info:")
 st.text("\n".join(report.lines()))
 
 

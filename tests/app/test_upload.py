@@ -170,6 +170,9 @@ def test_saving_the_same_file_again_makes_no_new_version(shared_store):
     assert any("Nothing to save" in i.value for i in at.info), [i.value for i in at.info]
     assert not any("Saved" in s.value for s in at.success)
     assert digest(shared_store) == saved and len(history.versions(shared_store)) == versions
+    # Uploaded once more, the preview says so before anything is pressed.
+    at = upload(upload_page(), "q.zip", next_quarter_zip())
+    assert any("This file changes nothing" in i.value for i in at.info)
 
 
 @needs_shared()
