@@ -175,4 +175,11 @@ def _tidy(df: pd.DataFrame, cols: dict, name: str, rows_read: int, encoding: str
     df = current_regions(df)
     df = add_groups(df, "variable_type", "variable_a", "variable_b")
     df = validate.add_periods(df, name, cols, today=today)
+    years = (df["period_type"] == "year").to_numpy()
+    if years.any():  # a year among quarters: two files pasted together, or the wrong dates
+        at = df[years].iloc[0]
+        raise InputError(
+            f"a quarterly file with rows for a whole financial year ({at['period']}): NHS "
+            "England's quarterly files hold quarters. Load an annual file on its own",
+            file=name, row=int(at["_line"]), column=cols["start"])
     return validate.finish(df, name, "quarterly CSV", rows_read, encoding, skipped, cols["value"])

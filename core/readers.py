@@ -105,6 +105,11 @@ def _read_text(opener: sources.Opener, name: str, *, period: str | None,
         return quarterly.read(opener, header, name, today=today)
     if allow_annual and "orgtype" in normed:
         return annual.read(opener, header, name, period=period, today=today)
+    first = head.split(b"\n", 1)[0]
+    if first.count(b";") >= 5 and b"," not in first:
+        raise InputError("the file is separated by semicolons (;), as spreadsheets set to some "
+                         "languages save CSV: save it with commas as the separator, or upload "
+                         "the file NHS England publishes", file=name, row=1)
     raise InputError(
         "this is not an NHS Talking Therapies quarterly or annual file: expected a header like "
         f"{quarterly.HEADER_EXAMPLE} but found: {', '.join(header[:12]) or '(nothing)'}",

@@ -429,6 +429,24 @@ def test_a_column_named_twice_is_refused_not_guessed():
     assert "('Count_Recovery' and 'CountRecovery'), as columns 9 and 10" in e.value.message
 
 
+def test_a_year_among_quarters_is_refused_at_its_row():
+    rows = small_quarter() + small_quarter("2024-04-01", "2025-03-31")
+    with pytest.raises(InputError) as e:
+        read(quarterly_csv(rows))
+    assert e.value.row == len(small_quarter()) + 2
+    assert "a quarterly file with rows for a whole financial year (2024/25)" in e.value.message
+    # Two quarters in one file are read (a maintainer may join them).
+    rows = small_quarter() + small_quarter("2025-07-01", "2025-09-30")
+    assert read(quarterly_csv(rows)).periods == ["2025/26 Q2", "2025/26 Q3"]
+
+
+def test_a_semicolon_separated_file_is_named_as_such():
+    data = quarterly_csv(small_quarter()).replace(b'","', b'";"')
+    with pytest.raises(InputError) as e:
+        read(data)
+    assert e.value.row == 1 and "separated by semicolons" in e.value.message
+
+
 def test_annual_missing_recovery_column():
     data = b"OrgType,OrgCode,OrgName,VariableType,VariableA,VariableB,Count_FinishedCourseTreatment\n" \
         b"England,All,All,Total,NULL,NULL,100\n"
