@@ -29,7 +29,12 @@ ID_COLUMNS = {
 
 
 def _year(name: str, period: str | None, today: dt.date) -> tuple[dt.date, dt.date]:
-    year = period or periods.financial_year_from_name(name)
+    named = periods.financial_year_from_name(name)
+    if period and named and named.replace("/", "-") != period.strip().replace("/", "-"):
+        raise YearError(
+            f"the file's name says {named} but the year given is {period}: give the year the "
+            "file covers (or rename the file if its name is wrong)", file=name)
+    year = period or named
     if year is None:
         raise YearError(
             "cannot tell which financial year this annual file covers: name the file with its "

@@ -447,6 +447,25 @@ def test_a_semicolon_separated_file_is_named_as_such():
     assert e.value.row == 1 and "separated by semicolons" in e.value.message
 
 
+def test_annual_year_given_against_its_name_is_refused_and_a_matching_one_read():
+    data = b"OrgType,OrgCode,OrgName,VariableType,VariableA,VariableB,Count_FinishedCourseTreatment," \
+        b"Count_NotAtCaseness,Count_Recovery\nEngland,All,All,Total,NULL,NULL,100,10,45\n"
+    with pytest.raises(YearError, match="name says 2024-25 but the year given is 2023-24"):
+        read(data, "psych-ther-ann-2024-25.csv", period="2023-24")
+    assert read(data, "psych-ther-ann-2024-25.csv", period="2024/25").periods == ["2024/25"]
+
+
+def test_a_file_with_nothing_below_region_warns_that_no_icb_figures_come_from_it():
+    """An annual file whose ICB rows carry an OrgType the product does not know ('Integrated
+    Care Board' for 'ICB') loads England and the regions only: it says so."""
+    data = b"OrgType,OrgCode,OrgName,VariableType,VariableA,VariableB,Count_FinishedCourseTreatment," \
+        b"Count_NotAtCaseness,Count_Recovery\nEngland,All,All,Total,NULL,NULL,100,10,45\n" \
+        b"Integrated Care Board,QF7,NHS SOUTH YORKSHIRE ICB,Total,NULL,NULL,50,5,20\n"
+    said = read(data, "annual_2024-25.csv").layout_warnings
+    assert any("no rows below region" in w for w in said), said
+    assert not any("below region" in w for w in read(quarterly_csv(small_quarter())).layout_warnings)
+
+
 def test_annual_missing_recovery_column():
     data = b"OrgType,OrgCode,OrgName,VariableType,VariableA,VariableB,Count_FinishedCourseTreatment\n" \
         b"England,All,All,Total,NULL,NULL,100\n"
