@@ -178,7 +178,7 @@ def icb_member(zf: zipfile.ZipFile, name: str) -> tuple[Opener, str]:
     if not wanted:
         raise InputError(
             "the zip has no ICB/sub-ICB CSV (a file named like '..._ICB_subICB_...csv'); "
-            f"it holds {len(names):,} files: {names_in_words(names)}",
+            f"it holds {len(names):,} file{'s' if len(names) != 1 else ''}: {names_in_words(names)}",
             file=name,
         )
     if len(wanted) > 1:
