@@ -118,7 +118,12 @@ def layout_warnings(frame: pd.DataFrame) -> list[str]:
             out.append(f"Warning: the file has no rows by {breakdown.lower()} (VariableType "
                        f"'{breakdown}'), so the ethnic-inequality figures will be missing "
                        "for its periods. If the file names it differently, it was not read.")
-    if not set(frame["level"].astype(str)) - {"England", "Region", "FormerRegion"}:
+    levels = set(frame["level"].astype(str))
+    if "England" not in levels:
+        out.append("Warning: the file has no England rows, so the England figures (the first "
+                   "page's headline) will be missing for its periods. Check the GroupType or "
+                   "OrgType of the England rows.")
+    if not levels - {"England", "Region", "FormerRegion"}:
         out.append("Warning: the file has no rows below region (no ICB or sub-ICB rows, nor "
                    "CCG or STP rows), so no ICB figures come from it. If NHS England renamed "
                    "the OrgType or GroupType of those rows, they were not read.")

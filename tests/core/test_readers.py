@@ -466,6 +466,12 @@ def test_a_file_with_nothing_below_region_warns_that_no_icb_figures_come_from_it
     assert not any("below region" in w for w in read(quarterly_csv(small_quarter())).layout_warnings)
 
 
+def test_a_file_without_england_rows_warns_that_the_headline_will_be_missing():
+    said = read(quarterly_csv([r for r in small_quarter() if r[8] != "England"])).layout_warnings
+    assert any(w.startswith("Warning: the file has no England rows") for w in said), said
+    assert not any("no England rows" in w for w in read(quarterly_csv(small_quarter())).layout_warnings)
+
+
 def test_annual_missing_recovery_column():
     data = b"OrgType,OrgCode,OrgName,VariableType,VariableA,VariableB,Count_FinishedCourseTreatment\n" \
         b"England,All,All,Total,NULL,NULL,100\n"
