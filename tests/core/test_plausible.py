@@ -101,3 +101,17 @@ def test_published_percentages_that_counts_do_not_give_are_warned_of():
                               "(2025/26 Q3, Whole population) is 47.2%, but its counts give "
                               "50.3%")
     assert "the product uses the counts" in said[1]
+
+
+@pytest.mark.parametrize("mark", ["", "*"])
+def test_a_blank_or_suppressed_england_count_is_refused(mark):
+    """A re-issued quarter with its values blanked replaced every stored number with nothing
+    (found by a hostile-file review): England's counts are never suppressed."""
+    rows = small_quarter()
+    for r in rows:
+        if r[8] == "England" and r[12] == "M076" and r[10] == "Total":
+            r[14] = mark
+    with pytest.raises(InputError) as e:
+        read(quarterly_csv(rows))
+    assert "England's finished count is blank or suppressed" in e.value.message
+    assert e.value.row == 2
