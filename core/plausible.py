@@ -31,6 +31,11 @@ def check(wide: pd.DataFrame, lines: pd.DataFrame, name: str) -> None:
     areas_of_their_time(wide, lines, name)
 
 
+def _first(mask: np.ndarray, lines: pd.DataFrame) -> int:
+    """The position of the row, among those ``mask`` marks, that comes first in the file."""
+    return int(np.argmin(np.where(mask, lines.min(axis=1).to_numpy(), np.inf)))
+
+
 def _row(lines: pd.DataFrame, i: int, measure: str | None = None) -> int | None:
     line = lines[measure].iloc[i] if measure in lines else lines.iloc[i].min()
     return None if pd.isna(line) else int(line)
@@ -82,7 +87,7 @@ def within_england(wide: pd.DataFrame, lines: pd.DataFrame, name: str) -> None:
         whole = np.where(has, values[england][np.maximum(at, 0)], np.nan)
         over = has & (values > whole + ROUNDING)
         if over.any():
-            i = int(np.argmin(np.where(over, lines.min(axis=1).to_numpy(), np.inf)))
+            i = _first(over, lines)
             k = wide.index[i]
             raise InputError(
                 f"{_WORDS[measure]} for {k[2]} {k[3]}, {model.group_label(k[5])} "
@@ -107,7 +112,7 @@ def areas_of_their_time(wide: pd.DataFrame, lines: pd.DataFrame, name: str) -> N
          "ICBs on 1 July 2022"),
     ):
         if wrong.any():
-            i = int(np.argmin(np.where(wrong, lines.min(axis=1).to_numpy(), np.inf)))
+            i = _first(wrong, lines)
             k = wide.index[i]
             raise InputError(
                 f"the file has {k[2]} rows (such as {k[3]} {wide['area_name'].iloc[i]}) for "
@@ -117,7 +122,9 @@ def areas_of_their_time(wide: pd.DataFrame, lines: pd.DataFrame, name: str) -> N
 
 
 #: Points by which NHS England's own percentage may differ from the one its counts give at
-#: England level (unrounded counts): it is published to one decimal place, so 0.05 at most.
+#: England level (unrounded counts). Published to one decimal place it differs by 0.05 at
+#: most (checked on every real and synthetic England row); a whole point leaves room for a
+#: publication rounded to whole numbers, and swapped measures differ by several points.
 PUBLISHED_SLACK = 1.0
 
 
