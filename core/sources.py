@@ -283,22 +283,26 @@ def _kept_lines(block: bytes, at: np.ndarray) -> bytes:
 
 
 def _select_block(block: bytes, n_lines: int, parse: Callable, first: Callable | None,
-                  select: Select) -> tuple[int, pa.RecordBatch | None]:
-    """Rows in the block, and its kept rows with their position in the block in ``_line``."""
+                  select: Select) -> tuple[int, pa.RecordBatch | None, bool]:
+    """Rows in the block, its kept rows with their position in the block in ``_line``, and
+    whether each row is one line (no blank lines, no line breaks inside quotes, no CR alone)."""
     few = first(block) if first is not None else None
     kept = select(few) if few is not None else None
     if few is not None and kept is None:
-        return few.num_rows, None
-    # Cutting out lines is only safe where each row is one line (no blank lines, no line
-    # breaks inside quotes), and only worth it when few rows are kept.
-    if kept is not None and n_lines == few.num_rows >= len(kept) / RECUT_SHARE:
+        return few.num_rows, None, False
+    # Cutting out lines is only safe where each row is one line, and only worth it when few
+    # rows are kept.
+    if kept is not None and n_lines == few.num_rows >= len(kept) / RECUT_SHARE \
+            and not _bare_cr(block):
         at = kept.column("_line")
         full = parse(_kept_lines(block, at.to_numpy()))
         if full is not None and full.num_rows == len(at):
             return few.num_rows, pa.RecordBatch.from_arrays(
-                [*full.columns, at], names=[*full.schema.names, "_line"])
+                [*full.columns, at], names=[*full.schema.names, "_line"]), True
     batch = parse(block)
-    return (0, None) if batch is None else (batch.num_rows, select(batch))
+    if batch is None:
+        return 0, None, False
+    return batch.num_rows, select(batch), n_lines == batch.num_rows and not _bare_cr(block)
 
 
 def _scan(opener, columns, names, name, select, encoding, narrow):
@@ -311,14 +315,14 @@ def _scan(opener, columns, names, name, select, encoding, narrow):
         nonlocal rows, kept
         future, block, first_line, n_lines = pending.popleft()
         try:
-            n, piece = future.result()
+            n, piece, one_a_line = future.result()
         except pa.ArrowInvalid as exc:
             raise _parse_error(block, first_line, len(names), name, exc) from exc
         rows += n
         if piece is None:
             return
         at = piece.column("_line")
-        if n_lines == n:  # one row a line: the usual case
+        if one_a_line:  # the usual case
             lines = pc.add(at, first_line)
         else:  # blank lines or line breaks inside quotes
             lines = pc.take(pa.array(_row_lines(block, first_line)), at)
@@ -343,6 +347,17 @@ def _scan(opener, columns, names, name, select, encoding, narrow):
         while pending:
             collect()
     return pieces, rows
+
+
+def _bare_cr(block: bytes) -> bool:
+    """Whether a CR stands alone (not before a LF) in the block. The parser ends a row there
+    but ``_newlines`` does not count a line, so with a blank line elsewhere in the block rows
+    and lines agree in number by chance and the wrong lines would be taken for rows."""
+    if b"\r" not in block:
+        return False
+    codes = np.frombuffer(block, dtype=np.uint8)
+    at = np.flatnonzero(codes[:-1] == 13)
+    return bool(codes[-1] == 13 or (codes[at + 1] != 10).any())
 
 
 def _newlines(block: bytes) -> int:
@@ -381,6 +396,8 @@ def _blocks(f: BinaryIO, name: str) -> Iterator[tuple[bytes, int, int]]:
                 continue
             del pending[: (end + 1 if end >= 0 else len(pending))]
             header_done, line = True, 2
+        if not chunk and pending and not pending.endswith(b"\n"):
+            _check_last_line(pending, line, name)
         if len(pending) >= BLOCK_BYTES or (not chunk and pending):
             cut = pending.rfind(b"\n") + 1 if chunk else len(pending)
             with memoryview(pending) as view:
@@ -394,6 +411,17 @@ def _blocks(f: BinaryIO, name: str) -> Iterator[tuple[bytes, int, int]]:
             line += n
         if not chunk:
             return
+
+
+def _check_last_line(pending: bytearray, line: int, name: str) -> None:
+    """Refuses a file that ends inside a quoted value: the parser would close the quote itself
+    and read what is left of the value (a count of 15 cut to 1) as if it were whole."""
+    last = pending[pending.rfind(b"\n") + 1:]
+    if last.count(b'"') % 2:
+        raise InputError(
+            "the file ends inside a quoted value (the last row opens a quote and never closes "
+            "it): the download was cut short. Download the file again",
+            file=name, row=line + pending.count(b"\n"))
 
 
 def _decode(block: bytes, first_line: int, encoding: str, seen_text: bool,

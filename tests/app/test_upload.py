@@ -218,7 +218,7 @@ def bad_files() -> dict[str, tuple[str, bytes, str]]:
         "header only": ("header.csv", quarterly_csv([]), "header but no data rows"),
         "another dataset": ("other.csv", b"station,temp\nheathrow,12\n", "not an NHS Talking Therapies"),
         "excel renamed": ("renamed.csv", xlsx, "Excel workbook"),
-        "truncated csv": ("cut.csv", good[: len(good) - 25], "wrong number of fields"),
+        "truncated csv": ("cut.csv", good[: len(good) - 25], "cut short"),
         "truncated zip": ("cut.zip", next_quarter_zip()[:300], "damaged or incomplete"),
         "zip bomb": ("bomb.zip", big_zip, "zip bomb"),
         "zip path traversal": ("evil.zip", evil_zip, "points outside"),

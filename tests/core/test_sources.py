@@ -231,3 +231,35 @@ def test_kept_lines_parsed_again_read_as_the_whole_file(monkeypatch):
         read(data)
     assert e.value.row == 1 + 40 * 6 + 6 + 7 * 6 + 3  # header, filler, QF7, filler, M191 row
     assert data.split(b"\n")[e.value.row - 1].count(b"lots") == 1
+
+
+def test_a_lone_cr_beside_a_blank_line_does_not_shift_rows():
+    """One old-Mac line end (CR alone) makes a row the parser sees and the line count does not;
+    a blank line elsewhere evens the counts, and the wrong lines were taken for the kept rows:
+    a referrals count (30) was stored as QHM BME's reliable recovery (found by a helper's
+    review)."""
+    kept = small_quarter()
+    stray = area_rows(vtype="BME Group", va="BME", reliable="30")  # M001-like row, not kept
+    for r in stray:
+        r[12], r[13] = "M001", "Count_ReferralsReceived"
+    data = quarterly_csv(filler(3) + kept + stray + filler(150))
+    lines = data.split(b"\n")
+    lines[2] = lines[2] + b"\r" + lines[3]
+    del lines[3]
+    lines.insert(700, b"")
+    damaged = b"\n".join(lines)
+    frame = read(damaged).frame.drop(columns="source")
+    pd.testing.assert_frame_equal(frame, read(quarterly_csv(kept)).frame.drop(columns="source"))
+    assert sources._bare_cr(b"a\rb\n") and not sources._bare_cr(b"a\r\nb\r\n")
+    assert sources._bare_cr(b"a\r")
+
+
+def test_a_file_cut_inside_its_last_quoted_value_is_refused():
+    """A download cut inside the last value ("15 read as "1) was read as complete."""
+    data = quarterly_csv(small_quarter())
+    assert data.endswith(b'"45.6"\n')
+    with pytest.raises(InputError, match="ends inside a quoted value") as e:
+        read(data[:-len(b'6"\n')])
+    assert e.value.row == data.count(b"\n")  # the last row
+    # A file whose last line simply lacks its line end is whole.
+    assert read(data[:-1]).frame.equals(read(data).frame)
