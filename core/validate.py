@@ -222,6 +222,9 @@ def parse_values(df: pd.DataFrame, name: str, value_column: str) -> pd.DataFrame
         ("a count must be a whole number", is_count & number.notna() & (number % 1 != 0)),
         (f"a count cannot exceed {MAX_COUNT:,} (more people than live in England)",
          is_count & (number > MAX_COUNT)),
+        ("a count in scientific notation has lost its last digits (Excel shows large numbers "
+         "so in a narrow column: use the file as NHS England published it)",
+         is_count & number.notna() & raw.str.contains("e", case=False, regex=False)),
         ("a percentage must be between 0 and 100", ~is_count & ((number < 0) | (number > 100))),
     ):
         if cond.any():
@@ -277,6 +280,11 @@ def finish(df: pd.DataFrame, name: str, kind: str, rows_read: int, encoding: str
     group = df.groupby(index, sort=False, dropna=False).ngroup().to_numpy()
     first = np.unique(group, return_index=True)[1]
     measure_codes, measures = pd.factorize(df["measure"], sort=True)
+    if (measure_codes < 0).any():  # factorize's -1 would put the value under the last measure
+        i = df.index[(measure_codes < 0).argmax()]
+        raise InputError("this row was kept but its measure could not be read: the file's "
+                         "rows could not be lined up (a stray line end?)",
+                         file=name, row=int(df.at[i, "_line"]))
     shape = (len(first), len(measures))
     numbers, line_numbers = np.full(shape, np.nan), np.full(shape, np.nan)
     numbers[group, measure_codes] = df["number"].to_numpy("float64", na_value=np.nan)

@@ -299,6 +299,17 @@ def test_a_count_larger_than_englands_population(value):
     assert e.value.row == 4 and e.value.column == "MEASURE_VALUE_SUPPRESSED"
 
 
+@pytest.mark.parametrize("value", ["1.7E+05", "1.70e5", "2E1"])
+def test_a_count_in_scientific_notation_is_refused(value):
+    """Excel shows a large number in a narrow column as 1.7E+05 and saves it so: the count was
+    stored rounded (170,000 for 170,423) without a word (a helper's review)."""
+    rows = area_rows()
+    rows[0][14] = value
+    with pytest.raises(InputError, match="scientific notation has lost its last digits") as e:
+        read(quarterly_csv(rows))
+    assert e.value.row == 2 and value in str(e.value)
+
+
 def test_a_renumbered_recovery_measure_is_refused_not_dropped():
     """M191 renumbered M9191 (its name still Count_Recovery): the rows were skipped as a
     measure the product does not read, and the quarter was stored with no recovery count at
@@ -379,8 +390,9 @@ def test_not_a_quarter():
 
 def test_truncated_csv():
     data = quarterly_csv(small_quarter())
-    with pytest.raises(InputError, match="wrong number of fields: expected 15, found 13 .the file may be cut short") as e:
-        read(data[: len(data) - 40])
+    cut = data.rindex(b'","', 0, len(data) - 40) + 1  # after a value's closing quote
+    with pytest.raises(InputError, match="wrong number of fields: expected 15, found 12 .the file may be cut short") as e:
+        read(data[:cut])
     assert e.value.row == len(small_quarter()) + 1  # the last line, cut
 
 
