@@ -27,8 +27,9 @@ ROUNDING = 4
 
 def check(wide: pd.DataFrame, lines: pd.DataFrame, name: str) -> None:
     consistent(wide, lines, name)
-    within_england(wide, lines, name)
+    parts_within_wholes(wide, lines, name)
     areas_of_their_time(wide, lines, name)
+    whole_periods(wide, lines, name)
 
 
 def _first(mask: np.ndarray, lines: pd.DataFrame) -> int:
@@ -69,31 +70,53 @@ _WORDS = {"finished": "finished a course of treatment", "not_at_caseness": "not 
           "recovered": "recovered", "reliable_recovered": "reliable recovery"}
 
 
-def within_england(wide: pd.DataFrame, lines: pd.DataFrame, name: str) -> None:
-    """No region, ICB or smaller area counts more people than England does for the same
-    period and group: a value typed into the wrong row, or a file stitched from two."""
-    level = wide.index.get_level_values("level")
-    england = np.asarray(level == "England")
-    if not england.any() or england.all():
-        return
-    key = pd.MultiIndex.from_arrays([wide.index.get_level_values(k) for k in
-                                     ("period_start", "period_end", "breakdown", "group")])
-    if not key[england].is_unique:  # two England rows for one group: refused elsewhere
-        return
-    at = key[england].get_indexer(key)
-    has = (at >= 0) & ~england
-    for measure in model.COUNT_COLUMNS:
-        values = wide[measure].to_numpy("float64", na_value=np.nan)
-        whole = np.where(has, values[england][np.maximum(at, 0)], np.nan)
-        over = has & (values > whole + ROUNDING)
-        if over.any():
-            i = _first(over, lines)
-            k = wide.index[i]
-            raise InputError(
-                f"{_WORDS[measure]} for {k[2]} {k[3]}, {model.group_label(k[5])} "
-                f"({values[i]:,.0f}) is more than England's ({whole[i]:,.0f}) for the same "
-                "period and group: part of England cannot count more people than all of it",
-                file=name, row=_row(lines, i, measure))
+def parts_within_wholes(wide: pd.DataFrame, lines: pd.DataFrame, name: str) -> None:
+    """No part counts more people than its whole for the same period: an area more than
+    England, a population group more than its area's whole population, a sub-ICB location
+    more than its ICB. Each is a value typed into the wrong row, or a file stitched from two.
+    Rounding to 5 keeps order (a part's true count is at most its whole's, so its rounded
+    count is too); ``ROUNDING`` leaves room for a publisher rounding each the other way."""
+    index = wide.index
+    level = np.asarray(index.get_level_values("level"))
+    group = np.asarray(index.get_level_values("group"))
+    parent = (wide["parent_code"].to_numpy(dtype=object) if "parent_code" in wide
+              else np.full(len(wide), None, dtype=object))
+    whole_keys = (
+        # England's row for the same period and group
+        (level != "England", ["England"] * len(wide), ["ENG"] * len(wide), None, None,
+         "England's", "for the same period and group: part of England cannot count more "
+         "people than all of it"),
+        # the area's whole-population row for the same period
+        ((group != "Total") & (level != "England"), level, index.get_level_values("area_code"),
+         "Total", "Total", "its whole population's", "for the same period and area: a group "
+         "cannot count more people than the whole population"),
+        # the parent ICB's row for the same period and group
+        (level == "SubICB", ["ICB"] * len(wide), parent, None, None, "its ICB {code}'s",
+         "for the same period and group: a sub-ICB location cannot count more people than "
+         "its ICB"),
+    )
+    for parts, lvl, code, breakdown, grp, whose, why in whole_keys:
+        if not parts.any():
+            continue
+        wanted = pd.MultiIndex.from_arrays([
+            index.get_level_values("period_start"), index.get_level_values("period_end"),
+            lvl, code,
+            index.get_level_values("breakdown") if breakdown is None else [breakdown] * len(wide),
+            index.get_level_values("group") if grp is None else [grp] * len(wide)])
+        at = index.get_indexer(wanted) if index.is_unique else np.full(len(wide), -1)
+        has = parts & (at >= 0) & (at != np.arange(len(wide)))
+        for measure in model.COUNT_COLUMNS:
+            values = wide[measure].to_numpy("float64", na_value=np.nan)
+            whole = np.where(has, values[np.maximum(at, 0)], np.nan)
+            over = has & (values > whole + ROUNDING)
+            if over.any():
+                i = _first(over, lines)
+                k = wide.index[i]
+                raise InputError(
+                    f"{_WORDS[measure]} for {k[2]} {k[3]}, {model.group_label(k[5])} "
+                    f"({values[i]:,.0f}) is more than {whose.format(code=wide.index[at[i]][3])} "
+                    f"({whole[i]:,.0f}) {why}",
+                    file=name, row=_row(lines, i, measure))
 
 
 def areas_of_their_time(wide: pd.DataFrame, lines: pd.DataFrame, name: str) -> None:
@@ -118,6 +141,36 @@ def areas_of_their_time(wide: pd.DataFrame, lines: pd.DataFrame, name: str) -> N
                 f"the file has {k[2]} rows (such as {k[3]} {wide['area_name'].iloc[i]}) for "
                 f"{periods.period_label(k[0], k[1])}, {why}. Is the period right? An annual "
                 "file's year comes from its name or the year given for it",
+                file=name, row=_row(lines, i))
+
+
+def _rows(n: int) -> str:
+    return f"{n:,} area and group row" + ("" if n == 1 else "s")
+
+
+def whole_periods(wide: pd.DataFrame, lines: pd.DataFrame, name: str) -> None:
+    """Each period in a file with several is whole: one with no England row beside one with
+    England, or with under half the rows of the largest, is a piece of another file (two
+    joined, or rows pasted in) that would be stored as a quarter of its own."""
+    period = pd.MultiIndex.from_arrays([wide.index.get_level_values("period_start"),
+                                        wide.index.get_level_values("period_end")])
+    codes, labels = pd.factorize(period)
+    if len(labels) < 2:
+        return
+    rows = np.bincount(codes)
+    england = np.bincount(codes, weights=np.asarray(
+        wide.index.get_level_values("level") == "England", dtype=float)) > 0
+    biggest = int(rows.argmax())
+    for k in range(len(labels)):
+        lacks_england = england.any() and not england[k]
+        if lacks_england or rows[k] < 0.5 * rows[biggest]:
+            i = _first(codes == k, lines)
+            raise InputError(
+                f"the file holds {periods.period_label(*labels[k])} in {_rows(rows[k])}"
+                + (" with no England row" if lacks_england else "")
+                + f", beside {periods.period_label(*labels[biggest])} in {_rows(rows[biggest])}: "
+                "a piece of another period's file (two files joined, or rows pasted in?). "
+                "Load each period from its own file",
                 file=name, row=_row(lines, i))
 
 

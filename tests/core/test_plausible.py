@@ -41,9 +41,12 @@ def test_an_icb_counting_more_than_england_is_refused_at_its_row():
 
 def test_rounding_to_5_below_england_is_not_taken_for_more_than_england():
     # England's BME group finished 30,000; an ICB's count rounded up may pass it by 2.
-    rows = with_value(small_quarter(), "QHM", "BME", "M076", str(30000 + plausible.ROUNDING))
-    assert read(quarterly_csv(rows)).frame["finished"].max() == 170000
-    rows = with_value(small_quarter(), "QHM", "BME", "M076", str(30001 + plausible.ROUNDING))
+    def rows_with(bme: int):
+        rows = with_value(small_quarter(), "QHM", "Total", "M076", "40000")
+        return with_value(rows, "QHM", "BME", "M076", str(bme))
+    assert read(quarterly_csv(rows_with(30000 + plausible.ROUNDING))).frame["finished"].max() \
+        == 170000
+    rows = rows_with(30001 + plausible.ROUNDING)
     with pytest.raises(InputError, match=r"ICB QHM, Black, Asian .* is more than England's \(30,000\)"):
         read(quarterly_csv(rows))
 
@@ -115,3 +118,57 @@ def test_a_blank_or_suppressed_england_count_is_refused(mark):
         read(quarterly_csv(rows))
     assert "England's finished count is blank or suppressed" in e.value.message
     assert e.value.row == 2
+
+
+def test_a_group_counting_more_than_its_areas_whole_population_is_refused():
+    """Parts were only checked against England (a helper's review): an ICB's BME count five
+    times its whole population was stored. (Every real annual file, read in
+    test_real_annual.py, passes these checks.)"""
+    rows = with_value(small_quarter(), "QHM", "BME", "M076", "5000")
+    with pytest.raises(InputError) as e:
+        read(quarterly_csv(rows))
+    assert e.value.row == line_of(rows, "QHM", "BME", "M076")
+    assert e.value.message.startswith(
+        "finished a course of treatment for ICB QHM, Black, Asian and minority ethnic (BAME) "
+        "(5,000) is more than its whole population's (1,000) for the same period and area")
+    # Rounding keeps order, and a group's count equal to the whole population's is possible.
+    rows = with_value(small_quarter(), "QHM", "BME", "M076", "1000")
+    assert read(quarterly_csv(rows)).frame.query("area_code == 'QHM' and group == 'BME'")[
+        "finished"].item() == 1000
+
+
+def test_a_sub_icb_counting_more_than_its_icb_is_refused():
+    rows = small_quarter()
+    for r in rows:
+        if r[8] == "SubICB" and r[12] == "M076":
+            r[14] = "20000"
+    with pytest.raises(InputError) as e:
+        read(quarterly_csv(rows))
+    assert e.value.row == next(i for i, r in enumerate(rows, start=2)
+                               if r[8] == "SubICB" and r[12] == "M076")
+    assert ("SubICB 00L, Whole population (20,000) is more than its ICB QHM's (1,000) for the "
+            "same period and group") in e.value.message
+
+
+def test_a_piece_of_another_quarter_in_a_file_is_refused():
+    """Six rows of one ICB for another quarter (pasted in, or two files joined with cat) were
+    stored as a quarter of their own, with no England row (found by a helper's review)."""
+    rows = small_quarter()
+    stray = [r[:] for r in rows if r[2] == "QF7"]
+    for r in stray:
+        r[0], r[1] = "2025-07-01", "2025-09-30"
+    with pytest.raises(InputError) as e:
+        read(quarterly_csv(rows + stray))
+    assert e.value.row == len(rows) + 2
+    assert e.value.message.startswith(
+        "the file holds 2025/26 Q2 in 1 area and group row with no England row, beside "
+        "2025/26 Q3 in 10 area and group rows: a piece of another period's file")
+    # With England but a fraction of the rows: still a piece.
+    piece = [r[:] for r in rows if r[8] in ("England", "ICB") and r[10] == "Total"]
+    for r in piece:
+        r[0], r[1] = "2025-07-01", "2025-09-30"
+    with pytest.raises(InputError, match="2025/26 Q2 in 3 area and group rows, beside"):
+        read(quarterly_csv(rows + piece))
+    # Two whole quarters in one file are read.
+    both = small_quarter("2025-07-01", "2025-09-30") + rows
+    assert read(quarterly_csv(both)).frame["period"].nunique() == 2

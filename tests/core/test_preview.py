@@ -7,7 +7,7 @@ import datetime as dt
 from core import preview, stats
 from core.readers import read_file
 from core.store import Store, merge_results
-from tests.conftest import area_rows, quarterly_csv, small_quarter
+from tests.conftest import quarterly_csv, small_quarter
 
 TODAY = dt.date(2026, 11, 26)
 
@@ -15,9 +15,7 @@ TODAY = dt.date(2026, 11, 26)
 def test_preview_agrees_with_the_full_merge():
     stored = Store().load()
     rows = small_quarter("2026-04-01", "2026-06-30")  # replaces part of 2026/27 Q1
-    rows += area_rows("2026-07-01", "2026-09-30", level="England", code="ENG", name="England",
-                      finished="170000", nac="9000", recovered="82000", reliable="77000",
-                      pct="50.9")
+    rows += small_quarter("2026-07-01", "2026-09-30")  # and adds 2026/27 Q2
     result = read_file(quarterly_csv(rows), "q.csv", today=TODAY)
     pv = preview.preview(stored, [result])
     merged, report = merge_results(stored, [result])
