@@ -34,6 +34,8 @@ class MergeReport:
     #: Stored values kept because the file had none there and did not mark them suppressed.
     kept_values: int = 0
     synthetic_removed: int = 0
+    #: Said after the rest: what went wrong once the data was saved.
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def changes_nothing(self) -> bool:
@@ -63,7 +65,7 @@ class MergeReport:
             shown = ", ".join(f"{c} {n} ({lvl})" for lvl, c, n in self.new_areas[:10])
             more = f" and {len(self.new_areas) - 10} more" if len(self.new_areas) > 10 else ""
             out.append(f"Area codes not stored before: {shown}{more}.")
-        return out
+        return out + self.warnings
 
 
 def _key(frame: pd.DataFrame) -> pd.MultiIndex:
@@ -188,13 +190,50 @@ def _previous(stored: pd.DataFrame, inc: pd.DataFrame) -> tuple[str | None, set[
     return str(rows["period"].iloc[0]), _keys(rows)
 
 
+#: A file may mark as suppressed at most this share of the counts the store holds for the
+#: rows it replaces: a republication suppresses a handful anew, a file blanked in a
+#: spreadsheet (a column cleared, values pasted as '*') almost all of them.
+BLANK_SHARE = 0.05
+
+
+def _blanked(stored: pd.DataFrame, incoming: pd.DataFrame) -> dict[str, tuple[int, int, str]]:
+    """Per period: stored counts the file would turn into suppressed ones, the stored counts in
+    the rows it replaces, and the first such count in words."""
+    pos = _key(stored).get_indexer(_key(incoming)) if len(stored) else np.full(len(incoming), -1)
+    hit = pos >= 0
+    if not hit.any():
+        return {}
+    cols = list(model.COUNT_COLUMNS)
+    old = stored[cols].to_numpy("float64", na_value=np.nan)[pos[hit]]
+    new = incoming[cols].to_numpy("float64", na_value=np.nan)[hit]
+    # Only a row marked suppressed loses its stored values (``_protect`` keeps the rest).
+    marked = incoming["suppressed"].to_numpy(dtype=bool)[hit][:, None]
+    blank = ~np.isnan(old) & np.isnan(new) & marked
+    rows = incoming[hit]
+    out = {}
+    for period, at in pd.Series(np.arange(len(rows))).groupby(rows["period"].to_numpy()):
+        at = at.to_numpy()
+        n = int(blank[at].sum())
+        if not n:
+            continue
+        i, j = np.argwhere(blank[at])[0]
+        r = rows.iloc[at[i]]
+        example = (f"{r['level']} {r['area_code']}, {model.group_label(r['group'])}: "
+                   f"{cols[j].replace('_', ' ')} {old[at[i], j]:,.0f} stored, suppressed in "
+                   "the file")
+        out[period] = (n, int((~np.isnan(old[at])).sum()), example)
+    return out
+
+
 def coverage(stored: pd.DataFrame, incoming: pd.DataFrame) -> pd.DataFrame:
     """Per period of ``incoming``: the areas, groups and area-group rows it covers against those
     the store holds for that period (``stored_real``: whether any stored row is published data,
     not the synthetic sample); for a period the store does not hold, the period before it
     (``previous``, its ``rows_previous`` and the tiers of area it had that the file has not,
-    ``tiers_missing``)."""
+    ``tiers_missing``); the stored counts it would suppress (``counts_blanked`` of
+    ``counts_replaced``, the first in words in ``blanked_example``)."""
     rows = []
+    blanked = _blanked(stored, incoming)
     for period, inc in incoming.groupby("period", sort=False):
         st_rows = stored[stored["period"] == period]
         keys_in = _keys(inc)
@@ -216,10 +255,13 @@ def coverage(stored: pd.DataFrame, incoming: pd.DataFrame) -> pd.DataFrame:
             "previous": previous,
             "rows_previous": len(keys_prev),
             "tiers_missing": ", ".join(missing),
+            **dict(zip(("counts_blanked", "counts_replaced", "blanked_example"),
+                       blanked.get(period, (0, 0, "")), strict=True)),
         })
     cols = ["period", "period_start", "areas_file", "areas_store", "groups_file", "groups_store",
             "rows_covered", "rows_store", "stored_real", "rows_file", "previous",
-            "rows_previous", "tiers_missing"]
+            "rows_previous", "tiers_missing", "counts_blanked", "counts_replaced",
+            "blanked_example"]
     out = pd.DataFrame(rows, columns=cols)
     return out.sort_values("period_start").drop(columns="period_start").reset_index(drop=True)
 
@@ -244,6 +286,15 @@ def cut_message(cov: pd.DataFrame, source: str) -> str | None:
                 + (f", and no {r.tiers_missing} rows at all" if r.tiers_missing else "")
                 + ". A file cut short looks like this, so it was refused and nothing was "
                 "changed. To load it anyway, ingest it with --allow-partial."
+            )
+        if r.stored_real and r.counts_blanked > BLANK_SHARE * r.counts_replaced:
+            return (
+                f"{source}: for {r.period} the file marks as suppressed {r.counts_blanked:,} of "
+                f"the {r.counts_replaced:,} counts the store holds in the rows it replaces "
+                f"({r.counts_blanked / r.counts_replaced:.0%}; first: {r.blanked_example}). A "
+                "republication suppresses a few; a file blanked in a spreadsheet looks like "
+                "this, so it was refused and nothing was changed. To load it anyway, ingest it "
+                "with --allow-partial."
             )
     return None
 

@@ -163,7 +163,10 @@ class Store:
             report.synthetic_removed = removed
             if report.changes_nothing:  # the same file again: no version that changes nothing
                 return report
-            self._write(merged, [*log, log_entry(report, synthetic=synthetic, rows=len(merged))])
+            late = self._write(merged, [*log, log_entry(report, synthetic=synthetic,
+                                                         rows=len(merged))])
+            if late:
+                report.warnings.append(late)
         return report
 
     # -- versions (callers hold the lock) --
@@ -196,17 +199,27 @@ class Store:
         history.add(self.path, data, number, parent)
         return number
 
-    def _write(self, frame: pd.DataFrame, log: list[dict]) -> None:
+    def _write(self, frame: pd.DataFrame, log: list[dict]) -> str | None:
+        """Write ``frame`` as the next version. Once it is committed, failing to keep its copy
+        in the history is not an error (saying "nothing was changed" would be false, and the
+        next write records the copy, as after a crash): it is returned as a warning."""
         head = self._head()
         number = max([v.number for v in history.versions(self.path)] + [head or 0]) + 1
         data = to_parquet_bytes(frame, log, version=number, parent=head or 0)
         history.step("bytes-ready")
         atomic_write(self.path, data)  # the commit
         history.step("committed")
-        history.add(self.path, data, number, head or 0)
-        history.step("versioned")
-        history.prune(self.path, self.keep, {number})
-        history.step("pruned")
+        try:
+            history.add(self.path, data, number, head or 0)
+            history.step("versioned")
+            history.prune(self.path, self.keep, {number})
+            history.step("pruned")
+        except OSError as exc:
+            return (f"Warning: the data was saved, but its copy in the version history "
+                    f"({history.folder(self.path)}) could not be written: "
+                    f"{exc.strerror or exc}. It will be kept at the next change once the "
+                    "folder can be written to.")
+        return None
 
     def _check(self, v: history.Version) -> tuple[bytes | None, str | None]:
         """The bytes of version ``v`` if they are whole and readable as a store, else why not."""

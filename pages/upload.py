@@ -282,7 +282,7 @@ def show_coverage() -> None:
 
 
 if pv.cut:
-    st.error("This file looks cut short, so it cannot be used. Nothing was changed.",
+    st.error("This file looks cut short or blanked, so it cannot be used. Nothing was changed.",
              icon=":material/error:")
     st.code(pv.cut, language=None, wrap_lines=True)
     show_coverage()

@@ -381,6 +381,56 @@ def test_a_new_quarter_cut_short_is_refused_against_the_quarter_before(loaded, t
     assert report.periods_added == ["2026/27 Q1"]
 
 
+def test_a_file_suppressing_many_stored_counts_is_refused(loaded, tmp_path):
+    """A re-issue with every value below England blanked or pasted as '*' replaced the stored
+    numbers with 'suppressed' and said it had read the file without problems (a helper's
+    review). A republication suppresses a few counts anew; more than BLANK_SHARE is refused."""
+    rows = small_quarter()
+    for r in rows:
+        if r[8] != "England":
+            r[14] = "*"
+    blanked = tmp_path / "blanked.csv"
+    blanked.write_bytes(quarterly_csv(rows))
+    before = digest(loaded.path)
+    with pytest.raises(InputError) as exc:
+        ingest([blanked], loaded)
+    msg = str(exc.value)
+    assert "for 2025/26 Q3 the file marks as suppressed 30 of the 42 counts the store holds " \
+        "in the rows it replaces (71%; first: Region Y63, Whole population: finished 25,000 " \
+        "stored, suppressed in the file)" in msg, msg
+    assert "--allow-partial" in msg and digest(loaded.path) == before
+    # One count suppressed anew (1 of 42, under 5%) is a republication: loaded.
+    one = small_quarter()
+    for r in one:
+        if r[2] == "Y63" and r[12] == "M076":
+            r[14] = "*"
+    single = tmp_path / "one.csv"
+    single.write_bytes(quarterly_csv(one))
+    _, report = ingest([single], loaded)
+    assert report.replaced == 1
+    _, report = ingest([blanked], loaded, partial=True)  # on purpose: allowed
+    assert report.replaced > 1
+
+
+def test_a_history_copy_failing_after_the_commit_is_a_warning_not_an_error(
+        loaded, tmp_path, monkeypatch):
+    """Once the new store is in place, failing to copy it into the history said 'Nothing was
+    changed' with exit 2, though the store had changed (a helper's review)."""
+    def fail(*args, **kwargs):
+        raise PermissionError(errno.EACCES, "Permission denied")
+    monkeypatch.setattr(history, "add", fail)
+    path = tmp_path / "q4.csv"
+    path.write_bytes(quarterly_csv(small_quarter("2026-01-01", "2026-03-31")))
+    _, report = ingest([path], loaded)
+    assert "2025/26 Q4" in set(loaded.load()["period"])
+    assert report.lines()[-1].startswith(
+        "Warning: the data was saved, but its copy in the version history")
+    assert "Permission denied" in report.lines()[-1]
+    monkeypatch.undo()
+    loaded.recover()  # the next locked operation records the committed store as a version
+    assert history.versions(loaded.path)[-1].checksum == digest(loaded.path)
+
+
 def test_coverage_per_quarter(loaded, small_csv):
     stored = loaded.load()
     incoming = read_file(small_csv, today=TODAY).frame
