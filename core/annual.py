@@ -29,8 +29,16 @@ ID_COLUMNS = {
 
 
 def _year(name: str, period: str | None, today: dt.date) -> tuple[dt.date, dt.date]:
-    named = periods.financial_year_from_name(name)
-    if period and named and named.replace("/", "-") != period.strip().replace("/", "-"):
+    years = periods.financial_years_in_name(name)
+    named = years[0] if len(years) == 1 else None
+    given = period.strip().replace("/", "-") if period else None
+    if len(years) > 1 and given not in years:
+        raise YearError(
+            f"the file's name holds {len(years)} financial years ({' and '.join(years)})"
+            + (f", and the year given, {period}, is neither" if period else "")
+            + ": give the year the file covers (--period 2024-25 on the command line, or the "
+            "year box on the Upload data page)", file=name)
+    if period and named and named != given:
         raise YearError(
             f"the file's name says {named} but the year given is {period}: give the year the "
             "file covers (or rename the file if its name is wrong)", file=name)

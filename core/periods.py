@@ -128,12 +128,21 @@ def parse_date(text: str) -> dt.date:
 
 
 def financial_year_from_name(name: str) -> str | None:
-    """``2024-25`` from a file name such as ``psych-ther-ann-2024-25.csv`` or ``..._2425.csv``."""
+    """``2024-25`` from a file name such as ``psych-ther-ann-2024-25.csv`` or ``..._2425.csv``;
+    None when the name holds no year, or two (``...-2023-24-revised-2024-25.csv``: which one
+    the file covers is for the maintainer to say; see ``financial_years_in_name``)."""
+    years = financial_years_in_name(name)
+    return years[0] if len(years) == 1 else None
+
+
+def financial_years_in_name(name: str) -> list[str]:
+    """Every financial year a file name holds, in order, each once."""
+    out = []
     for m in re.finditer(r"(20\d\d)[-_ ]?(\d\d)(?!\d)", name):
         first, second = int(m.group(1)), int(m.group(2))
         if (first + 1) % 100 == second:
-            return f"{first}-{second:02d}"
-    return None
+            out.append(f"{first}-{second:02d}")
+    return list(dict.fromkeys(out))
 
 
 def financial_year_start_date(text: str) -> dt.date:

@@ -79,6 +79,8 @@ def test_quarter_start_rejects_nonsense():
     ("annual_202425.csv", "2024-25"),
     ("annual.csv", None),
     ("annual_2024-26.csv", None),
+    ("psych-ther-ann-2023-24-revised-2024-25.csv", None),  # two years: not ours to choose
+    ("annual_2024-25_v2_2024-25.csv", "2024-25"),  # one year, twice
 ])
 def test_financial_year_from_name(name, year):
     assert periods.financial_year_from_name(name) == year

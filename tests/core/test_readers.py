@@ -467,6 +467,20 @@ def test_annual_year_given_against_its_name_is_refused_and_a_matching_one_read()
     assert read(data, "psych-ther-ann-2024-25.csv", period="2024/25").periods == ["2024/25"]
 
 
+def test_an_annual_name_holding_two_years_asks_which():
+    """'...-2023-24-revised-2024-25.csv' holding 2024-25 data was stored as 2023/24, the first
+    year in its name (a helper's review)."""
+    data = b"OrgType,OrgCode,OrgName,VariableType,VariableA,VariableB,Count_FinishedCourseTreatment," \
+        b"Count_NotAtCaseness,Count_Recovery\nEngland,All,All,Total,NULL,NULL,100,10,45\n"
+    name = "psych-ther-ann-2023-24-revised-2024-25.csv"
+    with pytest.raises(YearError, match=r"name holds 2 financial years \(2023-24 and 2024-25\): "
+                       "give the year"):
+        read(data, name)
+    with pytest.raises(YearError, match="the year given, 2022-23, is neither"):
+        read(data, name, period="2022-23")
+    assert read(data, name, period="2024-25").periods == ["2024/25"]
+
+
 def test_a_file_with_nothing_below_region_warns_that_no_icb_figures_come_from_it():
     """An annual file whose ICB rows carry an OrgType the product does not know ('Integrated
     Care Board' for 'ICB') loads England and the regions only: it says so."""
