@@ -110,7 +110,7 @@ def read(opener: sources.Opener, header: list[str], name: str, *, period: str | 
                      var_name="value_column", value_name="value")
     long["measure"] = terms.lookup(long["value_column"], terms.MEASURE_BY_NAME)
     long["level"] = terms.lookup(long["org_type"], terms.LEVEL_BY_ORG_TYPE)
-    code, org_name = terms.clean_labels(long["org_code"]), terms.clean_labels(long["org_name"])
+    code, org_name = terms.clean_codes(long["org_code"]), terms.clean_labels(long["org_name"])
     england = long["level"] == "England"
     long["area_code"] = np.where(england, "ENG", code)
     long["area_name"] = np.where(england, "England", org_name)

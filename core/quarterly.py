@@ -22,6 +22,7 @@ from core.terms import (
     MEASURE_BY_ID,
     MEASURE_BY_NAME,
     add_groups,
+    clean_codes,
     clean_labels,
     current_regions,
     is_placeholder,
@@ -150,8 +151,8 @@ def _tidy(df: pd.DataFrame, cols: dict, name: str, rows_read: int, encoding: str
 
     # Object arrays once, then numpy choices: each Series handed to np.select is converted
     # again, and that conversion was most of the cost.
-    icb, icb_name, sub, sub_name = (clean_labels(df[c]).to_numpy(object)
-                                    for c in ("icb", "icb_name", "sub", "sub_name"))
+    icb, icb_name, sub, sub_name = ((clean_codes if c in ("icb", "sub") else clean_labels)(
+        df[c]).to_numpy(object) for c in ("icb", "icb_name", "sub", "sub_name"))
     level = df["level"].to_numpy(object)
     is_england = level == "England"
     is_sub = np.isin(level, ["SubICB", "CCG"])

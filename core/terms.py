@@ -135,13 +135,22 @@ def clean_labels(series: pd.Series) -> pd.Series:
     return per_value(series, _label)
 
 
+def clean_codes(series: pd.Series) -> pd.Series:
+    """``clean_labels`` in upper case: ODS codes are upper case, and 'qhm' stored beside 'QHM'
+    would split one ICB's series in two."""
+    return per_value(series, lambda v: _label(v).upper())
+
+
 #: Control characters have no place in a code or a name: a file's escape sequences would
 #: otherwise be stored and reach a terminal (``python -m core``) as they are.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]+")
+#: Nor have invisible ones: a byte-order mark or zero-width space made 'QF7' a new area that
+#: prints exactly like the known one, and direction overrides reorder a name on screen.
+_INVISIBLE = re.compile(r"[\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufeff]+")
 
 
 def _label(text: str) -> str:
-    return _CONTROL.sub(" ", text).strip()
+    return _INVISIBLE.sub("", _CONTROL.sub(" ", text)).strip()
 
 
 def per_value(series: pd.Series, fn: Callable[[str], object]) -> pd.Series:

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core import readers, sources
+from core import geography, readers, sources
 from core.errors import InputError, YearError
 from tests.conftest import HEADER, REAL, area_rows, needs_shared, quarterly_csv, small_quarter
 
@@ -608,3 +608,19 @@ def test_summary_counts_rows_read_and_measure_values_kept():
             b"England,All,All,Total,NULL,NULL,1000,50,480\n")
     first = readers.read_file(data, "annual_2016-17.csv").summary()[0]
     assert "read 1 row, kept 3 measure values (" in first
+
+
+@pytest.mark.parametrize("spell", ["\ufeffQF7", "QF7\u200b", "qf7", " q\u2060f7 "])
+def test_an_area_code_with_invisible_characters_or_in_lower_case_is_the_known_code(spell):
+    """A byte-order mark, a zero-width space or lower case made a new ICB that printed exactly
+    like (or nearly like) QF7, splitting its series in two (a helper's review)."""
+    rows = small_quarter()
+    for r in rows:
+        if r[2] == "QF7":
+            r[2] = spell
+            r[3] = "NHS SOUTH \u202eYORKSHIRE\u202c ICB"  # a direction override in the name
+    result = read(quarterly_csv(rows))
+    codes = set(result.frame["area_code"])
+    assert codes == {"ENG", "Y63", "QHM", "QF7", "00L"}
+    assert "NHS SOUTH YORKSHIRE ICB" in set(result.frame["area_name"])
+    assert not geography.unknown_codes(result.frame)
