@@ -58,9 +58,9 @@ def read_file(
             with opener() as handle:  # seekable: members are streamed, never held whole
                 with sources.open_zip(handle, name) as zf:
                     member_opener, member = sources.icb_member(zf, name)
-                    result = _read_text(member_opener, member, period=None, today=today,
-                                        allow_annual=False)
-            result.kind = "quarterly zip (ICB/sub-ICB CSV)"
+                    result = _read_text(member_opener, member, period=period, today=today)
+            result.kind = ("annual zip (ICB CSV)" if result.kind.startswith("annual")
+                           else "quarterly zip (ICB/sub-ICB CSV)")
             return result
         return _read_text(opener, name, period=period, today=today)
     finally:
@@ -82,7 +82,7 @@ _NOT_CSV = [
 
 
 def _read_text(opener: sources.Opener, name: str, *, period: str | None,
-               today: dt.date | None, allow_annual: bool = True) -> ReadResult:
+               today: dt.date | None) -> ReadResult:
     head = sources.read_head(opener, name)
     if not head:
         raise InputError("the CSV is empty", file=name)
@@ -103,7 +103,7 @@ def _read_text(opener: sources.Opener, name: str, *, period: str | None,
         )
     if {"reportingperiodstart", "grouptype"} <= normed:
         return quarterly.read(opener, header, name, today=today)
-    if allow_annual and "orgtype" in normed:
+    if "orgtype" in normed:
         return annual.read(opener, header, name, period=period, today=today)
     first = head.split(b"\n", 1)[0]
     if first.count(b";") >= 5 and b"," not in first:

@@ -62,6 +62,9 @@ def open_source(source: Source, name: str | None) -> tuple[Opener, str]:
             raise InputError("no such file", file=str(source))
         if path.is_dir():
             raise InputError("this is a folder, not a file", file=str(source))
+        if not path.is_file():  # a named pipe or a device never ends: reading would hang
+            raise InputError("this is not a regular file (a named pipe or a device?): give "
+                             "the path of the CSV or zip itself", file=str(source))
         return open_path, label
     if isinstance(source, bytes):
         data = memoryview(source)
@@ -172,6 +175,8 @@ def icb_member(zf: zipfile.ZipFile, name: str) -> tuple[Opener, str]:
     wanted = [
         i for i in infos
         if i.filename.lower().endswith(".csv") and not i.is_dir()
+        # macOS Finder adds __MACOSX/._<name> beside each file it zips: metadata, not data
+        and not i.filename.startswith("__MACOSX/") and not Path(i.filename).name.startswith("._")
         and "provider" not in Path(i.filename).name.lower()
         and re.search(r"icb|ccg|stp", Path(i.filename).name.lower())
     ]

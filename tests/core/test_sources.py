@@ -2,6 +2,7 @@
 
 import datetime as dt
 import io
+import os
 import time
 import tomllib
 import zipfile
@@ -174,6 +175,39 @@ def test_zip_error_lists_at_most_ten_names():
     message = str(e.value)
     assert "2,000 files" in message and "and 1,990 more" in message
     assert message.count("member_") == 10 and len(message) < 600
+
+
+def test_a_zip_from_macos_finder_reads_its_one_csv():
+    """Finder adds __MACOSX/._<name> beside each file: it was counted as a second ICB CSV and
+    the zip refused (a helper's review)."""
+    data = quarterly_csv(small_quarter())
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("q_ICB_subICB.csv", data)
+        zf.writestr("__MACOSX/._q_ICB_subICB.csv", b"\x00\x05\x16\x07Mac OS X" + b"\x00" * 60)
+    assert read(buf.getvalue(), "q.zip").frame.drop(columns="source").equals(
+        read(data).frame.drop(columns="source"))
+
+
+def test_an_annual_csv_in_a_zip_is_read_as_annual():
+    """Told 'not an NHS Talking Therapies quarterly or annual file' (a helper's review)."""
+    data = b"OrgType,OrgCode,OrgName,VariableType,VariableA,VariableB," \
+        b"Count_FinishedCourseTreatment,Count_NotAtCaseness,Count_Recovery\n" \
+        b"England,All,All,Total,NULL,NULL,100,10,45\n"
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("psych-ther-ann-ICB-2024-25.csv", data)
+    result = read(buf.getvalue(), "annual.zip")
+    assert result.periods == ["2024/25"] and result.kind == "annual zip (ICB CSV)"
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
+def test_a_named_pipe_is_refused_not_waited_on(tmp_path):
+    """A pipe never ends: the tool waited forever (a helper's review)."""
+    fifo = tmp_path / "q.csv"
+    os.mkfifo(fifo)
+    with pytest.raises(InputError, match="not a regular file"):
+        readers.read_file(fifo, today=TODAY)
 
 
 def test_read_errors_become_clear_messages(tmp_path):
