@@ -20,6 +20,8 @@ from core.errors import InputError
 #: ICBs and sub-ICB locations replaced CCGs and STPs on 1 July 2022; NHS England published
 #: by CCG and STP before, and by sub-ICB location and ICB from then on.
 ICB_START = dt.date(2022, 7, 1)
+#: The seven NHS regions replaced the four older ones on 1 April 2019.
+REGIONS_START = dt.date(2019, 4, 1)
 #: Below England each count is rounded to the nearest 5, so a part may be up to 2 above its
 #: true count: a part counting more than England by more than this is not rounding.
 ROUNDING = 4
@@ -119,6 +121,9 @@ def parts_within_wholes(wide: pd.DataFrame, lines: pd.DataFrame, name: str) -> N
                     file=name, row=_row(lines, i, measure))
 
 
+_LEVEL_WORDS = {"FormerRegion": "former NHS region"}
+
+
 def areas_of_their_time(wide: pd.DataFrame, lines: pd.DataFrame, name: str) -> None:
     """ICB and sub-ICB rows only from July 2022, CCG and STP rows only before: either the
     other way round means the file's period is wrong (an annual file given the wrong year)."""
@@ -128,17 +133,21 @@ def areas_of_their_time(wide: pd.DataFrame, lines: pd.DataFrame, name: str) -> N
     cut = np.datetime64(ICB_START)
     too_early = np.asarray(level.isin(["ICB", "SubICB"])) & (end < cut)
     too_late = np.asarray(level.isin(["CCG", "STP"])) & (start >= cut)
+    former = np.asarray(level == "FormerRegion") & (start >= np.datetime64(REGIONS_START))
     for wrong, why in (
         (too_early, "which ended before ICBs and sub-ICB locations began on 1 July 2022 "
          "(until then NHS England published by CCG and STP)"),
         (too_late, "which began after CCGs and STPs were replaced by sub-ICB locations and "
          "ICBs on 1 July 2022"),
+        (former, "which began after the seven NHS regions replaced the older ones on 1 April "
+         "2019"),
     ):
         if wrong.any():
             i = _first(wrong, lines)
             k = wide.index[i]
             raise InputError(
-                f"the file has {k[2]} rows (such as {k[3]} {wide['area_name'].iloc[i]}) for "
+                f"the file has {_LEVEL_WORDS.get(k[2], k[2])} rows (such as {k[3]} "
+                f"{wide['area_name'].iloc[i]}) for "
                 f"{periods.period_label(k[0], k[1])}, {why}. Is the period right? An annual "
                 "file's year comes from its name or the year given for it",
                 file=name, row=_row(lines, i))

@@ -172,3 +172,17 @@ def test_a_piece_of_another_quarter_in_a_file_is_refused():
     # Two whole quarters in one file are read.
     both = small_quarter("2025-07-01", "2025-09-30") + rows
     assert read(quarterly_csv(both)).frame["period"].nunique() == 2
+
+
+def test_a_region_abolished_in_2019_is_refused_in_a_later_period():
+    """Y54 in a 2025/26 file was set apart as a former region and the file then refused for
+    having 'no Region rows at all' (a helper's review): the code itself is what is wrong."""
+    rows = small_quarter()
+    for r in rows:
+        if r[2] == "Y63":
+            r[2] = "Y54"
+    with pytest.raises(InputError) as e:
+        read(quarterly_csv(rows))
+    assert e.value.row == next(i for i, r in enumerate(rows, start=2) if r[2] == "Y54")
+    assert "the file has former NHS region rows (such as Y54 North of England" in e.value.message
+    assert "after the seven NHS regions replaced the older ones on 1 April 2019" in e.value.message
