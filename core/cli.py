@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
-from core import explore, export, geography, model
+from core import explore, export, geography, history, model
 from core.errors import InputError
 from core.store import DEFAULT_KEEP, MIN_KEEP, Store, ingest
 
@@ -100,8 +100,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except IsADirectoryError as exc:
         _say(f"error: {exc.filename}: is a folder; give the path of a Parquet store file.",
              file=sys.stderr)
+    except (FileExistsError, NotADirectoryError) as exc:  # a folder on the path is a file
+        _say(f"error: {exc.filename}: is a file, so the store cannot be kept in it as a "
+             "folder; give a --store path whose folders are folders. Nothing was changed.",
+             file=sys.stderr)
     except OSError as exc:
         where = f"{exc.filename}: " if exc.filename else ""
+        if exc.filename and Path(str(exc.filename)).name.startswith(history.TMP_PREFIX):
+            # the temporary file of an atomic write: its folder is what a maintainer can fix
+            where = f"the folder {Path(str(exc.filename)).parent}: "
         _say(f"error: {where}{exc.strerror or exc}. Nothing was changed.", file=sys.stderr)
     except ValueError as exc:  # bad --from/--to, --keep and similar
         _say(f"error: {exc}", file=sys.stderr)
@@ -113,6 +120,10 @@ def _run(args: argparse.Namespace) -> int:
     if store.path.is_dir():
         raise InputError("this is a folder: give the path of a Parquet store file, e.g. "
                          "data/recovery.parquet", file=str(store.path))
+    if store.path.suffix.lower() in (".csv", ".zip", ".xlsx", ".xls"):
+        raise InputError(f"--store takes the Parquet store (such as data/recovery.parquet), "
+                         f"not a {store.path.suffix.lower()} file: give the files to load "
+                         "first, then --store and the store", file=str(store.path))
     if args.command == "ingest":
         results, report = ingest(
             args.files, store, synthetic=args.synthetic, period=args.period,
@@ -120,6 +131,9 @@ def _run(args: argparse.Namespace) -> int:
         )
         for r in results:
             _say("\n".join(r.summary() + r.warnings))
+        if args.period and not any(r.kind.startswith("annual") for r in results):
+            _say(f"Warning: --period {args.period} was not used: it names the year of an "
+                 "annual file, and quarterly files carry their own dates.")
         _say("\n".join(report.lines()))
         _say(f"Store: {store.path}" + (" (unchanged: no new version written)"
                                         if report.changes_nothing else ""))

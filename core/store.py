@@ -98,6 +98,10 @@ class Store:
 
     def __post_init__(self) -> None:
         self.path = Path(self.path)
+        if self.path.is_symlink():
+            # A store linked from elsewhere (a shared disk) is written where it lives: an
+            # atomic write would otherwise replace the link with a file, detaching it unseen.
+            self.path = self.path.resolve()
         if self.keep < MIN_KEEP:
             raise ValueError(f"keep at least {MIN_KEEP} versions, not {self.keep}")
 

@@ -175,4 +175,34 @@ def test_a_read_only_folder_is_said_in_words(tmp_path, small_csv, monkeypatch, c
     assert cli.main(["ingest", str(revised), "--store", str(store)]) == 2
     err = capsys.readouterr().err
     assert "Read-only file system" in err and "Nothing was changed" in err
+    assert f"the folder {tmp_path}: Read-only" in err and ".tmp-x" not in err
     assert store.read_bytes() == before
+
+
+def test_misleading_refusals_now_say_what_is_wrong(tmp_path, small_csv):
+    """Each of these was refused or accepted in words that misled (a helper's review)."""
+    # a folder on the store's path is a file: it said 'File exists'
+    (tmp_path / "notadir").write_text("")
+    r = call("ingest", str(small_csv), store=tmp_path / "notadir" / "s.parquet")
+    assert r.returncode == 2 and "notadir: is a file" in r.stderr
+    # a CSV given as the store: it said the store was damaged and could be restored
+    r = call("ingest", str(small_csv), store=small_csv)
+    assert r.returncode == 2 and "--store takes the Parquet store" in r.stderr
+    assert "restore" not in r.stderr
+    # --period with a quarterly file: ignored without a word
+    r = call("ingest", str(small_csv), "--period", "2023-24", store=tmp_path / "s.parquet")
+    assert r.returncode == 0 and "Warning: --period 2023-24 was not used" in r.stdout
+
+
+def test_a_symlinked_store_is_written_where_it_lives(tmp_path, small_csv):
+    """The atomic write replaced the link with a file: the shared store never got the data."""
+    target = tmp_path / "shared" / "recovery.parquet"
+    target.parent.mkdir()
+    assert call("ingest", str(small_csv), store=target).returncode == 0
+    link = tmp_path / "link.parquet"
+    link.symlink_to(target)
+    q4 = tmp_path / "q4.csv"
+    q4.write_bytes(quarterly_csv(small_quarter("2026-01-01", "2026-03-31")))
+    assert call("ingest", str(q4), store=link).returncode == 0
+    assert link.is_symlink()
+    assert "2025/26 Q4" in call("info", store=target).stdout
