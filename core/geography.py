@@ -329,6 +329,24 @@ def _unknown(frame: pd.DataFrame) -> list[tuple[str, str]]:
     return out
 
 
+def parent_warnings(frame: pd.DataFrame) -> list[str]:
+    """Sub-ICB locations a file files under an ICB that neither geography puts them in (a code
+    typed into the wrong column, or an ICB code no table knows): their rows are kept as filed,
+    so the maintainer is told."""
+    if frame.empty or "parent_code" not in frame:
+        return []
+    sub = frame.loc[(frame["level"] == "SubICB").to_numpy(), ["area_code", "parent_code"]]
+    out = []
+    for code, parent in sub.drop_duplicates().itertuples(index=False, name=None):
+        places = [resolve(code, "SubICB", b) for b in BOUNDARIES]
+        known = sorted({p.parent_code for p in places if p is not None and p.parent_code})
+        if known and parent not in known:
+            out.append(f"Warning: sub-ICB location {code} is filed under ICB {parent}, but the "
+                       f"reference tables put it in {' or '.join(known)}. Its rows are kept as "
+                       "filed; check the file's ICB column.")
+    return out
+
+
 def icb_region(code: str) -> tuple[str, str] | None:
     """(region code, region name) of an ICB of either geography; None for an unknown code."""
     place = _places("2026").get(("ICB", str(code)))

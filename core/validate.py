@@ -127,6 +127,15 @@ def layout_warnings(frame: pd.DataFrame) -> list[str]:
         out.append("Warning: the file has no rows below region (no ICB or sub-ICB rows, nor "
                    "CCG or STP rows), so no ICB figures come from it. If NHS England renamed "
                    "the OrgType or GroupType of those rows, they were not read.")
+    names = frame.groupby(["period", "level", "area_code"], sort=True)["area_name"].nunique()
+    for (_, level, code), n in names[names > 1].items():
+        shown = frame.loc[(frame["area_code"] == code).to_numpy() & (frame["level"] == level)
+                          .to_numpy(), "area_name"].drop_duplicates().head(3)
+        out.append(f"Warning: {level} {code} has {n} names in the file "
+                   f"({'; '.join(repr(x) for x in shown)}): each row keeps its own. Check "
+                   "the file: one code, one name.")
+        break  # one is enough to send the maintainer to the file
+    out += geography.parent_warnings(frame)
     known = set(terms.CANONICAL_GROUPS.values())
     odd = sorted({str(g) for g in frame["group"].dropna().unique()} - known)
     if odd:

@@ -624,3 +624,21 @@ def test_an_area_code_with_invisible_characters_or_in_lower_case_is_the_known_co
     assert codes == {"ENG", "Y63", "QHM", "QF7", "00L"}
     assert "NHS SOUTH YORKSHIRE ICB" in set(result.frame["area_name"])
     assert not geography.unknown_codes(result.frame)
+
+
+def test_a_sub_icb_filed_under_another_icb_or_an_icb_with_two_names_is_warned_of():
+    """Both were stored without a word (a helper's review); the rows are kept as filed."""
+    rows = small_quarter()
+    for r in rows:
+        if r[8] == "SubICB":
+            r[2] = "QF7"
+    said = read(quarterly_csv(rows)).warnings
+    assert ("Warning: sub-ICB location 00L is filed under ICB QF7, but the reference tables "
+            "put it in QHM") in " ".join(said)
+    rows = small_quarter()
+    for r in rows:
+        if r[2] == "QHM" and r[8] == "ICB" and r[10] == "BME":
+            r[3] = "NHS KENT AND MEDWAY INTEGRATED CARE BOARD"
+    said = read(quarterly_csv(rows)).warnings
+    assert "Warning: ICB QHM has 2 names in the file" in " ".join(said)
+    assert not read(quarterly_csv(small_quarter())).warnings
