@@ -4,7 +4,7 @@ Generates a full-size synthetic quarter (about a million rows, like a real ICB/s
 and a file twice that size, then for each runs three methods, each in a fresh process so that
 peak memory is its own:
 
-* ours:    core.readers.read_file (core.sources.scan: newline-aligned blocks, each checked,
+* ours:    core.readers.read_file (core.scan.scan: newline-aligned blocks, each checked,
            parsed by pyarrow on its thread pool and filtered in turn; then tidying);
 * pandas:  pandas.read_csv of the whole file, then the same filter;
 * floor:   pyarrow.csv.read_csv of the whole file (multi-threaded parse, no filtering at all);

@@ -14,7 +14,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from core import periods, sources, terms, validate
+from core import periods, scan, sources, terms, validate
 from core.errors import InputError, YearError
 from core.quarterly import refuse_twice, resolve
 
@@ -96,7 +96,7 @@ def read(opener: sources.Opener, header: list[str], name: str, *, period: str | 
         return terms.keep(batch, mask)
 
     columns = list(cols.values()) + list(measure_cols.values())
-    pieces, rows_read, encoding = sources.scan(opener, columns, header, name, select)
+    pieces, rows_read, encoding = scan.scan(opener, columns, header, name, select)
     if rows_read == 0:
         raise InputError("the file has a header but no data rows", file=name)
     if not pieces:

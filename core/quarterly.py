@@ -14,7 +14,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from core import sources, validate
+from core import scan, sources, validate
 from core.errors import InputError
 from core.terms import (
     BREAKDOWN_BY_VARIABLE_TYPE,
@@ -118,7 +118,7 @@ def read(opener: sources.Opener, header: list[str], name: str, *,
 
     narrow = [cols[c] for c in ("variable_type", "group_type", "measure_id", "measure_name")
               if c in cols]
-    pieces, rows_read, encoding = sources.scan(opener, list(cols.values()), header, name,
+    pieces, rows_read, encoding = scan.scan(opener, list(cols.values()), header, name,
                                                select, narrow)
     if rows_read == 0:
         raise InputError("the file has a header but no data rows", file=name)

@@ -17,7 +17,7 @@ import datetime as dt
 
 import pyarrow as pa
 
-from core import annual, quarterly, sources
+from core import annual, quarterly, scan, sources
 from core.errors import InputError
 from core.limits import MAX_UPLOAD_BYTES, MAX_UPLOAD_MB
 from core.periods import financial_year_from_name
@@ -93,7 +93,7 @@ def _read_text(opener: sources.Opener, name: str, *, period: str | None,
     if nul >= 0:
         raise InputError("this is not a text CSV file (it contains binary data: a NUL byte)",
                          file=name, row=head.count(b"\n", 0, nul) + 1)
-    header = sources.header(head, name)
+    header = scan.header(head, name)
     normed = {norm(h) for h in header}
     if {"grouptype", "orgcode1"} <= normed:
         raise InputError(

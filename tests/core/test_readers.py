@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core import geography, readers, sources
+from core import geography, readers, scan, sources
 from core.errors import InputError, YearError
 from tests.conftest import HEADER, REAL, area_rows, needs_shared, quarterly_csv, small_quarter
 
@@ -573,8 +573,8 @@ def _kept() -> list[list[str]]:
 
 
 def small_blocks(monkeypatch, size: int) -> None:
-    monkeypatch.setattr(sources, "READ_BYTES", size)
-    monkeypatch.setattr(sources, "BLOCK_BYTES", 2 * size)
+    monkeypatch.setattr(scan, "READ_BYTES", size)
+    monkeypatch.setattr(scan, "BLOCK_BYTES", 2 * size)
 
 
 @settings(max_examples=25, deadline=None)

@@ -1,4 +1,4 @@
-"""Reading bytes: encodings, line numbers, hostile files and limits (core.sources)."""
+"""Reading bytes: encodings, line numbers, hostile files and limits (core.sources, core.scan)."""
 
 import datetime as dt
 import io
@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core import readers, sources
+from core import readers, scan
 from core.errors import InputError
 from tests.conftest import ROOT, area_rows, quarterly_csv, small_quarter
 
@@ -91,8 +91,8 @@ def test_error_row_is_the_line_a_spreadsheet_shows(blanks, size, crlf):
     eol = b"\r\n" if crlf else b"\n"
     data = eol.join(lines)
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(sources, "READ_BYTES", size)
-        mp.setattr(sources, "BLOCK_BYTES", 2 * size)
+        mp.setattr(scan, "READ_BYTES", size)
+        mp.setattr(scan, "BLOCK_BYTES", 2 * size)
         with pytest.raises(InputError) as e:
             read(data)
     assert b'"lots"' in data.split(eol)[e.value.row - 1]
@@ -137,9 +137,9 @@ def test_overlong_line_refused_after_reading_little_more_than_the_limit():
     stream = Endless()
     t = time.perf_counter()
     with pytest.raises(InputError, match="longer than 1 MB") as e:
-        list(sources._blocks(io.BufferedReader(_Prefixed(header, stream)), "big.csv"))
+        list(scan._blocks(io.BufferedReader(_Prefixed(header, stream)), "big.csv"))
     assert e.value.row == 2
-    assert stream.count <= sources.MAX_LINE_BYTES + 2 * sources.READ_BYTES
+    assert stream.count <= scan.MAX_LINE_BYTES + 2 * scan.READ_BYTES
     assert time.perf_counter() - t < 30  # not a timing claim: only that it stops at all
 
 
@@ -226,7 +226,7 @@ def test_read_errors_become_clear_messages(tmp_path):
 
 
 def test_kept_rows_capped_with_the_limit_in_the_error(monkeypatch):
-    monkeypatch.setattr(sources, "MAX_KEPT_ROWS", 10)
+    monkeypatch.setattr(scan, "MAX_KEPT_ROWS", 10)
     with pytest.raises(InputError, match="more than 10 rows of recovery measures"):
         read(quarterly_csv(small_quarter()))
 
@@ -240,8 +240,8 @@ def test_upload_limit_is_the_widgets_number():
 def test_same_frame_whatever_the_block_size(monkeypatch):
     data = quarterly_csv(filler(50) + small_quarter() + filler(50))
     whole = read(data).frame
-    monkeypatch.setattr(sources, "READ_BYTES", 300)
-    monkeypatch.setattr(sources, "BLOCK_BYTES", 600)
+    monkeypatch.setattr(scan, "READ_BYTES", 300)
+    monkeypatch.setattr(scan, "BLOCK_BYTES", 600)
     pd.testing.assert_frame_equal(read(data).frame, whole)
 
 
@@ -249,10 +249,10 @@ def test_kept_lines_parsed_again_read_as_the_whole_file(monkeypatch):
     """A block keeping few rows is parsed on the filter columns, then only its kept lines in
     full: the rows read, and the row an error names, are those of the file itself."""
     calls, cut = [], []
-    parser, kept_lines = sources._parser, sources._kept_lines
-    monkeypatch.setattr(sources, "_parser", lambda names, columns: calls.append(columns)
+    parser, kept_lines = scan._parser, scan._kept_lines
+    monkeypatch.setattr(scan, "_parser", lambda names, columns: calls.append(columns)
                         or parser(names, columns))
-    monkeypatch.setattr(sources, "_kept_lines", lambda block, at: cut.append(len(at))
+    monkeypatch.setattr(scan, "_kept_lines", lambda block, at: cut.append(len(at))
                         or kept_lines(block, at))
     kept = small_quarter()
     assert read(quarterly_csv(filler(40) + kept + filler(40))).frame.drop(columns="source") \
@@ -284,8 +284,8 @@ def test_a_lone_cr_beside_a_blank_line_does_not_shift_rows():
     damaged = b"\n".join(lines)
     frame = read(damaged).frame.drop(columns="source")
     pd.testing.assert_frame_equal(frame, read(quarterly_csv(kept)).frame.drop(columns="source"))
-    assert sources._bare_cr(b"a\rb\n") and not sources._bare_cr(b"a\r\nb\r\n")
-    assert sources._bare_cr(b"a\r")
+    assert scan._bare_cr(b"a\rb\n") and not scan._bare_cr(b"a\r\nb\r\n")
+    assert scan._bare_cr(b"a\r")
 
 
 def test_a_file_cut_inside_its_last_quoted_value_is_refused():
