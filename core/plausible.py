@@ -34,8 +34,11 @@ def check(wide: pd.DataFrame, lines: pd.DataFrame, name: str) -> None:
     whole_periods(wide, lines, name)
 
 
-def _first(mask: np.ndarray, lines: pd.DataFrame) -> int:
-    """The position of the row, among those ``mask`` marks, that comes first in the file."""
+def _first(mask: np.ndarray, lines: pd.DataFrame) -> int | None:
+    """The position of the row, among those ``mask`` marks, that comes first in the file
+    (None when ``mask`` marks none): the row a refusal names."""
+    if not mask.any():
+        return None
     return int(np.argmin(np.where(mask, lines.min(axis=1).to_numpy(), np.inf)))
 
 
@@ -60,9 +63,7 @@ def consistent(wide: pd.DataFrame, lines: pd.DataFrame, name: str) -> None:
          "recovery ({b:,.0f})", rel, rec),
     )
     for measure, cond, text, a, b in checks:
-        cond = cond.fillna(False)
-        if cond.any():
-            i = cond.to_numpy().nonzero()[0][0]
+        if (i := _first(cond.fillna(False).to_numpy(), lines)) is not None:
             k = wide.index[i]
             raise InputError(text.format(a=a.iloc[i], b=b.iloc[i]) + f" for {k[2]} {k[3]}, {k[5]}",
                              file=name, row=_row(lines, i, measure))
@@ -110,15 +111,11 @@ def parts_within_wholes(wide: pd.DataFrame, lines: pd.DataFrame, name: str) -> N
         for measure in model.COUNT_COLUMNS:
             values = wide[measure].to_numpy("float64", na_value=np.nan)
             whole = np.where(has, values[np.maximum(at, 0)], np.nan)
-            over = has & (values > whole + ROUNDING)
-            if over.any():
-                i = _first(over, lines)
-                k = wide.index[i]
-                raise InputError(
-                    f"{_WORDS[measure]} for {k[2]} {k[3]}, {model.group_label(k[5])} "
-                    f"({values[i]:,.0f}) is more than {whose.format(code=wide.index[at[i]][3])} "
-                    f"({whole[i]:,.0f}) {why}",
-                    file=name, row=_row(lines, i, measure))
+            if (i := _first(has & (values > whole + ROUNDING), lines)) is not None:
+                k, whole_code = wide.index[i], wide.index[at[i]][3]
+                raise InputError(f"{_WORDS[measure]} for {k[2]} {k[3]}, {model.group_label(k[5])} "
+                                 f"({values[i]:,.0f}) is more than {whose.format(code=whole_code)} "
+                                 f"({whole[i]:,.0f}) {why}", file=name, row=_row(lines, i, measure))
 
 
 _LEVEL_WORDS = {"FormerRegion": "former NHS region"}
@@ -142,8 +139,7 @@ def areas_of_their_time(wide: pd.DataFrame, lines: pd.DataFrame, name: str) -> N
         (former, "which began after the seven NHS regions replaced the older ones on 1 April "
          "2019"),
     ):
-        if wrong.any():
-            i = _first(wrong, lines)
+        if (i := _first(wrong, lines)) is not None:
             k = wide.index[i]
             raise InputError(
                 f"the file has {_LEVEL_WORDS.get(k[2], k[2])} rows (such as {k[3]} "
@@ -173,14 +169,13 @@ def whole_periods(wide: pd.DataFrame, lines: pd.DataFrame, name: str) -> None:
     for k in range(len(labels)):
         lacks_england = england.any() and not england[k]
         if lacks_england or rows[k] < 0.5 * rows[biggest]:
-            i = _first(codes == k, lines)
             raise InputError(
                 f"the file holds {periods.period_label(*labels[k])} in {_rows(rows[k])}"
                 + (" with no England row" if lacks_england else "")
                 + f", beside {periods.period_label(*labels[biggest])} in {_rows(rows[biggest])}: "
                 "a piece of another period's file (two files joined, or rows pasted in?). "
                 "Load each period from its own file",
-                file=name, row=_row(lines, i))
+                file=name, row=_row(lines, _first(codes == k, lines)))
 
 
 #: Points by which NHS England's own percentage may differ from the one its counts give at
