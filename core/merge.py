@@ -190,9 +190,9 @@ def _previous(stored: pd.DataFrame, inc: pd.DataFrame) -> tuple[str | None, set[
     return str(rows["period"].iloc[0]), _keys(rows)
 
 
-#: A file may mark as suppressed at most this share of the counts the store holds for the
-#: rows it replaces: a republication suppresses a handful anew, a file blanked in a
-#: spreadsheet (a column cleared, values pasted as '*') almost all of them.
+#: A file may mark as suppressed (or set to 0) at most this share of the counts the store
+#: holds for the rows it replaces: a republication suppresses a handful anew, a file blanked
+#: in a spreadsheet (a column cleared, values pasted as '*', formulas lost) almost all.
 BLANK_SHARE = 0.05
 
 
@@ -206,9 +206,10 @@ def _blanked(stored: pd.DataFrame, incoming: pd.DataFrame) -> dict[str, tuple[in
     cols = list(model.COUNT_COLUMNS)
     old = stored[cols].to_numpy("float64", na_value=np.nan)[pos[hit]]
     new = incoming[cols].to_numpy("float64", na_value=np.nan)[hit]
-    # Only a row marked suppressed loses its stored values (``_protect`` keeps the rest).
+    # Only a row marked suppressed loses its stored values (``_protect`` keeps the rest); a
+    # count set to 0 is lost as surely (formulas dropped in a spreadsheet).
     marked = incoming["suppressed"].to_numpy(dtype=bool)[hit][:, None]
-    blank = ~np.isnan(old) & np.isnan(new) & marked
+    blank = (~np.isnan(old) & np.isnan(new) & marked) | ((old > 0) & (new == 0))
     rows = incoming[hit]
     out = {}
     for period, at in pd.Series(np.arange(len(rows))).groupby(rows["period"].to_numpy()):
@@ -219,8 +220,8 @@ def _blanked(stored: pd.DataFrame, incoming: pd.DataFrame) -> dict[str, tuple[in
         i, j = np.argwhere(blank[at])[0]
         r = rows.iloc[at[i]]
         example = (f"{r['level']} {r['area_code']}, {model.group_label(r['group'])}: "
-                   f"{cols[j].replace('_', ' ')} {old[at[i], j]:,.0f} stored, suppressed in "
-                   "the file")
+                   f"{cols[j].replace('_', ' ')} {old[at[i], j]:,.0f} stored, "
+                   f"{'0' if new[at[i], j] == 0 else 'suppressed'} in the file")
         out[period] = (n, int((~np.isnan(old[at])).sum()), example)
     return out
 
@@ -289,8 +290,9 @@ def cut_message(cov: pd.DataFrame, source: str) -> str | None:
             )
         if r.stored_real and r.counts_blanked > BLANK_SHARE * r.counts_replaced:
             return (
-                f"{source}: for {r.period} the file marks as suppressed {r.counts_blanked:,} of "
-                f"the {r.counts_replaced:,} counts the store holds in the rows it replaces "
+                f"{source}: for {r.period} the file marks as suppressed (or sets to 0) "
+                f"{r.counts_blanked:,} of the {r.counts_replaced:,} counts the store holds in "
+                "the rows it replaces "
                 f"({r.counts_blanked / r.counts_replaced:.0%}; first: {r.blanked_example}). A "
                 "republication suppresses a few; a file blanked in a spreadsheet looks like "
                 "this, so it was refused and nothing was changed. To load it anyway, ingest it "

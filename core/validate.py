@@ -267,14 +267,18 @@ def finish(df: pd.DataFrame, name: str, kind: str, rows_read: int, encoding: str
            skipped: Counter, value_column: str) -> ReadResult:
     """Parse values, refuse contradictions and incomplete rows, one row per period/area/group."""
     df = parse_values(df, name, value_column)
-    blank = (df["level"] == "England").to_numpy() & df["missing"].to_numpy(dtype=bool)
-    if blank.any():  # NHS England never suppresses a national count: a blanked file
-        i = df.index[blank.argmax()]
+    england = (df["level"] == "England").to_numpy()
+    blank = england & df["missing"].to_numpy(dtype=bool)
+    zero = england & df["measure"].isin(model.COUNT_COLUMNS).to_numpy() & (
+        df["number"].to_numpy("float64", na_value=np.nan) == 0)
+    if blank.any() or zero.any():  # never so in a national count: a blanked file
+        at = int((blank | zero).argmax())
+        i, said = df.index[at], "blank or suppressed (*)" if blank[at] else "0"
         raise InputError(
-            f"England's {df.at[i, 'measure'].replace('_', ' ')} count is blank or suppressed "
-            "(*): NHS England never suppresses a national count, so the file has been blanked "
-            "or damaged. Loading it would wipe stored numbers",
-            file=name, row=int(df.at[i, "_line"]), column=_column(df, i, value_column))
+            f"England's {df.at[i, 'measure'].replace('_', ' ')} count is {said}: NHS England "
+            "never publishes a national count so (hundreds of thousands finish treatment each "
+            "year), so the file has been blanked or damaged. Loading it would wipe stored "
+            "numbers", file=name, row=int(df.at[i, "_line"]), column=_column(df, i, value_column))
     df, duplicate_rows = _drop_duplicates(df, name)
     areas = df["area_code"].nunique()
     if areas > MAX_AREAS:

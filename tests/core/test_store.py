@@ -395,9 +395,9 @@ def test_a_file_suppressing_many_stored_counts_is_refused(loaded, tmp_path):
     with pytest.raises(InputError) as exc:
         ingest([blanked], loaded)
     msg = str(exc.value)
-    assert "for 2025/26 Q3 the file marks as suppressed 30 of the 42 counts the store holds " \
-        "in the rows it replaces (71%; first: Region Y63, Whole population: finished 25,000 " \
-        "stored, suppressed in the file)" in msg, msg
+    assert "for 2025/26 Q3 the file marks as suppressed (or sets to 0) 30 of the 42 counts " \
+        "the store holds in the rows it replaces (71%; first: Region Y63, Whole population: " \
+        "finished 25,000 stored, suppressed in the file)" in msg, msg
     assert "--allow-partial" in msg and digest(loaded.path) == before
     # One count suppressed anew (1 of 42, under 5%) is a republication: loaded.
     one = small_quarter()
@@ -410,6 +410,30 @@ def test_a_file_suppressing_many_stored_counts_is_refused(loaded, tmp_path):
     assert report.replaced == 1
     _, report = ingest([blanked], loaded, partial=True)  # on purpose: allowed
     assert report.replaced > 1
+
+
+def test_a_file_setting_many_stored_counts_to_0_is_refused(loaded, tmp_path):
+    """Formulas lost in a spreadsheet: every count 0. With England's it is refused at the
+    England row (NHS England never publishes a national 0); without, by the 5% rule
+    (a helper's review: all counts 0 replaced the store without a word)."""
+    rows = small_quarter()
+    for r in rows:
+        if r[12] in ("M076", "M179", "M191", "M193"):
+            r[14] = "0"
+    zeros = tmp_path / "zeros.csv"
+    zeros.write_bytes(quarterly_csv(rows))
+    before = digest(loaded.path)
+    with pytest.raises(InputError, match="England's finished count is 0: NHS England never"):
+        ingest([zeros], loaded)
+    below = small_quarter()
+    for r in below:
+        if r[12] in ("M076", "M179", "M191", "M193") and r[8] != "England":
+            r[14] = "0"
+    zeros.write_bytes(quarterly_csv(below))
+    with pytest.raises(InputError, match=r"sets to 0\) 30 of the 42 counts .* finished 25,000 "
+                       "stored, 0 in the file"):
+        ingest([zeros], loaded)
+    assert digest(loaded.path) == before
 
 
 def test_a_history_copy_failing_after_the_commit_is_a_warning_not_an_error(
