@@ -14,7 +14,7 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
-from core import model, periods
+from core import geography, model, periods
 from core.errors import InputError
 
 #: ICBs and sub-ICB locations replaced CCGs and STPs on 1 July 2022; NHS England published
@@ -84,6 +84,13 @@ def parts_within_wholes(wide: pd.DataFrame, lines: pd.DataFrame, name: str) -> N
     group = np.asarray(index.get_level_values("group"))
     parent = (wide["parent_code"].to_numpy(dtype=object) if "parent_code" in wide
               else np.full(len(wide), None, dtype=object))
+    # An ICB's region: the file's, or the reference tables' (files rarely give it).
+    codes = index.get_level_values("area_code")
+    region_of = {c: (geography.icb_region(c) or (None,))[0]
+                 for c in set(codes[level == "ICB"])}
+    given = pd.Series(parent, dtype=object)
+    region = np.where(level == "ICB", np.where(given.notna() & (given != ""), given,
+                                                codes.map(region_of).to_numpy(object)), None)
     whole_keys = (
         # England's row for the same period and group
         (level != "England", ["England"] * len(wide), ["ENG"] * len(wide), None, None,
@@ -97,6 +104,9 @@ def parts_within_wholes(wide: pd.DataFrame, lines: pd.DataFrame, name: str) -> N
         (level == "SubICB", ["ICB"] * len(wide), parent, None, None, "its ICB {code}'s",
          "for the same period and group: a sub-ICB location cannot count more people than "
          "its ICB"),
+        # the region's row for the same period and group
+        (level == "ICB", ["Region"] * len(wide), region, None, None, "its region {code}'s",
+         "for the same period and group: an ICB cannot count more people than its region"),
     )
     for parts, lvl, code, breakdown, grp, whose, why in whole_keys:
         if not parts.any():

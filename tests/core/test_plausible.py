@@ -186,3 +186,18 @@ def test_a_region_abolished_in_2019_is_refused_in_a_later_period():
     assert e.value.row == next(i for i, r in enumerate(rows, start=2) if r[2] == "Y54")
     assert "the file has former NHS region rows (such as Y54 North of England" in e.value.message
     assert "after the seven NHS regions replaced the older ones on 1 April 2019" in e.value.message
+
+
+def test_an_icb_counting_more_than_its_region_is_refused():
+    """The region comes from the reference tables, as files rarely give it (a helper's second
+    review: QF7 counting 60,000 under a region of 25,000 was stored)."""
+    rows = small_quarter()
+    for r in rows:
+        if r[2] == "QF7" and r[8] == "ICB":
+            r[14] = {"M076": "60000", "M179": "3000", "M191": "28000",
+                     "M193": "27000"}.get(r[12], r[14])
+    with pytest.raises(InputError) as e:
+        read(quarterly_csv(rows))
+    assert e.value.row == line_of(rows, "QF7", "Total", "M076")
+    assert ("ICB QF7, Whole population (60,000) is more than its region Y63's (25,000) for "
+            "the same period and group") in e.value.message
