@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from core import model, periods
+from core import model, periods, plausible
 from core.errors import InputError
 from core.readers import ReadResult
 
@@ -171,7 +171,7 @@ def merge(stored: pd.DataFrame, incoming: pd.DataFrame) -> tuple[pd.DataFrame, M
 #: locations; 42 ICBs become 36 in April 2026), and a cut file loses half on average.
 NEW_CUT_SHARE = 0.5
 #: Levels of one tier, for comparing periods either side of a boundary change.
-_TIER = {"STP": "ICB", "CCG": "SubICB"}
+_TIER = {"STP": "ICB", "CCG": "SubICB", "FormerRegion": "Region"}
 
 
 def _keys(rows: pd.DataFrame) -> set[tuple]:
@@ -180,14 +180,25 @@ def _keys(rows: pd.DataFrame) -> set[tuple]:
 
 
 def _previous(stored: pd.DataFrame, inc: pd.DataFrame) -> tuple[str | None, set[tuple]]:
-    """The stored period of the same type just before ``inc``'s, and its row keys."""
+    """The stored period of the same type nearest ``inc``'s (the one before it, else the one
+    after) and its row keys; none when that period is on the other side of July 2022, when
+    CCGs and STPs gave way to sub-ICB locations and ICBs (the annual files from 2022-23 have
+    no sub-ICB rows at all), so the two cannot be compared."""
     kind, start = inc["period_type"].iloc[0], inc["period_start"].iloc[0]
-    earlier = stored[(stored["period_type"] == kind) & (stored["period_start"] < start)]
-    if not len(earlier):
+    same = stored[(stored["period_type"] == kind) & (stored["period_start"] != start)]
+    if not len(same):
         return None, set()
-    last = earlier["period_start"].max()
-    rows = earlier[earlier["period_start"] == last]
+    before = same[same["period_start"] < start]
+    near = (before["period_start"].max() if len(before) else same["period_start"].min())
+    rows = same[same["period_start"] == near]
+    if _icb_era(rows["period_end"].iloc[0]) != _icb_era(inc["period_end"].iloc[0]):
+        return None, set()
     return str(rows["period"].iloc[0]), _keys(rows)
+
+
+def _icb_era(end: object) -> bool:
+    """Whether a period ending on ``end`` was published by ICB (it ends after July 2022)."""
+    return pd.Timestamp(end) >= pd.Timestamp(plausible.ICB_START)
 
 
 #: A file may mark as suppressed (or set to 0) at most this share of the counts the store
@@ -267,7 +278,13 @@ def coverage(stored: pd.DataFrame, incoming: pd.DataFrame) -> pd.DataFrame:
     return out.sort_values("period_start").drop(columns="period_start").reset_index(drop=True)
 
 
-def cut_message(cov: pd.DataFrame, source: str) -> str | None:
+#: How to load a refused file anyway, on the command line (the default) and on the page.
+ANYWAY_CLI = "ingest it with --allow-partial"
+ANYWAY_PAGE = ("a maintainer can run python -m core ingest FILE --allow-partial on the "
+               "command line (the Upload page does not load such a file)")
+
+
+def cut_message(cov: pd.DataFrame, source: str, anyway: str = ANYWAY_CLI) -> str | None:
     """Why a file looks cut short (None when it covers what the store holds)."""
     for r in cov.itertuples():
         if r.stored_real and r.rows_store and r.rows_covered < CUT_SHARE * r.rows_store:
@@ -276,8 +293,7 @@ def cut_message(cov: pd.DataFrame, source: str) -> str | None:
                 f"group rows the store holds for {r.period} ({r.rows_covered / r.rows_store:.0%}; "
                 f"areas {r.areas_file:,} of {r.areas_store:,}, groups {r.groups_file:,} of "
                 f"{r.groups_store:,}). A file cut short looks like this, so it was refused and "
-                f"nothing was changed. To replace only part of a quarter on purpose, ingest it "
-                f"with --allow-partial."
+                f"nothing was changed. To replace only part of a quarter on purpose, {anyway}."
             )
         if not r.rows_store and r.rows_previous and (
                 r.tiers_missing or r.rows_file < NEW_CUT_SHARE * r.rows_previous):
@@ -286,7 +302,7 @@ def cut_message(cov: pd.DataFrame, source: str) -> str | None:
                 f"area and group rows for it against {r.rows_previous:,} for {r.previous}"
                 + (f", and no {r.tiers_missing} rows at all" if r.tiers_missing else "")
                 + ". A file cut short looks like this, so it was refused and nothing was "
-                "changed. To load it anyway, ingest it with --allow-partial."
+                f"changed. To load it anyway, {anyway}."
             )
         if r.stored_real and r.counts_blanked > BLANK_SHARE * r.counts_replaced:
             return (
@@ -295,8 +311,7 @@ def cut_message(cov: pd.DataFrame, source: str) -> str | None:
                 "the rows it replaces "
                 f"({r.counts_blanked / r.counts_replaced:.0%}; first: {r.blanked_example}). A "
                 "republication suppresses a few; a file blanked in a spreadsheet looks like "
-                "this, so it was refused and nothing was changed. To load it anyway, ingest it "
-                "with --allow-partial."
+                f"this, so it was refused and nothing was changed. To load it anyway, {anyway}."
             )
     return None
 

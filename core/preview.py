@@ -14,7 +14,7 @@ import pandas as pd
 
 from core import model, stats
 from core.charts import full_name, short_name
-from core.merge import without_sample
+from core.merge import ANYWAY_PAGE, without_sample
 from core.readers import ReadResult
 from core.store import MergeReport, coverage, cut_message, diff, incoming_rows, merge
 from core.trend_tests import TREND_POINTS
@@ -66,7 +66,8 @@ def preview(stored: pd.DataFrame, results: Sequence[ReadResult], *, synthetic: b
                        incoming[_headline_rows(incoming, ["England"])])
     short = short_series(stored, incoming) if removed else None
     return Preview(report, changes(before, after, period_labels), england, cov,
-                   cut_message(cov, ", ".join(report.sources)), period_kind(results), short)
+                   cut_message(cov, ", ".join(report.sources), ANYWAY_PAGE), period_kind(results),
+                   short)
 
 
 def short_series(stored: pd.DataFrame, incoming: pd.DataFrame) -> str | None:

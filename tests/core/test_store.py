@@ -16,7 +16,7 @@ from core import store as store_mod
 from core.errors import InputError
 from core.readers import read_file
 from core.store import Store, ingest, load_store, merge
-from tests.conftest import area_rows, quarterly_csv, small_quarter
+from tests.conftest import annual_csv, annual_frames, area_rows, quarterly_csv, small_quarter
 
 TODAY = dt.date(2026, 11, 26)
 
@@ -453,6 +453,38 @@ def test_a_history_copy_failing_after_the_commit_is_a_warning_not_an_error(
     monkeypatch.undo()
     loaded.recover()  # the next locked operation records the committed store as a version
     assert history.versions(loaded.path)[-1].checksum == digest(loaded.path)
+
+
+def test_a_piece_of_a_quarter_older_than_any_stored_is_refused_against_the_one_after(
+        loaded, tmp_path):
+    """With no stored period before it, a cut file was stored as a whole quarter (a helper's
+    second review): it is compared with the nearest stored period after it."""
+    piece = [r for r in small_quarter("2025-07-01", "2025-09-30")
+             if r[8] not in ("SubICB", "CommissioningRegion")]
+    path = tmp_path / "q2_piece.csv"
+    path.write_bytes(quarterly_csv(piece))
+    with pytest.raises(InputError, match="2025/26 Q2 is new to the store, and the file has 9 "
+                       "area and group rows for it against 11 for 2025/26 Q3, and no Region, "
+                       "SubICB rows at all"):
+        ingest([path], loaded)
+    # The command line's way round it, and the page's words for it.
+    assert "ingest it with --allow-partial" in store_mod.cut_message(
+        store_mod.coverage(loaded.load(), read_file(path, today=TODAY).frame), "q2.csv")
+    from core import preview
+    pv = preview.preview(loaded.load(), [read_file(path, today=TODAY)])
+    assert "python -m core ingest FILE --allow-partial on the command line" in pv.cut
+
+
+def test_real_annual_files_load_one_year_at_a_time_in_order(tmp_path):
+    """Real layout changes were taken for cut files (a helper's second review): 2019-20 has the
+    seven NHS regions where 2018-19 had the four former ones, and the annual files from
+    2022-23 have ICBs and no sub-ICB rows where 2021-22 had CCGs."""
+    s = Store(tmp_path / "s.parquet")
+    for year, frame in annual_frames().items():
+        path = tmp_path / f"psych-ther-ann-{year}.csv"
+        path.write_bytes(annual_csv(frame, year))
+        _, report = ingest([path], s)
+        assert report.periods_added == [year.replace("-", "/")]
 
 
 def test_coverage_per_quarter(loaded, small_csv):
