@@ -209,7 +209,14 @@ def _blocks(f: BinaryIO, name: str) -> Iterator[tuple[bytes, int, int]]:
         if not chunk and pending and not pending.endswith(b"\n"):
             _check_last_line(pending, line, name)
         if len(pending) >= BLOCK_BYTES or (not chunk and pending):
-            cut = pending.rfind(b"\n") + 1 if chunk else len(pending)
+            cut = _row_end(pending, pending.rfind(b"\n") + 1) if chunk else len(pending)
+            if not cut:  # no row ends in what is read so far: a value with line breaks
+                if len(pending) > MAX_LINE_BYTES:
+                    raise InputError(
+                        f"a quoted value runs on for more than {MAX_LINE_BYTES // 1024**2} MB "
+                        "(a quote opened and never closed): not a published CSV",
+                        file=name, row=line)
+                continue
             with memoryview(pending) as view:
                 block = bytes(view[:cut])
             del pending[:cut]
@@ -221,6 +228,20 @@ def _blocks(f: BinaryIO, name: str) -> Iterator[tuple[bytes, int, int]]:
             line += n
         if not chunk:
             return
+
+
+def _row_end(pending: bytearray, cut: int) -> int:
+    """``cut`` (just after a line end) if no quoted value is open there, else the end of the
+    last line before it where none is (0 if there is none): a block cut inside a value with
+    a line break in it would read as two broken rows. Quotes pair up in CSV (an escaped quote
+    is two), so a value is open where an odd number of quotes came before."""
+    codes = np.frombuffer(pending, dtype=np.uint8, count=cut)
+    quotes = codes == 34
+    if not np.count_nonzero(quotes) % 2:
+        return cut
+    ends = np.flatnonzero(codes == 10)
+    closed = ends[np.cumsum(quotes)[ends] % 2 == 0]
+    return int(closed[-1]) + 1 if len(closed) else 0
 
 
 def _check_last_line(pending: bytearray, line: int, name: str) -> None:

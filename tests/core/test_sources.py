@@ -297,3 +297,17 @@ def test_a_file_cut_inside_its_last_quoted_value_is_refused():
     assert e.value.row == data.count(b"\n")  # the last row
     # A file whose last line simply lacks its line end is whole.
     assert read(data[:-1]).frame.equals(read(data).frame)
+
+
+def test_a_line_break_inside_a_quoted_value_at_a_block_edge(monkeypatch):
+    """Blocks were cut at the last line end even inside a quoted value, so a valid file with a
+    line break in a name was refused as 'wrong number of fields' when the break fell at a
+    block's edge (a helper's second review). Every block size reads the same rows."""
+    rows = filler(12) + area_rows(code="QF7", name="NHS SOUTH\nYORKSHIRE ICB") + filler(12)
+    data = quarterly_csv(rows)
+    whole = read(data).frame
+    assert "NHS SOUTH YORKSHIRE ICB" in set(whole["area_name"])
+    for size in range(150, 1200, 23):  # the break lands on a block edge for several sizes
+        monkeypatch.setattr(scan, "READ_BYTES", size)
+        monkeypatch.setattr(scan, "BLOCK_BYTES", 2 * size)
+        pd.testing.assert_frame_equal(read(data).frame, whole)
