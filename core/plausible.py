@@ -86,7 +86,8 @@ def parts_within_wholes(wide: pd.DataFrame, lines: pd.DataFrame, name: str) -> N
               else np.full(len(wide), None, dtype=object))
     # An ICB's region: the file's, or the reference tables' (files rarely give it).
     codes = index.get_level_values("area_code")
-    region_of = {c: (geography.icb_region(c) or (None,))[0]
+    known = model.icb_regions().set_index("icb_code")["region_code"]  # the 42 of 2022
+    region_of = {c: known[c] if c in known.index else (geography.icb_region(c) or (None,))[0]
                  for c in set(codes[level == "ICB"])}
     given = pd.Series(parent, dtype=object)
     region = np.where(level == "ICB", np.where(given.notna() & (given != ""), given,
