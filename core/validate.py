@@ -269,7 +269,7 @@ def finish(df: pd.DataFrame, name: str, kind: str, rows_read: int, encoding: str
     df = parse_values(df, name, value_column)
     england = (df["level"] == "England").to_numpy()
     blank = england & df["missing"].to_numpy(dtype=bool)
-    zero = england & df["measure"].isin(model.COUNT_COLUMNS).to_numpy() & (
+    zero = england & (df["measure"] == "finished").to_numpy() & (
         df["number"].to_numpy("float64", na_value=np.nan) == 0)
     if blank.any() or zero.any():  # never so in a national count: a blanked file
         at = int((blank | zero).argmax())

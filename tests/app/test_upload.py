@@ -16,7 +16,15 @@ import pytest
 
 from core import cli, export, model, readers
 from tests.app.conftest import app, chart_specs
-from tests.conftest import REAL, area_rows, needs_shared, quarterly_csv, small_quarter
+from tests.conftest import (
+    REAL,
+    annual_csv,
+    annual_frames,
+    area_rows,
+    needs_shared,
+    quarterly_csv,
+    small_quarter,
+)
 
 NEXT = ("2026-07-01", "2026-09-30")  # 2026/27 Q2: ended before today, not in the sample
 
@@ -343,9 +351,17 @@ def test_cli_and_page_use_the_same_reader(shared_store, tmp_path):
     assert "looks cut short" in errors(at) and "covers 1 of the" in errors(at)
     assert cli.main(["ingest", str(path), "--period", "2024-25", "--store", str(shared_store)]) == 2
     assert digest(shared_store) == before
-    # the year read is the year used; another year means reading the file again
+    # the year read is the year used; another year means reading the file again. A year not
+    # stored is compared with the nearest stored one (2017-18 here): the one-row file is
+    # refused for it too, and a whole year's file is added (the real 2017-18 figures, given
+    # as 2016-17; skips without ../shared).
     upload(at, "annual.csv", data, "text/csv")
     assert "which financial year" in errors(at)  # a new uploader, and a new year box
+    at.get("text_input")[0].set_value("2016-17").run()
+    assert "2016/17 is new to the store" in errors(at) and "for 2017/18" in errors(at)
+    whole = annual_csv(annual_frames()["2017-18"], "2017-18")
+    path.write_bytes(whole)
+    upload(at, "annual.csv", whole, "text/csv")
     at.get("text_input")[0].set_value("2016-17").run()
     assert "read without problems" in at.success[0].value and not at.get("code")
     assert "New periods: 2016/17" in markdown(at)
@@ -701,9 +717,9 @@ def test_preview_chart_follows_the_files_period_type(shared_store):
     """An annual file previews financial years, with its year highlighted; a quarterly file
     previews quarters. (Today's main drew quarters for every file, so an annual file's new
     year was not on the chart at all.)"""
-    annual = (b"OrgType,OrgCode,OrgName,VariableType,VariableA,VariableB,"
-              b"Count_FinishedCourseTreatment,Count_NotAtCaseness,Count_Recovery\n"
-              b"England,All,All,Total,NULL,NULL,1000,50,480\n")
+    # The real 2017-18 figures given as 2016-17 (a one-row file is refused as cut short
+    # against the nearest stored year; skips without ../shared).
+    annual = annual_csv(annual_frames()["2017-18"], "2017-18")
     at = upload(upload_page(), "annual.csv", annual, "text/csv")
     at.get("text_input")[0].set_value("2016-17").run()
     assert "read without problems" in at.success[0].value
