@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from core import missing, trend_tests
+from core import missing, rounding, trend_tests
 from core.columns import floats, n_rows, objects, texts
 from core.verdicts import pct
 
@@ -28,8 +28,13 @@ def _series(data: pd.DataFrame | dict, order: int) -> dict[str, np.ndarray]:
     """One series of a trend (a frame, or its arrays by name) as arrays (rate, numerator,
     denominator, period): only the columns read, not a filtered copy of the frame."""
     mine = np.asarray(data["series_order"]) == order
-    return {**{c: floats(data[c])[mine] for c in ("rate", "numerator", "denominator")},
-            "period": objects(data["period"])[mine]}
+    out = {**{c: floats(data[c])[mine] for c in ("rate", "numerator", "denominator")},
+           "period": objects(data["period"])[mine]}
+    if "status" in data and "finished" in data:  # rates shown from a range: their midpoint
+        out["denominator"] = rounding.midpoint_denominator(
+            out["denominator"], floats(data["finished"])[mine],
+            objects(data["status"])[mine] == rounding.STATUS_RANGE)
+    return out
 
 
 def _series_tail(data: pd.DataFrame, order: int, points: int) -> tuple[np.ndarray, np.ndarray, list]:

@@ -42,6 +42,15 @@ STATUS_APPROXIMATE, STATUS_RANGE = "approximate", "range"
 STATUS_NOT_RELIABLE, STATUS_NO_DATA = "not reliable", "no data"
 
 
+def midpoint_denominator(denominator, finished, ranged) -> np.ndarray:
+    """The denominator behind a rate shown from a range ("not at caseness" suppressed): the
+    midpoint of its range, as the rate is. Trend tests use it, so that they test the points a
+    chart and table show rather than give up on them."""
+    return np.where(np.asarray(ranged, dtype=bool),
+                    np.asarray(finished, dtype=float) - SUPPRESSED_MAX / 2,
+                    np.asarray(denominator, dtype=float))
+
+
 def is_rounded_level(level) -> np.ndarray:
     """Whether counts at this level are rounded and suppressed: every level below England."""
     values = np.atleast_1d(np.asarray(level, dtype=object)).tolist()

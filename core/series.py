@@ -178,8 +178,16 @@ class Series:
                     for _ in keys]
         grid, _ = self._grid(keys, measure, domain, False, kind)
         each = len(domain)
-        return [{c: grid[c][i * each:(i + 1) * each] for c in ("rate", "numerator",
-                                                               "denominator")}
+        # A rate known only as a range: its midpoint, as the charts show it (core.rounding).
+        assessed = rounding.assess_columns(
+            grid["finished"], grid["not_at_caseness"],
+            grid[model.MEASURES[measure]["numerator"]], np.repeat([k.level for k in keys], each))
+        ranged = assessed["status"] == rounding.STATUS_RANGE
+        shown = {"rate": np.where(ranged, assessed["rate"], grid["rate"]),
+                 "numerator": grid["numerator"],
+                 "denominator": rounding.midpoint_denominator(grid["denominator"],
+                                                              grid["finished"], ranged)}
+        return [{c: v[i * each:(i + 1) * each] for c, v in shown.items()}
                 for i in range(len(keys))]
 
     def series_rows(self, keys: list[SeriesKey], rolling: bool = False,

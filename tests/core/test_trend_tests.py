@@ -204,3 +204,30 @@ def test_series_trends_on_real_years():
     out = tt.series_trends(eng, ["group"]).set_index("group")
     assert out.loc["BME", "verdict"] == "decreasing" and out.loc["BME", "arrow"] == "↓"
     assert out.loc["White British", "verdict"] == "no significant change"
+
+
+def test_trends_test_the_points_shown_where_a_rate_is_from_a_range():
+    """South Yorkshire's BAME rate for 2020/21 and 2021/22 is known only as a range ('not at
+    caseness' suppressed in a CCG it is summed from): the charts show its midpoint, but the
+    recent trend and the gap trend said 'could not be calculated (a period has no data)'
+    beside five plotted points (a helper's browser review). They now test those midpoints,
+    each with the denominator the shown rate has."""
+    from core import explore, headlines, rounding
+    from core.store import Store
+    from ui import data
+
+    ex = explore.Explorer(Store().load()).in_boundaries("2022")
+    keys = [explore.SeriesKey("ICB", "QF7", "BME"), explore.SeriesKey("ICB", "QF7", "White British")]
+    bme, white = ex.series_counts(keys, "recovery", "year")
+    gap = ex.gap("ICB", "QF7", kind="year")
+    shown = gap["rate_a"].to_numpy()[-5:]
+    assert np.isfinite(shown).all() and "rate from a range" in " ".join(gap["note"].tail(5))
+    np.testing.assert_allclose(bme["rate"][-5:], shown)
+    np.testing.assert_allclose(100 * bme["numerator"][-5:] / bme["denominator"][-5:], shown)
+    assert headlines.gap_trend_of(bme, white).verdict != tt.NOT_CALCULATED
+    source = data.active_source()
+    view = data.trend(source.path, source.mtime, tuple(keys[:1]), "recovery", False, "year",
+                      "2022")
+    status = view.columns["status"][-5:]
+    assert rounding.STATUS_RANGE in set(status)
+    assert headlines.series_trend(view.columns).verdict != tt.NOT_CALCULATED
