@@ -170,12 +170,21 @@ def headline_figures(shown: pd.DataFrame, quarterly: pd.DataFrame | None = None,
                           trend_tests.TREND_POINTS)[2]
     span = (f"{window[0]} to {window[-1]}" if len(window) == trend_tests.TREND_POINTS
             else f"to {window[-1] if window else rows['period'][last]}")
+    words = trend_words(trend)
+    if trend.verdict != trend_tests.NOT_CALCULATED and len(window) > 1:
+        # Its ends in figures: "decreasing" over five years can sit beside a rise in the
+        # last one, and the figures say which (a reader would otherwise see a contradiction).
+        tested = _series(shown if quarterly is None else quarterly, order)
+        at = {p: i for i, p in enumerate(tested["period"].tolist())}
+        ends = [tested["rate"][at[p]] for p in (window[0], window[-1])]
+        if all(np.isfinite(ends)):
+            words += f" ({pct(ends[0])} in {window[0]}, {pct(ends[1])} in {window[-1]})"
     return {
         "value": pct(rate[last]),
         "change": ch.get("earlier"), "earlier_period": ch.get("earlier_period"),
         "delta": ch.get("delta"), "delta_color": ch.get("delta_color", "off"),
         "change_verdict": ch.get("verdict", ""), "change_help": ch.get("help", ""),
-        "trend": trend_words(trend),
+        "trend": words,
         # The span in the label: a year-on-year rise beside a five-year fall must not read
         # as a contradiction.
         "trend_label": f"Trend over the {trend_tests.TREND_POINTS} {unit} {span}",

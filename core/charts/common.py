@@ -30,13 +30,17 @@ PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#0
 #: A population's line dash and point shape, in the model's order (the one table of them).
 DASHES = {code: list(p.dash) for code, p in model.POPULATIONS.items()}
 SHAPES = {code: p.shape for code, p in model.POPULATIONS.items()}
+#: Two triangles side by side (Vega draws an SVG path in a -1..1 box, scaled to the size): the
+#: 99.8% bands, so that they differ from the 95% bands' single triangle by shape, not colour.
+TWO_UP = "M-1.2,0.9L-0.6,-0.9L0,0.9Z M0,0.9L0.6,-0.9L1.2,0.9Z"
+TWO_DOWN = "M-1.2,-0.9L-0.6,0.9L0,-0.9Z M0,-0.9L0.6,0.9L1.2,-0.9Z"
 BAND_STYLE = {
-    # band: (colour, shape); shapes differ so the band reads without colour.
-    "better (99.8%)": ("#0072B2", "triangle-up"),
+    # band: (colour, shape); every band has its own shape, so the band reads without colour.
+    "better (99.8%)": ("#0072B2", TWO_UP),
     "better (95%)": ("#56B4E9", "triangle-up"),
     "similar": ("#E69F00", "circle"),
     "worse (95%)": ("#CC79A7", "triangle-down"),
-    "worse (99.8%)": ("#D55E00", "triangle-down"),
+    "worse (99.8%)": ("#D55E00", TWO_DOWN),
     "no data": ("#999999", "square"),
 }
 #: Fit the page width but keep titles and legends inside the chart (no clipping).

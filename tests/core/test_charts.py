@@ -641,3 +641,10 @@ def test_groups_chart_heads_each_classification_and_keeps_repeated_names_apart(e
         "text").to_pylist() == ["Broad ethnic groups"]
     plain = charts.groups_spec(g.drop(columns="classification"), title="t", frames=True)
     assert plain["datasets"]["headings"].num_rows == 0
+
+
+def test_every_comparison_band_has_its_own_shape():
+    """95% and 99.8% differed by colour alone (the same triangle in two blues; a helper's
+    browser review): meaning is never carried by colour alone."""
+    shapes = [shape for _, shape in charts.BAND_STYLE.values()]
+    assert len(set(shapes)) == len(shapes)
