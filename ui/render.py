@@ -166,7 +166,11 @@ def share_link(params: dict[str, str], page: str) -> None:
     st.caption("Link to this view: it reopens this page with every choice in the sidebar "
                "(the address bar holds the same link).")
     with st.container(key="share_link"):
-        st.markdown(f"[{md(url)}]({url})")
+        # The text is the address itself, escaped but without md()'s word joiners: copied as
+        # text it must work as a link (an invisible U+2060 after "http:" broke it, a
+        # helper's review). The address is this app's own, so it needs no defusing.
+        text = _MD_SPECIAL.sub(r"\\\1", url)
+        st.markdown(f"[{text}]({url})")
 
 
 #: Every ASCII punctuation character: CommonMark lets a backslash escape any of them, and with

@@ -100,8 +100,11 @@ def test_icb_view_two_comparisons_table_download_and_shared_link(server, page, t
     assert all(r["measure"] == "recovery" for r in rows)
 
     # the shared link reopens the same view in a fresh page
-    link = pg.locator(".st-key-share_link a").last.get_attribute("href")
+    anchor = pg.locator(".st-key-share_link a").last
+    link = anchor.get_attribute("href")
     assert "icb=QWO" in link and "areas=QF7%2CQOQ" in link
+    # copied as text, the link works: its text is its address, nothing invisible in it
+    assert anchor.inner_text() == link and pg.locator(".st-key-share_link a").count() == 1
     assert "icb=QWO" in pg.url and "areas=QF7%2CQOQ" in pg.url  # and in the address bar
     fresh = pg.context.new_page()
     fresh.goto(link if link.startswith("http") else server + link)
