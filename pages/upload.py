@@ -321,15 +321,15 @@ domain = (explore.year_domain if pv.kind == "year" else explore.quarter_domain)(
 trend = explore.Explorer(england).trend(keys, domain=domain, kind=pv.kind)
 if not trend.empty:
     unit = "financial years" if pv.kind == "year" else "quarters"
-    render.chart(
+    table = explore.trend_table(trend)
+    render.chart_block(
         charts.trend_spec(
             trend, domain=domain, show_ci=False,
             synthetic=bool(england["synthetic"].any()), highlight=new_periods, frames=True),
-        key="upload_chart",
-        alt=f"England recovery rate by {unit[:-1]}, with the uploaded {unit} highlighted. "
-        + explore.describe_trend(trend),
-    )
-    st.caption(f"Highlighted (uploaded {unit}): " + ", ".join(new_periods) + ".")
+        table=table, csv=table.to_pandas(), name="England after this file",
+        description=f"England recovery rate by {unit[:-1]} with this file, the uploaded "
+        f"{unit} highlighted ({', '.join(new_periods)}). " + explore.describe_trend(trend),
+        note=f"Shaded: the uploaded {unit} ({', '.join(new_periods)}).")
 
 st.header("3. Use it", anchor=False)
 c1, c2, c3 = st.columns(3)

@@ -46,6 +46,10 @@ def chart(spec: dict, *, alt: str, key: str, on_select: Callable[[], None] | Non
                               on_select=on_select, selection_mode=selection)
 
 
+#: What a chart of the synthetic sample's text alternative begins with.
+SYNTHETIC_WORDS = "Synthetic sample data, not published statistics:"
+
+
 def chart_block(
     spec: dict,
     *,
@@ -67,6 +71,8 @@ def chart_block(
     ``chart`` (the chart's key is ``chart-`` and the slug of ``name``).
     """
     key = slug(name)
+    if charts.says_synthetic(spec):
+        description = f"{SYNTHETIC_WORDS} {description}"
     tab_chart, tab_table = st.tabs(["Chart", "Table"])
     with tab_chart:
         chart(spec, alt=description, key=f"chart-{key}", on_select=on_select,

@@ -40,6 +40,7 @@ from core.charts.common import (
     _tips,
     _title,
     full_name,
+    says_synthetic,
     short_name,
     source_line,
     to_image,
@@ -51,6 +52,7 @@ __all__ = [
     "AUTOSIZE", "BAND_STYLE", "CONFIG", "DASHES", "DERIVED_TIP", "NARROW", "PALETTE", "SHAPES", "SOURCE",
     "SUBTITLE_WRAP", "SYNTHETIC_SOURCE", "TABLE_COLUMNS", "TITLE_WRAP", "TREND_COLUMNS",
     "TREND_HEIGHT", "TWO_LINES", "_layout", "_tips", "_title", "compare_spec", "full_name",
-    "funnel_spec", "gap_spec", "groups_spec", "short_name", "source_line", "to_image",
+    "funnel_spec", "gap_spec", "groups_spec", "says_synthetic", "short_name", "source_line",
+    "to_image",
     "trend_spec",
 ]

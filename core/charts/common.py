@@ -81,6 +81,12 @@ def source_line(synthetic: bool) -> str:
     return SYNTHETIC_SOURCE if synthetic else SOURCE
 
 
+def says_synthetic(spec: dict) -> bool:
+    """Whether a chart's title says its figures are the synthetic sample: its text
+    alternative must say so too (a screen reader, or a quoted description, gets no subtitle)."""
+    return SYNTHETIC_SOURCE.split(" for ")[0] in json.dumps(spec.get("title", ""))
+
+
 def _source(synthetic: str) -> list[str]:
     """The source line, and where rows are flagged synthetic, what marks them on the chart."""
     hollow = ["Hollow points: synthetic values."] if synthetic == "rows" else []

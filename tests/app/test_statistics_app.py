@@ -210,3 +210,19 @@ def test_about_cites_each_method():
 def test_view_sentences_come_from_core():
     """The page's sentences are core.verdicts' (no wording of its own to drift)."""
     assert verdicts.chance_sentence(42).startswith("Many comparisons: with 42 areas")
+
+
+@pytest.mark.parametrize("page", ["pages/trends.py", "pages/compare.py", "pages/map.py",
+                                  "pages/inequalities.py"])
+def test_a_synthetic_charts_text_alternative_says_so_first(page):
+    """The bundled quarters are the synthetic sample: the chart's subtitle said so, but its
+    description (the chart's text alternative) stated invented figures as fact (a helper's
+    browser review). The published financial years are not called synthetic."""
+    quarters = _open(page, {"period": "quarter"})
+    said = [c.value.replace("\\", "") for c in quarters.caption
+            if c.value.startswith("Description: ")]
+    assert said and all(d.startswith("Description: Synthetic sample data, not published "
+                                     "statistics:") for d in said)
+    years = _open(page, {"period": "year"})
+    said = [c.value for c in years.caption if c.value.startswith("Description: ")]
+    assert said and not any("ynthetic" in d for d in said)

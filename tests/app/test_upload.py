@@ -730,6 +730,16 @@ def test_preview_chart_follows_the_files_period_type(shared_store):
     assert "by financial year" in json.dumps(spec["title"])
     assert "Year" in at.dataframe[0].value.columns and "Quarter" not in at.dataframe[0].value
     assert any("uploaded financial years" in c.value for c in at.caption)
+    # like every chart, with its table, a CSV and a text alternative (a helper's review
+    # found the one chart without them)
+    said = [c.value.replace("\\", "") for c in at.caption
+            if c.value.startswith("Description: ")]
+    assert said and said[-1].startswith("Description: England recovery rate by financial "
+                                        "year with this file, the uploaded financial years "
+                                        "highlighted (2016/17)")
+    assert at.get("download_button") and any(
+        b.proto.label == "Download data (CSV)" for b in at.get("download_button"))
+    assert "Period" in at.dataframe[-1].value.columns
 
     at = upload(upload_page(), "nhstalkingtherapies_quarterly_data_q2_26_27.zip",
                 next_quarter_zip())
@@ -737,6 +747,10 @@ def test_preview_chart_follows_the_files_period_type(shared_store):
     assert highlighted == ["2026/27 Q2"]
     assert drawn and all(" Q" in p for p in drawn)  # quarters only
     assert "by quarter" in json.dumps(spec["title"])
+    # the synthetic sample is removed (pre-ticked for a first real quarter): the chart and
+    # its text alternative show published figures only, and do not call them synthetic
+    said = [c.value for c in at.caption if c.value.startswith("Description: ")]
+    assert "ynthetic" not in said[-1] and "SYNTHETIC" not in json.dumps(spec)
     assert "Quarter" in at.dataframe[0].value.columns
 
 
