@@ -234,13 +234,18 @@ def trend_table(trend_data: Columns, measure: str = "recovery") -> pa.Table:
     t = trend_data
     figures = _published_if_any(_counts_and_rates(
         t, measure, *model.count_labels(measure)))
+    # The answer first (the rate, its interval, NHS England's own figure), then why a
+    # figure is blank and the counts: at 1400 px the rate was behind a sideways scroll
+    # (a helper's browser review), as on Compare ICBs before.
+    first = [k for k in figures if k.endswith("(%)")]
     return _table({
         "Period": for_arrow(t["period"]),
         "Area": for_arrow(t["area_name"]),
         "Population": for_arrow(t["group_label"]),
+        **{k: figures[k] for k in first},
         WHY: _why(t if "Published (%)" in figures else
                   {c: t[c] for c in t if c != "published_rate"}, "rate"),
-        **figures,
+        **{k: v for k, v in figures.items() if k not in first},
         **verdicts.rounding_columns(t),  # issue 11: range under rounding
         "Note": missing.explain(t["note"]),
         **_provenance(t),

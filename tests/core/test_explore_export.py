@@ -189,7 +189,9 @@ def test_display_tables_say_what_the_data_says(ex):
             shown.column(ours).to_pandas().astype(float),
             data[theirs].astype(float).round(digits).reset_index(drop=True), check_names=False)
     names = explore.trend_table(trend, "reliable_recovery").column_names
-    assert names[3:5] == [tables.WHY, "Reliably recovered"]
+    # the answer first: the rate and its interval straight after the row's name
+    assert names[3:6] == ["Reliable recovery rate (%)", "95% CI low (%)", "95% CI high (%)"]
+    assert names[names.index(tables.WHY) + 1] == "Reliably recovered"
 
 
 @pytest.mark.parametrize("area", [("England", "ENG"), ("ICB", "QOQ"), ("Region", "Y56"),
