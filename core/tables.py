@@ -86,11 +86,11 @@ def describe_trend(data: Columns, measure: str = "recovery", rolling: bool = Fal
 
 def describe_gap(gap: Columns, area: str, measure: str = "recovery") -> str:
     if not n_rows(gap):
-        return f"No quarters with both groups' counts for {area}."
+        return f"No periods with both groups' counts for {area}."
     values = floats(gap["gap"])
     have = np.flatnonzero(~np.isnan(values))
     if not len(have):
-        return f"No quarters with both groups' counts for {area}."
+        return f"No periods with both groups' counts for {area}."
     last = {c: objects(gap[c])[have[-1]] for c in gap}
     direction = "lower" if last["gap"] < 0 else "higher"
     label = model.MEASURES[measure]["label"].lower()
@@ -99,10 +99,15 @@ def describe_gap(gap: Columns, area: str, measure: str = "recovery") -> str:
         f"In {last['period']}, the {label} for {last['group_a']} in {area} was "
         f"{abs(last['gap']):.1f} percentage points {direction} than for {last['group_b']} "
         f"({fmt_pct(last['rate_a'])} against {fmt_pct(last['rate_b'])}; 95% interval for the "
-        f"difference {last['gap_low']:.1f} to {last['gap_high']:.1f} points, "
+        f"difference {_minus(last['gap_low'])} to {_minus(last['gap_high'])} points, "
         f"{last['significant']}). Across {len(have)} periods the gap was significant in "
         f"{significant}."
     )
+
+
+def _minus(value: float) -> str:
+    """One decimal place with a true minus sign, as the headline writes a gap."""
+    return f"{value:.1f}".replace("-", "\u2212")
 
 
 def _table(columns: dict[str, object]) -> pa.Table:
@@ -412,11 +417,13 @@ def gap_table(gap: Columns) -> pa.Table:
     return _table({
         "Period": objects(gap["period"]),
         WHY: _why(gap, "gap"),
-        "BAME (%)": floats(gap["rate_a"]).round(2),
-        "White British (%)": floats(gap["rate_b"]).round(2),
-        "Difference (points)": floats(gap["gap"]).round(2),
-        "95% CI low": floats(gap["gap_low"]).round(2),
-        "95% CI high": floats(gap["gap_high"]).round(2),
+        # One decimal place, as every other table and the headline show them (the CSV
+        # keeps full precision).
+        "BAME (%)": _one_place(gap["rate_a"]),
+        "White British (%)": _one_place(gap["rate_b"]),
+        "Difference (points)": _one_place(gap["gap"]),
+        "95% CI low": _one_place(gap["gap_low"]),
+        "95% CI high": _one_place(gap["gap_high"]),
         "Significance": objects(gap["significant"]),
         **({"Note": missing.explain(gap["note"])} if "note" in gap else {}),
         **_provenance(gap, "gap"),
@@ -437,7 +444,7 @@ def groups_table(groups: Columns, measure: str = "recovery") -> pa.Table:
     for source, name in columns.items():
         values = groups[source]
         values = values if isinstance(values, np.ndarray) else values.to_numpy()
-        out[name] = values.round(2) if values.dtype.kind == "f" else values
+        out[name] = values.round(1) if values.dtype.kind == "f" else values
         if source == "group_label":
             out[WHY] = _why(groups, "rate")
     return _table({**out, **verdicts.rounding_columns(groups, note=True),  # issue 11

@@ -182,8 +182,8 @@ def test_display_tables_say_what_the_data_says(ex):
     for shown, data, ours, theirs, digits in (
             (explore.trend_table(trend), trend, "Recovery rate (%)", "rate", 1),
             (explore.compare_table(table), table, "Recovery rate (%)", "rate", 1),
-            (explore.gap_table(gap), gap, "Difference (points)", "gap", 2),
-            (explore.groups_table(groups), groups, "Rate (%)", "rate", 2)):
+            (explore.gap_table(gap), gap, "Difference (points)", "gap", 1),
+            (explore.groups_table(groups), groups, "Rate (%)", "rate", 1)):
         assert shown.num_rows == len(data)
         pd.testing.assert_series_equal(
             shown.column(ours).to_pandas().astype(float),
