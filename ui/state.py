@@ -146,6 +146,11 @@ class Selection:
         return list(dict.fromkeys(keys))
 
 
+#: A population as a person may type it in a link: in any case, and BAME for BME (the app
+#: says BAME everywhere, and ``pop=BAME`` was silently ignored; a helper's review).
+POPULATION_ALIASES = {**{code.upper(): code for code in model.POPULATIONS}, "BAME": "BME"}
+
+
 def from_params(params: Mapping[str, str], ex: explore.Explorer) -> Selection:
     """A selection from a query string, keeping only values that are valid here. Without a
     valid ICB, the ICB is the store's default one (``Explorer.default_icb``), on every view,
@@ -168,8 +173,9 @@ def from_params(params: Mapping[str, str], ex: explore.Explorer) -> Selection:
         s.view = get("view")
     s.icb = get("icb") if get("icb") in icbs else ex.default_icb
     s.icb_chosen = get("icb") in icbs
-    if get("pop") in model.POPULATIONS:
-        s.population = get("pop")
+    pop = POPULATION_ALIASES.get(get("pop").upper(), get("pop"))
+    if pop in model.POPULATIONS:
+        s.population = pop
     if get("measure") in model.MEASURES:
         s.measure = get("measure")
     s.show_ci = get("ci") != "0"

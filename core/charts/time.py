@@ -15,6 +15,7 @@ from core import missing, model, periods
 from core.charts import common
 from core.columns import floats, for_arrow, n_rows, objects, texts
 
+CROSSES_LINE = "Crosses at the bottom: no value (the tooltip says why)."
 #: Pixels: the crosses that mark a missing value sit along the bottom of the plot.
 TREND_HEIGHT, GAP_HEIGHT = 380, 320
 #: Pixels Vega keeps between the upright boxes of two slanted period labels.
@@ -103,8 +104,22 @@ def _synthetic_periods(table: pa.Table, domain: tuple[str, ...]) -> pa.Table:
 # --- Trend ----------------------------------------------------------------------------------
 
 
+def _crossed(table: pa.Table, value: str) -> bool:
+    """Whether a chart of ``table`` draws a cross: a row with no ``value`` for a reason
+    other than the quarter never being published (that is marked on its own). The subtitle
+    explains the crosses only where there are some."""
+    if value not in table.column_names or not len(table):
+        return False
+    crossed = pc.is_null(table.column(value), nan_is_null=True)
+    if "note" in table.column_names:
+        crossed = pc.and_(crossed, pc.fill_null(
+            pc.not_equal(table.column("note"), NOT_PUBLISHED), True))
+    return bool(pc.any(crossed).as_py())
+
+
 def _trend_layout(*, domain: tuple[str, ...], measure: str, show_ci: bool, synthetic: str,
-                  width: int | str, rolling: bool, approximate: bool = False) -> alt.LayerChart:
+                  width: int | str, rolling: bool, approximate: bool = False,
+                  crosses: bool = True) -> alt.LayerChart:
     label = model.MEASURES[measure]["label"]
     color = alt.Color(
         "legend:N", title="Series", sort=alt.EncodingSortField("series_order"),
@@ -170,7 +185,7 @@ def _trend_layout(*, domain: tuple[str, ...], measure: str, show_ci: bool, synth
         + (" Shaded band: 95% confidence interval of the thick line (the chosen area and "
            "population)." if show_ci else ""),
         *(["Rolling: each point sums the counts of the four quarters to it."] if rolling else []),
-        "Crosses at the bottom: no value (the tooltip says why).",
+        *([CROSSES_LINE] if crosses else []),
         *([common.APPROXIMATE_LINE] if approximate else []),
         *common._source(synthetic),
     ]
@@ -257,7 +272,7 @@ def trend_spec(
     d = _trend_data(data, main)
     opts = {"domain": dom, "measure": measure, "show_ci": show_ci,
             "synthetic": common._synthetic(d, synthetic), "width": width, "rolling": rolling,
-            "approximate": common._any(d, "geo_approximate")}
+            "approximate": common._any(d, "geo_approximate"), "crosses": _crossed(d, "rate")}
     marked = [p for p in dom if p in set(highlight or ())]
     return common._view(_trend_layout, opts, {
         "trend": d, "synthetic": _synthetic_periods(d, dom),
@@ -268,7 +283,8 @@ def trend_spec(
 
 
 def _gap_layout(*, domain: tuple[str, ...], synthetic: str, width: int | str, label_a: str,
-                label_b: str, approximate: bool = False) -> alt.LayerChart:
+                label_b: str, approximate: bool = False, crosses: bool = True
+                ) -> alt.LayerChart:
     x = _time_x(domain)
     sig = alt.Shape("significant:N", title="Difference", scale=alt.Scale(
         domain=["significant at 95%", "not significant"], range=["square", "circle"]),
@@ -304,7 +320,7 @@ def _gap_layout(*, domain: tuple[str, ...], synthetic: str, width: int | str, la
         padding=common.PADDING,
         title=common._title([f"Below 0: the {label_a} rate is lower than the {label_b} rate. "
                       "Bars: 95% confidence interval (Newcombe).",
-                      "Crosses at the bottom: no value (the tooltip says why).",
+                      *([CROSSES_LINE] if crosses else []),
                       *([common.APPROXIMATE_LINE] if approximate else []),
                       *common._source(synthetic)]))
 
@@ -321,7 +337,7 @@ def gap_spec(
     d = common._slim(gap, list(gap), why=_why(gap, "gap") if "gap" in gap else [])
     opts = {"domain": dom, "synthetic": common._synthetic(d, synthetic), "width": width,
             "label_a": first["group_a"], "label_b": first["group_b"],
-            "approximate": common._any(d, "geo_approximate")}
+            "approximate": common._any(d, "geo_approximate"), "crosses": _crossed(d, "gap")}
     return common._view(_gap_layout, opts, {
         "gap": d, "synthetic": _synthetic_periods(d, dom), "highlight": _periods([], []),
         "meta": common._meta(title)}, frames)

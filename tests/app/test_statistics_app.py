@@ -226,3 +226,9 @@ def test_a_synthetic_charts_text_alternative_says_so_first(page):
     years = _open(page, {"period": "year"})
     said = [c.value for c in years.caption if c.value.startswith("Description: ")]
     assert said and not any("ynthetic" in d for d in said)
+
+
+def test_a_link_may_name_the_population_as_the_app_does():
+    for typed in ("BAME", "bame", "BME", "bme"):
+        at = _open("pages/trends.py", {"period": "year", "pop": typed})
+        assert at.session_state["population"] == "BME", typed

@@ -648,3 +648,17 @@ def test_every_comparison_band_has_its_own_shape():
     browser review): meaning is never carried by colour alone."""
     shapes = [shape for _, shape in charts.BAND_STYLE.values()]
     assert len(set(shapes)) == len(shapes)
+
+
+def test_the_crosses_line_is_said_only_where_a_chart_draws_crosses(ex):
+    """'Crosses at the bottom: no value' was on charts with no cross (England's financial
+    years; a helper's browser review)."""
+    from core.charts.time import CROSSES_LINE
+    key = [explore.SeriesKey("England", "ENG", "Total")]
+    years = charts.trend_spec(ex.trend(key, kind="year"), domain=ex.domain("year"))
+    assert CROSSES_LINE not in json.dumps(years["title"])
+    # the quarters have a suppressed or missing one somewhere for a small ICB's group
+    icb = [explore.SeriesKey("ICB", "QHM", "Mixed")]
+    quarters = ex.trend(icb)
+    assert quarters["rate"].isna().any()
+    assert CROSSES_LINE in json.dumps(charts.trend_spec(quarters, domain=ex.quarters)["title"])
