@@ -279,7 +279,8 @@ def _map_layout(*, boundaries: str, colour_by: str, measure: str, grey: bool,
         *layers, common._meta_layer(), width=width, height=height, autosize=charts.AUTOSIZE,
         title=charts._title(subtitle), padding=common.PADDING,
     ).project(type="mercator").configure_scale(
-        invalid={"color": {"value": NO_DATA}}).to_dict(validate=False)
+        invalid={"color": {"value": NO_DATA}}).configure_mark(
+        aria=False).to_dict(validate=False)  # as every chart (charts.CONFIG says why)
     inline = {"values": geometry(boundaries), "format": {"type": "topojson", "feature": _OBJECT}}
     for layer in spec["layer"]:
         if layer.get("data") == {"name": _GEOMETRY}:

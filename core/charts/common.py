@@ -51,8 +51,13 @@ SYNTHETIC_SOURCE = "SYNTHETIC SAMPLE DATA for demonstration, not published stati
 TITLE_WRAP, SUBTITLE_WRAP = 44, 60
 #: Legends stacked below the chart, not side by side (they would run off a phone's screen).
 #: ``offset`` keeps the first legend's title clear of the x-axis title above it.
+#: ``aria=False`` on marks: Vega-Lite's default label for each mark lists its encoded fields
+#: unformatted ("Recovery rate (%): 53.3030884271; ci95_high: ...", an interval's lower
+#: limit read out as the rate, "null" before an ICB existed; a helper's review). A screen
+#: reader gets the chart's text alternative, and every figure is in its Table tab.
 CONFIG = alt.Config(legend=alt.LegendConfig(offset=26, layout=alt.ExprRef(
-    "{bottom: {direction: 'vertical', anchor: 'start', margin: 12}}")))
+    "{bottom: {direction: 'vertical', anchor: 'start', margin: 12}}")),
+    mark=alt.MarkConfig(aria=False))
 #: A long legend label ("Area, population") on two lines, broken after the area.
 TWO_LINES = ("length(datum.label) > 36 && indexof(datum.label, ', ') > 0 ? "
              "[slice(datum.label, 0, indexof(datum.label, ', ') + 1), "

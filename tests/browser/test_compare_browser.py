@@ -103,6 +103,13 @@ def test_ranked_chart_spreads_its_points_keeps_its_axis_and_marks_the_chosen_icb
     assert any(label.startswith("▶ ") and CHOSEN[:12] in label for label in labels), labels
     captions = "\n".join(pg.locator("[data-testid='stCaptionContainer']").all_inner_texts())
     assert f"The highlighted ICB, NHS {CHOSEN} ICB" in captions
+    # Marks carry no screen-reader label of raw fields ("Recovery rate (%): 53.3030884271"
+    # for an interval's lower limit; a helper's review): only the axes, legends and titles
+    # are labelled, and the figures are in the text alternative and the table.
+    roles = pg.eval_on_selector_all(
+        "[data-testid='stVegaLiteChart'] svg [aria-label]",
+        "els => els.map(e => e.getAttribute('aria-roledescription'))")
+    assert roles and set(roles) <= {"axis", "legend", "title", "subtitle"}, set(roles)
 
 
 def test_funnel_marks_the_chosen_icb_and_its_csv_holds_every_icb_and_the_limits(server, sized,
