@@ -293,7 +293,9 @@ def _rate_legend(rates: list[float], england: float | None,
     """Legend ticks in order and their labels: the ends of the scale, England and the 50%
     target, each labelled; the first and last are the rate scale's ends.
 
-    England and the target share one label when they are too close to be read apart.
+    England and the target share one tick when their labels would run into each other: the
+    target's, its label giving England's figure in brackets ("50% target (England 47.7%)"),
+    so the tick does not read as England being at 50% (a helper's review).
     """
     marks: dict[float, str] = {}
     if measure == "recovery":
@@ -301,7 +303,7 @@ def _rate_legend(rates: list[float], england: float | None,
     if england is not None and pd.notna(england):
         near = [v for v in marks if abs(v - england) < 2.5]
         if near:
-            marks[near[0]] = f"England {england:.1f}%, {marks[near[0]]}"
+            marks[near[0]] = f"{marks[near[0]]} (England {england:.1f}%)"
         else:
             marks[round(float(england), 6)] = f"England {england:.1f}%"
     lo = min([*rates, *marks], default=0.0)

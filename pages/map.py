@@ -39,7 +39,7 @@ with left:
         view.spec, table=view.table,
         csv=lambda: data.map_export(view, period, sel.population, sel.measure),
         description=view.description, name=name, note=map_chart.ONS_CREDIT,
-        on_select=lambda: sidebar.pick_from_map(chart_key, bnd), selection="icb")
+        on_select=lambda: sidebar.pick_from_map(chart_key, bnd), selection="icb", narrow=True)
 with right:
     st.caption("Every ICB by region: its rate and how it compares with England (in words).")
     # The figures beside the name, the region last: in this narrow column a long ICB name

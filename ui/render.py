@@ -61,6 +61,7 @@ def chart_block(
     blank: str | None = "–",
     on_select: Callable[[], None] | None = None,
     selection: str | None = None,
+    narrow: bool = False,
 ) -> None:
     """A chart with its table, a visible text description, and the three downloads.
 
@@ -68,7 +69,9 @@ def chart_block(
     function that makes it when the button is pressed. Values are shown through Streamlit's
     components, never as HTML, so text from a file cannot inject markup. ``blank``: what an
     empty cell of the table shows (see ``dataframe``). ``on_select`` and ``selection``: see
-    ``chart`` (the chart's key is ``chart-`` and the slug of ``name``).
+    ``chart`` (the chart's key is ``chart-`` and the slug of ``name``). ``narrow``: the
+    block is in half the page (the map), so the data download gets a row of its own (three
+    buttons side by side cut "Download data (CSV)" at 1400 px; a helper's review).
     """
     key = slug(name)
     if charts.says_synthetic(spec):
@@ -83,7 +86,10 @@ def chart_block(
         dataframe(table, key=f"table-{key}", blank=blank)
     if note:
         st.caption(note)
-    c1, c2, c3 = st.columns(3)
+    if narrow:
+        c1, (c2, c3) = st.container(), st.columns(2)
+    else:
+        c1, c2, c3 = st.columns(3)
     c1.download_button(
         "Download data (CSV)", lambda: export.to_csv(csv() if callable(csv) else csv),
         file_name=f"{key}.csv", mime="text/csv", key=f"csv-{key}", on_click="ignore",

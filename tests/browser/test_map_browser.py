@@ -50,3 +50,17 @@ def test_side_table_shows_name_rate_and_verdict_at_1400px(server, page):
     assert client_width >= 240 + 72 + 100, (scroll_width, client_width)
     # The widths are the page's, not Streamlit's own (which made the table 582 px wide anyway).
     assert scroll_width == pytest.approx(240 + 72 + 100 + 170, abs=4), scroll_width
+
+
+def test_download_buttons_under_the_map_are_not_cut_at_1400px(server, page):
+    """Three buttons side by side in the map's half of the page cut "Download data (CSV)" to
+    "Download da…" (a helper's review): the data download has a row of its own there."""
+    page.set_viewport_size({"width": 1400, "height": 900})
+    page.goto(f"{server}/map?period=year")
+    wait_for_app(page)
+    buttons = page.locator("[data-testid='stMain'] [data-testid='stDownloadButton'] button")
+    buttons.first.scroll_into_view_if_needed()
+    cut = buttons.evaluate_all(
+        "els => els.map(e => [e.innerText, [...e.querySelectorAll('*')]"
+        ".filter(x => x.scrollWidth > x.clientWidth + 1).length])")
+    assert len(cut) >= 3 and not any(n for _, n in cut), cut

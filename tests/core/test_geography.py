@@ -505,6 +505,11 @@ def test_rate_map_spec(b, n):
     svg = charts.to_image(spec, "svg", width=500).decode()
     assert svg.count("<path") >= n
     assert "England 47.3%" in svg and "50% target" in svg and ">Recovery<" in svg
+    # Too close to label apart: one tick, the target's, England's figure in brackets (not
+    # "England 47.7%, 50% target" at 50, which read as England being at the target).
+    ticks, labels = map_chart._rate_legend([45.0, 55.0], 47.7, "recovery")
+    assert dict(zip(ticks, labels, strict=True))[50.0] == "50% target (England 47.7%)"
+    assert 47.7 not in ticks
 
 
 def test_a_new_map_view_reuses_the_layout():
