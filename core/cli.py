@@ -130,7 +130,14 @@ def _run(args: argparse.Namespace) -> int:
             remove_synthetic=args.remove_synthetic, partial=args.allow_partial,
         )
         for r in results:
-            _say("\n".join(r.summary() + r.warnings))
+            codes = r.code_warnings
+            if len(codes) > 3:  # one line, as the Upload page does, not a screen of them
+                codes = [f"Warning: {len(codes):,} area codes are not in the reference tables "
+                         "of NHS commissioning geography (data/reference); their rows are "
+                         "kept: " + ", ".join(r.unknown_code_names[:10])
+                         + (f" and {len(codes) - 10:,} more" if len(codes) > 10 else "")
+                         + ". Check the codes, or update the reference tables."]
+            _say("\n".join(r.summary() + r.layout_warnings + codes))
         if args.period and not any(r.kind.startswith("annual") for r in results):
             _say(f"Warning: --period {args.period} was not used: it names the year of an "
                  "annual file, and quarterly files carry their own dates.")

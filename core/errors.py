@@ -2,6 +2,17 @@
 
 from __future__ import annotations
 
+import re
+
+#: Control characters, line breaks included: a file's name is said on one line, as typed.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def printable(name: str) -> str:
+    """A file name with its control characters as escapes (``\\n``): a name holding a line
+    break printed a second line that looked like another message (a helper's review)."""
+    return _CONTROL.sub(lambda m: repr(m.group())[1:-1], name)
+
 
 class InputError(ValueError):
     """A file we were handed cannot be read as NHS Talking Therapies data.
@@ -28,7 +39,7 @@ class InputError(ValueError):
     def __str__(self) -> str:
         where = []
         if self.file:
-            where.append(f"{self.file}")
+            where.append(printable(self.file))
         if self.row is not None:
             where.append(f"row {self.row}")
         if self.column:

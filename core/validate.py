@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from core import derive, geography, model, periods, plausible, terms
-from core.errors import InputError
+from core.errors import InputError, printable
 from core.terms import MISSING_MARKS, clean
 
 #: Areas a file may hold. A real quarter holds about 160 (England, 7 regions, 42 ICBs, 106
@@ -77,7 +77,7 @@ class ReadResult:
         lines = [
             # "values", not "rows": an annual file's row holds several measures, so "read 1
             # rows, kept 3" read as an error to a maintainer.
-            f"{self.source}: {self.kind}, read {_count(self.rows_read, 'row')}, kept "
+            f"{printable(self.source)}: {self.kind}, read {_count(self.rows_read, 'row')}, kept "
             f"{_count(self.rows_kept, 'measure value')} (the recovery measures for England, "
             "regions, ICBs and sub-ICB locations by total, BME group and ethnic group).",
             f"Periods: {', '.join(self.periods) or 'none'}.",
@@ -90,9 +90,8 @@ class ReadResult:
         if self.duplicate_rows:
             lines.append(f"Exact duplicate rows ignored: {self.duplicate_rows:,}.")
         if self.derived_groups:
-            lines.append(
-                f"Groups summed from published groups (marked derived): {self.derived_groups:,} rows."
-            )
+            lines.append("Groups summed from published groups (marked derived): "
+                         f"{_count(self.derived_groups, 'row')}.")
         for reason, n in sorted(self.skipped.items()):
             lines.append(f"Rows skipped, {reason}: {n:,}.")
         if self.encoding != "utf-8":
@@ -234,6 +233,9 @@ def parse_values(df: pd.DataFrame, name: str, value_column: str) -> pd.DataFrame
         ("a count in scientific notation has lost its last digits (Excel shows large numbers "
          "so in a narrow column: use the file as NHS England published it)",
          is_count & number.notna() & raw.str.contains("e", case=False, regex=False)),
+        ("a percentage with a comma (a decimal comma, as spreadsheets set to some languages "
+         "save it, would be read as thousands): use the file as NHS England published it",
+         ~is_count & raw.str.contains(",", regex=False)),
         ("a percentage must be between 0 and 100", ~is_count & ((number < 0) | (number > 100))),
     ):
         if cond.any():

@@ -206,3 +206,22 @@ def test_a_symlinked_store_is_written_where_it_lives(tmp_path, small_csv):
     assert call("ingest", str(q4), store=link).returncode == 0
     assert link.is_symlink()
     assert "2025/26 Q4" in call("info", store=target).stdout
+
+
+def test_many_unknown_codes_are_one_warning_and_a_name_is_said_on_one_line(tmp_path):
+    """123 'Warning: unknown SubICB code' lines filled a screen, and a file name holding a
+    line break printed a line that looked like another message (a helper's review)."""
+    rows = small_quarter()
+    for i in range(5):
+        rows += area_rows(level="SubICB", code=f"ZZ{i}", name=f"NHS NOWHERE ICB - ZZ{i}",
+                          finished="300", nac="15", recovered="140", reliable="130", pct="49")
+    path = tmp_path / "q3\nfake line.csv"
+    path.write_bytes(quarterly_csv(rows))
+    r = call("ingest", str(path), store=tmp_path / "s.parquet")
+    assert r.returncode == 0, r.stderr
+    warnings = [line for line in r.stdout.splitlines() if line.startswith("Warning")]
+    assert len(warnings) == 1 and warnings[0].startswith(
+        "Warning: 5 area codes are not in the reference tables")
+    assert "SubICB code ZZ0 (NHS NOWHERE ICB - ZZ0)" in warnings[0]
+    assert "q3\\nfake line.csv: quarterly CSV" in r.stdout
+    assert not any(line.startswith("fake line.csv") for line in r.stdout.splitlines())

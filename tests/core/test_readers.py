@@ -642,3 +642,12 @@ def test_a_sub_icb_filed_under_another_icb_or_an_icb_with_two_names_is_warned_of
     said = read(quarterly_csv(rows)).warnings
     assert "Warning: ICB QHM has 2 names in the file" in " ".join(said)
     assert not read(quarterly_csv(small_quarter())).warnings
+
+
+def test_a_percentage_with_a_decimal_comma_is_refused():
+    """'5,5' was read as 55 (the comma taken for a thousands separator; a helper's review)."""
+    rows = area_rows()
+    rows[4][14] = "47,5"  # M192, the published percentage
+    with pytest.raises(InputError, match="a percentage with a comma") as e:
+        read(quarterly_csv(rows))
+    assert e.value.row == 6
