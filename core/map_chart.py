@@ -243,13 +243,13 @@ def _map_layout(*, boundaries: str, colour_by: str, measure: str, grey: bool,
                          legend=alt.Legend(orient="bottom", direction="vertical",
                                            values=alt.ExprRef(_TICKS), labelExpr=_LABEL,
                                            gradientLength=180, labelOverlap=False))
-        layers = [base.mark_geoshape(invalid="show").encode(
+        layers = [base.mark_geoshape(invalid="show", aria=True).encode(
             color=fill, tooltip=tooltip, stroke=alt.condition(
                 "datum.selected === true", alt.value("#000000"), alt.value("white")),
             **chosen).add_params(pick)]
     else:
         band_scale = alt.Scale(domain=bands, range=[charts.BAND_STYLE[b][0] for b in bands])
-        shapes_layer = base.mark_geoshape().encode(
+        shapes_layer = base.mark_geoshape(aria=True).encode(
             color=alt.Color("vs_england:N", title="Compared with England", scale=band_scale,
                             legend=BAND_LEGEND),
             stroke=alt.StrokeValue("#231f20"),
@@ -280,7 +280,9 @@ def _map_layout(*, boundaries: str, colour_by: str, measure: str, grey: bool,
         title=charts._title(subtitle), padding=common.PADDING,
     ).project(type="mercator").configure_scale(
         invalid={"color": {"value": NO_DATA}}).configure_mark(
-        aria=False).to_dict(validate=False)  # as every chart (charts.CONFIG says why)
+        # No raw-field labels (charts.CONFIG says why); each ICB's shape keeps its own
+        # description in words ("described"), which a screen reader reads.
+        aria=False).to_dict(validate=False)
     inline = {"values": geometry(boundaries), "format": {"type": "topojson", "feature": _OBJECT}}
     for layer in spec["layer"]:
         if layer.get("data") == {"name": _GEOMETRY}:
