@@ -16,6 +16,7 @@ from core import periods
 NOT_PUBLISHED = "not published"  # 2020/21 Q2: NHS England never published it
 SUPPRESSED = "suppressed"  # NHS England published * (a count under 5)
 NOT_YET_PUBLISHED = "not yet published"  # after the series' latest published period
+BEFORE_FIRST = "before this series began"  # before its first period (an ICB before July 2022)
 NO_DATA = "no data"
 NO_WINDOW = "no complete four quarters"  # rolling: a window missing a quarter
 REDRAWN = "area redrawn"  # an ICB the chosen boundaries redrew, its rows not summable into it
@@ -32,6 +33,8 @@ MEANING = {
     NOT_PUBLISHED: "NHS England never published 2020/21 Q2 (COVID-19 pandemic)",
     SUPPRESSED: "NHS England published * instead of a count under 5",
     NOT_YET_PUBLISHED: "later than the latest period published for this series",
+    BEFORE_FIRST: "earlier than the first period published for this series (ICBs and their "
+                  "figures began in July 2022; a group may be published later still)",
     NO_DATA: "nothing published for this area and population in this period",
     NO_WINDOW: "the four quarters to this one are not all published",
     REDRAWN: "this ICB's area changed on 1 April 2026 and the rows published for this period "
@@ -68,7 +71,9 @@ def missing_status(domain: list[str], no_rate: np.ndarray, suppressed: np.ndarra
                    stored: np.ndarray, series: int, rolling: bool = False) -> np.ndarray:
     """Why each point of ``series`` blocks of ``domain`` (flattened, one block per series) has
     no value, "" where it has one: never published (2020/21 Q2), suppressed, not yet published
-    (after the series' last stored period), no complete window (rolling), or no data."""
+    (after the series' last stored period), before the series began (before its first: an
+    ICB before July 2022 said "nothing published" where it did not exist; a helper's
+    review), no complete window (rolling), or no data."""
     each = len(domain)
     period = np.tile(np.asarray(domain, dtype=object), series)
     unpublished = np.isin(period, list(periods.UNPUBLISHED_QUARTERS))
@@ -76,10 +81,13 @@ def missing_status(domain: list[str], no_rate: np.ndarray, suppressed: np.ndarra
     has_row = np.asarray(stored, dtype=bool).reshape(series, each) if each else np.zeros(
         (series, 0), dtype=bool)
     last = np.array([np.flatnonzero(r)[-1] if r.any() else -1 for r in has_row])
+    first = np.array([np.flatnonzero(r)[0] if r.any() else -1 for r in has_row])
     later = (position > np.repeat(last, each)) & np.repeat(last >= 0, each)
+    earlier = (position < np.repeat(first, each)) & np.repeat(first >= 0, each)
     status = np.where(unpublished, NOT_PUBLISHED, np.where(
         ~no_rate, "", np.where(suppressed, SUPPRESSED, np.where(
-            later, NOT_YET_PUBLISHED, NO_WINDOW if rolling else NO_DATA))))
+            later, NOT_YET_PUBLISHED, np.where(earlier, BEFORE_FIRST,
+                                               NO_WINDOW if rolling else NO_DATA)))))
     return status.astype(object)
 
 

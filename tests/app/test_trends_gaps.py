@@ -256,7 +256,9 @@ def test_icb_gap_marks_the_unpublished_quarter_and_says_why_periods_are_empty():
     empty = gap[gap["gap"].isna()]
     assert len(empty) and (empty["why"] != "").all()
     assert empty.set_index("period").loc["2020/21 Q2", "note"] == "not published"
-    assert empty.set_index("period").loc["2019/20 Q1", "why"].startswith("no data: ")
+    # before the ICB's first quarter: the series had not begun (not "nothing published")
+    assert empty.set_index("period").loc["2019/20 Q1", "why"].startswith(
+        "before this series began: ")
     crosses = [layer for layer in spec["layer"] if layer.get("mark", {}).get("shape") == "cross"]
     assert len(crosses) == 1
     table = at.dataframe[0].value.set_index("Period")

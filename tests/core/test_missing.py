@@ -19,9 +19,17 @@ def test_each_reason_in_its_place():
     stored = np.array([1, 0, 1, 1, 1, 0, 0, 1, 1, 0], dtype=bool)
     got = missing.missing_status(DOMAIN, no_rate, suppressed, stored, 2).tolist()
     assert got == ["", "not published", "suppressed", "", "",
-                   "no data", "not published", "", "", "not yet published"]
+                   "before this series began", "not published", "", "", "not yet published"]
     rolled = missing.missing_status(DOMAIN, no_rate, suppressed, stored, 2, rolling=True)
-    assert rolled[5] == "no complete four quarters" and rolled[9] == "not yet published"
+    assert rolled[5] == "before this series began" and rolled[9] == "not yet published"
+    # A point between stored ones with no row is "no data" (a window missing it, rolling).
+    gap = np.array([0, 0, 1, 0, 0], dtype=bool)
+    between = missing.missing_status(DOMAIN, gap, np.zeros(5, bool),
+                                     np.array([1, 1, 0, 1, 1], dtype=bool), 1)
+    assert between[2] == "no data"
+    assert missing.missing_status(DOMAIN, gap, np.zeros(5, bool),
+                                  np.array([1, 1, 0, 1, 1], dtype=bool), 1,
+                                  rolling=True)[2] == "no complete four quarters"
 
 
 @given(st.lists(st.tuples(st.booleans(), st.booleans(), st.booleans()), min_size=10,
