@@ -58,6 +58,14 @@ def _init(ex: explore.Explorer) -> None:
     ss["_sel_ready"] = True
 
 
+def _population_label(code: str) -> str:
+    """The picker's label: the short name first, so the box shows it whatever it cuts
+    ("Black, Asian and minority ethnic (BA…" hid the BAME the app says everywhere)."""
+    label = model.group_label(code)
+    short = re.fullmatch(r"(.*) \((\w+)\)", label)
+    return f"{short[2]}: {short[1]}" if short else label
+
+
 def _icb_label(label: str, code: str) -> str:
     """'NHS Birmingham and Solihull ICB (Midlands)' → 'Birmingham and Solihull (Midlands) ·
     QHL': the place fits the sidebar on a phone, and the code is there to be searched."""
@@ -218,7 +226,7 @@ def render(ex: explore.Explorer, page: str = "trends") -> Selection:
         if "population" in shown:
             st.selectbox(
                 "Population", list(model.POPULATIONS), key=_bind("population"),
-                on_change=_keep, args=("population",), format_func=model.group_label,
+                on_change=_keep, args=("population",), format_func=_population_label,
             )
             st.caption(explore.sentence(model.POPULATIONS[ss["population"]].note))
         st.radio("Measure", list(model.MEASURES), key=_bind("measure"), on_change=_keep,

@@ -168,4 +168,4 @@ def test_first_request_to_a_page_link_on_a_fresh_server(isolated_server, page, p
     assert "pop=BME" in page.url  # the link's choices are kept (Upload shows no controls)
     if title == "Compare ICBs":
         population = sidebar(page).get_by_role("combobox", name="Population", exact=True)
-        assert population.input_value().startswith("Black, Asian and minority ethnic")
+        assert population.input_value().startswith("BAME: Black, Asian and minority ethnic")
