@@ -48,7 +48,7 @@ path = sys.argv[1]
 import pandas as pd
 sys.path.insert(0, str(ROOT / "scripts"))
 import make_sample as m
-from core import limits, sources, validate
+from core import limits, validate
 from core.terms import MEASURE_BY_ID
 start = m.quarters()[-1]
 base = m.quarter_frame(m.Model(), start, filler_scale=0)
@@ -63,7 +63,7 @@ fixed_rows, fixed_areas = int(others["MEASURE_ID"].isin(kept_ids).sum()), int(ot
 # As many areas as the readers accept, each with every group while the kept-row cap allows,
 # the rest with their whole-population rows: both caps reached at once.
 areas = validate.MAX_AREAS - fixed_areas
-full = (sources.MAX_KEPT_ROWS - fixed_rows - per_total * areas) // (per_full - per_total)
+full = (limits.MAX_KEPT_ROWS - fixed_rows - per_total * areas) // (per_full - per_total)
 parts = [others]
 for i in range(areas):
     block = (one if i < full else total).copy()
@@ -72,7 +72,7 @@ for i in range(areas):
 frame = pd.concat(parts, ignore_index=True)
 kept = int(frame["MEASURE_ID"].isin(kept_ids).sum())
 n_areas = fixed_areas + areas
-assert kept <= sources.MAX_KEPT_ROWS and n_areas <= validate.MAX_AREAS, (kept, n_areas)
+assert kept <= limits.MAX_KEPT_ROWS and n_areas <= validate.MAX_AREAS, (kept, n_areas)
 data = m.csv_bytes(m.as_published(frame, start))
 # Padding: rows of a measure the readers skip, up to just under the upload limit.
 filler = frame[~frame["MEASURE_ID"].isin(kept_ids)].head(5000)
@@ -86,14 +86,14 @@ with open(path, "wb") as f:
     f.write(pad * max(0, room // len(pad)))
 rows = len(frame) + len(filler) * max(0, room // len(pad))
 print(json.dumps({"kept_rows": kept, "areas": n_areas, "rows": rows,
-                  "max_kept_rows": sources.MAX_KEPT_ROWS, "max_areas": validate.MAX_AREAS,
+                  "max_kept_rows": limits.MAX_KEPT_ROWS, "max_areas": validate.MAX_AREAS,
                   "max_upload_mb": limits.MAX_UPLOAD_MB, "widget_bytes": widget}))
 """
 
 
 def worst_case(path: Path) -> dict:
     """The largest file the readers accept (issue 13's "any accepted file"): a quarterly CSV
-    keeping as many rows and areas as ``core.sources.MAX_KEPT_ROWS`` and
+    keeping as many rows and areas as ``core.limits.MAX_KEPT_ROWS`` and
     ``core.validate.MAX_AREAS`` allow, padded with skipped rows to just under the upload
     limit (as the browser's upload widget counts it: 300 MB is 300,000,000 bytes there,
     as ``core.limits.MAX_UPLOAD_BYTES`` does). Made in a child process; returns what it holds."""

@@ -3,7 +3,7 @@ check and preview, then use for this session) against the command-line ingest of
 each in a fresh process so peak memory is its own. Prints ratios; never asserts a time.
 
 It also checks issue 13's memory goal, "peak <= 1 GB for any accepted file", on the worst file
-the readers accept: a quarterly CSV at the caps (``core.sources.MAX_KEPT_ROWS`` kept rows,
+the readers accept: a quarterly CSV at the caps (``core.limits.MAX_KEPT_ROWS`` kept rows,
 ``core.validate.MAX_AREAS`` areas) padded with skipped rows to just under the upload limit
 (``core.limits.MAX_UPLOAD_BYTES``), through both the command line and the page.
 

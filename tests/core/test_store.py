@@ -622,3 +622,18 @@ def test_the_upload_bench_keeps_the_entry_point_through_ui_entry():
 
     text = (ROOT / "bench" / "upload.py").read_text()
     assert "keep_entry_point()" in text and "PagesManager" not in text
+
+
+def test_the_worst_case_benchmark_file_names_only_what_core_has():
+    """bench/common.py's worst-case file is made in a child process from code in a string, so
+    nothing checked its names: moving the scanner out of core.sources broke it unseen (its
+    cap is core.limits.MAX_KEPT_ROWS). Every core attribute it reads must exist."""
+    import importlib
+    import re
+
+    from bench import common
+
+    used = set(re.findall(r"\b(limits|validate|sources|readers)\.([A-Z_a-z]+)", common.WORST))
+    assert used
+    for module, name in used:
+        assert hasattr(importlib.import_module(f"core.{module}"), name), f"core.{module}.{name}"
