@@ -146,10 +146,13 @@ st.markdown(
 - **Recent trend**: the chi-squared test for trend in proportions (Armitage, Berry and
   Matthews) over the last five points, significant at 99.8%, as Fingertips' "recent trend":
   increasing, decreasing, no significant change, or could not be calculated (fewer than five
-  consecutive points, or a gap among them).
+  consecutive points, or a gap among them). The verdict gives the first and last of the five
+  rates, so a fall over five years beside a rise in the last one reads as what it is.
 - **Is the gap widening?** Weighted least squares of the BAME − White British gap on time over
   the last five points, each point weighted by the inverse of the gap's variance (the two
   groups are independent), tested at 99.8%: widening, narrowing or no significant change.
+- Both tests use the points the charts show: a rate known only as a range ("not at caseness"
+  suppressed) is tested at the range's midpoint, with the denominator that midpoint has.
 - **Change on a year ago**: Newcombe's hybrid score interval (Newcombe, 1998) for the
   difference between the two periods. The change is coloured only when the interval excludes
   0; otherwise it is grey and reads "no significant change". The difference shown is the
