@@ -301,6 +301,10 @@ def cut_message(cov: pd.DataFrame, source: str, anyway: str = ANYWAY_CLI) -> str
                 f"{source}: {r.period} is new to the store, and the file has {r.rows_file:,} "
                 f"area and group rows for it against {r.rows_previous:,} for {r.previous}"
                 + (f", and no {r.tiers_missing} rows at all" if r.tiers_missing else "")
+                # A renamed GroupType or OrgType drops that tier's rows as unknown: say where
+                # to look ('National' for 'England' read as a cut file; a helper's review).
+                + (" (if NHS England renamed those rows' GroupType or OrgType, they were not "
+                   "read: check it)" if r.tiers_missing else "")
                 + ". A file cut short looks like this, so it was refused and nothing was "
                 f"changed. To load it anyway, {anyway}."
             )

@@ -364,6 +364,7 @@ def test_a_new_quarter_cut_short_is_refused_against_the_quarter_before(loaded, t
     msg = str(exc.value)
     assert "2025/26 Q4 is new to the store" in msg and "for 2025/26 Q3" in msg, msg
     assert "no SubICB rows at all" in msg and "--allow-partial" in msg
+    assert "renamed those rows' GroupType or OrgType" in msg  # where a renamed tier hides
     assert digest(loaded.path) == before
     half = tmp_path / "q4_half.csv"
     half.write_bytes(quarterly_csv(whole[: len(whole) // 3 // 6 * 6]))
