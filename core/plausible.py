@@ -76,7 +76,7 @@ _WORDS = {"finished": "finished a course of treatment", "not_at_caseness": "not 
 def parts_within_wholes(wide: pd.DataFrame, lines: pd.DataFrame, name: str) -> None:
     """No part counts more people than its whole for the same period: an area more than
     England, a population group more than its area's whole population, a sub-ICB location
-    more than its ICB. Each is a value typed into the wrong row, or a file stitched from two.
+    more than its ICB, an ICB more than its region. Each is a value typed into the wrong row, or a file stitched from two.
     Rounding to 5 keeps order (a part's true count is at most its whole's, so its rounded
     count is too); ``ROUNDING`` leaves room for a publisher rounding each the other way."""
     index = wide.index
@@ -86,9 +86,7 @@ def parts_within_wholes(wide: pd.DataFrame, lines: pd.DataFrame, name: str) -> N
               else np.full(len(wide), None, dtype=object))
     # An ICB's region: the file's, or the reference tables' (files rarely give it).
     codes = index.get_level_values("area_code")
-    known = model.icb_regions().set_index("icb_code")["region_code"]  # the 42 of 2022
-    region_of = {c: known[c] if c in known.index else (geography.icb_region(c) or (None,))[0]
-                 for c in set(codes[level == "ICB"])}
+    region_of = {c: (geography.icb_region(c) or (None,))[0] for c in set(codes[level == "ICB"])}
     given = pd.Series(parent, dtype=object)
     region = np.where(level == "ICB", np.where(given.notna() & (given != ""), given,
                                                 codes.map(region_of).to_numpy(object)), None)
@@ -160,6 +158,11 @@ def areas_of_their_time(wide: pd.DataFrame, lines: pd.DataFrame, name: str) -> N
                 file=name, row=_row(lines, i))
 
 
+#: A period with under this share of the rows of the largest in its file is a piece of
+#: another file: the 42 -> 36 ICBs of April 2026 lose far fewer (as ``merge.NEW_CUT_SHARE``).
+PIECE_SHARE = 0.5
+
+
 def _rows(n: int) -> str:
     return f"{n:,} area and group row" + ("" if n == 1 else "s")
 
@@ -179,7 +182,7 @@ def whole_periods(wide: pd.DataFrame, lines: pd.DataFrame, name: str) -> None:
     biggest = int(rows.argmax())
     for k in range(len(labels)):
         lacks_england = england.any() and not england[k]
-        if lacks_england or rows[k] < 0.5 * rows[biggest]:
+        if lacks_england or rows[k] < PIECE_SHARE * rows[biggest]:
             raise InputError(
                 f"the file holds {periods.period_label(*labels[k])} in {_rows(rows[k])}"
                 + (" with no England row" if lacks_england else "")

@@ -380,16 +380,13 @@ def attach_regions(frame: pd.DataFrame) -> pd.DataFrame:
     the 42 ICBs of 2022 as NHS England names them, then the ICBs of April 2026
     (``core.geography``). An ICB no table knows is kept under "Region unknown" (and named in
     a warning: ``ReadResult.warnings``)."""
-    ref = model.icb_regions().set_index("icb_code")
     missing = (frame["level"] == "ICB") & frame["parent_code"].isna()
     if missing.any():
         codes = frame.loc[missing, "area_code"]
-        other = {c: geography.icb_region(c) for c in set(codes) - set(ref.index)}
-        frame.loc[missing, "parent_code"] = codes.map(ref["region_code"]).fillna(
-            codes.map({c: r[0] for c, r in other.items() if r}))
-        frame.loc[missing, "parent_name"] = codes.map(ref["region_name"]).fillna(
-            codes.map({c: r[1] for c, r in other.items() if r})).fillna(
-            geography.REGION_UNKNOWN)
+        found = {c: geography.icb_region(c) or (None, geography.REGION_UNKNOWN)
+                 for c in set(codes)}
+        frame.loc[missing, "parent_code"] = [found[c][0] for c in codes]
+        frame.loc[missing, "parent_name"] = [found[c][1] for c in codes]
     return frame
 
 
