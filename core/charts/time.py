@@ -27,16 +27,39 @@ NOT_PUBLISHED = "not published"
 # --- Time axis (trend and gap) --------------------------------------------------------------
 
 
+def _label_room(label: str) -> float:
+    """Pixels across that one slanted label needs on the axis: the upright box of a label at
+    -45 degrees (a character is under 6.5 px at Vega's 10 px; plus its height), and the gap.
+    Too little would let Vega's overlap check drop labels again; too much shows fewer."""
+    return (6.5 * len(label) + 11) * 0.71 + TIME_SEPARATION
+
+
+def _tick_values(labels: list[str], domain: tuple[str, ...]) -> alt.ExprRef:
+    """Every k-th label counted back from the latest, k as small as the chart's width allows.
+
+    Vega's own overlap check keeps the first label and drops what would touch it, so on a
+    phone the latest period, the one a reader looks for, went unlabelled (2017/18 to 2023/24
+    labelled every other year, 2024/25 not). The choice is made in the browser, where the
+    width is known; the overlap check stays as a safety net."""
+    if not labels:
+        return alt.ExprRef("[]")
+    n = len(labels)
+    options = [labels[::-1][::k][::-1] for k in range(1, n + 1)]
+    positions = len(domain) / n  # domain positions between two labels, on average
+    room = max(_label_room(label) for label in labels)
+    k = f"clamp(ceil({room:.1f} / ({positions:.3f} * max(width, 1) / {len(domain)})), 1, {n})"
+    return alt.ExprRef(f"{json.dumps(options)}[{k} - 1]")
+
+
 def _time_x(domain: tuple[str, ...]) -> alt.X:
     quarterly = any(" Q" in p for p in domain)
-    # Quarters: a tick and a label at each year's first quarter only. A label that would
-    # touch the last one kept is dropped, never drawn on top of it. (Blank labels for the
-    # other quarters made Vega's overlap check drop every label but the first.) Vega checks
-    # a slanted label's upright box, which already leaves a gap: a small separation keeps
-    # every financial year on a laptop and every other one on a phone.
-    firsts = [p for p in domain if p.endswith("Q1")] if quarterly else None
+    # Quarters: a tick and a label at each year's first quarter only (blank labels for the
+    # other quarters made Vega's overlap check drop every label but the first). Years: each
+    # year. As many as fit, counted back from the latest (``_tick_values``); a label that
+    # would still touch another is dropped, never drawn on top of it.
+    labels = [p for p in domain if p.endswith("Q1")] if quarterly else list(domain)
     axis = alt.Axis(labelAngle=-45, labelOverlap="greedy", labelSeparation=TIME_SEPARATION,
-                    **({"values": firsts} if firsts else {"labelExpr": "datum.label"}))
+                    values=_tick_values(labels, domain))
     return alt.X("period:O", title="Quarter (financial year)" if quarterly else "Financial year",
                  scale=alt.Scale(domain=list(domain)), axis=axis)
 
