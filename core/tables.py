@@ -15,7 +15,7 @@ import pandas as pd
 import pyarrow as pa
 
 from core import missing, model, periods, stats, verdicts
-from core.columns import flags, floats, for_arrow, n_rows, objects
+from core.columns import flags, floats, for_arrow, n_rows, objects, take_columns
 
 #: A frame, or its columns as arrays by name (what a view holds before it makes its frame).
 Columns = pd.DataFrame | Mapping[str, object]
@@ -234,9 +234,14 @@ def _published_if_any(columns: dict[str, object]) -> dict[str, object]:
     return columns
 
 
-def trend_table(trend_data: Columns, measure: str = "recovery") -> pa.Table:
-    """The trend as a person reads it: one row per series and quarter, gaps explained."""
+def trend_table(trend_data: Columns, measure: str = "recovery", main: int = 0) -> pa.Table:
+    """The trend as a person reads it: one row per series and quarter, gaps explained; the
+    ``main``-th series (the headline's: BAME on an ICB view whose lines start with the whole
+    population) first."""
     t = trend_data
+    if main and n_rows(t):
+        order = np.argsort(floats(t["series_order"]) != main, kind="stable")
+        t = t.iloc[order] if isinstance(t, pd.DataFrame) else take_columns(dict(t), order)
     figures = _published_if_any(_counts_and_rates(
         t, measure, *model.count_labels(measure)))
     # The answer first (the rate, its interval, NHS England's own figure), then why a

@@ -319,7 +319,7 @@ def trend_view(path: str, mtime: float, keys: tuple[explore.SeriesKey, ...], mea
         return View(provenance.credited(charts.trend_spec(
             whole.frame, domain=since_domain(ex.domain(kind), since), measure=measure,
             show_ci=show_ci, synthetic=ex.synthetic, rolling=rolling, frames=True, main=main),
-            kind), explore.trend_table(whole.frame, measure),
+            kind), explore.trend_table(whole.frame, measure, main),
             explore.describe_trend(whole.frame, measure, rolling), whole.frame,
             {"headline": {}})
     domain = since_domain(ex.domain(kind), since)
@@ -341,7 +341,8 @@ def trend_view(path: str, mtime: float, keys: tuple[explore.SeriesKey, ...], mea
             headline["gap"] = headlines.gap_headline(
                 gap, str(latest[-1]), widening,
                 "quarters" if kind == "quarter" else "financial years")
-    return View(provenance.credited(spec, kind), explore.trend_table(shown.columns, measure),
+    return View(provenance.credited(spec, kind),
+                explore.trend_table(shown.columns, measure, main),
                 explore.describe_trend(shown.columns, measure, rolling),
                 lambda: shown.frame, {"headline": headline})
 

@@ -614,3 +614,22 @@ def test_sidebar_shows_only_the_controls_that_change_the_page():
     assert {"Period", "Population", "Highlighted ICB"} <= labels
     at.switch_page("pages/about.py").run()
     assert not at.sidebar.radio and not at.sidebar.selectbox and not at.sidebar.toggle
+
+
+@pytest.mark.parametrize(("pop", "first"), [("BME", "Black, Asian and minority ethnic (BAME)"),
+                                            ("Total", "Whole population")])
+def test_trend_table_starts_with_the_chosen_population(pop, first):
+    """On an ICB view the lines start with the whole population whatever is chosen; the table
+    starts with the population the headline describes (with BAME chosen it began with 8
+    whole-population years: a helper's browser review)."""
+    at = app({"view": "ICB", "icb": "QHL", "pop": pop, "period": "year"})
+    at.run()
+    assert not at.exception
+    table = at.dataframe[0].value
+    assert table["Population"].iloc[0] == first
+    assert set(table["Population"]) >= {"Whole population",
+                                        "Black, Asian and minority ethnic (BAME)"}
+    rows = list(zip(table["Area"], table["Population"], strict=True))
+    chosen = ("NHS Birmingham and Solihull ICB", first)
+    n = rows.count(chosen)
+    assert n == table["Period"].nunique() and rows[:n] == [chosen] * n  # before any other
