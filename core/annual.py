@@ -86,14 +86,16 @@ def read(opener: sources.Opener, header: list[str], name: str, *, period: str | 
             )
     start, end = _year(name, period, today or dt.date.today())
 
+    unread: set[str] = set()
+
     def select(batch: pa.RecordBatch) -> pa.RecordBatch | None:
-        mask = pc.and_(
-            terms.matches(batch.column(cols["org_type"]), terms.norm_arrow,
-                          terms.LEVEL_BY_ORG_TYPE),
-            terms.matches(batch.column(cols["variable_type"]), terms.norm_arrow,
-                          terms.BREAKDOWN_BY_VARIABLE_TYPE),
-        )
-        return terms.keep(batch, mask)
+        level = terms.matches(batch.column(cols["org_type"]), terms.norm_arrow,
+                              terms.LEVEL_BY_ORG_TYPE)
+        breakdown = terms.matches(batch.column(cols["variable_type"]), terms.norm_arrow,
+                                  terms.BREAKDOWN_BY_VARIABLE_TYPE)
+        terms.note_unread_levels(batch.column(cols["org_type"]),
+                                 pc.and_(pc.invert(level), breakdown), unread)
+        return terms.keep(batch, pc.and_(level, breakdown))
 
     columns = list(cols.values()) + list(measure_cols.values())
     pieces, rows_read, encoding = scan.scan(opener, columns, header, name, select)
@@ -101,7 +103,8 @@ def read(opener: sources.Opener, header: list[str], name: str, *, period: str | 
         raise InputError("the file has a header but no data rows", file=name)
     if not pieces:
         raise InputError(
-            "no England, region, ICB or sub-ICB rows by total, BME group or ethnic group found",
+            "no England, region, ICB or sub-ICB rows by total, BME group or ethnic group found"
+            + (f" ({validate.unread_words(unread)})" if unread else ""),
             file=name,
         )
     wide = pa.Table.from_batches(pieces).to_pandas()
@@ -126,4 +129,4 @@ def read(opener: sources.Opener, header: list[str], name: str, *, period: str | 
     long = terms.add_groups(long, "variable_type", "variable_a", "variable_b")
     long = long.assign(period_start=start, period_end=end,
                        period=periods.financial_year_label(start), period_type="year")
-    return validate.finish(long, name, "annual CSV", rows_read, encoding, skipped, "")
+    return validate.finish(long, name, "annual CSV", rows_read, encoding, skipped, "", unread)

@@ -14,6 +14,7 @@ import pandas as pd
 from core import model, periods, plausible
 from core.errors import InputError
 from core.readers import ReadResult
+from core.validate import unread_words
 
 #: A file covering less than this share of the areas-and-groups the store holds for one of
 #: its periods is taken for a cut file (a real republication covers the same rows).
@@ -284,8 +285,10 @@ ANYWAY_PAGE = ("a maintainer can run python -m core ingest FILE --allow-partial 
                "command line (the Upload page does not load such a file)")
 
 
-def cut_message(cov: pd.DataFrame, source: str, anyway: str = ANYWAY_CLI) -> str | None:
-    """Why a file looks cut short (None when it covers what the store holds)."""
+def cut_message(cov: pd.DataFrame, source: str, anyway: str = ANYWAY_CLI,
+                unread: Sequence[str] = ()) -> str | None:
+    """Why a file looks cut short (None when it covers what the store holds). ``unread``: the
+    GroupType or OrgType values the readers did not read (``validate.unread_levels``)."""
     for r in cov.itertuples():
         if r.stored_real and r.rows_store and r.rows_covered < CUT_SHARE * r.rows_store:
             return (
@@ -303,8 +306,9 @@ def cut_message(cov: pd.DataFrame, source: str, anyway: str = ANYWAY_CLI) -> str
                 + (f", and no {r.tiers_missing} rows at all" if r.tiers_missing else "")
                 # A renamed GroupType or OrgType drops that tier's rows as unknown: say where
                 # to look ('National' for 'England' read as a cut file; a helper's review).
-                + (" (if NHS England renamed those rows' GroupType or OrgType, they were not "
-                   "read: check it)" if r.tiers_missing else "")
+                + ((f" ({unread_words(unread)})" if unread else
+                    " (if NHS England renamed those rows' GroupType or OrgType, they were not "
+                    "read: check it)") if r.tiers_missing else "")
                 + ". A file cut short looks like this, so it was refused and nothing was "
                 f"changed. To load it anyway, {anyway}."
             )

@@ -18,6 +18,7 @@ from core.merge import ANYWAY_PAGE, without_sample
 from core.readers import ReadResult
 from core.store import MergeReport, coverage, cut_message, diff, incoming_rows, merge
 from core.trend_tests import TREND_POINTS
+from core.validate import unread_levels
 
 HEADLINE_GROUPS = {"Total": "Total", "BME": "BME Group"}
 
@@ -66,7 +67,8 @@ def preview(stored: pd.DataFrame, results: Sequence[ReadResult], *, synthetic: b
                        incoming[_headline_rows(incoming, ["England"])])
     short = short_series(stored, incoming) if removed else None
     return Preview(report, changes(before, after, period_labels), england, cov,
-                   cut_message(cov, ", ".join(report.sources), ANYWAY_PAGE), period_kind(results),
+                   cut_message(cov, ", ".join(report.sources), ANYWAY_PAGE,
+                               unread_levels(results)), period_kind(results),
                    short)
 
 

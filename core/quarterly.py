@@ -31,6 +31,7 @@ from core.terms import (
     matches,
     norm,
     norm_arrow,
+    note_unread_levels,
     per_value,
 )
 
@@ -95,6 +96,7 @@ def read(opener: sources.Opener, header: list[str], name: str, *,
     cols = resolve(header, COLUMNS, name, OPTIONAL, "quarterly file")
     measure_id, measure_name = cols.get("measure_id"), cols["measure_name"]
     upper = lambda a: pc.utf8_upper(pc.utf8_trim_whitespace(a))  # noqa: E731
+    unread: set[str] = set()
 
     def select(batch: pa.RecordBatch) -> pa.RecordBatch | None:
         # The breakdown first: total, BME group and ethnic group are a few rows in a hundred
@@ -103,7 +105,7 @@ def read(opener: sources.Opener, header: list[str], name: str, *,
                                    BREAKDOWN_BY_VARIABLE_TYPE))
         if kept is None:
             return None
-        mask = matches(kept.column(cols["group_type"]), norm_arrow, LEVEL_BY_ORG_TYPE)
+        level = matches(kept.column(cols["group_type"]), norm_arrow, LEVEL_BY_ORG_TYPE)
         if measure_id:
             ids = kept.column(measure_id)
             measure = matches(ids, upper, MEASURE_BY_ID)
@@ -113,7 +115,9 @@ def read(opener: sources.Opener, header: list[str], name: str, *,
                 measure = pc.or_(measure, pc.and_(no_id, by_name))
         else:
             measure = matches(kept.column(measure_name), norm_arrow, MEASURE_BY_NAME)
-        mask = pc.and_(mask, measure)
+        note_unread_levels(kept.column(cols["group_type"]), pc.and_(pc.invert(level), measure),
+                           unread)
+        mask = pc.and_(level, measure)
         return kept.filter(mask) if pc.any(mask).as_py() else None
 
     narrow = [cols[c] for c in ("variable_type", "group_type", "measure_id", "measure_name")
@@ -126,7 +130,8 @@ def read(opener: sources.Opener, header: list[str], name: str, *,
         raise InputError(
             "no recovery measures found (M076 finished a course of treatment, M179 not at "
             "caseness, M191 recovery) for England, regions or ICBs: is this the quarterly "
-            "Talking Therapies file?",
+            "Talking Therapies file?"
+            + (f" ({validate.unread_words(unread)})" if unread else ""),
             file=name,
         )
     table = pa.Table.from_batches(pieces).combine_chunks()
@@ -138,11 +143,11 @@ def read(opener: sources.Opener, header: list[str], name: str, *,
     del table
     if "measure_id" not in df:
         df["measure_id"] = ""
-    return _tidy(df, cols, name, rows_read, encoding, today=today)
+    return _tidy(df, cols, name, rows_read, encoding, today=today, unread=unread)
 
 
 def _tidy(df: pd.DataFrame, cols: dict, name: str, rows_read: int, encoding: str, *,
-          today: dt.date | None) -> validate.ReadResult:
+          today: dt.date | None, unread: set[str] | None = None) -> validate.ReadResult:
     skipped: Counter = Counter()
     by_id = per_value(df["measure_id"], lambda v: MEASURE_BY_ID.get(v.strip().upper()))
     by_name = lookup(df["measure_name"], MEASURE_BY_NAME)
@@ -183,4 +188,5 @@ def _tidy(df: pd.DataFrame, cols: dict, name: str, rows_read: int, encoding: str
             f"a quarterly file with rows for a whole financial year ({at['period']}): NHS "
             "England's quarterly files hold quarters. Load an annual file on its own",
             file=name, row=int(at["_line"]), column=cols["start"])
-    return validate.finish(df, name, "quarterly CSV", rows_read, encoding, skipped, cols["value"])
+    return validate.finish(df, name, "quarterly CSV", rows_read, encoding, skipped, cols["value"],
+                           unread or ())

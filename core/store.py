@@ -42,6 +42,7 @@ from core.merge import (
     without_sample,
 )
 from core.readers import ReadResult, read_file
+from core.validate import unread_levels
 
 __all__ = ["atomic_write", "Store", "StoreError", "load_store", "ingest", "merge", "diff",
            "merge_results", "incoming_rows", "coverage", "cut_message", "CUT_SHARE",
@@ -160,7 +161,8 @@ class Store:
             incoming = incoming_rows(results, synthetic=synthetic)
             if not partial:
                 message = cut_message(coverage(stored, incoming),
-                                      ", ".join(sorted(set(incoming["source"]))))
+                                      ", ".join(sorted(set(incoming["source"]))),
+                                      unread=unread_levels(results))
                 if message:
                     raise InputError(message)
             merged, report = merge(stored, incoming)

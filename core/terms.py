@@ -53,6 +53,11 @@ LEVEL_BY_ORG_TYPE = {
     "subicblocation": "SubICB",
     "ccg": "CCG",
 }
+#: Levels the published files carry that this tool leaves out on purpose (providers), as
+#: ``norm`` writes them: any other GroupType or OrgType not read is named to the maintainer.
+LEFT_OUT_ORG_TYPES = frozenset({"provider", "subicbprovider", "subicb/provider"})
+#: Levels not read that a reader names (``note_unread_levels``): a few tell what happened.
+MAX_UNREAD_NAMED = 5
 #: NHS regions abolished in April 2019 (annual files to 2018-19 carry them). A region that became
 #: exactly one current region maps onto it; the others were split, so their rows stay apart
 #: under the level ``FormerRegion`` with a name that says so.
@@ -108,6 +113,20 @@ def matches(arr: pa.Array, normalise: Callable[[pa.Array], pa.Array], values) ->
     wanted = pc.is_in(normalise(distinct), value_set=_value_set(tuple(values)))
     raw = pc.filter(distinct, pc.fill_null(wanted, False))
     return pc.fill_null(pc.is_in(arr, value_set=raw), False)
+
+
+def note_unread_levels(levels: pa.Array, where: pa.Array, into: set[str]) -> None:
+    """Add to ``into`` the GroupType or OrgType values at ``where`` (rows otherwise wanted)
+    that name no level this tool reads and none it leaves out on purpose: a file calling
+    England 'National' lost its England rows in silence, and was then refused as cut short
+    with no word of why (a helper's review). Called from the scan's threads: ``set.add``
+    is atomic."""
+    if not pc.any(pc.fill_null(where, False)).as_py():
+        return
+    for value in pc.unique(levels.filter(where)).to_pylist():
+        if value is not None and norm(value) not in LEFT_OUT_ORG_TYPES \
+                and len(into) < MAX_UNREAD_NAMED:
+            into.add(str(value)[:60])
 
 
 def keep(batch: pa.RecordBatch, mask: pa.Array) -> pa.RecordBatch | None:

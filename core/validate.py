@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -42,6 +43,9 @@ class ReadResult:
     duplicate_rows: int = 0
     derived_groups: int = 0
     encoding: str = "utf-8"
+    #: GroupType or OrgType values of rows otherwise wanted that name no level this tool reads
+    #: (``terms.note_unread_levels``).
+    unread_levels: tuple[str, ...] = ()
 
     @property
     def periods(self) -> list[str]:
@@ -54,7 +58,8 @@ class ReadResult:
     def layout_warnings(self) -> list[str]:
         """Breakdowns or population groups the file lacks or names in a way the product does
         not know (``layout_warnings``)."""
-        return layout_warnings(self.frame)
+        unread = unread_words(self.unread_levels)
+        return layout_warnings(self.frame) + ([f"Warning: {unread}."] if unread else [])
 
     @functools.cached_property
     def code_warnings(self) -> list[str]:
@@ -97,6 +102,21 @@ class ReadResult:
         if self.encoding != "utf-8":
             lines.append(f"Text encoding: {self.encoding} (converted).")
         return lines
+
+
+def unread_words(levels: Sequence[str]) -> str:
+    """The GroupType or OrgType values not read, in words ('' when none)."""
+    if not levels:
+        return ""
+    named = ", ".join(repr(printable(v)) for v in sorted(levels))
+    return (f"rows with GroupType or OrgType {named} were not read: this tool reads England, "
+            "CommissioningRegion, ICB and SubICB rows (STP and CCG in older files), and "
+            "leaves out providers. If NHS England renamed a level, its rows are missing")
+
+
+def unread_levels(results: Sequence[ReadResult]) -> tuple[str, ...]:
+    """Every file's ``unread_levels``, once each."""
+    return tuple(dict.fromkeys(v for r in results for v in r.unread_levels))
 
 
 #: The ethnicity breakdowns every published file has (a VariableType renamed, say
@@ -266,7 +286,7 @@ def _drop_duplicates(df: pd.DataFrame, name: str) -> tuple[pd.DataFrame, int]:
 
 
 def finish(df: pd.DataFrame, name: str, kind: str, rows_read: int, encoding: str,
-           skipped: Counter, value_column: str) -> ReadResult:
+           skipped: Counter, value_column: str, unread: Iterable[str] = ()) -> ReadResult:
     """Parse values, refuse contradictions and incomplete rows, one row per period/area/group."""
     df = parse_values(df, name, value_column)
     england = (df["level"] == "England").to_numpy()
@@ -327,7 +347,8 @@ def finish(df: pd.DataFrame, name: str, kind: str, rows_read: int, encoding: str
     return ReadResult(frame=frame, source=name, kind=kind, rows_read=rows_read,
                       rows_kept=int(len(df)), skipped=skipped,
                       suppressed_values=int(df["missing"].sum()), duplicate_rows=duplicate_rows,
-                      derived_groups=derived + derived_bme, encoding=encoding)
+                      derived_groups=derived + derived_bme, encoding=encoding,
+                      unread_levels=tuple(sorted(unread)))
 
 
 #: The counts a recovery rate is made of: a file without any row for one of them is refused.

@@ -365,6 +365,18 @@ def test_a_renamed_breakdown_or_group_is_a_warning_not_silence():
     assert any("population group 'BAME' not known" in w for w in warned), warned
 
 
+def test_levels_left_out_on_purpose_are_not_named_but_others_are():
+    """Provider rows are in every published file and left out on purpose: no warning. A level
+    no reader knows ('Integrated Care Board' for 'ICB') is named."""
+    rows = small_quarter()
+    provider = [[*r[:8], "Provider", *r[9:]] for r in rows if r[8] == "ICB"]
+    assert read(quarterly_csv(rows + provider)).warnings == []
+    odd = [[*r[:8], "Integrated Care Board", *r[9:]] for r in rows if r[8] == "ICB"]
+    warned = read(quarterly_csv(rows + odd)).warnings
+    assert any("GroupType or OrgType 'Integrated Care Board' were not read" in w
+               for w in warned), warned
+
+
 def test_recovered_above_denominator():
     with pytest.raises(InputError, match="recovered .* more than finished minus not at caseness"):
         read(quarterly_csv(area_rows(finished="100", nac="10", recovered="120")))

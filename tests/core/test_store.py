@@ -350,6 +350,27 @@ def test_a_cut_file_is_refused_and_changes_nothing(loaded, tmp_path, small_csv):
     assert report.unchanged == 4
 
 
+def test_a_renamed_level_is_named_where_the_file_is_refused(loaded, tmp_path):
+    """England's GroupType renamed 'National': its rows were dropped as a level not read, and
+    the file refused as cut short with only a guess at why (a helper's review). The refusal
+    and the reader's warnings now name the GroupType found; the store is unchanged."""
+    q4 = ("2026-01-01", "2026-03-31")
+    renamed = [[*r[:8], "National" if r[8] == "England" else r[8], *r[9:]]
+               for r in small_quarter(*q4)]
+    assert any(r[8] == "National" for r in renamed)
+    path = tmp_path / "q4_national.csv"
+    path.write_bytes(quarterly_csv(renamed))
+    before = digest(loaded.path)
+    with pytest.raises(InputError) as exc:
+        ingest([path], loaded)
+    msg = str(exc.value)
+    assert "no England rows at all" in msg
+    assert "GroupType or OrgType 'National' were not read" in msg, msg
+    assert digest(loaded.path) == before
+    warned = read_file(path).warnings
+    assert any("'National' were not read" in w for w in warned), warned
+
+
 def test_a_new_quarter_cut_short_is_refused_against_the_quarter_before(loaded, tmp_path):
     """A file cut at a line break is refused for a quarter the store already holds (above),
     but a new quarter, the usual upload, went in with no sub-ICB rows and a third of its ICB
