@@ -29,24 +29,21 @@ from core.catalogue import (  # noqa: F401  (re-exported)
 )
 from core.columns import NO_ROWS
 from core.comparing import Comparisons
-from core.names import area_label, pretty_name  # noqa: F401  (re-exported)
-from core.series import Series
 
-# The display tables and text descriptions live in core.tables; re-exported here so that
-# callers written against explore keep working.
-from core.tables import (  # noqa: F401
-    compare_table,
+# The display tables (core.tables) and the words (core.descriptions); re-exported here so
+# that callers written against explore keep working.
+from core.descriptions import (  # noqa: F401
     describe_compare,
     describe_gap,
     describe_groups,
     describe_trend,
     fmt_pct,
-    gap_table,
-    groups_table,
     headline,
     sentence,
-    trend_table,
 )
+from core.names import area_label, pretty_name  # noqa: F401  (re-exported)
+from core.series import Series
+from core.tables import compare_table, gap_table, groups_table, trend_table  # noqa: F401
 
 #: Levels an ICB series in chosen boundaries is built from (``core.boundaries``): in an
 #: Explorer for one geography their rows are replaced by that geography's ICB rows.

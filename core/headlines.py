@@ -146,7 +146,7 @@ def change(data: pd.DataFrame, order: int = 0, lag: int = 4) -> dict:
 
 def headline_figures(shown: pd.DataFrame, quarterly: pd.DataFrame | None = None, order: int = 0
                      ) -> dict:
-    """What the headline adds to ``tables.headline``: the latest value as published tables
+    """What the headline adds to ``descriptions.headline``: the latest value as published tables
     round it, the change on a year earlier (tested, neutral unless significant) and the recent
     trend in words with its arrow.
 

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core import explore, export, ranking, tables, verdicts
+from core import descriptions, explore, export, ranking, tables, verdicts
 from core.store import Store
 from tests.core import real
 
@@ -166,6 +166,6 @@ def test_a_region_with_no_icb_shown_keeps_the_table_whole():
     assert empty.table.dtypes.astype(str).to_dict() == whole.table.dtypes.astype(str).to_dict()
     shown = tables.compare_table(empty.columns)
     assert shown.num_rows == 0 and shown.schema.field("ICB").type == "large_string"
-    assert tables.describe_compare(empty.columns, {"rate": empty.england}, "2024/25", "Total",
+    assert descriptions.describe_compare(empty.columns, {"rate": empty.england}, "2024/25", "Total",
                                    region="London", total=empty.total).startswith(
         "No ICB in the London region")

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from core import charts, explore, export, ranking, readers, stats, tables
+from core import charts, descriptions, explore, export, ranking, readers, stats, tables
 from core.store import Store
 from tests.conftest import area_rows, quarterly_csv
 
@@ -380,11 +380,11 @@ def test_groups_table_and_text_name_each_rows_classification(ex):
     assert table.groupby("Classification", sort=False).size().to_dict() == {
         "Whole population": 1, "BAME and White British": 3, "Broad ethnic groups": 6,
         "Detailed ethnic groups": len(g) - 10}
-    text = tables.describe_groups(g, "England", "2024/25")
+    text = descriptions.describe_groups(g, "England", "2024/25")
     assert text.startswith("Rates by ethnic group in England, 2024/25. Whole population: 50.5%. "
                            "BAME and White British: Black, Asian and minority ethnic (BAME) "
                            "47.7%; White British 51.8%; Not stated/Not known/Invalid 46.3%. "
                            "Broad ethnic groups and their detailed groups: Asian or Asian "
                            "British 45.1%; Asian or Asian British: ")
     assert text.endswith("Not stated/Not known/Invalid 46.3%.")
-    assert tables.describe_groups(g.iloc[0:0], "England", "2024/25").endswith("no data.")
+    assert descriptions.describe_groups(g.iloc[0:0], "England", "2024/25").endswith("no data.")
