@@ -161,6 +161,11 @@ def areas_of_their_time(wide: pd.DataFrame, lines: pd.DataFrame, name: str) -> N
 #: A period with under this share of the rows of the largest in its file is a piece of
 #: another file: the 42 -> 36 ICBs of April 2026 lose far fewer (as ``merge.NEW_CUT_SHARE``).
 PIECE_SHARE = 0.5
+#: Within one level (England, region, ICB, sub-ICB...), a period with under this share of the
+#: rows another period of the file has at that level, under the same areas (CCGs to June
+#: 2022, the 42 ICBs, the 36 from April 2026), is a piece: two whole quarters have the same
+#: areas and groups.
+LEVEL_PIECE_SHARE = 0.8
 
 
 def _rows(n: int) -> str:
@@ -190,6 +195,33 @@ def whole_periods(wide: pd.DataFrame, lines: pd.DataFrame, name: str) -> None:
                 "a piece of another period's file (two files joined, or rows pasted in?). "
                 "Load each period from its own file",
                 file=name, row=_row(lines, _first(codes == k, lines)))
+    _whole_levels(wide, lines, name, codes, labels)
+
+
+def _whole_levels(wide: pd.DataFrame, lines: pd.DataFrame, name: str, codes: np.ndarray,
+                  labels: pd.MultiIndex) -> None:
+    """Each level of each period as whole as the same level of the file's other periods of
+    its era: a whole quarter with 60% of another's rows pasted in (England rows included)
+    passed the check on the whole period (a helper's review)."""
+    levels, names = pd.factorize(wide.index.get_level_values("level"))
+    rows = np.zeros((len(labels), len(names)), dtype=np.int64)
+    np.add.at(rows, (codes, levels), 1)
+    era = np.array([(end > pd.Timestamp(ICB_START)) + (end > pd.Timestamp(
+        geography.REORGANISATION_2026)) for end in pd.to_datetime(labels.get_level_values(1))])
+    for k in range(len(labels)):
+        peers = np.flatnonzero(era == era[k])
+        for j, level in enumerate(names):
+            top = int(peers[rows[peers, j].argmax()])
+            if rows[k, j] < LEVEL_PIECE_SHARE * rows[top, j]:
+                at = (codes == k) & (levels == j)
+                raise InputError(
+                    f"the file holds {periods.period_label(*labels[k])} with "
+                    f"{_rows(rows[k, j])} at {level} level, beside "
+                    f"{periods.period_label(*labels[top])} with {rows[top, j]:,}: a piece of "
+                    "another period's file (two files joined, or rows pasted in?). Load each "
+                    "period from its own file",
+                    file=name, row=_row(lines, _first(at, lines)) if at.any()
+                    else _row(lines, _first(codes == k, lines)))
 
 
 #: Points by which NHS England's own percentage may differ from the one its counts give at

@@ -170,6 +170,13 @@ def test_a_piece_of_another_quarter_in_a_file_is_refused():
         r[0], r[1] = "2025-07-01", "2025-09-30"
     with pytest.raises(InputError, match="2025/26 Q2 in 3 area and group rows, beside"):
         read(quarterly_csv(rows + piece))
+    # A whole quarter with most of another (England included): a level is short.
+    most = [r[:] for r in rows if r[8] != "SubICB"]
+    for r in most:
+        r[0], r[1] = "2025-07-01", "2025-09-30"
+    with pytest.raises(InputError, match="2025/26 Q2 with 0 area and group rows at SubICB level, "
+                                         "beside 2025/26 Q3 with 1"):
+        read(quarterly_csv(rows + most))
     # Two whole quarters in one file are read.
     both = small_quarter("2025-07-01", "2025-09-30") + rows
     assert read(quarterly_csv(both)).frame["period"].nunique() == 2
