@@ -70,3 +70,17 @@ def test_detailed_groups_normalised(annual):
     assert "Any Other Asian Background" not in groups
     detailed = annual["2019-20"].query("breakdown == 'Ethnic Group (detailed)'")
     assert "Any other Asian background" in set(detailed["group"])
+
+
+def test_real_files_read_every_level_and_a_renamed_one_is_named():
+    """Every OrgType of the real annual files is read (no warning of levels not read); the
+    2024-25 file with England's OrgType renamed 'National' names it in its warnings."""
+    frames = annual_frames()
+    for year, wide in frames.items():
+        result = readers.read_file(annual_csv(wide, year), f"psych-ther-annual-{year}.csv")
+        assert result.unread_levels == (), year
+    renamed = frames["2024-25"].assign(OrgType=lambda f: f["OrgType"].replace(
+        {"England": "National"}))
+    result = readers.read_file(annual_csv(renamed, "2024-25"), "psych-ther-annual-2024-25.csv")
+    assert result.unread_levels == ("National",)
+    assert any("OrgType 'National' were not read" in w for w in result.warnings)
