@@ -62,13 +62,16 @@ def describe_trend(data: Columns, measure: str = "recovery", rolling: bool = Fal
             continue
         first, last = have[0], have[-1]
         hi, lo = have[np.argmax(rate[have])], have[np.argmin(rate[have])]
-        verdict = stats.compare_with_target(p["ci95_low"][last] / 100, p["ci95_high"][last] / 100)
+        # The target is for the recovery rate: another measure gets no verdict against it,
+        # as its headline says ("not applicable"; a helper's review found the two disagree).
+        verdict = (", " + stats.compare_with_target(p["ci95_low"][last] / 100,
+                                                    p["ci95_high"][last] / 100)
+                   if measure == "recovery" else "")
         sentences.append(
             f"{series}: {label} {fmt_pct(rate[last])} in {period[last]} "
             f"(95% confidence interval {fmt_pct(p['ci95_low'][last])} to "
             f"{fmt_pct(p['ci95_high'][last])}; "
-            f"{_of(p['numerator'][last], p['denominator'][last])}), {verdict}"
-            f"{'' if measure == 'recovery' else ' of 50% (the target applies to recovery)'}. "
+            f"{_of(p['numerator'][last], p['denominator'][last])}){verdict}. "
             f"It was {fmt_pct(rate[first])} in {period[first]}; highest "
             f"{fmt_pct(rate[hi])} in {period[hi]}, lowest {fmt_pct(rate[lo])} in "
             f"{period[lo]}."
@@ -91,10 +94,16 @@ def describe_gap(gap: Columns, area: str, measure: str = "recovery") -> str:
     direction = "lower" if last["gap"] < 0 else "higher"
     label = model.MEASURES[measure]["label"].lower()
     significant = int((objects(gap["significant"])[have] == "significant at 95%").sum())
+    # 47.66% against 51.83% is a gap of 4.2 points, shown as 47.7% against 51.8%: say the
+    # difference comes from the rates before rounding, or a reader's subtraction disagrees.
+    shown = float(f"{last['rate_a']:.1f}") - float(f"{last['rate_b']:.1f}")
+    unrounded = ("" if f"{shown:.1f}" == f"{last['gap']:.1f}"
+                 else ", the difference taken before rounding")
     return (
         f"In {last['period']}, the {label} for {last['group_a']} in {area} was "
         f"{abs(last['gap']):.1f} percentage points {direction} than for {last['group_b']} "
-        f"({fmt_pct(last['rate_a'])} against {fmt_pct(last['rate_b'])}; 95% interval for the "
+        f"({fmt_pct(last['rate_a'])} against {fmt_pct(last['rate_b'])}{unrounded}; 95% "
+        "interval for the "
         f"difference {_minus(last['gap_low'])} to {_minus(last['gap_high'])} points, "
         f"{last['significant']}). Across {len(have)} periods the gap was significant in "
         f"{significant}."
@@ -189,9 +198,10 @@ def describe_compare(table: pd.DataFrame, england: pd.Series | None, period: str
         target = objects(table["vs_target"])[have]
         meets, below = int((target == "meets the target").sum()), int((target == "below the target").sum())
         unsure = len(have) - meets - below
-        text += (f" Against the 50% target: {meets} meet it with confidence, {below} are "
-                 f"below it with confidence" + (f", and for {unsure} the interval spans 50%"
-                                                if unsure else "") + ".")
+        text += (f" Against the 50% target: {meets} {'meets' if meets == 1 else 'meet'} it "
+                 f"with confidence, {below} {'is' if below == 1 else 'are'} below it with "
+                 "confidence" + (f", and for {unsure} the interval spans 50%" if unsure else "")
+                 + ".")
     if highlight:
         text += " " + _highlighted(table, highlight, highlight_name, rate, ranked, where, measure)
     missing = verdicts.no_rate_words(table)

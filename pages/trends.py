@@ -14,7 +14,8 @@ st.subheader(f"{render.md(name)}: {model.group_label(sel.population)}", anchor=F
 shown = ex.published(sel.period)
 unit = ("Rolling four quarters" if sel.rolling_on
         else explore.PERIOD_TYPES[sel.period] + (" (April to March)" if sel.period == "year" else ""))
-st.caption(f"{unit}, {shown[0]} to {shown[-1]}. "
+# From the "Show from" period, as the chart and table below are.
+st.caption(f"{unit}, {sel.since if sel.since in shown else shown[0]} to {shown[-1]}. "
            + explore.sentence(model.POPULATIONS[sel.population].note))
 keys = tuple(sel.series(ex))
 periods = list(shown)

@@ -111,6 +111,9 @@ def test_since_reopens_the_chart_from_that_period_and_the_link_keeps_it():
     described = next(c.value for c in at.caption
                      if c.value.startswith("Description")).replace("\\", "")
     assert "in 2020/21" in described and "2017/18" not in described
+    # The span under the heading too (it said 2017/18 to 2024/25; a helper's review).
+    assert any(c.value.startswith("Financial year (April to March), 2020/21 to 2024/25.")
+               for c in at.caption), [c.value for c in at.caption]
     # The headline is the whole series': latest year and the year before, unchanged.
     assert at.metric[0].label == "Recovery rate, 2024/25" and at.metric[0].value == "50.5%"
     assert at.metric[1].label == "A year earlier (2023/24)"

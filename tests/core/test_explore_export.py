@@ -66,6 +66,16 @@ def test_trend_has_every_quarter_and_headline(ex, frame):
     assert h["earlier_period"].endswith(h["period"][-2:])  # same quarter a year before
     text = explore.describe_trend(t)
     assert "England, Whole population" in text and "2020/21 Q2 was never published" in text
+    assert h["verdict"].lower() in text
+
+
+def test_a_measure_without_a_target_gets_no_target_verdict_in_words(ex):
+    """Reliable recovery: the headline says the target does not apply, and so does the text
+    alternative now ("below the target of 50%" beside "not applicable"; a helper's review)."""
+    t = ex.trend([explore.SeriesKey("England", "ENG", "Total")], "reliable_recovery")
+    assert explore.headline(t, "reliable_recovery")["verdict"] == "Not applicable"
+    text = explore.describe_trend(t, "reliable_recovery")
+    assert "target" not in text and "reliable recovery rate" in text, text
 
 
 def test_compare_areas_bands(frame, ex):
@@ -141,6 +151,20 @@ def test_describe_gap_names_the_measure(ex):
     gap = ex.gap("England", "ENG", "reliable_recovery")
     text = explore.describe_gap(gap, "England", "reliable_recovery")
     assert "reliable recovery rate for Black, Asian" in text
+
+
+def test_gap_in_words_says_when_it_is_not_the_difference_of_the_rounded_rates():
+    """England 2024/25: 47.66% against 51.83% is a gap of 4.2 points, shown beside 47.7% and
+    51.8% (a difference of 4.1 to a reader doing the sum; a helper's review)."""
+    def gap(a: float, b: float) -> str:
+        return explore.describe_gap(pd.DataFrame({
+            "period": ["2024/25"], "group_a": ["BAME"], "group_b": ["White British"],
+            "rate_a": [a], "rate_b": [b], "gap": [a - b], "gap_low": [a - b - 0.3],
+            "gap_high": [a - b + 0.3], "significant": ["significant at 95%"]}), "England")
+    text = gap(47.66, 51.83)
+    assert "4.2 percentage points lower" in text
+    assert "(47.7% against 51.8%, the difference taken before rounding;" in text
+    assert "(47.6% against 51.7%;" in gap(47.64, 51.71)  # 4.07 and 4.1 alike: no word
 
 
 SOME_SERIES = [
