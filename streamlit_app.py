@@ -59,6 +59,8 @@ explorer, store_problem = page_context.open_store(source)
 page_context.remember(source, explorer, store_problem)
 st.session_state["selection"] = (sidebar.render(explorer, page_key)
                                  if explorer is not None and len(explorer.areas) else None)
+if st.session_state["selection"] is not None:
+    sidebar.say_ignored(st.session_state["selection"], explorer)
 if st.session_state["selection"] is not None and "boundaries" in PAGE_CONTROLS.get(page_key, ()):
     # Pages with ICB views see the store in the chosen ICB boundaries (issue 10).
     page_context.remember(source, explorer.in_boundaries(

@@ -39,6 +39,8 @@ FIELDS = ("view", "icb", "population", "measure", "compare", "areas", "show_ci",
 CHOSEN = "_period_chosen"
 #: The query string this session wrote (or accepted) last.
 WRITTEN = "_url_written"
+#: What the link just read held that is not valid here (``Selection.ignored``), said once.
+IGNORED = "_link_ignored"
 
 
 def _init(ex: explore.Explorer) -> None:
@@ -52,10 +54,32 @@ def _init(ex: explore.Explorer) -> None:
     sel = from_params(params, ex)
     for f in FIELDS:
         ss[f] = getattr(sel, f)
+    ss[IGNORED] = sel.ignored
     # A period type from a link, or picked in the sidebar, stays; otherwise the view follows
     # the store's default, which changes when an upload brings a published latest quarter.
     ss[CHOSEN] = params.get("period") == sel.period
     ss["_sel_ready"] = True
+
+
+def say_ignored(sel: Selection, ex: explore.Explorer) -> None:
+    """Once, under a link that held values not valid here: which were left out, and the ICB
+    shown in place of one the link named (a mistyped code showed another ICB's figures as if
+    they were the one asked for; a helper's review). ``ex``: the store as loaded."""
+    ignored = st.session_state.pop(IGNORED, None)
+    if not ignored:
+        return
+    # A value that could name something is quoted (a mistyped code); anything else (markup,
+    # a formula) is not repeated on the page.
+    listed = ", ".join(f"{key} '{value}'" if re.fullmatch(r"[\w /.~-]{1,40}", value) else key
+                       for key, value in ignored[:6])
+    more = f" and {len(ignored) - 6} more" if len(ignored) > 6 else ""
+    icb = ""
+    if sel.view == "ICB" and any(key == "icb" for key, _ in ignored):
+        icb = (f" It shows {sel.area(ex.in_boundaries(sel.boundaries))[2]} in place of the "
+               "ICB the link named.")
+    st.warning(md(f"This link holds values this app does not know, so they were left out: "
+                  f"{listed}{more}.{icb} Defaults are shown in their place."),
+               icon=":material/link_off:")
 
 
 def _population_label(code: str) -> str:

@@ -76,6 +76,9 @@ class Selection:
     #: Views are cached on it, so the default and the same choice made explicit (switching
     #: away and back) share one view. Not in the URL (``boundaries`` is).
     geography: str | None = None
+    #: What a link held that was not valid here, as (parameter, value), in the URL's order:
+    #: said once on the page (``from_params``). Not kept in the session or the URL.
+    ignored: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def highlight(self) -> str | None:
@@ -194,7 +197,38 @@ def from_params(params: Mapping[str, str], ex: explore.Explorer) -> Selection:
     s.colour = get("colour") if get("colour") in COLOURS else "rate"
     s.chart = get("chart") if get("chart") in COMPARE_CHARTS else "ranked"
     s.region = get("region") if get("region") in region_codes(ex) else None
+    s.ignored = _ignored(params, s, ex)
     return s
+
+
+#: The parameters whose value names something (an ICB, a period...): one that names nothing
+#: here is said, not silently replaced (``icb=ZZZ`` opened another ICB without a word; a
+#: helper's review). On/off switches fall back to their default and are not listed.
+_NAMED = {"bnd": "boundaries", "period": "period", "view": "view", "icb": "icb",
+          "pop": "population", "measure": "measure", "at": "at", "since": "since",
+          "sort": "sort", "colour": "colour", "chart": "chart", "region": "region"}
+
+
+def _ignored(params: Mapping[str, str], s: Selection, ex: explore.Explorer
+             ) -> list[tuple[str, str]]:
+    out = []
+    for key, value in params.items():
+        if not isinstance(value, str) or not value:
+            continue
+        if key in _NAMED:
+            kept = getattr(s, _NAMED[key])
+            if key == "pop":
+                value_ok = POPULATION_ALIASES.get(value.upper()) == kept
+            elif key == "icb":
+                value_ok = s.icb_chosen
+            else:
+                value_ok = value == kept
+            if not value_ok:
+                out.append((key, value))
+        elif key in ("cmp", "areas"):
+            kept = set(s.compare if key == "cmp" else [*s.areas, s.icb])
+            out += [(key, v) for v in value.split(",") if v and v not in kept]
+    return out
 
 
 def region_codes(ex: explore.Explorer) -> dict[str, str]:

@@ -100,7 +100,14 @@ def test_unknown_period_in_url_ignored(value):
     at.run()
     assert not at.exception
     assert at.sidebar.radio(key="w_period").value == "year"
-    assert value == "" or value not in all_text(at)
+    # Said once to have been left out (quoted only where it could name a period); shown
+    # nowhere else.
+    said = " ".join(w.value for w in at.warning).replace("\\", "")
+    assert value == "" or "left out: period" in said, said
+    text = all_text(at)
+    for w in at.warning:
+        text = text.replace(str(w.value), "")
+    assert value == "" or value not in text
 
 
 def test_real_quarter_loaded_over_the_sample_shows_as_published(tmp_path):
@@ -329,6 +336,29 @@ def test_hostile_url_values_ignored_never_shown():
     text = all_text(at)
     assert "<script>" not in text and "calc" not in text
     assert "script" not in str(dict(at.query_params))
+    # Said to have been left out, by name only.
+    said = " ".join(w.value for w in at.warning).replace("\\", "")
+    assert "left out: view, icb, pop, measure, cmp, cmp" in said, said
+
+
+def test_a_link_naming_an_unknown_icb_says_so_and_which_icb_is_shown():
+    """icb=ZZZ opened Bedfordshire, Luton and Milton Keynes without a word, so a mistyped
+    link showed one ICB's figures as another's (a helper's review). The page says what was
+    left out and which ICB it shows, once: the next change clears it."""
+    at = app({"period": "year", "view": "ICB", "icb": "ZZZ", "measure": "foo", "pop": "BAME"})
+    at.run()
+    said = " ".join(w.value for w in at.warning).replace("\\", "")
+    assert "left out: icb 'ZZZ', measure 'foo'." in said, said
+    frame = Store().load()
+    shown = frame["area_code"] == at.sidebar.selectbox(key="w_icb").value
+    name = explore.pretty_name(frame.loc[shown, "area_name"].iloc[-1])
+    assert f"It shows {name} in place of the ICB the link named." in said, said
+    assert "pop" not in said  # BAME is a valid way to say it
+    at.sidebar.radio(key="w_measure").set_value("reliable_recovery").run()
+    assert not at.warning
+    valid = app({"period": "year", "view": "ICB", "icb": "QHL", "utm_source": "news"})
+    valid.run()
+    assert not valid.warning
 
 
 def test_compare_page_table_and_bands(at):
