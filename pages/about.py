@@ -196,14 +196,18 @@ log = data.log(source.path, source.mtime)
 if log:
     st.subheader("What was loaded, and when", anchor=False)
     render.dataframe(  # file names come from uploads: formula text neutralised
+        # What kind of data comes first: the sample's files are named as NHS England names
+        # its own (the sample is made in the published layout), and "Synthetic: yes" at the
+        # far right was behind a sideways scroll (a helper's review).
         pd.DataFrame([{
             "Loaded (UTC)": e["loaded_at"],
-            "Files": "; ".join(e["sources"]),
+            "Data": "synthetic sample" if e.get("synthetic") else "published",
             "New periods": ", ".join(e["periods_added"]),
             "Replaced periods": ", ".join(e["periods_replaced"]),
+            "Files": ("synthetic, in the published layout: " if e.get("synthetic") else "")
+            + "; ".join(e["sources"]),
             "Rows added": e["rows_added"],
             "Rows replaced": e["rows_replaced"],
-            "Synthetic": "yes" if e.get("synthetic") else "no",
             "Credit": e.get("credit", ""),
         } for e in reversed(log)]),
     )

@@ -393,12 +393,16 @@ def test_about_page_explains(at):
         assert phrase.lower() in text.lower(), phrase
     log = at.dataframe[0].value
     # The bundled store: the synthetic quarterly sample, then the real annual figures.
-    assert set(log["Synthetic"]) == {"yes", "no"}
+    assert set(log["Data"]) == {"synthetic sample", "published"}
+    assert list(log.columns[:2]) == ["Loaded (UTC)", "Data"]  # seen without scrolling
     from scripts.build_real import CREDIT
 
-    real = log[log["Synthetic"] == "no"]
+    real = log[log["Data"] == "published"]
     assert (real["Credit"] == CREDIT).all() and all("psych-ther-ann" in f for f in real["Files"])
-    assert (log.loc[log["Synthetic"] == "yes", "Credit"] == "").all()
+    sample = log[log["Data"] == "synthetic sample"]
+    assert (sample["Credit"] == "").all()
+    # Its files are named as NHS England names its own: said to be synthetic where they are.
+    assert sample["Files"].str.startswith("synthetic, in the published layout: ").all()
     assert any("2017/18 to 2024/25 are published" in s.value and CREDIT in s.value
                for s in at.success)
     # each period: its file, load time and a link to NHS England's publication page
