@@ -188,6 +188,10 @@ def compare_spec(
 #: Characters per line of the chosen area's name beside its ring: the 40% of a phone's plot
 #: on the side with room holds about 16 bold characters.
 FUNNEL_NAME_WRAP = 16
+#: At most this many ICBs outside the 95% limits are named beside their points (those
+#: furthest out for their size): five anonymous points outside the lines could only be told
+#: apart by hovering, which a phone and a downloaded picture cannot do (a helper's review).
+FUNNEL_NAMED = 6
 
 
 def _funnel_layout(*, has_england: bool, synthetic: str, measure: str,
@@ -220,6 +224,12 @@ def _funnel_layout(*, has_england: bool, synthetic: str, measure: str,
         alt.Chart(common._named("chosen")).mark_text(
             align="right", dx=-14, fontWeight="bold", color="#000000", lineBreak="\n")
         .encode(x=x, y=alt.Y("rate:Q"), text=alt.Text("lines:N")).transform_filter("datum.left !== true"),
+        # ICBs outside the 95% limits, named in small type on the side with room.
+        *(alt.Chart(common._named("outside")).mark_text(
+            align=align, dx=dx, fontSize=10, color="#231f20", baseline="middle")
+          .encode(x=x, y=alt.Y("rate:Q"), text=alt.Text("label:N"))
+          .transform_filter(f"datum.left {test} true")
+          for align, dx, test in (("left", 8, "==="), ("right", -8, "!=="))),
         width=width, autosize=common.AUTOSIZE, config=common.CONFIG, height=420,
         padding=common.PADDING,
         title=common._title(["Each point is an area; outside the dotted lines is unlikely by chance.",
@@ -258,16 +268,42 @@ def funnel_spec(
             "measure": measure, "width": width,
             "no_data": _uncompared(areas.filter(pc.is_valid(areas.column("denominator")))
                                    if "denominator" in areas.column_names else areas)}
-    chosen = areas.filter(areas.column("highlight"))
-    if len(chosen) and len(have):  # where it sits along the log axis, 0 to 1
+    def left(part: pa.Table) -> pa.Array:  # in the left part of the log axis: room right
+        if not len(part) or not len(have):
+            return pa.array([True] * len(part), pa.bool_())
         span = np.log(have.max() * 1.2) - np.log(have.min() * 0.8)
-        at = (np.log(chosen.column("denominator").to_numpy(zero_copy_only=False))
+        at = (np.log(part.column("denominator").to_numpy(zero_copy_only=False))
               - np.log(have.min() * 0.8)) / (span or 1)
-        chosen = chosen.append_column("left", pa.array(at < 0.6)).append_column(
+        return pa.array(at < 0.6)
+
+    chosen = areas.filter(areas.column("highlight"))
+    if len(chosen) and len(have):
+        chosen = chosen.append_column("left", left(chosen)).append_column(
             "lines", pa.array(["\n".join(common._wrap(str(n), FUNNEL_NAME_WRAP))
                                for n in chosen.column("label").to_pylist()], pa.string()))
+    outside = _outside(areas, limits)
+    outside = outside.append_column("left", left(outside))
     return common._view(_funnel_layout, opts, {
-        "limits": lines, "areas": areas, "chosen": chosen, "meta": common._meta(title)}, frames)
+        "limits": lines, "areas": areas, "chosen": chosen, "outside": outside,
+        "meta": common._meta(title)}, frames)
+
+
+def _outside(areas: pa.Table, limits: pd.DataFrame) -> pa.Table:
+    """The areas outside the 95% limits (the chosen one is named already), at most
+    ``FUNNEL_NAMED`` of them: those furthest from England's rate for their size."""
+    if "vs_england" not in areas.column_names or not len(limits):
+        return areas.slice(0, 0)
+    verdict = areas.column("vs_england").to_pylist()
+    keep = np.array([isinstance(v, str) and v.endswith(("(95%)", "(99.8%)")) for v in verdict])
+    keep &= ~np.asarray(areas.column("highlight").to_pylist(), dtype=bool)
+    out = areas.filter(pa.array(keep))
+    if len(out) > FUNNEL_NAMED:
+        england = float(np.nanmedian(limits["baseline"].to_numpy("float64")))
+        rate = out.column("rate").to_numpy(zero_copy_only=False).astype("float64")
+        size = out.column("denominator").to_numpy(zero_copy_only=False).astype("float64")
+        far = np.abs(rate - england) * np.sqrt(size)  # as a z-score ranks them
+        out = out.take(np.sort(np.argsort(-far, kind="stable")[:FUNNEL_NAMED]))
+    return out
 
 # --- Ethnic groups in one area and period ---------------------------------------------------
 

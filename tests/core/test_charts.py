@@ -18,6 +18,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from core import charts, explore, missing, periods, ranking
+from core.charts import compare
 from core.charts.common import NO_NOTE
 from core.store import Store
 
@@ -297,6 +298,30 @@ def test_funnel_axis_fits_the_data(compared):
     cut = charts.funnel_spec(table, wide, title="f", frames=True)["datasets"]["limits"]
     d = cut.column("denominator").to_numpy()
     assert d.min() >= den.min() * 0.8 and d.max() <= den.max() * 1.2
+
+
+def test_funnel_names_the_areas_furthest_outside_its_limits(compared, icb):
+    """Points outside the limits were anonymous: which ICB was outside could be found only by
+    hovering (a helper's review). Up to FUNNEL_NAMED areas outside the 95% limits are named,
+    those furthest out for their size, never the chosen one (named already); the names are
+    drawn in the picture itself."""
+    table, england = compared
+    limits = ranking.funnel_limits(table, england)
+    code, _ = icb
+    spec = charts.funnel_spec(table, limits, title="f", frames=True, highlight=code)
+    named = spec["datasets"]["outside"].to_pandas()
+    out = table[table["vs_england"].str.endswith(("(95%)", "(99.8%)"), na=False)
+                & (table["area_code"] != code)]
+    assert len(named) == min(len(out), compare.FUNNEL_NAMED) > 0
+    z = (out["rate"] - england).abs() * np.sqrt(out["denominator"])
+    furthest = out.loc[z.nlargest(len(named)).index, "area_name"]
+    assert set(named["label"]) == {charts.short_name(n) for n in furthest}
+    svg = charts.to_image(spec, "svg").decode()
+    for name in named["label"]:
+        assert f">{name}<" in svg.replace("&amp;", "&"), name
+    # Nothing outside: nothing named.
+    calm = table.assign(vs_england="similar")
+    assert not len(charts.funnel_spec(calm, limits, title="f", frames=True)["datasets"]["outside"])
 
 
 def test_chosen_area_highlighted_not_by_colour_alone(compared, icb):
