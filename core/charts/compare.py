@@ -226,9 +226,10 @@ def _funnel_layout(*, has_england: bool, synthetic: str, measure: str,
         .encode(x=x, y=alt.Y("rate:Q"), text=alt.Text("lines:N")).transform_filter("datum.left !== true"),
         # ICBs outside the 95% limits, named in small type on the side with room.
         *(alt.Chart(common._named("outside")).mark_text(
-            align=align, dx=dx, fontSize=10, color="#231f20", baseline="middle")
-          .encode(x=x, y=alt.Y("rate:Q"), text=alt.Text("label:N"))
-          .transform_filter(f"datum.left {test} true")
+            align=align, dx=dx, fontSize=10, color="#231f20", lineBreak="\n")
+          .encode(x=x, y=alt.Y("rate:Q"), text=alt.Text("lines:N"))
+          .transform_filter(f"datum.left {test} true && ({common.NARROW_TEST} ? datum.phone "
+                            ": datum.wide)")
           for align, dx, test in (("left", 8, "==="), ("right", -8, "!=="))),
         width=width, autosize=common.AUTOSIZE, config=common.CONFIG, height=420,
         padding=common.PADDING,
@@ -268,42 +269,93 @@ def funnel_spec(
             "measure": measure, "width": width,
             "no_data": _uncompared(areas.filter(pc.is_valid(areas.column("denominator")))
                                    if "denominator" in areas.column_names else areas)}
-    def left(part: pa.Table) -> pa.Array:  # in the left part of the log axis: room right
+    def at(part: pa.Table) -> np.ndarray:  # where along the log axis, 0 to 1
         if not len(part) or not len(have):
-            return pa.array([True] * len(part), pa.bool_())
+            return np.zeros(len(part))
         span = np.log(have.max() * 1.2) - np.log(have.min() * 0.8)
-        at = (np.log(part.column("denominator").to_numpy(zero_copy_only=False))
-              - np.log(have.min() * 0.8)) / (span or 1)
-        return pa.array(at < 0.6)
+        return (np.log(part.column("denominator").to_numpy(zero_copy_only=False)
+                       .astype(float)) - np.log(have.min() * 0.8)) / (span or 1)
 
+    def left(part: pa.Table) -> pa.Array:  # in the left part of the plot: room on the right
+        return pa.array(at(part) < 0.6, pa.bool_())
+
+    left.at = at
     chosen = areas.filter(areas.column("highlight"))
     if len(chosen) and len(have):
         chosen = chosen.append_column("left", left(chosen)).append_column(
             "lines", pa.array(["\n".join(common._wrap(str(n), FUNNEL_NAME_WRAP))
                                for n in chosen.column("label").to_pylist()], pa.string()))
-    outside = _outside(areas, limits)
-    outside = outside.append_column("left", left(outside))
+    outside = _outside(areas, limits, chosen, left)
     return common._view(_funnel_layout, opts, {
         "limits": lines, "areas": areas, "chosen": chosen, "outside": outside,
         "meta": common._meta(title)}, frames)
 
 
-def _outside(areas: pa.Table, limits: pd.DataFrame) -> pa.Table:
-    """The areas outside the 95% limits (the chosen one is named already), at most
-    ``FUNNEL_NAMED`` of them: those furthest from England's rate for their size."""
-    if "vs_england" not in areas.column_names or not len(limits):
-        return areas.slice(0, 0)
+#: The plots a funnel's names are placed for: a phone's, and the narrowest wider chart (names
+#: that do not touch there are further apart on any wider plot); its height, and a line of
+#: the names' 10 px type.
+_PHONE_PLOT, _WIDE_PLOT = 280.0, 480.0
+_FUNNEL_HEIGHT, _NAME_LINE, _NAME_CHAR = 420.0, 13.0, 6.0
+
+
+def _outside(areas: pa.Table, limits: pd.DataFrame, chosen: pa.Table, left) -> pa.Table:
+    """The areas outside the 95% limits to name (the chosen one is named already): furthest
+    from England's rate for their size first, at most ``FUNNEL_NAMED``, each on short lines
+    (``lines``) on the side with room (``left``), leaving out any whose name would touch one
+    already placed on a phone's plot (a name on top of another reads as neither)."""
+    if "vs_england" not in areas.column_names or not len(limits) or not len(areas):
+        empty = areas.slice(0, 0)
+        for name, kind in (("left", pa.bool_()), ("lines", pa.string()), ("phone", pa.bool_()),
+                           ("wide", pa.bool_())):
+            empty = empty.append_column(name, pa.array([], kind))
+        return empty
     verdict = areas.column("vs_england").to_pylist()
     keep = np.array([isinstance(v, str) and v.endswith(("(95%)", "(99.8%)")) for v in verdict])
     keep &= ~np.asarray(areas.column("highlight").to_pylist(), dtype=bool)
     out = areas.filter(pa.array(keep))
-    if len(out) > FUNNEL_NAMED:
-        england = float(np.nanmedian(limits["baseline"].to_numpy("float64")))
-        rate = out.column("rate").to_numpy(zero_copy_only=False).astype("float64")
-        size = out.column("denominator").to_numpy(zero_copy_only=False).astype("float64")
-        far = np.abs(rate - england) * np.sqrt(size)  # as a z-score ranks them
-        out = out.take(np.sort(np.argsort(-far, kind="stable")[:FUNNEL_NAMED]))
-    return out
+    england = float(np.nanmedian(limits["baseline"].to_numpy("float64")))
+    rate = out.column("rate").to_numpy(zero_copy_only=False).astype("float64")
+    size = out.column("denominator").to_numpy(zero_copy_only=False).astype("float64")
+    out = out.take(np.argsort(-np.abs(rate - england) * np.sqrt(size), kind="stable"))
+    out = out.append_column("left", left(out)).append_column(
+        "lines", pa.array(["\n".join(common._wrap(str(n), FUNNEL_NAME_WRAP))
+                           for n in out.column("label").to_pylist()], pa.string()))
+    # Where each name would sit on a phone's plot, in pixels (the y scale spans the points
+    # and the limit lines drawn).
+    rates = np.concatenate([areas.column("rate").to_numpy(zero_copy_only=False).astype(float),
+                            limits[["low998", "high998"]].to_numpy("float64").ravel()])
+    low, high = np.nanmin(rates), np.nanmax(rates)
+    at = left.at(out)
+
+    def box(plot: float, x: float, y: float, lines: str, to_right: bool, dx: float) -> tuple:
+        width = max(len(t) for t in lines.split("\n")) * _NAME_CHAR
+        height = lines.count("\n") * _NAME_LINE + _NAME_LINE
+        x0 = x * plot + (dx if to_right else -dx - width)
+        y0 = (high - y) / ((high - low) or 1) * _FUNNEL_HEIGHT - height / 2
+        return x0, y0, x0 + width, y0 + height
+
+    def placed_on(plot: float) -> np.ndarray:
+        """Which names fit on a plot ``plot`` pixels wide, furthest out first."""
+        placed = [box(plot, float(a), float(r), str(t), bool(g), 14)
+                  for a, r, t, g in zip(left.at(chosen), chosen.column("rate").to_pylist(),
+                                        chosen.column("lines").to_pylist(),
+                                        chosen.column("left").to_pylist(), strict=True)] \
+            if "lines" in chosen.column_names else []
+        fits = np.zeros(len(out), dtype=bool)
+        for i, (r, t, g) in enumerate(zip(out.column("rate").to_pylist(),
+                                          out.column("lines").to_pylist(),
+                                          out.column("left").to_pylist(), strict=True)):
+            b = box(plot, float(at[i]), float(r), str(t), bool(g), 8)
+            if fits.sum() < FUNNEL_NAMED and b[0] >= 0 and b[2] <= plot and all(
+                    b[2] + 2 < p[0] or p[2] + 2 < b[0] or b[3] + 2 < p[1] or p[3] + 2 < b[1]
+                    for p in placed):
+                placed.append(b)
+                fits[i] = True
+        return fits
+
+    phone, wide = placed_on(_PHONE_PLOT), placed_on(_WIDE_PLOT)
+    out = out.append_column("phone", pa.array(phone)).append_column("wide", pa.array(wide))
+    return out.filter(pa.array(phone | wide))
 
 # --- Ethnic groups in one area and period ---------------------------------------------------
 
