@@ -9,6 +9,7 @@ from urllib.parse import quote, urlencode
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import streamlit as st
 
 from core import charts, export
@@ -122,7 +123,9 @@ def dataframe(table: pd.DataFrame | pa.Table, blank: str | None = "–",
     (see ``neutral``), no index. An empty cell shows ``blank`` instead of Streamlit's "None"
     (the table's own columns say why a value is missing). Percentages held to one decimal
     place show it ("49.0", not "49", beside "49.3")."""
-    config = {**{name: st.column_config.NumberColumn(format="%.1f")
+    config = {**{name: st.column_config.Column(width="medium")
+                 for name in long_text_columns(table)},
+              **{name: st.column_config.NumberColumn(format="%.1f")
                  for name in one_decimal_percentages(table)},
               # Counts with a thousands separator ("263,295"), as the texts write them.
               **{name: st.column_config.NumberColumn(format="localized")
@@ -130,6 +133,25 @@ def dataframe(table: pd.DataFrame | pa.Table, blank: str | None = "–",
               **(kwargs.pop("column_config", None) or {})}  # the caller's own come first
     st.dataframe(neutral(table), hide_index=True, placeholder=blank,
                  **({"column_config": config} if config else {}), **kwargs)
+
+
+#: Characters beyond which a text column is given a medium width (about 30 characters):
+#: left to size itself, an area's name showed as "NHS Bedf" and a region as "Londo" at
+#: 1400 px (a helper's review).
+LONG_TEXT = 12
+
+
+def long_text_columns(table: pd.DataFrame | pa.Table) -> list[str]:
+    """The text columns holding a value longer than ``LONG_TEXT`` characters."""
+    if isinstance(table, pa.Table):
+        return [f.name for f in table.schema
+                if (pa.types.is_string(f.type) or pa.types.is_large_string(f.type))
+                and len(table[f.name]) and (pc.max(pc.utf8_length(table[f.name])).as_py() or 0)
+                > LONG_TEXT]
+    return [str(c) for c in table.columns
+            if (pd.api.types.is_string_dtype(table[c]) or table[c].dtype == object)
+            and len(table) and table[c].map(lambda v: len(v) if isinstance(v, str) else 0).max()
+            > LONG_TEXT]
 
 
 def whole_number_columns(table: pd.DataFrame | pa.Table) -> list[str]:
