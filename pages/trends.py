@@ -15,8 +15,14 @@ shown = ex.published(sel.period)
 unit = ("Rolling four quarters" if sel.rolling_on
         else explore.PERIOD_TYPES[sel.period] + (" (April to March)" if sel.period == "year" else ""))
 # From the "Show from" period, as the chart and table below are.
+# On the ICB view the BAME line is drawn whatever "Compare with" holds: say where it comes from
+# (an orange line nobody asked for read as a mistake; a helper's review).
+lines = ("" if sel.view != "ICB" else
+         " The chart draws this ICB's whole population and its BAME population"
+         + ("" if sel.population in ("Total", "BME") else ", the population chosen")
+         + (", and England" if sel.show_england else "") + ".")
 st.caption(f"{unit}, {sel.since if sel.since in shown else shown[0]} to {shown[-1]}. "
-           + explore.sentence(model.POPULATIONS[sel.population].note))
+           + explore.sentence(model.POPULATIONS[sel.population].note) + lines)
 keys = tuple(sel.series(ex))
 periods = list(shown)
 # The headline figures describe the chosen area and population (on the ICB view the lines

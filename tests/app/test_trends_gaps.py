@@ -111,7 +111,12 @@ def test_since_reopens_the_chart_from_that_period_and_the_link_keeps_it():
     described = next(c.value for c in at.caption
                      if c.value.startswith("Description")).replace("\\", "")
     assert "in 2020/21" in described and "2017/18" not in described
-    # The span under the heading too (it said 2017/18 to 2024/25; a helper's review).
+    # The span under the heading too (it said 2017/18 to 2024/25; a helper's review); on an
+    # ICB view it also says which lines are drawn without being asked for.
+    icb = _open({"period": "year", "view": "ICB", "icb": "QHL", "eng": "0"})
+    assert any(c.value.endswith("The chart draws this ICB's whole population and its BAME "
+                                "population.") for c in icb.caption), [c.value for c in icb.caption]
+    assert not any("The chart draws" in c.value for c in at.caption)  # national view
     assert any(c.value.startswith("Financial year (April to March), 2020/21 to 2024/25.")
                for c in at.caption), [c.value for c in at.caption]
     # The headline is the whole series': latest year and the year before, unchanged.
