@@ -227,10 +227,13 @@ def missing_columns(why: np.ndarray, columns: dict[str, np.ndarray]) -> dict[str
         if redrawn.any():
             note[redrawn] = np.asarray(columns["geo_note"], dtype=object)[redrawn]
         out["note"] = note
-    # With no rate there is nothing to compare: the verdicts say why ("suppressed").
+    # With no rate there is nothing to compare: the verdicts say why ("suppressed"), a
+    # redrawn area as "no data" first ("vs England: area redrawn" read as a comparison; a
+    # helper's review).
+    said = np.where(why == REDRAWN, f"no data ({REDRAWN})", why)
     for col in _VERDICTS:
         if col in columns:
-            out[col] = np.where(why != "", why, _text(columns[col])).astype(object)
+            out[col] = np.where(why != "", said, _text(columns[col])).astype(object)
     return out
 
 

@@ -101,7 +101,7 @@ def test_default_boundaries_are_the_latest_published_periods_and_survive_the_sha
     shown = again.dataframe[0].value
     assert len(shown) == 36
     redrawn = shown[shown["Recovery rate (%)"].isna()]
-    assert set(redrawn["Compared with England"]) == {"area redrawn"}
+    assert set(redrawn["Compared with England"]) == {"no data (area redrawn)"}
     assert redrawn["Note"].str.contains("area changed on 1 April 2026").all()
     # their last rows are years old: no "recent" trend from them
     assert set(redrawn["Recent trend"]) == {"could not be calculated"}
