@@ -44,7 +44,7 @@ render.chart_block(
     csv=lambda: data.trend_export(source.path, source.mtime, keys, sel.measure, sel.rolling_on,
                                   sel.period, sel.since, boundaries=sel.geography),
     description=view.description,
-    name=f"{measure_label} {name} {sel.population}",
+    name=f"{measure_label} {name} {model.group_label(sel.population)}",
     note=(
         "Rates are computed from counts: recovered ÷ (finished a course of treatment − not at "
         "caseness). Below England level NHS England rounds counts to 5 and suppresses counts "

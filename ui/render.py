@@ -16,7 +16,7 @@ from core import charts, export
 
 
 def slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:80] or "chart"
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:100].strip("-") or "chart"
 
 
 #: A chart's small constant datasets (target line, unpublished quarter) as Arrow tables, by

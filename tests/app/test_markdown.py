@@ -17,6 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 
+from ui import render
 from ui.render import WORD_JOINER, md, one_decimal_percentages
 
 PARSER = MarkdownIt("commonmark", {"linkify": True}).enable(["linkify", "strikethrough", "table"])
@@ -85,3 +86,12 @@ def test_only_percentages_held_to_one_decimal_place_are_shown_with_one():
                           "Published (%)": [53.0, 49.0, np.nan]})
     assert one_decimal_percentages(frame) == ["Rate (%)"]
     assert one_decimal_percentages(pa.Table.from_pandas(frame)) == ["Rate (%)"]
+
+
+def test_download_names_say_the_population_in_words_and_whole():
+    """The trends CSV of an ICB's BAME line was named '...-icb-bme'/'...-icb-total' (a code),
+    and a longer name was cut mid-word at 80 characters ('...ethnic-ba')."""
+    name = render.slug("Recovery rate NHS Birmingham and Solihull ICB "
+                       "Black, Asian and minority ethnic (BAME)")
+    assert name.endswith("-minority-ethnic-bame") and not name.endswith("-")
+    assert render.slug("x" * 150 + " y") == "x" * 100
