@@ -64,7 +64,9 @@ def test_escaped_text_is_one_plain_paragraph_showing_the_text(value):
     if not want:
         return
     assert types == ["paragraph_open", "inline", "paragraph_close", "text"], (value, types)
-    assert seen.replace(WORD_JOINER, "") == want  # the joiners that break autolinks are unseen
+    # The joiners that break autolinks are unseen, so one in the text itself cannot be told
+    # from them (hypothesis found '\u2060' alone in a CI run).
+    assert seen.replace(WORD_JOINER, "") == want.replace(WORD_JOINER, "")
     assert not GFM_AUTOLINK.search(seen), value
 
 
