@@ -45,7 +45,8 @@ from core.charts.common import (
     source_line,
     to_image,
 )
-from core.charts.compare import compare_spec, funnel_spec, groups_spec
+from core.charts.compare import compare_spec, funnel_spec
+from core.charts.groups import groups_spec
 from core.charts.time import TREND_HEIGHT, gap_spec, trend_spec
 
 __all__ = [
