@@ -197,7 +197,7 @@ def from_params(params: Mapping[str, str], ex: explore.Explorer) -> Selection:
     s.colour = get("colour") if get("colour") in COLOURS else "rate"
     s.chart = get("chart") if get("chart") in COMPARE_CHARTS else "ranked"
     s.region = get("region") if get("region") in region_codes(ex) else None
-    s.ignored = _ignored(params, s, ex)
+    s.ignored = _ignored(params, s)
     return s
 
 
@@ -209,8 +209,8 @@ _NAMED = {"bnd": "boundaries", "period": "period", "view": "view", "icb": "icb",
           "sort": "sort", "colour": "colour", "chart": "chart", "region": "region"}
 
 
-def _ignored(params: Mapping[str, str], s: Selection, ex: explore.Explorer
-             ) -> list[tuple[str, str]]:
+def _ignored(params: Mapping[str, str], s: Selection) -> list[tuple[str, str]]:
+    """The (parameter, value) pairs of ``params`` that ``s`` did not take (``_NAMED``)."""
     out = []
     for key, value in params.items():
         if not isinstance(value, str) or not value:
