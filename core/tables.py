@@ -154,18 +154,20 @@ def trend_table(trend_data: Columns, measure: str = "recovery", main: int = 0) -
         t = t.iloc[order] if isinstance(t, pd.DataFrame) else take_columns(dict(t), order)
     figures = _published_if_any(_counts_and_rates(
         t, measure, *model.count_labels(measure)))
-    # The answer first (the rate, its interval, NHS England's own figure), then why a
-    # figure is blank and the counts: at 1400 px the rate was behind a sideways scroll
-    # (a helper's browser review), as on Compare ICBs before.
-    first = [k for k in figures if k.endswith("(%)")]
+    # The answer first (the rate and its interval, beside the period), then whose it is,
+    # NHS England's own figure, why a figure is blank and the counts: at 1400 px the rate
+    # was behind a sideways scroll, and at 390 px behind the area's name (helpers' reviews).
+    first = [k for k in figures if k.endswith("(%)") and not k.startswith("Published")]
+    published = [k for k in figures if k.startswith("Published")]
     return _table({
         "Period": for_arrow(t["period"]),
-        "Area": for_arrow(t["area_name"]),
-        "Population": for_arrow(t["group_label"]),
         **{k: figures[k] for k in first},
+        "Population": for_arrow(t["group_label"]),
+        "Area": for_arrow(t["area_name"]),
+        **{k: figures[k] for k in published},
         WHY: _why(t if "Published (%)" in figures else
                   {c: t[c] for c in t if c != "published_rate"}, "rate"),
-        **{k: v for k, v in figures.items() if k not in first},
+        **{k: v for k, v in figures.items() if k not in first and k not in published},
         **verdicts.rounding_columns(t),  # issue 11: range under rounding
         "Note": missing.explain(t["note"]),
         **_provenance(t),

@@ -213,8 +213,9 @@ def test_display_tables_say_what_the_data_says(ex):
             shown.column(ours).to_pandas().astype(float),
             data[theirs].astype(float).round(digits).reset_index(drop=True), check_names=False)
     names = explore.trend_table(trend, "reliable_recovery").column_names
-    # the answer first: the rate and its interval straight after the row's name
-    assert names[3:6] == ["Reliable recovery rate (%)", "95% CI low (%)", "95% CI high (%)"]
+    # the answer first: the rate and its interval beside the period, then whose it is
+    assert names[:6] == ["Period", "Reliable recovery rate (%)", "95% CI low (%)",
+                         "95% CI high (%)", "Population", "Area"]
     assert names[names.index(tables.WHY) + 1] == "Reliably recovered"
 
 
