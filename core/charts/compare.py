@@ -3,6 +3,8 @@ funnel limits (the population groups of one area: ``core.charts.groups``)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import altair as alt
 import numpy as np
 import pandas as pd
@@ -276,16 +278,11 @@ def funnel_spec(
         return (np.log(part.column("denominator").to_numpy(zero_copy_only=False)
                        .astype(float)) - np.log(have.min() * 0.8)) / (span or 1)
 
-    def left(part: pa.Table) -> pa.Array:  # in the left part of the plot: room on the right
-        return pa.array(at(part) < 0.6, pa.bool_())
-
-    left.at = at
     chosen = areas.filter(areas.column("highlight"))
     if len(chosen) and len(have):
-        chosen = chosen.append_column("left", left(chosen)).append_column(
-            "lines", pa.array(["\n".join(common._wrap(str(n), FUNNEL_NAME_WRAP))
-                               for n in chosen.column("label").to_pylist()], pa.string()))
-    outside = _outside(areas, limits, chosen, left)
+        chosen = chosen.append_column("left", _room_right(at(chosen))).append_column(
+            "lines", _name_lines(chosen))
+    outside = _outside(areas, limits, chosen, at)
     return common._view(_funnel_layout, opts, {
         "limits": lines, "areas": areas, "chosen": chosen, "outside": outside,
         "meta": common._meta(title)}, frames)
@@ -298,7 +295,19 @@ _PHONE_PLOT, _WIDE_PLOT = 280.0, 480.0
 _FUNNEL_HEIGHT, _NAME_LINE, _NAME_CHAR = 420.0, 13.0, 6.0
 
 
-def _outside(areas: pa.Table, limits: pd.DataFrame, chosen: pa.Table, left) -> pa.Table:
+def _name_lines(part: pa.Table) -> pa.Array:
+    """Each area's short name on lines of ``FUNNEL_NAME_WRAP`` characters, as drawn."""
+    return pa.array(["\n".join(common._wrap(str(n), FUNNEL_NAME_WRAP))
+                     for n in part.column("label").to_pylist()], pa.string())
+
+
+def _room_right(at: np.ndarray) -> pa.Array:
+    """Whether a name goes to the right of its point: in the left 60% of the plot."""
+    return pa.array(at < 0.6, pa.bool_())
+
+
+def _outside(areas: pa.Table, limits: pd.DataFrame, chosen: pa.Table,
+             at_of: Callable[[pa.Table], np.ndarray]) -> pa.Table:
     """The areas outside the 95% limits to name (the chosen one is named already): furthest
     from England's rate for their size first, at most ``FUNNEL_NAMED``, each on short lines
     (``lines``) on the side with room (``left``), leaving out any whose name would touch one
@@ -317,15 +326,14 @@ def _outside(areas: pa.Table, limits: pd.DataFrame, chosen: pa.Table, left) -> p
     rate = out.column("rate").to_numpy(zero_copy_only=False).astype("float64")
     size = out.column("denominator").to_numpy(zero_copy_only=False).astype("float64")
     out = out.take(np.argsort(-np.abs(rate - england) * np.sqrt(size), kind="stable"))
-    out = out.append_column("left", left(out)).append_column(
-        "lines", pa.array(["\n".join(common._wrap(str(n), FUNNEL_NAME_WRAP))
-                           for n in out.column("label").to_pylist()], pa.string()))
+    at = at_of(out)
+    out = out.append_column("left", _room_right(at)).append_column(
+        "lines", _name_lines(out))
     # Where each name would sit on a phone's plot, in pixels (the y scale spans the points
     # and the limit lines drawn).
     rates = np.concatenate([areas.column("rate").to_numpy(zero_copy_only=False).astype(float),
                             limits[["low998", "high998"]].to_numpy("float64").ravel()])
     low, high = np.nanmin(rates), np.nanmax(rates)
-    at = left.at(out)
 
     def box(plot: float, x: float, y: float, lines: str, to_right: bool, dx: float) -> tuple:
         width = max(len(t) for t in lines.split("\n")) * _NAME_CHAR
@@ -337,7 +345,7 @@ def _outside(areas: pa.Table, limits: pd.DataFrame, chosen: pa.Table, left) -> p
     def placed_on(plot: float) -> np.ndarray:
         """Which names fit on a plot ``plot`` pixels wide, furthest out first."""
         placed = [box(plot, float(a), float(r), str(t), bool(g), 14)
-                  for a, r, t, g in zip(left.at(chosen), chosen.column("rate").to_pylist(),
+                  for a, r, t, g in zip(at_of(chosen), chosen.column("rate").to_pylist(),
                                         chosen.column("lines").to_pylist(),
                                         chosen.column("left").to_pylist(), strict=True)] \
             if "lines" in chosen.column_names else []
