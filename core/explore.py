@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import functools
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -167,16 +167,19 @@ class Explorer(Catalogue, Comparisons, Series):
                    "regions", "_series", "_slices", "_area_rows", "_arrays", "_columns",
                    "_history_keys", "_icb_names")
 
-    def prepare(self, between: Callable[[], object] | None = None) -> None:
-        """Make now what a visitor's first view of each ICB geography would otherwise wait
-        for: the store seen in both geographies (``in_boundaries``) and each one's look-ups.
+    def prepare(self, between: Callable[[], object] | None = None,
+                boundaries: Sequence[str] | None = None) -> None:
+        """Make now what a visitor's first view of each ICB geography (``boundaries``; None:
+        both) would otherwise wait for: the store seen in it (``in_boundaries``) and its
+        look-ups.
 
-        The app calls this in the background once its first page is drawn, so the first
-        switch of boundaries finds everything made (about 0.3 s of work on a two-core
-        machine, paid once per store rather than by the first visitor who switches).
-        ``between`` is called before each step (a geography, a look-up), so the caller can
-        hold the work back while the app is busy."""
-        for b in geography.BOUNDARIES:
+        The server calls this for the default geography when it starts (``ui.startup``), and
+        in the background for both once its first page is drawn, so the first switch of
+        boundaries finds everything made (about 0.3 s of work on a two-core machine, paid
+        once per store rather than by the first visitor who switches). ``between`` is called
+        before each step (a geography, a look-up), so the caller can hold the work back while
+        the app is busy."""
+        for b in boundaries or geography.BOUNDARIES:
             if between is not None:
                 between()
             ex = self.in_boundaries(b)

@@ -86,9 +86,25 @@ def active_source() -> Source:
     own = st.session_state.get(UPLOAD_KEY)
     if own and os.path.exists(own):
         return Source(own, os.path.getmtime(own), True)
+    return shared_source()
+
+
+def shared_source() -> Source:
+    """The store every session sees until it merges an upload of its own."""
     path = str(model.DEFAULT_STORE)
     mtime = os.path.getmtime(path) if os.path.exists(path) else 0.0
     return Source(path, mtime, False)
+
+
+def prepare_first_view() -> None:
+    """Read the shared store and make what its first view needs (the store seen in its
+    default ICB boundaries, with that view's look-ups) into the cache every session shares.
+    The server calls this once when it starts (``ui.startup``), so the first visitor finds
+    it made; raises what reading the store raises (a visitor is then told in words)."""
+    source = shared_source()
+    if source.mtime:
+        ex = _shared_explorer(source.path, source.mtime)
+        ex.prepare(boundaries=[ex.default_boundaries])
 
 
 #: Session state key of this session's own Explorer: ((path, mtime), Explorer).
