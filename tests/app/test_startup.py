@@ -54,7 +54,11 @@ def test_the_server_answers_while_the_warm_up_runs():
     original = startup.warm_up
     startup.warm_up = slow
     try:
-        asyncio.run(serve())
+        # In a thread of its own: a browser test in this worker may leave an event loop
+        # running in this one (Playwright's sync API), and asyncio.run refuses to nest.
+        server = threading.Thread(target=asyncio.run, args=(serve(),))
+        server.start()
+        server.join(10)
     finally:
         startup.warm_up = original
         release.set()
