@@ -194,6 +194,16 @@ FUNNEL_NAME_WRAP = 16
 #: furthest out for their size): five anonymous points outside the lines could only be told
 #: apart by hovering, which a phone and a downloaded picture cannot do (a helper's review).
 FUNNEL_NAMED = 6
+#: The funnel's size axis (log) spanning more than about half a power of ten, on a plot
+#: narrower than 700 px, labels only 1, 2 and 5 times a power of ten (1, 2, 3 and 5 from
+#: 400 px); its other ticks stay, unlabelled. Vega's overlap check kept the first of
+#: crowded labels, so a phone read "4,000 6,000 9,000 20,000", never 10,000 (review). A
+#: narrower span (a region's ICBs) keeps Vega's evenly spaced labels.
+LOG_LABELS = (
+    "(log(domain('x')[1] / domain('x')[0]) < 1.2 || width >= 700"
+    " || indexof(width < 400 ? [1, 2, 5] : [1, 2, 3, 5],"
+    " round(datum.value / pow(10, floor(log(datum.value) / LN10 + 1e-9)) * 10) / 10) >= 0)"
+    " ? datum.label : ''")
 
 
 def _funnel_layout(*, has_england: bool, synthetic: str, measure: str,
@@ -204,7 +214,7 @@ def _funnel_layout(*, has_england: bool, synthetic: str, measure: str,
     x = alt.X("denominator:Q", title=model.DENOMINATOR_LABEL,
               scale=alt.Scale(type="log", nice=False),
               axis=alt.Axis(format=",.0f", labelOverlap="greedy", labelFlush=True,
-                            labelSeparation=common.LABEL_SEPARATION))
+                            labelSeparation=common.LABEL_SEPARATION, labelExpr=LOG_LABELS))
     calc, tooltip = _area_tips(measure)
     areas = alt.Chart(common._named("areas"))
     return alt.layer(

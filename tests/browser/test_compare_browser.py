@@ -35,7 +35,7 @@ def sized(browser, request):
 
 def open_compare(pg, server: str, query: str) -> None:
     open_path(pg, server, f"compare?{query}")
-    pg.wait_for_selector(f"{CHART} svg .role-axis-label text")
+    pg.wait_for_selector(f"{CHART} svg .role-axis-label text:not(:empty)")
 
 
 def open_tab(pg, label: str) -> None:
@@ -43,7 +43,7 @@ def open_tab(pg, label: str) -> None:
     drawn, so the click reruns the page."""
     pg.locator("[data-testid='stTab']").filter(has_text=label).first.click()
     wait_for_app(pg)
-    pg.wait_for_selector(f"{CHART} svg .role-axis-label text")
+    pg.wait_for_selector(f"{CHART} svg .role-axis-label text:not(:empty)")
 
 
 #: The ranked chart's geometry, read in the page: the plot area, every point (not the

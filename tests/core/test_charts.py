@@ -726,3 +726,31 @@ def test_the_crosses_line_is_said_only_where_a_chart_draws_crosses(ex):
     quarters = ex.trend(icb)
     assert quarters["rate"].isna().any()
     assert CROSSES_LINE in json.dumps(charts.trend_spec(quarters, domain=ex.quarters)["title"])
+
+
+def test_funnel_size_axis_labels_round_numbers_on_a_phone(ex):
+    """On a phone the size axis read "4,000 6,000 9,000 20,000": Vega's overlap check kept the
+    first of crowded labels and dropped 10,000 (review). Across England's ICBs it now labels
+    5,000, 10,000 and 20,000 on a phone's plot, more on a wider one, and a region's narrower
+    span keeps Vega's evenly spaced labels."""
+    r = ranking.rank_icbs(ex, ex.published("year")[-1], "Total", "recovery")
+
+    def shown(table: pd.DataFrame, width: int) -> list[int]:
+        spec = records(charts.funnel_spec(table, ranking.funnel_limits(table, r.england),
+                                          title="f", frames=True))
+        svg = vl_convert.vegalite_to_svg({**spec, "width": width})
+        return [int(t.replace(",", "")) for attrs, t in
+                re.findall(r"<text([^>]*)>([0-9]{1,3}(?:,[0-9]{3})+)</text>", svg)
+                if 'opacity="0"' not in attrs]
+
+    table = r.table.dropna(subset=["denominator"])
+    low, high = table["denominator"].min(), table["denominator"].max()
+    assert high / low > 3.3  # the span this is about
+    for width in (280, 480, 1000):
+        labels = shown(table, width)
+        assert 10_000 in labels and len(labels) >= 3, (width, labels)
+        if width == 280:
+            assert all(str(v).strip("0") in ("1", "2", "5") for v in labels), labels
+    region = table[table["region"] == table["region"].value_counts().index[0]]
+    if region["denominator"].max() / region["denominator"].min() < 3.3:
+        assert len(shown(region, 280)) >= 3
