@@ -264,8 +264,24 @@ def _layout(build: Callable[..., alt.TopLevelMixin | dict], opts: tuple) -> tupl
     top-level ``encoding.color``, which ``_view`` copies)."""
     built = build(**dict(opts))
     spec = built if isinstance(built, dict) else built.to_dict(validate=False)
+    _no_default_tooltips(spec)
     constants = {k: pa.Table.from_pylist(v) for k, v in spec.pop("datasets", {}).items()}
     return spec, constants
+
+
+def _no_default_tooltips(spec: dict) -> None:
+    """Give every layer without a tooltip of its own none at all. Streamlit's chart theme
+    turns tooltips on for every mark (``mark.tooltip``), so a band, an interval bar or a
+    name label showed its raw fields under the point's titles: a confidence band's lower
+    limit as "Recovery rate (%) 49.1878055741" (a helper's review)."""
+    inherited = "tooltip" in spec.get("encoding", {})
+    for layer in spec.get("layer", []):
+        if inherited:  # a layer group's shared tooltip is its layers' own
+            continue
+        _no_default_tooltips(layer)
+    if "mark" in spec and not inherited:
+        mark = spec["mark"] if isinstance(spec["mark"], dict) else {"type": spec["mark"]}
+        spec["mark"] = {**mark, "tooltip": None}  # a mark's own setting beats the theme's
 
 
 def _view(build: Callable[..., alt.TopLevelMixin | dict], opts: dict, datasets: dict[str, pa.Table],
