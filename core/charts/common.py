@@ -274,14 +274,14 @@ def _no_default_tooltips(spec: dict) -> None:
     turns tooltips on for every mark (``mark.tooltip``), so a band, an interval bar or a
     name label showed its raw fields under the point's titles: a confidence band's lower
     limit as "Recovery rate (%) 49.1878055741" (a helper's review)."""
-    inherited = "tooltip" in spec.get("encoding", {})
+    if "tooltip" in spec.get("encoding", {}):
+        return  # its own, or a layer group's shared by its layers
     for layer in spec.get("layer", []):
-        if inherited:  # a layer group's shared tooltip is its layers' own
-            continue
         _no_default_tooltips(layer)
-    if "mark" in spec and not inherited:
+    if "mark" in spec:
         mark = spec["mark"] if isinstance(spec["mark"], dict) else {"type": spec["mark"]}
-        spec["mark"] = {**mark, "tooltip": None}  # a mark's own setting beats the theme's
+        # A mark's own setting beats the theme's; one the chart set itself is kept.
+        spec["mark"] = {"tooltip": None, **mark}
 
 
 def _view(build: Callable[..., alt.TopLevelMixin | dict], opts: dict, datasets: dict[str, pa.Table],

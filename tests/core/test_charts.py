@@ -751,9 +751,11 @@ def test_funnel_size_axis_labels_round_numbers_on_a_phone(ex):
         assert 10_000 in labels and len(labels) >= 3, (width, labels)
         if width == 280:
             assert all(str(v).strip("0") in ("1", "2", "5") for v in labels), labels
-    region = table[table["region"] == table["region"].value_counts().index[0]]
-    if region["denominator"].max() / region["denominator"].min() < 3.3:
-        assert len(shown(region, 280)) >= 3
+    # A region whose ICBs span less (London's 12,800 to 26,040 in 2024/25) keeps Vega's labels.
+    spans = table.groupby("region", observed=True)["denominator"].agg(lambda d: d.max() / d.min())
+    narrow = spans[(spans > 1.2) & (spans < 3.3)].index
+    assert len(narrow)
+    assert len(shown(table[table["region"] == narrow[0]], 280)) >= 3
 
 
 
