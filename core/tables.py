@@ -175,28 +175,34 @@ def trend_table(trend_data: Columns, measure: str = "recovery", main: int = 0) -
     })
 
 
-#: The "Highlighted ICB" column's mark on the chosen area's row (an arrow and words, not a
-#: colour).
-HIGHLIGHTED = "▶ yes"
+#: The mark before the chosen area's name in the compare table (a symbol and the column's
+#: name in words, not a colour).
+HIGHLIGHTED = "▶ "
+#: The name column's header when an ICB is marked: it says what the mark means.
+HIGHLIGHTED_ICB = "ICB (▶ highlighted)"
 
 
 def compare_table(table: pd.DataFrame, measure: str = "recovery",
                   highlight: str | None = None) -> pa.Table:
     """The compare-areas table in words (the comparison bands are words, not colours), in
-    the order of ``table``; with ``highlight`` (an area code in the table) a leading
-    "Highlighted ICB" column marks that row."""
-    marked = {}
+    the order of ``table``; with ``highlight`` (an area code in the table) that row's name
+    starts with ``HIGHLIGHTED`` and the column is headed ``HIGHLIGHTED_ICB``. The mark is in
+    the name, not a column of its own: at 390 px a leading, mostly empty "Highlighted ICB"
+    column cut every name and pushed the rate off the screen (review, 2026-11-28)."""
+    names, name_header = table["area"], "ICB"
     codes = objects(table["area_code"]) if "area_code" in table else None
     if highlight is not None and codes is not None and (codes == highlight).any():
-        marked = {"Highlighted ICB": np.where(codes == highlight, HIGHLIGHTED, "").astype(object)}
+        names = objects(names).copy()
+        chosen = codes == highlight
+        names[chosen] = [HIGHLIGHTED + str(n) for n in names[chosen]]
+        name_header = HIGHLIGHTED_ICB
     figures = _counts_and_rates(table, measure, *model.count_labels(measure))
     # The rate and its interval (ours, not NHS England's published percentage).
     rates = [k for k in figures if k.endswith("(%)") and not k.startswith("Published")]
     # The answer first (the rate, the verdicts), then where the ICB is and its counts: at
     # 1400 px the rate and the verdicts were behind a sideways scroll (review, 2026-11-28).
     return _table({
-        **marked,
-        "ICB": for_arrow(table["area"]),
+        name_header: for_arrow(names),
         **{k: figures[k] for k in rates},
         "Compared with England": verdicts._text(objects(table["vs_england"])),
         "Against the 50% target": (verdicts._text(objects(table["vs_target"]))

@@ -79,9 +79,13 @@ def test_the_highlighted_icb_marked_in_ranking_funnel_table_and_both_texts():
         marked = data["areas"][data["areas"]["highlight"]]
         assert marked["area"].tolist() == [QHL]
     table = at.dataframe[0].value
-    assert table.columns[0] == "Highlighted ICB"
-    assert table.loc[table["Highlighted ICB"] == tables.HIGHLIGHTED, "ICB"].tolist() == [QHL]
-    assert (table["Highlighted ICB"] == "").sum() == len(table) - 1
+    # The mark is in the name's own column, headed in words (a leading "Highlighted ICB"
+    # column cut the names and pushed the rate off a phone's screen).
+    assert table.columns[0] == tables.HIGHLIGHTED_ICB
+    names = table[tables.HIGHLIGHTED_ICB]
+    assert names[names.str.startswith(tables.HIGHLIGHTED)].tolist() == [
+        tables.HIGHLIGHTED + QHL]
+    assert table.columns[1] == "Recovery rate (%)"
     ranked_text = _descriptions(at)[0]
     _open(at, "funnel")
     funnel_text = _descriptions(at)[0]
@@ -258,7 +262,7 @@ def test_the_table_puts_the_rate_and_verdicts_before_the_region_and_counts():
     """At 1400 px the rate and both verdicts were behind a sideways scroll, after the region
     and the counts (review, 2026-11-28): they now follow the ICB's name."""
     table = _compare({"period": "year"}).dataframe[0].value
-    columns = [c for c in table.columns if c != "Highlighted ICB"]
+    columns = list(table.columns)
     assert columns[:6] == ["ICB", "Recovery rate (%)", "95% CI low (%)", "95% CI high (%)",
                            "Compared with England", "Against the 50% target"], columns
     assert columns.index("Region") > columns.index("Against the 50% target")
@@ -275,7 +279,8 @@ def test_no_icb_is_marked_until_one_is_chosen():
     ranked = next(f for s, f in chart_specs(at) if "references" in f)
     assert ranked["chosen"].empty and not ranked["areas"]["highlight"].any()
     assert "highlighted ICB" not in _descriptions(at)[0]
-    assert "Highlighted ICB" not in at.dataframe[0].value.columns
+    table = at.dataframe[0].value
+    assert table.columns[0] == "ICB" and not table["ICB"].str.startswith(tables.HIGHLIGHTED).any()
     assert "icb" not in at.query_params
     # A link naming an ICB marks it; so does the ICB view's ICB, chosen or not.
     assert "The highlighted ICB, " + QHL in _descriptions(_compare({"period": "year",
