@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from core import charts, geography, model, topology
+from core import charts, geography, model, topology, verdicts
 from core.charts import common
 from core.columns import flags, floats, for_arrow, objects, texts
 
@@ -38,8 +38,9 @@ RATE_SCHEME = "viridis"
 BAND_DASH = {
     "better (99.8%)": [1, 0], "better (95%)": [6, 2], "similar": [1, 0],
     "worse (95%)": [2, 2], "worse (99.8%)": [1, 1], "no data": [4, 4],
+    "not compared (rate is a range)": [8, 3],
 }
-#: The six bands in two columns: in one row they ran off a phone-width map.
+#: The bands in two columns: in one row they ran off a phone-width map.
 BAND_LEGEND = alt.Legend(orient="bottom", columns=2, labelLimit=0)
 #: Fill of an ICB without a rate (no data or suppressed); its tooltip says "no data".
 NO_DATA = charts.BAND_STYLE["no data"][0]
@@ -148,7 +149,10 @@ def map_spec(
                      + [None] * (len(ticks) - 1), "value": ticks, "label": labels})
     opts = {"boundaries": boundaries, "colour_by": colour_by, "measure": measure,
             "grey": colour_by == "rate" and len(have) < len(data["rate"]),
-            "synthetic": bool(synthetic), "width": width, "height": height}
+            "synthetic": bool(synthetic), "width": width, "height": height,
+            # The range band joins the key only where an ICB has it (it is rare).
+            "ranges": colour_by == "band" and bool(
+                (data["vs_england"] == verdicts.RANGE_NOT_COMPARED).any())}
     # Text as large strings, as from a frame (Vega-Lite reads both alike).
     values = pa.table({c: pa.array(v, type=pa.large_string() if v.dtype == object else None,
                                    from_pandas=True) for c, v in data.items()})
@@ -212,7 +216,8 @@ def _texts(table: Mapping[str, Any], column: str, take: np.ndarray, empty: objec
 
 
 def _map_layout(*, boundaries: str, colour_by: str, measure: str, grey: bool,
-                synthetic: bool, width: int | str, height: int) -> dict[str, Any]:
+                synthetic: bool, width: int | str, height: int, ranges: bool = False
+                ) -> dict[str, Any]:
     """The map for one set of options, every value read from the view's datasets, with the
     boundaries inline as text (``geometry``)."""
     label = model.MEASURES[measure]["label"]
@@ -236,7 +241,7 @@ def _map_layout(*, boundaries: str, colour_by: str, measure: str, grey: bool,
               "description": alt.Description("described:N"),
               "opacity": alt.condition(pick, alt.value(1), alt.value(0.55))}
     base = base.transform_calculate(z="datum.selected === true ? 1 : 0", **calc)
-    bands = list(charts.BAND_STYLE)
+    bands = [b for b in charts.BAND_STYLE if ranges or b != verdicts.RANGE_NOT_COMPARED]
     if colour_by == "rate":
         fill = alt.Color("rate:Q", title=f"{label} (%)",
                          scale=alt.Scale(scheme=RATE_SCHEME, domain=alt.ExprRef(_DOMAIN)),

@@ -19,8 +19,10 @@ import pandas as pd
 from core import missing, model, overdispersion, rounding, trend_tests
 from core.columns import flags, floats, n_rows, objects
 
-#: Bands of the compare chart; a rate given only as a range is not compared.
+#: The band of an area with no rate, or none to compare with.
 NOT_COMPARED = "no data"
+#: The band of a rate given only as a range (a count suppressed): drawn, not compared.
+RANGE_NOT_COMPARED = "not compared (rate is a range)"
 
 
 # --- Numbers as shown ----------------------------------------------------------------------
@@ -119,6 +121,11 @@ def rounded_columns(columns: dict[str, np.ndarray], measure: str = "recovery", l
     out["rate_range"] = range_text(out["rate_low"], out["rate_high"], status)
     out["status"] = status
     out["approximate"] = a95["approximate"]
+    for band in ("vs_england", "vs_fingertips", "vs_adjusted"):
+        if band in columns:
+            said = np.asarray(columns[band], dtype=object)
+            out[band] = np.where((status == rounding.STATUS_RANGE) & (said == NOT_COMPARED),
+                                 RANGE_NOT_COMPARED, said).astype(object)
     return out
 
 

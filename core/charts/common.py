@@ -42,7 +42,12 @@ BAND_STYLE = {
     "worse (95%)": ("#CC79A7", "triangle-down"),
     "worse (99.8%)": ("#D55E00", TWO_DOWN),
     "no data": ("#999999", "square"),
+    # A rate known only as a range (a count suppressed) is drawn, but has no denominator to
+    # compare: it said "no data" beside a point and a bar (review, 2026-11-28).
+    "not compared (rate is a range)": ("#737373", "diamond"),
 }
+#: The bands that are not a comparison: in a legend only when a shown area has one.
+UNCOMPARED = ("no data", "not compared (rate is a range)")
 #: Fit the page width but keep titles and legends inside the chart (no clipping).
 AUTOSIZE = alt.AutoSizeParams(type="fit-x", contains="padding")
 SOURCE = "Source: NHS England, NHS Talking Therapies quarterly data."

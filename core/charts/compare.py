@@ -18,12 +18,13 @@ from core.columns import texts
 # --- Areas in one period: ranked and funnel -------------------------------------------------
 
 
-def _band_scales(has_england: bool, no_data: bool = False) -> tuple[alt.Color, alt.Shape]:
+def _band_scales(has_england: bool, uncompared: tuple[str, ...] = ()
+                 ) -> tuple[alt.Color, alt.Shape]:
     # A fixed key, as Fingertips shows it: a band keeps its colour and shape in every view.
-    # "no data" joins it when a drawn point has no comparison (a rate known only as a range,
-    # with no denominator to compare): outside the scale's domain it would draw nothing.
-    bands = [b for b in common.BAND_STYLE if b != "no data" or no_data] if has_england \
-        else ["no data"]
+    # A band that is not a comparison joins it when a drawn point has it (a rate known only
+    # as a range, with no denominator to compare): outside the domain it would draw nothing.
+    bands = [b for b in common.BAND_STYLE if b not in common.UNCOMPARED or b in uncompared] \
+        if has_england else ["no data"]
     legend = alt.Legend(orient="bottom", title="Compared with England", labelLimit=0,
                         direction="vertical")
     return (alt.Color("vs_england:N", title="Compared with England", legend=legend,
@@ -80,9 +81,9 @@ BARS = {False: "Bars: 95% confidence interval. Shape and colour: compared with E
 
 
 def _compare_layout(*, has_england: bool, synthetic: str, measure: str,
-                    width: int | str, no_data: bool = False,
+                    width: int | str, uncompared: tuple[str, ...] = (),
                     adjusted: bool = False) -> alt.LayerChart:
-    color, shape = _band_scales(has_england, no_data)
+    color, shape = _band_scales(has_england, uncompared)
     # Short names; on a phone cut at 120 px (the tooltip has the full name). The chosen area's
     # label is bold and marked with an arrow.
     # In the caller's order (by rate, name or size): one ``order`` for every layer.
@@ -156,11 +157,13 @@ def _references(england: float | None, measure: str) -> pa.Table:
                    "order": [r[2] for r in refs]})
 
 
-def _uncompared(drawn: pa.Table) -> bool:
-    """Whether a point that is drawn has no comparison with England."""
+def _uncompared(drawn: pa.Table) -> tuple[str, ...]:
+    """The bands of drawn points that have no comparison with England, in the key's order."""
     # In Python: a string comparison through Arrow's compute costs milliseconds per call.
-    return "vs_england" in drawn.column_names and "no data" in drawn.column(
-        "vs_england").to_pylist()
+    if "vs_england" not in drawn.column_names:
+        return ()
+    present = set(drawn.column("vs_england").to_pylist())
+    return tuple(b for b in common.UNCOMPARED if b in present)
 
 
 def _has_england(england: float | None) -> bool:
@@ -180,7 +183,7 @@ def compare_spec(
     drawn = areas.filter(pc.is_valid(areas.column("rate"))) if "rate" in areas.column_names \
         else areas
     opts = {"has_england": _has_england(england), "synthetic": common._synthetic(drawn, synthetic),
-            "measure": measure, "width": width, "no_data": _uncompared(drawn),
+            "measure": measure, "width": width, "uncompared": _uncompared(drawn),
             "adjusted": bool(adjusted)}
     return common._view(_compare_layout, opts, {
         "areas": areas, "chosen": areas.filter(areas.column("highlight")),
@@ -207,9 +210,9 @@ LOG_LABELS = (
 
 
 def _funnel_layout(*, has_england: bool, synthetic: str, measure: str,
-                   width: int | str, no_data: bool = False) -> alt.LayerChart:
+                   width: int | str, uncompared: tuple[str, ...] = ()) -> alt.LayerChart:
     label = model.MEASURES[measure]["label"]
-    color, shape = _band_scales(has_england, no_data)
+    color, shape = _band_scales(has_england, uncompared)
     # No "nice" rounding: on a log scale it stretches 1,000-20,000 to 100-100,000.
     x = alt.X("denominator:Q", title=model.DENOMINATOR_LABEL,
               scale=alt.Scale(type="log", nice=False),
@@ -276,10 +279,11 @@ def funnel_spec(
         "kind": np.repeat(np.array(list(kinds.values()), dtype=object), n),
     })
     has_england = "vs_england" in areas.column_names and any(
-        v is not None and v != "no data" for v in areas.column("vs_england").to_pylist())
+        v is not None and v not in common.UNCOMPARED
+        for v in areas.column("vs_england").to_pylist())
     opts = {"has_england": has_england, "synthetic": common._synthetic(areas, synthetic),
             "measure": measure, "width": width,
-            "no_data": _uncompared(areas.filter(pc.is_valid(areas.column("denominator")))
+            "uncompared": _uncompared(areas.filter(pc.is_valid(areas.column("denominator")))
                                    if "denominator" in areas.column_names else areas)}
     def at(part: pa.Table) -> np.ndarray:  # where along the log axis, 0 to 1
         if not len(part) or not len(have):

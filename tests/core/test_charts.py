@@ -17,7 +17,7 @@ import vl_convert
 from hypothesis import given
 from hypothesis import strategies as st
 
-from core import charts, explore, missing, periods, ranking
+from core import charts, explore, missing, periods, ranking, verdicts
 from core.charts import compare
 from core.charts.common import NO_NOTE
 from core.store import Store
@@ -420,8 +420,9 @@ def test_ranking_in_the_callers_order_keeps_areas_without_a_rate_and_says_why():
     assert gone and labels.count("suppressed") == gone
     # Drawn points with no comparison are in the colour and shape key, so they are drawn.
     drawn = table[table["rate"].notna()]
-    assert (drawn["vs_england"] == "no data").any()
-    assert "no data" in json.dumps(layer_on(spec, "areas", "point")[0]["encoding"]["color"])
+    assert (drawn["vs_england"] == verdicts.RANGE_NOT_COMPARED).any()
+    assert verdicts.RANGE_NOT_COMPARED in json.dumps(
+        layer_on(spec, "areas", "point")[0]["encoding"]["color"])
     # The top axis is drawn once (one layer carries it), the bottom one by the bars.
     tops = [layer for layer in spec["layer"] if (layer.get("encoding", {}).get("x") or {})
             .get("axis", {}) and layer["encoding"]["x"]["axis"].get("orient") == "top"]

@@ -121,12 +121,15 @@ def test_text_names_the_highlighted_icb_region_order_and_missing(real_icbs, comp
 def test_table_marks_the_highlighted_icb_with_words(real_icbs, compared):
     table = compared[0]
     shown = tables.compare_table(table, "recovery", "QHL").to_pandas()
-    assert shown.columns[0] == "Highlighted ICB"
-    assert shown.loc[shown["Highlighted ICB"] == tables.HIGHLIGHTED, "ICB"].tolist() == [
-        "NHS Birmingham and Solihull ICB"]
-    # Not in the table (another region): no empty column.
-    assert "Highlighted ICB" not in tables.compare_table(
-        _ranked(real_icbs, "2024/25", region="Y56").table, "recovery", "QHL").column_names
+    assert shown.columns[0] == tables.HIGHLIGHTED_ICB
+    names = shown[tables.HIGHLIGHTED_ICB]
+    assert names[names.str.startswith(tables.HIGHLIGHTED)].tolist() == [
+        tables.HIGHLIGHTED + "NHS Birmingham and Solihull ICB"]
+    assert sorted(names.str.removeprefix(tables.HIGHLIGHTED)) == sorted(table["area"])
+    # Not in the table (another region): the column is headed as usual.
+    assert tables.compare_table(
+        _ranked(real_icbs, "2024/25", region="Y56").table, "recovery", "QHL").column_names[0] \
+        == "ICB"
 
 
 def test_funnel_rows_hold_every_icb_and_the_limits_neutralised(compared):
@@ -169,3 +172,52 @@ def test_a_region_with_no_icb_shown_keeps_the_table_whole():
     assert descriptions.describe_compare(empty.columns, {"rate": empty.england}, "2024/25", "Total",
                                    region="London", total=empty.total).startswith(
         "No ICB in the London region")
+
+
+def test_a_rate_known_only_as_a_range_is_drawn_and_said_not_compared():
+    """Where an ICB's "not at caseness" count was withheld its rate is a range, drawn as a
+    point and a bar; it has no denominator to compare with England, and the chart, the
+    table and the text called it "no data" beside the drawn point (review, 2026-11-28). Real
+    figures: the bundled store's published 2019/20 year, rebuilt into the 2022 ICBs."""
+    from core import charts
+
+    ex = explore.Explorer(Store().load()).in_boundaries(None)
+    r = ranking.rank_icbs(ex, "2019/20", "Other Ethnic Groups", "reliable_recovery")
+    t = r.table
+    ranged = t["status"].to_numpy() == "range"
+    assert ranged.any() and np.isfinite(t["rate"].to_numpy("float64")[ranged]).all()
+    assert set(t["vs_england"][ranged]) == {verdicts.RANGE_NOT_COMPARED}
+    assert set(t["vs_fingertips"][ranged]) == {verdicts.RANGE_NOT_COMPARED}
+    assert verdicts.NOT_COMPARED not in set(t["vs_england"][~t["rate"].isna()])
+    shown = tables.compare_table(t, "reliable_recovery").to_pandas()
+    assert (shown["Compared with England"] == verdicts.RANGE_NOT_COMPARED).sum() == ranged.sum()
+    spec = charts.compare_spec(t, r.england, title="t", measure="reliable_recovery")
+    domains = [e["scale"]["domain"] for layer in spec["layer"] for e in
+               layer.get("encoding", {}).values() if isinstance(e, dict)
+               and e.get("field") == "vs_england"]
+    assert domains and all(verdicts.RANGE_NOT_COMPARED in d for d in domains)
+    assert all("no data" not in d for d in domains)  # every drawn point is compared or ranged
+    text = explore.describe_compare(t, {"rate": r.england}, "2019/20", "Other Ethnic Groups")
+    assert f"{ranged.sum()} {verdicts.RANGE_NOT_COMPARED}" in text
+    from core import map_chart
+
+    def map_domains(table) -> list[list[str]]:
+        spec = map_chart.map_spec(table, "2022", title="t", colour_by="band")
+        found = []
+
+        def walk(node):
+            if isinstance(node, dict):
+                if node.get("field") == "vs_england" and "domain" in node.get("scale", {}):
+                    found.append(node["scale"]["domain"])
+                for v in node.values():
+                    walk(v)
+            elif isinstance(node, list):
+                for v in node:
+                    walk(v)
+        walk(spec)
+        return found
+
+    with_ranges, without = map_domains(t), map_domains(_ranked(ex, "2024/25").table)
+    assert with_ranges and all(verdicts.RANGE_NOT_COMPARED in d for d in with_ranges)
+    # In the key only where an ICB has it.
+    assert without and not any(verdicts.RANGE_NOT_COMPARED in d for d in without)
