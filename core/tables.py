@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from core import missing, model, verdicts
+from core import missing, model, names, verdicts
 from core.columns import flags, floats, for_arrow, n_rows, objects, take_columns
 
 #: A frame, or its columns as arrays by name (what a view holds before it makes its frame).
@@ -159,8 +159,13 @@ def trend_table(trend_data: Columns, measure: str = "recovery", main: int = 0) -
     # was behind a sideways scroll, and at 390 px behind the area's name (helpers' reviews).
     first = [k for k in figures if k.endswith("(%)") and not k.startswith("Published")]
     published = [k for k in figures if k.startswith("Published")]
+    # With more than one line, each row's line by what tells it from the others, before the
+    # rate: at 390 px two rows of one year could not be told apart without scrolling
+    # sideways to the area and the population (review, 2026-11-28).
+    legend = names.distinguishing_names(t) if n_rows(t) else []
     return _table({
         "Period": for_arrow(t["period"]),
+        **({"Series": np.array(legend, dtype=object)} if len(set(legend)) > 1 else {}),
         **{k: figures[k] for k in first},
         "Population": for_arrow(t["group_label"]),
         "Area": for_arrow(t["area_name"]),

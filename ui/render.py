@@ -123,8 +123,8 @@ def dataframe(table: pd.DataFrame | pa.Table, blank: str | None = "–",
     (see ``neutral``), no index. An empty cell shows ``blank`` instead of Streamlit's "None"
     (the table's own columns say why a value is missing). Percentages held to one decimal
     place show it ("49.0", not "49", beside "49.3")."""
-    config = {**{name: st.column_config.Column(width="medium")
-                 for name in long_text_columns(table)},
+    config = {**{name: st.column_config.Column(width=width)
+                 for name, width in text_widths(table).items()},
               **{name: st.column_config.NumberColumn(format="%.1f")
                  for name in one_decimal_percentages(table)},
               # Counts with a thousands separator ("263,295"), as the texts write them.
@@ -135,23 +135,34 @@ def dataframe(table: pd.DataFrame | pa.Table, blank: str | None = "–",
                  **({"column_config": config} if config else {}), **kwargs)
 
 
-#: Characters beyond which a text column is given a medium width (about 30 characters):
-#: left to size itself, an area's name showed as "NHS Bedf" and a region as "Londo" at
-#: 1400 px (a helper's review).
+#: Characters beyond which a text column is given a width: left to size itself, an area's
+#: name showed as "NHS Bedf" and a region as "Londo" at 1400 px (a helper's review).
 LONG_TEXT = 12
+#: Pixels per character and for the cell's padding, generous for the table's font: a
+#: column of short text ("Whole population") is given what it needs, not "medium" (200
+#: px), which on a phone pushed the rate beside it off the screen (review, 2026-11-28).
+CHAR_PX, PAD_PX = 8, 24
 
 
-def long_text_columns(table: pd.DataFrame | pa.Table) -> list[str]:
-    """The text columns holding a value longer than ``LONG_TEXT`` characters."""
+def text_widths(table: pd.DataFrame | pa.Table) -> dict[str, int | str]:
+    """The text columns holding a value longer than ``LONG_TEXT`` characters, each with its
+    width: what its longest value and its header need, and "medium" (200 px) beyond that."""
+    widths = {}
+    for name, longest in _longest_texts(table).items():
+        if longest > LONG_TEXT:
+            px = int(CHAR_PX * max(longest, len(str(name))) + PAD_PX)
+            widths[name] = px if px < 200 else "medium"
+    return widths
+
+
+def _longest_texts(table: pd.DataFrame | pa.Table) -> dict[str, int]:
     if isinstance(table, pa.Table):
-        return [f.name for f in table.schema
-                if (pa.types.is_string(f.type) or pa.types.is_large_string(f.type))
-                and len(table[f.name]) and (pc.max(pc.utf8_length(table[f.name])).as_py() or 0)
-                > LONG_TEXT]
-    return [str(c) for c in table.columns
-            if (pd.api.types.is_string_dtype(table[c]) or table[c].dtype == object)
-            and len(table) and table[c].map(lambda v: len(v) if isinstance(v, str) else 0).max()
-            > LONG_TEXT]
+        return {f.name: (pc.max(pc.utf8_length(table[f.name])).as_py() or 0)
+                if len(table[f.name]) else 0 for f in table.schema
+                if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)}
+    return {str(c): (table[c].map(lambda v: len(v) if isinstance(v, str) else 0).max()
+                     if len(table) else 0) for c in table.columns
+            if pd.api.types.is_string_dtype(table[c]) or table[c].dtype == object}
 
 
 def whole_number_columns(table: pd.DataFrame | pa.Table) -> list[str]:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import functools
 import json
-import re
 import textwrap
 from collections.abc import Callable
 from typing import Any
@@ -19,6 +18,7 @@ from altair.utils.schemapi import disable_debug_mode
 
 from core import missing, model
 from core.columns import for_arrow
+from core.names import full_name, short_name  # noqa: F401  (charts name areas so)
 
 # Altair checks every object against the Vega-Lite schema as it is made ("debug mode"), about
 # a third of the time a layout takes to build. Each layout is built once per set of options
@@ -116,31 +116,6 @@ TABLE_COLUMNS = [
 
 
 # --- Names ----------------------------------------------------------------------------------
-
-
-@functools.lru_cache(maxsize=4096)
-def full_name(name: str) -> str:
-    """Published names are often upper case: 'NHS SOUTH YORKSHIRE INTEGRATED CARE BOARD' →
-    'NHS South Yorkshire Integrated Care Board' (same rules as ``explore.pretty_name``)."""
-    if not isinstance(name, str):
-        return ""
-    if name.isupper():
-        small = {"AND", "OF", "THE"}
-        name = " ".join(
-            w if w in {"NHS", "ICB"}
-            else (w.lower() if w in small and i else "-".join(p.capitalize() for p in w.split("-")))
-            for i, w in enumerate(name.split()))
-    return name.replace("-On-", "-on-").replace("-Upon-", "-upon-")
-
-
-@functools.lru_cache(maxsize=4096)
-def short_name(name: str) -> str:
-    """The place in an area's name, which is what fits beside a chart on a phone:
-    'NHS Birmingham and Solihull Integrated Care Board' → 'Birmingham and Solihull'."""
-    name = full_name(name)
-    name = re.sub(r"^NHS\s+", "", name)
-    name = re.sub(r"\s+(Integrated Care Board|ICB|Commissioning Region)$", "", name)
-    return name.strip() or full_name(name)
 
 
 # --- Building and filling -------------------------------------------------------------------

@@ -14,6 +14,7 @@ import pyarrow.compute as pc
 from core import missing, model, periods
 from core.charts import common
 from core.columns import floats, for_arrow, n_rows, objects, texts
+from core.names import legend_names
 
 CROSSES_LINE = "Crosses at the bottom: no value (the tooltip says why)."
 #: Pixels: the crosses that mark a missing value sit along the bottom of the plot.
@@ -219,27 +220,6 @@ def _trend_layout(*, domain: tuple[str, ...], measure: str, show_ci: bool, synth
         config=common.CONFIG, padding=common.PADDING,
         resolve=alt.Resolve(scale=alt.ScaleResolveMap(strokeDash="independent", shape="independent")),
     )
-
-
-#: A population's name in a legend entry, where the line style's legend gives the full one.
-SHORT_GROUPS = {"BME": "BAME"}
-
-
-def legend_names(data: pd.DataFrame | dict) -> list[str]:
-    """Each row's series as its legend says it: the place, not the organisation ("NHS West
-    Yorkshire ICB" → "West Yorkshire"), and "BAME" for the long group label, so an entry fits
-    a phone (the tooltip keeps the full names). A short name two series would share stays
-    long, so a legend entry always names one series."""
-    if "area_name" not in data or "group" not in data:
-        return [str(s) for s in texts(data["series"])]
-    rows = list(zip(texts(data["series"]), texts(data["area_name"]), texts(data["group"]),
-                    strict=True))
-    short = {s: f"{common.short_name(str(a))}, {SHORT_GROUPS.get(g, model.group_label(g))}"
-             for s, a, g in rows}
-    taken: dict[str, set[str]] = {}
-    for full, name in short.items():
-        taken.setdefault(name, set()).add(full)
-    return [short[s] if len(taken[short[s]]) == 1 else s for s, _, _ in rows]
 
 
 def _why(data: pd.DataFrame | dict, value: str) -> np.ndarray:

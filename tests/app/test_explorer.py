@@ -667,3 +667,9 @@ def test_trend_table_starts_with_the_chosen_population(pop, first):
     chosen = ("NHS Birmingham and Solihull ICB", first)
     n = rows.count(chosen)
     assert n == table["Period"].nunique() and rows[:n] == [chosen] * n  # before any other
+    # Which line each row is, by what tells it apart, beside the period and before the
+    # rate (at 390 px rows of one year could not be told apart: review, 2026-11-28).
+    assert list(table.columns[:3]) == ["Period", "Series", "Recovery rate (%)"]
+    short = {"BME": "BAME", "Total": "Whole population"}[pop]
+    assert set(table["Series"][:n]) == {short}
+    assert f"England, {short}" in set(table["Series"])

@@ -97,3 +97,21 @@ def test_download_names_say_the_population_in_words_and_whole():
                        "Black, Asian and minority ethnic (BAME)")
     assert name.endswith("-minority-ethnic-bame") and not name.endswith("-")
     assert render.slug("x" * 150 + " y") == "x" * 100
+
+
+def test_a_short_text_column_is_as_wide_as_its_text_and_a_long_one_medium():
+    """"Medium" (200 px) for every text column over 12 characters pushed the rate off a
+    phone's screen beside a column of "Whole population" (review, 2026-11-28)."""
+    import pyarrow as pa
+
+    from ui import render
+
+    table = pa.table({"Period": ["2024/25"], "Series": ["Whole population"],
+                      "Area": ["NHS Bath and North East Somerset, Swindon and Wiltshire ICB"],
+                      "Compared with England": ["similar"], "Rate (%)": [50.1]})
+    widths = render.text_widths(table)
+    assert widths["Series"] == render.CHAR_PX * len("Whole population") + render.PAD_PX
+    assert widths["Area"] == "medium"
+    # The header counts: a column of short words under a long header is not cut to them.
+    assert "Compared with England" not in widths and "Period" not in widths
+    assert render.text_widths(table.to_pandas()) == widths

@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from core import charts, descriptions, explore, export, ranking, readers, stats, tables
+from core import names as names_module
 from core.store import Store
 from tests.conftest import area_rows, quarterly_csv
 
@@ -212,10 +213,20 @@ def test_display_tables_say_what_the_data_says(ex):
         pd.testing.assert_series_equal(
             shown.column(ours).to_pandas().astype(float),
             data[theirs].astype(float).round(digits).reset_index(drop=True), check_names=False)
-    names = explore.trend_table(trend, "reliable_recovery").column_names
-    # the answer first: the rate and its interval beside the period, then whose it is
-    assert names[:6] == ["Period", "Reliable recovery rate (%)", "95% CI low (%)",
+    shown = explore.trend_table(trend, "reliable_recovery")
+    names = shown.column_names
+    # the answer first: the period and the line (as the legend names it: at 390 px two rows
+    # of one year could not be told apart), the rate and its interval, then whose it is
+    assert names[:7] == ["Period", "Series", "Reliable recovery rate (%)", "95% CI low (%)",
                          "95% CI high (%)", "Population", "Area"]
+    series = shown.column("Series").to_pylist()
+    assert series == names_module.distinguishing_names(trend) and len(set(series)) == 3
+    rows = zip(series, shown.column("Area").to_pylist(), shown.column("Population").to_pylist(),
+               strict=True)
+    assert len({(s, a, p) for s, a, p in rows}) == 3  # one name per line, and only one
+    # One line: no column repeating it on every row.
+    one = explore.trend_table(ex.trend(SOME_SERIES[:1])).column_names
+    assert "Series" not in one and one[1] == "Recovery rate (%)"
     assert names[names.index(tables.WHY) + 1] == "Reliably recovered"
 
 
@@ -413,3 +424,19 @@ def test_groups_table_and_text_name_each_rows_classification(ex):
                            "British 45.1%; Asian or Asian British: ")
     assert text.endswith("Not stated/Not known/Invalid 46.3%.")
     assert descriptions.describe_groups(g.iloc[0:0], "England", "2024/25").endswith("no data.")
+
+
+def test_a_trend_tables_series_is_named_by_what_tells_it_apart(ex):
+    """The trend table's "Series" names each line by what differs between them, so it is
+    short enough to leave the rate on a phone's screen."""
+    one_area = ex.trend(SOME_SERIES[:2])  # England: whole population and BAME
+    assert set(explore.trend_table(one_area).column("Series").to_pylist()) == {
+        "Whole population", "BAME"}
+    keys = [explore.SeriesKey("England", "ENG", "Total"), explore.SeriesKey("ICB", "QHM", "Total")]
+    one_group = explore.trend_table(ex.trend(keys)).column("Series").to_pylist()
+    assert set(one_group) == {"England", names_module.short_name(
+        ex.trend(keys[1:])["area_name"].iloc[0])}
+    # Both vary: the first line's area (the page's own) by its population alone.
+    mixed = ex.trend([SOME_SERIES[4], SOME_SERIES[5], SOME_SERIES[1]])  # QHM whole, BAME; ENG BAME
+    assert list(dict.fromkeys(explore.trend_table(mixed).column("Series").to_pylist())) == [
+        "Whole population", "BAME", "England, BAME"]
