@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from core import explore, headlines, overdispersion, verdicts
+from core import explore, headlines, overdispersion, unusual, verdicts
 from core.columns import frame_of, n_rows, take_columns
 
 
@@ -75,6 +75,9 @@ def compare_icbs(ex: explore.Explorer, period: str, group: str, measure: str,
     columns.update({c: v[back] for c, v in new.items()})
     if len(index):  # an empty table gains no columns
         columns.update(verdicts.rounded_columns(columns, measure))
+        sudden = unusual.sudden_changes(ex.history_columns(period, group, measure), period)
+        columns["unusual"] = np.array([sudden.get(c, "") for c in columns["area_code"].tolist()],
+                                      dtype=object)
     return Compared(columns, index, ranked, eng_rate, info, used)
 
 
@@ -92,7 +95,7 @@ def explained(columns: dict) -> dict:
     columns.update(verdicts.missing_columns(verdicts.missing_words(
         columns["rate"], columns["suppressed"],
         columns.get("status", np.full(n, "", dtype=object)), columns["redrawn"]), columns))
-    return columns
+    return _cautioned(columns)
 
 
 def rank_icbs(ex: explore.Explorer, period: str, group: str, measure: str,
@@ -105,9 +108,12 @@ def rank_icbs(ex: explore.Explorer, period: str, group: str, measure: str,
     columns, index, ranked, eng_rate, info, used = (c.columns, c.index, c.ranked, c.england,
                                                     c.info, c.adjusted)
     total = len(index)
-    trends = headlines.history_trends(ex.history_columns(period, group, measure), period)
-    columns["trend"] = pd.array([trends.get(c, "could not be calculated")
-                                 for c in columns["area_code"].tolist()], dtype="str")
+    history = ex.history_columns(period, group, measure)
+    trends = headlines.history_trends(history, period)
+    codes = columns["area_code"].tolist()
+    columns["trend"] = pd.array([trends.get(c, "could not be calculated") for c in codes],
+                                dtype="str")
+
     outside = verdicts.outside_of(columns["vs_fingertips"], columns["vs_adjusted"],
                                   columns["denominator"])
     region = region if region in ex.regions else None
@@ -118,6 +124,20 @@ def rank_icbs(ex: explore.Explorer, period: str, group: str, measure: str,
         columns["rate"] if sort == "rate" else columns["denominator"])[shown], sort)]
     return Ranking(explained(take_columns(columns, shown)), index[shown], eng_rate, info,
                    used, outside, total, region)
+
+
+def _cautioned(columns: dict) -> dict:
+    """``columns`` with an unusual figure's caution added to its note (the chart's tooltip,
+    the table and the map say it), set in place."""
+    flagged = np.flatnonzero(np.asarray(columns.get("unusual", []), dtype=object) != "")
+    if len(flagged):
+        note = np.asarray(columns["note"], dtype=object).copy()
+        for i in flagged:
+            said = unusual.note(columns["unusual"][i])
+            if said not in (note[i] or ""):  # once, however often it is explained
+                note[i] = f"{note[i]} {said}" if note[i] else said
+        columns["note"] = note
+    return columns
 
 
 # --- The funnel plot ------------------------------------------------------------------------

@@ -60,6 +60,8 @@ if view.extra["region"]:
     st.caption(f"Showing the {view.extra['shown']} ICBs of the {view.extra['region']} region, "
                f"of {view.extra['total']} in England. Each is compared with England, not with "
                "the region; the spread and the limits come from every ICB.")
+if view.extra["cautions"]:
+    render.cautions(view.extra["cautions"])
 title = f"{measure_label}, {group_label}, {period}" + (
     f", {view.extra['region']} region" if view.extra["region"] else "")
 # Only the open tab's chart is drawn (the other is one click away, and in the link).

@@ -31,6 +31,8 @@ st.caption(
     "Click an ICB to choose it in the sidebar for every page (it is outlined here, and "
     "highlighted on Compare ICBs). "
     "Change the boundaries, population or measure in the sidebar.")
+if view.extra["cautions"]:
+    render.cautions(view.extra["cautions"])
 name = f"map {period} {sel.population} {sel.measure} {bnd}"
 chart_key = f"chart-{render.slug(name)}"
 left, right = st.columns([1, 1])

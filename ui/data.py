@@ -42,6 +42,7 @@ from core import (
     provenance,
     ranking,
     series,
+    unusual,
     verdicts,
 )
 from core.columns import n_rows
@@ -430,10 +431,12 @@ def compare_view(path: str, mtime: float, period: str, group: str, measure: str,
             highlight=highlight, highlight_name=explore.pretty_name(chosen[1]) if chosen else None,
             region=region_name, total=total, sort=order, adjusted=used)
 
-    return View(dots, explore.compare_table(table, measure, highlight), describe(sort),
-                lambda: r.table,
+    caution = unusual.caution(table)
+    return View(dots, explore.compare_table(table, measure, highlight),
+                f"{describe(sort)} {caution}".strip(), lambda: r.table,
                 {"funnel": funnel, "limits": limits, "adjusted": used, "phi": info.phi,
-                 "funnel_description": lambda: "Funnel plot. " + describe(None),
+                 "funnel_description": lambda: f"Funnel plot. {describe(None)} {caution}".strip(),
+                 "cautions": unusual.cautions(table),
                  "funnel_rows": lambda: r.funnel_rows(limits()),
                  "overdispersed": info.overdispersed, "outside": outside,
                  "region": region_name, "shown": n_rows(table), "total": total,
@@ -544,7 +547,8 @@ def map_view(path: str, mtime: float, period: str, group: str, measure: str,
         measure=measure, england=eng, colour_by=colour_by, selected=selected)
     return View(spec, map_chart.map_table(rows, ex.boundaries, measure),
                 description, lambda: pd.DataFrame(rows),
-                {"boundaries": ex.boundaries, "england": eng})
+                {"boundaries": ex.boundaries, "england": eng,
+                 "cautions": unusual.cautions(c.columns)})
 
 
 def map_export(view: View, period: str, group: str, measure: str) -> pd.DataFrame:

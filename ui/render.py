@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import streamlit as st
 
-from core import charts, export
+from core import charts, export, unusual
 
 
 def slug(text: str) -> str:
@@ -317,3 +317,11 @@ def gap_answer(gap: dict) -> None:
     figure, words = st.columns([2, 3], vertical_alignment="center")
     figure.metric(gap["label"], gap["value"], help=gap["help"])
     words.markdown(_gap_words(gap))
+
+
+def cautions(said: list[tuple[str, str]]) -> None:
+    """Published figures too unusual to take on trust (``core.unusual.cautions``): a warning
+    above the chart, one line per area, the advice once."""
+    lines = "\n".join(f"- {md(name)}, {md(fact)}." for name, fact in said)
+    advice = unusual.ADVICE.format(it="it" if len(said) == 1 else "them")
+    st.warning(f"**{unusual.CAUTION}**\n\n{lines}\n\n{advice}", icon=":material/warning:")

@@ -291,3 +291,20 @@ def test_no_icb_is_marked_until_one_is_chosen():
     viewed.switch_page(PAGE).run()
     assert viewed.sidebar.selectbox(key="w_icb").value == shown
     assert "The highlighted ICB, " in _descriptions(viewed)[0]
+
+
+def test_a_published_figure_that_jumped_is_flagged_above_the_chart_and_in_its_text():
+    """Bath and North East Somerset, Swindon and Wiltshire's published 16.2% for 2021/22
+    (49.8% a year before, three times as many people at caseness) was shown as "worse
+    (99.8%)" with no word of caution (review, 2026-11-28)."""
+    at = _compare({"period": "year", "at": "2021/22"})
+    warned = [w.value for w in at.warning if "Treat with care" in w.value]
+    assert len(warned) == 1
+    assert "Bath and North East Somerset, Swindon and Wiltshire ICB, on 2020/21: 5,160 → " \
+        "15,245 people at caseness (×3.0), rate 49.8% → 16.2%." in warned[0].replace("\\", "")
+    assert "data-quality notes" in _descriptions(at)[0]
+    table = at.dataframe[0].value.set_index("ICB")
+    assert "Unusual change on 2020/21" in table.at[
+        "NHS Bath and North East Somerset, Swindon and Wiltshire ICB", "Note"]
+    # The latest year has nothing to flag.
+    assert not [w for w in _compare({"period": "year"}).warning if "Treat with care" in w.value]

@@ -281,3 +281,15 @@ def test_many_unknown_codes_are_one_warning_with_the_list(shared_store):  # noqa
     assert len(unknown) == 1 and "5 area codes are not in the reference tables" in unknown[0]
     listed = "\n".join(t.value for t in at.text)
     assert all(f"SubICB code ZZ{i} (NOWHERE {i})" in listed for i in range(5)), listed
+
+
+def test_a_published_figure_that_jumped_is_flagged_on_the_map_too():
+    """The map shows Compare ICBs' rates and bands, and its caution (``core.unusual``)."""
+    from tests.app.conftest import app
+
+    at = app({"period": "year", "at": "2021/22"})
+    at.run()
+    at.switch_page("pages/map.py").run()
+    assert not at.exception
+    warned = [w.value for w in at.warning if "Treat with care" in w.value]
+    assert len(warned) == 1 and "Swindon and Wiltshire ICB, on 2020/21" in warned[0].replace("\\", "")

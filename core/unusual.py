@@ -1,0 +1,119 @@
+"""Published figures that changed too sharply on a year earlier to take on trust.
+
+NHS England publishes what services submit. A submission can be partial, doubled or
+miscoded, and the publication then carries it: Bath and North East Somerset, Swindon and
+Wiltshire's 2021/22 recovery rate is published as 16.2%, from 49.8% a year before, with
+three times as many people at caseness. Compare ICBs showed it as "worse (99.8%)" with no
+word of caution (review, 2026-11-28). Fingertips flags such values with a data-quality
+note; this module finds them from the counts, so every view of an area can say so.
+
+An area's figure is unusual when, on the same period a year earlier (with at least
+``MIN_PEOPLE`` at caseness in the larger of the two):
+
+- the number at caseness (the rate's denominator) more than doubled or more than halved
+  (``SIZE_FACTOR``); or
+- the rate moved by at least ``RATE_POINTS`` points and the move is beyond chance at 99.8%
+  (two-proportion z test).
+
+Both are far outside what the real figures of 2017/18 to 2024/25 show elsewhere: on the
+42 ICBs' annual figures they flag only Coventry and Warwickshire (2020/21 and back) and
+Bath and North East Somerset, Swindon and Wiltshire (2021/22 and back).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from core.stats import Z998
+
+#: How many times larger or smaller the number at caseness must be to be unusual.
+SIZE_FACTOR = 2.0
+#: Points the rate must move (and beyond chance at 99.8%) to be unusual.
+RATE_POINTS = 15.0
+#: People at caseness, in the larger year, below which nothing is flagged (small numbers
+#: move a lot by chance, and their own notes say so).
+MIN_PEOPLE = 100
+
+
+def sudden_changes(history: dict[str, np.ndarray], period: str) -> dict[str, str]:
+    """{area code: how its figure for ``period`` changed, in words (``describe``)} from
+    ``Explorer.history_columns``' arrays (every period of ``period``'s type up to it); areas
+    whose figure is not unusual are left out."""
+    periods = np.asarray(history["period"], dtype=object)
+    now = np.flatnonzero(periods == period)
+    if not len(now):
+        return {}
+    # The period a year before: ``lag`` periods of this type earlier, by start date.
+    lag = 4 if history["kind"][now[0]] == "quarter" else 1
+    starts = np.asarray(history["start"])
+    labels = {s: p for s, p in zip(starts.tolist(), periods.tolist(), strict=True)}
+    order = sorted(labels)
+    at = order.index(starts[now[0]])
+    if at < lag:
+        return {}
+    earlier = labels[order[at - lag]]
+    codes = np.asarray(history["area_code"], dtype=object)
+    num, den = (np.asarray(history[k], dtype=float) for k in ("numerator", "denominator"))
+    before = {c: i for c, i in zip(codes[periods == earlier].tolist(),
+                                   np.flatnonzero(periods == earlier).tolist(), strict=True)}
+    out = {}
+    for i in now.tolist():
+        j = before.get(codes[i])
+        if j is not None:
+            why = describe(num[j], den[j], num[i], den[i], earlier)
+            if why:
+                out[str(codes[i])] = why
+    return out
+
+
+def describe(num0: float, den0: float, num1: float, den1: float, earlier: str) -> str:
+    """How a figure of ``num1`` of ``den1`` changed from ``num0`` of ``den0`` in ``earlier``
+    ("on 2020/21: 5,160 → 15,245 people at caseness (×3.0), rate 49.8% → 16.2%") when
+    that is unusual; "" when it is not (or either is missing)."""
+    if not all(np.isfinite([num0, den0, num1, den1])) or min(den0, den1) <= 0:
+        return ""
+    if max(den0, den1) < MIN_PEOPLE:
+        return ""
+    p0, p1 = num0 / den0, num1 / den1
+    factor = den1 / den0
+    resized = factor > SIZE_FACTOR or factor < 1 / SIZE_FACTOR
+    se = np.sqrt(p0 * (1 - p0) / den0 + p1 * (1 - p1) / den1)
+    moved = abs(p1 - p0) * 100 >= RATE_POINTS and se > 0 and abs(p1 - p0) / se > Z998
+    if not (resized or moved):
+        return ""
+    return (f"on {earlier}: {den0:,.0f} → {den1:,.0f} people at caseness (×{factor:.1f}), "
+            f"rate {p0 * 100:.1f}% → {p1 * 100:.1f}%")
+
+
+#: What to do about an unusual figure (said once, after the figures).
+ADVICE = ("As NHS England published {it}: check the publication's data-quality notes before "
+          "relying on {it}.")
+
+
+def note(fact: str) -> str:
+    """An unusual figure's note in a row (a tooltip, a table's Note column)."""
+    return f"Unusual change {fact}. {ADVICE.format(it='it')}"
+
+
+#: The heading of a comparison's cautions.
+CAUTION = "Treat with care: published figures that changed sharply on a year earlier."
+
+
+def cautions(table: pd.DataFrame | dict) -> list[tuple[str, str]]:
+    """(area, how its figure changed) for each area of a comparison whose figure is unusual
+    (``table``'s ``area`` and ``unusual``, as ``ranking.rank_icbs`` gives them)."""
+    if "unusual" not in table:
+        return []
+    return [(str(name), str(fact)) for name, fact in zip(
+        np.asarray(table["area"], dtype=object), np.asarray(table["unusual"], dtype=object),
+        strict=True) if fact]
+
+
+def caution(table: pd.DataFrame | dict) -> str:
+    """``cautions`` in sentences (a text alternative's); "" when there are none."""
+    said = cautions(table)
+    if not said:
+        return ""
+    return " ".join([CAUTION, *(f"{name}, {fact}." for name, fact in said),
+                     ADVICE.format(it="it" if len(said) == 1 else "them")])

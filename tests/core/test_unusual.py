@@ -1,0 +1,77 @@
+"""Published figures that changed too sharply to take on trust (``core.unusual``): the rule
+at its edges, and on the bundled store's real annual figures, where it flags only the two
+ICBs whose published figures jumped."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from core import explore, ranking, unusual
+from core.store import Store
+
+
+@pytest.fixture(scope="module")
+def ex() -> explore.Explorer:
+    return explore.Explorer(Store().load()).in_boundaries(None)
+
+
+def test_a_size_more_than_doubled_or_halved_is_unusual():
+    assert unusual.describe(2570, 5160, 2475, 15245, "2020/21") == (
+        "on 2020/21: 5,160 → 15,245 people at caseness (×3.0), rate 49.8% → 16.2%")
+    assert unusual.describe(500, 1000, 1000, 2000, "x") == ""  # exactly double: not more
+    assert unusual.describe(500, 1000, 1005, 2010, "x").startswith("on x: 1,000 → 2,010")
+    assert unusual.describe(500, 1000, 245, 495, "x") != ""  # more than halved
+
+
+def test_a_large_significant_move_in_the_rate_is_unusual():
+    assert "rate 50.0% → 30.0%" in unusual.describe(500, 1000, 300, 1000, "x")
+    # 15 points but not beyond chance at 99.8% (small numbers): not flagged.
+    assert unusual.describe(25, 50, 35, 50, "x") == ""
+    # Beyond chance but under 15 points: not flagged.
+    assert unusual.describe(5000, 10000, 4000, 10000, "x") == ""
+
+
+def test_small_or_missing_figures_are_never_unusual():
+    assert unusual.describe(10, 20, 80, 90, "x") == ""  # fewer than 100 people either year
+    assert unusual.describe(np.nan, 1000, 500, 1000, "x") == ""
+    assert unusual.describe(0, 0, 500, 1000, "x") == ""
+
+
+@given(num=st.integers(0, 5000), den=st.integers(1, 5000))
+def test_the_same_figure_twice_is_never_unusual(num, den):
+    num = min(num, den)
+    assert unusual.describe(num, den, num, den, "x") == ""
+
+
+def test_on_the_real_figures_only_the_two_jumps_are_flagged(ex):
+    """Bath and North East Somerset, Swindon and Wiltshire's 2021/22 rate is published as
+    16.2%, from 49.8%, with three times as many people at caseness; Coventry and
+    Warwickshire's 2020/21 count halved and came back. Nothing else in 2017/18 to 2024/25."""
+    flagged = {}
+    for period in ex.published("year"):
+        found = unusual.sudden_changes(ex.history_columns(period, "Total", "recovery"), period)
+        flagged.update({(code, period): fact for code, fact in found.items()})
+    assert set(flagged) == {("QWU", "2020/21"), ("QWU", "2021/22"), ("QOX", "2021/22"),
+                            ("QOX", "2022/23")}
+    assert flagged["QOX", "2021/22"] == (
+        "on 2020/21: 5,160 → 15,245 people at caseness (×3.0), rate 49.8% → 16.2%")
+
+
+def test_a_comparison_says_it_in_the_note_and_the_caution(ex):
+    r = ranking.rank_icbs(ex, "2021/22", "Total", "recovery")
+    table = r.table.set_index("area_code")
+    assert "Unusual change on 2020/21" in table.at["QOX", "note"]
+    assert "data-quality notes" in table.at["QOX", "note"]
+    # The row's own note is kept before it.
+    assert table.at["QOX", "note"].startswith("Counts are rounded")
+    assert [name for name, _ in unusual.cautions(r.table)] == [
+        "NHS Coventry and Warwickshire ICB",
+        "NHS Bath and North East Somerset, Swindon and Wiltshire ICB"]
+    text = unusual.caution(r.table)
+    assert text.startswith(unusual.CAUTION) and text.endswith("relying on them.")
+    # The first year has nothing before it, and 2024/25 nothing unusual.
+    assert unusual.cautions(ranking.rank_icbs(ex, "2017/18", "Total", "recovery").table) == []
+    assert unusual.cautions(ranking.rank_icbs(ex, "2024/25", "Total", "recovery").table) == []
