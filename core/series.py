@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from core import boundaries as icb_boundaries
-from core import missing, model, rounding, stats
+from core import missing, model, rounding, stats, unusual
 from core.catalogue import SeriesKey
 from core.columns import NO_ROWS
 from core.names import pretty_name
@@ -103,6 +103,25 @@ class Series:
         columns = self.trend_columns(keys, measure, rolling, domain, kind)
         return trend_frame(columns) if columns else pd.DataFrame()
 
+    @staticmethod
+    def _sudden_changes(note: np.ndarray, num: np.ndarray, den: np.ndarray,
+                        domain: list[str], n_series: int, lag: int) -> np.ndarray:
+        """How each point changed where its figure changed too sharply on the same period a
+        year earlier (``core.unusual``; ``lag`` periods before in ``domain``, which holds
+        every period, published or not), "" elsewhere; its caution is added to the point's
+        note, in place."""
+        each = len(domain)
+        out = np.full(n_series * each, "", dtype=object)
+        if each <= lag:
+            return out
+        now = (np.arange(n_series)[:, None] * each + np.arange(lag, each)[None, :]).ravel()
+        for i in now[unusual.is_unusual(num[now - lag], den[now - lag], num[now], den[now])]:
+            fact = unusual.describe(num[i - lag], den[i - lag], num[i], den[i],
+                                    domain[i % each - lag])
+            out[i], said = fact, unusual.note(fact)
+            note[i] = said if note[i] is None else f"{note[i]}; {said}"
+        return out
+
     def trend_columns(self, keys: list[SeriesKey], measure: str = "recovery",
                       rolling: bool = False, domain: list[str] | None = None,
                       kind: str = "quarter") -> dict[str, np.ndarray]:
@@ -147,6 +166,9 @@ class Series:
                 note[i] = why
         for i in np.flatnonzero(approximate):
             note[i] = grid["geo_note"][i] if note[i] is None else f"{note[i]}; {grid['geo_note'][i]}"
+        sudden = self._sudden_changes(note, grid[model.MEASURES[measure]["numerator"]],
+                                      grid["denominator"], domain, len(keys),
+                                      4 if kind == "quarter" else 1)
         return {
             **{c: grid[c] for c in model.COUNT_COLUMNS},
             **{c: grid[c] for c in (*model.PERCENT_COLUMNS, "numerator", "denominator", "rate",
@@ -162,6 +184,7 @@ class Series:
             "group": np.repeat([k.group for k in keys], each),
             "group_label": np.repeat(labels, each),
             "suppressed": suppressed, "small_numbers": small, "status": status, "note": note,
+            "unusual": sudden,
             "synthetic": grid["synthetic"], "derived": grid["derived"],
             "geo_approximate": approximate,
             "geo_note": np.where(approximate, grid["geo_note"], "").astype(object),

@@ -25,6 +25,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from core import names
 from core.stats import Z998
 
 #: How many times larger or smaller the number at caseness must be to be unusual.
@@ -67,23 +68,29 @@ def sudden_changes(history: dict[str, np.ndarray], period: str) -> dict[str, str
     return out
 
 
+def is_unusual(num0: object, den0: object, num1: object, den1: object) -> np.ndarray:
+    """Whether each figure of ``num1`` of ``den1`` is unusual after ``num0`` of ``den0`` a
+    year earlier (arrays or numbers alike; False where either is missing)."""
+    num0, den0, num1, den1 = (np.asarray(v, dtype=float) for v in (num0, den0, num1, den1))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ok = (np.isfinite(num0) & np.isfinite(den0) & np.isfinite(num1) & np.isfinite(den1)
+              & (np.minimum(den0, den1) > 0) & (np.maximum(den0, den1) >= MIN_PEOPLE))
+        factor = den1 / den0
+        resized = (factor > SIZE_FACTOR) | (factor < 1 / SIZE_FACTOR)
+        p0, p1 = num0 / den0, num1 / den1
+        se = np.sqrt(p0 * (1 - p0) / den0 + p1 * (1 - p1) / den1)
+        moved = (np.abs(p1 - p0) * 100 >= RATE_POINTS) & (se > 0) & (np.abs(p1 - p0) / se > Z998)
+    return ok & (resized | moved)
+
+
 def describe(num0: float, den0: float, num1: float, den1: float, earlier: str) -> str:
     """How a figure of ``num1`` of ``den1`` changed from ``num0`` of ``den0`` in ``earlier``
     ("on 2020/21: 5,160 → 15,245 people at caseness (×3.0), rate 49.8% → 16.2%") when
     that is unusual; "" when it is not (or either is missing)."""
-    if not all(np.isfinite([num0, den0, num1, den1])) or min(den0, den1) <= 0:
+    if not is_unusual(num0, den0, num1, den1):
         return ""
-    if max(den0, den1) < MIN_PEOPLE:
-        return ""
-    p0, p1 = num0 / den0, num1 / den1
-    factor = den1 / den0
-    resized = factor > SIZE_FACTOR or factor < 1 / SIZE_FACTOR
-    se = np.sqrt(p0 * (1 - p0) / den0 + p1 * (1 - p1) / den1)
-    moved = abs(p1 - p0) * 100 >= RATE_POINTS and se > 0 and abs(p1 - p0) / se > Z998
-    if not (resized or moved):
-        return ""
-    return (f"on {earlier}: {den0:,.0f} → {den1:,.0f} people at caseness (×{factor:.1f}), "
-            f"rate {p0 * 100:.1f}% → {p1 * 100:.1f}%")
+    return (f"on {earlier}: {den0:,.0f} → {den1:,.0f} people at caseness (×{den1 / den0:.1f}), "
+            f"rate {num0 / den0 * 100:.1f}% → {num1 / den1 * 100:.1f}%")
 
 
 #: What to do about an unusual figure (said once, after the figures).
@@ -110,9 +117,22 @@ def cautions(table: pd.DataFrame | dict) -> list[tuple[str, str]]:
         strict=True) if fact]
 
 
-def caution(table: pd.DataFrame | dict) -> str:
-    """``cautions`` in sentences (a text alternative's); "" when there are none."""
-    said = cautions(table)
+def trend_cautions(data: pd.DataFrame | dict) -> list[tuple[str, str]]:
+    """``cautions`` of a trend's points (``Explorer.trend_columns``' ``unusual``): each
+    named by its line, as the legend names it, and its period."""
+    if "unusual" not in data or not len(data["unusual"]):
+        return []
+    facts = np.asarray(data["unusual"], dtype=object)
+    flagged = np.flatnonzero(facts != "")
+    if not len(flagged):
+        return []
+    lines, periods = names.legend_names(data), np.asarray(data["period"], dtype=object)
+    return [(f"{lines[i]}, {periods[i]}", str(facts[i])) for i in flagged.tolist()]
+
+
+def caution(said: list[tuple[str, str]]) -> str:
+    """``cautions`` (or ``trend_cautions``) in sentences, as a text alternative says them;
+    "" when there are none."""
     if not said:
         return ""
     return " ".join([CAUTION, *(f"{name}, {fact}." for name, fact in said),

@@ -38,6 +38,8 @@ pick, _ = st.columns([1, 3])
 pick.selectbox("Show from", periods, **sidebar.bound("since", periods[0]),
                help="The first period the chart, its table and the CSV download show. The "
                "headline figures above always use the whole series.")
+if view.extra["cautions"]:
+    render.cautions(view.extra["cautions"])
 render.chart_block(
     view.spec,
     table=view.table,

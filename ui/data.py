@@ -338,7 +338,7 @@ def trend_view(path: str, mtime: float, keys: tuple[explore.SeriesKey, ...], mea
             show_ci=show_ci, synthetic=ex.synthetic, rolling=rolling, frames=True, main=main),
             kind), explore.trend_table(whole.frame, measure, main),
             explore.describe_trend(whole.frame, measure, rolling), whole.frame,
-            {"headline": {}})
+            {"headline": {}, "cautions": unusual.trend_cautions(whole.frame)})
     domain = since_domain(ex.domain(kind), since)
     shown = whole.rows(np.isin(t["period"], domain) if len(domain) < len(ex.domain(kind))
                        else None)
@@ -358,10 +358,12 @@ def trend_view(path: str, mtime: float, keys: tuple[explore.SeriesKey, ...], mea
             headline["gap"] = headlines.gap_headline(
                 gap, str(latest[-1]), widening,
                 "quarters" if kind == "quarter" else "financial years")
+    cautions = unusual.trend_cautions(shown.columns)
     return View(provenance.credited(spec, kind),
                 explore.trend_table(shown.columns, measure, main),
-                explore.describe_trend(shown.columns, measure, rolling),
-                lambda: shown.frame, {"headline": headline})
+                f"{explore.describe_trend(shown.columns, measure, rolling)} "
+                f"{unusual.caution(cautions)}".strip(),
+                lambda: shown.frame, {"headline": headline, "cautions": cautions})
 
 
 def trend_export(path: str, mtime: float, keys: tuple[explore.SeriesKey, ...],
@@ -431,12 +433,13 @@ def compare_view(path: str, mtime: float, period: str, group: str, measure: str,
             highlight=highlight, highlight_name=explore.pretty_name(chosen[1]) if chosen else None,
             region=region_name, total=total, sort=order, adjusted=used)
 
-    caution = unusual.caution(table)
+    cautions = unusual.cautions(table)
+    caution = unusual.caution(cautions)
     return View(dots, explore.compare_table(table, measure, highlight),
                 f"{describe(sort)} {caution}".strip(), lambda: r.table,
                 {"funnel": funnel, "limits": limits, "adjusted": used, "phi": info.phi,
                  "funnel_description": lambda: f"Funnel plot. {describe(None)} {caution}".strip(),
-                 "cautions": unusual.cautions(table),
+                 "cautions": cautions,
                  "funnel_rows": lambda: r.funnel_rows(limits()),
                  "overdispersed": info.overdispersed, "outside": outside,
                  "region": region_name, "shown": n_rows(table), "total": total,

@@ -673,3 +673,19 @@ def test_trend_table_starts_with_the_chosen_population(pop, first):
     short = {"BME": "BAME", "Total": "Whole population"}[pop]
     assert set(table["Series"][:n]) == {short}
     assert f"England, {short}" in set(table["Series"])
+
+
+def test_the_trend_of_an_area_whose_figure_jumped_says_so_above_the_chart():
+    """Bath and North East Somerset, Swindon and Wiltshire's published 16.2% for 2021/22
+    (``core.unusual``): the trends page warns before the chart, and its description says it."""
+    at = app({"view": "ICB", "icb": "QOX", "period": "year"})
+    at.run()
+    assert not at.exception
+    warned = [w.value.replace("\\", "") for w in at.warning if "Treat with care" in w.value]
+    assert len(warned) == 1
+    assert "Whole population, 2021/22, on 2020/21: 5,160 → 15,245" in warned[0]
+    assert any("Treat with care" in c.value.replace("\\", "") for c in at.caption
+               if c.value.startswith("Description"))
+    at = app({"view": "ICB", "icb": "QHL", "period": "year"})
+    at.run()
+    assert not [w for w in at.warning if "Treat with care" in w.value]

@@ -70,8 +70,26 @@ def test_a_comparison_says_it_in_the_note_and_the_caution(ex):
     assert [name for name, _ in unusual.cautions(r.table)] == [
         "NHS Coventry and Warwickshire ICB",
         "NHS Bath and North East Somerset, Swindon and Wiltshire ICB"]
-    text = unusual.caution(r.table)
+    text = unusual.caution(unusual.cautions(r.table))
     assert text.startswith(unusual.CAUTION) and text.endswith("relying on them.")
     # The first year has nothing before it, and 2024/25 nothing unusual.
     assert unusual.cautions(ranking.rank_icbs(ex, "2017/18", "Total", "recovery").table) == []
     assert unusual.cautions(ranking.rank_icbs(ex, "2024/25", "Total", "recovery").table) == []
+
+
+def test_a_trend_notes_its_unusual_points_and_names_them(ex):
+    keys = [explore.SeriesKey("ICB", "QOX", "Total"), explore.SeriesKey("England", "ENG", "Total")]
+    t = ex.trend(keys, kind="year")
+    flagged = t[t["unusual"] != ""]
+    assert flagged["period"].tolist() == ["2021/22", "2022/23"]
+    assert (flagged["area_code"] == "QOX").all()
+    assert flagged["note"].str.startswith("Unusual change on 20").all()
+    said = unusual.trend_cautions(t)
+    assert said[0] == ("Bath and North East Somerset, Swindon and Wiltshire, Whole population, "
+                       "2021/22", "on 2020/21: 5,160 → 15,245 people at caseness (×3.0), "
+                       "rate 49.8% → 16.2%")
+    shown = explore.trend_table(t).to_pandas()
+    assert shown["Note"].str.contains("data-quality notes").sum() == 2
+    # Quarters compare with the same quarter a year before (four earlier, the gap included).
+    q = ex.trend([explore.SeriesKey("England", "ENG", "Total")], kind="quarter")
+    assert unusual.trend_cautions(q) == []
