@@ -3,6 +3,7 @@ funnel limits (the population groups of one area: ``core.charts.groups``)."""
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 
 import altair as alt
@@ -209,6 +210,21 @@ LOG_LABELS = (
     " ? datum.label : ''")
 
 
+def _names(dataset: str, x: alt.X, y_title: str, dx: float, **style: object
+           ) -> list[alt.Chart]:
+    """A funnel's names from ``dataset``, on each side, each over its halo (``x`` and the
+    y-axis title as the points', so the layers share one axis)."""
+    side = f"({common.NARROW_TEST} ? datum.phone_side : datum.wide_side)"
+    return [alt.Chart(common._named(dataset)).mark_text(
+                align=align, dx=sign * dx, lineBreak="\n", **style, **halo)
+            .encode(x=x, y=alt.Y("label_y:Q", title=y_title), text=alt.Text("lines:N"))
+            .transform_filter(f"{side} === '{code}'")
+            .transform_calculate(label_y=f"{common.NARROW_TEST} ? datum.phone_y : datum.wide_y")
+            for code, align, sign in (("r", "left", 1), ("l", "right", -1))
+            for halo in ({"stroke": "#ffffff", "strokeWidth": 3, "strokeJoin": "round",
+                          "opacity": 0.9, "aria": False}, {})]
+
+
 def _funnel_layout(*, has_england: bool, synthetic: str, measure: str,
                    width: int | str, uncompared: tuple[str, ...] = ()) -> alt.LayerChart:
     label = model.MEASURES[measure]["label"]
@@ -231,21 +247,13 @@ def _funnel_layout(*, has_england: bool, synthetic: str, measure: str,
         *common._points(areas.transform_calculate(**calc).encode(
             x=x, y=alt.Y("rate:Q"), color=color, shape=shape, tooltip=tooltip)),
         _ring("rate:Q", x),
-        # Named beside its ring, on the side with room (``left``: in the left part of the plot),
-        # on short lines (``lines``), so a long name fits that side on a phone.
-        alt.Chart(common._named("chosen")).mark_text(
-            align="left", dx=14, fontWeight="bold", color="#000000", lineBreak="\n")
-        .encode(x=x, y=alt.Y("rate:Q"), text=alt.Text("lines:N")).transform_filter("datum.left === true"),
-        alt.Chart(common._named("chosen")).mark_text(
-            align="right", dx=-14, fontWeight="bold", color="#000000", lineBreak="\n")
-        .encode(x=x, y=alt.Y("rate:Q"), text=alt.Text("lines:N")).transform_filter("datum.left !== true"),
-        # ICBs outside the 95% limits, named in small type on the side with room.
-        *(alt.Chart(common._named("outside")).mark_text(
-            align=align, dx=dx, fontSize=10, color="#231f20", lineBreak="\n")
-          .encode(x=x, y=alt.Y("rate:Q"), text=alt.Text("lines:N"))
-          .transform_filter(f"datum.left {test} true && ({common.NARROW_TEST} ? datum.phone "
-                            ": datum.wide)")
-          for align, dx, test in (("left", 8, "==="), ("right", -8, "!=="))),
+        # Named beside its ring and the ICBs outside the 95% limits in small type, each on
+        # the side ``_place_names`` found room on for the plot's width (``phone_side`` or
+        # ``wide_side``: "r" right of the point, "l" left, "" not named), at ``label_y``
+        # (its rate, moved inside the plot where a long name would cross its edge), over a
+        # white halo so a name stays readable on a point or a limit line.
+        *_names("chosen", x, f"{label} (%)", dx=14, fontWeight="bold", color="#000000"),
+        *_names("outside", x, f"{label} (%)", dx=8, fontSize=10, color="#231f20"),
         width=width, autosize=common.AUTOSIZE, config=common.CONFIG, height=420,
         padding=common.PADDING,
         title=common._title(["Each point is an area; outside the dotted lines is unlikely by chance.",
@@ -293,10 +301,8 @@ def funnel_spec(
                        .astype(float)) - np.log(have.min() * 0.8)) / (span or 1)
 
     chosen = areas.filter(areas.column("highlight"))
-    if len(chosen) and len(have):
-        chosen = chosen.append_column("left", _room_right(at(chosen))).append_column(
-            "lines", _name_lines(chosen))
-    outside = _outside(areas, limits, chosen, at)
+    outside = _outside(areas, limits)
+    chosen, outside = _place_names(areas, limits, chosen, outside, at)
     return common._view(_funnel_layout, opts, {
         "limits": lines, "areas": areas, "chosen": chosen, "outside": outside,
         "meta": common._meta(title)}, frames)
@@ -309,29 +315,16 @@ _PHONE_PLOT, _WIDE_PLOT = 280.0, 480.0
 _FUNNEL_HEIGHT, _NAME_LINE, _NAME_CHAR = 420.0, 13.0, 6.0
 
 
-def _name_lines(part: pa.Table) -> pa.Array:
-    """Each area's short name on lines of ``FUNNEL_NAME_WRAP`` characters, as drawn."""
-    return pa.array(["\n".join(common._wrap(str(n), FUNNEL_NAME_WRAP))
-                     for n in part.column("label").to_pylist()], pa.string())
+#: The columns ``_place_names`` adds to the names it places.
+_PLACED = (("lines", pa.string()), ("phone_side", pa.string()), ("wide_side", pa.string()),
+           ("phone_y", pa.float64()), ("wide_y", pa.float64()))
 
 
-def _room_right(at: np.ndarray) -> pa.Array:
-    """Whether a name goes to the right of its point: in the left 60% of the plot."""
-    return pa.array(at < 0.6, pa.bool_())
-
-
-def _outside(areas: pa.Table, limits: pd.DataFrame, chosen: pa.Table,
-             at_of: Callable[[pa.Table], np.ndarray]) -> pa.Table:
-    """The areas outside the 95% limits to name (the chosen one is named already): furthest
-    from England's rate for their size first, at most ``FUNNEL_NAMED``, each on short lines
-    (``lines``) on the side with room (``left``), leaving out any whose name would touch one
-    already placed on a phone's plot (a name on top of another reads as neither)."""
+def _outside(areas: pa.Table, limits: pd.DataFrame) -> pa.Table:
+    """The areas outside the 95% limits that may be named (the chosen one is named
+    already), furthest from England's rate for their size first."""
     if "vs_england" not in areas.column_names or not len(limits) or not len(areas):
-        empty = areas.slice(0, 0)
-        for name, kind in (("left", pa.bool_()), ("lines", pa.string()), ("phone", pa.bool_()),
-                           ("wide", pa.bool_())):
-            empty = empty.append_column(name, pa.array([], kind))
-        return empty
+        return areas.slice(0, 0)
     verdict = areas.column("vs_england").to_pylist()
     keep = np.array([isinstance(v, str) and v.endswith(("(95%)", "(99.8%)")) for v in verdict])
     keep &= ~np.asarray(areas.column("highlight").to_pylist(), dtype=bool)
@@ -339,42 +332,93 @@ def _outside(areas: pa.Table, limits: pd.DataFrame, chosen: pa.Table,
     england = float(np.nanmedian(limits["baseline"].to_numpy("float64")))
     rate = out.column("rate").to_numpy(zero_copy_only=False).astype("float64")
     size = out.column("denominator").to_numpy(zero_copy_only=False).astype("float64")
-    out = out.take(np.argsort(-np.abs(rate - england) * np.sqrt(size), kind="stable"))
-    at = at_of(out)
-    out = out.append_column("left", _room_right(at)).append_column(
-        "lines", _name_lines(out))
-    # Where each name would sit on a phone's plot, in pixels (the y scale spans the points
-    # and the limit lines drawn).
+    return out.take(np.argsort(-np.abs(rate - england) * np.sqrt(size), kind="stable"))
+
+
+def _place_names(areas: pa.Table, limits: pd.DataFrame, chosen: pa.Table, outside: pa.Table,
+                 at_of: Callable[[pa.Table], np.ndarray]) -> tuple[pa.Table, pa.Table]:
+    """Where the chosen area's name and up to ``FUNNEL_NAMED`` of ``outside``'s go, on a
+    phone's plot and on the narrowest wider one (names that fit there are further apart on
+    any wider plot): each on the side of its point with room inside the plot and the fewest
+    points under it, never on another name, moved up or down by up to its own height where
+    that frees it. The chosen name is always placed; a name of ``outside`` with no place
+    free of names is left out (one on top of another reads as neither). Every name stays
+    inside the plot (``phone_y``, ``wide_y``: the rate its centre is drawn at): BaNES's four
+    lines, at the bottom of 2021/22's funnel, ran over the axis title, and on a phone it was
+    left out beside Birmingham's name (review)."""
+    def empty(t: pa.Table) -> pa.Table:
+        t = t.slice(0, 0)
+        for name, kind in _PLACED:
+            t = t.append_column(name, pa.array([], kind))
+        return t
+
+    if not len(areas) or "denominator" not in areas.column_names:
+        return empty(chosen), empty(outside)
     rates = np.concatenate([areas.column("rate").to_numpy(zero_copy_only=False).astype(float),
-                            limits[["low998", "high998"]].to_numpy("float64").ravel()])
+                            limits[["low998", "high998"]].to_numpy("float64").ravel()
+                            if len(limits) else np.array([])])
     low, high = np.nanmin(rates), np.nanmax(rates)
+    per_px = ((high - low) or 1) / _FUNNEL_HEIGHT
+    drawn = areas.filter(pc.is_valid(areas.column("denominator")))
+    point_at = at_of(drawn)
+    point_y = (high - drawn.column("rate").to_numpy(zero_copy_only=False).astype(float)) / per_px
+    names = [(t, "\n".join(common._wrap(str(t.column("label")[i]), FUNNEL_NAME_WRAP)), i)
+             for t in (chosen, outside) for i in range(len(t))]
 
-    def box(plot: float, x: float, y: float, lines: str, to_right: bool, dx: float) -> tuple:
-        width = max(len(t) for t in lines.split("\n")) * _NAME_CHAR
-        height = lines.count("\n") * _NAME_LINE + _NAME_LINE
-        x0 = x * plot + (dx if to_right else -dx - width)
-        y0 = (high - y) / ((high - low) or 1) * _FUNNEL_HEIGHT - height / 2
-        return x0, y0, x0 + width, y0 + height
+    def y_of(rate: float, lines: str, shift: float = 0.0) -> float:
+        """The name's centre, ``shift`` pixels down, in pixels from the top, inside the plot."""
+        height = (lines.count("\n") + 1) * _NAME_LINE
+        y = (high - rate) / per_px + shift
+        return float(min(max(y, height / 2), _FUNNEL_HEIGHT - height / 2))
 
-    def placed_on(plot: float) -> np.ndarray:
-        """Which names fit on a plot ``plot`` pixels wide, furthest out first."""
-        placed = [box(plot, float(a), float(r), str(t), bool(g), 14)
-                  for a, r, t, g in zip(at_of(chosen), chosen.column("rate").to_pylist(),
-                                        chosen.column("lines").to_pylist(),
-                                        chosen.column("left").to_pylist(), strict=True)] \
-            if "lines" in chosen.column_names else []
-        fits = np.zeros(len(out), dtype=bool)
-        for i, (r, t, g) in enumerate(zip(out.column("rate").to_pylist(),
-                                          out.column("lines").to_pylist(),
-                                          out.column("left").to_pylist(), strict=True)):
-            b = box(plot, float(at[i]), float(r), str(t), bool(g), 8)
-            if fits.sum() < FUNNEL_NAMED and b[0] >= 0 and b[2] <= plot and all(
-                    b[2] + 2 < p[0] or p[2] + 2 < b[0] or b[3] + 2 < p[1] or p[3] + 2 < b[1]
-                    for p in placed):
-                placed.append(b)
-                fits[i] = True
-        return fits
+    def place(plot: float) -> tuple[list[str], list[float]]:
+        placed: list[tuple[float, float, float, float]] = []
+        points = [(x * plot - 5, y - 5, x * plot + 5, y + 5)
+                  for x, y in zip(point_at, point_y, strict=True)]
+        sides, ys = [], []
+        for t, lines, i in names:
+            is_chosen = t is chosen
+            x = float(at_of(t.slice(i, 1))[0]) * plot
+            rate = float(t.column("rate")[i].as_py())
+            width = max(len(line) for line in lines.split("\n")) * _NAME_CHAR
+            height = (lines.count("\n") + 1) * _NAME_LINE
+            dx = 14 if is_chosen else 8
+            best = None
+            for side, shift in itertools.product(
+                    ("r", "l") if x < 0.6 * plot else ("l", "r"),
+                    (0.0,) if is_chosen else (0.0, height / 2, -height / 2, height, -height)):
+                y = y_of(rate, lines, shift)
+                x0 = x + dx if side == "r" else x - dx - width
+                box = (x0, y - height / 2, x0 + width, y + height / 2)
+                inside = box[0] >= 0 and box[2] <= plot
+                free = all(box[2] + 2 < p[0] or p[2] + 2 < box[0] or box[3] + 2 < p[1]
+                           or p[3] + 2 < box[1] for p in placed)
+                covered = sum(not (box[2] < p[0] or p[2] < box[0] or box[3] < p[1]
+                                   or p[3] < box[1]) for p in points)
+                if (inside or is_chosen) and (free or is_chosen):
+                    rank = (not inside, abs(shift), covered)
+                    if best is None or rank < best[0]:
+                        best = (rank, side, box, y)
+            named = sum(s != "" for (tt, _, _), s in zip(names, sides, strict=False)
+                        if tt is outside)
+            if best is None or (not is_chosen and named >= FUNNEL_NAMED):
+                sides.append("")
+                ys.append(high - y_of(rate, lines) * per_px)
+                continue
+            placed.append(best[2])
+            sides.append(best[1])
+            ys.append(high - best[3] * per_px)
+        return sides, ys
 
-    phone, wide = placed_on(_PHONE_PLOT), placed_on(_WIDE_PLOT)
-    out = out.append_column("phone", pa.array(phone)).append_column("wide", pa.array(wide))
-    return out.filter(pa.array(phone | wide))
+    (phone, phone_y), (wide, wide_y) = place(_PHONE_PLOT), place(_WIDE_PLOT)
+    out = []
+    for t in (chosen, outside):
+        mine = [k for k, (tt, _, _) in enumerate(names) if tt is t]
+        t = t.append_column("lines", pa.array([names[k][1] for k in mine], pa.string()))
+        t = t.append_column("phone_side", pa.array([phone[k] for k in mine], pa.string()))
+        t = t.append_column("wide_side", pa.array([wide[k] for k in mine], pa.string()))
+        t = t.append_column("phone_y", pa.array([phone_y[k] for k in mine], pa.float64()))
+        t = t.append_column("wide_y", pa.array([wide_y[k] for k in mine], pa.float64()))
+        shown = pa.array([phone[k] != "" or wide[k] != "" for k in mine], pa.bool_())
+        out.append(t if t is chosen or not len(t) else t.filter(shown))
+    return out[0], out[1]

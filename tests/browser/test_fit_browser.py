@@ -78,6 +78,10 @@ def problems(geometry: dict) -> list[str]:
         if out > 0.5:
             found.append(f"cut by {out:.1f}px: {a['text']!r} ({a['role']})")
         for b in texts[i + 1:]:
+            if a["text"] == b["text"] and all(
+                    abs(p[0] - q[0]) < 0.5 and abs(p[1] - q[1]) < 0.5
+                    for p, q in zip(a["quad"], b["quad"], strict=True)):
+                continue  # a name and the white halo drawn under it
             labels = ("axis-label" in a["role"] and "axis-label" in b["role"]
                       and a["axis"] == b["axis"])  # neighbours on one axis
             depth = overlap(a["quad"], b["quad"])
@@ -143,7 +147,8 @@ def test_inequalities_charts_nothing_cut_or_overlapping(server, browser, size, q
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}px")
-@pytest.mark.parametrize("query", ["period=year&view=ICB&icb=QHL", "period=quarter"])
+@pytest.mark.parametrize("query", ["period=year&view=ICB&icb=QHL", "period=quarter",
+                                   "period=year&at=2021%2F22&icb=QHL"])
 def test_compare_charts_nothing_cut_or_overlapping(server, browser, size, query):
     """The ranked chart and the funnel plot, whose log x-axis labels (4,000, 5,000, ...)
     touched on a phone."""
