@@ -159,8 +159,10 @@ def _trend_layout(*, domain: tuple[str, ...], measure: str, show_ci: bool, synth
     shape = alt.Shape("group_label:N", sort=alt.EncodingSortField("group_order"),
                       scale=alt.Scale(range=list(common.SHAPES.values())), legend=None)
     x = _time_x(domain)
-    y_scale = alt.Scale(domain=alt.DomainUnionWith(unionWith=[45, 55]), zero=False, nice=True)
-    y = alt.Y("rate:Q", title=f"{label} (%)", scale=y_scale)
+    # The y domain spans every layer's values (the points, the band, and 45-55 from an
+    # unseen layer, so a flat series is not magnified). An explicit domain (unionWith) took
+    # the points' alone, and a wide band ran out of the plot over the titles (review).
+    y = alt.Y("rate:Q", title=f"{label} (%)", scale=alt.Scale(zero=False, nice=True))
     calc, tooltip = common._tips([
         ("period", "Quarter" if " Q" in "".join(domain) else "Year", None),
         ("area_name", "Area", None), ("group_label", "Population", None),
@@ -171,7 +173,9 @@ def _trend_layout(*, domain: tuple[str, ...], measure: str, show_ci: bool, synth
         ("note", "Note", None)])
     calc, tooltip = common._with_derived(calc, tooltip)
     base = alt.Chart(common._named("trend"))
-    layers = [*_period_spans(domain), common._meta_layer()]
+    layers = [*_period_spans(domain), common._meta_layer(),
+              alt.Chart(alt.InlineData(values=[{"y": 45}, {"y": 55}])).mark_point(
+                  opacity=0, aria=False).encode(y=alt.Y("y:Q", title=f"{label} (%)"))]
     if show_ci:  # the main series only: seven overlapping bands cannot be read
         layers.append(base.mark_area(opacity=0.16, invalid="break-paths-show-domains").encode(
             x=x, y=alt.Y("ci95_low:Q", title=f"{label} (%)"), y2=alt.Y2("ci95_high:Q"),
@@ -179,7 +183,6 @@ def _trend_layout(*, domain: tuple[str, ...], measure: str, show_ci: bool, synth
     layers.append(base.mark_line(invalid="break-paths-show-domains").encode(
         x=x, y=y, color=color, strokeDash=dash, detail=alt.Detail("path:N"),
         strokeWidth=alt.condition("datum.main === true", alt.value(3), alt.value(1.8))))
-    # The y domain (data and 45-55) is set once, on the line; the other layers share it.
     valid = base.transform_filter("isValid(datum.rate)").transform_calculate(**calc)
     layers += common._points(valid.encode(x=x, y=alt.Y("rate:Q"), color=color, shape=shape,
                                           tooltip=tooltip))
