@@ -6,7 +6,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from core import model, periods, provenance
+from core import model, periods, provenance, unusual
 from ui import data, page, render
 
 ctx = page.start("About the data", needs_quarters=False)
@@ -165,6 +165,14 @@ st.markdown(
   could recover, the rate is *not reliable* and the counts are shown instead.
 """
 )
+st.markdown(
+    f"- **Unusual figures**: a published figure is flagged *unusual* when, on the same period a "
+    f"year earlier, the number at caseness changed by more than a factor of "
+    f"{unusual.SIZE_FACTOR:g} (up or down), or the rate moved by {unusual.RATE_POINTS:.0f} points or more and beyond "
+    f"chance at 99.8%, with at least {unusual.MIN_PEOPLE} people at caseness. NHS England "
+    "publishes what services submit, so such a figure is shown as published, with a caution "
+    "in its tooltip and note and above the chart: check the publication's data-quality notes "
+    "before relying on it.")
 
 st.header("Where the data comes from", anchor="sources")
 synthetic_quarters, real_quarters = ex.synthetic_periods("quarter")

@@ -12,7 +12,7 @@ import re
 
 import pytest
 
-from core import verdicts
+from core import unusual, verdicts
 from tests.app.conftest import all_text as _raw_text
 from tests.app.conftest import app, chart_specs
 
@@ -205,6 +205,10 @@ def test_about_cites_each_method():
                   "chi-squared test for trend", "99.8%", "Weighted least squares",
                   "Newcombe's hybrid score", "Rounding ranges", "*approximate*"):
         assert words in text, words
+    # The unusual-figures rule, with the thresholds core.unusual applies.
+    assert (f"by more than a factor of {unusual.SIZE_FACTOR:g}" in text
+            and f"{unusual.RATE_POINTS:.0f} points or more" in text
+            and f"at least {unusual.MIN_PEOPLE} people" in text)
 
 
 def test_view_sentences_come_from_core():
