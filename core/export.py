@@ -21,7 +21,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from core import model, periods, rounding, stats
+from core import model, periods, rounding, stats, unusual
 
 EXPORT_COLUMNS = [
     "period", "period_start", "period_end", "period_type", "level", "area_code", "area_name",
@@ -30,6 +30,9 @@ EXPORT_COLUMNS = [
     "rate_status", "published_rate", "suppressed", "small_numbers", "synthetic", "derived",
     "source",
     "note",
+    # How the figure changed on a year earlier where that is too sharp to take on trust
+    # (``core.unusual``): the caution every view shows, kept in the CSV.
+    "unusual",
 ]
 #: Added after those where the rows are ICBs in chosen boundaries (issue 10): whether a point
 #: was summed across a boundary cut, and how it was made (what moved, for an approximate one).
@@ -146,6 +149,7 @@ def to_long(frame: pd.DataFrame, measures: list[str] | None = None) -> pd.DataFr
         out[c] = out[c].astype(float).round(EXPORT_DECIMALS)
     for c in ("numerator", "denominator"):
         out[c] = out[c].astype("Int64")
+    out["unusual"] = unusual.tidy_column(out)
     columns = list(EXPORT_COLUMNS)
     if "geo_approximate" in out.columns:
         out["approximate"] = out["geo_approximate"].fillna(False).astype(bool)

@@ -137,3 +137,34 @@ def caution(said: list[tuple[str, str]]) -> str:
         return ""
     return " ".join([CAUTION, *(f"{name}, {fact}." for name, fact in said),
                      ADVICE.format(it="it" if len(said) == 1 else "them")])
+
+
+#: What identifies one series in tidy rows (``core.export.to_long``'s).
+_SERIES = ["measure", "period_type", "level", "area_code", "breakdown", "group"]
+
+
+def tidy_column(rows: pd.DataFrame) -> np.ndarray:
+    """``describe`` for each of tidy ``rows`` (``core.export.to_long``'s: one series per
+    measure, period type, area and group, with ``period_start``, ``period``, ``numerator``
+    and ``denominator``) against its own row for the period starting a year earlier, "" where
+    that is not unusual or not there: the CSV carries the caution the views show."""
+    out = np.full(len(rows), "", dtype=object)
+    if not len(rows):
+        return out
+    keys = [c for c in _SERIES if c in rows]
+    start = pd.to_datetime(rows["period_start"])
+    now = rows[keys].assign(_start=start.to_numpy(), _i=np.arange(len(rows)))
+    before = rows[keys].assign(_start=(start + pd.DateOffset(years=1)).to_numpy(),
+                               _period=rows["period"].to_numpy(),
+                               _num=rows["numerator"].astype(float).to_numpy(),
+                               _den=rows["denominator"].astype(float).to_numpy())
+    pairs = now.merge(before, on=[*keys, "_start"], how="inner")
+    if not len(pairs):
+        return out
+    i = pairs["_i"].to_numpy()
+    num, den = (rows[c].astype(float).to_numpy()[i] for c in ("numerator", "denominator"))
+    flagged = is_unusual(pairs["_num"].to_numpy(), pairs["_den"].to_numpy(), num, den)
+    for k in np.flatnonzero(flagged):
+        out[i[k]] = describe(pairs["_num"].iat[k], pairs["_den"].iat[k], num[k], den[k],
+                             str(pairs["_period"].iat[k]))
+    return out

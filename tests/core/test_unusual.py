@@ -93,3 +93,17 @@ def test_a_trend_notes_its_unusual_points_and_names_them(ex):
     # Quarters compare with the same quarter a year before (four earlier, the gap included).
     q = ex.trend([explore.SeriesKey("England", "ENG", "Total")], kind="quarter")
     assert unusual.trend_cautions(q) == []
+
+
+def test_the_tidy_csv_carries_the_caution(ex):
+    """``export.to_long`` (every CSV download and ``python -m core export``) keeps the
+    caution in an ``unusual`` column, against the same series' row a year earlier."""
+    from core import export
+
+    rows = ex.series_rows([explore.SeriesKey("ICB", "QOX", "Total")], kind="year")
+    long = export.to_long(rows, ["recovery"]).set_index("period")
+    assert long.at["2021/22", "unusual"] == (
+        "on 2020/21: 5,160 → 15,245 people at caseness (×3.0), rate 49.8% → 16.2%")
+    assert long.at["2022/23", "unusual"].startswith("on 2021/22: 15,245 → 6,480")
+    assert (long.drop(index=["2021/22", "2022/23"])["unusual"] == "").all()
+    assert list(long.reset_index().columns) == export.EXPORT_COLUMNS + export.BOUNDARY_COLUMNS
