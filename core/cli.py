@@ -131,12 +131,11 @@ def _run(args: argparse.Namespace) -> int:
         )
         for r in results:
             codes = r.code_warnings
-            if len(codes) > 3:  # one line, as the Upload page does, not a screen of them
-                codes = [f"Warning: {len(codes):,} area codes are not in the reference tables "
-                         "of NHS commissioning geography (data/reference); their rows are "
-                         "kept: " + ", ".join(r.unknown_code_names[:10])
-                         + (f" and {len(codes) - 10:,} more" if len(codes) > 10 else "")
-                         + ". Check the codes, or update the reference tables."]
+            if r.codes_in_one():  # one warning, as the Upload page gives, with the codes
+                names = r.unknown_code_names
+                codes = [f"Warning: {r.codes_in_one()} The codes: " + ", ".join(names[:10])
+                         + (f" and {len(names) - 10:,} more" if len(names) > 10 else "")
+                         + "."]
             _say("\n".join(r.summary() + r.layout_warnings + codes))
         if args.period and not any(r.kind.startswith("annual") for r in results):
             _say(f"Warning: --period {args.period} was not used: it names the year of an "

@@ -71,6 +71,22 @@ class ReadResult:
         """The codes of ``code_warnings`` as "SubICB code ZZ8 (its name)", for a list."""
         return geography.unknown_code_names(self.frame)
 
+    #: Beyond this many unknown codes, one warning names them together (a new geography's
+    #: sub-ICB locations are dozens: a warning each filled a screen).
+    MANY_CODES = 3
+
+    def codes_in_one(self) -> str:
+        """The unknown codes in one warning, when there are more than ``MANY_CODES``; ""
+        otherwise (``code_warnings`` names each). The command line and the Upload page say
+        this same sentence."""
+        n = len(self.code_warnings)
+        if n <= self.MANY_CODES:
+            return ""
+        return (f"{n:,} area codes are not in the reference tables of NHS commissioning "
+                "geography (data/reference). Their rows are kept, under \"Region unknown\" "
+                "where the region cannot be told; check the codes, or update the reference "
+                "tables.")
+
     @property
     def warnings(self) -> list[str]:
         """Both kinds: the rows are kept, so these are warnings, not refusals (each kind is

@@ -251,14 +251,11 @@ for warning in result.layout_warnings:
 # Unknown area codes (kept, named: core.geography). Many (a new geography's sub-ICB
 # locations) are one box with the list in it, not a box each.
 codes = result.code_warnings
-if len(codes) <= 3:
+if not result.codes_in_one():
     for warning in codes:
         st.warning(render.md(warning), icon=":material/warning:")
 else:
-    st.warning(f"**{len(codes):,} area codes are not in the reference tables** of NHS "
-               "commissioning geography (data/reference). Their rows are kept, under \"Region "
-               "unknown\" where the region cannot be told; check the codes, or update the "
-               "reference tables.", icon=":material/warning:")
+    st.warning(render.md(result.codes_in_one()), icon=":material/warning:")
     with st.expander(f"The {len(codes):,} unknown codes"):
         # Plain text: names from a file never pass through Markdown.
         st.text("\n".join(result.unknown_code_names))

@@ -279,6 +279,7 @@ def test_many_unknown_codes_are_one_warning_with_the_list(shared_store):  # noqa
     upload(at, "q.csv", quarterly_csv(rows), "text/csv")
     unknown = [w.value for w in at.warning if "not in the reference tables" in w.value]
     assert len(unknown) == 1 and "5 area codes are not in the reference tables" in unknown[0]
+    assert 'Their rows are kept, under "Region unknown"' in unknown[0].replace("\\", "")
     listed = "\n".join(t.value for t in at.text)
     assert all(f"SubICB code ZZ{i} (NOWHERE {i})" in listed for i in range(5)), listed
 

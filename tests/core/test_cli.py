@@ -223,5 +223,7 @@ def test_many_unknown_codes_are_one_warning_and_a_name_is_said_on_one_line(tmp_p
     assert len(warnings) == 1 and warnings[0].startswith(
         "Warning: 5 area codes are not in the reference tables")
     assert "SubICB code ZZ0 (NHS NOWHERE ICB - ZZ0)" in warnings[0]
+    # The Upload page's sentence (ReadResult.codes_in_one), not a near-copy of it.
+    assert 'Their rows are kept, under "Region unknown" where the region cannot' in warnings[0]
     assert "q3\\nfake line.csv: quarterly CSV" in r.stdout
     assert not any(line.startswith("fake line.csv") for line in r.stdout.splitlines())
