@@ -19,6 +19,8 @@ st.caption(
     "tested directly, with a 95% confidence interval for the difference (Newcombe's method), "
     "rather than by comparing each with England."
 )
+if view.extra["cautions"]:
+    render.cautions(view.extra["cautions"])
 render.chart_block(
     view.spec,
     table=view.table,

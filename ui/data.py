@@ -481,11 +481,15 @@ def gap_view(path: str, mtime: float, level: str, code: str, measure: str, name:
     latest = latest_gap_period(g, ex.published(kind))
     headline = (headlines.gap_headline(g, latest, widening, unit) if latest is not None
                 else {})
+    # A figure of either group that changed too sharply to take on trust (core.unusual).
+    cautions = unusual.trend_cautions(ex.trend_columns(
+        [explore.SeriesKey(level, code, "BME"), explore.SeriesKey(level, code, "White British")],
+        measure, kind=kind))
     return View(provenance.credited(spec, kind), explore.gap_table(g),
-                explore.describe_gap(g, name, measure),
+                f"{explore.describe_gap(g, name, measure)} {unusual.caution(cautions)}".strip(),
                 lambda: pd.DataFrame(g) if g else pd.DataFrame(),
                 {"trend": sentence, "trend_verdict": getattr(widening, "verdict", ""),
-                 "headline": headline})
+                 "headline": headline, "cautions": cautions})
 
 
 def latest_gap_period(gap: dict, published: list[str]) -> str | None:

@@ -126,3 +126,21 @@ def test_every_plotted_group_is_in_the_csv_with_the_rate_the_chart_draws(query):
         row = table.set_index("Group").loc["Other Ethnic Groups: Chinese"]
         assert row["Rate (%)"] == 55.1  # one decimal place, as every table shows it
         assert row["Why a figure is blank"] == "a count suppressed (rate from its range)"
+
+
+def test_a_group_figure_that_jumped_is_flagged_above_the_gap():
+    """Bath and North East Somerset, Swindon and Wiltshire's BAME and White British figures
+    for 2021/22 jumped with its whole population's (``core.unusual``): the gap drawn from
+    them says so before the chart."""
+    from tests.app.conftest import app
+
+    at = app({"view": "ICB", "icb": "QOX", "period": "year"})
+    at.run()
+    at.switch_page("pages/inequalities.py").run()
+    assert not at.exception
+    warned = [w.value.replace("\\", "") for w in at.warning if "Treat with care" in w.value]
+    assert len(warned) == 1 and "Swindon and Wiltshire, BAME, 2021/22, on 2020/21" in warned[0]
+    at = app({"view": "ICB", "icb": "QHL", "period": "year"})
+    at.run()
+    at.switch_page("pages/inequalities.py").run()
+    assert not [w for w in at.warning if "Treat with care" in w.value]
