@@ -14,8 +14,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
-from core import explore, export, geography, history, model
-from core.errors import InputError
+from core import explore, export, geography, history, model, unusual
+from core.errors import InputError, printable
 from core.store import DEFAULT_KEEP, MIN_KEEP, Store, ingest
 
 
@@ -141,6 +141,13 @@ def _run(args: argparse.Namespace) -> int:
             _say(f"Warning: --period {args.period} was not used: it names the year of an "
                  "annual file, and quarterly files carry their own dates.")
         _say("\n".join(report.lines()))
+        loaded = report.periods_added + report.periods_replaced
+        if loaded and not report.changes_nothing:
+            said = unusual.in_periods(store.load(), loaded)
+            if said:  # as the Upload page says it, before anyone relies on the figures
+                _say("\n".join([f"Warning: {unusual.CAUTION}",
+                                 *(f"  {printable(n)}, {f}." for n, f in said),
+                                 unusual.ADVICE.format(it="it" if len(said) == 1 else "them")]))
         _say(f"Store: {store.path}" + (" (unchanged: no new version written)"
                                         if report.changes_nothing else ""))
     elif args.command == "export":

@@ -40,7 +40,7 @@ def full_name(name: str) -> str:
     if name.isupper():
         small = {"AND", "OF", "THE"}
         name = " ".join(
-            w if w in {"NHS", "ICB"}
+            w if w in {"NHS", "ICB", "CCG", "STP"}
             else (w.lower() if w in small and i else "-".join(p.capitalize() for p in w.split("-")))
             for i, w in enumerate(name.split()))
     return name.replace("-On-", "-on-").replace("-Upon-", "-upon-")

@@ -8,11 +8,11 @@ slices of the store: the full merge is only built when the user applies or downl
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 
-from core import model, stats
+from core import model, stats, unusual
 from core.charts import full_name, short_name
 from core.merge import ANYWAY_PAGE, without_sample
 from core.readers import ReadResult
@@ -36,6 +36,9 @@ class Preview:
     kind: str = "quarter"
     #: Why the merged quarterly series would be too short to read, or None (``short_series``).
     short: str | None = None
+    #: The file's England, region and ICB figures that changed too sharply on a year
+    #: earlier to take on trust (``unusual.in_periods``): said before anything is saved.
+    unusual: list[tuple[str, str]] = field(default_factory=list)
 
 
 def period_kind(results: Sequence[ReadResult]) -> str:
@@ -69,7 +72,20 @@ def preview(stored: pd.DataFrame, results: Sequence[ReadResult], *, synthetic: b
     return Preview(report, changes(before, after, period_labels), england, cov,
                    cut_message(cov, ", ".join(report.sources), ANYWAY_PAGE,
                                unread_levels(results)), period_kind(results),
-                   short)
+                   short, unusual_figures(stored, incoming, period_labels))
+
+
+def unusual_figures(stored: pd.DataFrame, incoming: pd.DataFrame, periods: list[str]
+                    ) -> list[tuple[str, str]]:
+    """``unusual.in_periods`` of ``incoming``'s ``periods`` against the store's year before
+    (the store's own rows of those periods replaced by the file's)."""
+    if not periods:
+        return []
+    kept = stored[stored["level"].isin(unusual.LOAD_LEVELS)
+                  & stored["group"].isin(unusual.LOAD_GROUPS) & ~stored["period"].isin(periods)]
+    new = incoming[incoming["level"].isin(unusual.LOAD_LEVELS)
+                   & incoming["group"].isin(unusual.LOAD_GROUPS)]
+    return unusual.in_periods(pd.concat([kept, new], ignore_index=True), periods)
 
 
 def short_series(stored: pd.DataFrame, incoming: pd.DataFrame) -> str | None:

@@ -25,7 +25,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from core import names
+from core import model, names
 from core.stats import Z998
 
 #: How many times larger or smaller the number at caseness must be to be unusual.
@@ -168,3 +168,25 @@ def tidy_column(rows: pd.DataFrame) -> np.ndarray:
         out[i[k]] = describe(pairs["_num"].iat[k], pairs["_den"].iat[k], num[k], den[k],
                              str(pairs["_period"].iat[k]))
     return out
+
+
+#: The rows a load is checked on: England, its regions and each ICB (STP before July 2022),
+#: whole population and BAME.
+LOAD_LEVELS, LOAD_GROUPS = ("England", "Region", "ICB", "STP"), ("Total", "BME")
+
+
+def in_periods(frame: pd.DataFrame, periods: list[str]) -> list[tuple[str, str]]:
+    """(area, population and period; how its figure changed) for each England, region or ICB
+    (or STP) row of ``periods``, whole population or BAME, whose recovery figure is unusual against
+    ``frame``'s row a year earlier: what a maintainer is told on loading a file, before
+    anyone relies on it."""
+    from core import export  # export names this module's column; no cycle at import time
+
+    rows = frame[frame["level"].isin(LOAD_LEVELS) & frame["group"].isin(LOAD_GROUPS)]
+    if rows.empty or not periods:
+        return []
+    long = export.to_long(rows, ["recovery"])
+    hit = long[long["period"].isin(periods) & (long["unusual"] != "")]
+    return [(f"{names.pretty_name(str(a))}, {model.group_label(g)}, {p}", str(u))
+            for a, g, p, u in zip(hit["area_name"], hit["group"], hit["period"],
+                                  hit["unusual"], strict=True)]

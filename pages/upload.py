@@ -260,6 +260,11 @@ else:
         # Plain text: names from a file never pass through Markdown.
         st.text("\n".join(result.unknown_code_names))
 
+# Figures that changed too sharply on a year earlier (core.unusual): loaded as published,
+# but the maintainer is told before saving, as every view will tell its readers.
+if pv.unusual:
+    render.cautions(pv.unusual)
+
 st.header("2. Preview", anchor=False)
 if report.changes_nothing:
     st.info("**This file changes nothing:** every row of it is already stored with these "

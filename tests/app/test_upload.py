@@ -819,3 +819,20 @@ def test_about_load_log_table_neutralises_formula_file_names(shared_store):
     assert not any(v.startswith(export.FORMULA_PREFIXES) for v in shown)
     # The other entries (the bundled store's own loads) are shown as they are.
     assert any(v.startswith("psych-ther-ann-") for v in log["Files"])
+
+
+def test_a_figure_that_jumped_on_a_year_earlier_is_cautioned_before_saving(shared_store):  # noqa: F811
+    """A file whose ICB figures changed too sharply on the same quarter a year before
+    (``core.unusual``) is loaded as published, but the maintainer is told which, before
+    saving: a submission error caught where it enters. Here the small test quarter, kept
+    beside the bundled sample's 2025/26 Q2."""
+    at = upload_page()
+    upload(at, "q.csv", quarterly_csv(small_quarter("2026-07-01", "2026-09-30")), "text/csv")
+    # With the sample removed there is no year before: nothing to compare, nothing said.
+    assert not [w for w in at.warning if "Treat with care" in w.value]
+    at.checkbox(key="remove_synthetic").uncheck().run()
+    warned = [plain(w.value) for w in at.warning if "Treat with care" in w.value]
+    assert len(warned) == 1
+    assert ("NHS North East and North Cumbria ICB, Whole population, 2026/27 Q2, on 2025/26 "
+            "Q2: 8,245 → 950 people at caseness") in warned[0], warned[0]
+    assert "- England," not in warned[0]  # England's figures are in line with a year before

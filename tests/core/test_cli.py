@@ -227,3 +227,24 @@ def test_many_unknown_codes_are_one_warning_and_a_name_is_said_on_one_line(tmp_p
     assert 'Their rows are kept, under "Region unknown" where the region cannot' in warnings[0]
     assert "q3\\nfake line.csv: quarterly CSV" in r.stdout
     assert not any(line.startswith("fake line.csv") for line in r.stdout.splitlines())
+
+
+def test_ingest_cautions_a_figure_that_jumped_on_a_year_earlier(tmp_path):
+    """``ingest`` tells the maintainer, as the Upload page does, which of the file's figures
+    changed too sharply on the same quarter a year before (``core.unusual``)."""
+    store = tmp_path / "s.parquet"
+    earlier = tmp_path / "q3_24_25.csv"
+    earlier.write_bytes(quarterly_csv(small_quarter("2024-10-01", "2024-12-31")))
+    assert run("ingest", str(earlier), store=store).returncode == 0
+    rows = small_quarter()
+    for row in rows:  # QHM's whole population: three times as many finished treatment
+        if row[2] == "QHM" and row[4] == "All_SubICB" and row[9] == "Total" and row[12] == "M076":
+            row[14] = "3000"
+    later = tmp_path / "q3_25_26.csv"
+    later.write_bytes(quarterly_csv(rows))
+    r = run("ingest", str(later), store=store)
+    assert r.returncode == 0, r.stderr
+    said = r.stdout[r.stdout.index("Warning: Treat with care"):]
+    assert ("NHS North East and North Cumbria ICB, Whole population, 2025/26 Q3, on 2024/25 "
+            "Q3: 950 → 2,950 people at caseness (×3.1)") in said, r.stdout
+    assert "QF7" not in said and "South Yorkshire" not in said  # unchanged: not cautioned
