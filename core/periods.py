@@ -102,6 +102,12 @@ def quarter_range(first: dt.date, last: dt.date) -> list[str]:
     return labels
 
 
+def year_before(label: str) -> str:
+    """The same period a year earlier: "2021/22 Q2" → "2020/21 Q2", "2021/22" → "2020/21"."""
+    first = int(label[:4]) - 1
+    return f"{first}/{(first + 1) % 100:02d}{label[7:]}"
+
+
 def sort_labels(labels: Iterable[str]) -> list[str]:
     return sorted(set(labels), key=quarter_start)
 

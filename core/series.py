@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from core import boundaries as icb_boundaries
-from core import missing, model, rounding, stats, unusual
+from core import missing, model, periods, rounding, stats, unusual
 from core.catalogue import SeriesKey
 from core.columns import NO_ROWS
 from core.names import pretty_name
@@ -105,19 +105,23 @@ class Series:
 
     @staticmethod
     def _sudden_changes(note: np.ndarray, num: np.ndarray, den: np.ndarray,
-                        domain: list[str], n_series: int, lag: int) -> np.ndarray:
+                        domain: list[str], n_series: int) -> np.ndarray:
         """How each point changed where its figure changed too sharply on the same period a
-        year earlier (``core.unusual``; ``lag`` periods before in ``domain``, which holds
-        every period, published or not), "" elsewhere; its caution is added to the point's
-        note, in place."""
+        year earlier in ``domain`` (``core.unusual``), "" elsewhere; its caution is added to
+        the point's note, in place."""
         each = len(domain)
         out = np.full(n_series * each, "", dtype=object)
-        if each <= lag:
+        at = {label: j for j, label in enumerate(domain)}
+        pairs = [(j, at[periods.year_before(label)]) for j, label in enumerate(domain)
+                 if periods.year_before(label) in at]
+        if not pairs:
             return out
-        now = (np.arange(n_series)[:, None] * each + np.arange(lag, each)[None, :]).ravel()
-        for i in now[unusual.is_unusual(num[now - lag], den[now - lag], num[now], den[now])]:
-            fact = unusual.describe(num[i - lag], den[i - lag], num[i], den[i],
-                                    domain[i % each - lag])
+        offsets = np.arange(n_series)[:, None] * each
+        now = (offsets + np.array([j for j, _ in pairs])[None, :]).ravel()
+        then = (offsets + np.array([k for _, k in pairs])[None, :]).ravel()
+        flagged = unusual.is_unusual(num[then], den[then], num[now], den[now])
+        for i, k in zip(now[flagged], then[flagged], strict=True):
+            fact = unusual.describe(num[k], den[k], num[i], den[i], domain[k % each])
             out[i], said = fact, unusual.note(fact)
             note[i] = said if note[i] is None else f"{note[i]}; {said}"
         return out
@@ -167,8 +171,7 @@ class Series:
         for i in np.flatnonzero(approximate):
             note[i] = grid["geo_note"][i] if note[i] is None else f"{note[i]}; {grid['geo_note'][i]}"
         sudden = self._sudden_changes(note, grid[model.MEASURES[measure]["numerator"]],
-                                      grid["denominator"], domain, len(keys),
-                                      4 if kind == "quarter" else 1)
+                                      grid["denominator"], domain, len(keys))
         return {
             **{c: grid[c] for c in model.COUNT_COLUMNS},
             **{c: grid[c] for c in (*model.PERCENT_COLUMNS, "numerator", "denominator", "rate",

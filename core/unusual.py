@@ -15,9 +15,11 @@ An area's figure is unusual when, on the same period a year earlier (with at lea
 - the rate moved by at least ``RATE_POINTS`` points and the move is beyond chance at 99.8%
   (two-proportion z test).
 
-Both are far outside what the real figures of 2017/18 to 2024/25 show elsewhere: on the
-42 ICBs' annual figures they flag only Coventry and Warwickshire (2020/21 and back) and
-Bath and North East Somerset, Swindon and Wiltshire (2021/22 and back).
+On the 42 ICBs' whole-population annual figures of 2017/18 to 2024/25 they flag only
+Coventry and Warwickshire (2020/21, when its count more than halved, and 2021/22, when it
+came back) and Bath and North East Somerset, Swindon and Wiltshire (2021/22 and 2022/23).
+Smaller groups and areas are flagged more often: a detailed ethnic group's count can really
+double in a year, and the caution then says only that the change is large.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from core import model, names
+from core.periods import year_before
 from core.stats import Z998
 
 #: How many times larger or smaller the number at caseness must be to be unusual.
@@ -43,17 +46,11 @@ def sudden_changes(history: dict[str, np.ndarray], period: str) -> dict[str, str
     whose figure is not unusual are left out."""
     periods = np.asarray(history["period"], dtype=object)
     now = np.flatnonzero(periods == period)
-    if not len(now):
+    # The same period a year before, by its label: counting four published quarters back
+    # would pass over the unpublished 2020/21 Q2 and compare with the wrong quarter.
+    earlier = year_before(period)
+    if not len(now) or not (periods == earlier).any():
         return {}
-    # The period a year before: ``lag`` periods of this type earlier, by start date.
-    lag = 4 if history["kind"][now[0]] == "quarter" else 1
-    starts = np.asarray(history["start"])
-    labels = {s: p for s, p in zip(starts.tolist(), periods.tolist(), strict=True)}
-    order = sorted(labels)
-    at = order.index(starts[now[0]])
-    if at < lag:
-        return {}
-    earlier = labels[order[at - lag]]
     codes = np.asarray(history["area_code"], dtype=object)
     num, den = (np.asarray(history[k], dtype=float) for k in ("numerator", "denominator"))
     before = {c: i for c, i in zip(codes[periods == earlier].tolist(),

@@ -107,3 +107,17 @@ def test_the_tidy_csv_carries_the_caution(ex):
     assert long.at["2022/23", "unusual"].startswith("on 2021/22: 15,245 → 6,480")
     assert (long.drop(index=["2021/22", "2022/23"])["unusual"] == "").all()
     assert list(long.reset_index().columns) == export.EXPORT_COLUMNS + export.BOUNDARY_COLUMNS
+
+
+def test_a_quarter_is_compared_with_the_same_quarter_a_year_before_never_another():
+    """Counting four published quarters back from 2021/22 Q2 lands on 2020/21 Q1 (Q2 was
+    never published): the comparison is with the same quarter, or none."""
+    labels = ["2020/21 Q1", "2020/21 Q3", "2020/21 Q4", "2021/22 Q1", "2021/22 Q2", "2021/22 Q3"]
+    history = {"area_code": np.array(["A"] * 6, dtype=object),
+               "period": np.array(labels, dtype=object), "start": np.arange(6),
+               "kind": np.array(["quarter"] * 6, dtype=object),
+               "numerator": np.array([100, 500, 500, 500, 500, 500], dtype=float),
+               "denominator": np.array([200, 1000, 1000, 1000, 1000, 3000], dtype=float)}
+    assert unusual.sudden_changes(history, "2021/22 Q2") == {}  # no 2020/21 Q2 to compare
+    assert unusual.sudden_changes(history, "2021/22 Q3") == {
+        "A": "on 2020/21 Q3: 1,000 → 3,000 people at caseness (×3.0), rate 50.0% → 16.7%"}
