@@ -127,7 +127,8 @@ class Comparisons:
                 "period": arrays["period"][pos],
                 "numerator": arrays[spec["numerator"]][pos],
                 "denominator": arrays["finished"][pos] - arrays["not_at_caseness"][pos],
-                "kind": keys["period_type"][pos]}
+                "kind": keys["period_type"][pos],
+                "synthetic": np.asarray(arrays["synthetic"][pos], dtype=bool)}
 
     def history(self, period: str, group: str, level: str = "ICB") -> pd.DataFrame:
         """Every row of ``level`` areas for one population, in the periods of ``period``'s

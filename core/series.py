@@ -105,10 +105,11 @@ class Series:
 
     @staticmethod
     def _sudden_changes(note: np.ndarray, num: np.ndarray, den: np.ndarray,
-                        domain: list[str], n_series: int) -> np.ndarray:
+                        domain: list[str], n_series: int, synthetic: np.ndarray
+                        ) -> np.ndarray:
         """How each point changed where its figure changed too sharply on the same period a
-        year earlier in ``domain`` (``core.unusual``), "" elsewhere; its caution is added to
-        the point's note, in place."""
+        year earlier in ``domain`` (``core.unusual``; never a ``synthetic`` one's), "" elsewhere;
+        its caution is added to the point's note, in place."""
         each = len(domain)
         out = np.full(n_series * each, "", dtype=object)
         at = {label: j for j, label in enumerate(domain)}
@@ -119,7 +120,9 @@ class Series:
         offsets = np.arange(n_series)[:, None] * each
         now = (offsets + np.array([j for j, _ in pairs])[None, :]).ravel()
         then = (offsets + np.array([k for _, k in pairs])[None, :]).ravel()
-        flagged = unusual.is_unusual(num[then], den[then], num[now], den[now])
+        real = ~np.asarray(synthetic, dtype=bool)
+        flagged = unusual.is_unusual(num[then], den[then], num[now], den[now]) & real[now] \
+            & real[then]
         for i, k in zip(now[flagged], then[flagged], strict=True):
             fact = unusual.describe(num[k], den[k], num[i], den[i], domain[k % each])
             out[i], said = fact, unusual.note(fact)
@@ -171,7 +174,8 @@ class Series:
         for i in np.flatnonzero(approximate):
             note[i] = grid["geo_note"][i] if note[i] is None else f"{note[i]}; {grid['geo_note'][i]}"
         sudden = self._sudden_changes(note, grid[model.MEASURES[measure]["numerator"]],
-                                      grid["denominator"], domain, len(keys))
+                                      grid["denominator"], domain, len(keys),
+                                      grid["synthetic"])
         return {
             **{c: grid[c] for c in model.COUNT_COLUMNS},
             **{c: grid[c] for c in (*model.PERCENT_COLUMNS, "numerator", "denominator", "rate",

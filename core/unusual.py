@@ -53,6 +53,8 @@ def sudden_changes(history: dict[str, np.ndarray], period: str) -> dict[str, str
         return {}
     codes = np.asarray(history["area_code"], dtype=object)
     num, den = (np.asarray(history[k], dtype=float) for k in ("numerator", "denominator"))
+    if "synthetic" in history:  # the sample's jumps are the generator's (``is_unusual``)
+        num = np.where(np.asarray(history["synthetic"], dtype=bool), np.nan, num)
     before = {c: i for c, i in zip(codes[periods == earlier].tolist(),
                                    np.flatnonzero(periods == earlier).tolist(), strict=True)}
     out = {}
@@ -67,7 +69,8 @@ def sudden_changes(history: dict[str, np.ndarray], period: str) -> dict[str, str
 
 def is_unusual(num0: object, den0: object, num1: object, den1: object) -> np.ndarray:
     """Whether each figure of ``num1`` of ``den1`` is unusual after ``num0`` of ``den0`` a
-    year earlier (arrays or numbers alike; False where either is missing)."""
+    year earlier (arrays or numbers alike; False where either is missing). Callers leave out
+    the synthetic sample's figures: their jumps are the generator's, not a submission's."""
     num0, den0, num1, den1 = (np.asarray(v, dtype=float) for v in (num0, den0, num1, den1))
     with np.errstate(divide="ignore", invalid="ignore"):
         ok = (np.isfinite(num0) & np.isfinite(den0) & np.isfinite(num1) & np.isfinite(den1)
@@ -149,12 +152,17 @@ def tidy_column(rows: pd.DataFrame) -> np.ndarray:
     if not len(rows):
         return out
     keys = [c for c in _SERIES if c in rows]
+    real = ~rows["synthetic"].fillna(False).astype(bool).to_numpy() if "synthetic" in rows \
+        else np.ones(len(rows), dtype=bool)
+    if not real.any():
+        return out
     start = pd.to_datetime(rows["period_start"])
     now = rows[keys].assign(_start=start.to_numpy(), _i=np.arange(len(rows)))
     before = rows[keys].assign(_start=(start + pd.DateOffset(years=1)).to_numpy(),
                                _period=rows["period"].to_numpy(),
                                _num=rows["numerator"].astype(float).to_numpy(),
                                _den=rows["denominator"].astype(float).to_numpy())
+    now, before = now[real], before[real]
     pairs = now.merge(before, on=[*keys, "_start"], how="inner")
     if not len(pairs):
         return out

@@ -821,18 +821,40 @@ def test_about_load_log_table_neutralises_formula_file_names(shared_store):
     assert any(v.startswith("psych-ther-ann-") for v in log["Files"])
 
 
-def test_a_figure_that_jumped_on_a_year_earlier_is_cautioned_before_saving(shared_store):  # noqa: F811
+def test_a_figure_that_jumped_on_a_year_earlier_is_cautioned_before_saving(tmp_path,
+                                                                            monkeypatch):
     """A file whose ICB figures changed too sharply on the same quarter a year before
     (``core.unusual``) is loaded as published, but the maintainer is told which, before
-    saving: a submission error caught where it enters. Here the small test quarter, kept
-    beside the bundled sample's 2025/26 Q2."""
+    saving: a submission error caught where it enters. The store holds a real (test) 2024/25
+    Q3; the file is 2025/26 Q3 with one ICB's count tripled. The bundled synthetic sample's
+    figures are never compared (their jumps are the generator's)."""
+    import contextlib
+    import io
+
+    earlier = tmp_path / "q3_24_25.csv"
+    earlier.write_bytes(quarterly_csv(small_quarter("2024-10-01", "2024-12-31")))
+    path = tmp_path / "recovery.parquet"
+    with contextlib.redirect_stdout(io.StringIO()):
+        assert cli.main(["ingest", str(earlier), "--store", str(path)]) == 0
+    monkeypatch.setattr(model, "DEFAULT_STORE", path)
+    rows = small_quarter()
+    for row in rows:  # QHM's whole population: three times as many finished treatment
+        if row[2] == "QHM" and row[4] == "All_SubICB" and row[9] == "Total" and row[12] == "M076":
+            row[14] = "3000"
     at = upload_page()
-    upload(at, "q.csv", quarterly_csv(small_quarter("2026-07-01", "2026-09-30")), "text/csv")
-    # With the sample removed there is no year before: nothing to compare, nothing said.
-    assert not [w for w in at.warning if "Treat with care" in w.value]
-    at.checkbox(key="remove_synthetic").uncheck().run()
+    upload(at, "q.csv", quarterly_csv(rows), "text/csv")
     warned = [plain(w.value) for w in at.warning if "Treat with care" in w.value]
     assert len(warned) == 1
-    assert ("NHS North East and North Cumbria ICB, Whole population, 2026/27 Q2, on 2025/26 "
-            "Q2: 8,245 → 950 people at caseness") in warned[0], warned[0]
-    assert "- England," not in warned[0]  # England's figures are in line with a year before
+    assert ("NHS North East and North Cumbria ICB, Whole population, 2025/26 Q3, on 2024/25 "
+            "Q3: 950 → 2,950 people at caseness (×3.1)") in warned[0], warned[0]
+    assert "South Yorkshire" not in warned[0]  # unchanged on the year: not cautioned
+
+
+def test_a_file_beside_the_synthetic_sample_is_not_compared_with_it(shared_store):  # noqa: F811
+    """Kept beside the bundled sample, the small test quarter's ICBs are a tenth of the
+    sample's a year before: the sample is made up, so nothing is said."""
+    at = upload_page()
+    upload(at, "q.csv", quarterly_csv(small_quarter("2026-07-01", "2026-09-30")), "text/csv")
+    at.checkbox(key="remove_synthetic").uncheck().run()
+    assert not at.exception
+    assert not [w for w in at.warning if "Treat with care" in w.value]

@@ -121,3 +121,13 @@ def test_a_quarter_is_compared_with_the_same_quarter_a_year_before_never_another
     assert unusual.sudden_changes(history, "2021/22 Q2") == {}  # no 2020/21 Q2 to compare
     assert unusual.sudden_changes(history, "2021/22 Q3") == {
         "A": "on 2020/21 Q3: 1,000 → 3,000 people at caseness (×3.0), rate 50.0% → 16.7%"}
+
+
+def test_the_synthetic_samples_figures_are_never_compared():
+    history = {"area_code": np.array(["A", "A"], dtype=object),
+               "period": np.array(["2023/24", "2024/25"], dtype=object), "start": np.arange(2),
+               "kind": np.array(["year", "year"], dtype=object),
+               "numerator": np.array([500.0, 500.0]), "denominator": np.array([1000.0, 3000.0])}
+    assert "A" in unusual.sudden_changes(history, "2024/25")
+    for flags in ([True, False], [False, True]):
+        assert unusual.sudden_changes({**history, "synthetic": np.array(flags)}, "2024/25") == {}
