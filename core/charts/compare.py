@@ -45,6 +45,19 @@ def _area_tips(measure: str) -> tuple[dict[str, str], list[alt.Tooltip]]:
         ("note", "Note", None)])
 
 
+#: After the name of an area whose figure changed too sharply on a year earlier to take on
+#: trust (``core.unusual``), in the chart itself: an exported image keeps the caution.
+CAUTION_MARK = " †"
+#: The subtitle line a chart with a ``CAUTION_MARK`` carries.
+CAUTION_LINE = ("† The published figure changed sharply on a year earlier: treat with care "
+                "(see its note).")
+
+
+def _cautioned(areas: pa.Table) -> bool:
+    return "label" in areas.column_names and any(
+        str(v).endswith(CAUTION_MARK) for v in areas.column("label").to_pylist())
+
+
 def _areas(table: pd.DataFrame, highlight: str | None, having: str | None = "rate"
            ) -> pa.Table:
     """The areas (only those with a rate unless ``having`` is None), in the table's order
@@ -53,8 +66,11 @@ def _areas(table: pd.DataFrame, highlight: str | None, having: str | None = "rat
     (``missing``)."""
     names = texts(table["area_name" if "area_name" in table else "area"])
     codes = texts(table["area_code"]) if "area_code" in table else [None] * len(names)
+    flagged = (np.asarray(table["unusual"], dtype=object) != "") if "unusual" in table \
+        else np.zeros(len(names), dtype=bool)
     return common._slim(table, common.TABLE_COLUMNS, having,
-                        label=[common.short_name(n) for n in names],
+                        label=[common.short_name(n) + (CAUTION_MARK if f else "")
+                               for n, f in zip(names, flagged.tolist(), strict=True)],
                         full=[common.full_name(n) for n in names],
                         highlight=pa.array([highlight is not None and c == highlight
                                             for c in codes], pa.bool_()),
@@ -83,7 +99,7 @@ BARS = {False: "Bars: 95% confidence interval. Shape and colour: compared with E
 
 def _compare_layout(*, has_england: bool, synthetic: str, measure: str,
                     width: int | str, uncompared: tuple[str, ...] = (),
-                    adjusted: bool = False) -> alt.LayerChart:
+                    adjusted: bool = False, cautioned: bool = False) -> alt.LayerChart:
     color, shape = _band_scales(has_england, uncompared)
     # Short names; on a phone cut at 120 px (the tooltip has the full name). The chosen area's
     # label is bold and marked with an arrow.
@@ -142,7 +158,8 @@ def _compare_layout(*, has_england: bool, synthetic: str, measure: str,
     return alt.layer(
         *layers, width=width, autosize=common.AUTOSIZE, config=common.CONFIG, height=alt.Step(18),
         padding=common.PADDING,
-        title=common._title([BARS[adjusted], *common._source(synthetic)]),
+        title=common._title([BARS[adjusted], *([CAUTION_LINE] if cautioned else []),
+                             *common._source(synthetic)]),
         resolve=alt.Resolve(axis=alt.AxisResolveMap(x="independent"),
                             scale=alt.ScaleResolveMap(strokeDash="independent")),
     )
@@ -185,7 +202,7 @@ def compare_spec(
         else areas
     opts = {"has_england": _has_england(england), "synthetic": common._synthetic(drawn, synthetic),
             "measure": measure, "width": width, "uncompared": _uncompared(drawn),
-            "adjusted": bool(adjusted)}
+            "adjusted": bool(adjusted), "cautioned": _cautioned(drawn)}
     return common._view(_compare_layout, opts, {
         "areas": areas, "chosen": areas.filter(areas.column("highlight")),
         "references": _references(england, measure), "meta": common._meta(title)}, frames)
@@ -226,7 +243,8 @@ def _names(dataset: str, x: alt.X, y_title: str, dx: float, **style: object
 
 
 def _funnel_layout(*, has_england: bool, synthetic: str, measure: str,
-                   width: int | str, uncompared: tuple[str, ...] = ()) -> alt.LayerChart:
+                   width: int | str, uncompared: tuple[str, ...] = (),
+                   cautioned: bool = False) -> alt.LayerChart:
     label = model.MEASURES[measure]["label"]
     color, shape = _band_scales(has_england, uncompared)
     # No "nice" rounding: on a log scale it stretches 1,000-20,000 to 100-100,000.
@@ -257,7 +275,7 @@ def _funnel_layout(*, has_england: bool, synthetic: str, measure: str,
         width=width, autosize=common.AUTOSIZE, config=common.CONFIG, height=420,
         padding=common.PADDING,
         title=common._title(["Each point is an area; outside the dotted lines is unlikely by chance.",
-                      *common._source(synthetic)]),
+                             *([CAUTION_LINE] if cautioned else []), *common._source(synthetic)]),
         resolve=alt.Resolve(scale=alt.ScaleResolveMap(strokeDash="independent")),
     )
 
@@ -292,7 +310,8 @@ def funnel_spec(
     opts = {"has_england": has_england, "synthetic": common._synthetic(areas, synthetic),
             "measure": measure, "width": width,
             "uncompared": _uncompared(areas.filter(pc.is_valid(areas.column("denominator")))
-                                   if "denominator" in areas.column_names else areas)}
+                                   if "denominator" in areas.column_names else areas),
+            "cautioned": _cautioned(areas)}
     def at(part: pa.Table) -> np.ndarray:  # where along the log axis, 0 to 1
         if not len(part) or not len(have):
             return np.zeros(len(part))

@@ -131,3 +131,26 @@ def test_the_synthetic_samples_figures_are_never_compared():
     assert "A" in unusual.sudden_changes(history, "2024/25")
     for flags in ([True, False], [False, True]):
         assert unusual.sudden_changes({**history, "synthetic": np.array(flags)}, "2024/25") == {}
+
+
+def test_the_chart_itself_marks_an_unusual_figure(ex):
+    """An exported image has no tooltip or table: the ranked chart and the funnel mark the
+    name with a dagger and say what it means in the subtitle."""
+    from core import charts
+    from core.charts import compare
+
+    r = ranking.rank_icbs(ex, "2021/22", "Total", "recovery")
+    limits = ranking.funnel_limits(r.table, r.england)
+    for spec in (charts.compare_spec(r.table, r.england, title="t", frames=True),
+                 charts.funnel_spec(r.table, limits, title="t", frames=True)):
+        labels = spec["datasets"]["areas"].column("label").to_pylist()
+        marked = [lb for lb in labels if lb.endswith(compare.CAUTION_MARK)]
+        assert sorted(marked) == sorted([
+            "Bath and North East Somerset, Swindon and Wiltshire" + compare.CAUTION_MARK,
+            "Coventry and Warwickshire" + compare.CAUTION_MARK])
+        assert any(line.startswith("† The published figure") for line in
+                   spec["title"]["subtitle"]), spec["title"]["subtitle"]
+    calm = ranking.rank_icbs(ex, "2024/25", "Total", "recovery")
+    spec = charts.compare_spec(calm.table, calm.england, title="t", frames=True)
+    assert not any("†" in line for line in spec["title"]["subtitle"])
+    assert not any("†" in lb for lb in spec["datasets"]["areas"].column("label").to_pylist())
