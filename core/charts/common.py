@@ -107,8 +107,14 @@ TREND_COLUMNS = [
     "period", "series", "series_order", "group", "group_label", "area_name", "numerator",
     "denominator", "rate", "ci95_low", "ci95_high", "published_rate", "note", "synthetic",
     "derived",
-    "geo_approximate",
+    "geo_approximate", "unusual",
 ]
+#: Beside a figure that changed too sharply on a year earlier to take on trust
+#: (``core.unusual``), in the chart itself: an exported image keeps the caution.
+CAUTION_MARK = "†"
+#: The subtitle line a chart with a ``CAUTION_MARK`` carries.
+CAUTION_LINE = ("† The published figure changed sharply on a year earlier: treat with care "
+                "(see its note).")
 TABLE_COLUMNS = [
     "area", "region", "rate", "ci95_low", "ci95_high", "numerator", "denominator", "vs_england",
     "vs_target", "group_label", "note", "synthetic", "derived",

@@ -45,12 +45,7 @@ def _area_tips(measure: str) -> tuple[dict[str, str], list[alt.Tooltip]]:
         ("note", "Note", None)])
 
 
-#: After the name of an area whose figure changed too sharply on a year earlier to take on
-#: trust (``core.unusual``), in the chart itself: an exported image keeps the caution.
-CAUTION_MARK = " †"
-#: The subtitle line a chart with a ``CAUTION_MARK`` carries.
-CAUTION_LINE = ("† The published figure changed sharply on a year earlier: treat with care "
-                "(see its note).")
+CAUTION_MARK, CAUTION_LINE = " " + common.CAUTION_MARK, common.CAUTION_LINE
 
 
 def _cautioned(areas: pa.Table) -> bool:

@@ -143,7 +143,7 @@ def _crossed(table: pa.Table, value: str) -> bool:
 
 def _trend_layout(*, domain: tuple[str, ...], measure: str, show_ci: bool, synthetic: str,
                   width: int | str, rolling: bool, approximate: bool = False,
-                  crosses: bool = True) -> alt.LayerChart:
+                  crosses: bool = True, cautioned: bool = False) -> alt.LayerChart:
     label = model.MEASURES[measure]["label"]
     color = alt.Color(
         "legend:N", title="Series", sort=alt.EncodingSortField("series_order"),
@@ -188,6 +188,10 @@ def _trend_layout(*, domain: tuple[str, ...], measure: str, show_ci: bool, synth
                                           tooltip=tooltip))
     if approximate:
         layers.append(common._approximate_ring(valid.encode(x=x, tooltip=tooltip), "rate:Q"))
+    if cautioned:  # the caution's mark above each unusual point, for an exported image too
+        layers.append(valid.transform_filter("datum.unusual && datum.unusual !== ''").mark_text(
+            text=common.CAUTION_MARK, dy=-12, fontWeight="bold", fontSize=13, color="#231f20"
+        ).encode(x=x, y=alt.Y("rate:Q")))
     # A quarter with no value (other than the unpublished one, which has its span) gets a
     # cross along the bottom, one row per series, whose tooltip says why.
     gap_calc, gap_tips = common._tips([("series", "Series", None), ("period", "Period", None),
@@ -214,6 +218,7 @@ def _trend_layout(*, domain: tuple[str, ...], measure: str, show_ci: bool, synth
         *(["Rolling: each point sums the counts of the four quarters to it."] if rolling else []),
         *([CROSSES_LINE] if crosses else []),
         *([common.APPROXIMATE_LINE] if approximate else []),
+        *([common.CAUTION_LINE] if cautioned else []),
         *common._source(synthetic),
     ]
     unit = "by quarter" if " Q" in "".join(domain) else "by financial year"
@@ -278,7 +283,9 @@ def trend_spec(
     d = _trend_data(data, main)
     opts = {"domain": dom, "measure": measure, "show_ci": show_ci,
             "synthetic": common._synthetic(d, synthetic), "width": width, "rolling": rolling,
-            "approximate": common._any(d, "geo_approximate"), "crosses": _crossed(d, "rate")}
+            "approximate": common._any(d, "geo_approximate"), "crosses": _crossed(d, "rate"),
+            "cautioned": "unusual" in d.column_names and any(
+                bool(v) for v in d.column("unusual").to_pylist())}
     marked = [p for p in dom if p in set(highlight or ())]
     return common._view(_trend_layout, opts, {
         "trend": d, "synthetic": _synthetic_periods(d, dom),

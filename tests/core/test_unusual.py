@@ -154,3 +154,20 @@ def test_the_chart_itself_marks_an_unusual_figure(ex):
     spec = charts.compare_spec(calm.table, calm.england, title="t", frames=True)
     assert not any("†" in line for line in spec["title"]["subtitle"])
     assert not any("†" in lb for lb in spec["datasets"]["areas"].column("label").to_pylist())
+
+
+def test_the_trend_marks_its_unusual_points_in_the_picture(ex):
+    from core import charts
+
+    keys = [explore.SeriesKey("ICB", "QOX", "Total"), explore.SeriesKey("England", "ENG", "Total")]
+    t = ex.trend(keys, kind="year")
+    spec = charts.trend_spec(t, domain=ex.domain("year"), frames=True)
+    assert any(line.startswith("† The published figure") for line in spec["title"]["subtitle"])
+    marks = [layer for layer in spec["layer"] if layer.get("mark", {}).get("text") == "†"]
+    assert len(marks) == 1
+    # Drawn where the data says: the two unusual points of BaNES's line.
+    svg = charts.to_image(spec, "svg").decode()
+    assert svg.count(">†<") == 2
+    calm = ex.trend([explore.SeriesKey("ICB", "QHL", "Total")], kind="year")
+    plain = charts.trend_spec(calm, domain=ex.domain("year"), frames=True)
+    assert not [layer for layer in plain["layer"] if layer.get("mark", {}).get("text") == "†"]
