@@ -37,6 +37,15 @@ def _series(data: pd.DataFrame | dict, order: int) -> dict[str, np.ndarray]:
     return out
 
 
+def _unusual_periods(data: pd.DataFrame | dict, order: int) -> set[str]:
+    """The periods of one series whose figure is unusual (``core.unusual``)."""
+    if "unusual" not in data:
+        return set()
+    mine = np.asarray(data["series_order"]) == order
+    facts = objects(data["unusual"])[mine]
+    return {str(p) for p, f in zip(objects(data["period"])[mine], facts, strict=True) if f}
+
+
 def _series_tail(data: pd.DataFrame, order: int, points: int) -> tuple[np.ndarray, np.ndarray, list]:
     """The last ``points`` rows of one series of a trend frame (consecutive periods, gaps
     present as rows), ending at its last period with a rate."""
@@ -179,6 +188,11 @@ def headline_figures(shown: pd.DataFrame, quarterly: pd.DataFrame | None = None,
         ends = [tested["rate"][at[p]] for p in (window[0], window[-1])]
         if all(np.isfinite(ends)):
             words += f" ({pct(ends[0])} in {window[0]}, {pct(ends[1])} in {window[-1]})"
+    flagged = _unusual_periods(shown, order) & set(window)
+    if flagged:  # a trend through a figure not to be taken on trust says so (core.unusual)
+        words += (f"; it includes {' and '.join(sorted(flagged))}, whose "
+                  f"{'figure' if len(flagged) == 1 else 'figures'} changed sharply on a year "
+                  "earlier (†): treat with care")
     return {
         "value": pct(rate[last]),
         "change": ch.get("earlier"), "earlier_period": ch.get("earlier_period"),

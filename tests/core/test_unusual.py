@@ -171,3 +171,13 @@ def test_the_trend_marks_its_unusual_points_in_the_picture(ex):
     calm = ex.trend([explore.SeriesKey("ICB", "QHL", "Total")], kind="year")
     plain = charts.trend_spec(calm, domain=ex.domain("year"), frames=True)
     assert not [layer for layer in plain["layer"] if layer.get("mark", {}).get("text") == "†"]
+
+
+def test_a_headline_trend_through_an_unusual_figure_says_so(ex):
+    from core import headlines
+
+    t = ex.trend([explore.SeriesKey("ICB", "QOX", "Total")], kind="year")
+    h = headlines.headline_figures(t, t, 0)
+    assert "it includes 2021/22 and 2022/23, whose figures changed sharply" in h["trend"], h["trend"]
+    calm = ex.trend([explore.SeriesKey("ICB", "QHL", "Total")], kind="year")
+    assert "changed sharply" not in headlines.headline_figures(calm, calm, 0)["trend"]
