@@ -34,7 +34,7 @@ def pretty_name(name: str) -> str:
 @functools.lru_cache(maxsize=4096)
 def full_name(name: str) -> str:
     """Published names are often upper case: 'NHS SOUTH YORKSHIRE INTEGRATED CARE BOARD' →
-    'NHS South Yorkshire Integrated Care Board' (same rules as ``explore.pretty_name``)."""
+    'NHS South Yorkshire Integrated Care Board' (``pretty_name`` then shortens it)."""
     if not isinstance(name, str):
         return ""
     if name.isupper():

@@ -113,7 +113,6 @@ def rank_icbs(ex: explore.Explorer, period: str, group: str, measure: str,
     codes = columns["area_code"].tolist()
     columns["trend"] = pd.array([trends.get(c, "could not be calculated") for c in codes],
                                 dtype="str")
-
     outside = verdicts.outside_of(columns["vs_fingertips"], columns["vs_adjusted"],
                                   columns["denominator"])
     region = region if region in ex.regions else None

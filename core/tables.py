@@ -194,12 +194,12 @@ def compare_table(table: pd.DataFrame, measure: str = "recovery",
     starts with ``HIGHLIGHTED`` and the column is headed ``HIGHLIGHTED_ICB``. The mark is in
     the name, not a column of its own: at 390 px a leading, mostly empty "Highlighted ICB"
     column cut every name and pushed the rate off the screen (review, 2026-11-28)."""
-    names, name_header = table["area"], "ICB"
+    icbs, name_header = table["area"], "ICB"
     codes = objects(table["area_code"]) if "area_code" in table else None
     if highlight is not None and codes is not None and (codes == highlight).any():
-        names = objects(names).copy()
+        icbs = objects(icbs).copy()
         chosen = codes == highlight
-        names[chosen] = [HIGHLIGHTED + str(n) for n in names[chosen]]
+        icbs[chosen] = [HIGHLIGHTED + str(n) for n in icbs[chosen]]
         name_header = HIGHLIGHTED_ICB
     figures = _counts_and_rates(table, measure, *model.count_labels(measure))
     # The rate and its interval (ours, not NHS England's published percentage).
@@ -207,7 +207,7 @@ def compare_table(table: pd.DataFrame, measure: str = "recovery",
     # The answer first (the rate, the verdicts), then where the ICB is and its counts: at
     # 1400 px the rate and the verdicts were behind a sideways scroll (review, 2026-11-28).
     return _table({
-        name_header: for_arrow(names),
+        name_header: for_arrow(icbs),
         **{k: figures[k] for k in rates},
         "Compared with England": verdicts._text(objects(table["vs_england"])),
         "Against the 50% target": (verdicts._text(objects(table["vs_target"]))

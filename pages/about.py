@@ -166,10 +166,11 @@ st.markdown(
 """
 )
 st.markdown(
-    f"- **Unusual figures**: a published figure is flagged *unusual* when, on the same period a "
-    f"year earlier, the number at caseness changed by more than a factor of "
-    f"{unusual.SIZE_FACTOR:g} (up or down), or the rate moved by {unusual.RATE_POINTS:.0f} points or more and beyond "
-    f"chance at 99.8%, with at least {unusual.MIN_PEOPLE} people at caseness. NHS England "
+    "- **Unusual figures**: a published figure is flagged *unusual* (†) when, on the same "
+    "period a year earlier, the number at caseness changed by more than a factor of "
+    f"{unusual.SIZE_FACTOR:g} (up or down), or the rate moved by {unusual.RATE_POINTS:.0f} "
+    f"points or more and beyond chance at 99.8%, with at least {unusual.MIN_PEOPLE} people "
+    "at caseness; the synthetic sample's figures are never flagged. NHS England "
     "publishes what services submit, so such a figure is shown as published, with a caution "
     "in its tooltip and note and above the chart: check the publication's data-quality notes "
     "before relying on it.")
