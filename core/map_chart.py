@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from core import charts, geography, model, topology, verdicts
+from core import charts, geography, model, topology, unusual, verdicts
 from core.charts import common
 from core.columns import flags, floats, for_arrow, objects, texts
 
@@ -152,7 +152,8 @@ def map_spec(
             "synthetic": bool(synthetic), "width": width, "height": height,
             # The range band joins the key only where an ICB has it (it is rare).
             "ranges": colour_by == "band" and bool(
-                (data["vs_england"] == verdicts.RANGE_NOT_COMPARED).any())}
+                (data["vs_england"] == verdicts.RANGE_NOT_COMPARED).any()),
+            "cautioned": bool((data["unusual"] != "").any())}
     # Text as large strings, as from a frame (Vega-Lite reads both alike).
     values = pa.table({c: pa.array(v, type=pa.large_string() if v.dtype == object else None,
                                    from_pandas=True) for c, v in data.items()})
@@ -176,6 +177,7 @@ def _values(table: Mapping[str, Any], boundaries: str, selected: str | None
         "denominator": _numbers(table, "denominator", take),
         "vs_england": band, "approximate": approximate,
         "note": _texts(table, "note", take, ""),
+        "unusual": _texts(table, "unusual", take, ""),
         "how": np.where(approximate, "Approximate (see note)", "Exact").astype(object),
         # Each shape's label for screen readers (its aria-label): the ICB, its rate and band.
         "described": names + ", " + regions + ": " + shown + ", " + band,
@@ -216,8 +218,8 @@ def _texts(table: Mapping[str, Any], column: str, take: np.ndarray, empty: objec
 
 
 def _map_layout(*, boundaries: str, colour_by: str, measure: str, grey: bool,
-                synthetic: bool, width: int | str, height: int, ranges: bool = False
-                ) -> dict[str, Any]:
+                synthetic: bool, width: int | str, height: int, ranges: bool = False,
+                cautioned: bool = False) -> dict[str, Any]:
     """The map for one set of options, every value read from the view's datasets, with the
     boundaries inline as text (``geometry``)."""
     label = model.MEASURES[measure]["label"]
@@ -277,8 +279,20 @@ def _map_layout(*, boundaries: str, colour_by: str, measure: str, grey: bool,
                            tooltip=[alt.Tooltip("area:N", title="ICB"),
                                     alt.Tooltip("vs_england:N", title="Band")]))
         layers = [shapes_layer, markers]
+    if cautioned:  # a dagger beside each ICB whose figure is unusual (core.unusual), over
+        # a white halo so it shows on the darkest fill
+        daggers = (
+            alt.Chart(alt.InlineData(values=label_points(boundaries).to_dict("records")))
+            .transform_lookup(lookup="area_code", from_=alt.LookupData(
+                alt.NamedData(name=VALUES), "area_code", ["unusual"]))
+            .transform_filter("datum.unusual && datum.unusual !== ''")
+            .encode(longitude=alt.Longitude("lon:Q"), latitude=alt.Latitude("lat:Q")))
+        style = {"text": common.CAUTION_MARK, "dx": 9, "dy": -9, "fontSize": 15,
+                 "fontWeight": "bold", "color": "#231f20"}
+        layers += [daggers.mark_text(**style, stroke="#ffffff", strokeWidth=3),
+                   daggers.mark_text(**style)]
     lines = (["Grey: no figure for this period (the tooltip and the table say why)."]
-             if grey else [])
+             if grey else []) + ([common.CAUTION_LINE] if cautioned else [])
     subtitle = [*lines, charts.source_line(synthetic), *ONS_CREDIT_LINES]
     spec = alt.layer(
         *layers, common._meta_layer(), width=width, height=height, autosize=charts.AUTOSIZE,
@@ -351,6 +365,7 @@ def map_columns(compare: Mapping[str, Any], at: np.ndarray | None = None
         return out
 
     approximate = values("geo_approximate", "bool", False)
+    sudden = values("unusual", "text", "")
     return {
         "area_code": np.array([str(c) for c in values("area_code", "text", "")], dtype=object),
         "area": np.array([charts.short_name(str(n)) for n in values("area_name", "text", "")],
@@ -362,9 +377,20 @@ def map_columns(compare: Mapping[str, Any], at: np.ndarray | None = None
         "vs_england": np.array([str(v) for v in values("vs_england", "text", "no data")],
                                dtype=object),
         "approximate": approximate,
-        "note": np.where(approximate, values("geo_note", "text", ""), "").astype(object),
+        "note": _with_caution(np.where(approximate, values("geo_note", "text", ""), "")
+                              .astype(object), sudden),
+        "unusual": sudden,
         "synthetic": values("synthetic", "bool", False),
     }
+
+
+def _with_caution(note: np.ndarray, sudden: np.ndarray) -> np.ndarray:
+    """Each ICB's note with its unusual figure's caution after it (``core.unusual``)."""
+    out = note.copy()
+    for i in np.flatnonzero(sudden != ""):
+        said = unusual.note(str(sudden[i]))
+        out[i] = f"{out[i]} {said}".strip()
+    return out
 
 
 def map_table(rows: Mapping[str, Any], boundaries: str, measure: str = "recovery"

@@ -181,3 +181,18 @@ def test_a_headline_trend_through_an_unusual_figure_says_so(ex):
     assert "it includes 2021/22 and 2022/23, whose figures changed sharply" in h["trend"], h["trend"]
     calm = ex.trend([explore.SeriesKey("ICB", "QHL", "Total")], kind="year")
     assert "changed sharply" not in headlines.headline_figures(calm, calm, 0)["trend"]
+
+
+def test_the_map_marks_and_notes_an_unusual_figure(ex):
+    from core import charts, map_chart
+
+    c = ranking.compare_icbs(ex, "2021/22", "Total", "recovery")
+    rows = map_chart.map_columns(ranking.explained(c.columns), ranking.by_rate(c))
+    at = {code: i for i, code in enumerate(rows["area_code"])}
+    assert "Unusual change on 2020/21" in rows["note"][at["QOX"]]
+    spec = map_chart.map_spec(rows, "2022", title="t")
+    assert any(line.startswith("† The published figure") for line in spec["title"]["subtitle"])
+    svg = charts.to_image(spec, "svg").decode()
+    # Bath and North East Somerset, Swindon and Wiltshire, and Coventry and Warwickshire:
+    # each a dagger over its halo.
+    assert svg.count(">†<") == 4
