@@ -195,3 +195,35 @@ def in_periods(frame: pd.DataFrame, periods: list[str]) -> list[tuple[str, str]]
     return [(f"{names.pretty_name(str(a))}, {model.group_label(g)}, {p}", str(u))
             for a, g, p, u in zip(hit["area_name"], hit["group"], hit["period"],
                                   hit["unusual"], strict=True)]
+
+
+def group_changes(now: dict, before: dict | None, earlier: str) -> np.ndarray:
+    """``describe`` for each group row of ``now`` (``Explorer.groups_columns``) against the
+    same group in ``before`` (the same area's groups in ``earlier``, the period a year
+    before; None: not published), "" where that is not unusual; never for the synthetic
+    sample's figures."""
+    n = len(now["group"])
+    out = np.full(n, "", dtype=object)
+    if before is None or not len(before["group"]):
+        return out
+    then = {(str(b), str(g)): i for i, (b, g) in enumerate(zip(
+        before["breakdown"].tolist(), before["group"].tolist(), strict=True))}
+    for i, (b, g) in enumerate(zip(now["breakdown"].tolist(), now["group"].tolist(),
+                                   strict=True)):
+        j = then.get((str(b), str(g)))
+        if j is None or bool(now["synthetic"][i]) or bool(before["synthetic"][j]):
+            continue
+        out[i] = describe(float(before["numerator"][j]), float(before["denominator"][j]),
+                          float(now["numerator"][i]), float(now["denominator"][i]), earlier)
+    return out
+
+
+def with_notes(notes: object, facts: object) -> np.ndarray:
+    """Each row's note with its unusual figure's caution (``note``) after it, once."""
+    out = np.asarray(notes, dtype=object).copy()
+    for i, fact in enumerate(np.asarray(facts, dtype=object).tolist()):
+        if fact:
+            said = note(str(fact))
+            if said not in str(out[i] or ""):
+                out[i] = f"{out[i]} {said}" if out[i] else said
+    return out

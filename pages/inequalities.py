@@ -42,6 +42,8 @@ detailed = show.toggle("Show detailed ethnic groups", **sidebar.bound("detailed"
                        "group. Numbers are often small: check the denominator and the interval.")
 groups = data.groups_view(source.path, source.mtime, level, code, period, sel.measure, name,
                          detailed, boundaries=sel.geography)
+if groups.extra["cautions"]:
+    render.cautions(groups.extra["cautions"])
 render.chart_block(
     groups.spec,
     table=groups.table,

@@ -39,6 +39,7 @@ from core import (
     headlines,
     map_chart,
     model,
+    periods,
     provenance,
     ranking,
     series,
@@ -510,12 +511,23 @@ def groups_view(path: str, mtime: float, level: str, code: str, period: str, mea
                 name: str, detailed: bool = False, boundaries: str | None = None) -> View:
     ex = explorer(path, mtime, boundaries)
     g = ex.groups_columns(level, code, period, measure, detailed)  # rounding's rates too
+    # Each group's figure against its own a year before (core.unusual), where published.
+    earlier = periods.year_before(period)
+    kind = "quarter" if " Q" in period else "year"
+    g["unusual"] = unusual.group_changes(
+        g, ex.groups_columns(level, code, earlier, measure, detailed)
+        if earlier in ex.published(kind) else None, earlier)
+    cautions = list(dict.fromkeys(
+        (f"{label}, {period}", str(fact)) for label, fact in zip(
+            g["group_label"].tolist(), g["unusual"].tolist(), strict=True) if fact))
+    g["note"] = unusual.with_notes(g["note"], g["unusual"])  # the tooltip and the CSV say it
     spec = charts.groups_spec(
         g, title=f"{model.MEASURES[measure]['label']} by ethnic group, {name}, {period}",
         synthetic=ex.synthetic, measure=measure, frames=True)
     spec = provenance.credited(spec, "quarter" if " Q" in period else "year")
-    return View(spec, explore.groups_table(g, measure), explore.describe_groups(g, name, period),
-                lambda: pd.DataFrame(g))
+    return View(spec, explore.groups_table(g, measure),
+                f"{explore.describe_groups(g, name, period)} {unusual.caution(cautions)}".strip(),
+                lambda: pd.DataFrame(g), {"cautions": cautions})
 
 
 def groups_export(path: str, mtime: float, level: str, code: str, period: str, measure: str,

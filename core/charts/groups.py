@@ -26,7 +26,8 @@ _ROW_LABEL = "replace(datum.label, /^[0-9]+[|]/, '')"
 HEADING = "test(/^[0-9]+[|]$/, datum.value)"
 
 
-def _groups_layout(*, synthetic: str, measure: str, width: int | str) -> alt.LayerChart:
+def _groups_layout(*, synthetic: str, measure: str, width: int | str,
+                   cautioned: bool = False) -> alt.LayerChart:
     label = model.MEASURES[measure]["label"]
     data = alt.Chart(common._named("groups"))
     # Group names on up to three lines, centred on their row: narrow lines on a phone, so the
@@ -74,6 +75,7 @@ def _groups_layout(*, synthetic: str, measure: str, width: int | str) -> alt.Lay
                      height=alt.Step(3 * GROUP_LINE + 6), padding=common.PADDING,
                      title=common._title([("Dashed line: the 50% target. " if measure == "recovery"
                                     else "") + "Bars: 95% confidence interval.",
+                                   *([common.CAUTION_LINE] if cautioned else []),
                                    *common._source(synthetic)]))
 
 
@@ -83,6 +85,9 @@ def _group_rows(data: pd.DataFrame | dict) -> tuple[dict[str, object], pa.Table]
     a block of one row named as its block, has none."""
     n = n_rows(data)
     labels = texts(data["group_label"])
+    if "unusual" in data:  # a figure not to take on trust carries the caution's mark
+        labels = [f"{lb} {common.CAUTION_MARK}" if f else lb
+                  for lb, f in zip(labels, texts(data["unusual"]), strict=True)]
     classes = texts(data["classification"]) if "classification" in data else [""] * n
     rated = np.isfinite(np.asarray(data["rate"], dtype=float)) if n else np.zeros(0, bool)
     order, key = np.zeros(n, dtype=int), [""] * n
@@ -109,6 +114,7 @@ def groups_spec(
     under its own heading, in the rows' order."""
     rows, headings = _group_rows(data)
     d = common._slim(data, [*common.TABLE_COLUMNS, "classification"], "rate", **rows)
-    opts = {"synthetic": common._synthetic(d, synthetic), "measure": measure, "width": width}
+    opts = {"synthetic": common._synthetic(d, synthetic), "measure": measure, "width": width,
+            "cautioned": "unusual" in data and any(bool(f) for f in texts(data["unusual"]))}
     return common._view(_groups_layout, opts, {"groups": d, "headings": headings,
                                                "meta": common._meta(title)}, frames)

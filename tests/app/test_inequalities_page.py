@@ -143,4 +143,26 @@ def test_a_group_figure_that_jumped_is_flagged_above_the_gap():
     at = app({"view": "ICB", "icb": "QHL", "period": "year"})
     at.run()
     at.switch_page("pages/inequalities.py").run()
-    assert not [w for w in at.warning if "Treat with care" in w.value]
+    # Its BAME and White British lines are in line with each year before (its "Not stated"
+    # group is not, and the groups chart says so: its own caution).
+    said = " ".join(w.value.replace("\\", "") for w in at.warning)
+    assert "Birmingham and Solihull, BAME" not in said
+    assert "Birmingham and Solihull, White British" not in said
+
+
+def test_a_groups_figure_that_jumped_is_marked_in_the_groups_chart():
+    """The rates by ethnic group of one area and period: a group whose figure changed too
+    sharply on the same period a year before is cautioned above the chart, marked with a
+    dagger in it, and said in its text (BaNES, 2021/22: every group jumped with the whole)."""
+    from tests.app.conftest import app, chart_specs
+
+    at = app({"view": "ICB", "icb": "QOX", "period": "year", "at": "2021/22"})
+    at.run()
+    at.switch_page("pages/inequalities.py").run()
+    assert not at.exception
+    warned = [w.value.replace("\\", "") for w in at.warning if "Treat with care" in w.value]
+    assert any("Whole population, 2021/22, on 2020/21: 5,160 → 15,245" in w for w in warned), warned
+    groups = next(data for spec, data in chart_specs(at) if "groups" in data)["groups"]
+    assert any(str(r).endswith("†") for r in groups["row"])
+    assert any("Treat with care" in c.value.replace("\\", "") for c in at.caption
+               if c.value.startswith("Description") and "by ethnic group" in c.value)
