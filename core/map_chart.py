@@ -377,20 +377,12 @@ def map_columns(compare: Mapping[str, Any], at: np.ndarray | None = None
         "vs_england": np.array([str(v) for v in values("vs_england", "text", "no data")],
                                dtype=object),
         "approximate": approximate,
-        "note": _with_caution(np.where(approximate, values("geo_note", "text", ""), "")
-                              .astype(object), sudden),
+        "note": unusual.with_notes(np.where(approximate, values("geo_note", "text", ""), "")
+                                   .astype(object), sudden),
         "unusual": sudden,
         "synthetic": values("synthetic", "bool", False),
     }
 
-
-def _with_caution(note: np.ndarray, sudden: np.ndarray) -> np.ndarray:
-    """Each ICB's note with its unusual figure's caution after it (``core.unusual``)."""
-    out = note.copy()
-    for i in np.flatnonzero(sudden != ""):
-        said = unusual.note(str(sudden[i]))
-        out[i] = f"{out[i]} {said}".strip()
-    return out
 
 
 def map_table(rows: Mapping[str, Any], boundaries: str, measure: str = "recovery"

@@ -95,7 +95,9 @@ def explained(columns: dict) -> dict:
     columns.update(verdicts.missing_columns(verdicts.missing_words(
         columns["rate"], columns["suppressed"],
         columns.get("status", np.full(n, "", dtype=object)), columns["redrawn"]), columns))
-    return _cautioned(columns)
+    if "unusual" in columns:  # the caution in the note: the chart's tooltip, the table, the map
+        columns["note"] = unusual.with_notes(columns["note"], columns["unusual"])
+    return columns
 
 
 def rank_icbs(ex: explore.Explorer, period: str, group: str, measure: str,
@@ -123,20 +125,6 @@ def rank_icbs(ex: explore.Explorer, period: str, group: str, measure: str,
         columns["rate"] if sort == "rate" else columns["denominator"])[shown], sort)]
     return Ranking(explained(take_columns(columns, shown)), index[shown], eng_rate, info,
                    used, outside, total, region)
-
-
-def _cautioned(columns: dict) -> dict:
-    """``columns`` with an unusual figure's caution added to its note (the chart's tooltip,
-    the table and the map say it), set in place."""
-    flagged = np.flatnonzero(np.asarray(columns.get("unusual", []), dtype=object) != "")
-    if len(flagged):
-        note = np.asarray(columns["note"], dtype=object).copy()
-        for i in flagged:
-            said = unusual.note(columns["unusual"][i])
-            if said not in (note[i] or ""):  # once, however often it is explained
-                note[i] = f"{note[i]} {said}" if note[i] else said
-        columns["note"] = note
-    return columns
 
 
 # --- The funnel plot ------------------------------------------------------------------------

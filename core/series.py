@@ -125,8 +125,8 @@ class Series:
             & real[then]
         for i, k in zip(now[flagged], then[flagged], strict=True):
             fact = unusual.describe(num[k], den[k], num[i], den[i], domain[k % each])
-            out[i], said = fact, unusual.note(fact)
-            note[i] = said if note[i] is None else f"{note[i]}; {said}"
+            out[i] = fact
+        note[:] = unusual.with_notes(note, out, sep="; ")
         return out
 
     def trend_columns(self, keys: list[SeriesKey], measure: str = "recovery",

@@ -130,6 +130,15 @@ def trend_cautions(data: pd.DataFrame | dict) -> list[tuple[str, str]]:
     return [(f"{lines[i]}, {periods[i]}", str(facts[i])) for i in flagged.tolist()]
 
 
+def group_cautions(groups: dict, period: str) -> list[tuple[str, str]]:
+    """``cautions`` of one area's groups in ``period`` (``group_changes`` in ``unusual``),
+    each group once ("Not stated" is a row of two classifications)."""
+    return list(dict.fromkeys(
+        (f"{label}, {period}", str(fact)) for label, fact in zip(
+            np.asarray(groups["group_label"], dtype=object).tolist(),
+            np.asarray(groups["unusual"], dtype=object).tolist(), strict=True) if fact))
+
+
 def caution(said: list[tuple[str, str]]) -> str:
     """``cautions`` (or ``trend_cautions``) in sentences, as a text alternative says them;
     "" when there are none."""
@@ -218,12 +227,14 @@ def group_changes(now: dict, before: dict | None, earlier: str) -> np.ndarray:
     return out
 
 
-def with_notes(notes: object, facts: object) -> np.ndarray:
-    """Each row's note with its unusual figure's caution (``note``) after it, once."""
+def with_notes(notes: object, facts: object, sep: str = " ") -> np.ndarray:
+    """Each row's note with its unusual figure's caution (``note``) after it, once: the one
+    way a comparison, a trend, the map and the groups chart add it (a trend's notes are
+    ``missing`` codes joined by "; ", which ``missing.explain`` spells out part by part)."""
     out = np.asarray(notes, dtype=object).copy()
     for i, fact in enumerate(np.asarray(facts, dtype=object).tolist()):
         if fact:
             said = note(str(fact))
             if said not in str(out[i] or ""):
-                out[i] = f"{out[i]} {said}" if out[i] else said
+                out[i] = f"{out[i]}{sep}{said}" if out[i] else said
     return out

@@ -517,9 +517,7 @@ def groups_view(path: str, mtime: float, level: str, code: str, period: str, mea
     g["unusual"] = unusual.group_changes(
         g, ex.groups_columns(level, code, earlier, measure, detailed)
         if earlier in ex.published(kind) else None, earlier)
-    cautions = list(dict.fromkeys(
-        (f"{label}, {period}", str(fact)) for label, fact in zip(
-            g["group_label"].tolist(), g["unusual"].tolist(), strict=True) if fact))
+    cautions = unusual.group_cautions(g, period)
     g["note"] = unusual.with_notes(g["note"], g["unusual"])  # the tooltip and the CSV say it
     spec = charts.groups_spec(
         g, title=f"{model.MEASURES[measure]['label']} by ethnic group, {name}, {period}",
